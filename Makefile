@@ -1,0 +1,33 @@
+# Two entry points for a fresh clone: `make demo` and `make test`.
+# The virtualenv lives outside the clone so that re-runs (and CI on this machine)
+# reuse the llama-cpp-python build; override with `make VENV=.venv test`.
+PYTHON ?= python3
+VENV ?= $(HOME)/.cache/autoprompt/venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.autoprompt-$(shell cat pyproject.toml | sha256sum | cut -c1-12)-$(shell pwd | sha256sum | cut -c1-8)
+export OMP_WAIT_POLICY := passive
+export CMAKE_BUILD_PARALLEL_LEVEL := 2
+
+.PHONY: setup demo test lint bench
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.autoprompt-* && touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/autoprompt optimize --data sentiment --model local --budget 800 --seed 0 --out runs/demo
+	$(BIN)/autoprompt eval --prompt runs/demo/winner.json --data runs/demo/data/test.csv --model local
+
+lint: setup
+	$(BIN)/ruff check autoprompt tests bench datasets
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python bench/end_to_end.py

@@ -1,0 +1,156 @@
+"""Candidates: one point of the search space, and how it becomes a ``Prompt``.
+
+Contract:
+- ``Candidate`` is a frozen record of choices: task skeleton, clarifiers, context
+  blocks, how many demonstrations and which, label words, calibration, and chat
+  or raw addressing. It knows nothing about models.
+- ``TaskSetup`` holds what composition needs from the task: the template library,
+  columns, labels, label definitions, description and the training examples that
+  demonstrations are drawn from.
+- ``compose(candidate, setup)`` renders the static parts (context, clarifiers,
+  demonstrations) once and returns a ``Prompt`` whose skeleton is filled per example.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .dataset import Example, TaskKind
+from .library import TemplateLibrary
+from .prompt import Prompt
+from .template import Template
+
+CUSTOM_TASK = "custom"
+_WRAPPER = "{{ preamble }}"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A set of choices in the search space."""
+
+    task: str
+    clarifiers: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()
+    n_demos: int = 0
+    demo_seed: int = 0
+    verbalizer: str = "as_is"
+    calibrate: bool = False
+    chat: bool = False
+    answer_space: bool = True
+
+    def describe(self) -> str:
+        """A short one-line description for leaderboards."""
+        parts = [self.task]
+        parts += [f"+{c}" for c in self.context]
+        parts += [f"+{c}" for c in self.clarifiers]
+        if self.n_demos:
+            parts.append(f"{self.n_demos}-shot#{self.demo_seed}")
+        if self.verbalizer != "as_is":
+            parts.append(f"words={self.verbalizer}")
+        if self.calibrate:
+            parts.append("calibrated")
+        if self.chat:
+            parts.append("chat" if self.answer_space else "chat-nospace")
+        return " ".join(parts)
+
+
+def title(name: str) -> str:
+    """``review_text`` -> ``Review text``."""
+    text = name.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def verbalizers(labels: tuple[str, ...], extra: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, dict[str, str]]:
+    """Named sets of label words: the label as is, spaced, capitalized, plus the user's own."""
+    sets = {
+        "as_is": {label: label for label in labels},
+        "spaced": {label: label.replace("_", " ").lower() for label in labels},
+        "capitalized": {label: title(label) for label in labels},
+    }
+    unique: dict[str, dict[str, str]] = {}
+    for name, words in {**sets, **(extra or {})}.items():
+        if name in ("as_is", *(extra or {})) or words not in unique.values():
+            unique[name] = dict(words)
+    return unique
+
+
+@dataclass(frozen=True)
+class TaskSetup:
+    """Everything about the task that composition needs."""
+
+    library: TemplateLibrary
+    kind: TaskKind
+    input_names: tuple[str, ...]
+    target_name: str
+    labels: tuple[str, ...] = ()
+    train: tuple[Example, ...] = ()
+    description: str = ""
+    definitions: Mapping[str, str] = field(default_factory=dict)
+    label_words: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def words(self, verbalizer: str) -> dict[str, str]:
+        return verbalizers(self.labels, self.label_words).get(verbalizer, {label: label for label in self.labels})
+
+
+def _pick_demos(setup: TaskSetup, n: int, seed: int) -> list[Example]:
+    if n <= 0 or not setup.train:
+        return []
+    rng = random.Random(seed)
+    pool = list(setup.train)
+    rng.shuffle(pool)
+    if setup.kind is TaskKind.GENERATION:
+        return pool[:n]
+    by_label: dict[str, list[Example]] = {}
+    for ex in pool:
+        by_label.setdefault(ex.target, []).append(ex)
+    chosen: list[Example] = []
+    while len(chosen) < n and any(by_label.values()):
+        for label in sorted(by_label):
+            if by_label[label] and len(chosen) < n:
+                chosen.append(by_label[label].pop())
+    rng.shuffle(chosen)
+    return chosen
+
+
+def _static_context(setup: TaskSetup, words: dict[str, str]) -> dict[str, Any]:
+    return {
+        "labels": [words[label] for label in setup.labels],
+        "description": setup.description,
+        "definitions": {words[k]: v for k, v in setup.definitions.items() if k in words},
+        "answer_title": title(setup.target_name),
+        "input_names": list(setup.input_names),
+        "titles": {name: title(name) for name in setup.input_names},
+    }
+
+
+def compose(candidate: Candidate, setup: TaskSetup, custom: Template | None = None) -> Prompt:
+    """Turn a candidate into a renderable prompt."""
+    words = setup.words(candidate.verbalizer) if setup.kind is TaskKind.CLASSIFICATION else {}
+    static = _static_context(setup, words)
+    context = "\n\n".join(setup.library.context[c].render(static).strip() for c in candidate.context)
+    clarifiers = " ".join(setup.library.clarifiers[c].render(static).strip() for c in candidate.clarifiers)
+    demos = [
+        {"inputs": dict(ex.inputs), "answer": words.get(ex.target, ex.target)}
+        for ex in _pick_demos(setup, candidate.n_demos, candidate.demo_seed)
+    ]
+    if candidate.task == CUSTOM_TASK and custom is not None:
+        parts = [p for p in (context, clarifiers) if p]
+        space = " " if candidate.answer_space else ""
+        parts += [custom.render({**static, **d["inputs"], "inputs": d["inputs"]}) + space + d["answer"] for d in demos]
+        preamble = "".join(p + "\n\n" for p in parts)
+        template, constants = _WRAPPER + custom.source, {**static, "preamble": preamble}
+    else:
+        template = setup.library.tasks[candidate.task].source
+        constants = {**static, "context": context, "clarifiers": clarifiers, "demos": demos}
+    return Prompt(
+        template=template,
+        constants=constants,
+        input_names=setup.input_names,
+        label_words=words,
+        chat=candidate.chat,
+        answer_space=candidate.answer_space,
+        calibrate=candidate.calibrate,
+    )

@@ -1,0 +1,251 @@
+"""Datasets: labeled examples loaded from CSV, JSONL or a DataFrame, and split.
+
+Contract:
+- ``load_data(source, inputs=..., target=...)`` returns a frozen ``Dataset`` of
+  ``Example`` records (input fields plus a target string). ``source`` is a path to a
+  ``.csv``/``.jsonl``/``.json`` file, a pandas DataFrame, or the name of a bundled
+  task (``sentiment``, ``intent``, ``past_tense``).
+- ``split(dataset, seed=...)`` is deterministic and stratified by label for
+  classification tasks.
+- Every problem with the data raises ``DataError`` naming the problem and the fix.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class TaskKind(str, enum.Enum):
+    """What the model must produce: one of a fixed set of labels, or free text."""
+
+    CLASSIFICATION = "classification"
+    GENERATION = "generation"
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labeled example: named input fields and the expected target."""
+
+    id: str
+    inputs: Mapping[str, str] = field(hash=False)
+    target: str
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """An ordered collection of examples with the columns they came from."""
+
+    examples: tuple[Example, ...]
+    input_columns: tuple[str, ...]
+    target_column: str
+    kind: TaskKind
+    labels: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def subset(self, examples: Sequence[Example]) -> Dataset:
+        return Dataset(tuple(examples), self.input_columns, self.target_column, self.kind, self.labels)
+
+    def fingerprint(self) -> str:
+        """A short hash of the content, stored in exports to identify the data."""
+        digest = hashlib.sha256()
+        for ex in self.examples:
+            digest.update(json.dumps([dict(ex.inputs), ex.target], sort_keys=True).encode())
+        return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Split:
+    """Train, dev and test parts of one dataset; test may be empty."""
+
+    train: Dataset
+    dev: Dataset
+    test: Dataset
+
+
+@dataclass(frozen=True)
+class BundledTask:
+    """A task shipped with autoprompt, with its default columns."""
+
+    name: str
+    filename: str
+    inputs: tuple[str, ...]
+    target: str
+    description: str
+    definitions: Mapping[str, str] = field(default_factory=dict)
+
+
+BUNDLED: dict[str, BundledTask] = {
+    "sentiment": BundledTask(
+        "sentiment", "sentiment.csv", ("text",), "label",
+        "Sentences from reviews (MultiEmo English); is the opinion positive or negative?",
+        {"positive": "the writer is satisfied, praises or recommends", "negative": "the writer complains, criticises or warns"},
+    ),
+    "intent": BundledTask(
+        "intent", "intent.csv", ("utterance",), "intent",
+        "Voice-assistant utterances; which of 7 intents does the user have?",
+        {
+            "add_to_playlist": "put a song or artist on a playlist",
+            "book_restaurant": "reserve a table at a restaurant",
+            "get_weather": "ask about the weather forecast",
+            "play_music": "play a song, album, artist or station",
+            "rate_book": "give a rating to a book or novel",
+            "search_creative_work": "find a show, song, book, game or picture",
+            "search_screening_event": "find movie times or cinemas",
+        },
+    ),
+    "past_tense": BundledTask(
+        "past_tense", "past_tense.csv", ("verb",), "past",
+        "English verbs; write the simple past tense.",
+    ),
+}
+
+
+def bundled_path(name: str) -> Path:
+    """The file of a bundled task, inside the installed package."""
+    task = BUNDLED[name]
+    return Path(str(resources.files("autoprompt.datasets").joinpath(task.filename)))
+
+
+def _read_frame(source: str | Path) -> pd.DataFrame:
+    import pandas as pd
+
+    path = Path(source)
+    if not path.exists():
+        raise DataError(f"data file {path} does not exist; check the path (bundled tasks: {', '.join(BUNDLED)})")
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".jsonl", ".json"):
+        raise DataError(f"unknown file type '{suffix or path.name}' for {path}; use a .csv, .jsonl or .json file")
+    if path.stat().st_size == 0 or not path.read_text(encoding="utf-8", errors="replace").strip():
+        raise DataError(f"data file {path} is empty; give a file with a header row and at least two examples")
+    try:
+        if suffix == ".csv":
+            return pd.read_csv(path, dtype=str, keep_default_na=True)
+        return pd.read_json(path, lines=suffix == ".jsonl", dtype=False)
+    except (ValueError, pd.errors.ParserError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"cannot parse {path}: {first}; fix the file's {suffix[1:].upper()} syntax") from None
+
+
+def _as_frame(source: Any) -> tuple[pd.DataFrame, str]:
+    import pandas as pd
+
+    if isinstance(source, pd.DataFrame):
+        return source, "the DataFrame"
+    if isinstance(source, str) and source in BUNDLED:
+        return _read_frame(bundled_path(source)), f"bundled task '{source}'"
+    return _read_frame(source), str(source)
+
+
+def _check_columns(frame: pd.DataFrame, needed: Sequence[str], where: str) -> None:
+    columns = [str(c) for c in frame.columns]
+    for column in needed:
+        if column not in columns:
+            raise DataError(
+                f"column '{column}' is not in {where}; its columns are: {', '.join(columns)}. "
+                "Pass an existing column with --input/--target"
+            )
+
+
+def _infer_kind(targets: Sequence[str]) -> TaskKind:
+    distinct = len(set(targets))
+    return TaskKind.CLASSIFICATION if distinct <= 50 and distinct * 2 <= len(targets) else TaskKind.GENERATION
+
+
+def load_data(
+    source: str | Path | pd.DataFrame,
+    *,
+    inputs: str | Sequence[str] | None = None,
+    target: str | None = None,
+    kind: TaskKind | str | None = None,
+) -> Dataset:
+    """Load labeled examples from a file, a DataFrame or a bundled task name.
+
+    ``inputs`` and ``target`` name the columns; a bundled task knows its own.
+    ``kind`` is inferred (few distinct targets means classification) unless given.
+    """
+    if isinstance(source, str) and source in BUNDLED:
+        inputs = inputs or BUNDLED[source].inputs
+        target = target or BUNDLED[source].target
+    if not inputs or not target:
+        raise DataError("name the input column(s) and the target column, e.g. --input text --target label")
+    input_columns = tuple(c.strip() for c in inputs.split(",")) if isinstance(inputs, str) else tuple(inputs)
+    frame, where = _as_frame(source)
+    if len(frame) == 0:
+        raise DataError(f"{where} has no rows; give at least two examples")
+    _check_columns(frame, (*input_columns, target), where)
+    missing = frame[target].isna()
+    if missing.any():
+        rows = ", ".join(str(i + 1) for i in list(frame.index[missing])[:5])
+        raise DataError(
+            f"{int(missing.sum())} example(s) in {where} have no value in target column '{target}' "
+            f"(data rows {rows}); fill in or drop those rows"
+        )
+    targets = [str(v).strip() for v in frame[target]]
+    examples = tuple(
+        Example(
+            id=str(i),
+            inputs={c: "" if _is_missing(row[c]) else str(row[c]) for c in input_columns},
+            target=targets[i],
+        )
+        for i, (_, row) in enumerate(frame.iterrows())
+    )
+    task_kind = TaskKind(kind) if kind else _infer_kind(targets)
+    labels: tuple[str, ...] = ()
+    if task_kind is TaskKind.CLASSIFICATION:
+        labels = tuple(sorted(set(targets)))
+        if len(labels) < 2:
+            raise DataError(
+                f"target column '{target}' in {where} has a single class ('{labels[0]}'); "
+                "a classification task needs at least two labels"
+            )
+    return Dataset(examples, input_columns, target, task_kind, labels)
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def split(
+    dataset: Dataset,
+    *,
+    fractions: tuple[float, float, float] = (0.4, 0.3, 0.3),
+    seed: int = 0,
+) -> Split:
+    """Split into train/dev/test, deterministically and stratified by label."""
+    if abs(sum(fractions) - 1.0) > 1e-9 or min(fractions) < 0:
+        raise DataError(f"split fractions {fractions} must be non-negative and sum to 1")
+    rng = random.Random(seed)
+    groups: dict[str, list[Example]] = {}
+    for ex in dataset.examples:
+        key = ex.target if dataset.kind is TaskKind.CLASSIFICATION else ""
+        groups.setdefault(key, []).append(ex)
+    parts: tuple[list[Example], list[Example], list[Example]] = ([], [], [])
+    for key in sorted(groups):
+        members = groups[key][:]
+        rng.shuffle(members)
+        n_train = round(len(members) * fractions[0])
+        n_dev = round(len(members) * fractions[1])
+        parts[0].extend(members[:n_train])
+        parts[1].extend(members[n_train : n_train + n_dev])
+        parts[2].extend(members[n_train + n_dev :])
+    for part in parts:
+        rng.shuffle(part)
+    train, dev, test = (dataset.subset(p) for p in parts)
+    if len(dev) == 0:
+        raise DataError(f"the dev split of {len(dataset)} examples is empty; give more examples or a --dev file")
+    return Split(train, dev, test)

@@ -1,0 +1,57 @@
+"""The exception hierarchy: every error autoprompt raises on purpose, in one place.
+
+A failed *example* (an unparseable answer, a refused request) is a score, never an
+exception. Exceptions are for failures of the whole run:
+
+- ``AutopromptError``: base class; the CLI turns any of these into a one-line
+  message and exit code 2.
+  - ``ConfigError``: the user asked for something impossible (bad option, bad budget).
+    - ``DataError``: the data cannot be loaded or used (missing column, empty file...).
+    - ``TemplateError``: a template does not parse or needs a variable the data lacks.
+  - ``ModelError``: the model cannot be loaded or called at all.
+  - ``BudgetExhausted``: the call or time budget ran out; what was computed is kept.
+  - ``MissingDependency``: an optional package is not installed; says how to install it.
+  - ``ExampleFailed``: one request failed (too long for the context, refused...); the
+    evaluator records it as a failed score and the run goes on.
+
+Every message names the problem and the fix.
+"""
+
+from __future__ import annotations
+
+
+class AutopromptError(Exception):
+    """Base class of every error autoprompt raises on purpose."""
+
+
+class ConfigError(AutopromptError):
+    """An option or argument is invalid."""
+
+
+class DataError(ConfigError):
+    """The data set cannot be loaded or does not fit the task."""
+
+
+class TemplateError(ConfigError):
+    """A template is malformed or needs a variable the data does not have."""
+
+
+class ModelError(AutopromptError):
+    """The model cannot be loaded or used."""
+
+
+class BudgetExhausted(AutopromptError):
+    """The budget of model calls or wall time is spent."""
+
+
+class MissingDependency(AutopromptError):
+    """An optional dependency is not installed."""
+
+    def __init__(self, package: str, extra: str | None = None) -> None:
+        fix = f"pip install 'autoprompt-search[{extra}]'" if extra else f"pip install {package}"
+        super().__init__(f"{package} is not installed; install it with: {fix}")
+        self.package = package
+
+
+class ExampleFailed(AutopromptError):
+    """One example could not be scored; recorded as a failed score, never fatal."""

@@ -1,0 +1,71 @@
+"""The evaluator: runs a prompt over examples through the client and scores each.
+
+Contract:
+- ``prepare(prompt)`` computes contextual calibration when the prompt asks for it
+  (one call per content-free input) and returns the calibrated copy.
+- ``predict(prompt, example)`` returns a ``Prediction``: the output (a label or
+  generated text), its metric score, and whether it failed. A request that fails on
+  its own (``ExampleFailed``) is a failed prediction with score 0, not an exception.
+- ``evaluate(prompt, examples)`` maps ``predict`` over examples, in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from .client import Client
+from .dataset import Example, TaskKind
+from .errors import ExampleFailed
+from .metric import Metric
+from .prompt import Prompt, calibration_from, parse_generation
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The outcome of one prompt on one example."""
+
+    example_id: str
+    output: str
+    score: float
+    failed: bool = False
+    error: str = ""
+
+
+class Evaluator:
+    """Scores prompts on examples."""
+
+    def __init__(self, client: Client, metric: Metric, kind: TaskKind, *, max_tokens: int = 16) -> None:
+        self.client = client
+        self.metric = metric
+        self.kind = kind
+        self.max_tokens = max_tokens
+
+    def prepare(self, prompt: Prompt) -> Prompt:
+        if not prompt.calibrate or prompt.calibration is not None or self.kind is not TaskKind.CLASSIFICATION:
+            return prompt
+        labels = list(prompt.continuations())
+        conts = list(prompt.continuations().values())
+        content_free = [dict(zip(labels, self.client.score(t, conts, chat=prompt.chat))) for t in prompt.content_free()]
+        return replace(prompt, calibration=calibration_from(content_free))
+
+    def output(self, prompt: Prompt, example: Example) -> str:
+        text = prompt.render(example.inputs)
+        if self.kind is TaskKind.GENERATION:
+            return parse_generation(self.client.generate(text, chat=prompt.chat, max_tokens=self.max_tokens))
+        conts = prompt.continuations()
+        logprobs = self.client.score(text, list(conts.values()), chat=prompt.chat)
+        return prompt.decide(dict(zip(conts, logprobs)))
+
+    def predict(self, prompt: Prompt, example: Example) -> Prediction:
+        try:
+            output = self.output(prompt, example)
+        except ExampleFailed as exc:
+            return Prediction(example.id, "", 0.0, failed=True, error=str(exc))
+        return Prediction(example.id, output, self.metric(example, output))
+
+    def evaluate(self, prompt: Prompt, examples: Sequence[Example]) -> list[Prediction]:
+        return [self.predict(prompt, ex) for ex in examples]
+
+    def aggregate(self, examples: Sequence[Example], predictions: Sequence[Prediction]) -> float:
+        return self.metric.aggregate(examples, [p.output for p in predictions], [p.score for p in predictions])

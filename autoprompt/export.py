@@ -1,0 +1,117 @@
+"""Exported prompts: the winner as a Jinja file plus a JSON manifest, and loading it back.
+
+Contract:
+- ``write_prompt(directory, prompt, metadata)`` writes ``winner.jinja`` (the
+  skeleton) and ``winner.json`` (the manifest: skeleton, constants, label words,
+  calibration, addressing mode, plus scores, model, data hash, seed and version).
+- ``load_prompt(path)`` reads either file's directory or the manifest itself and
+  returns an ``ExportedPrompt`` that renders byte-identically to the prompt that
+  was scored. Needs jinja2 and the standard library only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .prompt import Prompt, parse_generation
+from .template import ENV_OPTIONS
+
+FORMAT = "autoprompt.prompt/1"
+TEMPLATE_FILE = "winner.jinja"
+MANIFEST_FILE = "winner.json"
+
+
+@dataclass(frozen=True)
+class ExportedPrompt:
+    """A prompt loaded from an export, ready for production use."""
+
+    prompt: Prompt
+    manifest: Mapping[str, Any] = field(hash=False)
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return self.prompt.input_names
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.prompt.label_words)
+
+    def render(self, **inputs: str) -> str:
+        """The prompt text for one input, exactly as it was scored."""
+        missing = [n for n in self.prompt.input_names if n not in inputs]
+        if missing:
+            raise ConfigError(f"missing input(s) {', '.join(missing)}; this prompt needs {', '.join(self.input_names)}")
+        return self.prompt.render(inputs)
+
+    def messages(self, **inputs: str) -> list[dict[str, str]]:
+        """The prompt as a one-turn chat message list."""
+        return [{"role": "user", "content": self.render(**inputs)}]
+
+    def continuations(self) -> dict[str, str]:
+        """For classification: the text scored after the prompt for each label."""
+        return self.prompt.continuations()
+
+    def decide(self, logprobs: Mapping[str, float]) -> str:
+        """For classification: the label from per-label log-likelihoods (calibrated as scored)."""
+        return self.prompt.decide(logprobs)
+
+    def parse(self, generated: str) -> str:
+        """For generation: the answer in the model's text, as it was scored."""
+        return parse_generation(generated)
+
+
+def write_prompt(directory: str | Path, prompt: Prompt, metadata: Mapping[str, Any]) -> Path:
+    """Write the template file and the manifest; return the manifest's path."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / TEMPLATE_FILE).write_text(prompt.template, encoding="utf-8")
+    manifest = {
+        "format": FORMAT,
+        "template_file": TEMPLATE_FILE,
+        "template": prompt.template,
+        "jinja_options": ENV_OPTIONS,
+        "constants": dict(prompt.constants),
+        "input_names": list(prompt.input_names),
+        "label_words": dict(prompt.label_words),
+        "chat": prompt.chat,
+        "answer_space": prompt.answer_space,
+        "calibrate": prompt.calibrate,
+        "calibration": dict(prompt.calibration) if prompt.calibration else None,
+        **metadata,
+    }
+    path = out / MANIFEST_FILE
+    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def load_prompt(path: str | Path) -> ExportedPrompt:
+    """Load an exported prompt from its directory, ``winner.json`` or ``winner.jinja``."""
+    path = Path(path)
+    manifest_path = path / MANIFEST_FILE if path.is_dir() else path.with_suffix(".json")
+    if not manifest_path.is_file():
+        raise ConfigError(f"no exported prompt at {path}: {manifest_path} does not exist; "
+                          "pass the directory written by 'autoprompt optimize --out DIR' or its winner.json")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{manifest_path} is not valid JSON ({exc}); re-export the prompt") from None
+    if manifest.get("format") != FORMAT:
+        raise ConfigError(f"{manifest_path} is not an autoprompt export (format {manifest.get('format')!r})")
+    template_path = manifest_path.parent / manifest.get("template_file", TEMPLATE_FILE)
+    template = template_path.read_text(encoding="utf-8") if template_path.is_file() else manifest["template"]
+    prompt = Prompt(
+        template=template,
+        constants=manifest["constants"],
+        input_names=tuple(manifest["input_names"]),
+        label_words=manifest["label_words"],
+        chat=manifest["chat"],
+        answer_space=manifest["answer_space"],
+        calibrate=manifest["calibrate"],
+        calibration=manifest["calibration"],
+    )
+    return ExportedPrompt(prompt, manifest)

@@ -1,0 +1,269 @@
+"""The optimizer: the search loop from data and a first prompt to a tested winner.
+
+Contract:
+- ``optimize(data, ...)`` is the one-call Python API; it builds an ``Optimizer``
+  and calls ``run()``. Constructors only store arguments; all work is in ``run()``.
+- The loop: ask the strategy for a candidate, race it on dev batches, tell the
+  strategy, notify callbacks; stop when the budget (kept back for the final
+  re-scoring) is spent or a callback says so. Then the top candidates are completed
+  on the full dev set, the winner is picked, and start and winner are scored once
+  on the test set.
+- Every input is checked (columns, template variables, budget) before any model call.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .backend import Backend, get_backend
+from .budget import Budget
+from .callbacks import Callback, Progress, ProgressBar, StopWhenExhausted
+from .candidate import CUSTOM_TASK, Candidate, TaskSetup, compose
+from .client import Client
+from .dataset import BUNDLED, Dataset, Example, Split, TaskKind, load_data, split
+from .errors import BudgetExhausted, ConfigError
+from .evaluator import Evaluator
+from .library import TemplateLibrary
+from .metric import Metric, get_metric
+from .racing import Racer, rungs_for
+from .result import Finalist, OptimizationResult, TestReport, completed
+from .space import SearchSpace
+from .stats import bootstrap, paired_difference
+from .strategy import OptunaStrategy
+from .template import Template
+from .trial import Trial, TrialState
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+@dataclass(frozen=True)
+class Task:
+    """The prepared task: splits, composition setup and an optional custom start template."""
+
+    data: Split
+    setup: TaskSetup
+    custom: Template | None
+
+
+class Optimizer:
+    """Finds a better prompt for a labeled task. See ``optimize`` for the arguments."""
+
+    def __init__(self, *, task: Task, backend: Backend, metric: Metric, budget: int, max_seconds: float | None,
+                 seed: int, model: str, callbacks: Sequence[Callback], top_k: int, first_rung: int) -> None:
+        self.task = task
+        self.backend = backend
+        self.metric = metric
+        self.budget = budget
+        self.max_seconds = max_seconds
+        self.seed = seed
+        self.model = model
+        self.callbacks = list(callbacks)
+        self.top_k = top_k
+        self.first_rung = first_rung
+
+    def run(self) -> OptimizationResult:
+        started = time.monotonic()
+        dev = self.task.data.dev.examples
+        client = Client(self.backend, Budget(self.budget, self.max_seconds))
+        evaluator = Evaluator(client, self.metric, self.task.setup.kind)
+        racer = Racer(evaluator, dev, rungs_for(len(dev), self.first_rung))
+        start = Candidate(task=CUSTOM_TASK if self.task.custom else _default_task(self.task.setup.kind))
+        space = SearchSpace.for_task(self.task.setup, supports_chat=self.backend.supports_chat,
+                                     custom=self.task.custom is not None)
+        strategy = OptunaStrategy(space, seed=self.seed, start=start, min_resource=racer.rungs[0])
+        reserve = min(self.top_k * len(dev), self.budget // 5)
+        trials, stop_reason = self._search(strategy, racer, client, reserve)
+        best, baseline = self._finalize(trials, racer)
+        test, test_calls = self._test(baseline, best)
+        return OptimizationResult(
+            best=best, baseline=baseline, trials=tuple(trials), test=test, metric=self.metric.name,
+            model=self.model, seed=self.seed, calls=client.calls, test_calls=test_calls,
+            seconds=time.monotonic() - started, stop_reason=stop_reason, dev_size=len(dev),
+            target=self.task.setup.target_name, kind=self.task.setup.kind.value,
+            data_hashes={name: getattr(self.task.data, name).fingerprint() for name in ("train", "dev", "test")},
+            test_set=self.task.data.test, study=strategy.study,
+        )
+
+    def _search(self, strategy: OptunaStrategy, racer: Racer, client: Client, reserve: int) -> tuple[list[Trial], str]:
+        trials: list[Trial] = []
+        while client.budget.remaining > reserve and not client.budget.out_of_time():
+            proposal = strategy.ask()
+            report = proposal.report if trials else _never_prune(proposal.report)
+            trial = racer.race(len(trials), proposal.candidate, self.prompt(proposal.candidate), report)
+            strategy.tell(proposal, trial)
+            trials.append(trial)
+            if trial.state is TrialState.INTERRUPTED:
+                return trials, "budget spent"
+            if any([callback(trial, self._progress(trials, client)) for callback in self.callbacks]):
+                return trials, "stopped by callback"
+        return trials, "budget spent" if client.budget.remaining <= reserve else "time limit"
+
+    def _progress(self, trials: list[Trial], client: Client) -> Progress:
+        full = completed(trials) or trials
+        leader = max(full, key=lambda t: t.score)
+        return Progress(len(trials), client.calls, self.budget, leader.score, leader.candidate.describe())
+
+    def prompt(self, candidate: Candidate) -> Any:
+        return compose(candidate, self.task.setup, self.task.custom)
+
+    def _finalize(self, trials: list[Trial], racer: Racer) -> tuple[Finalist, Finalist]:
+        """Complete the most promising unfinished candidates on the whole dev set, then pick the best."""
+        if not trials or trials[0].state is not TrialState.COMPLETE:
+            raise BudgetExhausted(f"the budget of {self.budget} calls ran out before the starting prompt was scored "
+                                  f"on the {len(racer.dev)} dev examples; raise --budget")
+        done = {t.candidate for t in completed(trials)}
+        pending: dict[Candidate, Trial] = {}
+        for t in sorted((t for t in trials if t.candidate not in done), key=lambda t: (-t.score, t.number)):
+            pending.setdefault(t.candidate, t)
+        for trial in list(pending.values())[: self.top_k]:
+            finished = racer.race(trial.number, trial.candidate, self.prompt(trial.candidate), _no_prune)
+            if finished.state is TrialState.INTERRUPTED:
+                break
+            trials[trial.number] = finished
+        winner = max(completed(trials), key=lambda t: (t.score, t.number == 0, -t.prompt_chars, -t.number))
+        return self._finalist(winner, racer), self._finalist(trials[0], racer)
+
+    def _finalist(self, trial: Trial, racer: Racer) -> Finalist:
+        prompt = racer.evaluator.prepare(self.prompt(trial.candidate))
+        return Finalist(trial.candidate, prompt, trial.score, trial.number)
+
+    def _test(self, baseline: Finalist, best: Finalist) -> tuple[TestReport | None, int]:
+        test = self.task.data.test.examples
+        if not test:
+            return None, 0
+        evaluator = Evaluator(Client(self.backend), self.metric, self.task.setup.kind)
+        base = self.score_fresh(evaluator, baseline.prompt, test)
+        win = self.score_fresh(evaluator, best.prompt, test)
+        base_scores, win_scores = [p.score for p in base], [p.score for p in win]
+        report = TestReport(
+            n=len(test), baseline=bootstrap(base_scores, seed=self.seed), winner=bootstrap(win_scores, seed=self.seed),
+            difference=paired_difference(base_scores, win_scores, seed=self.seed),
+            baseline_score=evaluator.aggregate(test, base), winner_score=evaluator.aggregate(test, win),
+            baseline_predictions=tuple(base), winner_predictions=tuple(win),
+        )
+        return report, evaluator.client.calls
+
+    def score_fresh(self, evaluator: Evaluator, prompt: Any, examples: Sequence[Example]) -> list[Any]:
+        """Score from an empty model state, so ``autoprompt eval`` reproduces the numbers exactly."""
+        reset = getattr(self.backend, "reset", None)
+        if callable(reset):
+            reset()
+        evaluator.client.cache.clear()
+        return evaluator.evaluate(prompt, examples)
+
+
+def _no_prune(n: int, score: float) -> bool:
+    return False
+
+
+def _never_prune(report: Callable[[int, float], bool]) -> Callable[[int, float], bool]:
+    """The starting prompt is always scored on the whole dev set; Optuna still sees its rungs."""
+    return lambda n, score: report(n, score) and False
+
+
+def _default_task(kind: TaskKind) -> str:
+    return "instruction" if kind is TaskKind.CLASSIFICATION else "task_instruction"
+
+
+def _load(source: Any, inputs: Any, target: Any, kind: Any) -> Dataset:
+    return source if isinstance(source, Dataset) else load_data(source, inputs=inputs, target=target, kind=kind)
+
+
+def prepare_task(
+    data: Any, *, inputs: str | Sequence[str] | None, target: str | None, dev: Any = None, test: Any = None,
+    template: str | Path | None = None, kind: TaskKind | str | None = None, seed: int = 0,
+    description: str | None = None, label_definitions: Mapping[str, str] | None = None,
+    label_words: Mapping[str, Mapping[str, str]] | None = None, library: TemplateLibrary | None = None,
+) -> Task:
+    """Load and split the data, and check every template against it, before any model call."""
+    full = _load(data, inputs, target, kind)
+    bundled = BUNDLED.get(data) if isinstance(data, str) else None
+    inputs, target = full.input_columns, full.target_column
+    if dev is None:
+        fractions = (0.2, 0.4, 0.4) if test is None else (0.35, 0.65, 0.0)
+        parts = split(full, fractions=fractions, seed=seed)
+        train, dev_set, test_set = parts.train, parts.dev, parts.test
+    else:
+        train, dev_set, test_set = full, _load(dev, inputs, target, full.kind), full.subset(())
+    if test is not None:
+        test_set = _load(test, inputs, target, full.kind)
+    labels = tuple(sorted(set(full.labels) | set(dev_set.labels) | set(test_set.labels)))
+    library = library or TemplateLibrary.bundled()
+    setup = TaskSetup(
+        library=library.for_kind(full.kind.value), kind=full.kind, input_names=inputs, target_name=target,
+        labels=labels if full.kind is TaskKind.CLASSIFICATION else (), train=train.examples,
+        description=description if description is not None else (bundled.description if bundled else ""),
+        definitions=label_definitions or (bundled.definitions if bundled else {}), label_words=label_words or {},
+    )
+    custom = Template.from_path_or_text(template, "custom") if template is not None else None
+    _check_templates(setup, custom, full)
+    return Task(Split(train, dev_set, test_set), setup, custom)
+
+
+def _check_templates(setup: TaskSetup, custom: Template | None, data: Dataset) -> None:
+    provided = {"inputs", "input_names", "titles", "labels", "answer_title", "description", "definitions",
+                "context", "clarifiers", "demos", "preamble"}
+    columns = list(data.input_columns)
+    for template in [*setup.library.tasks.values(), *setup.library.clarifiers.values(),
+                     *setup.library.context.values(), *([custom] if custom else [])]:
+        template.check_variables(provided, columns)
+    if custom is not None:
+        example = data.examples[0]
+        custom.render({"inputs": dict(example.inputs), **example.inputs, "labels": list(setup.labels),
+                       "input_names": columns, "titles": {}, "answer_title": "", "description": "",
+                       "definitions": {}, "context": "", "clarifiers": "", "demos": [], "preamble": ""})
+
+
+def optimize(
+    data: Any,
+    *,
+    inputs: str | Sequence[str] | None = None,
+    target: str | None = None,
+    dev: Any = None,
+    test: Any = None,
+    template: str | Path | None = None,
+    model: str | Backend = "local",
+    metric: str | Metric | Callable[[Example, str], float] | None = None,
+    budget: int = 500,
+    max_seconds: float | None = None,
+    seed: int = 0,
+    kind: TaskKind | str | None = None,
+    description: str | None = None,
+    label_definitions: Mapping[str, str] | None = None,
+    label_words: Mapping[str, Mapping[str, str]] | None = None,
+    library: TemplateLibrary | None = None,
+    callbacks: Sequence[Callback] | None = None,
+    progress: bool = False,
+    top_k: int = 3,
+    first_rung: int = 16,
+) -> OptimizationResult:
+    """Search for a better prompt and score it honestly.
+
+    ``data`` is a CSV/JSONL path, a DataFrame, a ``Dataset`` or a bundled task name
+    (``sentiment``, ``intent``, ``past_tense``). Without ``dev``/``test`` it is split
+    20/40/40 (stratified, seeded) into train (demonstrations), dev (selection) and
+    test (the final, once-only comparison). ``template`` is the starting prompt (a
+    file or Jinja text using the input column names); without it the search starts
+    from a plain instruction built from the column names and labels. ``budget`` caps
+    model calls during the search; ``max_seconds`` caps wall time. Same seed, same result.
+    """
+    if budget is None or int(budget) <= 0:
+        raise ConfigError(f"budget must be a positive number of model calls, got {budget}; pass e.g. --budget 500")
+    task = prepare_task(data, inputs=inputs, target=target, dev=dev, test=test, template=template, kind=kind,
+                        seed=seed, description=description, label_definitions=label_definitions,
+                        label_words=label_words, library=library)
+    if budget < len(task.data.dev) + 3:
+        raise ConfigError(f"budget of {budget} calls cannot score even the starting prompt on the "
+                          f"{len(task.data.dev)} dev examples; pass --budget {10 * len(task.data.dev)} or more")
+    resolved = get_metric(metric or ("accuracy" if task.setup.kind is TaskKind.CLASSIFICATION else "exact_match"))
+    backend = get_backend(model, seed=seed)
+    extra = [ProgressBar()] if progress else []
+    return Optimizer(
+        task=task, backend=backend, metric=resolved, budget=int(budget), max_seconds=max_seconds, seed=seed,
+        model=model if isinstance(model, str) else backend.name,
+        callbacks=[*extra, StopWhenExhausted(), *(callbacks or [])], top_k=top_k, first_rung=first_rung,
+    ).run()

@@ -1,0 +1,61 @@
+"""Racing: score a candidate on growing dev batches and stop the hopeless early.
+
+Contract: ``Racer.race(number, candidate, prompt, report)`` evaluates ``prompt`` on
+the first r dev examples for each rung r (e.g. 16, 32, 64, all), calling
+``report(r, score)`` after each rung; when it answers True the trial is PRUNED.
+A budget that runs out mid-race ends the trial as INTERRUPTED with every
+prediction made so far kept.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from .candidate import Candidate
+from .dataset import Example
+from .errors import BudgetExhausted
+from .evaluator import Evaluator, Prediction
+from .prompt import Prompt
+from .trial import Trial, TrialState
+
+
+def rungs_for(n_dev: int, first: int = 16, factor: int = 2) -> tuple[int, ...]:
+    """Batch sizes of the race: first, first*factor, ... and finally the whole dev set."""
+    sizes = []
+    size = first
+    while size < n_dev:
+        sizes.append(size)
+        size *= factor
+    return (*sizes, n_dev)
+
+
+class Racer:
+    """Runs one candidate through the rungs."""
+
+    def __init__(self, evaluator: Evaluator, dev: Sequence[Example], rungs: Sequence[int]) -> None:
+        self.evaluator = evaluator
+        self.dev = list(dev)
+        self.rungs = tuple(rungs)
+
+    def race(self, number: int, candidate: Candidate, prompt: Prompt, report: Callable[[int, float], bool]) -> Trial:
+        started, calls_before = time.monotonic(), self.evaluator.client.calls
+        predictions: list[Prediction] = []
+        state = TrialState.COMPLETE
+        try:
+            prompt = self.evaluator.prepare(prompt)
+            for rung in self.rungs:
+                predictions += self.evaluator.evaluate(prompt, self.dev[len(predictions):rung])
+                if rung < len(self.dev) and report(rung, self._score(predictions)):
+                    state = TrialState.PRUNED
+                    break
+        except BudgetExhausted:
+            state = TrialState.INTERRUPTED
+        return Trial(
+            number=number, candidate=candidate, state=state, score=self._score(predictions),
+            predictions=tuple(predictions), calls=self.evaluator.client.calls - calls_before,
+            seconds=time.monotonic() - started, prompt_chars=len(prompt.render(self.dev[0].inputs)),
+        )
+
+    def _score(self, predictions: Sequence[Prediction]) -> float:
+        return self.evaluator.aggregate(self.dev[: len(predictions)], predictions) if predictions else 0.0

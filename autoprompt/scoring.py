@@ -1,0 +1,38 @@
+"""Scoring an exported prompt on a data file: what ``autoprompt eval`` does.
+
+Contract: ``evaluate_export(exported, data, model=...)`` loads the data with the
+prompt's own input and target columns, scores it from an empty model state in
+file order (as the search scored its test set), and returns a dict with at least
+``accuracy`` and ``n``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .backend import Backend, get_backend
+from .client import Client
+from .dataset import TaskKind, load_data
+from .evaluator import Evaluator
+from .export import ExportedPrompt
+from .metric import get_metric
+
+
+def evaluate_export(exported: ExportedPrompt, data: str | Path, *, model: str | Backend = "local",
+                    metric: str | None = None) -> dict[str, Any]:
+    manifest = exported.manifest
+    kind = TaskKind(manifest.get("task", "classification"))
+    dataset = load_data(data, inputs=list(exported.input_names), target=manifest["target"], kind=kind)
+    backend = get_backend(model)
+    evaluator = Evaluator(Client(backend), get_metric(metric or manifest.get("metric", "accuracy")), kind)
+    predictions = evaluator.evaluate(exported.prompt, dataset.examples)
+    outputs_correct = [float(p.output == ex.target) for p, ex in zip(predictions, dataset.examples)]
+    return {
+        "metric": evaluator.metric.name,
+        "score": evaluator.aggregate(dataset.examples, predictions),
+        "accuracy": sum(outputs_correct) / len(outputs_correct),
+        "n": len(predictions),
+        "failed": sum(p.failed for p in predictions),
+        "calls": evaluator.client.calls,
+    }

@@ -1,0 +1,54 @@
+"""Statistics: bootstrap confidence intervals for a score and for a paired difference.
+
+Contract: pure functions over per-example scores; seeded, so the same inputs give
+the same interval. ``Interval`` is a frozen record (estimate, low, high).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A point estimate with a two-sided confidence interval."""
+
+    estimate: float
+    low: float
+    high: float
+
+    def excludes_zero(self) -> bool:
+        return self.low > 0 or self.high < 0
+
+    def __str__(self) -> str:
+        return f"{self.estimate:.3f} [{self.low:.3f}, {self.high:.3f}]"
+
+
+def _percentiles(values: list[float], level: float) -> tuple[float, float]:
+    values.sort()
+    tail = (1 - level) / 2
+    low = values[int(tail * (len(values) - 1))]
+    high = values[int(round((1 - tail) * (len(values) - 1)))]
+    return low, high
+
+
+def bootstrap(scores: Sequence[float], *, level: float = 0.95, rounds: int = 2000, seed: int = 0) -> Interval:
+    """Percentile bootstrap interval for the mean of ``scores``."""
+    if not scores:
+        return Interval(0.0, 0.0, 0.0)
+    rng = random.Random(seed)
+    n = len(scores)
+    means = [sum(scores[rng.randrange(n)] for _ in range(n)) / n for _ in range(rounds)]
+    low, high = _percentiles(means, level)
+    return Interval(sum(scores) / n, low, high)
+
+
+def paired_difference(
+    a: Sequence[float], b: Sequence[float], *, level: float = 0.95, rounds: int = 2000, seed: int = 0
+) -> Interval:
+    """Bootstrap interval for mean(b - a) over the same examples."""
+    if len(a) != len(b):
+        raise ValueError("paired scores must cover the same examples")
+    return bootstrap([y - x for x, y in zip(a, b)], level=level, rounds=rounds, seed=seed)

@@ -1,0 +1,44 @@
+"""Trials: the record of one candidate's evaluation during the search.
+
+Contract: ``Trial`` is frozen; ``TrialState`` says how its evaluation ended:
+COMPLETE (scored on the whole dev set), PRUNED (stopped early by racing) or
+INTERRUPTED (the budget ran out mid-evaluation; its partial predictions are kept).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from .candidate import Candidate
+from .evaluator import Prediction
+
+
+class TrialState(str, enum.Enum):
+    """How a trial's evaluation ended."""
+
+    COMPLETE = "complete"
+    PRUNED = "pruned"
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One candidate, its predictions on a prefix of the dev set and what they cost."""
+
+    number: int
+    candidate: Candidate
+    state: TrialState
+    score: float
+    predictions: tuple[Prediction, ...]
+    calls: int
+    seconds: float
+    prompt_chars: int
+
+    @property
+    def n(self) -> int:
+        return len(self.predictions)
+
+    @property
+    def failures(self) -> int:
+        return sum(p.failed for p in self.predictions)

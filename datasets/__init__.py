@@ -1,0 +1,1 @@
+"""Bundled tasks (installed as ``autoprompt.datasets``); see README.md for sources and licence."""

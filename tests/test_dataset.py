@@ -1,0 +1,68 @@
+"""Loading and splitting data, and the errors for bad data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from autoprompt.dataset import BUNDLED, TaskKind, load_data, split
+from autoprompt.errors import DataError
+
+
+def test_csv_jsonl_and_frame_load_the_same(tmp_path: Path, keyword_frame: pd.DataFrame) -> None:
+    keyword_frame.to_csv(tmp_path / "d.csv", index=False)
+    keyword_frame.to_json(tmp_path / "d.jsonl", orient="records", lines=True)
+    loaded = [load_data(src, inputs="text", target="label")
+              for src in (tmp_path / "d.csv", tmp_path / "d.jsonl", keyword_frame)]
+    assert loaded[0].examples == loaded[1].examples == loaded[2].examples
+    assert loaded[0].kind is TaskKind.CLASSIFICATION
+    assert loaded[0].labels == ("maybe", "no", "yes")
+
+
+def test_bundled_tasks_load_with_their_columns() -> None:
+    sizes = {name: len(load_data(name)) for name in BUNDLED}
+    assert sizes == {"sentiment": 300, "intent": 280, "past_tense": 200}
+    assert load_data("intent").labels.__len__() == 7
+    assert load_data("past_tense").kind is TaskKind.GENERATION
+
+
+def test_split_is_deterministic_and_stratified(keyword_frame: pd.DataFrame) -> None:
+    data = load_data(keyword_frame, inputs="text", target="label")
+    a, b = split(data, seed=3), split(data, seed=3)
+    assert a == b
+    assert split(data, seed=4).dev != a.dev
+    for part in (a.train, a.dev, a.test):
+        counts = pd.Series([ex.target for ex in part.examples]).value_counts()
+        assert counts.max() - counts.min() <= 1
+    ids = [ex.id for part in (a.train, a.dev, a.test) for ex in part.examples]
+    assert sorted(ids) == sorted(ex.id for ex in data.examples)
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix", "message"),
+    [
+        ("", ".csv", "is empty"),
+        ("text,label\na,x\nb,y\n", ".xlsx", "unknown file type"),
+        ("text,label\na,x\nb,\nc,y\n", ".csv", "no value in target column 'label'"),
+        ("text,label\na,x\nb,x\nc,x\n", ".csv", "single class"),
+        ("words,label\na,x\nb,y\n", ".csv", "column 'text' is not in"),
+    ],
+)
+def test_bad_data_gives_clear_errors(tmp_path: Path, content: str, suffix: str, message: str) -> None:
+    path = tmp_path / f"bad{suffix}"
+    path.write_text(content)
+    with pytest.raises(DataError, match=message):
+        load_data(path, inputs="text", target="label", kind="classification")
+
+
+def test_missing_column_error_lists_existing_columns(keyword_csv: Path) -> None:
+    with pytest.raises(DataError) as info:
+        load_data(keyword_csv, inputs="review", target="label")
+    assert "'review'" in str(info.value) and "text, label" in str(info.value)
+
+
+def test_missing_file_is_a_data_error(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="does not exist"):
+        load_data(tmp_path / "nope.csv", inputs="text", target="label")
