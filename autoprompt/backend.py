@@ -29,8 +29,15 @@ from .errors import ConfigError
 class Backend(Protocol):
     """What a model must answer."""
 
-    name: str
-    supports_chat: bool
+    @property
+    def name(self) -> str:
+        """Model and settings; part of every cache key."""
+        ...
+
+    @property
+    def supports_chat(self) -> bool:
+        """Whether ``chat=True`` is possible."""
+        ...
 
     def score(self, text: str, continuations: Sequence[str], *, chat: bool = False) -> list[float]: ...
 

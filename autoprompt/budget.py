@@ -17,7 +17,9 @@ class Budget:
 
     def __init__(self, max_calls: int | None = None, max_seconds: float | None = None) -> None:
         if max_calls is not None and max_calls <= 0:
-            raise ConfigError(f"budget must be a positive number of model calls, got {max_calls}; pass e.g. --budget 500")
+            raise ConfigError(
+                f"budget must be a positive number of model calls, got {max_calls}; pass e.g. --budget 500"
+            )
         if max_seconds is not None and max_seconds <= 0:
             raise ConfigError(f"time limit must be positive, got {max_seconds}; pass e.g. --max-seconds 600")
         self.max_calls = max_calls

@@ -63,7 +63,9 @@ def title(name: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def verbalizers(labels: tuple[str, ...], extra: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, dict[str, str]]:
+def verbalizers(
+    labels: tuple[str, ...], extra: Mapping[str, Mapping[str, str]] | None = None
+) -> dict[str, dict[str, str]]:
     """Named sets of label words: the label as is, spaced, capitalized, plus the user's own."""
     sets = {
         "as_is": {label: label for label in labels},
@@ -132,7 +134,7 @@ def compose(candidate: Candidate, setup: TaskSetup, custom: Template | None = No
     static = _static_context(setup, words)
     context = "\n\n".join(setup.library.context[c].render(static).strip() for c in candidate.context)
     clarifiers = " ".join(setup.library.clarifiers[c].render(static).strip() for c in candidate.clarifiers)
-    demos = [
+    demos: list[dict[str, Any]] = [
         {"inputs": dict(ex.inputs), "answer": words.get(ex.target, ex.target)}
         for ex in _pick_demos(setup, candidate.n_demos, candidate.demo_seed)
     ]

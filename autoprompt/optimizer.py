@@ -38,7 +38,7 @@ from .template import Template
 from .trial import Trial, TrialState
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 @dataclass(frozen=True)
 class Task:

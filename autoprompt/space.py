@@ -70,7 +70,9 @@ class SearchSpace:
 
     def params_of(self, candidate: Candidate) -> dict[str, Any]:
         """The Optuna parameters that make ``suggest`` return ``candidate``."""
-        params: dict[str, Any] = {"task": candidate.task, "n_demos": candidate.n_demos, "verbalizer": candidate.verbalizer}
+        params: dict[str, Any] = {
+            "task": candidate.task, "n_demos": candidate.n_demos, "verbalizer": candidate.verbalizer,
+        }
         for i in range(self.clarifier_slots):
             params[f"clarifier_{i + 1}"] = candidate.clarifiers[i] if i < len(candidate.clarifiers) else NONE
         params.update({f"context_{c}": c in candidate.context for c in self.context})

@@ -30,7 +30,7 @@ def _percentiles(values: list[float], level: float) -> tuple[float, float]:
     values.sort()
     tail = (1 - level) / 2
     low = values[int(tail * (len(values) - 1))]
-    high = values[int(round((1 - tail) * (len(values) - 1)))]
+    high = values[round((1 - tail) * (len(values) - 1))]
     return low, high
 
 

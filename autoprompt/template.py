@@ -103,6 +103,8 @@ class Template:
         try:
             return self.compiled().render(**context)
         except jinja2.UndefinedError as exc:
-            raise TemplateError(f"template '{self.name}' failed to render: {exc.message}; check its variables") from None
+            raise TemplateError(
+                f"template '{self.name}' failed to render: {exc.message}; check its variables"
+            ) from None
         except jinja2.exceptions.SecurityError as exc:
             raise TemplateError(f"template '{self.name}' tried an unsafe operation and was stopped: {exc}") from None

@@ -1,0 +1,47 @@
+"""Composing candidates into prompts."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pandas as pd
+
+from autoprompt.candidate import Candidate, compose, verbalizers
+from autoprompt.optimizer import prepare_task
+from autoprompt.template import Template
+
+
+def test_demos_are_class_balanced_and_seeded(keyword_frame: pd.DataFrame) -> None:
+    task = prepare_task(keyword_frame, inputs="text", target="label")
+    prompt = compose(Candidate("fields", n_demos=6, demo_seed=1), task.setup)
+    answers = Counter(d["answer"] for d in prompt.constants["demos"])
+    assert answers == {"yes": 2, "no": 2, "maybe": 2}
+    again = compose(Candidate("fields", n_demos=6, demo_seed=1), task.setup)
+    other = compose(Candidate("fields", n_demos=6, demo_seed=2), task.setup)
+    assert again.constants == prompt.constants and other.constants != prompt.constants
+
+
+def test_clarifiers_context_and_label_words_reach_the_text(keyword_frame: pd.DataFrame) -> None:
+    task = prepare_task(keyword_frame, inputs="text", target="label", label_definitions={"yes": "agrees"})
+    cand = Candidate("instruction", ("answer_with_label",), ("label_definitions",), verbalizer="capitalized")
+    text = compose(cand, task.setup).render({"text": "hello"})
+    assert "Answer with one of: Maybe, No, Yes." in text
+    assert "- Yes: agrees" in text
+    assert text.endswith("Text: hello\nLabel:")
+    assert compose(cand, task.setup).continuations() == {"maybe": " Maybe", "no": " No", "yes": " Yes"}
+
+
+def test_custom_template_gets_preamble_and_demos_in_its_own_format(keyword_frame: pd.DataFrame) -> None:
+    task = prepare_task(keyword_frame, inputs="text", target="label", template="Q: {{ text }}\nA:")
+    custom = task.custom
+    assert isinstance(custom, Template)
+    prompt = compose(Candidate("custom", ("one_word",), n_demos=3), task.setup, custom)
+    text = prompt.render({"text": "new"})
+    assert text.startswith("Answer with one word.\n\nQ: ")
+    assert text.count("\nA: ") == 3 and text.endswith("Q: new\nA:")
+
+
+def test_verbalizers_drop_duplicates() -> None:
+    sets = verbalizers(("negative", "positive"))
+    assert list(sets) == ["as_is", "capitalized"]
+    assert verbalizers(("add_to_playlist", "play_music"))["spaced"]["play_music"] == "play music"

@@ -1,0 +1,61 @@
+"""The command line: a full run on the fake model, and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "autoprompt.cli", *args], capture_output=True, text=True)
+
+
+def test_optimize_then_eval_reproduces_the_test_score(tmp_path: Path, keyword_csv: Path) -> None:
+    out = tmp_path / "run"
+    run = cli("optimize", "--data", str(keyword_csv), "--input", "text", "--target", "label", "--model", "fake",
+              "--budget", "300", "--seed", "0", "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    assert "exported winner" in run.stdout and "dev_score" in run.stdout
+    manifest = json.loads((out / "winner.json").read_text())
+    ev = cli("eval", "--prompt", str(out / "winner.json"), "--data", str(out / "data" / "test.csv"),
+             "--model", "fake", "--json")
+    assert ev.returncode == 0, ev.stderr
+    report = json.loads(ev.stdout)
+    assert report["n"] == manifest["scores"]["test"]["n"]
+    assert report["accuracy"] == manifest["scores"]["test"]["winner"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--input", "review", "--target", "label"], "column 'review' is not in"),
+        (["--input", "text", "--target", "label", "--template", "Q: {{ question }}"], "'question'"),
+        (["--input", "text", "--target", "label", "--model", "local:/no/such/model.gguf"], "does not exist"),
+        (["--input", "text", "--target", "label", "--budget", "0"], "budget must be a positive"),
+    ],
+)
+def test_bad_input_is_one_line_with_exit_code_2(tmp_path: Path, keyword_csv: Path, args: list[str],
+                                               message: str) -> None:
+    run = cli("optimize", "--data", str(keyword_csv), "--model", "fake", "--out", str(tmp_path / "o"), *args)
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], run.stderr
+
+
+def test_empty_file_is_one_line_with_exit_code_2(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    run = cli("optimize", "--data", str(empty), "--input", "text", "--target", "label", "--model", "fake",
+              "--out", str(tmp_path / "o"))
+    assert run.returncode == 2 and run.stderr.strip().count("\n") == 0 and "is empty" in run.stderr
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    for command in ("optimize", "eval"):
+        run = cli(command, "--help")
+        assert run.returncode == 0 and "example:" in run.stdout

@@ -1,0 +1,102 @@
+"""The local backend against the real bundled models (a handful of examples each)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import autoprompt
+from autoprompt.dataset import bundled_path, load_data
+from autoprompt.errors import ModelError
+from autoprompt.export import load_prompt
+from autoprompt.local import LocalBackend
+from autoprompt.scoring import evaluate_export
+
+pytestmark = pytest.mark.model
+
+PREFIX = "Classify the sentiment of each review as positive or negative.\n\n" + "".join(
+    f"Review: example review number {i} was {'great' if i % 2 else 'awful'}.\nSentiment: "
+    f"{'positive' if i % 2 else 'negative'}\n\n" for i in range(6)
+)
+
+
+@pytest.fixture(scope="module")
+def smol() -> LocalBackend:
+    return LocalBackend("local")
+
+
+def test_prefix_reuse_gives_the_same_scores_as_a_fresh_model(smol: LocalBackend) -> None:
+    texts = [PREFIX + f"Review: {r}\nSentiment:" for r in ("I loved it.", "Dull and far too long.", "Fine.")]
+    reused = [smol.score(t, [" positive", " negative"]) for t in texts]
+    for text, scores in zip(texts, reused):
+        fresh = LocalBackend("local")
+        assert fresh.score(text, [" positive", " negative"]) == pytest.approx(scores, abs=1e-3)
+        assert all(math.isfinite(s) and s < 0 for s in scores)
+
+
+def test_prefix_reuse_evaluates_only_the_new_tokens(smol: LocalBackend) -> None:
+    smol.reset()
+    before = smol.tokens_evaluated
+    texts = [PREFIX + f"Review: sample {i}\nSentiment:" for i in range(5)]
+    for text in texts:
+        smol.score(text, [" positive", " negative"])
+    total = sum(len(smol._tokens(t, False)) for t in texts)
+    evaluated = smol.tokens_evaluated - before
+    assert evaluated < 0.4 * total
+
+
+def test_multi_token_labels_use_every_token(smol: LocalBackend) -> None:
+    text = "Utterance: put this song on my running list\nIntent:"
+    [whole] = smol.score(text, [" add to playlist"])
+    [first] = smol.score(text, [" add"])
+    [second] = smol.score(text + " add", [" to"])
+    [third] = smol.score(text + " add to", [" playlist"])
+    assert len(smol._continuation_tokens(text, smol._tokens(text, False), " add to playlist", False)) == 3
+    assert whole == pytest.approx(first + second + third, abs=1e-3)
+
+
+def test_generation_is_greedy_and_stops_at_the_line_end(smol: LocalBackend) -> None:
+    prompt = "Verb: jump\nPast: jumped\n\nVerb: walk\nPast: walked\n\nVerb: play\nPast:"
+    first = smol.generate(prompt, max_tokens=8)
+    assert first == smol.generate(prompt, max_tokens=8)
+    assert "\n" not in first.strip() and first.strip() != ""
+
+
+def test_chat_models_get_their_template(smol: LocalBackend) -> None:
+    assert smol.supports_chat
+    formatted = smol.format("Hello", chat=True)
+    assert "<|im_start|>user\nHello<|im_end|>" in formatted
+    assert formatted.endswith("<|im_start|>assistant\n")
+    assert smol.format("Hello", chat=False) == "Hello"
+
+
+def test_base_model_gets_raw_text() -> None:
+    gemma = LocalBackend("local:gemma")
+    assert not gemma.supports_chat
+    scores = gemma.score("The capital of France is", [" Paris", " banana"])
+    assert scores[0] > scores[1]
+
+
+def test_missing_and_corrupt_model_files_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="does not exist"):
+        LocalBackend(f"local:{tmp_path / 'none.gguf'}")
+    corrupt = tmp_path / "corrupt.gguf"
+    corrupt.write_bytes(b"GGUF" + b"\x00" * 64)
+    backend = LocalBackend(f"local:{corrupt}")
+    with pytest.raises(ModelError, match="cannot load model file"):
+        backend.score("x", [" y"])
+
+
+def test_optimize_export_and_eval_reproduce_the_test_score(tmp_path: Path) -> None:
+    frame = pd.read_csv(bundled_path("sentiment")).head(60)
+    result = autoprompt.optimize(frame, inputs="text", target="label", model="local", budget=90, seed=0,
+                                 first_rung=8)
+    assert result.test is not None and result.calls <= 90
+    result.export(tmp_path)
+    check = evaluate_export(load_prompt(tmp_path), tmp_path / "data" / "test.csv", model="local")
+    assert check["n"] == result.test.n
+    assert check["score"] == result.test.winner_score
+    assert len(load_data(tmp_path / "data" / "test.csv", inputs="text", target="label")) == result.test.n

@@ -1,0 +1,89 @@
+"""The search loop end to end on the deterministic fake backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import autoprompt
+from autoprompt.backend import FakeBackend
+from autoprompt.errors import ConfigError, TemplateError
+from autoprompt.trial import TrialState
+
+START = "Text: {{ text }}\nLabel:"
+
+
+def run(frame: pd.DataFrame, **kwargs: object) -> autoprompt.OptimizationResult:
+    options: dict[str, object] = {"inputs": "text", "target": "label", "template": START, "model": FakeBackend(),
+                                  "budget": 400, "seed": 0, "first_rung": 4}
+    options.update(kwargs)
+    return autoprompt.optimize(frame, **options)  # type: ignore[arg-type]
+
+
+def test_search_finds_the_prompt_the_fake_model_needs(keyword_frame: pd.DataFrame) -> None:
+    result = run(keyword_frame)
+    assert result.baseline.dev_score < 0.6
+    assert result.best.dev_score >= 0.95
+    assert "one of" in result.best.prompt.render({"text": "x"})
+    assert result.test is not None and result.test.difference.excludes_zero()
+    assert result.calls <= 400
+    assert {TrialState.COMPLETE, TrialState.PRUNED} <= {t.state for t in result.trials}
+
+
+def test_same_seed_same_result(keyword_frame: pd.DataFrame) -> None:
+    a, b = run(keyword_frame, seed=5), run(keyword_frame, seed=5)
+    assert a.best.candidate == b.best.candidate
+    assert [t.score for t in a.trials] == [t.score for t in b.trials]
+    assert a.test == b.test
+    assert run(keyword_frame, seed=6).trials != a.trials
+
+
+def test_budget_spent_mid_trial_keeps_what_was_computed(keyword_frame: pd.DataFrame) -> None:
+    backend = FakeBackend()
+    result = run(keyword_frame, model=backend, budget=60)
+    assert result.calls <= 60
+    assert result.trials[0].state is TrialState.COMPLETE
+    assert result.stop_reason == "budget spent"
+    assert backend.calls == result.calls + result.test_calls
+
+
+def test_leaderboard_ranks_complete_candidates_first(keyword_frame: pd.DataFrame) -> None:
+    board = run(keyword_frame).leaderboard
+    assert list(board.columns[:4]) == ["trial", "candidate", "dev_score", "n_dev"]
+    assert bool(board.iloc[0]["winner"])
+    complete = board[board["state"] == "complete"]
+    assert list(complete["dev_score"]) == sorted(complete["dev_score"], reverse=True)
+
+
+def test_bad_inputs_fail_before_any_model_call(keyword_frame: pd.DataFrame) -> None:
+    backend = FakeBackend()
+    with pytest.raises(TemplateError, match="'review'"):
+        run(keyword_frame, model=backend, template="Review: {{ review }}")
+    with pytest.raises(ConfigError, match="positive"):
+        run(keyword_frame, model=backend, budget=0)
+    with pytest.raises(ConfigError, match="cannot score even the starting prompt"):
+        run(keyword_frame, model=backend, budget=5)
+    assert backend.calls == 0
+
+
+def test_callback_stops_the_search(keyword_frame: pd.DataFrame) -> None:
+    seen: list[int] = []
+
+    def stop_after_three(trial: autoprompt.Trial, progress: object) -> bool:
+        seen.append(trial.number)
+        return len(seen) >= 3
+
+    result = run(keyword_frame, callbacks=[stop_after_three])
+    assert len(result.trials) == 3 and result.stop_reason == "stopped by callback"
+
+
+def test_generation_task_with_exact_match(tmp_path: Path) -> None:
+    verbs = ["walk", "jump", "play", "call", "look", "open", "help", "turn", "work", "kick"] * 3
+    frame = pd.DataFrame({"verb": verbs, "past": [v + "ed" for v in verbs]})
+    result = autoprompt.optimize(frame, inputs="verb", target="past", kind="generation", model=FakeBackend(),
+                                 budget=200, seed=0, first_rung=4)
+    assert result.metric == "exact_match"
+    assert result.best.dev_score >= result.baseline.dev_score
+    assert 0.0 <= result.best.dev_score <= 1.0
