@@ -32,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     opt.add_argument("--input", help="input column(s), comma-separated")
     opt.add_argument("--target", help="target column")
     opt.add_argument("--template", help="starting prompt: a Jinja file or Jinja text using the input columns")
+    opt.add_argument("--clarifier", action="append", default=[],
+                     help="an added instruction of your own (text or file); repeat for more")
+    opt.add_argument("--context", action="append", default=[],
+                     help="a context block of your own (text or file); repeat for more")
     opt.add_argument("--model", default="local", help="local (bundled SmolLM2), local:gemma, local:/path.gguf")
     opt.add_argument("--metric", help="accuracy, macro_f1, exact_match, contains or regex:PATTERN")
     opt.add_argument("--budget", type=int, default=500, help="maximum model calls for the search (default 500)")
@@ -55,7 +59,7 @@ def _optimize(args: argparse.Namespace) -> int:
     result = optimize(
         args.data, inputs=args.input, target=args.target, dev=args.dev, test=args.test, template=args.template,
         model=args.model, metric=args.metric, budget=args.budget, max_seconds=args.max_seconds, seed=args.seed,
-        description=args.description, progress=True,
+        description=args.description, clarifiers=args.clarifier, context=args.context, progress=True,
     )
     sys.stderr.write("\n")
     path = result.export(args.out)

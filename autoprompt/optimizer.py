@@ -218,6 +218,15 @@ def _check_templates(setup: TaskSetup, custom: Template | None, data: Dataset) -
                        "definitions": {}, "context": "", "clarifiers": "", "demos": [], "preamble": ""})
 
 
+def with_user_templates(library: TemplateLibrary, *, clarifiers: Sequence[str | Path] = (),
+                        context: Sequence[str | Path] = ()) -> TemplateLibrary:
+    """The library plus the user's own clarifiers and context blocks, named ``user1``, ``user2``..."""
+    for section, values in (("clarifiers", clarifiers), ("context", context)):
+        for i, value in enumerate(values):
+            library = library.add(section, Template.from_path_or_text(value, f"user{i + 1}"))
+    return library
+
+
 def optimize(
     data: Any,
     *,
@@ -236,6 +245,8 @@ def optimize(
     label_definitions: Mapping[str, str] | None = None,
     label_words: Mapping[str, Mapping[str, str]] | None = None,
     library: TemplateLibrary | None = None,
+    clarifiers: Sequence[str | Path] = (),
+    context: Sequence[str | Path] = (),
     callbacks: Sequence[Callback] | None = None,
     progress: bool = False,
     top_k: int = 3,
@@ -249,10 +260,12 @@ def optimize(
     test (the final, once-only comparison). ``template`` is the starting prompt (a
     file or Jinja text using the input column names); without it the search starts
     from a plain instruction built from the column names and labels. ``budget`` caps
-    model calls during the search; ``max_seconds`` caps wall time. Same seed, same result.
+    model calls during the search; ``max_seconds`` caps wall time. ``clarifiers`` and
+    ``context`` add your own blocks (files or Jinja text) to the library's. Same seed, same result.
     """
     if budget is None or int(budget) <= 0:
         raise ConfigError(f"budget must be a positive number of model calls, got {budget}; pass e.g. --budget 500")
+    library = with_user_templates(library or TemplateLibrary.bundled(), clarifiers=clarifiers, context=context)
     task = prepare_task(data, inputs=inputs, target=target, dev=dev, test=test, template=template, kind=kind,
                         seed=seed, description=description, label_definitions=label_definitions,
                         label_words=label_words, library=library)

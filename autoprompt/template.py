@@ -70,22 +70,23 @@ class Template:
             raise TemplateError(f"template file {value} does not exist; check the path or pass the template text")
         return cls.from_text(name or "custom", str(value))
 
+    def _syntax_error(self, exc: jinja2.TemplateSyntaxError) -> TemplateError:
+        return TemplateError(
+            f"template '{self.name}' has a Jinja syntax error on line {exc.lineno}: {exc.message}; fix the template"
+        )
+
     def compiled(self) -> jinja2.Template:
         try:
             return _compile(self.source)
         except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(
-                f"template '{self.name}' has a Jinja syntax error on line {exc.lineno}: {exc.message}; fix the template"
-            ) from None
+            raise self._syntax_error(exc) from None
 
     def variables(self) -> frozenset[str]:
         """Names the template reads from its context."""
         try:
             ast = environment().parse(self.source)
         except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(
-                f"template '{self.name}' has a Jinja syntax error on line {exc.lineno}: {exc.message}; fix the template"
-            ) from None
+            raise self._syntax_error(exc) from None
         return frozenset(jinja2.meta.find_undeclared_variables(ast))
 
     def check_variables(self, provided: Iterable[str], columns: Iterable[str]) -> None:

@@ -87,3 +87,12 @@ def test_generation_task_with_exact_match(tmp_path: Path) -> None:
     assert result.metric == "exact_match"
     assert result.best.dev_score >= result.baseline.dev_score
     assert 0.0 <= result.best.dev_score <= 1.0
+
+
+def test_user_clarifiers_join_the_search(keyword_frame: pd.DataFrame) -> None:
+    told = "Pick one of: yes, no or maybe."
+    result = run(keyword_frame, clarifiers=[told], template=START)
+    used = [t for t in result.trials if "user1" in t.candidate.clarifiers]
+    assert used, "the user's clarifier was never proposed"
+    assert all(t.score >= 0.9 for t in used if t.state is TrialState.COMPLETE)
+    assert "one of" in result.best.prompt.render({"text": "x"}).lower()
