@@ -34,6 +34,7 @@ class SearchSpace:
     demo_draws: int = 3
     verbalizers: tuple[str, ...] = ("as_is",)
     calibration: bool = False
+    label_spacing: bool = False
     chat: bool = False
     clarifier_slots: int = 2
 
@@ -50,6 +51,7 @@ class SearchSpace:
             demo_counts=counts or (0,),
             verbalizers=tuple(verbalizers(setup.labels, setup.label_words)) if classification else ("as_is",),
             calibration=classification,
+            label_spacing=classification,
             chat=supports_chat,
         )
 
@@ -64,7 +66,8 @@ class SearchSpace:
         verbalizer = trial.suggest_categorical("verbalizer", list(self.verbalizers))
         calibrate = bool(trial.suggest_categorical("calibrate", [False, True])) if self.calibration else False
         chat = bool(trial.suggest_categorical("chat", [False, True])) if self.chat else False
-        answer_space = bool(trial.suggest_categorical("answer_space", [True, False])) if chat else True
+        spacing = chat and self.label_spacing
+        answer_space = bool(trial.suggest_categorical("answer_space", [True, False])) if spacing else True
         clarifiers = tuple(dict.fromkeys(c for c in picked if c != NONE))
         return Candidate(task, clarifiers, context, n_demos, draw, verbalizer, calibrate, chat, answer_space)
 
@@ -82,6 +85,6 @@ class SearchSpace:
             params["calibrate"] = candidate.calibrate
         if self.chat:
             params["chat"] = candidate.chat
-            if candidate.chat:
+            if candidate.chat and self.label_spacing:
                 params["answer_space"] = candidate.answer_space
         return params
