@@ -8,6 +8,10 @@ Contract (``Backend``):
   and score or generate the assistant's reply; ``False`` means raw text.
 - ``name`` identifies model and settings (part of every cache key);
   ``supports_chat`` says whether chat addressing is possible.
+- ``on_usage``, when given, is called with the ``Usage`` (tokens) of the request.
+- Optional attributes: ``params`` (sampling parameters, added to cache keys),
+  ``limits`` (``api.Limits``: concurrency, requests and tokens per minute),
+  ``reset()`` (forget model state, for exactly reproducible scoring).
 - A backend raises ``ExampleFailed`` for a request that fails on its own and
   ``ModelError`` when the model is unusable.
 
@@ -23,6 +27,9 @@ from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 from .errors import ConfigError
+from .usage import Usage
+
+UsageSink = Callable[[Usage], None]
 
 
 @runtime_checkable
@@ -39,9 +46,11 @@ class Backend(Protocol):
         """Whether ``chat=True`` is possible."""
         ...
 
-    def score(self, text: str, continuations: Sequence[str], *, chat: bool = False) -> list[float]: ...
+    def score(self, text: str, continuations: Sequence[str], *, chat: bool = False,
+              on_usage: UsageSink | None = None) -> list[float]: ...
 
-    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16) -> str: ...
+    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16,
+                 on_usage: UsageSink | None = None) -> str: ...
 
 
 def _noise(*parts: str) -> float:
@@ -76,11 +85,13 @@ class FakeBackend:
         self.name = name
         self.calls = 0
 
-    def score(self, text: str, continuations: Sequence[str], *, chat: bool = False) -> list[float]:
+    def score(self, text: str, continuations: Sequence[str], *, chat: bool = False,
+              on_usage: UsageSink | None = None) -> list[float]:
         self.calls += 1
         return [-1.0 - 2.0 * _noise(text, c, str(chat)) + self.rule(text, c) for c in continuations]
 
-    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16) -> str:
+    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16,
+                 on_usage: UsageSink | None = None) -> str:
         self.calls += 1
         value = _last_input(text).split(":", 1)[-1].strip().strip('"')
         if "past" in text.lower() and _noise(text, str(chat)) > 0.3:
@@ -98,6 +109,15 @@ def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int 
         from .local import LocalBackend
 
         return LocalBackend(spec, n_threads=n_threads, seed=seed)
+    if spec.startswith("openai:"):
+        from .openai_backend import OpenAIBackend
+
+        return OpenAIBackend.from_spec(spec)
+    if spec.startswith("anthropic:"):
+        from .anthropic_backend import AnthropicBackend
+
+        return AnthropicBackend.from_spec(spec)
     raise ConfigError(
-        f"unknown model '{spec}'; use 'local' (bundled SmolLM2), 'local:gemma', 'local:/path/to/model.gguf' or 'fake'"
+        f"unknown model '{spec}'; use 'local' (bundled SmolLM2), 'local:gemma', 'local:/path/to/model.gguf', "
+        "'openai:MODEL[@BASE_URL]', 'anthropic:MODEL[@BASE_URL]' or 'fake'"
     )

@@ -60,3 +60,19 @@ class StopWhenExhausted:
     def __call__(self, trial: Trial, progress: Progress) -> bool:
         self.stale = self.stale + 1 if trial.calls == 0 else 0
         return self.stale >= self.patience
+
+
+class StopOnFailures:
+    """Stop when more than ``max_rate`` of a trial's examples failed (after ``min_examples``).
+
+    A failed example is one the model could not answer at all, e.g. a request that
+    still failed after its retries; when most do, the service is down and spending
+    more of the budget would only buy failures.
+    """
+
+    def __init__(self, max_rate: float = 0.5, min_examples: int = 8) -> None:
+        self.max_rate = max_rate
+        self.min_examples = min_examples
+
+    def __call__(self, trial: Trial, progress: Progress) -> bool:
+        return trial.n >= self.min_examples and trial.failures > self.max_rate * trial.n

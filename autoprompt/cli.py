@@ -40,6 +40,11 @@ def _parser() -> argparse.ArgumentParser:
     opt.add_argument("--metric", help="accuracy, macro_f1, exact_match, contains or regex:PATTERN")
     opt.add_argument("--budget", type=int, default=500, help="maximum model calls for the search (default 500)")
     opt.add_argument("--max-seconds", type=float, help="wall-time limit for the search")
+    opt.add_argument("--max-tokens", type=int, help="token limit for the search (input + output)")
+    opt.add_argument("--max-usd", type=float, help="cost limit for the search in USD")
+    opt.add_argument("--cache", help="SQLite response cache (default: OUT/cache.sqlite); a re-run pays only for "
+                     "new requests")
+    opt.add_argument("--dry-run", action="store_true", help="estimate calls, tokens and USD, then stop")
     opt.add_argument("--seed", type=int, default=0)
     opt.add_argument("--description", help="one sentence describing the task (used by context blocks)")
     opt.add_argument("--out", required=True, help="directory for the exported winner and report")
@@ -54,12 +59,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _optimize(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .optimizer import optimize
 
+    if args.dry_run:
+        return _dry_run(args)
     result = optimize(
         args.data, inputs=args.input, target=args.target, dev=args.dev, test=args.test, template=args.template,
-        model=args.model, metric=args.metric, budget=args.budget, max_seconds=args.max_seconds, seed=args.seed,
-        description=args.description, clarifiers=args.clarifier, context=args.context, progress=True,
+        model=args.model, metric=args.metric, budget=args.budget, max_seconds=args.max_seconds,
+        max_tokens=args.max_tokens, max_usd=args.max_usd, cache=args.cache or Path(args.out) / "cache.sqlite",
+        seed=args.seed, description=args.description, clarifiers=args.clarifier, context=args.context,
+        progress=True,
     )
     sys.stderr.write("\n")
     path = result.export(args.out)
@@ -68,6 +79,21 @@ def _optimize(args: argparse.Namespace) -> int:
     print()
     print(result.summary())
     print(f"\nexported winner: {path} (template: {path.with_suffix('.jinja')}); report: {path.parent / 'report.md'}")
+    return 0
+
+
+def _dry_run(args: argparse.Namespace) -> int:
+    from .budget import BudgetSpec
+    from .estimate import estimate
+    from .library import TemplateLibrary
+    from .optimizer import prepare_task, with_user_templates
+
+    BudgetSpec(args.budget, args.max_seconds, args.max_tokens, args.max_usd).start()
+    library = with_user_templates(TemplateLibrary.bundled(), clarifiers=args.clarifier, context=args.context)
+    task = prepare_task(args.data, inputs=args.input, target=args.target, dev=args.dev, test=args.test,
+                        template=args.template, seed=args.seed, description=args.description, library=library)
+    chat = args.model == "local" or (args.model.startswith("local:") and args.model != "local:gemma")
+    print(estimate(task, model=args.model, budget=args.budget, supports_chat=chat, seed=args.seed))
     return 0
 
 

@@ -1,43 +1,93 @@
 """The client: the one layer every model call goes through.
 
 Contract:
-- ``Client(backend, budget)`` answers the same two questions as a ``Backend``.
-- Each answer is cached in memory, keyed on the whole request (backend name,
-  text, addressing mode, the continuations or generation length): asking again
-  costs no call.
-- Every call that reaches the backend is charged to the budget first, so the
-  cap holds for every caller.
+- ``Client(backend, budget, cache=..., prices=...)`` answers the same two questions as
+  a ``Backend``.
+- Answers are keyed by ``request_key`` of the whole request (backend name, its
+  sampling parameters, text, addressing mode, continuations or generation length,
+  sample index). Within one client a repeated request is free. Every other request
+  is charged to the budget as one model call, whether or not it is paid: when the
+  persistent ``cache`` (e.g. ``SQLiteCache``) already holds the answer, the backend
+  is not called. So a re-run behaves exactly like the first run while making no
+  backend calls; ``calls`` counts charged requests, ``backend_calls`` paid ones.
+- A paid call first waits for the backend's rate limits; its token usage and USD
+  cost are recorded after (and stored with the answer, so a re-run charges the
+  same tokens to the budget). Safe to use from several threads at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from .backend import Backend
+from .backend import Backend, UsageSink
 from .budget import Budget
+from .cache import MemoryCache, ResponseCache, request_key
+from .ratelimit import RateLimiter
+from .usage import PriceTable, Usage
 
 
 class Client:
-    """Budgeted, cached access to a backend."""
+    """Budgeted, cached, rate-limited access to a backend."""
 
-    def __init__(self, backend: Backend, budget: Budget | None = None) -> None:
+    def __init__(self, backend: Backend, budget: Budget | None = None, *, cache: ResponseCache | None = None,
+                 prices: PriceTable | None = None) -> None:
         self.backend = backend
         self.budget = budget or Budget()
-        self.cache: dict[tuple[object, ...], object] = {}
+        self.cache = cache
+        self.prices = prices or PriceTable()
+        limits = getattr(backend, "limits", None)
+        self.limiter = RateLimiter(getattr(limits, "rpm", None), getattr(limits, "tpm", None))
+        self.concurrency = int(getattr(limits, "concurrency", 1))
+        self.memo = MemoryCache()
         self.calls = 0
+        self.backend_calls = 0
+        self.usage = Usage()
+        self.usd = 0.0
+        self._lock = threading.Lock()
 
-    def score(self, text: str, continuations: Sequence[str], *, chat: bool = False) -> list[float]:
-        key = ("score", self.backend.name, text, tuple(continuations), chat)
-        if key not in self.cache:
-            self.budget.charge(1)
-            self.calls += 1
-            self.cache[key] = list(self.backend.score(text, continuations, chat=chat))
-        return list(self.cache[key])  # type: ignore[call-overload]
+    def _key(self, *parts: Any, sample: int) -> str:
+        params = getattr(self.backend, "params", {})
+        return request_key([self.backend.name, params, *parts, sample])
 
-    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16) -> str:
-        key = ("generate", self.backend.name, text, chat, max_tokens)
-        if key not in self.cache:
+    def _price(self, usage: Usage) -> float:
+        return self.prices.cost(getattr(self.backend, "model", self.backend.name), usage)
+
+    def _paid(self, estimate: int, fn: Callable[[UsageSink], Any]) -> dict[str, Any]:
+        spent: list[Usage] = []
+        self.limiter.acquire(estimate)
+        value = fn(spent.append)
+        usage = Usage(sum(u.input_tokens for u in spent), sum(u.output_tokens for u in spent))
+        with self._lock:
+            self.backend_calls += 1
+            self.usage = Usage(self.usage.input_tokens + usage.input_tokens,
+                               self.usage.output_tokens + usage.output_tokens)
+            self.usd += self._price(usage)
+        return {"value": value, "usage": [usage.input_tokens, usage.output_tokens]}
+
+    def _call(self, key: str, estimate: int, fn: Callable[[UsageSink], Any]) -> Any:
+        entry = self.memo.get(key)
+        if entry is None:
             self.budget.charge(1)
-            self.calls += 1
-            self.cache[key] = self.backend.generate(text, chat=chat, max_tokens=max_tokens)
-        return str(self.cache[key])
+            with self._lock:
+                self.calls += 1
+            entry = self.cache.get(key) if self.cache is not None else None
+            if entry is None:
+                entry = self._paid(estimate, fn)
+                if self.cache is not None:
+                    self.cache.put(key, entry)
+            usage = Usage(*entry["usage"])
+            self.budget.record(usage, self._price(usage))
+            self.memo.put(key, entry)
+        return entry["value"]
+
+    def score(self, text: str, continuations: Sequence[str], *, chat: bool = False, sample: int = 0) -> list[float]:
+        key = self._key("score", text, list(continuations), chat, sample=sample)
+        return list(self._call(key, len(text) // 4, lambda sink: list(
+            self.backend.score(text, continuations, chat=chat, on_usage=sink))))
+
+    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, sample: int = 0) -> str:
+        key = self._key("generate", text, chat, max_tokens, sample=sample)
+        return str(self._call(key, len(text) // 4 + max_tokens, lambda sink: self.backend.generate(
+            text, chat=chat, max_tokens=max_tokens, on_usage=sink)))

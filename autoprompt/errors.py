@@ -11,6 +11,8 @@ exception. Exceptions are for failures of the whole run:
   - ``ModelError``: the model cannot be loaded or called at all.
   - ``BudgetExhausted``: the call or time budget ran out; what was computed is kept.
   - ``MissingDependency``: an optional package is not installed; says how to install it.
+  - ``TransientError`` (in ``retry``): a failure worth retrying (429, 5xx, timeout);
+    never escapes the retry layer, which turns the last one into ``ExampleFailed``.
   - ``ExampleFailed``: one request failed (too long for the context, refused...); the
     evaluator records it as a failed score and the run goes on.
 
@@ -18,6 +20,8 @@ Every message names the problem and the fix.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class AutopromptError(Exception):
@@ -41,7 +45,14 @@ class ModelError(AutopromptError):
 
 
 class BudgetExhausted(AutopromptError):
-    """The budget of model calls or wall time is spent."""
+    """The budget of model calls, tokens, USD or wall time is spent.
+
+    ``predictions`` holds whatever an evaluation finished before the budget ran out.
+    """
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.predictions: list[Any] = []
 
 
 class MissingDependency(AutopromptError):

@@ -6,17 +6,22 @@ Contract:
 - ``predict(prompt, example)`` returns a ``Prediction``: the output (a label or
   generated text), its metric score, and whether it failed. A request that fails on
   its own (``ExampleFailed``) is a failed prediction with score 0, not an exception.
-- ``evaluate(prompt, examples)`` maps ``predict`` over examples, in order.
+- ``evaluate(prompt, examples)`` maps ``predict`` over examples and returns them in
+  order. When the backend allows concurrent requests (``client.concurrency`` > 1) the
+  examples run concurrently on an asyncio loop, at most that many at a time. If the
+  budget runs out, the ``BudgetExhausted`` raised carries the predictions finished
+  before it in ``.predictions``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from .client import Client
 from .dataset import Example, TaskKind
-from .errors import ExampleFailed
+from .errors import BudgetExhausted, ExampleFailed
 from .metric import Metric
 from .prompt import Prompt, calibration_from, parse_generation
 
@@ -65,7 +70,33 @@ class Evaluator:
         return Prediction(example.id, output, self.metric(example, output))
 
     def evaluate(self, prompt: Prompt, examples: Sequence[Example]) -> list[Prediction]:
-        return [self.predict(prompt, ex) for ex in examples]
+        if self.client.concurrency > 1 and len(examples) > 1:
+            return asyncio.run(self._evaluate_concurrently(prompt, examples))
+        done: list[Prediction] = []
+        try:
+            for ex in examples:
+                done.append(self.predict(prompt, ex))
+        except BudgetExhausted as exc:
+            exc.predictions = done
+            raise
+        return done
+
+    async def _evaluate_concurrently(self, prompt: Prompt, examples: Sequence[Example]) -> list[Prediction]:
+        gate = asyncio.Semaphore(self.client.concurrency)
+
+        async def one(example: Example) -> Prediction:
+            async with gate:
+                return await asyncio.to_thread(self.predict, prompt, example)
+
+        outcomes = await asyncio.gather(*(one(ex) for ex in examples), return_exceptions=True)
+        done: list[Prediction] = []
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                if isinstance(outcome, BudgetExhausted):
+                    outcome.predictions = done
+                raise outcome
+            done.append(outcome)
+        return done
 
     def aggregate(self, examples: Sequence[Example], predictions: Sequence[Prediction]) -> float:
         return self.metric.aggregate(examples, [p.output for p in predictions], [p.score for p in predictions])

@@ -23,7 +23,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .backend import UsageSink
 from .errors import ExampleFailed, MissingDependency, ModelError
+from .usage import Usage
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -147,7 +149,8 @@ class LocalBackend:
             return joint[len(prompt_tokens):]
         return list(self._model().tokenize(continuation.encode("utf-8"), add_bos=False, special=False))
 
-    def score(self, text: str, continuations: Sequence[str], *, chat: bool = False) -> list[float]:
+    def score(self, text: str, continuations: Sequence[str], *, chat: bool = False,
+              on_usage: UsageSink | None = None) -> list[float]:
         prompt = self.format(text, chat)
         tokens = self._tokens(prompt, chat)
         first = self._eval_prompt(tokens)
@@ -161,9 +164,12 @@ class LocalBackend:
                 total += _log_softmax_at(logits, cont[i])
             scores.append(total)
         llm.n_tokens = min(llm.n_tokens, len(tokens))
+        if on_usage is not None:
+            on_usage(Usage(len(tokens), 0))
         return scores
 
-    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16) -> str:
+    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16,
+                 on_usage: UsageSink | None = None) -> str:
         import numpy as np
 
         llm = self._model()
@@ -179,6 +185,8 @@ class LocalBackend:
             if "\n" in piece.strip("\n") or (piece.endswith("\n") and piece.strip()):
                 break
             logits = self._eval_prompt(tokens + out)
+        if on_usage is not None:
+            on_usage(Usage(len(tokens), len(out)))
         return llm.detokenize(out).decode("utf-8", errors="ignore")
 
     def reset(self) -> None:

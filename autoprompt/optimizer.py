@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .backend import Backend, get_backend
-from .budget import Budget
-from .callbacks import Callback, Progress, ProgressBar, StopWhenExhausted
+from .budget import BudgetSpec
+from .cache import ResponseCache, SQLiteCache
+from .callbacks import Callback, Progress, ProgressBar, StopOnFailures, StopWhenExhausted
 from .candidate import CUSTOM_TASK, Candidate, TaskSetup, compose
 from .client import Client
 from .dataset import BUNDLED, Dataset, Example, Split, TaskKind, load_data, split
@@ -36,6 +37,7 @@ from .stats import bootstrap, paired_difference
 from .strategy import OptunaStrategy
 from .template import Template
 from .trial import Trial, TrialState
+from .usage import PriceTable
 
 if TYPE_CHECKING:
     pass
@@ -52,13 +54,15 @@ class Task:
 class Optimizer:
     """Finds a better prompt for a labeled task. See ``optimize`` for the arguments."""
 
-    def __init__(self, *, task: Task, backend: Backend, metric: Metric, budget: int, max_seconds: float | None,
-                 seed: int, model: str, callbacks: Sequence[Callback], top_k: int, first_rung: int) -> None:
+    def __init__(self, *, task: Task, backend: Backend, metric: Metric, budget: BudgetSpec,
+                 cache: ResponseCache | None, prices: PriceTable | None, seed: int, model: str,
+                 callbacks: Sequence[Callback], top_k: int, first_rung: int) -> None:
         self.task = task
         self.backend = backend
         self.metric = metric
         self.budget = budget
-        self.max_seconds = max_seconds
+        self.cache = cache
+        self.prices = prices
         self.seed = seed
         self.model = model
         self.callbacks = list(callbacks)
@@ -68,24 +72,25 @@ class Optimizer:
     def run(self) -> OptimizationResult:
         started = time.monotonic()
         dev = self.task.data.dev.examples
-        client = Client(self.backend, Budget(self.budget, self.max_seconds))
+        client = Client(self.backend, self.budget.start(), cache=self.cache, prices=self.prices)
         evaluator = Evaluator(client, self.metric, self.task.setup.kind)
         racer = Racer(evaluator, dev, rungs_for(len(dev), self.first_rung))
         start = Candidate(task=CUSTOM_TASK if self.task.custom else _default_task(self.task.setup.kind))
         space = SearchSpace.for_task(self.task.setup, supports_chat=self.backend.supports_chat,
                                      custom=self.task.custom is not None)
         strategy = OptunaStrategy(space, seed=self.seed, start=start, min_resource=racer.rungs[0])
-        reserve = min(self.top_k * len(dev), self.budget // 5)
+        reserve = min(self.top_k * len(dev), self.budget.calls // 5)
         trials, stop_reason = self._search(strategy, racer, client, reserve)
         best, baseline = self._finalize(trials, racer)
-        test, test_calls = self._test(baseline, best)
+        test, test_client = self._test(baseline, best)
         return OptimizationResult(
             best=best, baseline=baseline, trials=tuple(trials), test=test, metric=self.metric.name,
-            model=self.model, seed=self.seed, calls=client.calls, test_calls=test_calls,
+            model=self.model, seed=self.seed, calls=client.calls, test_calls=test_client.calls if test_client else 0,
+            paid_calls=client.backend_calls + (test_client.backend_calls if test_client else 0),
             seconds=time.monotonic() - started, stop_reason=stop_reason, dev_size=len(dev),
             target=self.task.setup.target_name, kind=self.task.setup.kind.value,
             data_hashes={name: getattr(self.task.data, name).fingerprint() for name in ("train", "dev", "test")},
-            test_set=self.task.data.test, study=strategy.study,
+            test_set=self.task.data.test, study=strategy.study, tokens=client.usage.total, usd=client.usd,
         )
 
     def _search(self, strategy: OptunaStrategy, racer: Racer, client: Client, reserve: int) -> tuple[list[Trial], str]:
@@ -98,14 +103,16 @@ class Optimizer:
             trials.append(trial)
             if trial.state is TrialState.INTERRUPTED:
                 return trials, "budget spent"
-            if any([callback(trial, self._progress(trials, client)) for callback in self.callbacks]):
-                return trials, "stopped by callback"
+            progress = self._progress(trials, client)
+            votes = [callback(trial, progress) for callback in self.callbacks]
+            if any(votes):
+                return trials, f"stopped by {type(self.callbacks[votes.index(True)]).__name__}"
         return trials, "budget spent" if client.budget.remaining <= reserve else "time limit"
 
     def _progress(self, trials: list[Trial], client: Client) -> Progress:
         full = completed(trials) or trials
         leader = max(full, key=lambda t: t.score)
-        return Progress(len(trials), client.calls, self.budget, leader.score, leader.candidate.describe())
+        return Progress(len(trials), client.calls, self.budget.calls, leader.score, leader.candidate.describe())
 
     def prompt(self, candidate: Candidate) -> Any:
         return compose(candidate, self.task.setup, self.task.custom)
@@ -113,8 +120,8 @@ class Optimizer:
     def _finalize(self, trials: list[Trial], racer: Racer) -> tuple[Finalist, Finalist]:
         """Complete the most promising unfinished candidates on the whole dev set, then pick the best."""
         if not trials or trials[0].state is not TrialState.COMPLETE:
-            raise BudgetExhausted(f"the budget of {self.budget} calls ran out before the starting prompt was scored "
-                                  f"on the {len(racer.dev)} dev examples; raise --budget")
+            raise BudgetExhausted(f"the budget ran out before the starting prompt was scored on the "
+                                  f"{len(racer.dev)} dev examples; raise --budget (or --max-tokens/--max-usd)")
         done = {t.candidate for t in completed(trials)}
         pending: dict[Candidate, Trial] = {}
         for t in sorted((t for t in trials if t.candidate not in done), key=lambda t: (-t.score, t.number)):
@@ -131,11 +138,12 @@ class Optimizer:
         prompt = racer.evaluator.prepare(self.prompt(trial.candidate))
         return Finalist(trial.candidate, prompt, trial.score, trial.number)
 
-    def _test(self, baseline: Finalist, best: Finalist) -> tuple[TestReport | None, int]:
+    def _test(self, baseline: Finalist, best: Finalist) -> tuple[TestReport | None, Client | None]:
         test = self.task.data.test.examples
         if not test:
-            return None, 0
-        evaluator = Evaluator(Client(self.backend), self.metric, self.task.setup.kind)
+            return None, None
+        evaluator = Evaluator(Client(self.backend, cache=self.cache, prices=self.prices), self.metric,
+                              self.task.setup.kind)
         base = self.score_fresh(evaluator, baseline.prompt, test)
         win = self.score_fresh(evaluator, best.prompt, test)
         base_scores, win_scores = [p.score for p in base], [p.score for p in win]
@@ -145,14 +153,13 @@ class Optimizer:
             baseline_score=evaluator.aggregate(test, base), winner_score=evaluator.aggregate(test, win),
             baseline_predictions=tuple(base), winner_predictions=tuple(win),
         )
-        return report, evaluator.client.calls
+        return report, evaluator.client
 
     def score_fresh(self, evaluator: Evaluator, prompt: Any, examples: Sequence[Example]) -> list[Any]:
         """Score from an empty model state, so ``autoprompt eval`` reproduces the numbers exactly."""
         reset = getattr(self.backend, "reset", None)
         if callable(reset):
             reset()
-        evaluator.client.cache.clear()
         return evaluator.evaluate(prompt, examples)
 
 
@@ -239,6 +246,10 @@ def optimize(
     metric: str | Metric | Callable[[Example, str], float] | None = None,
     budget: int = 500,
     max_seconds: float | None = None,
+    max_tokens: int | None = None,
+    max_usd: float | None = None,
+    cache: str | Path | ResponseCache | None = None,
+    prices: PriceTable | None = None,
     seed: int = 0,
     kind: TaskKind | str | None = None,
     description: str | None = None,
@@ -260,7 +271,9 @@ def optimize(
     test (the final, once-only comparison). ``template`` is the starting prompt (a
     file or Jinja text using the input column names); without it the search starts
     from a plain instruction built from the column names and labels. ``budget`` caps
-    model calls during the search; ``max_seconds`` caps wall time. ``clarifiers`` and
+    model calls during the search; ``max_seconds``, ``max_tokens`` and ``max_usd`` cap
+    wall time, tokens and cost. ``cache`` is a SQLite file (or a ``ResponseCache``) that
+    keeps every answer, so a re-run pays only for new requests. ``clarifiers`` and
     ``context`` add your own blocks (files or Jinja text) to the library's. Same seed, same result.
     """
     if budget is None or int(budget) <= 0:
@@ -275,8 +288,12 @@ def optimize(
     resolved = get_metric(metric or ("accuracy" if task.setup.kind is TaskKind.CLASSIFICATION else "exact_match"))
     backend = get_backend(model, seed=seed)
     extra = [ProgressBar()] if progress else []
+    spec = BudgetSpec(int(budget), max_seconds, max_tokens, max_usd)
+    spec.start()  # validates every cap before any model call
+    store = SQLiteCache(cache) if isinstance(cache, str | Path) else cache
     return Optimizer(
-        task=task, backend=backend, metric=resolved, budget=int(budget), max_seconds=max_seconds, seed=seed,
+        task=task, backend=backend, metric=resolved, budget=spec, cache=store, prices=prices, seed=seed,
         model=model if isinstance(model, str) else backend.name,
-        callbacks=[*extra, StopWhenExhausted(), *(callbacks or [])], top_k=top_k, first_rung=first_rung,
+        callbacks=[*extra, StopWhenExhausted(), StopOnFailures(), *(callbacks or [])], top_k=top_k,
+        first_rung=first_rung,
     ).run()

@@ -49,7 +49,8 @@ class Racer:
                 if rung < len(self.dev) and report(rung, self._score(predictions)):
                     state = TrialState.PRUNED
                     break
-        except BudgetExhausted:
+        except BudgetExhausted as exc:
+            predictions += exc.predictions
             state = TrialState.INTERRUPTED
         return Trial(
             number=number, candidate=candidate, state=state, score=self._score(predictions),

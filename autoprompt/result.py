@@ -85,6 +85,9 @@ class OptimizationResult:
     kind: str
     data_hashes: Mapping[str, str] = field(default_factory=dict)
     test_set: Dataset | None = None
+    tokens: int = 0
+    usd: float = 0.0
+    paid_calls: int = 0
     study: optuna.Study | None = field(default=None, compare=False)
 
     @property
@@ -113,8 +116,8 @@ class OptimizationResult:
         """A short text report: start vs winner on dev and test, and what it cost."""
         lines = [
             f"metric: {self.metric} | model: {self.model} | seed: {self.seed} | stop: {self.stop_reason}",
-            f"model calls: {self.calls} during search (+{self.test_calls} on test), {len(self.trials)} trials, "
-            f"{self.seconds:.0f}s",
+            f"model calls: {self.calls} during search (+{self.test_calls} on test; {self.paid_calls} not from the "
+            f"cache), {len(self.trials)} trials, {self.seconds:.0f}s, {self.tokens} tokens, ${self.usd:.4f}",
             f"dev ({self.dev_size}): start {self.baseline.dev_score:.3f} -> winner {self.best.dev_score:.3f}",
             f"winner: {self.best.candidate.describe()}",
         ]
@@ -140,7 +143,8 @@ class OptimizationResult:
                                "baseline": self.baseline.dev_score},
                        "test": self.test.as_dict() if self.test else None},
             "data_hashes": dict(self.data_hashes),
-            "model_calls": {"search": self.calls, "test": self.test_calls},
+            "model_calls": {"search": self.calls, "test": self.test_calls, "paid": self.paid_calls},
+            "cost": {"tokens": self.tokens, "usd": self.usd},
         }
         path = write_prompt(out, self.best.prompt, metadata)
         write_prompt(out / "baseline", self.baseline.prompt, {**metadata, "candidate": dataclasses.asdict(

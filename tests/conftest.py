@@ -37,9 +37,9 @@ class RecordingBackend(FakeBackend):
         super().__init__()
         self.texts: list[str] = []
 
-    def score(self, text: str, continuations, *, chat: bool = False) -> list[float]:  # type: ignore[no-untyped-def]
+    def score(self, text: str, continuations, *, chat: bool = False, on_usage=None) -> list[float]:  # type: ignore[no-untyped-def]
         self.texts.append(text)
-        return super().score(text, continuations, chat=chat)
+        return super().score(text, continuations, chat=chat, on_usage=on_usage)
 
 
 @pytest.fixture

@@ -76,7 +76,7 @@ def test_callback_stops_the_search(keyword_frame: pd.DataFrame) -> None:
         return len(seen) >= 3
 
     result = run(keyword_frame, callbacks=[stop_after_three])
-    assert len(result.trials) == 3 and result.stop_reason == "stopped by callback"
+    assert len(result.trials) == 3 and result.stop_reason == "stopped by function"
 
 
 def test_generation_task_with_exact_match(tmp_path: Path) -> None:

@@ -1,0 +1,54 @@
+"""The Anthropic backend: the Messages API through the official ``anthropic`` SDK.
+
+Contract: ``AnthropicBackend.from_spec("anthropic:MODEL[@BASE_URL]")``. The Messages
+API returns no logprobs, so labels are parsed from the answer (see
+``api.APIBackend``). The key is read from ``ANTHROPIC_API_KEY``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .api import APIBackend, Completion, api_key, split_spec, translate_sdk_error
+from .errors import MissingDependency
+from .usage import Usage
+
+
+class AnthropicBackend(APIBackend):
+    """Anthropic Messages (or a server that speaks ``/v1/messages``)."""
+
+    provider = "anthropic"
+    key_env = "ANTHROPIC_API_KEY"
+
+    @classmethod
+    def from_spec(cls, spec: str, **options: Any) -> AnthropicBackend:
+        model, base_url = split_spec(spec, cls.provider)
+        return cls(model, base_url=base_url, **{**options, "logprobs": False})
+
+    def _sdk(self) -> Any:
+        try:
+            import anthropic
+        except ImportError:
+            raise MissingDependency("anthropic", "api") from None
+        return anthropic
+
+    def _client(self) -> Any:
+        if getattr(self, "_cached_client", None) is None:
+            self._key = api_key(self.key_env, required=self.base_url is None)
+            self._reached = False
+            self._cached_client = self._sdk().Anthropic(
+                api_key=self._key, base_url=self.base_url, max_retries=0, timeout=self.policy.timeout)
+        return self._cached_client
+
+    def _complete(self, text: str, max_tokens: int, logprobs: bool) -> Completion:
+        client = self._client()
+        try:
+            response = client.messages.create(
+                model=self.model, max_tokens=max_tokens, temperature=0.0,
+                messages=[{"role": "user", "content": text}])
+            answer = "".join(block.text for block in response.content if getattr(block, "type", "") == "text")
+            usage = Usage(response.usage.input_tokens, response.usage.output_tokens)
+        except Exception as exc:
+            raise translate_sdk_error(self._sdk(), exc, self, self._key, self._reached) from None
+        self._reached = True
+        return Completion(answer, None, usage)
