@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.autoprompt-$(shell cat pyproject.toml | sha256sum | cut -c1-12)-$(shell pwd | sha256sum | cut -c1-8)
 export OMP_WAIT_POLICY := passive
 export CMAKE_BUILD_PARALLEL_LEVEL := 2
+export LLAMA_CPP_BUILD_JOBS := 2
+export CMAKE_ARGS ?= -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
 
 .PHONY: setup demo test lint bench
 
@@ -31,3 +33,4 @@ test: lint
 
 bench: setup
 	$(BIN)/python bench/end_to_end.py
+	$(BIN)/python bench/api_throughput.py

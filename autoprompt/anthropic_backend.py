@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .api import APIBackend, Completion, api_key, split_spec, translate_sdk_error
+from .api import APIBackend, Completion, api_key, malformed_response, split_spec, translate_sdk_error
 from .errors import MissingDependency
 from .usage import Usage
 
@@ -29,7 +29,7 @@ class AnthropicBackend(APIBackend):
         try:
             import anthropic
         except ImportError:
-            raise MissingDependency("anthropic", "api") from None
+            raise MissingDependency("anthropic") from None
         return anthropic
 
     def _client(self) -> Any:
@@ -42,13 +42,16 @@ class AnthropicBackend(APIBackend):
 
     def _complete(self, text: str, max_tokens: int, logprobs: bool) -> Completion:
         client = self._client()
+        sdk = self._sdk()
         try:
+            # temperature travels in the body: recent SDKs dropped the keyword, servers still honour it
             response = client.messages.create(
-                model=self.model, max_tokens=max_tokens, temperature=0.0,
-                messages=[{"role": "user", "content": text}])
+                model=self.model, max_tokens=max_tokens, messages=[{"role": "user", "content": text}],
+                extra_body={"temperature": 0.0, **self.extra_body})
+        except (sdk.APIError, ValueError) as exc:
+            raise translate_sdk_error(sdk, exc, self, self._key, self._reached) from None
+        self._reached = True
+        with malformed_response():
             answer = "".join(block.text for block in response.content if getattr(block, "type", "") == "text")
             usage = Usage(response.usage.input_tokens, response.usage.output_tokens)
-        except Exception as exc:
-            raise translate_sdk_error(self._sdk(), exc, self, self._key, self._reached) from None
-        self._reached = True
         return Completion(answer, None, usage)

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .errors import ConfigError, ExampleFailed
@@ -113,13 +114,15 @@ class APIBackend:
     supports_chat = False  # every request is already a chat message; there is no raw mode to choose
 
     def __init__(self, model: str, *, base_url: str | None = None, policy: RetryPolicy | None = None,
-                 limits: Limits | None = None, max_tokens: int = 24, logprobs: bool = True) -> None:
+                 limits: Limits | None = None, max_tokens: int = 12, logprobs: bool = True,
+                 extra_body: Mapping[str, object] | None = None) -> None:
         self.model = model
         self.base_url = base_url
         self.policy = policy or RetryPolicy()
         self.limits = limits or Limits()
         self.max_tokens = max_tokens
         self.logprobs = logprobs
+        self.extra_body = dict(extra_body or {})
 
     @property
     def name(self) -> str:
@@ -128,7 +131,8 @@ class APIBackend:
     @property
     def params(self) -> dict[str, object]:
         """Sampling parameters that shape every answer; part of every cache key."""
-        return {"temperature": 0.0, "max_tokens": self.max_tokens, "logprobs": self.logprobs}
+        return {"temperature": 0.0, "max_tokens": self.max_tokens, "logprobs": self.logprobs,
+                "extra_body": self.extra_body}
 
     def _complete(self, text: str, max_tokens: int, logprobs: bool) -> Completion:
         raise NotImplementedError
@@ -159,7 +163,12 @@ def first_line_message(exc: BaseException, secret: str) -> str:
 
 
 def translate_sdk_error(sdk: object, exc: BaseException, backend: APIBackend, secret: str, reached: bool) -> Exception:
-    """Map an error from the ``openai`` or ``anthropic`` SDK (same exception names) to ours."""
+    """Map an error from the ``openai`` or ``anthropic`` SDK (same exception names) to ours.
+
+    Status errors map by code, timeouts are transient, a refused connection before any
+    success is fatal (nothing is listening), and anything else (a body that is not
+    JSON, a validation error) is a malformed response, which is transient.
+    """
     from .errors import ModelError
     from .retry import TransientError, parse_retry_after, status_error
 
@@ -175,6 +184,15 @@ def translate_sdk_error(sdk: object, exc: BaseException, backend: APIBackend, se
             where = backend.base_url or f"the {backend.provider} API"
             return ModelError(f"cannot connect to {where} ({message}); start the server or fix the URL in --model")
         return TransientError(f"connection error: {message}")
-    if isinstance(exc, sdk.APIResponseValidationError | ValueError | KeyError | AttributeError | TypeError):  # type: ignore[attr-defined]
-        return TransientError(f"malformed response: {message}")
-    return exc if isinstance(exc, Exception) else RuntimeError(message)
+    return TransientError(f"malformed response: {message}")
+
+
+@contextmanager
+def malformed_response() -> Iterator[None]:
+    """Reading a response that lacks the expected fields is a transient failure."""
+    from .retry import TransientError
+
+    try:
+        yield
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:
+        raise TransientError(f"malformed response: {type(exc).__name__}: {exc}") from None

@@ -12,7 +12,9 @@ Contract:
   backend calls; ``calls`` counts charged requests, ``backend_calls`` paid ones.
 - A paid call first waits for the backend's rate limits; its token usage and USD
   cost are recorded after (and stored with the answer, so a re-run charges the
-  same tokens to the budget). Safe to use from several threads at once.
+  same tokens to the budget). An answer that fails its example for good
+  (``ExampleFailed.cacheable``) is cached as that failure; one whose retries ran out
+  is not, so a later run asks again. Safe to use from several threads at once.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 from .backend import Backend, UsageSink
 from .budget import Budget
 from .cache import MemoryCache, ResponseCache, request_key
+from .errors import ExampleFailed
 from .ratelimit import RateLimiter
 from .usage import PriceTable, Usage
 
@@ -57,14 +60,20 @@ class Client:
     def _paid(self, estimate: int, fn: Callable[[UsageSink], Any]) -> dict[str, Any]:
         spent: list[Usage] = []
         self.limiter.acquire(estimate)
-        value = fn(spent.append)
+        outcome: dict[str, Any] = {}
+        try:
+            outcome["value"] = fn(spent.append)
+        except ExampleFailed as exc:
+            if not exc.cacheable:
+                raise
+            outcome["error"] = str(exc)
         usage = Usage(sum(u.input_tokens for u in spent), sum(u.output_tokens for u in spent))
         with self._lock:
             self.backend_calls += 1
             self.usage = Usage(self.usage.input_tokens + usage.input_tokens,
                                self.usage.output_tokens + usage.output_tokens)
             self.usd += self._price(usage)
-        return {"value": value, "usage": [usage.input_tokens, usage.output_tokens]}
+        return {**outcome, "usage": [usage.input_tokens, usage.output_tokens]}
 
     def _call(self, key: str, estimate: int, fn: Callable[[UsageSink], Any]) -> Any:
         entry = self.memo.get(key)
@@ -80,6 +89,8 @@ class Client:
             usage = Usage(*entry["usage"])
             self.budget.record(usage, self._price(usage))
             self.memo.put(key, entry)
+        if "error" in entry:
+            raise ExampleFailed(entry["error"])
         return entry["value"]
 
     def score(self, text: str, continuations: Sequence[str], *, chat: bool = False, sample: int = 0) -> list[float]:

@@ -65,4 +65,13 @@ class MissingDependency(AutopromptError):
 
 
 class ExampleFailed(AutopromptError):
-    """One example could not be scored; recorded as a failed score, never fatal."""
+    """One example could not be scored; recorded as a failed score, never fatal.
+
+    ``cacheable`` is True when the failure is a property of the answer (it names no
+    label, the prompt does not fit) and asking again would fail the same way; False
+    when the request itself never succeeded (retries ran out), so a re-run asks again.
+    """
+
+    def __init__(self, message: str = "", *, cacheable: bool = True) -> None:
+        super().__init__(message)
+        self.cacheable = cacheable

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .api import APIBackend, Completion, api_key, split_spec, translate_sdk_error
+from .api import APIBackend, Completion, api_key, malformed_response, split_spec, translate_sdk_error
 from .errors import MissingDependency
 from .usage import Usage
 
@@ -31,7 +31,7 @@ class OpenAIBackend(APIBackend):
         try:
             import openai
         except ImportError:
-            raise MissingDependency("openai", "api") from None
+            raise MissingDependency("openai") from None
         return openai
 
     def _client(self) -> Any:
@@ -45,17 +45,19 @@ class OpenAIBackend(APIBackend):
     def _complete(self, text: str, max_tokens: int, logprobs: bool) -> Completion:
         client = self._client()
         extra = {"logprobs": True, "top_logprobs": 20} if logprobs else {}
+        sdk = self._sdk()
         try:
             response = client.chat.completions.create(
                 model=self.model, messages=[{"role": "user", "content": text}], max_tokens=max_tokens,
-                temperature=0.0, **extra)
+                temperature=0.0, extra_body=self.extra_body or None, **extra)
+        except (sdk.APIError, ValueError) as exc:
+            raise translate_sdk_error(sdk, exc, self, self._key, self._reached) from None
+        self._reached = True
+        with malformed_response():
             choice = response.choices[0]
             answer = choice.message.content or ""
             top = None
             if logprobs and choice.logprobs is not None and choice.logprobs.content:
                 top = {item.token: item.logprob for item in choice.logprobs.content[0].top_logprobs}
             usage = Usage(response.usage.prompt_tokens, response.usage.completion_tokens) if response.usage else Usage()
-        except Exception as exc:
-            raise translate_sdk_error(self._sdk(), exc, self, self._key, self._reached) from None
-        self._reached = True
         return Completion(answer, top, usage)

@@ -84,7 +84,7 @@ def call_with_retries(fn: Callable[[], T], policy: RetryPolicy, *, sleep: Callab
     try:
         import tenacity
     except ImportError:
-        raise MissingDependency("tenacity", "api") from None
+        raise MissingDependency("tenacity") from None
     retrying = tenacity.Retrying(
         retry=tenacity.retry_if_exception_type(TransientError),
         stop=tenacity.stop_after_attempt(policy.attempts),
@@ -95,4 +95,4 @@ def call_with_retries(fn: Callable[[], T], policy: RetryPolicy, *, sleep: Callab
     try:
         return retrying(fn)
     except TransientError as exc:
-        raise ExampleFailed(f"{exc} (gave up after {policy.attempts} attempts)") from None
+        raise ExampleFailed(f"{exc} (gave up after {policy.attempts} attempts)", cacheable=False) from None

@@ -38,3 +38,19 @@ def test_budget_rejects_nonsense() -> None:
         Budget(0)
     with pytest.raises(ConfigError, match="positive"):
         Budget(10, max_seconds=-1)
+
+
+def test_failed_answers_are_cached_but_given_up_requests_are_not() -> None:
+    from autoprompt.errors import ExampleFailed
+
+    class Picky(FakeBackend):
+        def score(self, text, continuations, *, chat=False, on_usage=None):  # type: ignore[no-untyped-def]
+            self.calls += 1
+            raise ExampleFailed("no label", cacheable=text == "answer")
+
+    backend = Picky()
+    client = Client(backend, Budget(10))
+    for text in ("answer", "answer", "network", "network"):
+        with pytest.raises(ExampleFailed):
+            client.score(text, [" x"])
+    assert backend.calls == 3

@@ -1,0 +1,151 @@
+"""The API backends end to end against llama.cpp's llama-server on 127.0.0.1.
+
+llama-server speaks OpenAI's ``/v1/chat/completions`` (with logprobs) and Anthropic's
+``/v1/messages``; the official ``openai`` and ``anthropic`` clients talk to it. A
+fault-injecting proxy in front of it tests retries. No mocks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import autoprompt
+from autoprompt.anthropic_backend import AnthropicBackend
+from autoprompt.api import Limits
+from autoprompt.candidate import Candidate, compose
+from autoprompt.client import Client
+from autoprompt.dataset import bundled_path
+from autoprompt.evaluator import Evaluator
+from autoprompt.metric import get_metric
+from autoprompt.openai_backend import OpenAIBackend
+from autoprompt.optimizer import prepare_task
+from autoprompt.retry import RetryPolicy
+
+from .servers import FaultProxy, llama_server, prompt_tokens_processed
+
+pytestmark = pytest.mark.model
+KEY = "sk-autoprompt-test-SECRET-4242"
+NO_PROMPT_CACHE = {"cache_prompt": False}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with llama_server(KEY) as url:
+        yield url
+
+
+@pytest.fixture
+def small_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "small.csv"
+    pd.read_csv(bundled_path("sentiment")).head(40).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+
+
+def cli(*args: str, key: str = KEY) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OPENAI_API_KEY": key, "ANTHROPIC_API_KEY": key}
+    return subprocess.run([sys.executable, "-m", "autoprompt.cli", *args], capture_output=True, text=True, env=env)
+
+
+def test_openai_client_scores_labels_with_logprobs(server: str) -> None:
+    backend = OpenAIBackend("smollm2", base_url=server + "/v1")
+    seen = []
+    scores = backend.score("Is this review positive or negative? 'A wonderful, moving film.' Answer:",
+                           [" positive", " negative"], on_usage=seen.append)
+    assert len(scores) == 2 and max(scores) > -50
+    assert seen and seen[0].input_tokens > 0
+
+
+def test_anthropic_client_through_messages_route(server: str) -> None:
+    backend = AnthropicBackend.from_spec(f"anthropic:smollm2@{server}")
+    text = backend.generate("Say the word 'hello'.", max_tokens=8)
+    assert isinstance(text, str) and text.strip()
+
+
+def test_search_rerun_from_cache_costs_the_server_nothing_and_keeps_the_key_out(
+        server: str, small_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["optimize", "--data", str(small_csv), "--input", "text", "--target", "label",
+            "--model", f"openai:smollm2@{server}/v1", "--budget", "48", "--seed", "0", "--out", str(out)]
+    first = cli(*args)
+    assert first.returncode == 0, first.stderr
+    before = prompt_tokens_processed(server, KEY)
+    second = cli(*args)
+    assert second.returncode == 0, second.stderr
+    assert prompt_tokens_processed(server, KEY) == before
+    assert "0 not from the cache" in second.stdout
+    first_manifest = json.loads((out / "winner.json").read_text())
+    assert first_manifest["model_calls"]["paid"] == 0
+    for path in [*out.rglob("*")]:
+        if path.is_file():
+            assert KEY.encode() not in path.read_bytes(), path
+    assert KEY not in first.stdout + first.stderr + second.stdout + second.stderr
+
+
+def _search(backend: OpenAIBackend, csv: Path) -> autoprompt.OptimizationResult:
+    return autoprompt.optimize(csv, inputs="text", target="label", model=backend, budget=48, seed=0, first_rung=8)
+
+
+def test_twenty_percent_faults_change_nothing(server: str, small_csv: Path) -> None:
+    # one request at a time, so that only the proxy's stall (5 s) ever meets the 3 s timeout
+    policy = RetryPolicy(attempts=6, initial_wait=0.05, max_wait=2.0, timeout=3.0)
+    one = Limits(concurrency=1)
+    clean = _search(OpenAIBackend("smollm2", base_url=server + "/v1", policy=policy, limits=one,
+                                  extra_body=NO_PROMPT_CACHE), small_csv)
+    with FaultProxy(server, every=5, stall_seconds=5.0) as proxy:
+        faulty = _search(OpenAIBackend("smollm2", base_url=proxy.url + "/v1", policy=policy, limits=one,
+                                       extra_body=NO_PROMPT_CACHE), small_csv)
+    assert set(proxy.faults) == {"429", "500", "529", "stall", "malformed"}
+    assert len(proxy.faults) >= proxy.requests // 5 - 1
+    assert faulty.best.candidate == clean.best.candidate
+    assert [(t.candidate, t.score, t.n) for t in faulty.trials] == [(t.candidate, t.score, t.n) for t in clean.trials]
+    outcomes = [[(p.example_id, p.output, p.failed) for p in t.predictions] for t in faulty.trials]
+    assert outcomes == [[(p.example_id, p.output, p.failed) for p in t.predictions] for t in clean.trials]
+    assert not any("gave up" in p.error for t in faulty.trials for p in t.predictions)
+    assert faulty.calls == clean.calls
+
+
+def test_concurrent_evaluation_matches_sequential(server: str) -> None:
+    task = prepare_task("sentiment", inputs=None, target=None)
+    prompt = compose(Candidate("fields"), task.setup)
+    dev = task.data.dev.examples[:12]
+    results = []
+    for concurrency in (1, 4):
+        backend = OpenAIBackend("smollm2", base_url=server + "/v1", limits=Limits(concurrency=concurrency),
+                                extra_body=NO_PROMPT_CACHE)
+        evaluator = Evaluator(Client(backend), get_metric("accuracy"), task.setup.kind)
+        results.append([(p.example_id, p.output) for p in evaluator.evaluate(prompt, dev)])
+    assert results[0] == results[1]
+
+
+def test_bad_key_fails_fast_with_one_line(server: str, small_csv: Path, tmp_path: Path) -> None:
+    run = cli("optimize", "--data", str(small_csv), "--input", "text", "--target", "label", "--model",
+              f"openai:smollm2@{server}/v1", "--budget", "48", "--out", str(tmp_path / "o"), key="sk-wrong-key-123")
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "OPENAI_API_KEY" in lines[0] and "sk-wrong-key-123" not in run.stderr
+
+
+def test_server_not_running_and_unknown_model_fail_with_one_line(small_csv: Path, tmp_path: Path) -> None:
+    from .servers import free_port
+
+    for model, message in ((f"openai:smollm2@http://127.0.0.1:{free_port()}/v1", "cannot connect"),
+                           (f"anthropic:smollm2@http://127.0.0.1:{free_port()}", "cannot connect"),
+                           ("mistral:large", "unknown model")):
+        run = cli("optimize", "--data", str(small_csv), "--input", "text", "--target", "label", "--model", model,
+                  "--budget", "48", "--out", str(tmp_path / "o"))
+        lines = run.stderr.strip().splitlines()
+        assert run.returncode == 2 and len(lines) == 1 and message in lines[0], run.stderr
