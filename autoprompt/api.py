@@ -149,7 +149,7 @@ class APIBackend:
         completion = self._request(text, self.max_tokens, self.logprobs, on_usage)
         return label_scores(completion, continuations)
 
-    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16,
+    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
                  on_usage: Callable[[Usage], None] | None = None) -> str:
         return self._request(text, max_tokens, False, on_usage).text
 

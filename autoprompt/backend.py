@@ -3,7 +3,9 @@
 Contract (``Backend``):
 - ``score(text, continuations, chat=...)`` returns the log-likelihood of each
   continuation (all of its tokens) after the prompt ``text``.
-- ``generate(text, chat=..., max_tokens=...)`` returns greedy generated text.
+- ``generate(text, chat=..., max_tokens=..., stop=...)`` returns greedy generated text;
+  a backend may stop at the first of the ``stop`` strings (after some content), or
+  may generate past it, so callers parse what they need (``prompt.parse_generation``).
 - ``chat=True`` means: send ``text`` as the user turn of the model's chat template
   and score or generate the assistant's reply; ``False`` means raw text.
 - ``name`` identifies model and settings (part of every cache key);
@@ -49,7 +51,7 @@ class Backend(Protocol):
     def score(self, text: str, continuations: Sequence[str], *, chat: bool = False,
               on_usage: UsageSink | None = None) -> list[float]: ...
 
-    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16,
+    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
                  on_usage: UsageSink | None = None) -> str: ...
 
 
@@ -90,7 +92,7 @@ class FakeBackend:
         self.calls += 1
         return [-1.0 - 2.0 * _noise(text, c, str(chat)) + self.rule(text, c) for c in continuations]
 
-    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16,
+    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
                  on_usage: UsageSink | None = None) -> str:
         self.calls += 1
         value = _last_input(text).split(":", 1)[-1].strip().strip('"')

@@ -98,7 +98,8 @@ class Client:
         return list(self._call(key, len(text) // 4, lambda sink: list(
             self.backend.score(text, continuations, chat=chat, on_usage=sink))))
 
-    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, sample: int = 0) -> str:
-        key = self._key("generate", text, chat, max_tokens, sample=sample)
+    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
+                 sample: int = 0) -> str:
+        key = self._key("generate", text, chat, max_tokens, list(stop), sample=sample)
         return str(self._call(key, len(text) // 4 + max_tokens, lambda sink: self.backend.generate(
-            text, chat=chat, max_tokens=max_tokens, on_usage=sink)))
+            text, chat=chat, max_tokens=max_tokens, stop=stop, on_usage=sink)))

@@ -57,7 +57,8 @@ class Evaluator:
     def output(self, prompt: Prompt, example: Example) -> str:
         text = prompt.render(example.inputs)
         if self.kind is TaskKind.GENERATION:
-            return parse_generation(self.client.generate(text, chat=prompt.chat, max_tokens=self.max_tokens))
+            generated = self.client.generate(text, chat=prompt.chat, max_tokens=self.max_tokens, stop=("\n",))
+            return parse_generation(generated)
         conts = prompt.continuations()
         logprobs = self.client.score(text, list(conts.values()), chat=prompt.chat)
         return prompt.decide(dict(zip(conts, logprobs)))

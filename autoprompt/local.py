@@ -8,7 +8,8 @@ Contract (see ``backend.Backend``):
   (all its tokens) from the last position's logits. The KV cache of the prefix
   shared with the previous request is kept, so examples that share a long prompt
   prefix pay only for their own tokens.
-- ``generate`` decodes greedily and stops at end of generation or the first line break.
+- ``generate`` decodes greedily and stops at end of generation, ``max_tokens`` or the
+  first ``stop`` string that follows some content.
 - Chat models (a chat template in the GGUF) can be addressed through the template;
   base models get raw text. ``reset()`` empties the KV cache.
 - The model loads lazily, on first use; a missing or corrupt file is a ``ModelError``.
@@ -168,7 +169,7 @@ class LocalBackend:
             on_usage(Usage(len(tokens), 0))
         return scores
 
-    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16,
+    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
                  on_usage: UsageSink | None = None) -> str:
         import numpy as np
 
@@ -182,7 +183,7 @@ class LocalBackend:
                 break
             out.append(token)
             piece = llm.detokenize(out).decode("utf-8", errors="ignore")
-            if "\n" in piece.strip("\n") or (piece.endswith("\n") and piece.strip()):
+            if _stopped(piece, stop):
                 break
             logits = self._eval_prompt(tokens + out)
         if on_usage is not None:
@@ -199,3 +200,9 @@ def _is_eog(llm: Any, token: int) -> bool:
     import llama_cpp
 
     return bool(llama_cpp.llama_vocab_is_eog(llm._model.vocab, token))
+
+
+def _stopped(generated: str, stop: Sequence[str]) -> bool:
+    """True once a stop string appears after the first non-whitespace content."""
+    content = generated.lstrip()
+    return bool(content) and any(s in content for s in stop)

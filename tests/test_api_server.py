@@ -149,3 +149,15 @@ def test_server_not_running_and_unknown_model_fail_with_one_line(small_csv: Path
                   "--budget", "48", "--out", str(tmp_path / "o"))
         lines = run.stderr.strip().splitlines()
         assert run.returncode == 2 and len(lines) == 1 and message in lines[0], run.stderr
+
+
+def test_a_dspy_lm_serves_as_backend(server: str, small_csv: Path) -> None:
+    import dspy
+
+    from autoprompt.dspy_interop import DSPyBackend
+
+    lm = dspy.LM("openai/smollm2", api_base=server + "/v1", api_key=KEY, cache=False, temperature=0.0)
+    result = autoprompt.optimize(small_csv, inputs="text", target="label", model=DSPyBackend(lm), budget=24,
+                                 seed=0, first_rung=8)
+    assert result.trials[0].n == 16 and result.calls <= 24
+    assert KEY not in json.dumps(DSPyBackend(lm).params)

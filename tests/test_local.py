@@ -60,9 +60,11 @@ def test_multi_token_labels_use_every_token(smol: LocalBackend) -> None:
 
 def test_generation_is_greedy_and_stops_at_the_line_end(smol: LocalBackend) -> None:
     prompt = "Verb: jump\nPast: jumped\n\nVerb: walk\nPast: walked\n\nVerb: play\nPast:"
-    first = smol.generate(prompt, max_tokens=8)
-    assert first == smol.generate(prompt, max_tokens=8)
+    first = smol.generate(prompt, max_tokens=8, stop=("\n",))
+    assert first == smol.generate(prompt, max_tokens=8, stop=("\n",))
     assert "\n" not in first.strip() and first.strip() != ""
+    longer = smol.generate(prompt, max_tokens=12)
+    assert longer.startswith(first.rstrip("\n")) and "\n" in longer.strip()
 
 
 def test_chat_models_get_their_template(smol: LocalBackend) -> None:
