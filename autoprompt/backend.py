@@ -26,10 +26,13 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from .errors import ConfigError
 from .usage import Usage
+
+if TYPE_CHECKING:
+    from .api import Limits
 
 UsageSink = Callable[[Usage], None]
 
@@ -101,8 +104,9 @@ class FakeBackend:
         return value
 
 
-def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int = 0) -> Backend:
-    """Resolve a model spec to a backend instance."""
+def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int = 0,
+                limits: Limits | None = None) -> Backend:
+    """Resolve a model spec to a backend instance; ``limits`` apply to API backends."""
     if not isinstance(spec, str):
         return spec
     if spec == "fake":
@@ -114,11 +118,11 @@ def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int 
     if spec.startswith("openai:"):
         from .openai_backend import OpenAIBackend
 
-        return OpenAIBackend.from_spec(spec)
+        return OpenAIBackend.from_spec(spec, limits=limits)
     if spec.startswith("anthropic:"):
         from .anthropic_backend import AnthropicBackend
 
-        return AnthropicBackend.from_spec(spec)
+        return AnthropicBackend.from_spec(spec, limits=limits)
     raise ConfigError(
         f"unknown model '{spec}'; use 'local' (bundled SmolLM2), 'local:gemma', 'local:/path/to/model.gguf', "
         "'openai:MODEL[@BASE_URL]', 'anthropic:MODEL[@BASE_URL]' or 'fake'"

@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from .errors import AutopromptError
+from .errors import AutopromptError, ConfigError
 
 OPTIMIZE_EXAMPLE = """example:
   autoprompt optimize --data sentiment --model local --budget 800 --seed 0 --out runs/sentiment
@@ -45,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     opt.add_argument("--cache", help="SQLite response cache (default: OUT/cache.sqlite); a re-run pays only for "
                      "new requests")
     opt.add_argument("--dry-run", action="store_true", help="estimate calls, tokens and USD, then stop")
+    opt.add_argument("--concurrency", type=int, default=4, help="API models: requests at once (default 4)")
+    opt.add_argument("--rpm", type=float, help="API models: at most this many requests per minute")
+    opt.add_argument("--tpm", type=float, help="API models: at most this many tokens per minute")
     opt.add_argument("--seed", type=int, default=0)
     opt.add_argument("--description", help="one sentence describing the task (used by context blocks)")
     opt.add_argument("--out", required=True, help="directory for the exported winner and report")
@@ -61,16 +64,19 @@ def _parser() -> argparse.ArgumentParser:
 def _optimize(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from .api import Limits
     from .optimizer import optimize
 
     if args.dry_run:
         return _dry_run(args)
+    if args.concurrency < 1:
+        raise ConfigError(f"--concurrency must be at least 1, got {args.concurrency}")
     result = optimize(
         args.data, inputs=args.input, target=args.target, dev=args.dev, test=args.test, template=args.template,
         model=args.model, metric=args.metric, budget=args.budget, max_seconds=args.max_seconds,
         max_tokens=args.max_tokens, max_usd=args.max_usd, cache=args.cache or Path(args.out) / "cache.sqlite",
         seed=args.seed, description=args.description, clarifiers=args.clarifier, context=args.context,
-        progress=True,
+        limits=Limits(args.concurrency, args.rpm, args.tpm), progress=True,
     )
     sys.stderr.write("\n")
     path = result.export(args.out)

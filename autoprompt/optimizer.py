@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .api import Limits
 from .backend import Backend, get_backend
 from .budget import BudgetSpec
 from .cache import ResponseCache, SQLiteCache
@@ -250,6 +251,7 @@ def optimize(
     max_usd: float | None = None,
     cache: str | Path | ResponseCache | None = None,
     prices: PriceTable | None = None,
+    limits: Limits | None = None,
     seed: int = 0,
     kind: TaskKind | str | None = None,
     description: str | None = None,
@@ -273,7 +275,8 @@ def optimize(
     from a plain instruction built from the column names and labels. ``budget`` caps
     model calls during the search; ``max_seconds``, ``max_tokens`` and ``max_usd`` cap
     wall time, tokens and cost. ``cache`` is a SQLite file (or a ``ResponseCache``) that
-    keeps every answer, so a re-run pays only for new requests. ``clarifiers`` and
+    keeps every answer, so a re-run pays only for new requests. ``limits`` caps concurrent
+    requests, requests and tokens per minute for API models. ``clarifiers`` and
     ``context`` add your own blocks (files or Jinja text) to the library's. Same seed, same result.
     """
     if budget is None or int(budget) <= 0:
@@ -286,7 +289,7 @@ def optimize(
         raise ConfigError(f"budget of {budget} calls cannot score even the starting prompt on the "
                           f"{len(task.data.dev)} dev examples; pass --budget {10 * len(task.data.dev)} or more")
     resolved = get_metric(metric or ("accuracy" if task.setup.kind is TaskKind.CLASSIFICATION else "exact_match"))
-    backend = get_backend(model, seed=seed)
+    backend = get_backend(model, seed=seed, limits=limits)
     extra = [ProgressBar()] if progress else []
     spec = BudgetSpec(int(budget), max_seconds, max_tokens, max_usd)
     spec.start()  # validates every cap before any model call
