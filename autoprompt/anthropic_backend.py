@@ -7,10 +7,7 @@ API returns no logprobs, so labels are parsed from the answer (see
 
 from __future__ import annotations
 
-from typing import Any
-
-from .api import APIBackend, Completion, api_key, malformed_response, split_spec, translate_sdk_error
-from .errors import MissingDependency
+from .api import APIBackend, Completion, malformed_response, translate_sdk_error
 from .usage import Usage
 
 
@@ -19,26 +16,9 @@ class AnthropicBackend(APIBackend):
 
     provider = "anthropic"
     key_env = "ANTHROPIC_API_KEY"
-
-    @classmethod
-    def from_spec(cls, spec: str, **options: Any) -> AnthropicBackend:
-        model, base_url = split_spec(spec, cls.provider)
-        return cls(model, base_url=base_url, **{**options, "logprobs": False})
-
-    def _sdk(self) -> Any:
-        try:
-            import anthropic
-        except ImportError:
-            raise MissingDependency("anthropic") from None
-        return anthropic
-
-    def _client(self) -> Any:
-        if getattr(self, "_cached_client", None) is None:
-            self._key = api_key(self.key_env, required=self.base_url is None)
-            self._reached = False
-            self._cached_client = self._sdk().Anthropic(
-                api_key=self._key, base_url=self.base_url, max_retries=0, timeout=self.policy.timeout)
-        return self._cached_client
+    sdk_module = "anthropic"
+    client_class = "Anthropic"
+    has_logprobs = False
 
     def _complete(self, text: str, max_tokens: int, logprobs: bool) -> Completion:
         client = self._client()

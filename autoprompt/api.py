@@ -18,13 +18,15 @@ Contract:
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
-from .errors import ConfigError, ExampleFailed
+from .errors import ConfigError, ExampleFailed, MissingDependency
 from .metric import normalize_text
 from .retry import RetryPolicy, call_with_retries
 from .usage import Usage
@@ -107,11 +109,39 @@ def split_spec(spec: str, provider: str) -> tuple[str, str | None]:
 
 
 class APIBackend:
-    """Shared behaviour of chat-API backends; subclasses implement ``_complete``."""
+    """Shared behaviour of chat-API backends; subclasses implement ``_complete``.
+
+    Subclasses name their provider (the spec prefix), the environment variable of the
+    key, the SDK module and its client class, and whether the API returns logprobs.
+    """
 
     provider = "api"
     key_env = ""
+    sdk_module = ""
+    client_class = ""
+    has_logprobs = True
     supports_chat = False  # every request is already a chat message; there is no raw mode to choose
+
+    @classmethod
+    def from_spec(cls, spec: str, **options: Any) -> APIBackend:
+        """Build from ``provider:MODEL[@BASE_URL]``."""
+        model, base_url = split_spec(spec, cls.provider)
+        return cls(model, base_url=base_url, **options)
+
+    def _sdk(self) -> Any:
+        try:
+            return importlib.import_module(self.sdk_module)
+        except ImportError:
+            raise MissingDependency(self.sdk_module) from None
+
+    def _client(self) -> Any:
+        """The SDK client, created on first use; the key is read from the environment then."""
+        if getattr(self, "_cached_client", None) is None:
+            self._key = api_key(self.key_env, required=self.base_url is None)
+            self._reached = False
+            self._cached_client = getattr(self._sdk(), self.client_class)(
+                api_key=self._key, base_url=self.base_url, max_retries=0, timeout=self.policy.timeout)
+        return self._cached_client
 
     def __init__(self, model: str, *, base_url: str | None = None, policy: RetryPolicy | None = None,
                  limits: Limits | None = None, max_tokens: int = 12, logprobs: bool = True,
@@ -121,7 +151,7 @@ class APIBackend:
         self.policy = policy or RetryPolicy()
         self.limits = limits or Limits()
         self.max_tokens = max_tokens
-        self.logprobs = logprobs
+        self.logprobs = logprobs and self.has_logprobs
         self.extra_body = dict(extra_body or {})
 
     @property

@@ -9,10 +9,7 @@ read from ``OPENAI_API_KEY`` when the client is first needed.
 
 from __future__ import annotations
 
-from typing import Any
-
-from .api import APIBackend, Completion, api_key, malformed_response, split_spec, translate_sdk_error
-from .errors import MissingDependency
+from .api import APIBackend, Completion, malformed_response, translate_sdk_error
 from .usage import Usage
 
 
@@ -21,26 +18,8 @@ class OpenAIBackend(APIBackend):
 
     provider = "openai"
     key_env = "OPENAI_API_KEY"
-
-    @classmethod
-    def from_spec(cls, spec: str, **options: Any) -> OpenAIBackend:
-        model, base_url = split_spec(spec, cls.provider)
-        return cls(model, base_url=base_url, **options)
-
-    def _sdk(self) -> Any:
-        try:
-            import openai
-        except ImportError:
-            raise MissingDependency("openai") from None
-        return openai
-
-    def _client(self) -> Any:
-        if getattr(self, "_cached_client", None) is None:
-            self._key = api_key(self.key_env, required=self.base_url is None)
-            self._reached = False
-            self._cached_client = self._sdk().OpenAI(
-                api_key=self._key, base_url=self.base_url, max_retries=0, timeout=self.policy.timeout)
-        return self._cached_client
+    sdk_module = "openai"
+    client_class = "OpenAI"
 
     def _complete(self, text: str, max_tokens: int, logprobs: bool) -> Completion:
         client = self._client()
