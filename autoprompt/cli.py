@@ -98,8 +98,7 @@ def _dry_run(args: argparse.Namespace) -> int:
     library = with_user_templates(TemplateLibrary.bundled(), clarifiers=args.clarifier, context=args.context)
     task = prepare_task(args.data, inputs=args.input, target=args.target, dev=args.dev, test=args.test,
                         template=args.template, seed=args.seed, description=args.description, library=library)
-    chat = args.model == "local" or (args.model.startswith("local:") and args.model != "local:gemma")
-    print(estimate(task, model=args.model, budget=args.budget, supports_chat=chat, seed=args.seed))
+    print(estimate(task, model=args.model, budget=args.budget, seed=args.seed))
     return 0
 
 

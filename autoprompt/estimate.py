@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .candidate import CUSTOM_TASK, Candidate, compose
+from .candidate import Candidate, compose
 from .dataset import TaskKind
 from .space import SearchSpace
 from .usage import PriceTable, Usage
+
+if TYPE_CHECKING:
+    from .optimizer import Task
 
 
 @dataclass(frozen=True)
@@ -48,14 +52,13 @@ def _sample_candidates(space: SearchSpace, start: Candidate, n: int, seed: int) 
     return picks
 
 
-def estimate(task: object, *, model: str, budget: int, supports_chat: bool, max_tokens: int = 24,
-             prices: PriceTable | None = None, seed: int = 0) -> Estimate:
+def estimate(task: Task, *, model: str, budget: int, max_tokens: int = 12, prices: PriceTable | None = None,
+             seed: int = 0) -> Estimate:
     """Upper bound of the spend of ``optimize`` with these settings."""
-    from .optimizer import Task, _default_task
+    from .optimizer import start_candidate
 
-    assert isinstance(task, Task)
-    start = Candidate(CUSTOM_TASK if task.custom else _default_task(task.setup.kind))
-    space = SearchSpace.for_task(task.setup, supports_chat=supports_chat, custom=task.custom is not None)
+    space = SearchSpace.for_task(task.setup, supports_chat=False, custom=task.custom is not None)
+    start = start_candidate(task)
     dev = task.data.dev.examples[:20]
     lengths = [len(compose(c, task.setup, task.custom).render(ex.inputs)) // 4
                for c in _sample_candidates(space, start, 20, seed) for ex in dev]

@@ -76,7 +76,7 @@ class Optimizer:
         client = Client(self.backend, self.budget.start(), cache=self.cache, prices=self.prices)
         evaluator = Evaluator(client, self.metric, self.task.setup.kind)
         racer = Racer(evaluator, dev, rungs_for(len(dev), self.first_rung))
-        start = Candidate(task=CUSTOM_TASK if self.task.custom else _default_task(self.task.setup.kind))
+        start = start_candidate(self.task)
         space = SearchSpace.for_task(self.task.setup, supports_chat=self.backend.supports_chat,
                                      custom=self.task.custom is not None)
         strategy = OptunaStrategy(space, seed=self.seed, start=start, min_resource=racer.rungs[0])
@@ -173,8 +173,11 @@ def _never_prune(report: Callable[[int, float], bool]) -> Callable[[int, float],
     return lambda n, score: report(n, score) and False
 
 
-def _default_task(kind: TaskKind) -> str:
-    return "instruction" if kind is TaskKind.CLASSIFICATION else "task_instruction"
+def start_candidate(task: Task) -> Candidate:
+    """Where the search starts: the user's template, or a plain instruction built from columns and labels."""
+    if task.custom is not None:
+        return Candidate(CUSTOM_TASK)
+    return Candidate("instruction" if task.setup.kind is TaskKind.CLASSIFICATION else "task_instruction")
 
 
 def _load(source: Any, inputs: Any, target: Any, kind: Any) -> Dataset:

@@ -59,3 +59,12 @@ def test_every_command_has_help_with_an_example() -> None:
     for command in ("optimize", "eval"):
         run = cli(command, "--help")
         assert run.returncode == 0 and "example:" in run.stdout
+
+
+def test_dry_run_estimates_without_calling_anything(tmp_path: Path, keyword_csv: Path) -> None:
+    run = cli("optimize", "--data", str(keyword_csv), "--input", "text", "--target", "label", "--model",
+              "openai:gpt-4o-mini@http://127.0.0.1:9/v1", "--budget", "200", "--out", str(tmp_path / "o"),
+              "--dry-run")
+    assert run.returncode == 0, run.stderr
+    assert "at most 248 model calls" in run.stdout and "$" in run.stdout and "nothing was sent" in run.stdout
+    assert not (tmp_path / "o").exists()
