@@ -5,7 +5,9 @@ Contract:
 - ``TestReport``: starting prompt and winner scored once each on the test set, with
   95% bootstrap intervals and the paired difference.
 - ``OptimizationResult``: ``.best``, ``.baseline``, ``.trials``, ``.test``,
-  ``.leaderboard`` (a pandas DataFrame) and ``.export(dir)``.
+  ``.leaderboard`` (a pandas DataFrame, one row per distinct candidate), ``.history``
+  (a DataFrame of every trial, with each choice as a column), ``.study`` (the Optuna
+  study) and ``.export(dir)``.
 """
 
 from __future__ import annotations
@@ -111,6 +113,15 @@ class OptimizationResult:
         frame["complete"] = frame["n_dev"] >= self.dev_size
         frame = frame.sort_values(["complete", "dev_score", "prompt_chars"], ascending=[False, False, True])
         return frame.drop(columns="complete").reset_index(drop=True)
+
+    @property
+    def history(self) -> pd.DataFrame:
+        """Every trial in order: state, score, examples scored, calls, time and each choice."""
+        import pandas as pd
+
+        return pd.DataFrame([_trial_record(t) | {f"choice_{k}": v for k, v in
+                                                 dataclasses.asdict(t.candidate).items()}
+                             for t in self.trials]).drop(columns="candidate")
 
     def summary(self) -> str:
         """A short text report: start vs winner on dev and test, and what it cost."""

@@ -96,3 +96,13 @@ def test_user_clarifiers_join_the_search(keyword_frame: pd.DataFrame) -> None:
     assert used, "the user's clarifier was never proposed"
     assert all(t.score >= 0.9 for t in used if t.state is TrialState.COMPLETE)
     assert "one of" in result.best.prompt.render({"text": "x"}).lower()
+
+
+def test_history_has_every_trial_and_its_choices(keyword_frame: pd.DataFrame) -> None:
+    result = run(keyword_frame)
+    history = result.history
+    assert len(history) == len(result.trials)
+    assert list(history["number"]) == list(range(len(result.trials)))
+    assert {"state", "score", "n", "calls", "choice_task", "choice_clarifiers", "choice_n_demos"} <= set(history)
+    assert history.loc[0, "choice_task"] == "custom"
+    assert result.study is not None and len(result.study.trials) == len(result.trials)
