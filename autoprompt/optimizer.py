@@ -28,9 +28,10 @@ from .candidate import CUSTOM_TASK, Candidate, TaskSetup, compose
 from .client import Client
 from .dataset import BUNDLED, Dataset, Example, Split, TaskKind, load_data, split
 from .errors import BudgetExhausted, ConfigError
-from .evaluator import Evaluator
+from .evaluator import Evaluator, Prediction
 from .library import TemplateLibrary
 from .metric import Metric, get_metric
+from .prompt import Prompt
 from .racing import Racer, rungs_for
 from .result import Finalist, OptimizationResult, TestReport, completed
 from .space import SearchSpace
@@ -115,7 +116,7 @@ class Optimizer:
         leader = max(full, key=lambda t: t.score)
         return Progress(len(trials), client.calls, self.budget.calls, leader.score, leader.candidate.describe())
 
-    def prompt(self, candidate: Candidate) -> Any:
+    def prompt(self, candidate: Candidate) -> Prompt:
         return compose(candidate, self.task.setup, self.task.custom)
 
     def _finalize(self, trials: list[Trial], racer: Racer) -> tuple[Finalist, Finalist]:
@@ -156,7 +157,7 @@ class Optimizer:
         )
         return report, evaluator.client
 
-    def score_fresh(self, evaluator: Evaluator, prompt: Any, examples: Sequence[Example]) -> list[Any]:
+    def score_fresh(self, evaluator: Evaluator, prompt: Prompt, examples: Sequence[Example]) -> list[Prediction]:
         """Score from an empty model state, so ``autoprompt eval`` reproduces the numbers exactly."""
         reset = getattr(self.backend, "reset", None)
         if callable(reset):
