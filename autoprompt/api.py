@@ -26,9 +26,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigError, ExampleFailed, MissingDependency
+from .errors import ConfigError, ExampleFailed, MissingDependency, ModelError
 from .metric import normalize_text
-from .retry import RetryPolicy, call_with_retries
+from .retry import RetryPolicy, TransientError, call_with_retries, parse_retry_after, status_error
 from .usage import Usage
 
 UNCHOSEN = -50.0
@@ -199,9 +199,6 @@ def translate_sdk_error(sdk: object, exc: BaseException, backend: APIBackend, se
     success is fatal (nothing is listening), and anything else (a body that is not
     JSON, a validation error) is a malformed response, which is transient.
     """
-    from .errors import ModelError
-    from .retry import TransientError, parse_retry_after, status_error
-
     message = first_line_message(exc, secret)
     if isinstance(exc, sdk.APIStatusError):  # type: ignore[attr-defined]
         retry_after = parse_retry_after(exc.response.headers.get("retry-after"))
@@ -220,8 +217,6 @@ def translate_sdk_error(sdk: object, exc: BaseException, backend: APIBackend, se
 @contextmanager
 def malformed_response() -> Iterator[None]:
     """Reading a response that lacks the expected fields is a transient failure."""
-    from .retry import TransientError
-
     try:
         yield
     except (AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:

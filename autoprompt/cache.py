@@ -47,9 +47,6 @@ class MemoryCache:
     def put(self, key: str, value: Any) -> None:
         self.entries[key] = value
 
-    def clear(self) -> None:
-        self.entries.clear()
-
 
 class SQLiteCache:
     """A persistent cache in one SQLite file."""

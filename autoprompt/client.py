@@ -67,11 +67,10 @@ class Client:
             if not exc.cacheable:
                 raise
             outcome["error"] = str(exc)
-        usage = Usage(sum(u.input_tokens for u in spent), sum(u.output_tokens for u in spent))
+        usage = Usage.sum(spent)
         with self._lock:
             self.backend_calls += 1
-            self.usage = Usage(self.usage.input_tokens + usage.input_tokens,
-                               self.usage.output_tokens + usage.output_tokens)
+            self.usage += usage
             self.usd += self._price(usage)
         return {**outcome, "usage": [usage.input_tokens, usage.output_tokens]}
 

@@ -98,7 +98,7 @@ def as_dspy_lm(backend: Backend, *, max_tokens: int = 256) -> Any:
             limit = int(kwargs.get("max_tokens") or self.kwargs.get("max_tokens") or max_tokens)
             text = self.backend.generate(_joined(prompt, messages), chat=self.backend.supports_chat,
                                          max_tokens=limit, on_usage=spent.append)
-            used = Usage(sum(u.input_tokens for u in spent), sum(u.output_tokens for u in spent))
+            used = Usage.sum(spent)
             return {
                 "model": self.model,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text},

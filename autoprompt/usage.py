@@ -10,7 +10,7 @@ Contract:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 # USD per 1M tokens (input, output), list prices as published by OpenAI and Anthropic.
@@ -43,6 +43,17 @@ class Usage:
     @property
     def total(self) -> int:
         return self.input_tokens + self.output_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens)
+
+    @classmethod
+    def sum(cls, usages: Iterable[Usage]) -> Usage:
+        """The total of several calls' usage."""
+        total = cls()
+        for usage in usages:
+            total = total + usage
+        return total
 
 
 class PriceTable:

@@ -28,3 +28,9 @@ def test_token_and_usd_caps_stop_further_calls() -> None:
     usd.record(Usage(10, 10), 0.02)
     with pytest.raises(BudgetExhausted, match="USD budget"):
         usd.charge()
+
+
+def test_usage_adds_up() -> None:
+    assert Usage(1, 2) + Usage(10, 20) == Usage(11, 22)
+    assert Usage.sum([Usage(1, 2), Usage(3, 4), Usage(5, 6)]) == Usage(9, 12)
+    assert Usage.sum([]) == Usage()
