@@ -13,7 +13,9 @@ Contract (``Backend``):
 - ``on_usage``, when given, is called with the ``Usage`` (tokens) of the request.
 - Optional attributes: ``params`` (sampling parameters, added to cache keys),
   ``limits`` (``api.Limits``: concurrency, requests and tokens per minute),
-  ``reset()`` (forget model state, for exactly reproducible scoring).
+  ``reset()`` (forget model state, for exactly reproducible scoring),
+  ``count_tokens(text, chat=...)`` (the prompt's length in the model's tokens;
+  ``count_tokens(backend, text)`` falls back to an estimate of 4 characters a token).
 - A backend raises ``ExampleFailed`` for a request that fails on its own and
   ``ModelError`` when the model is unusable.
 
@@ -102,6 +104,14 @@ class FakeBackend:
         if "past" in text.lower() and _noise(text, str(chat)) > 0.3:
             return value + ("d" if value.endswith("e") else "ed")
         return value
+
+
+def count_tokens(backend: Backend, text: str, *, chat: bool = False) -> int:
+    """The prompt's length in tokens: the backend's own count when it has one, else chars / 4."""
+    counter = getattr(backend, "count_tokens", None)
+    if callable(counter):
+        return int(counter(text, chat=chat))
+    return max(1, round(len(text) / 4))
 
 
 def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int = 0,

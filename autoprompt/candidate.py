@@ -1,9 +1,15 @@
 """Candidates: one point of the search space, and how it becomes a ``Prompt``.
 
 Contract:
-- ``Candidate`` is a frozen record of choices: task skeleton, clarifiers, context
-  blocks, how many demonstrations and which, label words, calibration, and chat
-  or raw addressing. It knows nothing about models.
+- ``Candidate`` is a frozen record of choices: task skeleton, instruction text,
+  clarifiers, context blocks, how many demonstrations and which (a seeded balanced
+  draw, or an explicit ordered list of training example ids), label words (a named
+  set plus per-label overrides), calibration, and chat or raw addressing. It knows
+  nothing about models.
+- ``instruction`` is Jinja source (possibly written by a model: untrusted, rendered
+  in the sandbox with the task's constants only). Empty means the library's default
+  instruction for the task kind. Skeletons show it through ``{{ instruction }}``; a
+  custom template gets it at the top.
 - ``TaskSetup`` holds what composition needs from the task: the template library,
   columns, labels, label definitions, description and the training examples that
   demonstrations are drawn from.
@@ -40,16 +46,26 @@ class Candidate:
     calibrate: bool = False
     chat: bool = False
     answer_space: bool = True
+    instruction: str = ""
+    demo_ids: tuple[str, ...] = ()
+    word_overrides: tuple[tuple[str, str], ...] = ()
 
     def describe(self) -> str:
         """A short one-line description for leaderboards."""
         parts = [self.task]
+        if self.instruction:
+            short = " ".join(self.instruction.split())
+            parts.append(f'instr="{short[:40]}{"..." if len(short) > 40 else ""}"')
         parts += [f"+{c}" for c in self.context]
         parts += [f"+{c}" for c in self.clarifiers]
-        if self.n_demos:
+        if self.demo_ids:
+            parts.append(f"{len(self.demo_ids)}-shot[{','.join(self.demo_ids)}]")
+        elif self.n_demos:
             parts.append(f"{self.n_demos}-shot#{self.demo_seed}")
         if self.verbalizer != "as_is":
             parts.append(f"words={self.verbalizer}")
+        if self.word_overrides:
+            parts.append("words:" + ",".join(f"{k}={v}" for k, v in self.word_overrides))
         if self.calibrate:
             parts.append("calibrated")
         if self.chat:
@@ -93,11 +109,40 @@ class TaskSetup:
     definitions: Mapping[str, str] = field(default_factory=dict)
     label_words: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
-    def words(self, verbalizer: str) -> dict[str, str]:
-        return verbalizers(self.labels, self.label_words).get(verbalizer, {label: label for label in self.labels})
+    def words(self, verbalizer: str, overrides: tuple[tuple[str, str], ...] = ()) -> dict[str, str]:
+        words = verbalizers(self.labels, self.label_words).get(verbalizer, {label: label for label in self.labels})
+        return {**words, **{label: word for label, word in overrides if label in words}}
+
+    def uses_instruction(self, task: str) -> bool:
+        """Whether the skeleton ``task`` shows an instruction (the custom template always can)."""
+        return task == CUSTOM_TASK or "instruction" in self.library.tasks[task].variables()
+
+    def default_instruction(self, task: str) -> str:
+        """The instruction source a candidate without its own instruction gets."""
+        if task == CUSTOM_TASK:
+            return ""
+        name = DEFAULT_INSTRUCTION[self.kind.value]
+        return self.library.instructions[name].source if name in self.library.instructions else ""
+
+    def instruction_of(self, candidate: Candidate) -> str:
+        """The instruction source the candidate shows ("" when its skeleton has none)."""
+        if not self.uses_instruction(candidate.task):
+            return ""
+        return candidate.instruction or self.default_instruction(candidate.task)
 
 
-def _pick_demos(setup: TaskSetup, n: int, seed: int) -> list[Example]:
+DEFAULT_INSTRUCTION = {"classification": "classify", "generation": "generate"}
+
+
+def pick_demos(setup: TaskSetup, candidate: Candidate) -> list[Example]:
+    """The candidate's demonstrations: its explicit ids in order, else a seeded balanced draw."""
+    if candidate.demo_ids:
+        by_id = {ex.id: ex for ex in setup.train}
+        return [by_id[i] for i in candidate.demo_ids if i in by_id]
+    return _draw_demos(setup, candidate.n_demos, candidate.demo_seed)
+
+
+def _draw_demos(setup: TaskSetup, n: int, seed: int) -> list[Example]:
     if n <= 0 or not setup.train:
         return []
     rng = random.Random(seed)
@@ -117,7 +162,13 @@ def _pick_demos(setup: TaskSetup, n: int, seed: int) -> list[Example]:
     return chosen
 
 
-def _static_context(setup: TaskSetup, words: dict[str, str]) -> dict[str, Any]:
+def render_instruction(source: str, static: dict[str, Any]) -> str:
+    """Render instruction source (maybe model-written) in the sandbox with the task's constants only."""
+    return Template("instruction", source).render(static).strip() if source else ""
+
+
+def static_context(setup: TaskSetup, words: dict[str, str]) -> dict[str, Any]:
+    """The constants every instruction, clarifier and context block may use."""
     return {
         "labels": [words[label] for label in setup.labels],
         "description": setup.description,
@@ -130,23 +181,25 @@ def _static_context(setup: TaskSetup, words: dict[str, str]) -> dict[str, Any]:
 
 def compose(candidate: Candidate, setup: TaskSetup, custom: Template | None = None) -> Prompt:
     """Turn a candidate into a renderable prompt."""
-    words = setup.words(candidate.verbalizer) if setup.kind is TaskKind.CLASSIFICATION else {}
-    static = _static_context(setup, words)
+    classification = setup.kind is TaskKind.CLASSIFICATION
+    words = setup.words(candidate.verbalizer, candidate.word_overrides) if classification else {}
+    static = static_context(setup, words)
     context = "\n\n".join(setup.library.context[c].render(static).strip() for c in candidate.context)
     clarifiers = " ".join(setup.library.clarifiers[c].render(static).strip() for c in candidate.clarifiers)
+    instruction = render_instruction(setup.instruction_of(candidate), static)
     demos: list[dict[str, Any]] = [
-        {"inputs": dict(ex.inputs), "answer": words.get(ex.target, ex.target)}
-        for ex in _pick_demos(setup, candidate.n_demos, candidate.demo_seed)
+        {"inputs": dict(ex.inputs), "answer": words.get(ex.target, ex.target)} for ex in pick_demos(setup, candidate)
     ]
     if candidate.task == CUSTOM_TASK and custom is not None:
-        parts = [p for p in (context, clarifiers) if p]
+        parts = [p for p in (context, instruction, clarifiers) if p]
         space = " " if candidate.answer_space else ""
         parts += [custom.render({**static, **d["inputs"], "inputs": d["inputs"]}) + space + d["answer"] for d in demos]
         preamble = "".join(p + "\n\n" for p in parts)
         template, constants = _WRAPPER + custom.source, {**static, "preamble": preamble}
     else:
         template = setup.library.tasks[candidate.task].source
-        constants = {**static, "context": context, "clarifiers": clarifiers, "demos": demos}
+        constants = {**static, "context": context, "instruction": instruction, "clarifiers": clarifiers,
+                     "demos": demos}
     return Prompt(
         template=template,
         constants=constants,

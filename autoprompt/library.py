@@ -1,4 +1,4 @@
-"""The template library: task skeletons, clarifiers and context blocks by name.
+"""The template library: task skeletons, clarifiers, context blocks, instructions and meta-prompts by name.
 
 Contract:
 - ``TemplateLibrary.bundled()`` reads ``autoprompt.templates`` (the ``templates/``
@@ -6,6 +6,9 @@ Contract:
 - ``add(section, template)`` extends a library with a user's own template; use
   ``Template.from_path_or_text`` to read one from a file or a string.
 - ``for_kind(kind)`` keeps only what fits a classification or generation task.
+- ``instructions`` holds the default instruction sentence of each task kind
+  (``classify``, ``generate``); ``meta`` holds the meta-prompts the model-based
+  refinement operators send to the optimizer model.
 """
 
 from __future__ import annotations
@@ -16,16 +19,18 @@ from importlib import resources
 from .errors import ConfigError
 from .template import Template
 
-SECTIONS = ("tasks", "clarifiers", "context")
+SECTIONS = ("tasks", "clarifiers", "context", "instructions", "meta")
 
 
 @dataclass(frozen=True)
 class TemplateLibrary:
-    """Named templates in three sections: ``tasks``, ``clarifiers``, ``context``."""
+    """Named templates in five sections: ``tasks``, ``clarifiers``, ``context``, ``instructions``, ``meta``."""
 
     tasks: dict[str, Template] = field(default_factory=dict)
     clarifiers: dict[str, Template] = field(default_factory=dict)
     context: dict[str, Template] = field(default_factory=dict)
+    instructions: dict[str, Template] = field(default_factory=dict)
+    meta: dict[str, Template] = field(default_factory=dict)
 
     @classmethod
     def bundled(cls) -> TemplateLibrary:

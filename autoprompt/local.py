@@ -121,6 +121,10 @@ class LocalBackend:
         return template.render(messages=[{"role": "user", "content": text}], add_generation_prompt=True,
                                bos_token="", eos_token="")
 
+    def count_tokens(self, text: str, *, chat: bool = False) -> int:
+        """Tokens the model sees for ``text`` (with the chat template when ``chat``)."""
+        return len(self._tokens(self.format(text, chat), chat))
+
     def _tokens(self, text: str, chat: bool) -> list[int]:
         return list(self._model().tokenize(text.encode("utf-8"), add_bos=True, special=chat))
 

@@ -5,19 +5,24 @@ Contract:
   and calls ``run()``. Constructors only store arguments; all work is in ``run()``.
 - The loop: ask the strategy for a candidate, race it on dev batches, tell the
   strategy, notify callbacks; stop when the budget (kept back for the final
-  re-scoring) is spent or a callback says so. Then the top candidates are completed
-  on the full dev set, the winner is picked, and start and winner are scored once
-  on the test set.
+  re-scoring) is spent or a callback says so. Then the winner is picked (the
+  refinement strategy's incumbent; for the component search, the best after the top
+  unfinished candidates are completed on the full dev set) and start and winner are
+  scored once on the test set.
+- Strategies: ``refine`` (default; ``refine.RefinementStrategy`` with the operator
+  families in ``operators``; the ``rewrite`` family needs ``optimizer_model``) and
+  ``components`` (Optuna TPE over the component space only).
 - Every input is checked (columns, template variables, budget) before any model call.
 """
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .api import Limits
 from .backend import Backend, get_backend
@@ -36,13 +41,15 @@ from .racing import Racer, rungs_for
 from .result import Finalist, OptimizationResult, TestReport, completed
 from .space import SearchSpace
 from .stats import bootstrap, paired_difference
-from .strategy import OptunaStrategy
+from .operator import FAMILIES, RefineContext, build_operators
+from .refine import RefinementStrategy
+from .strategy import OptunaStrategy, SearchStrategy, study_of
 from .template import Template
 from .trial import Trial, TrialState
 from .usage import PriceTable
 
-if TYPE_CHECKING:
-    pass
+STRATEGIES = ("refine", "components")
+
 
 @dataclass(frozen=True)
 class Task:
@@ -58,7 +65,9 @@ class Optimizer:
 
     def __init__(self, *, task: Task, backend: Backend, metric: Metric, budget: BudgetSpec,
                  cache: ResponseCache | None, prices: PriceTable | None, seed: int, model: str,
-                 callbacks: Sequence[Callback], top_k: int, first_rung: int) -> None:
+                 callbacks: Sequence[Callback], top_k: int, first_rung: int, strategy: str = "refine",
+                 operators: Sequence[str] = FAMILIES, writer: Backend | None = None,
+                 max_prompt_tokens: int | None = None) -> None:
         self.task = task
         self.backend = backend
         self.metric = metric
@@ -70,20 +79,22 @@ class Optimizer:
         self.callbacks = list(callbacks)
         self.top_k = top_k
         self.first_rung = first_rung
+        self.strategy = strategy
+        self.operators = tuple(operators)
+        self.writer = writer
+        self.max_prompt_tokens = max_prompt_tokens
 
     def run(self) -> OptimizationResult:
         started = time.monotonic()
         dev = self.task.data.dev.examples
         client = Client(self.backend, self.budget.start(), cache=self.cache, prices=self.prices)
         evaluator = Evaluator(client, self.metric, self.task.setup.kind)
-        racer = Racer(evaluator, dev, rungs_for(len(dev), self.first_rung))
-        start = start_candidate(self.task)
-        space = SearchSpace.for_task(self.task.setup, supports_chat=self.backend.supports_chat,
-                                     custom=self.task.custom is not None)
-        strategy = OptunaStrategy(space, seed=self.seed, start=start, min_resource=racer.rungs[0])
-        reserve = min(self.top_k * len(dev), self.budget.calls // 5)
+        racer = Racer(evaluator, dev, rungs_for(len(dev), self.first_rung), max_prompt_tokens=self.max_prompt_tokens)
+        strategy = self._strategy(client, racer)
+        refining = isinstance(strategy, RefinementStrategy)
+        reserve = 0 if refining else min(self.top_k * len(dev), self.budget.calls // 5)
         trials, stop_reason = self._search(strategy, racer, client, reserve)
-        best, baseline = self._finalize(trials, racer)
+        best, baseline = self._finalize(trials, racer, strategy.incumbent if refining else None)
         test, test_client = self._test(baseline, best)
         return OptimizationResult(
             best=best, baseline=baseline, trials=tuple(trials), test=test, metric=self.metric.name,
@@ -92,15 +103,33 @@ class Optimizer:
             seconds=time.monotonic() - started, stop_reason=stop_reason, dev_size=len(dev),
             target=self.task.setup.target_name, kind=self.task.setup.kind.value,
             data_hashes={name: getattr(self.task.data, name).fingerprint() for name in ("train", "dev", "test")},
-            test_set=self.task.data.test, study=strategy.study, tokens=client.usage.total, usd=client.usd,
+            test_set=self.task.data.test, study=study_of(trials) if refining else strategy.study,
+            tokens=client.usage.total, usd=client.usd, strategy=self.strategy,
+            accepted=tuple(strategy.accepted) if refining else _improvements(trials),
+            rejected=tuple(strategy.context.rejected) if refining else (),
         )
 
-    def _search(self, strategy: OptunaStrategy, racer: Racer, client: Client, reserve: int) -> tuple[list[Trial], str]:
+    def _strategy(self, client: Client, racer: Racer) -> SearchStrategy:
+        start = start_candidate(self.task)
+        space = SearchSpace.for_task(self.task.setup, supports_chat=self.backend.supports_chat,
+                                     custom=self.task.custom is not None)
+        if self.strategy == "components":
+            return OptunaStrategy(space, seed=self.seed, start=start, min_resource=racer.rungs[0])
+        writer = None
+        if self.writer is not None:
+            writer = Client(self.writer, client.budget, cache=self.cache, prices=self.prices)
+        context = RefineContext(setup=self.task.setup, space=space, dev={ex.id: ex for ex in racer.dev},
+                                custom=self.task.custom, writer=writer, rng=random.Random(self.seed))
+        return RefinementStrategy(context=context, operators=build_operators(self.operators), start=start,
+                                  seed=self.seed)
+
+    def _search(self, strategy: SearchStrategy, racer: Racer, client: Client, reserve: int) -> tuple[list[Trial], str]:
         trials: list[Trial] = []
         while client.budget.remaining > reserve and not client.budget.out_of_time():
             proposal = strategy.ask()
             report = proposal.report if trials else _never_prune(proposal.report)
             trial = racer.race(len(trials), proposal.candidate, self.prompt(proposal.candidate), report)
+            trial = replace(trial, operator=proposal.operator, parent=proposal.parent)
             strategy.tell(proposal, trial)
             trials.append(trial)
             if trial.state is TrialState.INTERRUPTED:
@@ -119,11 +148,13 @@ class Optimizer:
     def prompt(self, candidate: Candidate) -> Prompt:
         return compose(candidate, self.task.setup, self.task.custom)
 
-    def _finalize(self, trials: list[Trial], racer: Racer) -> tuple[Finalist, Finalist]:
-        """Complete the most promising unfinished candidates on the whole dev set, then pick the best."""
+    def _finalize(self, trials: list[Trial], racer: Racer, incumbent: Trial | None) -> tuple[Finalist, Finalist]:
+        """The incumbent wins if the strategy names one; else complete the top unfinished ones and take the best."""
         if not trials or trials[0].state is not TrialState.COMPLETE:
             raise BudgetExhausted(f"the budget ran out before the starting prompt was scored on the "
                                   f"{len(racer.dev)} dev examples; raise --budget (or --max-tokens/--max-usd)")
+        if incumbent is not None:
+            return self._finalist(incumbent, racer), self._finalist(trials[0], racer)
         done = {t.candidate for t in completed(trials)}
         pending: dict[Candidate, Trial] = {}
         for t in sorted((t for t in trials if t.candidate not in done), key=lambda t: (-t.score, t.number)):
@@ -163,6 +194,16 @@ class Optimizer:
         if callable(reset):
             reset()
         return evaluator.evaluate(prompt, examples)
+
+
+def _improvements(trials: Sequence[Trial]) -> tuple[int, ...]:
+    """Trial numbers that set a new best complete score, in order."""
+    best, numbers = float("-inf"), []
+    for trial in completed(list(trials)):
+        if trial.score > best:
+            best = trial.score
+            numbers.append(trial.number)
+    return tuple(numbers)
 
 
 def _no_prune(n: int, score: float) -> bool:
@@ -218,16 +259,18 @@ def prepare_task(
 
 def _check_templates(setup: TaskSetup, custom: Template | None, data: Dataset) -> None:
     provided = {"inputs", "input_names", "titles", "labels", "answer_title", "description", "definitions",
-                "context", "clarifiers", "demos", "preamble"}
+                "context", "clarifiers", "demos", "preamble", "instruction"}
     columns = list(data.input_columns)
     for template in [*setup.library.tasks.values(), *setup.library.clarifiers.values(),
-                     *setup.library.context.values(), *([custom] if custom else [])]:
+                     *setup.library.context.values(), *setup.library.instructions.values(),
+                     *([custom] if custom else [])]:
         template.check_variables(provided, columns)
     if custom is not None:
         example = data.examples[0]
         custom.render({"inputs": dict(example.inputs), **example.inputs, "labels": list(setup.labels),
                        "input_names": columns, "titles": {}, "answer_title": "", "description": "",
-                       "definitions": {}, "context": "", "clarifiers": "", "demos": [], "preamble": ""})
+                       "definitions": {}, "context": "", "clarifiers": "", "demos": [], "preamble": "",
+                       "instruction": ""})
 
 
 def with_user_templates(library: TemplateLibrary, *, clarifiers: Sequence[str | Path] = (),
@@ -268,6 +311,10 @@ def optimize(
     progress: bool = False,
     top_k: int = 3,
     first_rung: int = 16,
+    strategy: str = "refine",
+    operators: Sequence[str] = FAMILIES,
+    optimizer_model: str | Backend | None = None,
+    max_prompt_tokens: int | None = None,
 ) -> OptimizationResult:
     """Search for a better prompt and score it honestly.
 
@@ -282,7 +329,19 @@ def optimize(
     keeps every answer, so a re-run pays only for new requests. ``limits`` caps concurrent
     requests, requests and tokens per minute for API models. ``clarifiers`` and
     ``context`` add your own blocks (files or Jinja text) to the library's. Same seed, same result.
+
+    ``strategy="refine"`` (default) refines the prompt round by round from what it gets
+    wrong, with the operator families in ``operators`` (``edit``, ``move``, ``demos``,
+    ``words``, ``rewrite``); ``rewrite`` needs ``optimizer_model``, a model spec like
+    ``model`` (it may be the same model). ``strategy="components"`` searches the component
+    space with Optuna's TPE instead. ``max_prompt_tokens`` skips proposals whose prompt
+    is longer (the starting prompt is always scored). Optimizer-model calls count
+    against ``budget`` like every other call.
     """
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"unknown strategy '{strategy}'; use one of {', '.join(STRATEGIES)}")
+    if max_prompt_tokens is not None and max_prompt_tokens <= 0:
+        raise ConfigError(f"max_prompt_tokens must be a positive number of tokens, got {max_prompt_tokens}")
     if budget is None or int(budget) <= 0:
         raise ConfigError(f"budget must be a positive number of model calls, got {budget}; pass e.g. --budget 500")
     library = with_user_templates(library or TemplateLibrary.bundled(), clarifiers=clarifiers, context=context)
@@ -294,6 +353,10 @@ def optimize(
                           f"{len(task.data.dev)} dev examples; pass --budget {10 * len(task.data.dev)} or more")
     resolved = get_metric(metric or ("accuracy" if task.setup.kind is TaskKind.CLASSIFICATION else "exact_match"))
     backend = get_backend(model, seed=seed, limits=limits)
+    writer = None
+    if optimizer_model is not None:
+        writer = backend if optimizer_model == model else get_backend(optimizer_model, seed=seed, limits=limits)
+    build_operators(operators)  # validates the family names before any model call
     extra = [ProgressBar()] if progress else []
     spec = BudgetSpec(int(budget), max_seconds, max_tokens, max_usd)
     spec.start()  # validates every cap before any model call
@@ -302,5 +365,6 @@ def optimize(
         task=task, backend=backend, metric=resolved, budget=spec, cache=store, prices=prices, seed=seed,
         model=model if isinstance(model, str) else backend.name,
         callbacks=[*extra, StopWhenExhausted(), StopOnFailures(), *(callbacks or [])], top_k=top_k,
-        first_rung=first_rung,
+        first_rung=first_rung, strategy=strategy, operators=operators, writer=writer,
+        max_prompt_tokens=max_prompt_tokens,
     ).run()

@@ -4,7 +4,10 @@ Contract: ``Racer.race(number, candidate, prompt, report)`` evaluates ``prompt``
 the first r dev examples for each rung r (e.g. 16, 32, 64, all), calling
 ``report(r, score)`` after each rung; when it answers True the trial is PRUNED.
 A budget that runs out mid-race ends the trial as INTERRUPTED with every
-prediction made so far kept.
+prediction made so far kept. With ``max_prompt_tokens``, a prompt longer than that
+(measured on the first dev example) is PRUNED before any call; trial 0, the
+starting prompt, is always scored. The trial carries its score at each rung, the error
+analysis of its predictions and its prompt length in the model's tokens.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
+from .analysis import analyze
+from .backend import count_tokens
 from .candidate import Candidate
 from .dataset import Example
 from .errors import BudgetExhausted
@@ -33,20 +38,30 @@ def rungs_for(n_dev: int, first: int = 16, factor: int = 2) -> tuple[int, ...]:
 class Racer:
     """Runs one candidate through the rungs."""
 
-    def __init__(self, evaluator: Evaluator, dev: Sequence[Example], rungs: Sequence[int]) -> None:
+    def __init__(self, evaluator: Evaluator, dev: Sequence[Example], rungs: Sequence[int], *,
+                 max_prompt_tokens: int | None = None) -> None:
         self.evaluator = evaluator
         self.dev = list(dev)
         self.rungs = tuple(rungs)
+        self.max_prompt_tokens = max_prompt_tokens
 
     def race(self, number: int, candidate: Candidate, prompt: Prompt, report: Callable[[int, float], bool]) -> Trial:
         started, calls_before = time.monotonic(), self.evaluator.client.calls
+        text = prompt.render(self.dev[0].inputs)
+        tokens = count_tokens(self.evaluator.client.backend, text, chat=prompt.chat)
         predictions: list[Prediction] = []
+        rung_scores: list[tuple[int, float]] = []
         state = TrialState.COMPLETE
+        if number > 0 and self.max_prompt_tokens is not None and tokens > self.max_prompt_tokens:
+            state, rungs = TrialState.PRUNED, ()
+        else:
+            rungs = self.rungs
         try:
-            prompt = self.evaluator.prepare(prompt)
-            for rung in self.rungs:
+            prompt = self.evaluator.prepare(prompt) if rungs else prompt
+            for rung in rungs:
                 predictions += self.evaluator.evaluate(prompt, self.dev[len(predictions):rung])
-                if rung < len(self.dev) and report(rung, self._score(predictions)):
+                rung_scores.append((rung, self._score(predictions)))
+                if rung < len(self.dev) and report(rung, rung_scores[-1][1]):
                     state = TrialState.PRUNED
                     break
         except BudgetExhausted as exc:
@@ -55,7 +70,8 @@ class Racer:
         return Trial(
             number=number, candidate=candidate, state=state, score=self._score(predictions),
             predictions=tuple(predictions), calls=self.evaluator.client.calls - calls_before,
-            seconds=time.monotonic() - started, prompt_chars=len(prompt.render(self.dev[0].inputs)),
+            seconds=time.monotonic() - started, prompt_chars=len(text), prompt_tokens=tokens,
+            rung_scores=tuple(rung_scores), analysis=analyze(self.dev, predictions, self.evaluator.kind),
         )
 
     def _score(self, predictions: Sequence[Prediction]) -> float:

@@ -7,7 +7,10 @@ Contract:
 - ``OptimizationResult``: ``.best``, ``.baseline``, ``.trials``, ``.test``,
   ``.leaderboard`` (a pandas DataFrame, one row per distinct candidate), ``.history``
   (a DataFrame of every trial, with each choice as a column), ``.study`` (the Optuna
-  study) and ``.export(dir)``.
+  study; for the refinement strategy, a study recording its trials), ``.pareto`` (complete trials that no other
+  beats on both dev score and prompt tokens), ``.accepted`` (trials that became the
+  incumbent, in order), ``.rejected`` (proposals thrown away before any call, with the
+  reason) and ``.export(dir)``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from .candidate import Candidate
 from .dataset import Dataset
 from .evaluator import Prediction
 from .export import write_prompt
+from .operator import Rejection
 from .prompt import Prompt
 from .stats import Interval
 from .trial import Trial, TrialState
@@ -91,6 +95,19 @@ class OptimizationResult:
     usd: float = 0.0
     paid_calls: int = 0
     study: optuna.Study | None = field(default=None, compare=False)
+    strategy: str = "refine"
+    accepted: tuple[int, ...] = ()
+    rejected: tuple[Rejection, ...] = ()
+
+    @property
+    def pareto(self) -> list[Trial]:
+        """Complete trials not beaten on both dev score and prompt tokens, shortest first."""
+        done = completed(self.trials)
+        front = [t for t in done if not any(
+            o.score >= t.score and o.prompt_tokens <= t.prompt_tokens and
+            (o.score > t.score or o.prompt_tokens < t.prompt_tokens) for o in done)]
+        unique = {(t.score, t.prompt_tokens): t for t in sorted(front, key=lambda t: -t.number)}
+        return sorted(unique.values(), key=lambda t: (t.prompt_tokens, -t.score))
 
     @property
     def leaderboard(self) -> pd.DataFrame:
@@ -104,6 +121,7 @@ class OptimizationResult:
         rows = [
             {"trial": t.number, "candidate": t.candidate.describe(), "dev_score": round(t.score, 4),
              "n_dev": t.n, "state": t.state.value, "calls": t.calls, "prompt_chars": t.prompt_chars,
+             "prompt_tokens": t.prompt_tokens, "operator": t.operator, "parent": t.parent,
              "winner": t.candidate == self.best.candidate}
             for t in best.values()
         ]
@@ -168,19 +186,59 @@ class OptimizationResult:
             _write_dataset(out / "data" / "test.csv", self.test_set)
         return path
 
+    def operator_table(self) -> pd.DataFrame:
+        """Per operator: trials proposed, completed on the whole dev set, accepted as incumbent, best score."""
+        import pandas as pd
+
+        rows: dict[str, dict[str, Any]] = {}
+        for t in self.trials:
+            row = rows.setdefault(t.operator, {"operator": t.operator, "trials": 0, "complete": 0, "accepted": 0,
+                                               "best_dev": 0.0, "calls": 0, "rejected": 0})
+            row["trials"] += 1
+            row["complete"] += t.state is TrialState.COMPLETE
+            row["accepted"] += t.number in self.accepted
+            row["calls"] += t.calls
+            if t.state is TrialState.COMPLETE:
+                row["best_dev"] = round(max(row["best_dev"], t.score), 4)
+        for r in self.rejected:
+            rows.setdefault(r.operator, {"operator": r.operator, "trials": 0, "complete": 0, "accepted": 0,
+                                         "best_dev": 0.0, "calls": 0, "rejected": 0})["rejected"] += 1
+        return pd.DataFrame(list(rows.values()))
+
     def _report_markdown(self) -> str:
-        board = self.leaderboard.head(10)
-        table = ["| " + " | ".join(board.columns) + " |", "|" + "---|" * len(board.columns)]
-        table += ["| " + " | ".join(str(v) for v in row) + " |" for row in board.itertuples(index=False)]
-        return "# autoprompt report\n\n```\n" + self.summary() + "\n```\n\n## Leaderboard (top 10)\n\n" + \
-            "\n".join(table) + "\n"
+        pareto = [{"trial": t.number, "dev_score": round(t.score, 4), "prompt_tokens": t.prompt_tokens,
+                   "candidate": t.candidate.describe()} for t in self.pareto]
+        return "\n".join([
+            "# autoprompt report", "", "```", self.summary(), "```", "",
+            "## Leaderboard (top 10)", "", _markdown(self.leaderboard.head(10)), "",
+            "## Pareto front: dev score against prompt tokens", "", _markdown(_frame(pareto)), "",
+            f"## Operators ({self.strategy} strategy; accepted = became the incumbent)", "",
+            _markdown(self.operator_table()), "",
+        ])
+
+
+def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(rows)
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "(none)"
+    table = ["| " + " | ".join(str(c) for c in frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    return "\n".join(table + ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)])
 
 
 def _trial_record(trial: Trial) -> dict[str, Any]:
+    analysis = trial.analysis
     return {
         "number": trial.number, "state": trial.state.value, "score": trial.score, "n": trial.n,
         "calls": trial.calls, "seconds": round(trial.seconds, 3), "candidate": dataclasses.asdict(trial.candidate),
-        "failures": trial.failures,
+        "failures": trial.failures, "operator": trial.operator, "parent": trial.parent,
+        "prompt_tokens": trial.prompt_tokens, "rung_scores": [list(r) for r in trial.rung_scores],
+        "mistakes": [m.example_id for m in analysis.mistakes] if analysis else [],
+        "confusions": [list(c) for c in analysis.confusions[:5]] if analysis else [],
     }
 
 

@@ -1,10 +1,15 @@
 """Search strategies: what to try next, and what was learned from the last try.
 
 Contract:
-- ``SearchStrategy.ask()`` returns a ``Proposal``: a candidate plus ``report(n, score)``,
-  which the racer calls after each dev batch and which answers whether to stop
-  early (prune).
+- ``SearchStrategy.ask()`` returns a ``Proposal``: a candidate, the operator that
+  made it and its parent trial's number, plus ``report(n, score)``, which the racer
+  calls after each dev batch and which answers whether to stop early (prune).
 - ``SearchStrategy.tell(proposal, trial)`` hands back the finished trial.
+- ``study_of(trials)`` records the trials of a strategy that is not Optuna-based in
+  a new Optuna study (candidate, operator and parent as user attributes, rung scores
+  as intermediate values), so optuna-dashboard opens every run.
+- Optional: a strategy with an ``incumbent`` attribute (a ``Trial``) names the winner
+  itself (``refine.RefinementStrategy``); otherwise the best complete trial wins.
 - ``OptunaStrategy`` samples with Optuna's seeded TPE sampler, enqueues the
   starting prompt as the first trial, and prunes with successive halving.
 """
@@ -12,6 +17,7 @@ Contract:
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -27,7 +33,14 @@ if TYPE_CHECKING:
 class Proposal(Protocol):
     """A candidate to evaluate, and the channel for reporting partial scores."""
 
-    candidate: Candidate
+    @property
+    def candidate(self) -> Candidate: ...
+
+    @property
+    def operator(self) -> str: ...
+
+    @property
+    def parent(self) -> int | None: ...
 
     def report(self, n: int, score: float) -> bool:
         """Record the score on the first ``n`` dev examples; True means stop here."""
@@ -48,6 +61,8 @@ class OptunaProposal:
 
     candidate: Candidate
     trial: optuna.trial.Trial
+    operator: str = "tpe"
+    parent: int | None = None
 
     def report(self, n: int, score: float) -> bool:
         self.trial.report(score, step=n)
@@ -94,7 +109,7 @@ class OptunaStrategy:
 
     def ask(self) -> OptunaProposal:
         trial = self.study.ask()
-        return OptunaProposal(self.space.suggest(trial), trial)
+        return OptunaProposal(self.space.suggest(trial), trial, "start" if trial.number == 0 else "tpe")
 
     def tell(self, proposal: Proposal, trial: Trial) -> None:
         assert isinstance(proposal, OptunaProposal)
@@ -105,3 +120,19 @@ class OptunaStrategy:
             self.study.tell(proposal.trial, state=optuna.trial.TrialState.PRUNED)
         else:
             self.study.tell(proposal.trial, state=optuna.trial.TrialState.FAIL)
+
+
+def study_of(trials: Sequence[Trial]) -> optuna.Study:
+    """A new in-memory Optuna study holding ``trials``, e.g. for optuna-dashboard."""
+    optuna = _optuna()
+    study = optuna.create_study(direction="maximize")
+    states = {TrialState.COMPLETE: optuna.trial.TrialState.COMPLETE, TrialState.PRUNED: optuna.trial.TrialState.PRUNED,
+              TrialState.INTERRUPTED: optuna.trial.TrialState.FAIL}
+    for trial in trials:
+        study.add_trial(optuna.trial.create_trial(
+            state=states[trial.state], value=trial.score if trial.state is TrialState.COMPLETE else None,
+            params={}, distributions={}, intermediate_values=dict(trial.rung_scores),
+            user_attrs={"candidate": trial.candidate.describe(), "operator": trial.operator,
+                        "parent": trial.parent, "n": trial.n, "prompt_tokens": trial.prompt_tokens},
+        ))
+    return study

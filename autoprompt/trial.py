@@ -3,6 +3,9 @@
 Contract: ``Trial`` is frozen; ``TrialState`` says how its evaluation ended:
 COMPLETE (scored on the whole dev set), PRUNED (stopped early by racing) or
 INTERRUPTED (the budget ran out mid-evaluation; its partial predictions are kept).
+A trial also records where its candidate came from (``operator`` and the ``parent``
+trial's number), its score after each racing rung, its error analysis, and the
+prompt's length in tokens (the second objective).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from .analysis import ErrorAnalysis
 from .candidate import Candidate
 from .evaluator import Prediction
 
@@ -34,6 +38,11 @@ class Trial:
     calls: int
     seconds: float
     prompt_chars: int
+    prompt_tokens: int = 0
+    rung_scores: tuple[tuple[int, float], ...] = ()
+    analysis: ErrorAnalysis | None = None
+    operator: str = "start"
+    parent: int | None = None
 
     @property
     def n(self) -> int:
@@ -42,3 +51,7 @@ class Trial:
     @property
     def failures(self) -> int:
         return sum(p.failed for p in self.predictions)
+
+    def score_at(self, n: int) -> float | None:
+        """The score this trial reported after its first ``n`` dev examples, if it got that far."""
+        return dict(self.rung_scores).get(n)

@@ -91,7 +91,7 @@ def test_generation_task_with_exact_match(tmp_path: Path) -> None:
 
 def test_user_clarifiers_join_the_search(keyword_frame: pd.DataFrame) -> None:
     told = "Pick one of: yes, no or maybe."
-    result = run(keyword_frame, clarifiers=[told], template=START)
+    result = run(keyword_frame, clarifiers=[told], template=START, strategy="components")
     used = [t for t in result.trials if "user1" in t.candidate.clarifiers]
     assert used, "the user's clarifier was never proposed"
     assert all(t.score >= 0.9 for t in used if t.state is TrialState.COMPLETE)

@@ -1,0 +1,78 @@
+"""Error analysis: what a prompt gets wrong on the dev examples it was scored on.
+
+Contract:
+- ``analyze(examples, predictions, kind)`` returns a frozen ``ErrorAnalysis``: every
+  mistake (expected vs. output, and whether the output failed to parse), confused
+  label pairs (expected, predicted, count) most frequent first, how often each label
+  was predicted and expected, and, for generation, outputs much longer than the
+  reference (length violations).
+- The racer stores the analysis with each trial; refinement operators read it to aim
+  their proposals (format clarifiers for parse failures, label definitions for
+  confused pairs, calibration for a skewed label distribution, hard demonstrations).
+- Pure: no model calls, no randomness.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .dataset import Example, TaskKind
+from .evaluator import Prediction
+
+LENGTH_FACTOR = 2.0
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """One dev example the prompt got wrong."""
+
+    example_id: str
+    expected: str
+    output: str
+    failed: bool
+
+
+@dataclass(frozen=True)
+class ErrorAnalysis:
+    """The failures of one prompt on the dev examples it saw."""
+
+    n: int
+    mistakes: tuple[Mistake, ...] = ()
+    confusions: tuple[tuple[str, str, int], ...] = ()
+    predicted: tuple[tuple[str, int], ...] = ()
+    expected: tuple[tuple[str, int], ...] = ()
+    too_long: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> tuple[Mistake, ...]:
+        """Mistakes whose output did not parse (no label named, request failed)."""
+        return tuple(m for m in self.mistakes if m.failed)
+
+    def skewed_label(self, factor: float = 1.5) -> str | None:
+        """A label predicted at least ``factor`` times as often as it is right, if any."""
+        expected = dict(self.expected)
+        worst = max(self.predicted, key=lambda item: item[1] / max(expected.get(item[0], 0), 1), default=None)
+        if worst is None or self.n == 0:
+            return None
+        label, count = worst
+        return label if count >= factor * max(expected.get(label, 0), 1) and count > self.n / 4 else None
+
+
+def analyze(examples: Sequence[Example], predictions: Sequence[Prediction], kind: TaskKind) -> ErrorAnalysis:
+    """Summarise the mistakes of ``predictions`` on the first ``len(predictions)`` examples."""
+    pairs = list(zip(examples, predictions))
+    mistakes = tuple(Mistake(ex.id, ex.target, p.output, p.failed) for ex, p in pairs if p.failed or p.score < 1.0)
+    if kind is TaskKind.GENERATION:
+        too_long = tuple(ex.id for ex, p in pairs
+                         if len(p.output.split()) > LENGTH_FACTOR * max(len(ex.target.split()), 1))
+        return ErrorAnalysis(len(pairs), mistakes, too_long=too_long)
+    confusions = Counter((m.expected, m.output) for m in mistakes if not m.failed)
+    return ErrorAnalysis(
+        n=len(pairs),
+        mistakes=mistakes,
+        confusions=tuple((a, b, c) for (a, b), c in sorted(confusions.items(), key=lambda kv: (-kv[1], kv[0]))),
+        predicted=tuple(sorted(Counter(p.output for p in predictions if not p.failed).items())),
+        expected=tuple(sorted(Counter(ex.target for ex, _ in pairs).items())),
+    )

@@ -1,0 +1,75 @@
+"""Component moves: change which library components a candidate uses, aimed at its failures.
+
+Contract: ``MoveOperator`` (family ``move``) reads the parent's error analysis and
+proposes, most targeted first:
+- ``move.format``: outputs that did not parse, or generations far longer than the
+  reference, bring in a format clarifier (``one_word``, ``answer_with_label``,
+  ``short``, ``only_answer``, whichever the library has);
+- ``move.definitions``: confused label pairs bring in the label definitions as context
+  (when the task has definitions), else the clarifier naming the labels;
+- ``move.calibrate``: a label predicted far more often than it is right turns on
+  contextual calibration;
+- ``move.drop``: remove one clarifier or context block (what does not help goes);
+- ``move.task``: switch the task skeleton; ``move.chat``: switch chat/raw addressing;
+- ``move.add``: add another clarifier or context block.
+The untargeted moves are shuffled with the context's seeded generator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .analysis import ErrorAnalysis
+from .candidate import Candidate
+from .dataset import TaskKind
+from .operator import Child, RefineContext, interleave
+from .trial import Trial
+
+FORMAT_CLARIFIERS = ("answer_with_label", "one_word", "only_answer", "short")
+MAX_CLARIFIERS = 3
+
+
+class MoveOperator:
+    """Targeted and exploratory changes of task skeleton, clarifiers, context and addressing."""
+
+    family = "move"
+
+    def propose(self, parent: Trial, context: RefineContext) -> list[Child]:
+        candidate, space = parent.candidate, context.space
+        analysis = parent.analysis or ErrorAnalysis(parent.n)
+        targeted = self._targeted(candidate, analysis, context)
+        drops = [Child(replace(candidate, clarifiers=tuple(c for c in candidate.clarifiers if c != name)), "move.drop")
+                 for name in candidate.clarifiers]
+        drops += [Child(replace(candidate, context=tuple(c for c in candidate.context if c != name)), "move.drop")
+                  for name in candidate.context]
+        tasks = [Child(replace(candidate, task=task), "move.task") for task in space.tasks if task != candidate.task]
+        adds = [Child(_with_clarifier(candidate, name), "move.add") for name in space.clarifiers
+                if name not in candidate.clarifiers and len(candidate.clarifiers) < MAX_CLARIFIERS]
+        adds += [Child(replace(candidate, context=(*candidate.context, name)), "move.add")
+                 for name in space.context if name not in candidate.context]
+        chat = [Child(replace(candidate, chat=not candidate.chat), "move.chat")] if space.chat else []
+        for group in (drops, tasks, adds):
+            context.rng.shuffle(group)
+        return targeted + interleave(drops, tasks, adds, chat)
+
+    def _targeted(self, candidate: Candidate, analysis: ErrorAnalysis, context: RefineContext) -> list[Child]:
+        space, setup = context.space, context.setup
+        children: list[Child] = []
+        if analysis.failed or analysis.too_long:
+            children += [Child(_with_clarifier(candidate, name), "move.format") for name in FORMAT_CLARIFIERS
+                         if name in space.clarifiers and name not in candidate.clarifiers]
+        if analysis.confusions:
+            if setup.definitions and "label_definitions" in space.context and \
+                    "label_definitions" not in candidate.context:
+                children.append(Child(replace(candidate, context=(*candidate.context, "label_definitions")),
+                                      "move.definitions"))
+            elif "answer_with_label" in space.clarifiers and "answer_with_label" not in candidate.clarifiers:
+                children.append(Child(_with_clarifier(candidate, "answer_with_label"), "move.definitions"))
+        if setup.kind is TaskKind.CLASSIFICATION and analysis.skewed_label() and not candidate.calibrate:
+            children.append(Child(replace(candidate, calibrate=True), "move.calibrate"))
+        return children
+
+
+def _with_clarifier(candidate: Candidate, name: str) -> Candidate:
+    kept = candidate.clarifiers if len(candidate.clarifiers) < MAX_CLARIFIERS else candidate.clarifiers[1:]
+    return replace(candidate, clarifiers=(*kept, name))

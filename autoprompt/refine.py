@@ -1,0 +1,150 @@
+"""Refinement: the feedback-driven search strategy.
+
+Contract:
+- ``RefinementStrategy`` is a ``SearchStrategy`` (``ask``/``tell``). Its first proposal
+  is the starting prompt. Then, round by round, it takes a parent from the beam (the
+  incumbent first, the runners-up when the incumbent's children stop winning), lets
+  every operator propose children aimed at the parent's error analysis, validates
+  them (invalid ones go to ``context.rejected`` with the reason), skips any whose
+  rendered prompt was already tried, and queues up to ``width`` per operator,
+  interleaved across operators. When no operator has anything new, it tries a random
+  point of the search space (operator ``random``).
+- Racing: a proposal's ``report(n, score)`` prunes when its score on the first n dev
+  examples is below the incumbent's on the same n examples by more than
+  ``margin / sqrt(n)``: successive halving against the incumbent, paired by example.
+- Selection: complete trials enter the beam (the best ``beam_width``). A challenger
+  replaces the incumbent only when it wins on the same dev examples: the one-sided
+  paired-bootstrap lower bound at ``confidence`` is above zero. So the search does not
+  chase noise; ``incumbent`` is the winner and ``accepted`` lists every replacement.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .candidate import Candidate, compose
+from .errors import BudgetExhausted
+from .operator import Child, Operator, RefineContext, interleave, validate
+from .stats import paired_difference
+from .trial import Trial, TrialState
+
+
+@dataclass(frozen=True)
+class RefineProposal:
+    """A child to evaluate, raced against the incumbent of the moment."""
+
+    candidate: Candidate
+    operator: str
+    parent: int | None
+    incumbent: Trial | None
+    margin: float
+
+    def report(self, n: int, score: float) -> bool:
+        reference = self.incumbent.score_at(n) if self.incumbent is not None else None
+        return reference is not None and score < reference - self.margin / math.sqrt(n)
+
+
+class _RandomTrial:
+    """Answers ``SearchSpace.suggest``'s questions with uniform random choices."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+
+    def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
+        return self.rng.choice(list(choices))
+
+
+class RefinementStrategy:
+    """Beam search over operator proposals, raced and accepted by paired comparison."""
+
+    def __init__(self, *, context: RefineContext, operators: Sequence[Operator], start: Candidate,
+                 beam_width: int = 4, width: int = 2, confidence: float = 0.8, margin: float = 0.5,
+                 seed: int = 0) -> None:
+        self.context = context
+        self.operators = list(operators)
+        self.start = start
+        self.beam_width = beam_width
+        self.width = width
+        self.confidence = confidence
+        self.margin = margin
+        self.seed = seed
+        self.incumbent: Trial | None = None
+        self.accepted: list[int] = []
+        self.beam: list[Trial] = []
+        self._queue: deque[RefineProposal] = deque()
+        self._seen: set[str] = set()
+        self._round = 0
+
+    def ask(self) -> RefineProposal:
+        if not self._seen:
+            self._seen.add(self._key(self.start))
+            return RefineProposal(self.start, "start", None, None, self.margin)
+        while not self._queue:
+            self._plan_round()
+        return self._queue.popleft()
+
+    def tell(self, proposal: Any, trial: Trial) -> None:
+        self.context.trials.append(trial)
+        if trial.state is not TrialState.COMPLETE:
+            return
+        self.beam = sorted([*self.beam, trial], key=lambda t: (-t.score, t.prompt_tokens, t.number))[: self.beam_width]
+        if self.incumbent is None or self._wins(trial, self.incumbent):
+            self.incumbent = trial
+            self.accepted.append(trial.number)
+            self._round = 0
+
+    def _plan_round(self) -> None:
+        parents = [t for t in [self.incumbent, *self.beam] if t is not None]
+        parents = list({t.number: t for t in parents}.values())
+        parent = parents[self._round % len(parents)] if parents else None
+        self._round += 1
+        groups = [self._fresh(op, parent) for op in self.operators] if parent is not None else []
+        children = interleave(*groups) or [Child(self._random(), "random")]
+        for child in children:
+            self._queue.append(RefineProposal(child.candidate, child.operator, parent.number if parent else None,
+                                              self.incumbent, self.margin))
+
+    def _fresh(self, operator: Operator, parent: Trial) -> list[Child]:
+        try:
+            proposed = operator.propose(parent, self.context)
+        except BudgetExhausted:
+            self.context.reject(operator.family, "the budget ran out while the optimizer model was writing")
+            return []
+        fresh: list[Child] = []
+        for child in proposed:
+            if len(fresh) >= self.width:
+                break
+            reason = validate(child.candidate, self.context)
+            if reason:
+                self.context.reject(child.operator, reason, child.candidate.instruction)
+                continue
+            key = self._key(child.candidate)
+            if key not in self._seen:
+                self._seen.add(key)
+                fresh.append(child)
+        return fresh
+
+    def _random(self) -> Candidate:
+        for _ in range(50):
+            candidate = self.context.space.suggest(_RandomTrial(self.context.rng))  # type: ignore[arg-type]
+            if self._key(candidate) not in self._seen:
+                self._seen.add(self._key(candidate))
+                return candidate
+        return candidate
+
+    def _key(self, candidate: Candidate) -> str:
+        return compose(candidate, self.context.setup, self.context.custom).key()
+
+    def _wins(self, challenger: Trial, incumbent: Trial) -> bool:
+        """True when the challenger is better on the same dev examples beyond the confidence bound."""
+        if challenger.score <= incumbent.score or challenger.n != incumbent.n:
+            return False
+        difference = paired_difference([p.score for p in incumbent.predictions],
+                                        [p.score for p in challenger.predictions],
+                                        level=2 * self.confidence - 1, seed=self.seed)
+        return difference.low > 0
