@@ -12,11 +12,13 @@ import sys
 from collections.abc import Sequence
 
 from .errors import AutopromptError, ConfigError
+from .operator import FAMILIES
 
 OPTIMIZE_EXAMPLE = """example:
   autoprompt optimize --data sentiment --model local --budget 800 --seed 0 --out runs/sentiment
   autoprompt optimize --data reviews.csv --input text --target label \\
-      --template 'Review: {{ text }}\\nSentiment:' --budget 500 --out runs/reviews"""
+      --template 'Review: {{ text }}\\nSentiment:' --budget 500 --out runs/reviews
+  autoprompt optimize --data intent --optimizer-model local --operators move,demos,rewrite --out runs/intent"""
 EVAL_EXAMPLE = """example:
   autoprompt eval --prompt runs/sentiment/winner.json --data runs/sentiment/data/test.csv --model local --json"""
 
@@ -48,6 +50,15 @@ def _parser() -> argparse.ArgumentParser:
     opt.add_argument("--concurrency", type=int, default=4, help="API models: requests at once (default 4)")
     opt.add_argument("--rpm", type=float, help="API models: at most this many requests per minute")
     opt.add_argument("--tpm", type=float, help="API models: at most this many tokens per minute")
+    opt.add_argument("--strategy", choices=("refine", "components"), default="refine",
+                     help="refine: improve the prompt from its failures, round by round (default); "
+                     "components: Optuna TPE over the component space")
+    opt.add_argument("--operators", default=",".join(FAMILIES),
+                     help=f"refinement operator families, comma-separated (default {','.join(FAMILIES)}); "
+                     "rewrite needs --optimizer-model")
+    opt.add_argument("--optimizer-model", help="model that writes new instructions (same specs as --model; "
+                     "may be the same model); its calls count against --budget")
+    opt.add_argument("--max-prompt-tokens", type=int, help="skip proposals whose prompt is longer than this")
     opt.add_argument("--seed", type=int, default=0)
     opt.add_argument("--description", help="one sentence describing the task (used by context blocks)")
     opt.add_argument("--out", required=True, help="directory for the exported winner and report")
@@ -76,7 +87,9 @@ def _optimize(args: argparse.Namespace) -> int:
         model=args.model, metric=args.metric, budget=args.budget, max_seconds=args.max_seconds,
         max_tokens=args.max_tokens, max_usd=args.max_usd, cache=args.cache or Path(args.out) / "cache.sqlite",
         seed=args.seed, description=args.description, clarifiers=args.clarifier, context=args.context,
-        limits=Limits(args.concurrency, args.rpm, args.tpm), progress=True,
+        limits=Limits(args.concurrency, args.rpm, args.tpm), progress=True, strategy=args.strategy,
+        operators=[name.strip() for name in args.operators.split(",") if name.strip()],
+        optimizer_model=args.optimizer_model, max_prompt_tokens=args.max_prompt_tokens,
     )
     sys.stderr.write("\n")
     path = result.export(args.out)

@@ -29,7 +29,7 @@ _BOUNDARY = re.compile(r"(?<=[.!?;])\s+|(?<=,)\s+")
 
 @lru_cache(maxsize=4)
 def _bank(name: str) -> tuple[str, ...]:
-    text = resources.files("autoprompt.templates").joinpath("phrases", name).read_text(encoding="utf-8")
+    text = resources.files("autoprompt.templates").joinpath("phrases").joinpath(name).read_text(encoding="utf-8")
     return tuple(line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#"))
 
 
@@ -91,7 +91,7 @@ class EditOperator:
         added = [join([*parts, p]) for p in added_phrases(setup.kind) if p not in parts]
         changed = [text for old, new in substitutions() if (text := paraphrase(source, old, new)) is not None]
         deleted = [join(parts[:i] + parts[i + 1:]) for i in range(len(parts))] if len(parts) > 1 else []
-        swapped = [join(parts[:i] + [parts[i + 1], parts[i]] + parts[i + 2:]) for i in range(len(parts) - 1)]
+        swapped = [join([*parts[:i], parts[i + 1], parts[i], *parts[i + 2:]]) for i in range(len(parts) - 1)]
         groups = [[Child(replace(candidate, instruction=text), name) for text in pool if text.strip() != source.strip()]
                   for name, pool in (("edit.add", added), ("edit.paraphrase", changed), ("edit.delete", deleted),
                                      ("edit.swap", swapped))]

@@ -13,7 +13,8 @@ Contract:
 - ``validate(candidate, context)`` says why a proposal is unusable ("" when it is
   fine): its instruction must parse, use only the task's constants, render in the
   sandbox, and for classification keep the label set (the ``labels`` placeholder or
-  every label word) when the task's default instruction names it; label words must be distinct and non-empty; demo ids must exist.
+  every label word) when the task's default instruction names it; label words
+  must be distinct and non-empty; demo ids must exist.
 - Families: ``edit`` (GrIPS-style phrase edits, no model), ``move`` (component
   moves aimed at the failures), ``demos``, ``words`` (label words) and ``rewrite``
   (needs an optimizer model). ``build_operators(families)`` makes the default set.

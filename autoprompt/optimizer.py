@@ -36,13 +36,13 @@ from .errors import BudgetExhausted, ConfigError
 from .evaluator import Evaluator, Prediction
 from .library import TemplateLibrary
 from .metric import Metric, get_metric
+from .operator import FAMILIES, RefineContext, build_operators
 from .prompt import Prompt
 from .racing import Racer, rungs_for
+from .refine import RefinementStrategy
 from .result import Finalist, OptimizationResult, TestReport, completed
 from .space import SearchSpace
 from .stats import bootstrap, paired_difference
-from .operator import FAMILIES, RefineContext, build_operators
-from .refine import RefinementStrategy
 from .strategy import OptunaStrategy, SearchStrategy, study_of
 from .template import Template
 from .trial import Trial, TrialState
@@ -90,34 +90,36 @@ class Optimizer:
         client = Client(self.backend, self.budget.start(), cache=self.cache, prices=self.prices)
         evaluator = Evaluator(client, self.metric, self.task.setup.kind)
         racer = Racer(evaluator, dev, rungs_for(len(dev), self.first_rung), max_prompt_tokens=self.max_prompt_tokens)
-        strategy = self._strategy(client, racer)
-        refining = isinstance(strategy, RefinementStrategy)
+        writer = Client(self.writer, client.budget, cache=self.cache, prices=self.prices) if self.writer else None
+        strategy = self._strategy(racer, writer)
+        refining = strategy if isinstance(strategy, RefinementStrategy) else None
         reserve = 0 if refining else min(self.top_k * len(dev), self.budget.calls // 5)
         trials, stop_reason = self._search(strategy, racer, client, reserve)
-        best, baseline = self._finalize(trials, racer, strategy.incumbent if refining else None)
+        best, baseline = self._finalize(trials, racer, refining.incumbent if refining else None)
         test, test_client = self._test(baseline, best)
+        writing = [writer] if writer is not None else []
         return OptimizationResult(
             best=best, baseline=baseline, trials=tuple(trials), test=test, metric=self.metric.name,
-            model=self.model, seed=self.seed, calls=client.calls, test_calls=test_client.calls if test_client else 0,
-            paid_calls=client.backend_calls + (test_client.backend_calls if test_client else 0),
+            model=self.model, seed=self.seed, calls=sum(c.calls for c in [client, *writing]),
+            optimizer_calls=sum(c.calls for c in writing), test_calls=test_client.calls if test_client else 0,
+            paid_calls=sum(c.backend_calls for c in [client, *writing, *([test_client] if test_client else [])]),
             seconds=time.monotonic() - started, stop_reason=stop_reason, dev_size=len(dev),
             target=self.task.setup.target_name, kind=self.task.setup.kind.value,
             data_hashes={name: getattr(self.task.data, name).fingerprint() for name in ("train", "dev", "test")},
-            test_set=self.task.data.test, study=study_of(trials) if refining else strategy.study,
-            tokens=client.usage.total, usd=client.usd, strategy=self.strategy,
-            accepted=tuple(strategy.accepted) if refining else _improvements(trials),
-            rejected=tuple(strategy.context.rejected) if refining else (),
+            test_set=self.task.data.test,
+            study=strategy.study if isinstance(strategy, OptunaStrategy) else study_of(trials),
+            tokens=sum(c.usage.total for c in [client, *writing]), usd=sum(c.usd for c in [client, *writing]),
+            strategy=self.strategy,
+            accepted=tuple(refining.accepted) if refining else _improvements(trials),
+            rejected=tuple(refining.context.rejected) if refining else (),
         )
 
-    def _strategy(self, client: Client, racer: Racer) -> SearchStrategy:
+    def _strategy(self, racer: Racer, writer: Client | None) -> SearchStrategy:
         start = start_candidate(self.task)
         space = SearchSpace.for_task(self.task.setup, supports_chat=self.backend.supports_chat,
                                      custom=self.task.custom is not None)
         if self.strategy == "components":
             return OptunaStrategy(space, seed=self.seed, start=start, min_resource=racer.rungs[0])
-        writer = None
-        if self.writer is not None:
-            writer = Client(self.writer, client.budget, cache=self.cache, prices=self.prices)
         context = RefineContext(setup=self.task.setup, space=space, dev={ex.id: ex for ex in racer.dev},
                                 custom=self.task.custom, writer=writer, rng=random.Random(self.seed))
         return RefinementStrategy(context=context, operators=build_operators(self.operators), start=start,

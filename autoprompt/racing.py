@@ -52,10 +52,9 @@ class Racer:
         predictions: list[Prediction] = []
         rung_scores: list[tuple[int, float]] = []
         state = TrialState.COMPLETE
+        rungs: tuple[int, ...] = self.rungs
         if number > 0 and self.max_prompt_tokens is not None and tokens > self.max_prompt_tokens:
             state, rungs = TrialState.PRUNED, ()
-        else:
-            rungs = self.rungs
         try:
             prompt = self.evaluator.prepare(prompt) if rungs else prompt
             for rung in rungs:

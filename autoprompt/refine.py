@@ -10,8 +10,10 @@ Contract:
   interleaved across operators. When no operator has anything new, it tries a random
   point of the search space (operator ``random``).
 - Racing: a proposal's ``report(n, score)`` prunes when its score on the first n dev
-  examples is below the incumbent's on the same n examples by more than
-  ``margin / sqrt(n)``: successive halving against the incumbent, paired by example.
+  examples is below the incumbent's on the same n examples: by more than
+  ``margin / sqrt(n)`` at the first rung, by anything at later ones (a challenger that
+  cannot keep up with the incumbent will not beat it). Successive halving against the
+  incumbent, paired by example.
 - Selection: complete trials enter the beam (the best ``beam_width``). A challenger
   replaces the incumbent only when it wins on the same dev examples: the one-sided
   paired-bootstrap lower bound at ``confidence`` is above zero. So the search does not
@@ -45,8 +47,11 @@ class RefineProposal:
     margin: float
 
     def report(self, n: int, score: float) -> bool:
-        reference = self.incumbent.score_at(n) if self.incumbent is not None else None
-        return reference is not None and score < reference - self.margin / math.sqrt(n)
+        if self.incumbent is None or self.incumbent.score_at(n) is None:
+            return False
+        reference = self.incumbent.score_at(n)
+        first = n == self.incumbent.rung_scores[0][0]
+        return score < reference - (self.margin / math.sqrt(n) if first else 0.0)  # type: ignore[operator]
 
 
 class _RandomTrial:
@@ -63,7 +68,7 @@ class RefinementStrategy:
     """Beam search over operator proposals, raced and accepted by paired comparison."""
 
     def __init__(self, *, context: RefineContext, operators: Sequence[Operator], start: Candidate,
-                 beam_width: int = 4, width: int = 2, confidence: float = 0.8, margin: float = 0.5,
+                 beam_width: int = 4, width: int = 2, confidence: float = 0.8, margin: float = 0.25,
                  seed: int = 0) -> None:
         self.context = context
         self.operators = list(operators)

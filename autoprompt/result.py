@@ -96,6 +96,7 @@ class OptimizationResult:
     paid_calls: int = 0
     study: optuna.Study | None = field(default=None, compare=False)
     strategy: str = "refine"
+    optimizer_calls: int = 0
     accepted: tuple[int, ...] = ()
     rejected: tuple[Rejection, ...] = ()
 
@@ -145,8 +146,9 @@ class OptimizationResult:
         """A short text report: start vs winner on dev and test, and what it cost."""
         lines = [
             f"metric: {self.metric} | model: {self.model} | seed: {self.seed} | stop: {self.stop_reason}",
-            f"model calls: {self.calls} during search (+{self.test_calls} on test; {self.paid_calls} not from the "
-            f"cache), {len(self.trials)} trials, {self.seconds:.0f}s, {self.tokens} tokens, ${self.usd:.4f}",
+            f"model calls: {self.calls} during search ({self.optimizer_calls} by the optimizer model; "
+            f"+{self.test_calls} on test; {self.paid_calls} not from the cache), {len(self.trials)} trials, "
+            f"{self.seconds:.0f}s, {self.tokens} tokens, ${self.usd:.4f}",
             f"dev ({self.dev_size}): start {self.baseline.dev_score:.3f} -> winner {self.best.dev_score:.3f}",
             f"winner: {self.best.candidate.describe()}",
         ]

@@ -137,7 +137,8 @@ class RewriteOperator:
             if trial.n == 0:
                 continue
             words = context.setup.words(trial.candidate.verbalizer, trial.candidate.word_overrides)
-            text = render_instruction(context.setup.instruction_of(trial.candidate), static_context(context.setup, words))
+            source = context.setup.instruction_of(trial.candidate)
+            text = render_instruction(source, static_context(context.setup, words))
             if text:
                 best[text] = max(best.get(text, 0.0), trial.score)
         ranked = sorted(best.items(), key=lambda kv: kv[1])[-SHOWN_HISTORY:]

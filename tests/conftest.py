@@ -45,3 +45,48 @@ class RecordingBackend(FakeBackend):
 @pytest.fixture
 def recording() -> RecordingBackend:
     return RecordingBackend()
+
+
+class ScriptedWriter(FakeBackend):
+    """A fake optimizer model: answers every generation with the next scripted reply, in a cycle."""
+
+    def __init__(self, replies: list[str]) -> None:
+        super().__init__(name="scripted-writer")
+        self.replies = replies
+        self.prompts: list[str] = []
+
+    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop=(),  # type: ignore[no-untyped-def]
+                 on_usage=None) -> str:
+        self.prompts.append(text)
+        self.calls += 1
+        return self.replies[(len(self.prompts) - 1) % len(self.replies)]
+
+
+def refine_context(frame: pd.DataFrame, *, writer: FakeBackend | None = None, template: str | None = None,
+                   seed: int = 0):  # type: ignore[no-untyped-def]
+    """A ``RefineContext`` for the keyword task, as the optimizer builds it."""
+    import random
+
+    from autoprompt.client import Client
+    from autoprompt.operator import RefineContext
+    from autoprompt.optimizer import prepare_task
+    from autoprompt.space import SearchSpace
+
+    task = prepare_task(frame, inputs="text", target="label", template=template, seed=seed)
+    space = SearchSpace.for_task(task.setup, supports_chat=True, custom=template is not None)
+    return RefineContext(setup=task.setup, space=space, dev={ex.id: ex for ex in task.data.dev.examples},
+                         custom=task.custom, writer=Client(writer) if writer else None, rng=random.Random(seed))
+
+
+def scored_parent(context, candidate, backend: FakeBackend | None = None):  # type: ignore[no-untyped-def]
+    """The trial of ``candidate`` on the whole dev set of ``context``, with its error analysis."""
+    from autoprompt.candidate import compose
+    from autoprompt.client import Client
+    from autoprompt.evaluator import Evaluator
+    from autoprompt.metric import get_metric
+    from autoprompt.racing import Racer
+
+    evaluator = Evaluator(Client(backend or FakeBackend()), get_metric("accuracy"), context.setup.kind)
+    dev = list(context.dev.values())
+    prompt = compose(candidate, context.setup, context.custom)
+    return Racer(evaluator, dev, (len(dev),)).race(0, candidate, prompt, lambda n, s: False)

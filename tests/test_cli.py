@@ -27,6 +27,7 @@ def test_optimize_then_eval_reproduces_the_test_score(tmp_path: Path, keyword_cs
     report = json.loads(ev.stdout)
     assert report["n"] == manifest["scores"]["test"]["n"]
     assert report["accuracy"] == manifest["scores"]["test"]["winner"]
+    assert "## Pareto front" in (out / "report.md").read_text() and "## Operators" in (out / "report.md").read_text()
 
 
 @pytest.mark.parametrize(
@@ -36,6 +37,9 @@ def test_optimize_then_eval_reproduces_the_test_score(tmp_path: Path, keyword_cs
         (["--input", "text", "--target", "label", "--template", "Q: {{ question }}"], "'question'"),
         (["--input", "text", "--target", "label", "--model", "local:/no/such/model.gguf"], "does not exist"),
         (["--input", "text", "--target", "label", "--budget", "0"], "budget must be a positive"),
+        (["--input", "text", "--target", "label", "--operators", "edit,gradient"], "unknown operator family"),
+        (["--input", "text", "--target", "label", "--optimizer-model", "gpt9"], "unknown model 'gpt9'"),
+        (["--input", "text", "--target", "label", "--max-prompt-tokens", "0"], "max_prompt_tokens must be"),
     ],
 )
 def test_bad_input_is_one_line_with_exit_code_2(tmp_path: Path, keyword_csv: Path, args: list[str],
