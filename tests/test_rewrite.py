@@ -10,6 +10,7 @@ from autoprompt.candidate import Candidate, compose
 from autoprompt.errors import ExampleFailed
 from autoprompt.refine import RefinementStrategy
 from autoprompt.rewrite import RewriteOperator, parse_instruction
+from autoprompt.trial import TrialState
 from tests.conftest import ScriptedWriter, refine_context, scored_parent
 
 ATTACKS = [
@@ -89,3 +90,22 @@ def test_optimizer_model_calls_are_charged_to_the_budget(keyword_frame: pd.DataF
     assert result.calls <= 120
     assert result.optimizer_calls == len(set(writer.prompts)) > 0
     assert result.calls == sum(t.calls for t in result.trials) + result.optimizer_calls
+
+
+@pytest.mark.model
+def test_a_weak_local_optimizer_model_runs_end_to_end() -> None:
+    """SmolLM2 writes the instructions for itself: poor ones are rejected or scored, and the search goes on."""
+    import pandas as pd
+
+    from autoprompt.dataset import bundled_path
+
+    frame = pd.read_csv(bundled_path("sentiment")).head(60)
+    result = autoprompt.optimize(frame, inputs="text", target="label", model="local", optimizer_model="local",
+                                 operators=["rewrite"], budget=150, seed=0, first_rung=8)
+    assert result.optimizer_calls > 0
+    written = [t for t in result.trials if t.operator.startswith("rewrite.")]
+    rejected = [r for r in result.rejected if r.operator.startswith("rewrite.")]
+    assert written or rejected
+    assert all(t.n > 0 or t.state is TrialState.INTERRUPTED for t in written)  # scored honestly, not skipped
+    assert all(r.reason for r in rejected)
+    assert result.best.dev_score >= result.baseline.dev_score
