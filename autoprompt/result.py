@@ -176,6 +176,9 @@ class OptimizationResult:
             "data_hashes": dict(self.data_hashes),
             "model_calls": {"search": self.calls, "test": self.test_calls, "paid": self.paid_calls},
             "cost": {"tokens": self.tokens, "usd": self.usd},
+            "strategy": self.strategy,
+            "lineage": [{"trial": t.number, "operator": t.operator, "dev_score": t.score, "n": t.n}
+                        for t in self.lineage()],
         }
         path = write_prompt(out, self.best.prompt, metadata)
         write_prompt(out / "baseline", self.baseline.prompt, {**metadata, "candidate": dataclasses.asdict(
@@ -187,6 +190,14 @@ class OptimizationResult:
         if self.test_set is not None and len(self.test_set):
             _write_dataset(out / "data" / "test.csv", self.test_set)
         return path
+
+    def lineage(self, number: int | None = None) -> list[Trial]:
+        """The chain of parents down to trial ``number`` (default: the winner); one trial when it has no parent."""
+        chain, current = [], self.best.trial_number if number is None else number
+        while current is not None and 0 <= current < len(self.trials) and len(chain) <= len(self.trials):
+            chain.append(self.trials[current])
+            current = self.trials[current].parent
+        return chain[::-1]
 
     def operator_table(self) -> pd.DataFrame:
         """Per operator: trials proposed, completed on the whole dev set, accepted as incumbent, best score."""
@@ -210,9 +221,12 @@ class OptimizationResult:
     def _report_markdown(self) -> str:
         pareto = [{"trial": t.number, "dev_score": round(t.score, 4), "prompt_tokens": t.prompt_tokens,
                    "candidate": t.candidate.describe()} for t in self.pareto]
+        lineage = [{"trial": t.number, "operator": t.operator, "dev_score": round(t.score, 4), "n_dev": t.n,
+                    "candidate": t.candidate.describe()} for t in self.lineage()]
         return "\n".join([
             "# autoprompt report", "", "```", self.summary(), "```", "",
             "## Leaderboard (top 10)", "", _markdown(self.leaderboard.head(10)), "",
+            "## How the winner was reached", "", _markdown(_frame(lineage)), "",
             "## Pareto front: dev score against prompt tokens", "", _markdown(_frame(pareto)), "",
             f"## Operators ({self.strategy} strategy; accepted = became the incumbent)", "",
             _markdown(self.operator_table()), "",
