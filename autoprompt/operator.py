@@ -15,9 +15,11 @@ Contract:
   sandbox, and for classification keep the label set (the ``labels`` placeholder or
   every label word) when the task's default instruction names it; label words
   must be distinct and non-empty; demo ids must exist.
-- Families: ``edit`` (GrIPS-style phrase edits, no model), ``move`` (component
-  moves aimed at the failures), ``demos``, ``words`` (label words) and ``rewrite``
-  (needs an optimizer model). ``build_operators(families)`` makes the default set.
+- Families, in the order their proposals are interleaved: ``move`` (component moves
+  aimed at the failures, and merges of improvements found side by side), ``demos``,
+  ``explore`` (multi-component jumps from TPE), ``words`` (label words), ``edit``
+  (GrIPS-style phrase edits, no model) and ``rewrite`` (needs an optimizer model).
+  ``build_operators(families)`` makes them.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from .trial import Trial
 if TYPE_CHECKING:
     from .client import Client
 
-FAMILIES = ("edit", "move", "demos", "words", "rewrite")
+FAMILIES = ("move", "demos", "explore", "words", "edit", "rewrite")
 MAX_INSTRUCTION_CHARS = 600
 
 
@@ -128,6 +130,7 @@ def build_operators(families: Sequence[str] = FAMILIES) -> list[Operator]:
     """The default operators of the named families, in proposal order."""
     from .demos import DemoOperator
     from .edit import EditOperator
+    from .explore import ExploreOperator
     from .move import MoveOperator
     from .rewrite import RewriteOperator
     from .words import WordsOperator
@@ -136,5 +139,5 @@ def build_operators(families: Sequence[str] = FAMILIES) -> list[Operator]:
     if unknown:
         raise ConfigError(f"unknown operator family {', '.join(unknown)}; use any of {', '.join(FAMILIES)}")
     made: dict[str, Operator] = {"move": MoveOperator(), "edit": EditOperator(), "demos": DemoOperator(),
-                                 "words": WordsOperator(), "rewrite": RewriteOperator()}
+                                 "explore": ExploreOperator(), "words": WordsOperator(), "rewrite": RewriteOperator()}
     return [made[name] for name in FAMILIES if name in families]

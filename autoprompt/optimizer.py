@@ -163,6 +163,7 @@ class Optimizer:
             pending.setdefault(t.candidate, t)
         for trial in list(pending.values())[: self.top_k]:
             finished = racer.race(trial.number, trial.candidate, self.prompt(trial.candidate), _no_prune)
+            finished = replace(finished, operator=trial.operator, parent=trial.parent)
             if finished.state is TrialState.INTERRUPTED:
                 break
             trials[trial.number] = finished

@@ -9,15 +9,17 @@ Contract:
   rendered prompt was already tried, and queues up to ``width`` per operator,
   interleaved across operators. When no operator has anything new, it tries a random
   point of the search space (operator ``random``).
-- Racing: a proposal's ``report(n, score)`` prunes when its score on the first n dev
-  examples is below the incumbent's on the same n examples: by more than
-  ``margin / sqrt(n)`` at the first rung, by anything at later ones (a challenger that
-  cannot keep up with the incumbent will not beat it). Successive halving against the
-  incumbent, paired by example.
+- Racing: a proposal's ``report(n, score)`` compares its score on the first n dev
+  examples with the incumbent's on the same n examples. At the first rung it is pruned
+  when it trails by more than ``margin / sqrt(n)``; at later rungs unless it leads (a
+  challenger that cannot pull ahead of the incumbent will not beat it on the whole dev
+  set). Successive halving against the incumbent, paired by example.
 - Selection: complete trials enter the beam (the best ``beam_width``). A challenger
   replaces the incumbent only when it wins on the same dev examples: the one-sided
   paired-bootstrap lower bound at ``confidence`` is above zero. So the search does not
   chase noise; ``incumbent`` is the winner and ``accepted`` lists every replacement.
+  A new incumbent drops the proposals still queued from the old one (they may be
+  proposed again later) and the next round starts from it.
 """
 
 from __future__ import annotations
@@ -49,9 +51,10 @@ class RefineProposal:
     def report(self, n: int, score: float) -> bool:
         if self.incumbent is None or self.incumbent.score_at(n) is None:
             return False
-        reference = self.incumbent.score_at(n)
-        first = n == self.incumbent.rung_scores[0][0]
-        return score < reference - (self.margin / math.sqrt(n) if first else 0.0)  # type: ignore[operator]
+        reference = float(self.incumbent.score_at(n))  # type: ignore[arg-type]
+        if n == self.incumbent.rung_scores[0][0]:
+            return score < reference - self.margin / math.sqrt(n)
+        return score <= reference
 
 
 class _RandomTrial:
@@ -68,7 +71,7 @@ class RefinementStrategy:
     """Beam search over operator proposals, raced and accepted by paired comparison."""
 
     def __init__(self, *, context: RefineContext, operators: Sequence[Operator], start: Candidate,
-                 beam_width: int = 4, width: int = 2, confidence: float = 0.8, margin: float = 0.25,
+                 beam_width: int = 4, width: int = 2, confidence: float = 0.9, margin: float = 0.25,
                  seed: int = 0) -> None:
         self.context = context
         self.operators = list(operators)
@@ -102,6 +105,9 @@ class RefinementStrategy:
             self.incumbent = trial
             self.accepted.append(trial.number)
             self._round = 0
+            for stale in self._queue:  # children of the old incumbent: plan afresh from the new one
+                self._seen.discard(self._key(stale.candidate))
+            self._queue.clear()
 
     def _plan_round(self) -> None:
         parents = [t for t in [self.incumbent, *self.beam] if t is not None]

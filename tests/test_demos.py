@@ -25,11 +25,13 @@ def test_hard_demos_are_training_neighbours_of_the_mistakes_with_the_missed_labe
     assert wrong
     children = DemoOperator().propose(parent, context)
     hard = [c for c in children if c.operator == "demos.hard"]
-    assert len(hard) == 1
-    demos = pick_demos(context.setup, hard[0].candidate)
+    assert len(hard) == 2  # the parent's count (one per label here) and the next larger count
     train_ids = {ex.id for ex in context.setup.train}
-    assert demos and all(ex.id in train_ids for ex in demos)  # never a dev example
-    assert {ex.target for ex in demos} <= {ex.target for ex in wrong}
+    for child in hard:
+        demos = pick_demos(context.setup, child.candidate)
+        assert demos and all(ex.id in train_ids for ex in demos)  # never a dev example
+        assert {ex.target for ex in demos} <= {ex.target for ex in wrong}
+    assert len(hard[1].candidate.demo_ids) > len(hard[0].candidate.demo_ids)
     kinds = {c.operator for c in children}
     assert {"demos.hard", "demos.count"} <= kinds
 
