@@ -334,7 +334,7 @@ def optimize(
     ``context`` add your own blocks (files or Jinja text) to the library's. Same seed, same result.
 
     ``strategy="refine"`` (default) refines the prompt round by round from what it gets
-    wrong, with the operator families in ``operators`` (``edit``, ``move``, ``demos``,
+    wrong, with the operator families in ``operators`` (``move``, ``demos``, ``explore``, ``edit``,
     ``words``, ``rewrite``); ``rewrite`` needs ``optimizer_model``, a model spec like
     ``model`` (it may be the same model). ``strategy="components"`` searches the component
     space with Optuna's TPE instead. ``max_prompt_tokens`` skips proposals whose prompt

@@ -193,7 +193,8 @@ class OptimizationResult:
 
     def lineage(self, number: int | None = None) -> list[Trial]:
         """The chain of parents down to trial ``number`` (default: the winner); one trial when it has no parent."""
-        chain, current = [], self.best.trial_number if number is None else number
+        chain: list[Trial] = []
+        current: int | None = self.best.trial_number if number is None else number
         while current is not None and 0 <= current < len(self.trials) and len(chain) <= len(self.trials):
             chain.append(self.trials[current])
             current = self.trials[current].parent

@@ -13,7 +13,7 @@ and winner are scored once on the test split. Answers are cached per task across
 configurations (a cached answer is still charged to the budget, so every run spends
 exactly what it would spend alone; the cache only saves wall time).
 
-    python bench/ablation.py [--budget 600] [--seed 0] [--tasks sentiment,intent,past_tense]
+    python bench/ablation.py [--budget 900] [--seed 0] [--tasks sentiment,intent,past_tense]
                              [--configs components,refine,-edit,-move,-demos,-words,-rewrite]
 
 Writes bench/results/ablation.md and ablation.json.
@@ -103,7 +103,7 @@ def verdict(rows: list[dict[str, object]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=int, default=600)
+    parser.add_argument("--budget", type=int, default=900)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tasks", default="sentiment,intent,past_tense")
     parser.add_argument("--configs", default=",".join(CONFIGS))

@@ -71,3 +71,15 @@ def test_validate_names_what_is_wrong(keyword_frame: pd.DataFrame) -> None:
 def test_unknown_family_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown operator family gradient"):
         build_operators(["edit", "gradient"])
+
+
+def test_merge_combines_what_siblings_changed() -> None:
+    from autoprompt.move import combine
+
+    base = Candidate("instruction", clarifiers=("careful",))
+    parent = replace(base, n_demos=4, demo_seed=2)
+    sibling = replace(base, clarifiers=("careful", "one_word"), calibrate=True)
+    merged = combine(parent, base, sibling)
+    assert merged == replace(parent, clarifiers=("careful", "one_word"), calibrate=True)
+    dropped = combine(parent, base, replace(base, clarifiers=()))
+    assert dropped.clarifiers == () and dropped.n_demos == 4

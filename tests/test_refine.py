@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import pandas as pd
@@ -82,7 +83,7 @@ def test_the_refined_winner_is_the_incumbent(keyword_frame: pd.DataFrame) -> Non
     assert result.best.trial_number == result.accepted[-1]
     lineage = result.lineage()
     assert lineage[0].number == 0 and lineage[-1].number == result.best.trial_number
-    assert all(child.parent == parent.number for parent, child in zip(lineage, lineage[1:]))
+    assert all(child.parent == parent.number for parent, child in itertools.pairwise(lineage))
     assert result.trials[0].operator == "start"
     assert all(t.parent is not None for t in result.trials[1:] if t.operator != "random")
     assert len(result.study.trials) == len(result.trials)  # type: ignore[union-attr]
