@@ -73,7 +73,9 @@ def write(rows: list[dict[str, object]], budget: int) -> None:
     (RESULTS / "ablation.json").write_text(json.dumps({"machine": machine(), "rows": rows}, indent=2) + "\n")
     lines = [
         "# Ablation: refinement operator families, SmolLM2-135M-Instruct as target (and optimizer) model", "",
-        f"Machine: {machine()}. Budget: {budget} model calls per run (optimizer-model calls included).", "",
+        f"Machine: {machine()}. Budget: {budget} model calls per run (optimizer-model calls included).",
+        "One seed. Seconds are wall time with answers cached across configurations (a cached answer is still "
+        "charged to the budget), so only the first configuration of a task pays for most of its calls.", "",
         "| task | config | dev start | dev winner | test start | test winner [95% CI] | calls | optimizer calls "
         "| trials | rejected | accepted moves | seconds |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
