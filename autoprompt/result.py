@@ -129,6 +129,7 @@ class OptimizationResult:
         frame = pd.DataFrame(rows)
         if frame.empty:
             return frame
+        frame["parent"] = frame["parent"].astype("Int64")
         frame["complete"] = frame["n_dev"] >= self.dev_size
         frame = frame.sort_values(["complete", "dev_score", "prompt_chars"], ascending=[False, False, True])
         return frame.drop(columns="complete").reset_index(drop=True)
@@ -244,7 +245,8 @@ def _markdown(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "(none)"
     table = ["| " + " | ".join(str(c) for c in frame.columns) + " |", "|" + "---|" * len(frame.columns)]
-    return "\n".join(table + ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)])
+    cells = [[str(v).replace("|", "\\|") for v in row] for row in frame.itertuples(index=False)]
+    return "\n".join(table + ["| " + " | ".join(row) + " |" for row in cells])
 
 
 def _trial_record(trial: Trial) -> dict[str, Any]:

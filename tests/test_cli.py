@@ -27,7 +27,11 @@ def test_optimize_then_eval_reproduces_the_test_score(tmp_path: Path, keyword_cs
     report = json.loads(ev.stdout)
     assert report["n"] == manifest["scores"]["test"]["n"]
     assert report["accuracy"] == manifest["scores"]["test"]["winner"]
-    assert "## Pareto front" in (out / "report.md").read_text() and "## Operators" in (out / "report.md").read_text()
+    report_md = (out / "report.md").read_text()
+    assert "## Pareto front" in report_md and "## Operators" in report_md
+    board = report_md.split("## Leaderboard")[1].split("##")[0]
+    rows = [line.replace("\\|", "") for line in board.splitlines() if line.startswith("|")]
+    assert len(rows) > 2 and len({row.count("|") for row in rows}) == 1  # pipes inside cells are escaped
 
 
 @pytest.mark.parametrize(
