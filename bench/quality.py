@@ -16,7 +16,7 @@ label (or raises) counts as wrong and as "failed to parse". A crash of an optimi
 a result: 0 candidates, the error text. Model calls count every request to the model,
 the optimizer's own proposal requests included.
 
-    python bench/quality.py [--budget 600] [--seeds 0,1,2] [--tasks sentiment,intent]
+    python bench/quality.py [--budget 900] [--seeds 0,1,2] [--tasks sentiment,intent]
 
 Writes bench/results/quality.md and quality.json.
 """
@@ -200,7 +200,7 @@ def write(rows: list[dict[str, Any]], budget: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=int, default=600)
+    parser.add_argument("--budget", type=int, default=900)
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--tasks", default="sentiment,intent")
     parser.add_argument("--input", help="input column(s) of a task file")
