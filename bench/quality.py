@@ -193,9 +193,14 @@ def write(rows: list[dict[str, Any]], budget: int) -> None:
         test = f"{r['test']:.3f} [{r['test_ci'][0]:.3f}, {r['test_ci'][1]:.3f}]" if r["test"] is not None else "-"
         dev = f"{r['dev']:.3f}" if r["dev"] is not None else "-"
         lines.append(f"| {r['task']} | {r['method']} | {dev} | {test} | {r['calls']} | {r['seconds']:.0f} "
-                     f"| {r['failed_share']:.1%} | {r['error'] or ''} |")
+                     f"| {r['failed_share']:.1%} | {_cell(r['error'])} |")
     (RESULTS / "quality.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def _cell(text: str | None) -> str:
+    """An error message as one short Markdown table cell."""
+    return " ".join((text or "").split())[:160].replace("|", "\\|")
 
 
 def main() -> None:
