@@ -2,8 +2,9 @@
 
     >>> import autoprompt
     >>> result = autoprompt.optimize("sentiment", model="local", budget=800, seed=0)
-    >>> result.export("out/")
+    >>> result.export("out/")                       # winner, trials, report.html, report.md
     >>> prompt = autoprompt.load_prompt("out/")     # needs only jinja2
+    >>> autoprompt.export_run("out/", "openai")     # also anthropic, dspy, promptfoo, jinja
 
 Importing this package imports nothing heavy: pandas, optuna and llama-cpp-python
 load on first use.
@@ -54,11 +55,13 @@ __all__ = [
     "Trial",
     "TrialState",
     "__version__",
+    "export_run",
     "get_metric",
     "load_data",
     "load_prompt",
     "optimize",
     "split",
+    "write_report",
 ]
 
 _LAZY = {
@@ -77,16 +80,20 @@ _LAZY = {
     "Trial": "trial",
     "TrialState": "trial",
     "optimize": "optimizer",
+    "export_run": "formats",
+    "write_report": "report",
 }
 
 if TYPE_CHECKING:
     from .backend import Backend, FakeBackend
     from .candidate import Candidate
     from .dataset import Dataset, Example, load_data, split
+    from .formats import export_run
     from .library import TemplateLibrary
     from .local import LocalBackend
     from .metric import Metric, get_metric
     from .optimizer import optimize
+    from .report import write_report
     from .result import OptimizationResult
     from .trial import Trial, TrialState
 

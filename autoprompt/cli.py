@@ -1,7 +1,8 @@
-"""The command line: ``autoprompt optimize`` and ``autoprompt eval``.
+"""The command line: ``autoprompt optimize | eval | report | export | init``.
 
 Contract: every ``AutopromptError`` becomes one line on stderr and exit code 2,
 with no traceback; Ctrl-C exits 130. Progress goes to stderr, results to stdout.
+Every command's ``--help`` ends with an example.
 """
 
 from __future__ import annotations
@@ -10,25 +11,46 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from .errors import AutopromptError, ConfigError
+from .formats import FORMATS
 from .operator import FAMILIES
 
 OPTIMIZE_EXAMPLE = """example:
   autoprompt optimize --data sentiment --model local --budget 800 --seed 0 --out runs/sentiment
   autoprompt optimize --data reviews.csv --input text --target label \\
       --template 'Review: {{ text }}\\nSentiment:' --budget 500 --out runs/reviews
-  autoprompt optimize --data intent --optimizer-model local --operators move,demos,rewrite --out runs/intent"""
+  autoprompt optimize --data intent --optimizer-model local --operators move,demos,rewrite --out runs/intent
+  autoprompt optimize --config run.yaml --budget 200      # flags win over the file"""
 EVAL_EXAMPLE = """example:
   autoprompt eval --prompt runs/sentiment/winner.json --data runs/sentiment/data/test.csv --model local --json"""
+REPORT_EXAMPLE = """example:
+  autoprompt report runs/sentiment        # writes runs/sentiment/report.html and report.md"""
+EXPORT_EXAMPLE = """example:
+  autoprompt export runs/sentiment --format openai          # -> runs/sentiment/export/openai/openai.json
+  autoprompt export runs/sentiment --format promptfoo --out suite/ --model gpt-4o-mini
+formats: jinja (template + manifest), openai (chat.completions.create kwargs), anthropic (messages.create
+kwargs), dspy (saved dspy.Predict + TemplateAdapter), promptfoo (promptfooconfig.yaml regression suite)"""
+INIT_EXAMPLE = """example:
+  autoprompt init run.yaml && autoprompt optimize --config run.yaml"""
+
+
+def _command(sub: Any, name: str, help: str, example: str) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=help, description=help, epilog=example,
+                                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    return parser
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="autoprompt", description="Find better prompts automatically.")
+    parser = argparse.ArgumentParser(prog="autoprompt", description="Find better prompts automatically.",
+                                     epilog="example:\n  autoprompt init run.yaml && autoprompt optimize --config "
+                                     "run.yaml && autoprompt report runs/sentiment",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    opt = sub.add_parser("optimize", help="search for a better prompt", epilog=OPTIMIZE_EXAMPLE,
-                         formatter_class=argparse.RawDescriptionHelpFormatter)
-    opt.add_argument("--data", required=True, help="CSV/JSONL file, or a bundled task: sentiment, intent, past_tense")
+    opt = _command(sub, "optimize", "search for a better prompt", OPTIMIZE_EXAMPLE)
+    opt.add_argument("--config", help="YAML file with any of these options (see 'autoprompt init'); flags win")
+    opt.add_argument("--data", help="CSV/JSONL file, or a bundled task: sentiment, intent, past_tense (required)")
     opt.add_argument("--dev", help="dev file (default: split from --data)")
     opt.add_argument("--test", help="test file (default: split from --data)")
     opt.add_argument("--input", help="input column(s), comma-separated")
@@ -61,15 +83,42 @@ def _parser() -> argparse.ArgumentParser:
     opt.add_argument("--max-prompt-tokens", type=int, help="skip proposals whose prompt is longer than this")
     opt.add_argument("--seed", type=int, default=0)
     opt.add_argument("--description", help="one sentence describing the task (used by context blocks)")
-    opt.add_argument("--out", required=True, help="directory for the exported winner and report")
-    ev = sub.add_parser("eval", help="score an exported prompt on a data file", epilog=EVAL_EXAMPLE,
-                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    opt.add_argument("--out", help="directory for the exported winner and reports (required)")
+    ev = _command(sub, "eval", "score an exported prompt on a data file", EVAL_EXAMPLE)
     ev.add_argument("--prompt", required=True, help="winner.json (or its directory)")
     ev.add_argument("--data", required=True, help="CSV/JSONL file or bundled task name")
     ev.add_argument("--model", default="local")
     ev.add_argument("--metric", help="default: the metric the prompt was optimized for")
     ev.add_argument("--json", action="store_true", help="print a JSON object")
+    rep = _command(sub, "report", "write report.html and report.md for a run directory", REPORT_EXAMPLE)
+    rep.add_argument("run", help="directory written by 'autoprompt optimize --out DIR'")
+    exp = _command(sub, "export", "write a run's winner for production code", EXPORT_EXAMPLE)
+    exp.add_argument("run", help="directory written by 'autoprompt optimize --out DIR'")
+    exp.add_argument("--format", required=True, choices=FORMATS, help="what to write")
+    exp.add_argument("--out", help="output directory (default: RUN/export/FORMAT)")
+    exp.add_argument("--model", help="model name to put in the request (default: the run's model)")
+    init = _command(sub, "init", "write a commented starter config for 'optimize --config'", INIT_EXAMPLE)
+    init.add_argument("path", nargs="?", default="run.yaml", help="where to write it (default run.yaml)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
     return parser
+
+
+def _given(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[str]:
+    """Destinations of the options that appear on the command line."""
+    flags = {arg.split("=", 1)[0] for arg in argv if arg.startswith("-")}
+    return {a.dest for a in parser._actions if flags & set(a.option_strings)}
+
+
+def _with_config(args: argparse.Namespace, argv: Sequence[str]) -> argparse.Namespace:
+    from .config import load_config, merge
+
+    if args.config:
+        commands = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+        args = merge(load_config(args.config), args, _given(commands.choices["optimize"], argv))
+    for name in ("data", "out"):
+        if not getattr(args, name):
+            raise ConfigError(f"--{name} is required (on the command line or as '{name}:' in --config)")
+    return args
 
 
 def _optimize(args: argparse.Namespace) -> int:
@@ -97,7 +146,8 @@ def _optimize(args: argparse.Namespace) -> int:
     print(board.to_string(index=False))
     print()
     print(result.summary())
-    print(f"\nexported winner: {path} (template: {path.with_suffix('.jinja')}); report: {path.parent / 'report.md'}")
+    print(f"\nexported winner: {path} (template: {path.with_suffix('.jinja')}); report: {path.parent / 'report.html'} "
+          f"and {path.parent / 'report.md'}")
     return 0
 
 
@@ -129,10 +179,41 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    md, page = write_report(args.run)
+    print(f"report: {page} (Markdown: {md})")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .formats import export_run
+
+    print(f"exported {args.format}: {export_run(args.run, args.format, args.out, model=args.model)}")
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .config import STARTER
+
+    path = Path(args.path)
+    if path.exists() and not args.force:
+        raise ConfigError(f"{path} already exists; pass --force to overwrite it, or choose another path")
+    path.write_text(STARTER, encoding="utf-8")
+    print(f"wrote {path}; run it with: autoprompt optimize --config {path}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
+    commands = {"optimize": lambda: _optimize(_with_config(args, argv)), "eval": lambda: _eval(args),
+                "report": lambda: _report(args), "export": lambda: _export(args), "init": lambda: _init(args)}
     try:
-        return _optimize(args) if args.command == "optimize" else _eval(args)
+        return commands[args.command]()
     except AutopromptError as exc:
         print(f"autoprompt: error: {exc}", file=sys.stderr)
         return 2

@@ -28,6 +28,7 @@ from .evaluator import Prediction
 from .export import write_prompt
 from .operator import Rejection
 from .prompt import Prompt
+from .report import write_report
 from .stats import Interval
 from .trial import Trial, TrialState
 
@@ -159,7 +160,9 @@ class OptimizationResult:
         return "\n".join(lines)
 
     def export(self, directory: str | Path) -> Path:
-        """Write the winner (``winner.jinja`` + ``winner.json``), the leaderboard and a report."""
+        """Write the winner (``winner.jinja`` + ``winner.json``), the start (``baseline/``), the
+        leaderboard, every trial (``trials.jsonl``), the test set and both prompts' answers on it
+        (``predictions.jsonl``), and the reports (``report.md``, ``report.html``)."""
         out = Path(directory)
         from . import __version__
 
@@ -178,6 +181,11 @@ class OptimizationResult:
             "model_calls": {"search": self.calls, "test": self.test_calls, "paid": self.paid_calls},
             "cost": {"tokens": self.tokens, "usd": self.usd},
             "strategy": self.strategy,
+            "stop_reason": self.stop_reason,
+            "optimizer_calls": self.optimizer_calls,
+            "seconds": round(self.seconds, 1),
+            "accepted": list(self.accepted),
+            "rejected": [{"operator": r.operator, "reason": r.reason} for r in self.rejected],
             "lineage": [{"trial": t.number, "operator": t.operator, "dev_score": t.score, "n": t.n}
                         for t in self.lineage()],
         }
@@ -185,11 +193,16 @@ class OptimizationResult:
         write_prompt(out / "baseline", self.baseline.prompt, {**metadata, "candidate": dataclasses.asdict(
             self.baseline.candidate)})
         self.leaderboard.to_csv(out / "leaderboard.csv", index=False)
-        (out / "report.md").write_text(self._report_markdown(), encoding="utf-8")
         (out / "trials.jsonl").write_text(
             "".join(json.dumps(_trial_record(t)) + "\n" for t in self.trials), encoding="utf-8")
         if self.test_set is not None and len(self.test_set):
             _write_dataset(out / "data" / "test.csv", self.test_set)
+        if self.test is not None and self.test_set is not None:
+            (out / "predictions.jsonl").write_text("".join(
+                json.dumps({"id": ex.id, "target": ex.target, "start": a.output, "winner": b.output}) + "\n"
+                for ex, a, b in zip(self.test_set.examples, self.test.baseline_predictions,
+                                    self.test.winner_predictions)), encoding="utf-8")
+        write_report(out)
         return path
 
     def lineage(self, number: int | None = None) -> list[Trial]:
@@ -220,34 +233,6 @@ class OptimizationResult:
                                          "best_dev": 0.0, "calls": 0, "rejected": 0})["rejected"] += 1
         return pd.DataFrame(list(rows.values()))
 
-    def _report_markdown(self) -> str:
-        pareto = [{"trial": t.number, "dev_score": round(t.score, 4), "prompt_tokens": t.prompt_tokens,
-                   "candidate": t.candidate.describe()} for t in self.pareto]
-        lineage = [{"trial": t.number, "operator": t.operator, "dev_score": round(t.score, 4), "n_dev": t.n,
-                    "candidate": t.candidate.describe()} for t in self.lineage()]
-        return "\n".join([
-            "# autoprompt report", "", "```", self.summary(), "```", "",
-            "## Leaderboard (top 10)", "", _markdown(self.leaderboard.head(10)), "",
-            "## How the winner was reached", "", _markdown(_frame(lineage)), "",
-            "## Pareto front: dev score against prompt tokens", "", _markdown(_frame(pareto)), "",
-            f"## Operators ({self.strategy} strategy; accepted = became the incumbent)", "",
-            _markdown(self.operator_table()), "",
-        ])
-
-
-def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    import pandas as pd
-
-    return pd.DataFrame(rows)
-
-
-def _markdown(frame: pd.DataFrame) -> str:
-    if frame.empty:
-        return "(none)"
-    table = ["| " + " | ".join(str(c) for c in frame.columns) + " |", "|" + "---|" * len(frame.columns)]
-    cells = [[str(v).replace("|", "\\|") for v in row] for row in frame.itertuples(index=False)]
-    return "\n".join(table + ["| " + " | ".join(row) + " |" for row in cells])
-
 
 def _trial_record(trial: Trial) -> dict[str, Any]:
     analysis = trial.analysis
@@ -256,6 +241,7 @@ def _trial_record(trial: Trial) -> dict[str, Any]:
         "calls": trial.calls, "seconds": round(trial.seconds, 3), "candidate": dataclasses.asdict(trial.candidate),
         "failures": trial.failures, "operator": trial.operator, "parent": trial.parent,
         "prompt_tokens": trial.prompt_tokens, "rung_scores": [list(r) for r in trial.rung_scores],
+        "label": trial.candidate.describe(), "scores": [round(p.score, 4) for p in trial.predictions],
         "mistakes": [m.example_id for m in analysis.mistakes] if analysis else [],
         "confusions": [list(c) for c in analysis.confusions[:5]] if analysis else [],
     }

@@ -64,9 +64,34 @@ def test_empty_file_is_one_line_with_exit_code_2(tmp_path: Path) -> None:
 
 
 def test_every_command_has_help_with_an_example() -> None:
-    for command in ("optimize", "eval"):
-        run = cli(command, "--help")
-        assert run.returncode == 0 and "example:" in run.stdout
+    for command in ((), ("optimize",), ("eval",), ("report",), ("export",), ("init",)):
+        run = cli(*command, "--help")
+        assert run.returncode == 0 and "example:" in run.stdout, command
+
+
+def test_config_file_runs_and_flags_win(tmp_path: Path, keyword_csv: Path) -> None:
+    config = tmp_path / "run.yaml"
+    config.write_text(f"data: {keyword_csv}\ninput: [text]\ntarget: label\nmodel: fake\nbudget: 5000\n"
+                      f"max-prompt-tokens: 400\nout: {tmp_path / 'from_file'}\n")
+    run = cli("optimize", "--config", str(config), "--budget", "120", "--out", str(tmp_path / "flag"))
+    assert run.returncode == 0, run.stderr
+    manifest = json.loads((tmp_path / "flag" / "winner.json").read_text())
+    assert manifest["model"] == "fake" and manifest["model_calls"]["search"] <= 120
+    assert not (tmp_path / "from_file").exists()
+
+
+def test_report_and_export_commands_work_on_a_run(tmp_path: Path, keyword_csv: Path) -> None:
+    out = tmp_path / "run"
+    assert cli("optimize", "--data", str(keyword_csv), "--input", "text", "--target", "label", "--model", "fake",
+               "--budget", "100", "--out", str(out)).returncode == 0
+    (out / "report.html").unlink()
+    run = cli("report", str(out))
+    assert run.returncode == 0 and (out / "report.html").is_file() and "report.html" in run.stdout
+    run = cli("export", str(out), "--format", "openai", "--model", "gpt-4o-mini")
+    request = json.loads((out / "export" / "openai" / "openai.json").read_text())
+    assert run.returncode == 0 and request["model"] == "gpt-4o-mini" and "{{text}}" in request["messages"][0]["content"]
+    run = cli("export", str(tmp_path / "missing"), "--format", "anthropic")
+    assert run.returncode == 2 and "no exported prompt" in run.stderr and "Traceback" not in run.stderr
 
 
 def test_dry_run_estimates_without_calling_anything(tmp_path: Path, keyword_csv: Path) -> None:

@@ -11,7 +11,7 @@ EXPECTED = {
     "AutopromptError", "Backend", "BudgetExhausted", "Candidate", "ConfigError", "DataError", "Dataset", "Example",
     "ExampleFailed", "ExportedPrompt", "FakeBackend", "LocalBackend", "Metric", "MissingDependency", "ModelError",
     "OptimizationResult", "Prompt", "Template", "TemplateError", "TemplateLibrary", "Trial", "TrialState",
-    "__version__", "get_metric", "load_data", "load_prompt", "optimize", "split",
+    "__version__", "export_run", "get_metric", "load_data", "load_prompt", "optimize", "split", "write_report",
 }
 
 
@@ -24,7 +24,8 @@ def test_all_is_pinned() -> None:
 def test_import_loads_no_heavy_dependency() -> None:
     code = (
         "import sys, autoprompt; "
-        "heavy = [m for m in ('pandas', 'optuna', 'llama_cpp', 'numpy', 'openai', 'dspy') if m in sys.modules]; "
+        "heavy = [m for m in ('pandas', 'optuna', 'llama_cpp', 'numpy', 'openai', 'dspy', 'matplotlib', "
+        "'pydantic', 'yaml') if m in sys.modules]; "
         "print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

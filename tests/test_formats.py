@@ -1,0 +1,211 @@
+"""Every export format, loaded by its own library, sends exactly the prompt that was scored."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+import pytest
+
+import autoprompt
+from autoprompt.candidate import Candidate, compose
+from autoprompt.errors import ConfigError
+from autoprompt.export import load_prompt, write_prompt
+from autoprompt.formats import FORMATS, export_run, fill, flatten, nunjucks_text
+from autoprompt.optimizer import prepare_task
+from autoprompt.prompt import Prompt
+
+from .conftest import RecordingBackend
+
+NODE_MODULES = Path(os.environ.get("AUTOPROMPT_NODE_MODULES", Path.home() / ".cache/autoprompt/node/node_modules"))
+RICH = Candidate(task="instruction", clarifiers=("one_word",), context=("label_definitions",), n_demos=3,
+                 demo_seed=4, instruction="Sort each {{ titles.text | lower }} into {{ labels | join(' / ') }}. "
+                 "Braces {like this} stay.")
+
+
+@pytest.fixture(params=["searched", "rich"])
+def run(request: pytest.FixtureRequest, tmp_path: Path, keyword_frame: pd.DataFrame) -> Path:
+    """A run directory; "rich" swaps in a winner with an instruction, clarifier, context and demos."""
+    result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model=RecordingBackend(), budget=150,
+                                 seed=3, first_rung=4)
+    if request.param == "rich":
+        setup = prepare_task(keyword_frame, inputs="text", target="label", seed=3).setup
+        best = dataclasses.replace(result.best, candidate=RICH, prompt=compose(RICH, setup))
+        result = dataclasses.replace(result, best=best)
+    result.export(tmp_path)
+    return tmp_path
+
+
+def scored(run: Path) -> list[tuple[dict[str, str], str]]:
+    """(inputs, the exact text the winner sends for them) over the run's test set."""
+    exported = load_prompt(run)
+    tests = pd.read_csv(run / "data" / "test.csv")
+    return [({"text": t}, exported.prompt.render({"text": t})) for t in tests["text"]]
+
+
+def test_jinja_export_renders_the_scored_prompt(run: Path, tmp_path: Path) -> None:
+    out = export_run(run, "jinja", tmp_path / "jinja")
+    exported = load_prompt(out)
+    assert [exported.render(**inputs) for inputs, _ in scored(run)] == [text for _, text in scored(run)]
+
+
+def capture(reply: dict[str, Any], http: Any = httpx) -> tuple[list[dict[str, Any]], Any]:
+    """An HTTP client (of the ``http`` module the SDK uses) that records each request body and
+    answers with ``reply``: the SDK's own serialization is what is checked, with no network."""
+    bodies: list[dict[str, Any]] = []
+
+    def handle(request: Any) -> Any:
+        bodies.append(json.loads(request.content))
+        return http.Response(200, json=reply)
+
+    return bodies, http.Client(transport=http.MockTransport(handle))
+
+
+def test_openai_export_is_sent_byte_for_byte_by_the_openai_sdk(run: Path, tmp_path: Path) -> None:
+    import openai
+
+    request = json.loads(export_run(run, "openai", tmp_path / "o").read_text())
+    bodies, http = capture({"id": "x", "object": "chat.completion", "created": 0, "model": request["model"],
+                            "choices": [{"index": 0, "finish_reason": "stop",
+                                         "message": {"role": "assistant", "content": "yes"}}]})
+    client = openai.OpenAI(api_key="sk-test", base_url="http://openai.test/v1", http_client=http)
+    pairs = scored(run)
+    for inputs, _ in pairs:
+        messages = [{**m, "content": fill(m["content"], inputs)} for m in request["messages"]]
+        client.chat.completions.create(**{**request, "messages": messages})
+    assert [b["messages"][0]["content"] for b in bodies] == [text for _, text in pairs]
+    assert bodies[0]["max_tokens"] == 12 and bodies[0]["temperature"] == 0.0 and bodies[0]["logprobs"] is True
+
+
+def test_anthropic_export_is_sent_byte_for_byte_by_the_anthropic_sdk(run: Path, tmp_path: Path) -> None:
+    import anthropic
+
+    request = json.loads(export_run(run, "anthropic", tmp_path / "a").read_text())
+    assert set(request) == {"messages", "model", "max_tokens"}  # scored as one user turn
+    bodies, http = capture({"id": "m", "type": "message", "role": "assistant", "model": request["model"],
+                            "content": [{"type": "text", "text": "yes"}], "stop_reason": "end_turn",
+                            "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}},
+                           http=importlib.import_module("httpx2") if importlib.util.find_spec("httpx2") else httpx)
+    client = anthropic.Anthropic(api_key="sk-ant-test", base_url="http://anthropic.test", http_client=http)
+    pairs = scored(run)
+    for inputs, _ in pairs:
+        messages = [{**m, "content": fill(m["content"], inputs)} for m in request["messages"]]
+        client.messages.create(**{**request, "messages": messages})
+    assert [b["messages"][0]["content"] for b in bodies] == [text for _, text in pairs]
+
+
+def test_dspy_export_loads_with_dspy_and_sends_the_scored_prompt(run: Path, tmp_path: Path) -> None:
+    import dspy
+
+    from autoprompt.dspy_interop import load_program
+
+    out = export_run(run, "dspy", tmp_path / "d").parent
+    state = json.loads((out / "program.json").read_text())
+    exported = load_prompt(run)
+    assert state["signature"]["instructions"] == (exported.prompt.constants.get("instruction") or
+                                                  state["signature"]["instructions"])
+    assert [d["text"] for d in state["demos"]] == [d["inputs"]["text"] for d in exported.prompt.constants["demos"]]
+    program, adapter = load_program(out)
+    lm = Recording()
+    pairs = scored(run)
+    with dspy.context(lm=lm, adapter=adapter):
+        answers = [program(**inputs).label for inputs, _ in pairs]
+    assert lm.sent == [text for _, text in pairs]
+    assert set(answers) == {"maybe"}  # the recording LM always answers "maybe", parsed back to its label
+
+
+def test_a_dspy_program_edit_flows_into_the_prompt(tmp_path: Path, keyword_frame: pd.DataFrame) -> None:
+    import dspy
+
+    from autoprompt.dspy_interop import load_program
+
+    setup = prepare_task(keyword_frame, inputs="text", target="label", seed=0).setup
+    write_prompt(tmp_path, compose(RICH, setup), {"task": "classification", "target": "label", "model": "local"})
+    export_run(tmp_path, "dspy", tmp_path / "d")
+    program, adapter = load_program(tmp_path / "d")
+    program.signature = program.signature.with_instructions("Pick one.")
+    program.demos = program.demos[:1]
+    lm = Recording()
+    with dspy.context(lm=lm, adapter=adapter):
+        program(text="item 9 says no")
+    assert "Pick one." in lm.sent[0] and lm.sent[0].count("Text:") == 2
+
+
+class Recording:
+    """A DSPy LM (``dspy.BaseLM``) that records the user message and answers "maybe"."""
+
+    def __new__(cls) -> Any:
+        import dspy
+
+        class _LM(dspy.BaseLM):  # type: ignore[misc]
+            def __init__(self) -> None:
+                super().__init__(model="recording", model_type="chat", temperature=0.0, max_tokens=8, cache=False)
+                self.sent: list[str] = []
+
+            def forward(self, prompt: Any = None, messages: Any = None, **kwargs: Any) -> dict[str, Any]:
+                self.sent.append(messages[-1]["content"])
+                return {"model": "recording", "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                        "choices": [{"index": 0, "finish_reason": "stop",
+                                     "message": {"role": "assistant", "content": "Maybe."}}]}
+
+        return _LM()
+
+
+def node_modules() -> Path | None:
+    ready = shutil.which("node") and (NODE_MODULES / "nunjucks").is_dir() and (NODE_MODULES / "js-yaml").is_dir()
+    if not ready and os.environ.get("AUTOPROMPT_REQUIRE_JS"):
+        pytest.fail(f"node with nunjucks and js-yaml under {NODE_MODULES} is required here (.ci/run installs them)")
+    return NODE_MODULES if ready else None
+
+
+def test_promptfoo_export_renders_the_scored_prompt_in_nunjucks(run: Path, tmp_path: Path) -> None:
+    modules = node_modules()
+    if modules is None:
+        pytest.skip("node, nunjucks or js-yaml missing: npm install --prefix ~/.cache/autoprompt/node nunjucks js-yaml")
+    path = export_run(run, "promptfoo", tmp_path / "p")
+    script = Path(__file__).parent / "js" / "render_promptfoo.js"
+    out = subprocess.run(["node", str(script), str(path)], capture_output=True, text=True, check=True,
+                         env={**os.environ, "NODE_PATH": str(modules)})
+    assert [texts[0] for texts in json.loads(out.stdout)] == [text for _, text in scored(run)]
+
+
+def test_nunjucks_text_keeps_literal_template_syntax_literal() -> None:
+    text = "Say {{text}} but keep {{ this }} and {% that %} and {# c #}."
+    assert nunjucks_text(text).startswith("Say {{text}}{% raw %} but keep {{ this }}")
+    assert nunjucks_text("plain {{a}}") == "plain {{a}}"
+
+
+def prompt_of(template: str) -> Any:
+    from autoprompt.export import ExportedPrompt
+
+    return ExportedPrompt(Prompt(template=template, constants={}, input_names=("text",)), {"task": "generation"})
+
+
+def test_flatten_refuses_templates_that_transform_their_inputs() -> None:
+    assert flatten(prompt_of("Q: {{ text }}\nA:")) == "Q: {{text}}\nA:"
+    for template in ("Q: {{ text | upper }}", "{% if text|length > 3 %}long{% endif %} {{ text }}"):
+        with pytest.raises(ConfigError, match="--format jinja"):
+            flatten(prompt_of(template), [{"text": "hello"}])
+    with pytest.raises(ConfigError, match="placeholder"):
+        flatten(prompt_of("literal {{ '{{text}}' }} then {{ text }}"))
+
+
+def test_fill_substitutes_once() -> None:
+    assert fill("a {{x}} b {{y}} {{z}}", {"x": "{{y}}", "y": "2"}) == "a {{y}} b 2 {{z}}"
+
+
+def test_unknown_format_and_missing_run_are_clear_errors(run: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown export format 'yaml'; choose one of jinja"):
+        export_run(run, "yaml")
+    with pytest.raises(ConfigError, match="no exported prompt"):
+        export_run(tmp_path / "nowhere", "openai")
+    assert FORMATS == ("jinja", "openai", "anthropic", "dspy", "promptfoo")

@@ -1,0 +1,128 @@
+"""Reports from a run directory: the figures' data, the Markdown, and the HTML page in a real browser."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import autoprompt
+from autoprompt.candidate import Candidate, compose
+from autoprompt.errors import ConfigError
+from autoprompt.optimizer import prepare_task
+from autoprompt.report import (
+    RunRecord,
+    best_so_far,
+    confusion,
+    leaderboard,
+    operators,
+    pareto,
+    word_diff,
+    write_report,
+)
+
+from .conftest import RecordingBackend
+
+WINNER = Candidate(task="question", clarifiers=("one_word",), n_demos=2)
+
+
+@pytest.fixture
+def run(tmp_path: Path, keyword_frame: pd.DataFrame) -> Path:
+    """A finished run whose winner differs from the start (so the diff has something to show)."""
+    result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model=RecordingBackend(), budget=200,
+                                 seed=5, first_rung=4)
+    setup = prepare_task(keyword_frame, inputs="text", target="label", seed=5).setup
+    result = dataclasses.replace(result, best=dataclasses.replace(result.best, candidate=WINNER,
+                                                                  prompt=compose(WINNER, setup)))
+    result.export(tmp_path / "run")
+    return tmp_path / "run"
+
+
+def test_run_record_reads_back_what_the_export_wrote(run: Path) -> None:
+    record = RunRecord.load(run)
+    trials = [json.loads(line) for line in (run / "trials.jsonl").read_text().splitlines()]
+    assert [t.number for t in record.trials] == [t["number"] for t in trials]
+    assert all(len(t.scores) == t.n for t in record.trials)
+    manifest = json.loads((run / "winner.json").read_text())
+    assert len(record.tests) == manifest["scores"]["test"]["n"]
+
+
+def test_figures_data_is_consistent(run: Path) -> None:
+    record = RunRecord.load(run)
+    points = best_so_far(record)
+    assert points and all(a[1] <= b[1] and a[0] < b[0] for a, b in itertools.pairwise(points))
+    assert points[-1][1] == max(t.score for t in record.complete if t.n >= record.dev_size)
+    front = pareto(record)
+    assert all(not any(o.score > t.score and o.prompt_tokens <= t.prompt_tokens for o in record.complete)
+               for t in front)
+    for trial, ci in leaderboard(record):
+        assert ci.low <= trial.score <= ci.high
+    assert sum(r["trials"] for r in operators(record)) == len(record.trials)
+
+
+def test_confusion_matrix_counts_the_test_answers(run: Path) -> None:
+    record = RunRecord.load(run)
+    manifest = record.manifest
+    columns, matrix = confusion(record, "winner")
+    assert columns[-1] == "(other)" and sum(map(sum, matrix)) == len(record.tests)
+    diagonal = sum(matrix[i][i] for i in range(len(matrix)))
+    assert diagonal / len(record.tests) == pytest.approx(manifest["scores"]["test"]["winner"])
+
+
+def test_word_diff_rebuilds_both_texts() -> None:
+    before, after = "Classify the text.\nText: {{text}}", "Classify each review carefully.\nText: {{text}}"
+    pieces = word_diff(before, after)
+    assert "".join(t for op, t in pieces if op != "+") == before
+    assert "".join(t for op, t in pieces if op != "-") == after
+    assert ("+", "each review carefully.") in pieces or any(op == "+" and "each" in t for op, t in pieces)
+
+
+def test_markdown_and_html_hold_every_section(run: Path) -> None:
+    md_path, html_path = write_report(run)
+    md, page = md_path.read_text(), html_path.read_text()
+    for heading in ("## Leaderboard", "## How the winner was reached", "## Pareto front", "## Operators",
+                    "## Confusion on test: start", "## Confusion on test: winner", "## What changed"):
+        assert heading in md
+    assert "{+" in md and page.count("<svg") == 2 and "<ins>" in page
+    assert "95% CI" in md and "$" in md and "tokens" in md
+    assert not re.search(r"""(src|href)=["']?(https?:|//)""", page), "the page must not load anything"
+
+
+def test_report_of_a_directory_without_a_run_names_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="autoprompt optimize --out"):
+        RunRecord.load(tmp_path)
+
+
+def chromium() -> str | None:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found and os.environ.get("AUTOPROMPT_REQUIRE_CHROMIUM"):
+        pytest.fail("chromium is required here (.ci/run installs Debian's chromium)")
+    return found
+
+
+def render(browser: str, page: Path) -> tuple[str, list[str]]:
+    """The DOM after load and the console lines of ``page`` in headless Chromium."""
+    done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr",
+                           "--v=0", "--dump-dom", page.resolve().as_uri()],
+                          capture_output=True, text=True, timeout=120)
+    return done.stdout, [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
+
+
+def test_report_renders_in_headless_chromium_with_no_console_output(run: Path, tmp_path: Path) -> None:
+    browser = chromium()
+    if browser is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    dom, console = render(browser, run / "report.html")
+    assert console == [] and 'data-ready="1"' in dom and "<svg" in dom
+    broken = tmp_path / "broken.html"
+    broken.write_text("<html><body><script>throw new Error('boom')</script></body></html>")
+    dom, console = render(browser, broken)
+    assert any("boom" in line for line in console), "the console check must see a failing script"
