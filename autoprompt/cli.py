@@ -148,6 +148,8 @@ def _optimize(args: argparse.Namespace) -> int:
     print(result.summary())
     print(f"\nexported winner: {path} (template: {path.with_suffix('.jinja')}); report: {path.parent / 'report.html'} "
           f"and {path.parent / 'report.md'}")
+    if result.study is not None:
+        print(f"Optuna study: optuna-dashboard {result.save_study(Path(args.out) / 'study.sqlite3')}")
     return 0
 
 

@@ -205,6 +205,15 @@ class OptimizationResult:
         write_report(out)
         return path
 
+    def save_study(self, path: str | Path) -> str:
+        """Write the Optuna study to a SQLite file for optuna-dashboard; return its storage URL."""
+        from .errors import ConfigError
+        from .strategy import save_study
+
+        if self.study is None:
+            raise ConfigError("this result holds no Optuna study (it was built by hand, not by optimize)")
+        return save_study(self.study, path)
+
     def lineage(self, number: int | None = None) -> list[Trial]:
         """The chain of parents down to trial ``number`` (default: the winner); one trial when it has no parent."""
         chain: list[Trial] = []

@@ -19,6 +19,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .candidate import Candidate
@@ -136,3 +137,16 @@ def study_of(trials: Sequence[Trial]) -> optuna.Study:
                         "parent": trial.parent, "n": trial.n, "prompt_tokens": trial.prompt_tokens},
         ))
     return study
+
+
+def save_study(study: optuna.Study, path: str | Path) -> str:
+    """Copy ``study`` into a new SQLite file at ``path`` (replacing it); return its storage URL,
+    which ``optuna-dashboard URL`` and ``optuna.load_study(study_name="autoprompt", storage=URL)`` open."""
+    optuna = _optuna()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    url = f"sqlite:///{path.resolve()}"
+    copy = optuna.create_study(storage=url, study_name="autoprompt", directions=study.directions)
+    copy.add_trials(study.trials)
+    return url

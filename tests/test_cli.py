@@ -32,6 +32,13 @@ def test_optimize_then_eval_reproduces_the_test_score(tmp_path: Path, keyword_cs
     board = report_md.split("## Leaderboard")[1].split("##")[0]
     rows = [line.replace("\\|", "") for line in board.splitlines() if line.startswith("|")]
     assert len(rows) > 2 and len({row.count("|") for row in rows}) == 1  # pipes inside cells are escaped
+    import optuna
+
+    study = optuna.load_study(study_name="autoprompt", storage=f"sqlite:///{out / 'study.sqlite3'}")
+    assert len(study.trials) == len((out / "trials.jsonl").read_text().splitlines())
+    assert study.best_value == max(t["score"] for t in map(json.loads, (out / "trials.jsonl").read_text().splitlines())
+                                   if t["state"] == "complete")
+    assert "optuna-dashboard sqlite:///" in run.stdout
 
 
 @pytest.mark.parametrize(
