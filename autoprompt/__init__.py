@@ -23,6 +23,7 @@ from .errors import (
     ExampleFailed,
     MissingDependency,
     ModelError,
+    RunInUse,
     TemplateError,
 )
 from .export import ExportedPrompt, load_prompt
@@ -49,6 +50,7 @@ __all__ = [
     "ModelError",
     "OptimizationResult",
     "Prompt",
+    "RunInUse",
     "Template",
     "TemplateError",
     "TemplateLibrary",
@@ -60,6 +62,7 @@ __all__ = [
     "load_data",
     "load_prompt",
     "optimize",
+    "resume",
     "split",
     "write_report",
 ]
@@ -82,6 +85,7 @@ _LAZY = {
     "optimize": "optimizer",
     "export_run": "formats",
     "write_report": "report",
+    "resume": "run",
 }
 
 if TYPE_CHECKING:
@@ -95,6 +99,7 @@ if TYPE_CHECKING:
     from .optimizer import optimize
     from .report import write_report
     from .result import OptimizationResult
+    from .run import resume
     from .trial import Trial, TrialState
 
 

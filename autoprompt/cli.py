@@ -1,4 +1,4 @@
-"""The command line: ``autoprompt optimize | eval | report | export | init``.
+"""The command line: ``autoprompt optimize | resume | eval | report | export | init``.
 
 Contract: every ``AutopromptError`` becomes one line on stderr and exit code 2,
 with no traceback; Ctrl-C exits 130. Progress goes to stderr, results to stdout.
@@ -32,6 +32,9 @@ EXPORT_EXAMPLE = """example:
   autoprompt export runs/sentiment --format promptfoo --out suite/ --model gpt-4o-mini
 formats: jinja (template + manifest), openai (chat.completions.create kwargs), anthropic (messages.create
 kwargs), dspy (saved dspy.Predict + TemplateAdapter), promptfoo (promptfooconfig.yaml regression suite)"""
+RESUME_EXAMPLE = """example:
+  autoprompt optimize --data sentiment --budget 800 --out runs/s    # killed, Ctrl-C, laptop asleep...
+  autoprompt resume runs/s      # replays every answer already in runs/s/cache.sqlite for free, then goes on"""
 INIT_EXAMPLE = """example:
   autoprompt init run.yaml && autoprompt optimize --config run.yaml"""
 
@@ -97,6 +100,9 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", required=True, choices=FORMATS, help="what to write")
     exp.add_argument("--out", help="output directory (default: RUN/export/FORMAT)")
     exp.add_argument("--model", help="model name to put in the request (default: the run's model)")
+    res = _command(sub, "resume", "continue an interrupted run from its directory", RESUME_EXAMPLE)
+    res.add_argument("run", help="the --out directory of the interrupted run")
+    res.add_argument("--model", help="model spec, when the run's model must be given again")
     init = _command(sub, "init", "write a commented starter config for 'optimize --config'", INIT_EXAMPLE)
     init.add_argument("path", nargs="?", default="run.yaml", help="where to write it (default run.yaml)")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
@@ -134,22 +140,34 @@ def _optimize(args: argparse.Namespace) -> int:
     result = optimize(
         args.data, inputs=args.input, target=args.target, dev=args.dev, test=args.test, template=args.template,
         model=args.model, metric=args.metric, budget=args.budget, max_seconds=args.max_seconds,
-        max_tokens=args.max_tokens, max_usd=args.max_usd, cache=args.cache or Path(args.out) / "cache.sqlite",
+        max_tokens=args.max_tokens, max_usd=args.max_usd, cache=args.cache, run_dir=args.out,
         seed=args.seed, description=args.description, clarifiers=args.clarifier, context=args.context,
         limits=Limits(args.concurrency, args.rpm, args.tpm), progress=True, strategy=args.strategy,
         operators=[name.strip() for name in args.operators.split(",") if name.strip()],
         optimizer_model=args.optimizer_model, max_prompt_tokens=args.max_prompt_tokens,
     )
+    return _finished(result, Path(args.out))
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .run import resume
+
+    return _finished(resume(args.run, model=args.model, progress=True), Path(args.run))
+
+
+def _finished(result: Any, out: Any) -> int:
     sys.stderr.write("\n")
-    path = result.export(args.out)
+    path = out / "winner.json"
     board = result.leaderboard.head(10)
     print(board.to_string(index=False))
     print()
     print(result.summary())
     print(f"\nexported winner: {path} (template: {path.with_suffix('.jinja')}); report: {path.parent / 'report.html'} "
           f"and {path.parent / 'report.md'}")
-    if result.study is not None:
-        print(f"Optuna study: optuna-dashboard {result.save_study(Path(args.out) / 'study.sqlite3')}")
+    if (out / "study.sqlite3").is_file():
+        print(f"Optuna study: optuna-dashboard sqlite:///{(out / 'study.sqlite3').resolve()}")
     return 0
 
 
@@ -213,14 +231,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     commands = {"optimize": lambda: _optimize(_with_config(args, argv)), "eval": lambda: _eval(args),
-                "report": lambda: _report(args), "export": lambda: _export(args), "init": lambda: _init(args)}
+                "report": lambda: _report(args), "export": lambda: _export(args), "init": lambda: _init(args),
+                "resume": lambda: _resume(args)}
     try:
         return commands[args.command]()
     except AutopromptError as exc:
         print(f"autoprompt: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("autoprompt: interrupted", file=sys.stderr)
+        run = getattr(args, "out", None) if args.command == "optimize" else getattr(args, "run", None)
+        hint = f"; every answer so far is saved: autoprompt resume {run}" if args.command in ("optimize", "resume") \
+            and run else ""
+        print(f"\nautoprompt: interrupted{hint}", file=sys.stderr)
         return 130
 
 

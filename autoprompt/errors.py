@@ -8,6 +8,7 @@ exception. Exceptions are for failures of the whole run:
   - ``ConfigError``: the user asked for something impossible (bad option, bad budget).
     - ``DataError``: the data cannot be loaded or used (missing column, empty file...).
     - ``TemplateError``: a template does not parse or needs a variable the data lacks.
+    - ``RunInUse``: another process is running in the same run directory (names its PID).
   - ``ModelError``: the model cannot be loaded or called at all.
   - ``BudgetExhausted``: the call or time budget ran out; what was computed is kept.
   - ``MissingDependency``: an optional package is not installed; says how to install it.
@@ -38,6 +39,10 @@ class DataError(ConfigError):
 
 class TemplateError(ConfigError):
     """A template is malformed or needs a variable the data does not have."""
+
+
+class RunInUse(ConfigError):
+    """Another process holds the run directory."""
 
 
 class ModelError(AutopromptError):

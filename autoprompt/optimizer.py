@@ -41,6 +41,7 @@ from .prompt import Prompt
 from .racing import Racer, rungs_for
 from .refine import RefinementStrategy
 from .result import Finalist, OptimizationResult, TestReport, completed
+from .run import RunDirectory, saved_arguments
 from .space import SearchSpace
 from .stats import bootstrap, paired_difference
 from .strategy import OptunaStrategy, SearchStrategy, study_of
@@ -225,6 +226,22 @@ def start_candidate(task: Task) -> Candidate:
     return Candidate("instruction" if task.setup.kind is TaskKind.CLASSIFICATION else "task_instruction")
 
 
+def _in_run_directory(run: RunDirectory, arguments: dict[str, Any], callbacks: Sequence[Callback] | None,
+                      progress: bool) -> OptimizationResult:
+    """``optimize`` holding ``run``'s lock, with its cache, its argument file and its trial log."""
+    with run.lock():
+        if arguments.get("cache") is None:
+            arguments["cache"] = run.cache
+        run.save_arguments(saved_arguments(run, arguments))
+        log = run.trial_log()
+        result = optimize(**arguments, callbacks=[*(callbacks or []), log], progress=progress)
+        log.complete(result.trials)
+        result.export(run.path)
+        if result.study is not None:
+            result.save_study(run.path / "study.sqlite3")
+    return result
+
+
 def _load(source: Any, inputs: Any, target: Any, kind: Any) -> Dataset:
     return source if isinstance(source, Dataset) else load_data(source, inputs=inputs, target=target, kind=kind)
 
@@ -318,6 +335,7 @@ def optimize(
     operators: Sequence[str] = FAMILIES,
     optimizer_model: str | Backend | None = None,
     max_prompt_tokens: int | None = None,
+    run_dir: str | Path | None = None,
 ) -> OptimizationResult:
     """Search for a better prompt and score it honestly.
 
@@ -340,7 +358,15 @@ def optimize(
     space with Optuna's TPE instead. ``max_prompt_tokens`` skips proposals whose prompt
     is longer (the starting prompt is always scored). Optimizer-model calls count
     against ``budget`` like every other call.
+
+    ``run_dir`` makes the run crash-safe (see ``autoprompt.run``): the arguments, the
+    response cache and a trial log live there from the first call, the result is
+    exported there at the end, and ``autoprompt.resume(run_dir)`` continues the run after
+    an interruption without paying again for any answer that arrived.
     """
+    if run_dir is not None:
+        arguments = {k: v for k, v in locals().items() if k not in ("run_dir", "callbacks", "progress")}
+        return _in_run_directory(RunDirectory(Path(run_dir)), arguments, callbacks, progress)
     if strategy not in STRATEGIES:
         raise ConfigError(f"unknown strategy '{strategy}'; use one of {', '.join(STRATEGIES)}")
     if max_prompt_tokens is not None and max_prompt_tokens <= 0:

@@ -140,7 +140,7 @@ class OptimizationResult:
         """Every trial in order: state, score, examples scored, calls, time and each choice."""
         import pandas as pd
 
-        return pd.DataFrame([_trial_record(t) | {f"choice_{k}": v for k, v in
+        return pd.DataFrame([trial_record(t) | {f"choice_{k}": v for k, v in
                                                  dataclasses.asdict(t.candidate).items()}
                              for t in self.trials]).drop(columns="candidate")
 
@@ -194,7 +194,7 @@ class OptimizationResult:
             self.baseline.candidate)})
         self.leaderboard.to_csv(out / "leaderboard.csv", index=False)
         (out / "trials.jsonl").write_text(
-            "".join(json.dumps(_trial_record(t)) + "\n" for t in self.trials), encoding="utf-8")
+            "".join(json.dumps(trial_record(t)) + "\n" for t in self.trials), encoding="utf-8")
         if self.test_set is not None and len(self.test_set):
             _write_dataset(out / "data" / "test.csv", self.test_set)
         if self.test is not None and self.test_set is not None:
@@ -243,7 +243,8 @@ class OptimizationResult:
         return pd.DataFrame(list(rows.values()))
 
 
-def _trial_record(trial: Trial) -> dict[str, Any]:
+def trial_record(trial: Trial) -> dict[str, Any]:
+    """A trial as one JSON line of ``trials.jsonl`` and the run's trial log."""
     analysis = trial.analysis
     return {
         "number": trial.number, "state": trial.state.value, "score": trial.score, "n": trial.n,

@@ -10,8 +10,9 @@ import autoprompt
 EXPECTED = {
     "AutopromptError", "Backend", "BudgetExhausted", "Candidate", "ConfigError", "DataError", "Dataset", "Example",
     "ExampleFailed", "ExportedPrompt", "FakeBackend", "LocalBackend", "Metric", "MissingDependency", "ModelError",
-    "OptimizationResult", "Prompt", "Template", "TemplateError", "TemplateLibrary", "Trial", "TrialState",
-    "__version__", "export_run", "get_metric", "load_data", "load_prompt", "optimize", "split", "write_report",
+    "OptimizationResult", "Prompt", "RunInUse", "Template", "TemplateError", "TemplateLibrary", "Trial", "TrialState",
+    "__version__", "export_run", "get_metric", "load_data", "load_prompt", "optimize", "resume", "split",
+    "write_report",
 }
 
 

@@ -1,0 +1,235 @@
+"""Run directories: where a run lives, so that it survives a crash and can be resumed.
+
+Contract:
+- ``RunDirectory(path)`` holds, once a run has started in it:
+
+  - ``run.json``: the run's arguments, written before any model call (data given as a
+    DataFrame or ``Dataset`` is saved beside it as ``data/source.jsonl``). API keys are
+    never written: they come from the environment.
+  - ``cache.sqlite``: every model answer, committed as it arrives (WAL).
+  - ``trials.log.jsonl``: one line per finished trial (candidate, score of each dev
+    example, operator and parent, timings), appended and flushed as it finishes.
+  - at the end, the export: ``winner.json``, ``report.html``, ``study.sqlite3``...
+
+- ``lock()`` lets one process at a time run in a directory; a second one gets
+  ``RunInUse`` naming the PID that holds it. It is an OS file lock, so a killed
+  process leaves no stale lock behind.
+- ``resume(directory)`` runs the saved arguments again against the same cache. Every
+  answer that arrived before the interruption is replayed for free (charged to the
+  budget as before, so the search takes the same path), requests that were in flight
+  are asked again, and with a deterministic model the result equals that of an
+  uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .callbacks import Progress
+from .errors import ConfigError, RunInUse
+from .trial import Trial
+
+if TYPE_CHECKING:
+    from .result import OptimizationResult
+
+ARGUMENTS_FILE = "run.json"
+TRIAL_LOG = "trials.log.jsonl"
+CACHE_FILE = "cache.sqlite"
+LOCK_FILE = "run.lock"
+FORMAT = "autoprompt.run/1"
+
+
+@dataclass(frozen=True)
+class RunDirectory:
+    """A run's directory and the files in it."""
+
+    path: Path
+
+    @property
+    def cache(self) -> Path:
+        return self.path / CACHE_FILE
+
+    @property
+    def log(self) -> Path:
+        return self.path / TRIAL_LOG
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the directory for this process; ``RunInUse`` if another one holds it."""
+        import fcntl
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path / LOCK_FILE, "a+")
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise RunInUse(f"run {self.path} is in use by PID {holder}; wait for it to finish, stop it, "
+                               "or use another --out directory") from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
+            yield
+        finally:
+            handle.close()
+
+    def save_arguments(self, arguments: Mapping[str, Any]) -> None:
+        """Write ``run.json``; a log of a run with other arguments is moved aside first."""
+        record = {"format": FORMAT, "arguments": dict(arguments)}
+        path = self.path / ARGUMENTS_FILE
+        if path.is_file() and json.loads(path.read_text(encoding="utf-8")) != record and self.log.is_file():
+            number = 1 + sum(1 for _ in self.path.glob(f"{TRIAL_LOG}.*"))
+            self.log.rename(self.path / f"{TRIAL_LOG}.{number}")
+        _write_atomically(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+
+    def arguments(self) -> dict[str, Any]:
+        path = self.path / ARGUMENTS_FILE
+        if not path.is_file():
+            raise ConfigError(f"{self.path} holds no run ({ARGUMENTS_FILE} is missing); "
+                              "start one with: autoprompt optimize ... --out DIR")
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path} is not valid JSON ({exc}); the run cannot be resumed") from None
+        if record.get("format") != FORMAT:
+            raise ConfigError(f"{path} was written by another version (format {record.get('format')!r})")
+        return dict(record["arguments"])
+
+    def save_data(self, name: str, data: Any) -> str:
+        """Write a DataFrame or ``Dataset`` as ``data/NAME.jsonl``; return the path for ``run.json``."""
+        import pandas as pd
+
+        from .dataset import Dataset
+
+        if isinstance(data, Dataset):
+            data = pd.DataFrame([{**ex.inputs, data.target_column: ex.target} for ex in data.examples])
+        path = self.path / "data" / f"{name}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(path, data.to_json(orient="records", lines=True, force_ascii=False))
+        return str(path.resolve())
+
+    def trial_log(self) -> TrialLog:
+        return TrialLog(self.log)
+
+
+class TrialLog:
+    """A callback that appends each finished trial to the log (skipping trials a resumed run replays)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.logged: set[int] | None = None
+
+    def __call__(self, trial: Trial, progress: Progress | None = None) -> None:
+        from .result import trial_record
+
+        if self.logged is None:
+            self.logged = {json.loads(line)["number"] for line in _lines(self.path)}
+            _drop_cut_line(self.path)
+        if trial.number in self.logged:
+            return
+        with open(self.path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(trial_record(trial)) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        self.logged.add(trial.number)
+
+    def complete(self, trials: Sequence[Trial]) -> None:
+        """Append the trials the search loop did not report (the one the budget cut short)."""
+        for trial in trials:
+            self(trial)
+
+
+def _lines(path: Path) -> list[str]:
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    complete = [line for line in lines if line.strip()]
+    if complete and not complete[-1].rstrip().endswith("}"):
+        complete.pop()  # a line cut short by a kill
+    return complete
+
+
+def _drop_cut_line(path: Path) -> None:
+    """Remove a last line that a kill cut short, so the next append starts on a fresh line."""
+    if path.is_file():
+        data = path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            with open(path, "r+b") as handle:
+                handle.truncate(data.rfind(b"\n") + 1)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def resume(directory: str | Path, *, model: Any = None, metric: Any = None, optimizer_model: Any = None,
+           callbacks: list[Callable[[Trial, Progress], bool | None]] | None = None,
+           progress: bool = False) -> OptimizationResult:
+    """Continue the run in ``directory`` (see the module contract). ``model``, ``metric`` and
+    ``optimizer_model`` must be passed again when the run was given objects rather than names."""
+    from .optimizer import optimize
+
+    run = RunDirectory(Path(directory))
+    arguments = restored(run.arguments())
+    for name, given in (("model", model), ("metric", metric), ("optimizer_model", optimizer_model)):
+        if given is not None:
+            arguments[name] = given
+        elif isinstance(arguments.get(name), dict):
+            raise ConfigError(f"this run was given a {name} object ({arguments[name]['object']}), which cannot be "
+                              f"saved; pass it again: autoprompt.resume({str(directory)!r}, {name}=...)")
+    return optimize(**arguments, run_dir=run.path, callbacks=callbacks, progress=progress)
+
+
+def _saved(run: RunDirectory, name: str, value: Any) -> Any:
+    """One argument as JSON: data frames to files, objects that cannot be saved to a marker."""
+    import dataclasses
+    import enum
+
+    import pandas as pd
+
+    from .dataset import Dataset
+
+    if isinstance(value, pd.DataFrame | Dataset):
+        return run.save_data(name, value)
+    if isinstance(value, str) and name in _FILE_ARGUMENTS and "\n" not in value and Path(value).is_file():
+        return str(Path(value).resolve())
+    if isinstance(value, Path):
+        return str(value.resolve())
+    if isinstance(value, enum.Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, tuple | list):
+        return [_saved(run, name, v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool | dict):
+        return value
+    return {"object": getattr(value, "name", type(value).__name__)}
+
+
+_FILE_ARGUMENTS = {"data", "dev", "test", "template", "clarifiers", "context", "cache"}
+
+
+def saved_arguments(run: RunDirectory, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """``optimize``'s arguments as ``run.json`` keeps them (see ``resume`` for the way back)."""
+    return {name: _saved(run, name, value) for name, value in arguments.items()}
+
+
+def restored(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """``run.json``'s arguments back into ``optimize``'s types."""
+    from .api import Limits
+
+    out = dict(arguments)
+    if isinstance(out.get("limits"), dict):
+        out["limits"] = Limits(**out["limits"])
+    return out

@@ -1,0 +1,115 @@
+"""Run directories: kill -9 anywhere and resume at no extra cost; one process per run; Ctrl-C saves."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import autoprompt
+from autoprompt.errors import ConfigError
+from autoprompt.run import RunDirectory, TrialLog
+
+DRIVER = Path(__file__).parent / "drivers" / "killable_run.py"
+
+
+def attempt(run_dir: Path, kill_at: int, ledger: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(DRIVER), str(run_dir), str(kill_at), str(ledger)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def paid(ledger: Path) -> int:
+    return len(ledger.read_text().splitlines()) if ledger.is_file() else 0
+
+
+def test_killed_at_six_points_and_resumed_the_run_pays_each_answer_once_and_ends_the_same(tmp_path: Path) -> None:
+    whole = attempt(tmp_path / "whole", 0, tmp_path / "whole.ledger")
+    assert whole.returncode == 0, whole.stderr
+    total = paid(tmp_path / "whole.ledger")
+    # 400 search calls, then 48 on test: the last two cuts land while the test set is scored
+    cuts = sorted({int(total * f) for f in (0.02, 0.2, 0.45, 0.7, 0.93, 0.97)})
+    assert len(cuts) == 6 and cuts[-1] > 400
+    ledger = tmp_path / "cut.ledger"
+    for cut in cuts:
+        crashed = attempt(tmp_path / "cut", cut - paid(ledger), ledger)
+        assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+        assert paid(ledger) == cut - 1
+    final = attempt(tmp_path / "cut", 0, ledger)
+    assert final.returncode == 0, final.stderr
+    assert json.loads(final.stdout) == json.loads(whole.stdout)
+    assert paid(ledger) == total
+    run = tmp_path / "cut"
+    logged = [json.loads(line) for line in (run / "trials.log.jsonl").read_text().splitlines()]
+    exported = [json.loads(line) for line in (run / "trials.jsonl").read_text().splitlines()]
+    assert [t["number"] for t in logged] == [t["number"] for t in exported] == list(range(len(exported)))
+    assert [t["scores"] for t in logged] == [t["scores"] for t in exported]
+
+
+def test_trial_log_drops_a_line_cut_short_by_a_kill(tmp_path: Path) -> None:
+    from autoprompt.callbacks import Progress
+
+    from .test_report import WINNER
+
+    log = tmp_path / "trials.log.jsonl"
+    log.write_text('{"number": 0, "score": 1}\n{"number": 1, "sco')
+    trial = autoprompt.Trial(1, WINNER, autoprompt.TrialState.PRUNED, 0.5, (), 3, 0.1, 10)
+    TrialLog(log)(trial, Progress(2, 3, 10, 0.5, ""))
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [line["number"] for line in lines] == [0, 1] and lines[1]["state"] == "pruned"
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "autoprompt.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_a_second_process_on_a_run_directory_is_told_who_holds_it(tmp_path: Path, keyword_csv: Path) -> None:
+    args = ("optimize", "--data", str(keyword_csv), "--input", "text", "--target", "label", "--model", "fake",
+            "--budget", "100", "--out", str(tmp_path / "run"))
+    with RunDirectory(tmp_path / "run").lock():
+        refused = cli(*args)
+    assert refused.returncode == 2 and f"is in use by PID {os.getpid()}" in refused.stderr
+    assert not (tmp_path / "run" / "run.json").exists()
+    assert cli(*args).returncode == 0  # the lock went with its holder
+
+
+def test_ctrl_c_saves_everything_and_resume_finishes_paying_only_for_new_answers(tmp_path: Path,
+                                                                                 keyword_csv: Path) -> None:
+    run = tmp_path / "run"
+    args = ["--data", str(keyword_csv), "--input", "text", "--target", "label", "--model", "fake", "--budget",
+            "3000", "--seed", "4"]
+    process = subprocess.Popen([sys.executable, "-m", "autoprompt.cli", "optimize", *args, "--out", str(run)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while paid_trials(run) < 5 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert f"autoprompt resume {run}" in err and "Traceback" not in err
+    resumed = cli("resume", str(run))
+    assert resumed.returncode == 0, resumed.stderr
+    whole = cli("optimize", *args, "--out", str(tmp_path / "whole"))
+    assert whole.returncode == 0, whole.stderr
+    a, b = (json.loads((d / "winner.json").read_text()) for d in (run, tmp_path / "whole"))
+    assert a["scores"] == b["scores"] and a["candidate"] == b["candidate"]
+    assert 0 < a["model_calls"]["paid"] < b["model_calls"]["paid"]
+
+
+def paid_trials(run: Path) -> int:
+    log = run / "trials.log.jsonl"
+    return len(log.read_text().splitlines()) if log.is_file() else 0
+
+
+def test_resume_needs_a_run_and_the_objects_it_could_not_save(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="holds no run"):
+        autoprompt.resume(tmp_path)
+    result = attempt(tmp_path / "r", 30, tmp_path / "ledger")
+    assert result.returncode == -signal.SIGKILL
+    refused = cli("resume", str(tmp_path / "r"))
+    assert refused.returncode == 2 and "pass it again" in refused.stderr and "model" in refused.stderr
