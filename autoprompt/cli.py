@@ -1,4 +1,4 @@
-"""The command line: ``autoprompt optimize | resume | eval | report | export | init``.
+"""The command line: ``autoprompt optimize | resume | worker | eval | report | export | init``.
 
 Contract: every ``AutopromptError`` becomes one line on stderr and exit code 2,
 with no traceback; Ctrl-C exits 130. Progress goes to stderr, results to stdout.
@@ -32,6 +32,10 @@ EXPORT_EXAMPLE = """example:
   autoprompt export runs/sentiment --format promptfoo --out suite/ --model gpt-4o-mini
 formats: jinja (template + manifest), openai (chat.completions.create kwargs), anthropic (messages.create
 kwargs), dspy (saved dspy.Predict + TemplateAdapter), promptfoo (promptfooconfig.yaml regression suite)"""
+WORKER_EXAMPLE = """example:
+  autoprompt optimize --data reviews.csv --input text --target label --strategy components \\
+      --storage postgresql://me@db-host/autoprompt --budget 4000 --out runs/shared     # machine A
+  autoprompt worker --storage postgresql://me@db-host/autoprompt                      # machines B, C..."""
 RESUME_EXAMPLE = """example:
   autoprompt optimize --data sentiment --budget 800 --out runs/s    # killed, Ctrl-C, laptop asleep...
   autoprompt resume runs/s      # replays every answer already in runs/s/cache.sqlite for free, then goes on"""
@@ -84,6 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     opt.add_argument("--optimizer-model", help="model that writes new instructions (same specs as --model; "
                      "may be the same model); its calls count against --budget")
     opt.add_argument("--max-prompt-tokens", type=int, help="skip proposals whose prompt is longer than this")
+    opt.add_argument("--storage", help="database URL for a shared run (postgresql://user@host/db); needs "
+                     "--strategy components; 'autoprompt worker --storage URL' processes join it")
     opt.add_argument("--seed", type=int, default=0)
     opt.add_argument("--description", help="one sentence describing the task (used by context blocks)")
     opt.add_argument("--out", help="directory for the exported winner and reports (required)")
@@ -100,6 +106,9 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", required=True, choices=FORMATS, help="what to write")
     exp.add_argument("--out", help="output directory (default: RUN/export/FORMAT)")
     exp.add_argument("--model", help="model name to put in the request (default: the run's model)")
+    wrk = _command(sub, "worker", "join a shared run's search until its budget is spent", WORKER_EXAMPLE)
+    wrk.add_argument("--storage", required=True, help="the run's database URL")
+    wrk.add_argument("--model", help="model spec, when the run's model must be given again")
     res = _command(sub, "resume", "continue an interrupted run from its directory", RESUME_EXAMPLE)
     res.add_argument("run", help="the --out directory of the interrupted run")
     res.add_argument("--model", help="model spec, when the run's model must be given again")
@@ -144,9 +153,17 @@ def _optimize(args: argparse.Namespace) -> int:
         seed=args.seed, description=args.description, clarifiers=args.clarifier, context=args.context,
         limits=Limits(args.concurrency, args.rpm, args.tpm), progress=True, strategy=args.strategy,
         operators=[name.strip() for name in args.operators.split(",") if name.strip()],
-        optimizer_model=args.optimizer_model, max_prompt_tokens=args.max_prompt_tokens,
+        optimizer_model=args.optimizer_model, max_prompt_tokens=args.max_prompt_tokens, storage=args.storage,
     )
     return _finished(result, Path(args.out))
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from .shared import work
+
+    done = work(args.storage, model=args.model, progress=True)
+    print(f"\nworker done: {done} trial(s) evaluated here; the run's first process writes the result")
+    return 0
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -232,7 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     commands = {"optimize": lambda: _optimize(_with_config(args, argv)), "eval": lambda: _eval(args),
                 "report": lambda: _report(args), "export": lambda: _export(args), "init": lambda: _init(args),
-                "resume": lambda: _resume(args)}
+                "resume": lambda: _resume(args), "worker": lambda: _worker(args)}
     try:
         return commands[args.command]()
     except AutopromptError as exc:

@@ -61,6 +61,9 @@ budget: 500                    # model calls
 # rpm: 500
 # tpm: 200000
 
+# A run shared with `autoprompt worker --storage URL` processes (needs strategy: components).
+# storage: postgresql://me@db-host/autoprompt
+
 # Output: the winner, its exports and the reports go here; the cache defaults to OUT/cache.sqlite.
 out: runs/sentiment
 # cache: runs/cache.sqlite
@@ -98,6 +101,7 @@ def _model() -> Any:
         operators: str | None = None
         optimizer_model: str | None = None
         max_prompt_tokens: int | None = Field(None, gt=0)
+        storage: str | None = None
         seed: int = 0
         description: str | None = None
         out: str | None = None

@@ -17,6 +17,7 @@ Contract:
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -41,7 +42,8 @@ from .prompt import Prompt
 from .racing import Racer, rungs_for
 from .refine import RefinementStrategy
 from .result import Finalist, OptimizationResult, TestReport, completed
-from .run import RunDirectory, saved_arguments
+from .run import RunDirectory, saved_arguments, shared_arguments
+from .shared import SharedRun, SharedStrategy, SQLCache, StopWhenSpent
 from .space import SearchSpace
 from .stats import bootstrap, paired_difference
 from .strategy import OptunaStrategy, SearchStrategy, study_of
@@ -68,7 +70,8 @@ class Optimizer:
                  cache: ResponseCache | None, prices: PriceTable | None, seed: int, model: str,
                  callbacks: Sequence[Callback], top_k: int, first_rung: int, strategy: str = "refine",
                  operators: Sequence[str] = FAMILIES, writer: Backend | None = None,
-                 max_prompt_tokens: int | None = None) -> None:
+                 max_prompt_tokens: int | None = None, shared: SharedRun | None = None,
+                 shared_arguments: dict[str, Any] | None = None) -> None:
         self.task = task
         self.backend = backend
         self.metric = metric
@@ -84,6 +87,8 @@ class Optimizer:
         self.operators = tuple(operators)
         self.writer = writer
         self.max_prompt_tokens = max_prompt_tokens
+        self.shared = shared
+        self.shared_arguments = shared_arguments
 
     def run(self) -> OptimizationResult:
         started = time.monotonic()
@@ -96,6 +101,9 @@ class Optimizer:
         refining = strategy if isinstance(strategy, RefinementStrategy) else None
         reserve = 0 if refining else min(self.top_k * len(dev), self.budget.calls // 5)
         trials, stop_reason = self._search(strategy, racer, client, reserve)
+        if isinstance(strategy, SharedStrategy):
+            self.shared.settle(lambda: self._evaluate(strategy, racer, len(trials)))  # type: ignore[union-attr]
+            trials, stop_reason = strategy.trials(), "budget spent"
         best, baseline = self._finalize(trials, racer, refining.incumbent if refining else None)
         test, test_client = self._test(baseline, best)
         writing = [writer] if writer is not None else []
@@ -115,10 +123,26 @@ class Optimizer:
             rejected=tuple(refining.context.rejected) if refining else (),
         )
 
+    def work(self) -> int:
+        """As a worker of a shared run: search until every worker together has spent the
+        budget; return how many trials this process evaluated."""
+        assert self.shared is not None
+        dev = self.task.data.dev.examples
+        reserve = min(self.top_k * len(dev), self.budget.calls // 5)
+        if self.shared.spent() >= self.budget.calls - reserve:
+            return 0
+        client = Client(self.backend, self.budget.start(), cache=self.cache, prices=self.prices)
+        racer = Racer(Evaluator(client, self.metric, self.task.setup.kind), dev, rungs_for(len(dev), self.first_rung),
+                      max_prompt_tokens=self.max_prompt_tokens)
+        trials, _ = self._search(self._strategy(racer, None), racer, client, reserve)
+        return len(trials)
+
     def _strategy(self, racer: Racer, writer: Client | None) -> SearchStrategy:
         start = start_candidate(self.task)
         space = SearchSpace.for_task(self.task.setup, supports_chat=self.backend.supports_chat,
                                      custom=self.task.custom is not None)
+        if self.strategy == "components" and self.shared is not None:
+            return self._shared_strategy(space, start, racer)
         if self.strategy == "components":
             return OptunaStrategy(space, seed=self.seed, start=start, min_resource=racer.rungs[0])
         context = RefineContext(setup=self.task.setup, space=space, dev={ex.id: ex for ex in racer.dev},
@@ -126,14 +150,25 @@ class Optimizer:
         return RefinementStrategy(context=context, operators=build_operators(self.operators), start=start,
                                   seed=self.seed)
 
+    def _shared_strategy(self, space: SearchSpace, start: Candidate, racer: Racer) -> SearchStrategy:
+        """The component search on the shared study: created here by the run's first process, else joined."""
+        assert self.shared is not None
+        local = OptunaStrategy(space, seed=self.seed, start=start, min_resource=racer.rungs[0])
+        sampler, pruner = local.sampler(os.getpid() if self.shared_arguments is None else self.seed), local.pruner()
+        if self.shared_arguments is not None:
+            study = self.shared.create(self.shared_arguments, sampler=sampler, pruner=pruner,
+                                       start=space.params_of(start))
+        else:
+            study = self.shared.study(sampler=sampler, pruner=pruner)
+        reserve = min(self.top_k * len(racer.dev), self.budget.calls // 5)
+        self.callbacks.append(StopWhenSpent(self.shared, self.budget.calls - reserve))
+        return SharedStrategy(OptunaStrategy(space, seed=self.seed, start=start, min_resource=racer.rungs[0],
+                                             study=study), self.shared)
+
     def _search(self, strategy: SearchStrategy, racer: Racer, client: Client, reserve: int) -> tuple[list[Trial], str]:
         trials: list[Trial] = []
         while client.budget.remaining > reserve and not client.budget.out_of_time():
-            proposal = strategy.ask()
-            report = proposal.report if trials else _never_prune(proposal.report)
-            trial = racer.race(len(trials), proposal.candidate, self.prompt(proposal.candidate), report)
-            trial = replace(trial, operator=proposal.operator, parent=proposal.parent)
-            strategy.tell(proposal, trial)
+            trial = self._evaluate(strategy, racer, len(trials))
             trials.append(trial)
             if trial.state is TrialState.INTERRUPTED:
                 return trials, "budget spent"
@@ -142,6 +177,17 @@ class Optimizer:
             if any(votes):
                 return trials, f"stopped by {type(self.callbacks[votes.index(True)]).__name__}"
         return trials, "budget spent" if client.budget.remaining <= reserve else "time limit"
+
+    def _evaluate(self, strategy: SearchStrategy, racer: Racer, count: int) -> Trial:
+        """Ask for one proposal, race it, tell the strategy; the trial is numbered as the strategy
+        numbers it (the study's trial number on a shared run), else in order."""
+        proposal = strategy.ask()
+        number = int(getattr(proposal, "number", count))
+        report = proposal.report if number else _never_prune(proposal.report)
+        trial = racer.race(number, proposal.candidate, self.prompt(proposal.candidate), report)
+        trial = replace(trial, operator=proposal.operator, parent=proposal.parent)
+        strategy.tell(proposal, trial)
+        return trial
 
     def _progress(self, trials: list[Trial], client: Client) -> Progress:
         full = completed(trials) or trials
@@ -226,15 +272,15 @@ def start_candidate(task: Task) -> Candidate:
     return Candidate("instruction" if task.setup.kind is TaskKind.CLASSIFICATION else "task_instruction")
 
 
-def _in_run_directory(run: RunDirectory, arguments: dict[str, Any], callbacks: Sequence[Callback] | None,
-                      progress: bool) -> OptimizationResult:
+def _in_run_directory(run: RunDirectory, arguments: dict[str, Any]) -> OptimizationResult:
     """``optimize`` holding ``run``'s lock, with its cache, its argument file and its trial log."""
     with run.lock():
-        if arguments.get("cache") is None:
+        if arguments.get("cache") is None and arguments.get("storage") is None:
             arguments["cache"] = run.cache
-        run.save_arguments(saved_arguments(run, arguments))
+        run.save_arguments(saved_arguments(run, {k: v for k, v in arguments.items()
+                                                 if k not in ("callbacks", "progress", "worker")}))
         log = run.trial_log()
-        result = optimize(**arguments, callbacks=[*(callbacks or []), log], progress=progress)
+        result = build_optimizer({**arguments, "callbacks": [*(arguments["callbacks"] or []), log]}).run()
         log.complete(result.trials)
         result.export(run.path)
         if result.study is not None:
@@ -336,6 +382,7 @@ def optimize(
     optimizer_model: str | Backend | None = None,
     max_prompt_tokens: int | None = None,
     run_dir: str | Path | None = None,
+    storage: str | None = None,
 ) -> OptimizationResult:
     """Search for a better prompt and score it honestly.
 
@@ -363,37 +410,59 @@ def optimize(
     response cache and a trial log live there from the first call, the result is
     exported there at the end, and ``autoprompt.resume(run_dir)`` continues the run after
     an interruption without paying again for any answer that arrived.
+
+    ``storage`` (a database URL, e.g. ``postgresql://user@host/db``; needs
+    ``strategy="components"``) makes this a shared run (see ``autoprompt.shared``):
+    ``autoprompt worker --storage URL`` processes, here or on other machines, join the
+    study and the response cache there, and this process finalizes once the budget is spent.
     """
+    arguments = {k: v for k, v in locals().items() if k not in ("run_dir",)}
     if run_dir is not None:
-        arguments = {k: v for k, v in locals().items() if k not in ("run_dir", "callbacks", "progress")}
-        return _in_run_directory(RunDirectory(Path(run_dir)), arguments, callbacks, progress)
-    if strategy not in STRATEGIES:
-        raise ConfigError(f"unknown strategy '{strategy}'; use one of {', '.join(STRATEGIES)}")
-    if max_prompt_tokens is not None and max_prompt_tokens <= 0:
-        raise ConfigError(f"max_prompt_tokens must be a positive number of tokens, got {max_prompt_tokens}")
-    if budget is None or int(budget) <= 0:
-        raise ConfigError(f"budget must be a positive number of model calls, got {budget}; pass e.g. --budget 500")
-    library = with_user_templates(library or TemplateLibrary.bundled(), clarifiers=clarifiers, context=context)
-    task = prepare_task(data, inputs=inputs, target=target, dev=dev, test=test, template=template, kind=kind,
-                        seed=seed, description=description, label_definitions=label_definitions,
-                        label_words=label_words, library=library)
-    if budget < len(task.data.dev) + 3:
-        raise ConfigError(f"budget of {budget} calls cannot score even the starting prompt on the "
+        return _in_run_directory(RunDirectory(Path(run_dir)), arguments)
+    return build_optimizer(arguments).run()
+
+
+def build_optimizer(arguments: Mapping[str, Any]) -> Optimizer:
+    """An ``Optimizer`` from ``optimize``'s arguments, every one checked before any model call."""
+    a = dict(arguments)
+    if a["strategy"] not in STRATEGIES:
+        raise ConfigError(f"unknown strategy '{a['strategy']}'; use one of {', '.join(STRATEGIES)}")
+    if a["max_prompt_tokens"] is not None and a["max_prompt_tokens"] <= 0:
+        raise ConfigError(f"max_prompt_tokens must be a positive number of tokens, got {a['max_prompt_tokens']}")
+    if a["budget"] is None or int(a["budget"]) <= 0:
+        raise ConfigError(f"budget must be a positive number of model calls, got {a['budget']}; pass e.g. --budget 500")
+    if a["storage"] is not None and a["strategy"] != "components":
+        raise ConfigError("a shared run (--storage) needs --strategy components: refinement is one sequence of "
+                          "rounds, while Optuna's component search lets several workers ask for trials at once")
+    library = with_user_templates(a["library"] or TemplateLibrary.bundled(), clarifiers=a["clarifiers"],
+                                  context=a["context"])
+    task = prepare_task(a["data"], inputs=a["inputs"], target=a["target"], dev=a["dev"], test=a["test"],
+                        template=a["template"], kind=a["kind"], seed=a["seed"], description=a["description"],
+                        label_definitions=a["label_definitions"], label_words=a["label_words"], library=library)
+    if a["budget"] < len(task.data.dev) + 3:
+        raise ConfigError(f"budget of {a['budget']} calls cannot score even the starting prompt on the "
                           f"{len(task.data.dev)} dev examples; pass --budget {10 * len(task.data.dev)} or more")
-    resolved = get_metric(metric or ("accuracy" if task.setup.kind is TaskKind.CLASSIFICATION else "exact_match"))
-    backend = get_backend(model, seed=seed, limits=limits)
+    kind = task.setup.kind
+    metric = get_metric(a["metric"] or ("accuracy" if kind is TaskKind.CLASSIFICATION else "exact_match"))
+    backend = get_backend(a["model"], seed=a["seed"], limits=a["limits"])
     writer = None
-    if optimizer_model is not None:
-        writer = backend if optimizer_model == model else get_backend(optimizer_model, seed=seed, limits=limits)
-    build_operators(operators)  # validates the family names before any model call
-    extra = [ProgressBar()] if progress else []
-    spec = BudgetSpec(int(budget), max_seconds, max_tokens, max_usd)
+    if a["optimizer_model"] is not None:
+        writer = backend if a["optimizer_model"] == a["model"] else get_backend(
+            a["optimizer_model"], seed=a["seed"], limits=a["limits"])
+    build_operators(a["operators"])  # validates the family names before any model call
+    spec = BudgetSpec(int(a["budget"]), a["max_seconds"], a["max_tokens"], a["max_usd"])
     spec.start()  # validates every cap before any model call
+    shared = SharedRun(a["storage"]) if a["storage"] is not None else None
+    cache = a["cache"]
     store = SQLiteCache(cache) if isinstance(cache, str | Path) else cache
+    if store is None and shared is not None:
+        store = SQLCache(shared.url)
     return Optimizer(
-        task=task, backend=backend, metric=resolved, budget=spec, cache=store, prices=prices, seed=seed,
-        model=model if isinstance(model, str) else backend.name,
-        callbacks=[*extra, StopWhenExhausted(), StopOnFailures(), *(callbacks or [])], top_k=top_k,
-        first_rung=first_rung, strategy=strategy, operators=operators, writer=writer,
-        max_prompt_tokens=max_prompt_tokens,
-    ).run()
+        task=task, backend=backend, metric=metric, budget=spec, cache=store, prices=a["prices"], seed=a["seed"],
+        model=a["model"] if isinstance(a["model"], str) else backend.name,
+        callbacks=[*([ProgressBar()] if a["progress"] else []), StopWhenExhausted(), StopOnFailures(),
+                   *(a["callbacks"] or [])], top_k=a["top_k"],
+        first_rung=a["first_rung"], strategy=a["strategy"], operators=a["operators"], writer=writer,
+        max_prompt_tokens=a["max_prompt_tokens"], shared=shared,
+        shared_arguments=shared_arguments(arguments) if shared is not None and not a.get("worker") else None,
+    )

@@ -193,28 +193,13 @@ def resume(directory: str | Path, *, model: Any = None, metric: Any = None, opti
 
 def _saved(run: RunDirectory, name: str, value: Any) -> Any:
     """One argument as JSON: data frames to files, objects that cannot be saved to a marker."""
-    import dataclasses
-    import enum
-
     import pandas as pd
 
     from .dataset import Dataset
 
     if isinstance(value, pd.DataFrame | Dataset):
         return run.save_data(name, value)
-    if isinstance(value, str) and name in _FILE_ARGUMENTS and "\n" not in value and Path(value).is_file():
-        return str(Path(value).resolve())
-    if isinstance(value, Path):
-        return str(value.resolve())
-    if isinstance(value, enum.Enum):
-        return value.value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    if isinstance(value, tuple | list):
-        return [_saved(run, name, v) for v in value]
-    if value is None or isinstance(value, str | int | float | bool | dict):
-        return value
-    return {"object": getattr(value, "name", type(value).__name__)}
+    return _portable(name, value)
 
 
 _FILE_ARGUMENTS = {"data", "dev", "test", "template", "clarifiers", "context", "cache"}
@@ -233,3 +218,40 @@ def restored(arguments: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(out.get("limits"), dict):
         out["limits"] = Limits(**out["limits"])
     return out
+
+
+def shared_arguments(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """``optimize``'s arguments as a shared run's study keeps them, for workers on other machines:
+    data must be files (or bundled task names) that every worker can read."""
+    import pandas as pd
+
+    from .dataset import Dataset
+
+    out: dict[str, Any] = {}
+    for name, value in arguments.items():
+        if name in ("callbacks", "progress", "worker", "cache", "storage", "run_dir"):
+            continue
+        if isinstance(value, pd.DataFrame | Dataset):
+            raise ConfigError(f"a shared run needs {name} as a file path (or bundled task name) that every worker "
+                              "can read, not an in-memory table; save it to CSV first")
+        out[name] = _portable(name, value)
+    return out
+
+
+def _portable(name: str, value: Any) -> Any:
+    import dataclasses
+    import enum
+
+    if isinstance(value, Path):
+        return str(value.resolve())
+    if isinstance(value, str) and name in _FILE_ARGUMENTS and "\n" not in value and Path(value).is_file():
+        return str(Path(value).resolve())
+    if isinstance(value, enum.Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, tuple | list):
+        return [_portable(name, v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool | dict):
+        return value
+    return {"object": getattr(value, "name", type(value).__name__)}

@@ -91,20 +91,24 @@ class OptunaStrategy:
         self.reduction_factor = reduction_factor
         self._study = study
 
+    def sampler(self, seed: int) -> Any:
+        """Multivariate TPE, seeded."""
+        optuna = _optuna()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(seed=seed, n_startup_trials=10, multivariate=True)
+
+    def pruner(self) -> Any:
+        """Successive halving over the racing rungs."""
+        return _optuna().pruners.SuccessiveHalvingPruner(min_resource=self.min_resource,
+                                                          reduction_factor=self.reduction_factor)
+
     @property
     def study(self) -> optuna.Study:
         """The Optuna study (created on first use), e.g. for optuna-dashboard."""
         if self._study is None:
-            optuna = _optuna()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                sampler = optuna.samplers.TPESampler(seed=self.seed, n_startup_trials=10, multivariate=True)
-            self._study = optuna.create_study(
-                direction="maximize",
-                sampler=sampler,
-                pruner=optuna.pruners.SuccessiveHalvingPruner(
-                    min_resource=self.min_resource, reduction_factor=self.reduction_factor),
-            )
+            self._study = _optuna().create_study(direction="maximize", sampler=self.sampler(self.seed),
+                                                 pruner=self.pruner())
             self._study.enqueue_trial(self.space.params_of(self.start))
         return self._study
 

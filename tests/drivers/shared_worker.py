@@ -1,0 +1,54 @@
+"""Shared-run driver: the run's first process or a worker, on a slow deterministic fake model.
+
+    python shared_worker.py first URL DATA OUT LEDGER     # optimize(storage=URL), exports to OUT
+    python shared_worker.py worker URL - - LEDGER         # autoprompt.shared.work(URL)
+
+Each trial this process evaluates adds "PID NUMBER STATE CALLS" to LEDGER; LEDGER.PID holds how
+many model calls this process has made, so a test can kill it in the middle of a trial.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import autoprompt
+from autoprompt.backend import FakeBackend
+from autoprompt.shared import work
+
+
+class SlowFake(FakeBackend):
+    """The fake model at 5 ms a call, so that several workers overlap."""
+
+    def __init__(self, counter: Path) -> None:
+        super().__init__()
+        self.counter = counter
+
+    def score(self, text: str, continuations: Sequence[str], *, chat: bool = False,
+              on_usage: object = None) -> list[float]:
+        time.sleep(0.005)
+        answer = super().score(text, continuations, chat=chat)
+        self.counter.write_text(str(self.calls))
+        return answer
+
+
+def main() -> None:
+    role, url, data, out, ledger = sys.argv[1:6]
+    model = SlowFake(Path(f"{ledger}.{os.getpid()}"))
+
+    def log(trial: autoprompt.Trial, progress: object) -> None:
+        with open(ledger, "a") as handle:
+            handle.write(f"{os.getpid()} {trial.number} {trial.state.value} {model.calls}\n")
+
+    if role == "first":
+        autoprompt.optimize(data, inputs="text", target="label", model=model, strategy="components",
+                            budget=1500, seed=0, first_rung=4, storage=url, run_dir=Path(out), callbacks=[log])
+    else:
+        work(url, model=model, callbacks=[log])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Shared runs on a real PostgreSQL server: workers join one study, a killed worker's trial is
+taken over, nothing is evaluated twice or lost."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import autoprompt
+from autoprompt.errors import ConfigError
+from autoprompt.shared import SQLCache
+
+from .postgres import new_database, postgres_server, url_path  # noqa: F401 (fixture)
+
+DRIVER = Path(__file__).parent / "drivers" / "shared_worker.py"
+
+
+def spawn(role: str, url: str, data: Path | str, out: Path | str, ledger: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, str(DRIVER), role, url, str(data), str(out), str(ledger)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def rows(ledger: Path) -> list[tuple[int, int, str]]:
+    if not ledger.is_file():
+        return []
+    return [(int(p), int(n), s) for p, n, s, _ in (line.split() for line in ledger.read_text().splitlines())]
+
+
+def mid_trial(ledger: Path, pid: int) -> bool:
+    """``pid`` has finished two trials and made calls since its last one: it is inside a trial."""
+    done = [int(line.split()[3]) for line in ledger.read_text().splitlines() if int(line.split()[0]) == pid] \
+        if ledger.is_file() else []
+    counter = Path(f"{ledger}.{pid}")
+    calls = int(counter.read_text() or 0) if counter.is_file() else 0
+    return len(done) >= 2 and calls > done[-1]
+
+
+def wait_for(condition, seconds: float = 120) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_two_workers_one_killed_mid_run_lose_and_duplicate_nothing(postgres_server: str, tmp_path: Path,  # noqa: F811
+                                                                   keyword_csv: Path) -> None:
+    import optuna
+
+    url, ledger = new_database(postgres_server), tmp_path / "ledger"
+    first = spawn("first", url, keyword_csv, tmp_path / "run", ledger)
+    wait_for(lambda: len(rows(ledger)) >= 1)
+    a = spawn("worker", url, "-", "-", ledger)
+    b = spawn("worker", url, "-", "-", ledger)
+    wait_for(lambda: mid_trial(ledger, b.pid))
+    os.kill(b.pid, signal.SIGKILL)
+    _, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    assert a.wait(timeout=120) == 0, a.stderr.read() if a.stderr else ""
+    study = optuna.load_study(study_name="autoprompt", storage=url)
+    states = optuna.trial.TrialState
+    trials = study.get_trials(deepcopy=False)
+    assert not [t for t in trials if t.state in (states.RUNNING, states.WAITING)]
+    evaluated = [number for _, number, _ in rows(ledger)]
+    assert len(evaluated) == len(set(evaluated)), "a trial was evaluated twice"
+    assert set(evaluated) == {t.number for t in trials if t.state in (states.COMPLETE, states.PRUNED)}
+    failed = [t.number for t in trials if t.state is states.FAIL]
+    assert failed, "the killed worker was inside a trial, which its heartbeat must have failed"
+    retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", optuna.storages.RetryFailedTrialCallback)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        retried = {retry.retried_trial_number(t): t for t in trials}
+    assert all(number in retried and retried[number].state in (states.COMPLETE, states.PRUNED)
+               for number in failed), "a dead worker's trial was lost"
+    assert {first.pid, a.pid, b.pid} <= {pid for pid, _, _ in rows(ledger)}
+    assert (tmp_path / "run" / "winner.json").is_file() and (tmp_path / "run" / "report.html").is_file()
+
+
+def test_sql_cache_keeps_the_first_answer(tmp_path: Path) -> None:
+    cache = SQLCache(url_path(tmp_path / "c.db"))
+    assert cache.get("k") is None
+    cache.put("k", {"value": [1.0]})
+    cache.put("k", {"value": [2.0]})
+    assert cache.get("k") == {"value": [1.0]}
+
+
+def test_shared_runs_refuse_what_workers_could_not_share(tmp_path: Path, keyword_frame: pd.DataFrame,
+                                                         keyword_csv: Path) -> None:
+    url = url_path(tmp_path / "s.db")
+    with pytest.raises(ConfigError, match="needs --strategy components"):
+        autoprompt.optimize(keyword_csv, inputs="text", target="label", model="fake", storage=url)
+    with pytest.raises(ConfigError, match="file path"):
+        autoprompt.optimize(keyword_frame, inputs="text", target="label", model="fake", storage=url,
+                            strategy="components")
+    with pytest.raises(ConfigError, match="holds no run yet"):
+        autoprompt.shared.work(url_path(tmp_path / "empty.db"), model=autoprompt.FakeBackend())
+    with pytest.raises(ConfigError, match="is not valid"):
+        autoprompt.optimize(keyword_csv, inputs="text", target="label", model="fake", storage="nonsense://",
+                            strategy="components")
