@@ -89,19 +89,28 @@ def write_prompt(directory: str | Path, prompt: Prompt, metadata: Mapping[str, A
     return path
 
 
+def read_record(path: Path, fmt: str, *, what: str, fix: str, missing: str) -> dict[str, Any]:
+    """A JSON file written by autoprompt with ``"format": fmt``; each way it can be wrong is a
+    ``ConfigError``: ``missing`` when absent, ``fix`` when it is not JSON, ``what`` it should be."""
+    if not path.is_file():
+        raise ConfigError(missing)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path} is not valid JSON ({exc}); {fix}") from None
+    if not isinstance(record, dict) or record.get("format") != fmt:
+        found = record.get("format") if isinstance(record, dict) else None
+        raise ConfigError(f"{path} is not {what} (format {found!r})")
+    return record
+
+
 def load_prompt(path: str | Path) -> ExportedPrompt:
     """Load an exported prompt from its directory, ``winner.json`` or ``winner.jinja``."""
     path = Path(path)
     manifest_path = path / MANIFEST_FILE if path.is_dir() else path.with_suffix(".json")
-    if not manifest_path.is_file():
-        raise ConfigError(f"no exported prompt at {path}: {manifest_path} does not exist; "
-                          "pass the directory written by 'autoprompt optimize --out DIR' or its winner.json")
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{manifest_path} is not valid JSON ({exc}); re-export the prompt") from None
-    if manifest.get("format") != FORMAT:
-        raise ConfigError(f"{manifest_path} is not an autoprompt export (format {manifest.get('format')!r})")
+    manifest = read_record(manifest_path, FORMAT, what="an autoprompt export", fix="re-export the prompt",
+                           missing=f"no exported prompt at {path}: {manifest_path} does not exist; pass the "
+                                   "directory written by 'autoprompt optimize --out DIR' or its winner.json")
     template_path = manifest_path.parent / manifest.get("template_file", TEMPLATE_FILE)
     template = template_path.read_text(encoding="utf-8") if template_path.is_file() else manifest["template"]
     prompt = Prompt(

@@ -92,16 +92,12 @@ class RunDirectory:
         _write_atomically(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
 
     def arguments(self) -> dict[str, Any]:
-        path = self.path / ARGUMENTS_FILE
-        if not path.is_file():
-            raise ConfigError(f"{self.path} holds no run ({ARGUMENTS_FILE} is missing); "
-                              "start one with: autoprompt optimize ... --out DIR")
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path} is not valid JSON ({exc}); the run cannot be resumed") from None
-        if record.get("format") != FORMAT:
-            raise ConfigError(f"{path} was written by another version (format {record.get('format')!r})")
+        from .export import read_record
+
+        record = read_record(self.path / ARGUMENTS_FILE, FORMAT, what="a run written by this version",
+                             fix="the run cannot be resumed",
+                             missing=f"{self.path} holds no run ({ARGUMENTS_FILE} is missing); "
+                                     "start one with: autoprompt optimize ... --out DIR")
         return dict(record["arguments"])
 
     def save_data(self, name: str, data: Any) -> str:
