@@ -68,7 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     opt.add_argument("--context", action="append", default=[],
                      help="a context block of your own (text or file); repeat for more")
     opt.add_argument("--model", default="local", help="local (bundled SmolLM2), local:gemma, local:/path.gguf")
-    opt.add_argument("--metric", help="accuracy, macro_f1, exact_match, contains or regex:PATTERN")
+    opt.add_argument("--metric", help="accuracy, macro_f1, exact_match, contains, regex:PATTERN; for free text "
+                     "token_f1, rouge1, rouge2, rougeL, chrf, bleu, or a weighted sum like 0.7*rougeL+0.3*chrf")
     opt.add_argument("--budget", type=int, default=500, help="maximum model calls for the search (default 500)")
     opt.add_argument("--max-seconds", type=float, help="wall-time limit for the search")
     opt.add_argument("--max-tokens", type=int, help="token limit for the search (input + output)")

@@ -41,7 +41,8 @@ data: sentiment
 # Model under optimization: local (bundled SmolLM2), local:gemma, local:/path/model.gguf,
 # openai:MODEL[@BASE_URL], anthropic:MODEL[@BASE_URL]. API keys come from the environment only.
 model: local
-# metric: accuracy             # accuracy, macro_f1, exact_match, contains or regex:PATTERN
+# metric: accuracy             # accuracy, macro_f1, exact_match, contains, regex:PATTERN, or for free
+#                              # text token_f1, rougeL, chrf, bleu... and sums like 0.7*rougeL+0.3*chrf
 
 # Search.
 strategy: refine               # refine (default) or components

@@ -7,17 +7,24 @@ Contract:
 - ``get_metric(spec)`` accepts a name (``accuracy``, ``macro_f1``, ``exact_match``,
   ``contains``, ``regex:PATTERN``), a ``Metric`` or any plain callable
   ``(example, output) -> float``.
+- Reference metrics for free text come from their libraries, imported on first use:
+  ``rouge1``, ``rouge2``, ``rougeL`` (F-measure, ``rouge-score``), ``chrf`` and ``bleu``
+  (sentence level, ``sacrebleu``, scaled to [0, 1]); ``token_f1`` is SQuAD's token
+  overlap F1 on normalized text. Names combine with weights: ``rougeL+chrf`` (equal
+  weights) or ``0.7*rougeL+0.3*token_f1``; weights are normalized to sum to 1.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 import string
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .dataset import Example
-from .errors import ConfigError
+from .errors import ConfigError, MissingDependency
 
 PerExample = Callable[[Example, str], float]
 
@@ -81,12 +88,82 @@ def regex(pattern: str) -> Metric:
     return Metric(f"regex:{pattern}", score)
 
 
+def token_f1(example: Example, output: str) -> float:
+    """Harmonic mean of token precision and recall between output and target (SQuAD's F1)."""
+    predicted, expected = normalize_text(output).split(), normalize_text(example.target).split()
+    if not predicted or not expected:
+        return float(predicted == expected)
+    common = sum(min(predicted.count(t), expected.count(t)) for t in set(predicted))
+    if not common:
+        return 0.0
+    precision, recall = common / len(predicted), common / len(expected)
+    return 2 * precision * recall / (precision + recall)
+
+
+def _library(module: str, package: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingDependency(package, "text") from None
+
+
+def rouge(kind: str) -> PerExample:
+    """ROUGE-1, ROUGE-2 or ROUGE-L F-measure from ``rouge-score``."""
+    scorers: list[Any] = []
+
+    def score(example: Example, output: str) -> float:
+        if not scorers:
+            scorers.append(_library("rouge_score.rouge_scorer", "rouge-score").RougeScorer([kind]))
+        return float(scorers[0].score(example.target, output)[kind].fmeasure)
+
+    return score
+
+
+def sacrebleu_metric(name: str) -> PerExample:
+    """Sentence-level chrF or BLEU from ``sacrebleu``, divided by 100."""
+
+    def score(example: Example, output: str) -> float:
+        sacrebleu = _library("sacrebleu", "sacrebleu")
+        return float(getattr(sacrebleu, f"sentence_{name}")(output, [example.target]).score) / 100.0
+
+    return score
+
+
 METRICS: dict[str, Metric] = {
     "accuracy": Metric("accuracy", _accuracy),
     "macro_f1": Metric("macro_f1", _accuracy, macro_f1),
     "exact_match": Metric("exact_match", _exact_match),
     "contains": Metric("contains", _contains),
+    "token_f1": Metric("token_f1", token_f1),
+    "rouge1": Metric("rouge1", rouge("rouge1")),
+    "rouge2": Metric("rouge2", rouge("rouge2")),
+    "rougeL": Metric("rougeL", rouge("rougeL")),
+    "chrf": Metric("chrf", sacrebleu_metric("chrf")),
+    "bleu": Metric("bleu", sacrebleu_metric("bleu")),
 }
+_TERM = re.compile(r"^\s*(?:(\d+(?:\.\d*)?|\.\d+)\s*\*\s*)?([A-Za-z_][\w]*)\s*$")
+
+
+def combined(spec: str) -> Metric:
+    """``0.7*rougeL+0.3*chrf``: the weighted mean of per-example metrics (weights normalized)."""
+    terms: list[tuple[float, Metric]] = []
+    for part in spec.split("+"):
+        match = _TERM.match(part)
+        if match is None:
+            raise ConfigError(f"cannot read '{part.strip()}' in metric '{spec}'; write e.g. 0.7*rougeL+0.3*chrf")
+        weight, name = float(match.group(1) or 1.0), match.group(2)
+        if name not in METRICS or name == "macro_f1":
+            raise ConfigError(f"unknown metric '{name}' in '{spec}'; combine any of "
+                              f"{', '.join(m for m in METRICS if m != 'macro_f1')}")
+        terms.append((weight, METRICS[name]))
+    total = sum(w for w, _ in terms)
+    if total <= 0:
+        raise ConfigError(f"the weights in metric '{spec}' add up to {total}; give positive weights")
+
+    def score(example: Example, output: str) -> float:
+        return sum(w * m(example, output) for w, m in terms) / total
+
+    return Metric(spec.replace(" ", ""), score)
 
 
 def get_metric(spec: str | Metric | PerExample) -> Metric:
@@ -97,6 +174,9 @@ def get_metric(spec: str | Metric | PerExample) -> Metric:
         return Metric(getattr(spec, "__name__", "custom"), spec)
     if spec.startswith("regex:"):
         return regex(spec.removeprefix("regex:"))
+    if "+" in spec or "*" in spec:
+        return combined(spec)
     if spec not in METRICS:
-        raise ConfigError(f"unknown metric '{spec}'; use one of {', '.join(METRICS)}, regex:PATTERN or a callable")
+        raise ConfigError(f"unknown metric '{spec}'; use one of {', '.join(METRICS)}, a weighted sum like "
+                          "0.7*rougeL+0.3*chrf, regex:PATTERN or a callable")
     return METRICS[spec]

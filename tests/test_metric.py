@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+import autoprompt
 from autoprompt.dataset import Example
 from autoprompt.errors import ConfigError
 from autoprompt.metric import get_metric, macro_f1
@@ -38,3 +41,54 @@ def test_macro_f1_by_hand() -> None:
     # a: tp=1 fp=0 fn=1 -> 2/3; b: tp=2 fp=1 fn=0 -> 4/5
     assert macro_f1(examples, outputs) == pytest.approx((2 / 3 + 4 / 5) / 2)
     assert get_metric("macro_f1").aggregate(examples, outputs, [1, 0, 1, 1]) == pytest.approx((2 / 3 + 4 / 5) / 2)
+
+
+def test_reference_metrics_come_from_their_libraries() -> None:
+    import sacrebleu
+    from rouge_score import rouge_scorer
+
+    example = Example("1", {"text": "x"}, "the cat sat")
+    output = "The cat sat on the mat"
+    assert get_metric("rougeL")(example, output) == pytest.approx(2 * 0.5 * 1.0 / 1.5)  # P 3/6, R 3/3
+    assert get_metric("rouge1")(example, output) == rouge_scorer.RougeScorer(["rouge1"]).score(
+        "the cat sat", output)["rouge1"].fmeasure
+    assert get_metric("chrf")(example, output) == pytest.approx(sacrebleu.sentence_chrf(output, ["the cat sat"]).score
+                                                               / 100)
+    assert get_metric("bleu")(example, "the cat sat") == pytest.approx(1.0)
+    assert 0.0 <= get_metric("bleu")(example, output) < 1.0
+
+
+def test_token_f1_is_squad_f1_on_normalized_text() -> None:
+    example = Example("1", {"text": "x"}, "The order #42 shipped.")
+    assert get_metric("token_f1")(example, "order 42 shipped today") == pytest.approx(2 * 0.75 * 0.75 / 1.5)
+    assert get_metric("token_f1")(example, "nothing alike") == 0.0
+    assert get_metric("token_f1")(Example("2", {}, ""), "") == 1.0
+
+
+def test_weighted_combinations_are_normalized_means() -> None:
+    example = Example("1", {"text": "x"}, "the cat sat")
+    output = "the cat sat on the mat"
+    rouge_l, f1 = get_metric("rougeL")(example, output), get_metric("token_f1")(example, output)
+    assert get_metric("0.7*rougeL+0.3*token_f1")(example, output) == pytest.approx(0.7 * rouge_l + 0.3 * f1)
+    assert get_metric("rougeL + token_f1")(example, output) == pytest.approx((rouge_l + f1) / 2)
+    assert get_metric("2*rougeL+2*token_f1").name == "2*rougeL+2*token_f1"
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("rougeZ", "unknown metric 'rougeZ'"),
+    ("0.5*rougeL+0.5*bertscore", "unknown metric 'bertscore' in"),
+    ("0.5*rougeL+macro_f1", "unknown metric 'macro_f1' in"),
+    ("rougeL+*chrf", "cannot read '*chrf'"),
+    ("0*rougeL+0*chrf", "add up to 0.0"),
+])
+def test_bad_metric_specs_name_the_problem(spec: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        get_metric(spec)
+
+
+def test_a_generation_run_optimizes_a_weighted_text_metric() -> None:
+    result = autoprompt.optimize("past_tense", model="fake", metric="0.5*chrf+0.5*token_f1", budget=300, seed=0,
+                                 first_rung=8)
+    assert result.metric == "0.5*chrf+0.5*token_f1"
+    assert result.test is not None and 0.0 < result.test.winner_score <= 1.0
+    assert all(0.0 <= p.score <= 1.0 for t in result.trials for p in t.predictions)
