@@ -49,13 +49,7 @@ def _command(sub: Any, name: str, help: str, example: str) -> argparse.ArgumentP
     return parser
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="autoprompt", description="Find better prompts automatically.",
-                                     epilog="example:\n  autoprompt init run.yaml && autoprompt optimize --config "
-                                     "run.yaml && autoprompt report runs/sentiment",
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    opt = _command(sub, "optimize", "search for a better prompt", OPTIMIZE_EXAMPLE)
+def _add_optimize(opt: argparse.ArgumentParser) -> None:
     opt.add_argument("--config", help="YAML file with any of these options (see 'autoprompt init'); flags win")
     opt.add_argument("--data", help="CSV/JSONL file, or a bundled task: sentiment, intent, past_tense (required)")
     opt.add_argument("--dev", help="dev file (default: split from --data)")
@@ -94,6 +88,15 @@ def _parser() -> argparse.ArgumentParser:
     opt.add_argument("--seed", type=int, default=0)
     opt.add_argument("--description", help="one sentence describing the task (used by context blocks)")
     opt.add_argument("--out", help="directory for the exported winner and reports (required)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autoprompt", description="Find better prompts automatically.",
+                                     epilog="example:\n  autoprompt init run.yaml && autoprompt optimize --config "
+                                     "run.yaml && autoprompt report runs/sentiment",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_optimize(_command(sub, "optimize", "search for a better prompt", OPTIMIZE_EXAMPLE))
     ev = _command(sub, "eval", "score an exported prompt on a data file", EVAL_EXAMPLE)
     ev.add_argument("--prompt", required=True, help="winner.json (or its directory)")
     ev.add_argument("--data", required=True, help="CSV/JSONL file or bundled task name")
