@@ -90,6 +90,13 @@ def _add_optimize(opt: argparse.ArgumentParser) -> None:
     opt.add_argument("--out", help="directory for the exported winner and reports (required)")
 
 
+def optimize_options() -> argparse.ArgumentParser:
+    """A parser holding only ``autoprompt optimize``'s options."""
+    parser = argparse.ArgumentParser(prog="autoprompt optimize", add_help=False)
+    _add_optimize(parser)
+    return parser
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autoprompt", description="Find better prompts automatically.",
                                      epilog="example:\n  autoprompt init run.yaml && autoprompt optimize --config "
@@ -132,8 +139,7 @@ def _with_config(args: argparse.Namespace, argv: Sequence[str]) -> argparse.Name
     from .config import load_config, merge
 
     if args.config:
-        commands = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
-        args = merge(load_config(args.config), args, _given(commands.choices["optimize"], argv))
+        args = merge(load_config(args.config), args, _given(optimize_options(), argv))
     for name in ("data", "out"):
         if not getattr(args, name):
             raise ConfigError(f"--{name} is required (on the command line or as '{name}:' in --config)")

@@ -46,7 +46,7 @@ from .run import RunDirectory, saved_arguments, shared_arguments
 from .shared import SharedRun, SharedStrategy, SQLCache, StopWhenSpent
 from .space import SearchSpace
 from .stats import bootstrap, paired_difference
-from .strategy import OptunaStrategy, SearchStrategy, study_of
+from .strategy import OptunaStrategy, SearchStrategy, halving_pruner, study_of, tpe_sampler
 from .template import Template
 from .trial import Trial, TrialState
 from .usage import PriceTable
@@ -93,16 +93,14 @@ class Optimizer:
     def run(self) -> OptimizationResult:
         started = time.monotonic()
         dev = self.task.data.dev.examples
-        client = Client(self.backend, self.budget.start(), cache=self.cache, prices=self.prices)
-        evaluator = Evaluator(client, self.metric, self.task.setup.kind)
-        racer = Racer(evaluator, dev, rungs_for(len(dev), self.first_rung), max_prompt_tokens=self.max_prompt_tokens)
+        client, racer = self._racer()
         writer = Client(self.writer, client.budget, cache=self.cache, prices=self.prices) if self.writer else None
         strategy = self._strategy(racer, writer)
         refining = strategy if isinstance(strategy, RefinementStrategy) else None
-        reserve = 0 if refining else min(self.top_k * len(dev), self.budget.calls // 5)
+        reserve = 0 if refining else self._reserve()
         trials, stop_reason = self._search(strategy, racer, client, reserve)
         if isinstance(strategy, SharedStrategy):
-            self.shared.settle(lambda: self._evaluate(strategy, racer, len(trials)))  # type: ignore[union-attr]
+            strategy.run.settle(lambda: self._evaluate(strategy, racer, len(trials)))
             trials, stop_reason = strategy.trials(), "budget spent"
         best, baseline = self._finalize(trials, racer, refining.incumbent if refining else None)
         test, test_client = self._test(baseline, best)
@@ -127,15 +125,23 @@ class Optimizer:
         """As a worker of a shared run: search until every worker together has spent the
         budget; return how many trials this process evaluated."""
         assert self.shared is not None
-        dev = self.task.data.dev.examples
-        reserve = min(self.top_k * len(dev), self.budget.calls // 5)
-        if self.shared.spent() >= self.budget.calls - reserve:
+        if self.shared.spent() >= self.budget.calls - self._reserve():
             return 0
-        client = Client(self.backend, self.budget.start(), cache=self.cache, prices=self.prices)
-        racer = Racer(Evaluator(client, self.metric, self.task.setup.kind), dev, rungs_for(len(dev), self.first_rung),
-                      max_prompt_tokens=self.max_prompt_tokens)
-        trials, _ = self._search(self._strategy(racer, None), racer, client, reserve)
+        client, racer = self._racer()
+        trials, _ = self._search(self._strategy(racer, None), racer, client, self._reserve())
         return len(trials)
+
+    def _racer(self) -> tuple[Client, Racer]:
+        """A client on a fresh budget, and the racer that evaluates on the dev set through it."""
+        dev = self.task.data.dev.examples
+        client = Client(self.backend, self.budget.start(), cache=self.cache, prices=self.prices)
+        evaluator = Evaluator(client, self.metric, self.task.setup.kind)
+        return client, Racer(evaluator, dev, rungs_for(len(dev), self.first_rung),
+                             max_prompt_tokens=self.max_prompt_tokens)
+
+    def _reserve(self) -> int:
+        """Calls the component search keeps back to complete its top candidates on dev."""
+        return min(self.top_k * len(self.task.data.dev.examples), self.budget.calls // 5)
 
     def _strategy(self, racer: Racer, writer: Client | None) -> SearchStrategy:
         start = start_candidate(self.task)
@@ -153,15 +159,14 @@ class Optimizer:
     def _shared_strategy(self, space: SearchSpace, start: Candidate, racer: Racer) -> SearchStrategy:
         """The component search on the shared study: created here by the run's first process, else joined."""
         assert self.shared is not None
-        local = OptunaStrategy(space, seed=self.seed, start=start, min_resource=racer.rungs[0])
-        sampler, pruner = local.sampler(os.getpid() if self.shared_arguments is None else self.seed), local.pruner()
+        sampler = tpe_sampler(os.getpid() if self.shared_arguments is None else self.seed)
+        pruner = halving_pruner(racer.rungs[0])
         if self.shared_arguments is not None:
             study = self.shared.create(self.shared_arguments, sampler=sampler, pruner=pruner,
                                        start=space.params_of(start))
         else:
             study = self.shared.study(sampler=sampler, pruner=pruner)
-        reserve = min(self.top_k * len(racer.dev), self.budget.calls // 5)
-        self.callbacks.append(StopWhenSpent(self.shared, self.budget.calls - reserve))
+        self.callbacks.append(StopWhenSpent(self.shared, self.budget.calls - self._reserve()))
         return SharedStrategy(OptunaStrategy(space, seed=self.seed, start=start, min_resource=racer.rungs[0],
                                              study=study), self.shared)
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .export import ExportedPrompt, load_prompt
-from .stats import Interval, bootstrap
+from .stats import Interval, bootstrap, pareto_front
 
 TOP_K = 10
 
@@ -123,11 +123,7 @@ def best_so_far(run: RunRecord) -> list[tuple[int, float]]:
 
 def pareto(run: RunRecord) -> list[TrialRow]:
     """Complete trials that no other beats on both dev score and prompt tokens, shortest first."""
-    done = run.complete
-    front = [t for t in done if not any(o.score >= t.score and o.prompt_tokens <= t.prompt_tokens and
-                                        (o.score, -o.prompt_tokens) != (t.score, -t.prompt_tokens) for o in done)]
-    unique = {(t.score, t.prompt_tokens): t for t in front}
-    return sorted(unique.values(), key=lambda t: (t.prompt_tokens, -t.score))
+    return pareto_front(run.complete)
 
 
 def leaderboard(run: RunRecord, k: int = TOP_K) -> list[tuple[TrialRow, Interval]]:

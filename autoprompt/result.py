@@ -29,7 +29,7 @@ from .export import write_prompt
 from .operator import Rejection
 from .prompt import Prompt
 from .report import write_report
-from .stats import Interval
+from .stats import Interval, pareto_front
 from .trial import Trial, TrialState
 
 if TYPE_CHECKING:
@@ -104,12 +104,7 @@ class OptimizationResult:
     @property
     def pareto(self) -> list[Trial]:
         """Complete trials not beaten on both dev score and prompt tokens, shortest first."""
-        done = completed(self.trials)
-        front = [t for t in done if not any(
-            o.score >= t.score and o.prompt_tokens <= t.prompt_tokens and
-            (o.score > t.score or o.prompt_tokens < t.prompt_tokens) for o in done)]
-        unique = {(t.score, t.prompt_tokens): t for t in sorted(front, key=lambda t: -t.number)}
-        return sorted(unique.values(), key=lambda t: (t.prompt_tokens, -t.score))
+        return pareto_front(completed(self.trials))
 
     @property
     def leaderboard(self) -> pd.DataFrame:

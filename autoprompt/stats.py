@@ -1,7 +1,9 @@
-"""Statistics: bootstrap confidence intervals for a score and for a paired difference.
+"""Statistics: bootstrap confidence intervals for a score and for a paired difference,
+and the Pareto front of score against prompt length.
 
 Contract: pure functions over per-example scores; seeded, so the same inputs give
 the same interval. ``Interval`` is a frozen record (estimate, low, high).
+``pareto_front(trials)`` works on anything with ``score``, ``prompt_tokens`` and ``number``.
 """
 
 from __future__ import annotations
@@ -9,6 +11,31 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+
+class Scored(Protocol):
+    @property
+    def score(self) -> float: ...
+
+    @property
+    def prompt_tokens(self) -> int: ...
+
+    @property
+    def number(self) -> int: ...
+
+
+T = TypeVar("T", bound=Scored)
+
+
+def pareto_front(trials: Sequence[T]) -> list[T]:
+    """Trials no other beats on both score and prompt tokens, shortest first; of equal
+    points, the earliest trial."""
+    front = [t for t in trials if not any(
+        o.score >= t.score and o.prompt_tokens <= t.prompt_tokens and
+        (o.score > t.score or o.prompt_tokens < t.prompt_tokens) for o in trials)]
+    unique = {(t.score, t.prompt_tokens): t for t in sorted(front, key=lambda t: -t.number)}
+    return sorted(unique.values(), key=lambda t: (t.prompt_tokens, -t.score))
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,19 @@ def _optuna() -> Any:
     return optuna
 
 
+def tpe_sampler(seed: int) -> Any:
+    """Multivariate TPE, seeded."""
+    optuna = _optuna()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=10, multivariate=True)
+
+
+def halving_pruner(min_resource: int, reduction_factor: int = 2) -> Any:
+    """Successive halving over the racing rungs."""
+    return _optuna().pruners.SuccessiveHalvingPruner(min_resource=min_resource, reduction_factor=reduction_factor)
+
+
 class OptunaStrategy:
     """TPE over the search space, with successive-halving pruning on dev batches."""
 
@@ -91,24 +104,12 @@ class OptunaStrategy:
         self.reduction_factor = reduction_factor
         self._study = study
 
-    def sampler(self, seed: int) -> Any:
-        """Multivariate TPE, seeded."""
-        optuna = _optuna()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.samplers.TPESampler(seed=seed, n_startup_trials=10, multivariate=True)
-
-    def pruner(self) -> Any:
-        """Successive halving over the racing rungs."""
-        return _optuna().pruners.SuccessiveHalvingPruner(min_resource=self.min_resource,
-                                                          reduction_factor=self.reduction_factor)
-
     @property
     def study(self) -> optuna.Study:
         """The Optuna study (created on first use), e.g. for optuna-dashboard."""
         if self._study is None:
-            self._study = _optuna().create_study(direction="maximize", sampler=self.sampler(self.seed),
-                                                 pruner=self.pruner())
+            self._study = _optuna().create_study(direction="maximize", sampler=tpe_sampler(self.seed),
+                                                 pruner=halving_pruner(self.min_resource, self.reduction_factor))
             self._study.enqueue_trial(self.space.params_of(self.start))
         return self._study
 

@@ -26,10 +26,12 @@ def test_init_writes_a_starter_that_validates_and_refuses_to_overwrite(tmp_path:
 
 
 def test_every_optimize_option_is_a_config_key() -> None:
-    from autoprompt.cli import _parser
+    from autoprompt.cli import _parser, optimize_options
 
     commands = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
-    dests = {a.dest for a in commands.choices["optimize"]._actions} - {"help", "config"}
+    assert {a.dest for a in commands.choices["optimize"]._actions} - {"help"} == {
+        a.dest for a in optimize_options()._actions}
+    dests = {a.dest for a in optimize_options()._actions} - {"config"}
     assert dests == set(fields())
 
 
