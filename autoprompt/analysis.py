@@ -2,7 +2,8 @@
 
 Contract:
 - ``analyze(examples, predictions, kind)`` returns a frozen ``ErrorAnalysis``: every
-  mistake (expected vs. output, and whether the output failed to parse), confused
+  mistake (expected vs. output, whether the output failed to parse, and the judge's
+  reason when a judge graded it), confused
   label pairs (expected, predicted, count) most frequent first, how often each label
   was predicted and expected, and, for generation, outputs much longer than the
   reference (length violations).
@@ -32,6 +33,7 @@ class Mistake:
     expected: str
     output: str
     failed: bool
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,12 @@ class ErrorAnalysis:
     predicted: tuple[tuple[str, int], ...] = ()
     expected: tuple[tuple[str, int], ...] = ()
     too_long: tuple[str, ...] = ()
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """The judge's reasons for the mistakes, most frequent first (each once)."""
+        counts = Counter(m.reason for m in self.mistakes if m.reason)
+        return tuple(reason for reason, _ in counts.most_common())
 
     @property
     def failed(self) -> tuple[Mistake, ...]:
@@ -63,7 +71,8 @@ class ErrorAnalysis:
 def analyze(examples: Sequence[Example], predictions: Sequence[Prediction], kind: TaskKind) -> ErrorAnalysis:
     """Summarise the mistakes of ``predictions`` on the first ``len(predictions)`` examples."""
     pairs = list(zip(examples, predictions))
-    mistakes = tuple(Mistake(ex.id, ex.target, p.output, p.failed) for ex, p in pairs if p.failed or p.score < 1.0)
+    mistakes = tuple(Mistake(ex.id, ex.target, p.output, p.failed, p.reason)
+                     for ex, p in pairs if p.failed or p.score < 1.0)
     if kind is TaskKind.GENERATION:
         too_long = tuple(ex.id for ex, p in pairs
                          if len(p.output.split()) > LENGTH_FACTOR * max(len(ex.target.split()), 1))

@@ -2,7 +2,8 @@
 
 Contract: ``AnthropicBackend.from_spec("anthropic:MODEL[@BASE_URL]")``. The Messages
 API returns no logprobs, so labels are parsed from the answer (see
-``api.APIBackend``). The key is read from ``ANTHROPIC_API_KEY``.
+``api.APIBackend``). It takes no seed: each sampled answer is its own cached request.
+The key is read from ``ANTHROPIC_API_KEY``.
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ class AnthropicBackend(APIBackend):
     client_class = "Anthropic"
     has_logprobs = False
 
-    def _complete(self, text: str, max_tokens: int, logprobs: bool) -> Completion:
+    def _complete(self, text: str, max_tokens: int, logprobs: bool, temperature: float = 0.0,
+                  seed: int | None = None) -> Completion:
         client = self._client()
         sdk = self._sdk()
         try:
             # temperature travels in the body: recent SDKs dropped the keyword, servers still honour it
             response = client.messages.create(
                 model=self.model, max_tokens=max_tokens, messages=[{"role": "user", "content": text}],
-                extra_body={"temperature": 0.0, **self.extra_body})
+                extra_body={"temperature": temperature, **self.extra_body})
         except (sdk.APIError, ValueError) as exc:
             raise translate_sdk_error(sdk, exc, self, self._key, self._reached) from None
         self._reached = True

@@ -164,12 +164,14 @@ class APIBackend:
         return {"temperature": 0.0, "max_tokens": self.max_tokens, "logprobs": self.logprobs,
                 "extra_body": self.extra_body}
 
-    def _complete(self, text: str, max_tokens: int, logprobs: bool) -> Completion:
+    def _complete(self, text: str, max_tokens: int, logprobs: bool, temperature: float = 0.0,
+                  seed: int | None = None) -> Completion:
         raise NotImplementedError
 
-    def _request(self, text: str, max_tokens: int, logprobs: bool,
-                 on_usage: Callable[[Usage], None] | None) -> Completion:
-        completion = call_with_retries(lambda: self._complete(text, max_tokens, logprobs), self.policy)
+    def _request(self, text: str, max_tokens: int, logprobs: bool, on_usage: Callable[[Usage], None] | None,
+                 temperature: float = 0.0, seed: int | None = None) -> Completion:
+        completion = call_with_retries(lambda: self._complete(text, max_tokens, logprobs, temperature, seed),
+                                       self.policy)
         if on_usage is not None:
             on_usage(completion.usage)
         return completion
@@ -180,8 +182,9 @@ class APIBackend:
         return label_scores(completion, continuations)
 
     def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
-                 on_usage: Callable[[Usage], None] | None = None) -> str:
-        return self._request(text, max_tokens, False, on_usage).text
+                 on_usage: Callable[[Usage], None] | None = None, temperature: float = 0.0,
+                 seed: int | None = None) -> str:
+        return self._request(text, max_tokens, False, on_usage, temperature, seed).text
 
 
 def first_line_message(exc: BaseException, secret: str) -> str:

@@ -6,6 +6,8 @@ Contract (``Backend``):
 - ``generate(text, chat=..., max_tokens=..., stop=...)`` returns greedy generated text;
   a backend may stop at the first of the ``stop`` strings (after some content), or
   may generate past it, so callers parse what they need (``prompt.parse_generation``).
+  A backend that can sample also accepts ``temperature`` and ``seed`` keywords; they
+  are passed only when a caller samples (consistency), never for greedy requests.
 - ``chat=True`` means: send ``text`` as the user turn of the model's chat template
   and score or generate the assistant's reply; ``False`` means raw text.
 - ``name`` identifies model and settings (part of every cache key);
@@ -98,11 +100,17 @@ class FakeBackend:
         return [-1.0 - 2.0 * _noise(text, c, str(chat)) + self.rule(text, c) for c in continuations]
 
     def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
-                 on_usage: UsageSink | None = None) -> str:
+                 on_usage: UsageSink | None = None, temperature: float = 0.0, seed: int | None = None) -> str:
+        """Echoes the last input, put in the past tense when the prompt says "past" (most of the
+        time). Sampling drifts from that answer with probability ``temperature`` times 0.6, or
+        times 0.15 when the prompt asks for a short answer."""
         self.calls += 1
         value = _last_input(text).split(":", 1)[-1].strip().strip('"')
         if "past" in text.lower() and _noise(text, str(chat)) > 0.3:
-            return value + ("d" if value.endswith("e") else "ed")
+            value += "d" if value.endswith("e") else "ed"
+        steady = 0.15 if "short" in text.lower() else 0.6
+        if temperature > 0 and _noise(text, str(seed)) < min(1.0, temperature * steady):
+            return f"{value} {('maybe', 'probably', 'I think', 'perhaps')[int(_noise(str(seed), text) * 4)]}"
         return value
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .dataset import Example, TaskKind
+from .errors import ConfigError
 from .library import TemplateLibrary
 from .prompt import Prompt
 from .template import Template
@@ -71,6 +72,20 @@ class Candidate:
         if self.chat:
             parts.append("chat" if self.answer_space else "chat-nospace")
         return " ".join(parts)
+
+
+def candidate_from(record: Mapping[str, Any]) -> Candidate:
+    """A ``Candidate`` from its ``dataclasses.asdict`` form (as JSON files keep it)."""
+    fields = {f for f in Candidate.__dataclass_fields__}
+    unknown = set(record) - fields
+    if unknown or "task" not in record:
+        raise ConfigError(f"a saved candidate has unknown fields {', '.join(sorted(unknown)) or '(none)'} or no "
+                          "task; it was written by another version of autoprompt")
+    values = dict(record)
+    for name in ("clarifiers", "context", "demo_ids"):
+        values[name] = tuple(values.get(name, ()))
+    values["word_overrides"] = tuple(tuple(pair) for pair in values.get("word_overrides", ()))
+    return Candidate(**values)
 
 
 def title(name: str) -> str:

@@ -98,7 +98,11 @@ class Client:
             self.backend.score(text, continuations, chat=chat, on_usage=sink))))
 
     def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
-                 sample: int = 0) -> str:
-        key = self._key("generate", text, chat, max_tokens, list(stop), sample=sample)
+                 temperature: float = 0.0, sample: int = 0) -> str:
+        """Greedy text, or with ``temperature`` > 0 the ``sample``-th sampled answer (the backend is
+        asked with ``temperature`` and ``seed=sample``; the key holds both)."""
+        sampling = {"temperature": temperature, "seed": sample} if temperature > 0 else {}
+        key = self._key("generate", text, chat, max_tokens, list(stop), *([sampling] if sampling else []),
+                        sample=sample)
         return str(self._call(key, len(text) // 4 + max_tokens, lambda sink: self.backend.generate(
-            text, chat=chat, max_tokens=max_tokens, stop=stop, on_usage=sink)))
+            text, chat=chat, max_tokens=max_tokens, stop=stop, on_usage=sink, **sampling)))

@@ -28,20 +28,21 @@ _BOUNDARY = re.compile(r"(?<=[.!?;])\s+|(?<=,)\s+")
 
 
 @lru_cache(maxsize=4)
-def _bank(name: str) -> tuple[str, ...]:
+def phrase_bank(name: str) -> tuple[str, ...]:
+    """The non-comment lines of ``templates/phrases/NAME``."""
     text = resources.files("autoprompt.templates").joinpath("phrases").joinpath(name).read_text(encoding="utf-8")
     return tuple(line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#"))
 
 
 def added_phrases(kind: TaskKind) -> tuple[str, ...]:
     """Phrases that may be added to an instruction of this task kind."""
-    return tuple(p for p in _bank("add.txt")
+    return tuple(p for p in phrase_bank("add.txt")
                  if kind is TaskKind.CLASSIFICATION or "labels" not in Template("phrase", p).variables())
 
 
 def substitutions() -> tuple[tuple[str, str], ...]:
     """``(old, new)`` pairs of the paraphrase bank."""
-    pairs = (line.split("=>", 1) for line in _bank("paraphrase.txt") if "=>" in line)
+    pairs = (line.split("=>", 1) for line in phrase_bank("paraphrase.txt") if "=>" in line)
     return tuple((old.strip(), new.strip()) for old, new in pairs)
 
 

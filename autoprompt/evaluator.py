@@ -4,8 +4,15 @@ Contract:
 - ``prepare(prompt)`` computes contextual calibration when the prompt asks for it
   (one call per content-free input) and returns the calibrated copy.
 - ``predict(prompt, example)`` returns a ``Prediction``: the output (a label or
-  generated text), its metric score, and whether it failed. A request that fails on
-  its own (``ExampleFailed``) is a failed prediction with score 0, not an exception.
+  generated text), its metric score, the judge's reason when the metric has one, and
+  whether it failed. A request that fails on its own (``ExampleFailed``) is a failed
+  prediction with score 0, not an exception; so is a judge that cannot grade (the
+  prediction keeps its output, ``error`` says why).
+- With ``consistency`` (see ``autoprompt.consistency``) each prediction also carries
+  the agreement of k sampled answers, and its score is the blended objective when
+  the consistency weight is above 0 (``quality`` keeps the metric's own score).
+- ``judge_client`` is the client a judge metric was bound to (its calls are counted
+  apart from the target model's); None for metrics that need no model.
 - ``evaluate(prompt, examples)`` maps ``predict`` over examples and returns them in
   order. When the backend allows concurrent requests (``client.concurrency`` > 1) the
   examples run concurrently on an asyncio loop, at most that many at a time. If the
@@ -20,10 +27,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from .client import Client
+from .consistency import Consistency, agreement
 from .dataset import Example, TaskKind
 from .errors import BudgetExhausted, ExampleFailed
-from .metric import Metric
-from .prompt import Prompt, calibration_from, parse_generation
+from .metric import Metric, token_f1
+from .prompt import Prompt, calibration_from, parse_generation, probabilities
 
 
 @dataclass(frozen=True)
@@ -35,16 +43,22 @@ class Prediction:
     score: float
     failed: bool = False
     error: str = ""
+    reason: str = ""
+    agreement: float | None = None
+    quality: float | None = None
 
 
 class Evaluator:
     """Scores prompts on examples."""
 
-    def __init__(self, client: Client, metric: Metric, kind: TaskKind, *, max_tokens: int = 16) -> None:
+    def __init__(self, client: Client, metric: Metric, kind: TaskKind, *, max_tokens: int = 16,
+                 consistency: Consistency | None = None, judge_client: Client | None = None) -> None:
         self.client = client
         self.metric = metric
         self.kind = kind
         self.max_tokens = max_tokens
+        self.consistency = consistency
+        self.judge_client = judge_client
 
     def prepare(self, prompt: Prompt) -> Prompt:
         if not prompt.calibrate or prompt.calibration is not None or self.kind is not TaskKind.CLASSIFICATION:
@@ -55,20 +69,41 @@ class Evaluator:
         return replace(prompt, calibration=calibration_from(content_free))
 
     def output(self, prompt: Prompt, example: Example) -> str:
+        return self.answers(prompt, example)[0]
+
+    def answers(self, prompt: Prompt, example: Example) -> tuple[str, list[str]]:
+        """The greedy answer, and the sampled ones when consistency is measured."""
         text = prompt.render(example.inputs)
+        sampling = self.consistency
         if self.kind is TaskKind.GENERATION:
             generated = self.client.generate(text, chat=prompt.chat, max_tokens=self.max_tokens, stop=("\n",))
-            return parse_generation(generated)
+            samples = [parse_generation(self.client.generate(
+                text, chat=prompt.chat, max_tokens=self.max_tokens, stop=("\n",), temperature=sampling.temperature,
+                sample=i)) for i in range(1, sampling.samples + 1)] if sampling else []
+            return parse_generation(generated), samples
         conts = prompt.continuations()
-        logprobs = self.client.score(text, list(conts.values()), chat=prompt.chat)
-        return prompt.decide(dict(zip(conts, logprobs)))
+        logprobs = dict(zip(conts, self.client.score(text, list(conts.values()), chat=prompt.chat)))
+        samples = sampling.draw_labels(probabilities(logprobs, prompt.calibration), text) if sampling else []
+        return prompt.decide(logprobs), samples
 
     def predict(self, prompt: Prompt, example: Example) -> Prediction:
         try:
-            output = self.output(prompt, example)
+            output, samples = self.answers(prompt, example)
         except ExampleFailed as exc:
             return Prediction(example.id, "", 0.0, failed=True, error=str(exc))
-        return Prediction(example.id, output, self.metric(example, output))
+        grade = self.metric.grade(example, output)
+        error = grade.reason if grade.failed else ""
+        if self.consistency is None:
+            return Prediction(example.id, output, grade.score, error=error, reason=grade.reason)
+        agreed = agreement(samples, self._same)
+        return Prediction(example.id, output, self.consistency.blend(grade.score, agreed), error=error,
+                          reason=grade.reason, agreement=agreed, quality=grade.score)
+
+    def _same(self, a: str, b: str) -> float:
+        if self.kind is TaskKind.CLASSIFICATION:
+            return float(a == b)
+        similar = token_f1 if self.metric.model_graded else self.metric
+        return (similar(Example("", {}, a), b) + similar(Example("", {}, b), a)) / 2
 
     def evaluate(self, prompt: Prompt, examples: Sequence[Example]) -> list[Prediction]:
         if self.client.concurrency > 1 and len(examples) > 1:

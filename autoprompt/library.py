@@ -8,7 +8,8 @@ Contract:
 - ``for_kind(kind)`` keeps only what fits a classification or generation task.
 - ``instructions`` holds the default instruction sentence of each task kind
   (``classify``, ``generate``); ``meta`` holds the meta-prompts the model-based
-  refinement operators send to the optimizer model.
+  refinement operators send to the optimizer model; ``judge`` holds the rubrics a
+  judge model grades outputs with (``correctness``, ``faithfulness``, ``concision``, ``tone``).
 """
 
 from __future__ import annotations
@@ -19,18 +20,20 @@ from importlib import resources
 from .errors import ConfigError
 from .template import Template
 
-SECTIONS = ("tasks", "clarifiers", "context", "instructions", "meta")
+SECTIONS = ("tasks", "clarifiers", "context", "instructions", "meta", "judge")
 
 
 @dataclass(frozen=True)
 class TemplateLibrary:
-    """Named templates in five sections: ``tasks``, ``clarifiers``, ``context``, ``instructions``, ``meta``."""
+    """Named templates in six sections: ``tasks``, ``clarifiers``, ``context``, ``instructions``, ``meta``,
+    ``judge``."""
 
     tasks: dict[str, Template] = field(default_factory=dict)
     clarifiers: dict[str, Template] = field(default_factory=dict)
     context: dict[str, Template] = field(default_factory=dict)
     instructions: dict[str, Template] = field(default_factory=dict)
     meta: dict[str, Template] = field(default_factory=dict)
+    judge: dict[str, Template] = field(default_factory=dict)
 
     @classmethod
     def bundled(cls) -> TemplateLibrary:

@@ -174,15 +174,18 @@ class LocalBackend:
         return scores
 
     def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
-                 on_usage: UsageSink | None = None) -> str:
+                 on_usage: UsageSink | None = None, temperature: float = 0.0, seed: int | None = None) -> str:
+        """Greedy text; with ``temperature`` > 0, sampled from the softmax of logits / temperature
+        with a generator seeded by ``seed`` (so the same request gives the same sample)."""
         import numpy as np
 
         llm = self._model()
         tokens = self._tokens(self.format(text, chat), chat)
         logits = self._eval_prompt(tokens)
+        rng = np.random.default_rng(seed if seed is not None else self.seed)
         out: list[int] = []
         for _ in range(max_tokens):
-            token = int(np.argmax(logits))
+            token = int(np.argmax(logits)) if temperature <= 0 else _sample(logits, temperature, rng)
             if llm.token_eos() == token or _is_eog(llm, token):
                 break
             out.append(token)
@@ -198,6 +201,14 @@ class LocalBackend:
         if self._llm is not None:
             self._llm.reset()
             self._llm._ctx.kv_cache_clear()
+
+
+def _sample(logits: Any, temperature: float, rng: Any) -> int:
+    import numpy as np
+
+    scaled = np.asarray(logits, dtype=np.float64) / temperature
+    weights = np.exp(scaled - scaled.max())
+    return int(rng.choice(len(weights), p=weights / weights.sum()))
 
 
 def _is_eog(llm: Any, token: int) -> bool:

@@ -12,6 +12,11 @@ Contract:
   (sentence level, ``sacrebleu``, scaled to [0, 1]); ``token_f1`` is SQuAD's token
   overlap F1 on normalized text. Names combine with weights: ``rougeL+chrf`` (equal
   weights) or ``0.7*rougeL+0.3*token_f1``; weights are normalized to sum to 1.
+- A per-example function may return a ``Grade`` (a score with a reason) instead of a
+  float; ``Metric.grade`` always returns one. A model-graded metric (``judge:RUBRIC``,
+  see ``autoprompt.judge``) carries a ``grader`` instead: ``bind(client)`` gives the
+  metric that asks the judge model through that client, so judge calls share the
+  run's cache, retries and budget.
 """
 
 from __future__ import annotations
@@ -20,13 +25,25 @@ import importlib
 import re
 import string
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from .dataset import Example
 from .errors import ConfigError, MissingDependency
 
-PerExample = Callable[[Example, str], float]
+if TYPE_CHECKING:
+    from .client import Client
+
+PerExample = Callable[[Example, str], "float | Grade"]
+
+
+@dataclass(frozen=True)
+class Grade:
+    """One output's score in [0, 1], why (from a judge), and whether grading itself failed."""
+
+    score: float
+    reason: str = ""
+    failed: bool = False
 
 
 def _mean(examples: Sequence[Example], outputs: Sequence[str], scores: Sequence[float]) -> float:
@@ -40,9 +57,32 @@ class Metric:
     name: str
     per_example: PerExample
     aggregate: Callable[[Sequence[Example], Sequence[str], Sequence[float]], float] = _mean
+    grader: Callable[[Client], PerExample] | None = None
+    bound: bool = False
 
     def __call__(self, example: Example, output: str) -> float:
-        return float(self.per_example(example, output))
+        return self.grade(example, output).score
+
+    def grade(self, example: Example, output: str) -> Grade:
+        """The output's score, with the judge's reason when there is one."""
+        value = self.per_example(example, output)
+        return value if isinstance(value, Grade) else Grade(float(value))
+
+    @property
+    def needs_model(self) -> bool:
+        """Whether the metric asks a judge model and is not bound to a client yet."""
+        return self.grader is not None
+
+    @property
+    def model_graded(self) -> bool:
+        """Whether the metric asks a judge model (bound or not)."""
+        return self.grader is not None or self.bound
+
+    def bind(self, client: Client) -> Metric:
+        """The metric grading through ``client`` (itself when it needs no model)."""
+        if self.grader is None:
+            return self
+        return replace(self, per_example=self.grader(client), grader=None, bound=True)
 
 
 def normalize_text(text: str) -> str:
@@ -141,29 +181,47 @@ METRICS: dict[str, Metric] = {
     "chrf": Metric("chrf", sacrebleu_metric("chrf")),
     "bleu": Metric("bleu", sacrebleu_metric("bleu")),
 }
-_TERM = re.compile(r"^\s*(?:(\d+(?:\.\d*)?|\.\d+)\s*\*\s*)?([A-Za-z_][\w]*)\s*$")
+_TERM = re.compile(r"^\s*(?:(\d+(?:\.\d*)?|\.\d+)\s*\*\s*)?([A-Za-z_]\w*|judge:[\w./-]+)\s*$")
 
 
 def combined(spec: str) -> Metric:
-    """``0.7*rougeL+0.3*chrf``: the weighted mean of per-example metrics (weights normalized)."""
+    """``0.7*rougeL+0.3*chrf``: the weighted mean of per-example metrics (weights normalized).
+    A ``judge:RUBRIC`` term makes the sum model-graded; its reason travels with the score."""
     terms: list[tuple[float, Metric]] = []
     for part in spec.split("+"):
         match = _TERM.match(part)
         if match is None:
             raise ConfigError(f"cannot read '{part.strip()}' in metric '{spec}'; write e.g. 0.7*rougeL+0.3*chrf")
         weight, name = float(match.group(1) or 1.0), match.group(2)
+        if name.startswith("judge:"):
+            terms.append((weight, get_metric(name)))
+            continue
         if name not in METRICS or name == "macro_f1":
             raise ConfigError(f"unknown metric '{name}' in '{spec}'; combine any of "
-                              f"{', '.join(m for m in METRICS if m != 'macro_f1')}")
+                              f"{', '.join(m for m in METRICS if m != 'macro_f1')} or judge:RUBRIC")
         terms.append((weight, METRICS[name]))
     total = sum(w for w, _ in terms)
     if total <= 0:
         raise ConfigError(f"the weights in metric '{spec}' add up to {total}; give positive weights")
 
-    def score(example: Example, output: str) -> float:
-        return sum(w * m(example, output) for w, m in terms) / total
+    def weighted(bound: list[tuple[float, Metric]]) -> PerExample:
+        def score(example: Example, output: str) -> Grade:
+            grades = [(w, m.grade(example, output)) for w, m in bound]
+            return Grade(sum(w * g.score for w, g in grades) / total,
+                         " ".join(g.reason for _, g in grades if g.reason), any(g.failed for _, g in grades))
+        return score
 
-    return Metric(spec.replace(" ", ""), score)
+    name = spec.replace(" ", "")
+    if not any(m.needs_model for _, m in terms):
+        return Metric(name, weighted(terms))
+    return Metric(name, unbound(name), grader=lambda client: weighted([(w, m.bind(client)) for w, m in terms]))
+
+
+def unbound(name: str) -> PerExample:
+    """The per-example function of a model-graded metric that was not bound to a client."""
+    def score(example: Example, output: str) -> float:
+        raise ConfigError(f"metric '{name}' asks a judge model; bind it to a client first (metric.bind(client))")
+    return score
 
 
 def get_metric(spec: str | Metric | PerExample) -> Metric:
@@ -176,7 +234,12 @@ def get_metric(spec: str | Metric | PerExample) -> Metric:
         return regex(spec.removeprefix("regex:"))
     if "+" in spec or "*" in spec:
         return combined(spec)
+    if spec.startswith("judge:"):
+        from .judge import judge_metric
+
+        return judge_metric(spec.removeprefix("judge:"))
     if spec not in METRICS:
-        raise ConfigError(f"unknown metric '{spec}'; use one of {', '.join(METRICS)}, a weighted sum like "
-                          "0.7*rougeL+0.3*chrf, regex:PATTERN or a callable")
+        raise ConfigError(f"unknown metric '{spec}'; use one of {', '.join(METRICS)}, judge:RUBRIC (correctness, "
+                          "faithfulness, concision, tone or a .jinja file), a weighted sum like 0.7*rougeL+0.3*chrf, "
+                          "regex:PATTERN or a callable")
     return METRICS[spec]

@@ -21,14 +21,17 @@ class OpenAIBackend(APIBackend):
     sdk_module = "openai"
     client_class = "OpenAI"
 
-    def _complete(self, text: str, max_tokens: int, logprobs: bool) -> Completion:
+    def _complete(self, text: str, max_tokens: int, logprobs: bool, temperature: float = 0.0,
+                  seed: int | None = None) -> Completion:
         client = self._client()
-        extra = {"logprobs": True, "top_logprobs": 20} if logprobs else {}
+        extra: dict[str, object] = {"logprobs": True, "top_logprobs": 20} if logprobs else {}
+        if seed is not None:
+            extra["seed"] = seed
         sdk = self._sdk()
         try:
             response = client.chat.completions.create(
                 model=self.model, messages=[{"role": "user", "content": text}], max_tokens=max_tokens,
-                temperature=0.0, extra_body=self.extra_body or None, **extra)
+                temperature=temperature, extra_body=self.extra_body or None, **extra)
         except (sdk.APIError, ValueError) as exc:
             raise translate_sdk_error(sdk, exc, self, self._key, self._reached) from None
         self._reached = True

@@ -7,15 +7,17 @@ Contract:
   trial's error analysis to aim its proposals, and may return nothing.
 - ``RefineContext`` is everything a proposal may read: the task setup and custom
   template, the search space, the dev examples by id, every trial so far, a seeded
-  random generator, and, for the ``rewrite`` family only, ``writer``: a ``Client`` for
-  the optimizer model, charged to the same budget and cache as every other call.
+  random generator, reviewers' ``feedback`` records, and ``writer``: a ``Client`` for
+  the optimizer model (``rewrite`` and ``feedback.critique`` only), charged to the
+  same budget and cache as every other call.
   Operators record proposals they had to throw away with ``context.reject``.
 - ``validate(candidate, context)`` says why a proposal is unusable ("" when it is
   fine): its instruction must parse, use only the task's constants, render in the
   sandbox, and for classification keep the label set (the ``labels`` placeholder or
   every label word) when the task's default instruction names it; label words
   must be distinct and non-empty; demo ids must exist.
-- Families, in the order their proposals are interleaved: ``move`` (component moves
+- Families, in the order their proposals are interleaved: ``feedback`` (reviewers'
+  notes and judges' reasons as clarifiers and rewrites; nothing without them), ``move`` (component moves
   aimed at the failures, and merges of improvements found side by side), ``demos``,
   ``explore`` (multi-component jumps from TPE), ``words`` (label words), ``edit``
   (GrIPS-style phrase edits, no model) and ``rewrite`` (needs an optimizer model).
@@ -39,8 +41,9 @@ from .trial import Trial
 
 if TYPE_CHECKING:
     from .client import Client
+    from .feedback import Feedback
 
-FAMILIES = ("move", "demos", "explore", "words", "edit", "rewrite")
+FAMILIES = ("feedback", "move", "demos", "explore", "words", "edit", "rewrite")
 MAX_INSTRUCTION_CHARS = 600
 
 
@@ -73,6 +76,7 @@ class RefineContext:
     rng: random.Random = field(default_factory=lambda: random.Random(0))
     trials: list[Trial] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
+    feedback: Sequence[Feedback] = ()
 
     def reject(self, operator: str, reason: str, text: str = "") -> None:
         self.rejected.append(Rejection(operator, reason, text[:300]))
@@ -131,6 +135,7 @@ def build_operators(families: Sequence[str] = FAMILIES) -> list[Operator]:
     from .demos import DemoOperator
     from .edit import EditOperator
     from .explore import ExploreOperator
+    from .feedback import FeedbackOperator
     from .move import MoveOperator
     from .rewrite import RewriteOperator
     from .words import WordsOperator
@@ -138,6 +143,7 @@ def build_operators(families: Sequence[str] = FAMILIES) -> list[Operator]:
     unknown = sorted(set(families) - set(FAMILIES))
     if unknown:
         raise ConfigError(f"unknown operator family {', '.join(unknown)}; use any of {', '.join(FAMILIES)}")
-    made: dict[str, Operator] = {"move": MoveOperator(), "edit": EditOperator(), "demos": DemoOperator(),
-                                 "explore": ExploreOperator(), "words": WordsOperator(), "rewrite": RewriteOperator()}
+    made: dict[str, Operator] = {"feedback": FeedbackOperator(), "move": MoveOperator(), "edit": EditOperator(),
+                                 "demos": DemoOperator(), "explore": ExploreOperator(), "words": WordsOperator(),
+                                 "rewrite": RewriteOperator()}
     return [made[name] for name in FAMILIES if name in families]

@@ -30,13 +30,15 @@ from .backend import Backend, get_backend
 from .budget import BudgetSpec
 from .cache import ResponseCache, SQLiteCache
 from .callbacks import Callback, Progress, ProgressBar, StopOnFailures, StopWhenExhausted
-from .candidate import CUSTOM_TASK, Candidate, TaskSetup, compose
+from .candidate import CUSTOM_TASK, Candidate, TaskSetup, candidate_from, compose
 from .client import Client
+from .consistency import Consistency
 from .dataset import BUNDLED, Dataset, Example, Split, TaskKind, load_data, split
 from .errors import BudgetExhausted, ConfigError
 from .evaluator import Evaluator, Prediction
+from .feedback import Feedback, check_feedback, feedback_library, load_feedback
 from .library import TemplateLibrary
-from .metric import Metric, get_metric
+from .metric import METRICS, Metric, get_metric
 from .operator import FAMILIES, RefineContext, build_operators
 from .prompt import Prompt
 from .racing import Racer, rungs_for
@@ -71,7 +73,8 @@ class Optimizer:
                  callbacks: Sequence[Callback], top_k: int, first_rung: int, strategy: str = "refine",
                  operators: Sequence[str] = FAMILIES, writer: Backend | None = None,
                  max_prompt_tokens: int | None = None, shared: SharedRun | None = None,
-                 shared_arguments: dict[str, Any] | None = None) -> None:
+                 shared_arguments: dict[str, Any] | None = None, judge: Backend | None = None,
+                 consistency: Consistency | None = None, feedback: Sequence[Feedback] = ()) -> None:
         self.task = task
         self.backend = backend
         self.metric = metric
@@ -89,12 +92,16 @@ class Optimizer:
         self.max_prompt_tokens = max_prompt_tokens
         self.shared = shared
         self.shared_arguments = shared_arguments
+        self.judge = judge
+        self.consistency = consistency
+        self.feedback = tuple(feedback)
 
     def run(self) -> OptimizationResult:
         started = time.monotonic()
         dev = self.task.data.dev.examples
         client, racer = self._racer()
         writer = Client(self.writer, client.budget, cache=self.cache, prices=self.prices) if self.writer else None
+        judges = [c for c in [racer.evaluator.judge_client] if c is not None]
         strategy = self._strategy(racer, writer)
         refining = strategy if isinstance(strategy, RefinementStrategy) else None
         reserve = 0 if refining else self._reserve()
@@ -103,19 +110,20 @@ class Optimizer:
             strategy.run.settle(lambda: self._evaluate(strategy, racer, len(trials)))
             trials, stop_reason = strategy.trials(), "budget spent"
         best, baseline = self._finalize(trials, racer, refining.incumbent if refining else None)
-        test, test_client = self._test(baseline, best)
+        test, testing = self._test(baseline, best)
         writing = [writer] if writer is not None else []
+        searching = [client, *writing, *judges]
         return OptimizationResult(
-            best=best, baseline=baseline, trials=tuple(trials), test=test, metric=self.metric.name,
-            model=self.model, seed=self.seed, calls=sum(c.calls for c in [client, *writing]),
-            optimizer_calls=sum(c.calls for c in writing), test_calls=test_client.calls if test_client else 0,
-            paid_calls=sum(c.backend_calls for c in [client, *writing, *([test_client] if test_client else [])]),
+            best=best, baseline=baseline, trials=tuple(trials), test=test, metric=self.objective,
+            model=self.model, seed=self.seed, calls=sum(c.calls for c in searching),
+            optimizer_calls=sum(c.calls for c in writing), test_calls=sum(c.calls for c in testing),
+            judge_calls=sum(c.calls for c in judges), paid_calls=sum(c.backend_calls for c in [*searching, *testing]),
             seconds=time.monotonic() - started, stop_reason=stop_reason, dev_size=len(dev),
             target=self.task.setup.target_name, kind=self.task.setup.kind.value,
             data_hashes={name: getattr(self.task.data, name).fingerprint() for name in ("train", "dev", "test")},
             test_set=self.task.data.test,
             study=strategy.study if isinstance(strategy, OptunaStrategy) else study_of(trials),
-            tokens=sum(c.usage.total for c in [client, *writing]), usd=sum(c.usd for c in [client, *writing]),
+            tokens=sum(c.usage.total for c in searching), usd=sum(c.usd for c in searching),
             strategy=self.strategy,
             accepted=tuple(refining.accepted) if refining else _improvements(trials),
             rejected=tuple(refining.context.rejected) if refining else (),
@@ -131,13 +139,26 @@ class Optimizer:
         trials, _ = self._search(self._strategy(racer, None), racer, client, self._reserve())
         return len(trials)
 
+    @property
+    def objective(self) -> str:
+        """The name of what the search maximizes: the metric, with the consistency term if it counts."""
+        return self.consistency.name(self.metric.name) if self.consistency else self.metric.name
+
     def _racer(self) -> tuple[Client, Racer]:
         """A client on a fresh budget, and the racer that evaluates on the dev set through it."""
         dev = self.task.data.dev.examples
         client = Client(self.backend, self.budget.start(), cache=self.cache, prices=self.prices)
-        evaluator = Evaluator(client, self.metric, self.task.setup.kind)
-        return client, Racer(evaluator, dev, rungs_for(len(dev), self.first_rung),
+        return client, Racer(self.evaluator(client), dev, rungs_for(len(dev), self.first_rung),
                              max_prompt_tokens=self.max_prompt_tokens)
+
+    def evaluator(self, client: Client) -> Evaluator:
+        """An evaluator through ``client``; a judge metric grades through a judge client on the same
+        budget and cache (kept as the evaluator's ``judge_client``)."""
+        metric, judge = self.metric, None
+        if metric.needs_model:
+            judge = Client(self.judge or self.backend, client.budget, cache=self.cache, prices=self.prices)
+            metric = metric.bind(judge)
+        return Evaluator(client, metric, self.task.setup.kind, consistency=self.consistency, judge_client=judge)
 
     def _reserve(self) -> int:
         """Calls the component search keeps back to complete its top candidates on dev."""
@@ -152,9 +173,10 @@ class Optimizer:
         if self.strategy == "components":
             return OptunaStrategy(space, seed=self.seed, start=start, min_resource=racer.rungs[0])
         context = RefineContext(setup=self.task.setup, space=space, dev={ex.id: ex for ex in racer.dev},
-                                custom=self.task.custom, writer=writer, rng=random.Random(self.seed))
+                                custom=self.task.custom, writer=writer, rng=random.Random(self.seed),
+                                feedback=self.feedback)
         return RefinementStrategy(context=context, operators=build_operators(self.operators), start=start,
-                                  seed=self.seed)
+                                  seed=self.seed, reviewed=reviewed_candidates(self.feedback))
 
     def _shared_strategy(self, space: SearchSpace, start: Candidate, racer: Racer) -> SearchStrategy:
         """The component search on the shared study: created here by the run's first process, else joined."""
@@ -226,12 +248,12 @@ class Optimizer:
         prompt = racer.evaluator.prepare(self.prompt(trial.candidate))
         return Finalist(trial.candidate, prompt, trial.score, trial.number)
 
-    def _test(self, baseline: Finalist, best: Finalist) -> tuple[TestReport | None, Client | None]:
+    def _test(self, baseline: Finalist, best: Finalist) -> tuple[TestReport | None, list[Client]]:
+        """Start and winner on the test set, and the clients that scored them (model, judge)."""
         test = self.task.data.test.examples
         if not test:
-            return None, None
-        evaluator = Evaluator(Client(self.backend, cache=self.cache, prices=self.prices), self.metric,
-                              self.task.setup.kind)
+            return None, []
+        evaluator = self.evaluator(Client(self.backend, cache=self.cache, prices=self.prices))
         base = self.score_fresh(evaluator, baseline.prompt, test)
         win = self.score_fresh(evaluator, best.prompt, test)
         base_scores, win_scores = [p.score for p in base], [p.score for p in win]
@@ -241,7 +263,7 @@ class Optimizer:
             baseline_score=evaluator.aggregate(test, base), winner_score=evaluator.aggregate(test, win),
             baseline_predictions=tuple(base), winner_predictions=tuple(win),
         )
-        return report, evaluator.client
+        return report, [c for c in (evaluator.client, evaluator.judge_client) if c is not None]
 
     def score_fresh(self, evaluator: Evaluator, prompt: Prompt, examples: Sequence[Example]) -> list[Prediction]:
         """Score from an empty model state, so ``autoprompt eval`` reproduces the numbers exactly."""
@@ -282,6 +304,7 @@ def _in_run_directory(run: RunDirectory, arguments: dict[str, Any]) -> Optimizat
     with run.lock():
         if arguments.get("cache") is None and arguments.get("storage") is None:
             arguments["cache"] = run.cache
+        arguments["feedback"] = run.feedback(arguments.get("feedback"))
         run.save_arguments(saved_arguments(run, {k: v for k, v in arguments.items()
                                                  if k not in ("callbacks", "progress", "worker")}))
         log = run.trial_log()
@@ -388,6 +411,9 @@ def optimize(
     max_prompt_tokens: int | None = None,
     run_dir: str | Path | None = None,
     storage: str | None = None,
+    judge_model: str | Backend | None = None,
+    consistency: int | Consistency | None = None,
+    feedback: str | Path | Sequence[Feedback] | None = None,
 ) -> OptimizationResult:
     """Search for a better prompt and score it honestly.
 
@@ -420,6 +446,15 @@ def optimize(
     ``strategy="components"``) makes this a shared run (see ``autoprompt.shared``):
     ``autoprompt worker --storage URL`` processes, here or on other machines, join the
     study and the response cache there, and this process finalizes once the budget is spent.
+
+    Free text: ``metric="judge:correctness"`` (or ``faithfulness``, ``concision``, ``tone``, a
+    ``.jinja`` rubric, or a weighted sum like ``0.5*judge:concision+0.5*rougeL``) grades each
+    output with ``judge_model`` (default: ``model``); judge calls count against ``budget`` and
+    its reasons steer refinement. ``consistency`` (a number of samples, or a ``Consistency``)
+    measures how much sampled answers agree, reported beside the score, and with a weight
+    above 0 optimized with it. ``feedback`` (records or a ``feedback.jsonl`` file, as
+    ``autoprompt review`` writes them; a run directory's own file is read as well) turns
+    reviewers' notes into clarifiers and rewrites, starting from the reviewed prompt.
     """
     arguments = {k: v for k, v in locals().items() if k not in ("run_dir",)}
     if run_dir is not None:
@@ -439,16 +474,22 @@ def build_optimizer(arguments: Mapping[str, Any]) -> Optimizer:
     if a["storage"] is not None and a["strategy"] != "components":
         raise ConfigError("a shared run (--storage) needs --strategy components: refinement is one sequence of "
                           "rounds, while Optuna's component search lets several workers ask for trials at once")
-    library = with_user_templates(a["library"] or TemplateLibrary.bundled(), clarifiers=a["clarifiers"],
-                                  context=a["context"])
+    feedback = load_feedback(a.get("feedback") or ())
+    library = feedback_library(with_user_templates(a["library"] or TemplateLibrary.bundled(),
+                                                   clarifiers=a["clarifiers"], context=a["context"]), feedback)
     task = prepare_task(a["data"], inputs=a["inputs"], target=a["target"], dev=a["dev"], test=a["test"],
                         template=a["template"], kind=a["kind"], seed=a["seed"], description=a["description"],
                         label_definitions=a["label_definitions"], label_words=a["label_words"], library=library)
+    check_feedback(feedback, [ex.id for part in (task.data.train, task.data.dev, task.data.test)
+                              for ex in part.examples])
     if a["budget"] < len(task.data.dev) + 3:
         raise ConfigError(f"budget of {a['budget']} calls cannot score even the starting prompt on the "
                           f"{len(task.data.dev)} dev examples; pass --budget {10 * len(task.data.dev)} or more")
     kind = task.setup.kind
     metric = get_metric(a["metric"] or ("accuracy" if kind is TaskKind.CLASSIFICATION else "exact_match"))
+    consistency = _consistency(a.get("consistency"), metric)
+    judge = get_backend(a["judge_model"], seed=a["seed"], limits=a["limits"]) \
+        if a.get("judge_model") is not None and metric.needs_model else None
     backend = get_backend(a["model"], seed=a["seed"], limits=a["limits"])
     writer = None
     if a["optimizer_model"] is not None:
@@ -470,4 +511,28 @@ def build_optimizer(arguments: Mapping[str, Any]) -> Optimizer:
         first_rung=a["first_rung"], strategy=a["strategy"], operators=a["operators"], writer=writer,
         max_prompt_tokens=a["max_prompt_tokens"], shared=shared,
         shared_arguments=shared_arguments(arguments) if shared is not None and not a.get("worker") else None,
+        judge=judge, consistency=consistency, feedback=feedback,
     )
+
+
+def _consistency(value: int | Consistency | Mapping[str, Any] | None, metric: Metric) -> Consistency | None:
+    if value is None or value == 0:
+        return None
+    if isinstance(value, Mapping):
+        value = Consistency(**value)
+    settings = value if isinstance(value, Consistency) else Consistency(samples=int(value))
+    if settings.weight > 0 and metric.aggregate is not METRICS["accuracy"].aggregate:
+        raise ConfigError(f"a consistency weight needs a metric that is a mean over examples; '{metric.name}' "
+                          "is not; use accuracy, or keep the weight at 0 to measure agreement only")
+    return settings.check()
+
+
+def reviewed_candidates(feedback: Sequence[Feedback]) -> list[Candidate]:
+    """The prompts reviewers commented on, each once, in the order reviewed."""
+    seen: list[Candidate] = []
+    for record in feedback:
+        if record.candidate:
+            candidate = candidate_from(record.candidate)
+            if candidate not in seen:
+                seen.append(candidate)
+    return seen

@@ -88,6 +88,15 @@ def calibration_from(content_free: Sequence[Mapping[str, float]]) -> dict[str, f
     return {label: sum(p[label] for p in probs) / len(probs) for label in labels}
 
 
+def probabilities(logprobs: Mapping[str, float], calibration: Mapping[str, float] | None = None) -> dict[str, float]:
+    """The labels' probabilities, divided by their content-free priors when calibrated, summing to 1."""
+    probs = normalize(logprobs)
+    if calibration:
+        probs = {k: p / max(calibration[k], 1e-12) for k, p in probs.items()}
+    total = sum(probs.values())
+    return {k: p / total for k, p in probs.items()}
+
+
 def decide(logprobs: Mapping[str, float], calibration: Mapping[str, float] | None = None) -> str:
     """Pick the label; with calibration, divide each probability by its content-free prior."""
     if not calibration:

@@ -2,9 +2,11 @@
 
 Contract:
 - ``RefinementStrategy`` is a ``SearchStrategy`` (``ask``/``tell``). Its first proposal
-  is the starting prompt. Then, round by round, it takes a parent from the beam (the
-  incumbent first, the runners-up when the incumbent's children stop winning), lets
-  every operator propose children aimed at the parent's error analysis, validates
+  is the starting prompt, then each ``reviewed`` candidate (prompts a person gave
+  feedback on, operator ``reviewed``) that is valid for the task. Then, round by
+  round, it takes a parent from the beam (the incumbent first, the runners-up when
+  the incumbent's children stop winning), lets every operator propose children
+  aimed at the parent's error analysis, validates
   them (invalid ones go to ``context.rejected`` with the reason), skips any whose
   rendered prompt was already tried, and queues up to ``width`` per operator,
   interleaved across operators. When no operator has anything new, it tries a random
@@ -72,7 +74,7 @@ class RefinementStrategy:
 
     def __init__(self, *, context: RefineContext, operators: Sequence[Operator], start: Candidate,
                  beam_width: int = 4, width: int = 2, confidence: float = 0.9, margin: float = 0.25,
-                 seed: int = 0) -> None:
+                 seed: int = 0, reviewed: Sequence[Candidate] = ()) -> None:
         self.context = context
         self.operators = list(operators)
         self.start = start
@@ -81,6 +83,7 @@ class RefinementStrategy:
         self.confidence = confidence
         self.margin = margin
         self.seed = seed
+        self.reviewed = list(reviewed)
         self.incumbent: Trial | None = None
         self.accepted: list[int] = []
         self.beam: list[Trial] = []
@@ -92,6 +95,14 @@ class RefinementStrategy:
         if not self._seen:
             self._seen.add(self._key(self.start))
             return RefineProposal(self.start, "start", None, None, self.margin)
+        while self.reviewed:
+            candidate = self.reviewed.pop(0)
+            reason = validate(candidate, self.context)
+            if reason:
+                self.context.reject("reviewed", reason, candidate.describe())
+            elif self._key(candidate) not in self._seen:
+                self._seen.add(self._key(candidate))
+                return RefineProposal(candidate, "reviewed", 0, self.incumbent, self.margin)
         while not self._queue:
             self._plan_round()
         return self._queue.popleft()

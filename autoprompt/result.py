@@ -60,8 +60,15 @@ class TestReport:
     baseline_predictions: tuple[Prediction, ...]
     winner_predictions: tuple[Prediction, ...]
 
+    def consistency(self) -> tuple[float, float] | None:
+        """Mean agreement of sampled answers (start, winner), when it was measured."""
+        means = [_mean_agreement(p) for p in (self.baseline_predictions, self.winner_predictions)]
+        return None if means[0] is None or means[1] is None else (means[0], means[1])
+
     def as_dict(self) -> dict[str, Any]:
+        agreement = self.consistency()
         return {
+            **({"consistency": list(agreement)} if agreement else {}),
             "n": self.n,
             "baseline": self.baseline_score,
             "winner": self.winner_score,
@@ -98,6 +105,7 @@ class OptimizationResult:
     study: optuna.Study | None = field(default=None, compare=False)
     strategy: str = "refine"
     optimizer_calls: int = 0
+    judge_calls: int = 0
     accepted: tuple[int, ...] = ()
     rejected: tuple[Rejection, ...] = ()
 
@@ -119,7 +127,8 @@ class OptimizationResult:
             {"trial": t.number, "candidate": t.candidate.describe(), "dev_score": round(t.score, 4),
              "n_dev": t.n, "state": t.state.value, "calls": t.calls, "prompt_chars": t.prompt_chars,
              "prompt_tokens": t.prompt_tokens, "operator": t.operator, "parent": t.parent,
-             "winner": t.candidate == self.best.candidate}
+             "winner": t.candidate == self.best.candidate,
+             **({"consistency": round(t.consistency, 4)} if t.consistency is not None else {})}
             for t in best.values()
         ]
         frame = pd.DataFrame(rows)
@@ -143,7 +152,8 @@ class OptimizationResult:
         """A short text report: start vs winner on dev and test, and what it cost."""
         lines = [
             f"metric: {self.metric} | model: {self.model} | seed: {self.seed} | stop: {self.stop_reason}",
-            f"model calls: {self.calls} during search ({self.optimizer_calls} by the optimizer model; "
+            f"model calls: {self.calls} during search ({self.optimizer_calls} by the optimizer model, "
+            f"{self.judge_calls} by the judge; "
             f"+{self.test_calls} on test; {self.paid_calls} not from the cache), {len(self.trials)} trials, "
             f"{self.seconds:.0f}s, {self.tokens} tokens, ${self.usd:.4f}",
             f"dev ({self.dev_size}): start {self.baseline.dev_score:.3f} -> winner {self.best.dev_score:.3f}",
@@ -152,6 +162,10 @@ class OptimizationResult:
         if self.test:
             lines.append(f"test ({self.test.n}): start {self.test.baseline} -> winner {self.test.winner}; "
                          f"paired difference {self.test.difference}")
+            agreement = self.test.consistency()
+            if agreement is not None:
+                lines.append(f"consistency on test (agreement of sampled answers): start {agreement[0]:.3f} -> "
+                             f"winner {agreement[1]:.3f}")
         return "\n".join(lines)
 
     def export(self, directory: str | Path) -> Path:
@@ -178,6 +192,7 @@ class OptimizationResult:
             "strategy": self.strategy,
             "stop_reason": self.stop_reason,
             "optimizer_calls": self.optimizer_calls,
+            "judge_calls": self.judge_calls,
             "seconds": round(self.seconds, 1),
             "accepted": list(self.accepted),
             "rejected": [{"operator": r.operator, "reason": r.reason} for r in self.rejected],
@@ -249,7 +264,13 @@ def trial_record(trial: Trial) -> dict[str, Any]:
         "label": trial.candidate.describe(), "scores": [round(p.score, 4) for p in trial.predictions],
         "mistakes": [m.example_id for m in analysis.mistakes] if analysis else [],
         "confusions": [list(c) for c in analysis.confusions[:5]] if analysis else [],
+        **({"consistency": round(trial.consistency, 4)} if trial.consistency is not None else {}),
     }
+
+
+def _mean_agreement(predictions: tuple[Prediction, ...]) -> float | None:
+    measured = [p.agreement for p in predictions if p.agreement is not None]
+    return sum(measured) / len(measured) if measured else None
 
 
 def _write_dataset(path: Path, dataset: Dataset) -> None:

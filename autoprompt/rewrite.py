@@ -126,8 +126,8 @@ class RewriteOperator:
         if not mistakes:
             return None
         picked = context.rng.sample(mistakes, min(SHOWN_MISTAKES, len(mistakes)))
-        rows = [{"input": _shown(context.dev[m.example_id]), "expected": m.expected, "output": m.output}
-                for m in picked]
+        rows = [{"input": _shown(context.dev[m.example_id]), "expected": m.expected, "output": m.output,
+                 "reason": m.reason} for m in picked]
         reason = parse_generation(self._ask(context, "critique", instruction=shown, mistakes=rows))
         return self._ask(context, "apply_critique", instruction=shown, critique=reason, labels=labels)
 

@@ -9,6 +9,8 @@ Contract:
   - ``cache.sqlite``: every model answer, committed as it arrives (WAL).
   - ``trials.log.jsonl``: one line per finished trial (candidate, score of each dev
     example, operator and parent, timings), appended and flushed as it finishes.
+  - ``feedback.jsonl``: reviewers' records (``autoprompt review``); every run and
+    resume in the directory reads them (``feedback(given)``) and saves them in ``run.json``.
   - at the end, the export: ``winner.json``, ``report.html``, ``study.sqlite3``...
 
 - ``lock()`` lets one process at a time run in a directory; a second one gets
@@ -113,6 +115,15 @@ class RunDirectory:
         _write_atomically(path, data.to_json(orient="records", lines=True, force_ascii=False))
         return str(path.resolve())
 
+    def feedback(self, given: Any = None) -> list[Any]:
+        """Feedback given as an argument, then the records of ``feedback.jsonl`` here, each once."""
+        from .feedback import FEEDBACK_FILE, load_feedback
+
+        records = load_feedback(given or ())
+        if (self.path / FEEDBACK_FILE).is_file():
+            records += load_feedback(self.path / FEEDBACK_FILE)
+        return [r for i, r in enumerate(records) if r not in records[:i]]
+
     def trial_log(self) -> TrialLog:
         return TrialLog(self.log)
 
@@ -209,10 +220,13 @@ def saved_arguments(run: RunDirectory, arguments: Mapping[str, Any]) -> dict[str
 def restored(arguments: Mapping[str, Any]) -> dict[str, Any]:
     """``run.json``'s arguments back into ``optimize``'s types."""
     from .api import Limits
+    from .consistency import Consistency
 
     out = dict(arguments)
     if isinstance(out.get("limits"), dict):
         out["limits"] = Limits(**out["limits"])
+    if isinstance(out.get("consistency"), dict):
+        out["consistency"] = Consistency(**out["consistency"])
     return out
 
 

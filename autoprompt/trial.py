@@ -49,6 +49,12 @@ class Trial:
         return len(self.predictions)
 
     @property
+    def consistency(self) -> float | None:
+        """Mean agreement of sampled answers over the predictions that measured it."""
+        measured = [p.agreement for p in self.predictions if p.agreement is not None]
+        return sum(measured) / len(measured) if measured else None
+
+    @property
     def failures(self) -> int:
         return sum(p.failed for p in self.predictions)
 
