@@ -21,7 +21,8 @@ Contract (``Backend``):
 - A backend raises ``ExampleFailed`` for a request that fails on its own and
   ``ModelError`` when the model is unusable.
 
-``FakeBackend`` is deterministic and needs no model, for fast tests.
+``FakeBackend`` is deterministic and needs no model, for fast tests; asked a judge
+rubric (a prompt with "Answer to grade:"), it grades by comparing with the reference.
 ``get_backend(spec)`` resolves ``local``, ``local:gemma``, ``local:/path.gguf`` and ``fake``.
 """
 
@@ -105,6 +106,8 @@ class FakeBackend:
         time). Sampling drifts from that answer with probability ``temperature`` times 0.6, or
         times 0.15 when the prompt asks for a short answer."""
         self.calls += 1
+        if "Answer to grade:" in text:
+            return _fake_grade(text)
         value = _last_input(text).split(":", 1)[-1].strip().strip('"')
         if "past" in text.lower() and _noise(text, str(chat)) > 0.3:
             value += "d" if value.endswith("e") else "ed"
@@ -112,6 +115,17 @@ class FakeBackend:
         if temperature > 0 and _noise(text, str(seed)) < min(1.0, temperature * steady):
             return f"{value} {('maybe', 'probably', 'I think', 'perhaps')[int(_noise(str(seed), text) * 4)]}"
         return value
+
+
+def _fake_grade(text: str) -> str:
+    """The fake as a judge: 5 for the reference answer, 2 for a longer one, 1 otherwise."""
+    fields = dict(re.findall(r"^(Reference answer|Answer to grade): (.*)$", text, re.M))
+    answer, reference = fields.get("Answer to grade", "").strip(), fields.get("Reference answer", "").strip()
+    if answer.lower() == reference.lower():
+        return "Score: 5\nReason: The answer matches the reference."
+    if len(answer.split()) > len(reference.split()):
+        return "Score: 2\nReason: The answer is too long; it adds words the reference does not have."
+    return "Score: 1\nReason: The answer does not match the reference."
 
 
 def count_tokens(backend: Backend, text: str, *, chat: bool = False) -> int:

@@ -1,4 +1,4 @@
-"""The command line: ``autoprompt optimize | resume | worker | eval | report | export | init``.
+"""The command line: ``autoprompt optimize | resume | review | worker | eval | report | export | init``.
 
 Contract: every ``AutopromptError`` becomes one line on stderr and exit code 2,
 with no traceback; Ctrl-C exits 130. Progress goes to stderr, results to stdout.
@@ -39,6 +39,9 @@ WORKER_EXAMPLE = """example:
 RESUME_EXAMPLE = """example:
   autoprompt optimize --data sentiment --budget 800 --out runs/s    # killed, Ctrl-C, laptop asleep...
   autoprompt resume runs/s      # replays every answer already in runs/s/cache.sqlite for free, then goes on"""
+REVIEW_EXAMPLE = """example:
+  autoprompt review runs/summaries --n 5      # rate answers, type "too long", accept/reject
+  autoprompt resume runs/summaries --budget 1200   # the notes become clarifiers and rewrites"""
 INIT_EXAMPLE = """example:
   autoprompt init run.yaml && autoprompt optimize --config run.yaml"""
 
@@ -63,7 +66,18 @@ def _add_optimize(opt: argparse.ArgumentParser) -> None:
                      help="a context block of your own (text or file); repeat for more")
     opt.add_argument("--model", default="local", help="local (bundled SmolLM2), local:gemma, local:/path.gguf")
     opt.add_argument("--metric", help="accuracy, macro_f1, exact_match, contains, regex:PATTERN; for free text "
-                     "token_f1, rouge1, rouge2, rougeL, chrf, bleu, or a weighted sum like 0.7*rougeL+0.3*chrf")
+                     "token_f1, rouge1, rouge2, rougeL, chrf, bleu, a weighted sum like 0.7*rougeL+0.3*chrf, or a "
+                     "judge model's rubric: judge:correctness, judge:faithfulness, judge:concision, judge:tone, "
+                     "judge:FILE.jinja")
+    opt.add_argument("--judge-model", help="model that grades judge:RUBRIC metrics (same specs as --model; default: "
+                     "--model); its calls count against --budget")
+    opt.add_argument("--consistency", type=int, default=0, metavar="K",
+                     help="also sample K answers per example and report how much they agree (0: off)")
+    opt.add_argument("--temperature", type=float, default=0.7, help="sampling temperature for --consistency")
+    opt.add_argument("--consistency-weight", type=float, default=0.0, metavar="W",
+                     help="optimize (1-W)*metric + W*agreement instead of the metric alone (default 0)")
+    opt.add_argument("--feedback", help="feedback.jsonl written by 'autoprompt review' (a run's own --out "
+                     "directory file is read anyway): notes become clarifiers and rewrites")
     opt.add_argument("--budget", type=int, default=500, help="maximum model calls for the search (default 500)")
     opt.add_argument("--max-seconds", type=float, help="wall-time limit for the search")
     opt.add_argument("--max-tokens", type=int, help="token limit for the search (input + output)")
@@ -123,6 +137,11 @@ def _parser() -> argparse.ArgumentParser:
     res = _command(sub, "resume", "continue an interrupted run from its directory", RESUME_EXAMPLE)
     res.add_argument("run", help="the --out directory of the interrupted run")
     res.add_argument("--model", help="model spec, when the run's model must be given again")
+    res.add_argument("--budget", type=int, help="a new budget of model calls, e.g. to go on after 'autoprompt review'")
+    rev = _command(sub, "review", "rate the winner's answers, give feedback, accept or reject them", REVIEW_EXAMPLE)
+    rev.add_argument("run", help="directory written by 'autoprompt optimize --out DIR'")
+    rev.add_argument("--n", type=int, default=8, help="how many dev examples to show (default 8)")
+    rev.add_argument("--seed", type=int, default=0, help="which examples to show")
     init = _command(sub, "init", "write a commented starter config for 'optimize --config'", INIT_EXAMPLE)
     init.add_argument("path", nargs="?", default="run.yaml", help="where to write it (default run.yaml)")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
@@ -150,6 +169,7 @@ def _optimize(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .api import Limits
+    from .consistency import Consistency
     from .optimizer import optimize
 
     if args.dry_run:
@@ -164,6 +184,9 @@ def _optimize(args: argparse.Namespace) -> int:
         limits=Limits(args.concurrency, args.rpm, args.tpm), progress=True, strategy=args.strategy,
         operators=[name.strip() for name in args.operators.split(",") if name.strip()],
         optimizer_model=args.optimizer_model, max_prompt_tokens=args.max_prompt_tokens, storage=args.storage,
+        judge_model=args.judge_model, feedback=args.feedback,
+        consistency=Consistency(args.consistency, args.temperature, args.consistency_weight)
+        if args.consistency else None,
     )
     return _finished(result, Path(args.out))
 
@@ -181,7 +204,14 @@ def _resume(args: argparse.Namespace) -> int:
 
     from .run import resume
 
-    return _finished(resume(args.run, model=args.model, progress=True), Path(args.run))
+    return _finished(resume(args.run, model=args.model, budget=args.budget, progress=True), Path(args.run))
+
+
+def _review(args: argparse.Namespace) -> int:
+    from .review import review
+
+    review(args.run, n=args.n, seed=args.seed)
+    return 0
 
 
 def _finished(result: Any, out: Any) -> int:
@@ -259,7 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     commands = {"optimize": lambda: _optimize(_with_config(args, argv)), "eval": lambda: _eval(args),
                 "report": lambda: _report(args), "export": lambda: _export(args), "init": lambda: _init(args),
-                "resume": lambda: _resume(args), "worker": lambda: _worker(args)}
+                "resume": lambda: _resume(args), "worker": lambda: _worker(args), "review": lambda: _review(args)}
     try:
         return commands[args.command]()
     except AutopromptError as exc:

@@ -42,7 +42,13 @@ data: sentiment
 # openai:MODEL[@BASE_URL], anthropic:MODEL[@BASE_URL]. API keys come from the environment only.
 model: local
 # metric: accuracy             # accuracy, macro_f1, exact_match, contains, regex:PATTERN, or for free
-#                              # text token_f1, rougeL, chrf, bleu... and sums like 0.7*rougeL+0.3*chrf
+#                              # text token_f1, rougeL, chrf, bleu... and sums like 0.7*rougeL+0.3*chrf,
+#                              # or a judge model's rubric: judge:correctness, faithfulness, concision, tone
+# judge_model: local           # grades judge:RUBRIC metrics (default: the model); its calls count too
+# consistency: 4               # also sample 4 answers per example and measure how much they agree
+# temperature: 0.7             # ...at this temperature
+# consistency_weight: 0.3      # optimize (1 - w) * metric + w * agreement (default 0: report only)
+# feedback: runs/sentiment/feedback.jsonl   # reviewers' notes (autoprompt review) to act on
 
 # Search.
 strategy: refine               # refine (default) or components
@@ -103,6 +109,11 @@ def _model() -> Any:
         optimizer_model: str | None = None
         max_prompt_tokens: int | None = Field(None, gt=0)
         storage: str | None = None
+        judge_model: str | None = None
+        consistency: int = Field(0, ge=0)
+        temperature: float = Field(0.7, gt=0)
+        consistency_weight: float = Field(0.0, ge=0, le=1)
+        feedback: str | None = None
         seed: int = 0
         description: str | None = None
         out: str | None = None

@@ -32,8 +32,8 @@ from .template import Template
 RUBRIC_VARIABLES = frozenset({"input", "inputs", "reference", "output"})
 REPLY_TOKENS = 60
 SCALE = 5
-_SCORE = re.compile(r"score\W{0,4}(\d+(?:\.\d+)?)", re.I)
-_LEADING = re.compile(r"^\W{0,4}(\d)\b")
+_SCORE = re.compile(r"score\s*[:=]?\s*\**\s*(\d+(?:\.\d+)?)(?!\s*-\s*\d)", re.I)
+_LEADING = re.compile(r"^\s*\**\s*(\d)\s*(?:/\s*\d+)?\s*(?:$|[.,)\n])")
 _REASON = re.compile(r"reason\W{0,4}(.+?)(?=\bscore\b|$)", re.I | re.S)
 
 

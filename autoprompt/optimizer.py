@@ -121,7 +121,7 @@ class Optimizer:
             seconds=time.monotonic() - started, stop_reason=stop_reason, dev_size=len(dev),
             target=self.task.setup.target_name, kind=self.task.setup.kind.value,
             data_hashes={name: getattr(self.task.data, name).fingerprint() for name in ("train", "dev", "test")},
-            test_set=self.task.data.test,
+            test_set=self.task.data.test, dev_set=self.task.data.dev,
             study=strategy.study if isinstance(strategy, OptunaStrategy) else study_of(trials),
             tokens=sum(c.usage.total for c in searching), usd=sum(c.usd for c in searching),
             strategy=self.strategy,

@@ -99,6 +99,7 @@ class OptimizationResult:
     kind: str
     data_hashes: Mapping[str, str] = field(default_factory=dict)
     test_set: Dataset | None = None
+    dev_set: Dataset | None = None
     tokens: int = 0
     usd: float = 0.0
     paid_calls: int = 0
@@ -171,7 +172,8 @@ class OptimizationResult:
     def export(self, directory: str | Path) -> Path:
         """Write the winner (``winner.jinja`` + ``winner.json``), the start (``baseline/``), the
         leaderboard, every trial (``trials.jsonl``), the test set and both prompts' answers on it
-        (``predictions.jsonl``), and the reports (``report.md``, ``report.html``)."""
+        (``predictions.jsonl``), the winner's answers on dev (``dev_predictions.jsonl``, what
+        ``autoprompt review`` shows), and the reports (``report.md``, ``report.html``)."""
         out = Path(directory)
         from . import __version__
 
@@ -194,6 +196,7 @@ class OptimizationResult:
             "optimizer_calls": self.optimizer_calls,
             "judge_calls": self.judge_calls,
             "seconds": round(self.seconds, 1),
+            "trial": self.best.trial_number,
             "accepted": list(self.accepted),
             "rejected": [{"operator": r.operator, "reason": r.reason} for r in self.rejected],
             "lineage": [{"trial": t.number, "operator": t.operator, "dev_score": t.score, "n": t.n}
@@ -212,8 +215,21 @@ class OptimizationResult:
                 json.dumps({"id": ex.id, "target": ex.target, "start": a.output, "winner": b.output}) + "\n"
                 for ex, a, b in zip(self.test_set.examples, self.test.baseline_predictions,
                                     self.test.winner_predictions)), encoding="utf-8")
+        self._write_dev_predictions(out / "dev_predictions.jsonl")
         write_report(out)
         return path
+
+    def _write_dev_predictions(self, path: Path) -> None:
+        """The winner's answers on the dev examples it was scored on, for ``autoprompt review``."""
+        winner = next((t for t in self.trials if t.number == self.best.trial_number), None)
+        if winner is None or self.dev_set is None:
+            return
+        examples = {ex.id: ex for ex in self.dev_set.examples}
+        path.write_text("".join(json.dumps({
+            "id": p.example_id, "inputs": dict(examples[p.example_id].inputs), "target": examples[p.example_id].target,
+            "output": p.output, "score": round(p.score, 4), "reason": p.reason, "failed": p.failed,
+            **({"agreement": round(p.agreement, 4)} if p.agreement is not None else {}),
+        }) + "\n" for p in winner.predictions if p.example_id in examples), encoding="utf-8")
 
     def save_study(self, path: str | Path) -> str:
         """Write the Optuna study to a SQLite file for optuna-dashboard; return its storage URL."""

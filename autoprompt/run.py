@@ -181,15 +181,19 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def resume(directory: str | Path, *, model: Any = None, metric: Any = None, optimizer_model: Any = None,
-           callbacks: list[Callable[[Trial, Progress], bool | None]] | None = None,
-           progress: bool = False) -> OptimizationResult:
-    """Continue the run in ``directory`` (see the module contract). ``model``, ``metric`` and
-    ``optimizer_model`` must be passed again when the run was given objects rather than names."""
+           judge_model: Any = None, callbacks: list[Callable[[Trial, Progress], bool | None]] | None = None,
+           progress: bool = False, budget: int | None = None) -> OptimizationResult:
+    """Continue the run in ``directory`` (see the module contract). ``model``, ``metric``,
+    ``optimizer_model`` and ``judge_model`` must be passed again when the run was given objects rather than names.
+    ``budget`` replaces the run's budget (to go on after a finished run, e.g. with new feedback)."""
     from .optimizer import optimize
 
     run = RunDirectory(Path(directory))
     arguments = restored(run.arguments())
-    for name, given in (("model", model), ("metric", metric), ("optimizer_model", optimizer_model)):
+    if budget is not None:
+        arguments["budget"] = budget
+    for name, given in (("model", model), ("metric", metric), ("optimizer_model", optimizer_model),
+                        ("judge_model", judge_model)):
         if given is not None:
             arguments[name] = given
         elif isinstance(arguments.get(name), dict):

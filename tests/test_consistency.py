@@ -1,0 +1,90 @@
+"""Consistency: sampled answers per example, their agreement, and agreement as an objective."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import autoprompt
+from autoprompt.backend import FakeBackend
+from autoprompt.cache import SQLiteCache
+from autoprompt.client import Client
+from autoprompt.consistency import Consistency, agreement
+from autoprompt.dataset import Example, TaskKind
+from autoprompt.errors import ConfigError
+from autoprompt.evaluator import Evaluator
+from autoprompt.metric import get_metric
+from autoprompt.prompt import Prompt
+
+
+def test_settings_are_checked_with_the_fix() -> None:
+    with pytest.raises(ConfigError, match="at least 2 samples"):
+        Consistency(samples=1).check()
+    with pytest.raises(ConfigError, match="temperature above 0"):
+        Consistency(temperature=0).check()
+    with pytest.raises(ConfigError, match="between 0 and 1"):
+        Consistency(weight=1.5).check()
+    with pytest.raises(ConfigError, match="a mean over examples; 'macro_f1'"):
+        autoprompt.optimize("sentiment", model="fake", metric="macro_f1", consistency=Consistency(weight=0.5))
+
+
+def test_agreement_is_the_mean_over_pairs() -> None:
+    same = lambda a, b: float(a == b)  # noqa: E731
+    assert agreement(["a", "a", "a"], same) == 1.0
+    assert agreement(["a", "a", "b"], same) == pytest.approx(1 / 3)
+    assert agreement(["a", "b", "c", "d"], same) == 0.0
+
+
+def test_label_draws_are_seeded_and_follow_the_temperature() -> None:
+    probabilities = {"yes": 0.6, "no": 0.4}
+    cold, hot = Consistency(samples=40, temperature=0.1), Consistency(samples=40, temperature=3.0)
+    assert cold.draw_labels(probabilities, "x") == cold.draw_labels(probabilities, "x")
+    assert cold.draw_labels(probabilities, "x").count("yes") >= 39
+    assert 8 <= hot.draw_labels(probabilities, "x").count("no") <= 32
+
+
+def test_classification_consistency_costs_no_extra_call(keyword_frame: pd.DataFrame) -> None:
+    examples = [Example(str(i), {"text": row.text}, row.label) for i, row in keyword_frame.head(20).iterrows()]
+    prompt = Prompt("Text: {{ text }}\nAnswer:", {}, ("text",), {"yes": "yes", "no": "no", "maybe": "maybe"})
+    plain = Client(FakeBackend())
+    sampled = Client(FakeBackend())
+    base = Evaluator(plain, get_metric("accuracy"), TaskKind.CLASSIFICATION).evaluate(prompt, examples)
+    with_agreement = Evaluator(sampled, get_metric("accuracy"), TaskKind.CLASSIFICATION,
+                               consistency=Consistency(samples=5)).evaluate(prompt, examples)
+    assert plain.calls == sampled.calls == 20
+    assert [p.output for p in base] == [p.output for p in with_agreement]
+    assert all(p.agreement is not None and 0 <= p.agreement <= 1 for p in with_agreement)
+    assert len({p.agreement for p in with_agreement}) > 1
+
+
+def test_generation_samples_are_separate_cached_requests(tmp_path: Path) -> None:
+    prompt = Prompt("Write the past tense.\nVerb: {{ verb }}\nPast:", {}, ("verb",))
+    examples = [Example(str(i), {"verb": v}, v + "ed") for i, v in enumerate(["walk", "jump", "talk", "play"])]
+    settings = Consistency(samples=4, temperature=1.0)
+    cache = SQLiteCache(tmp_path / "cache.sqlite")
+    first = Client(FakeBackend(), cache=cache)
+    predictions = Evaluator(first, get_metric("exact_match"), TaskKind.GENERATION,
+                            consistency=settings).evaluate(prompt, examples)
+    assert first.backend_calls == 4 * (1 + 4)
+    assert any(p.agreement is not None and p.agreement < 1 for p in predictions)
+    again = Client(FakeBackend(), cache=cache)
+    replayed = Evaluator(again, get_metric("exact_match"), TaskKind.GENERATION,
+                         consistency=settings).evaluate(prompt, examples)
+    assert again.backend_calls == 0 and again.calls == 20 and replayed == predictions
+
+
+def test_a_steadier_prompt_wins_when_agreement_counts(tmp_path: Path) -> None:
+    """The fake drifts four times less often when told to keep it short: with weight 0.5 the search finds that."""
+    weighted = autoprompt.optimize("past_tense", model="fake", consistency=Consistency(samples=4, weight=0.5),
+                                   budget=4000, seed=0, run_dir=tmp_path / "run")
+    assert weighted.metric == "exact_match~0.5*consistency"
+    start, best = weighted.trials[0], weighted.trials[weighted.best.trial_number]
+    assert start.consistency is not None and best.consistency is not None
+    assert best.consistency > start.consistency + 0.2
+    assert "short" in weighted.best.prompt.render({"verb": "walk"}).lower()
+    assert weighted.test is not None and weighted.test.consistency() is not None
+    assert "consistency" in weighted.leaderboard.columns
+    resumed = autoprompt.resume(tmp_path / "run")
+    assert resumed.best.candidate == weighted.best.candidate and resumed.paid_calls == 0
