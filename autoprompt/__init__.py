@@ -5,6 +5,7 @@
     >>> result.export("out/")                       # winner, trials, report.html, report.md
     >>> prompt = autoprompt.load_prompt("out/")     # needs only jinja2
     >>> autoprompt.export_run("out/", "openai")     # also anthropic, dspy, promptfoo, jinja
+    >>> autoprompt.review("runs/demo")              # rate answers, type notes; resume acts on them
 
 Importing this package imports nothing heavy: pandas, optuna and llama-cpp-python
 load on first use.
@@ -38,12 +39,14 @@ __all__ = [
     "BudgetExhausted",
     "Candidate",
     "ConfigError",
+    "Consistency",
     "DataError",
     "Dataset",
     "Example",
     "ExampleFailed",
     "ExportedPrompt",
     "FakeBackend",
+    "Feedback",
     "LocalBackend",
     "Metric",
     "MissingDependency",
@@ -56,6 +59,7 @@ __all__ = [
     "TemplateLibrary",
     "Trial",
     "TrialState",
+    "Verdict",
     "__version__",
     "export_run",
     "get_metric",
@@ -63,6 +67,7 @@ __all__ = [
     "load_prompt",
     "optimize",
     "resume",
+    "review",
     "split",
     "write_report",
 ]
@@ -86,12 +91,18 @@ _LAZY = {
     "export_run": "formats",
     "write_report": "report",
     "resume": "run",
+    "Consistency": "consistency",
+    "Feedback": "feedback",
+    "Verdict": "feedback",
+    "review": "review",
 }
 
 if TYPE_CHECKING:
     from .backend import Backend, FakeBackend
     from .candidate import Candidate
+    from .consistency import Consistency
     from .dataset import Dataset, Example, load_data, split
+    from .feedback import Feedback, Verdict
     from .formats import export_run
     from .library import TemplateLibrary
     from .local import LocalBackend
@@ -99,6 +110,7 @@ if TYPE_CHECKING:
     from .optimizer import optimize
     from .report import write_report
     from .result import OptimizationResult
+    from .review import review
     from .run import resume
     from .trial import Trial, TrialState
 

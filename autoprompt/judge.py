@@ -14,11 +14,16 @@ Contract:
   request that fails, is a failed grade (score 0, ``failed`` set, the reason says
   what came back): a recorded failure, never an exception. An empty output gets 0
   without a call.
+- ``geval:RUBRIC`` (``Judge(..., weighted=True)``, after G-Eval) asks no reply: it
+  scores the continuations ``Score: 1`` .. ``Score: 5`` and returns the
+  probability-weighted mean. One scoring call, never unparseable, no reason beyond
+  the expected score: the mode for small local judges that do not follow the format.
 - The rubric renders in the sandbox; the output being graded is a value, never source.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,21 +86,35 @@ class Judge:
     rubric: Template
     client: Client
     max_tokens: int = REPLY_TOKENS
+    weighted: bool = False
 
     def __call__(self, example: Example, output: str) -> Grade:
         if not output.strip():
             return Grade(0.0, "the answer is empty")
         text = self.rubric.render({"input": shown_inputs(example), "inputs": dict(example.inputs),
                                    "reference": example.target, "output": output})
+        chat = self.client.backend.supports_chat
         try:
-            reply = self.client.generate(text, chat=self.client.backend.supports_chat, max_tokens=self.max_tokens)
+            if self.weighted:
+                return expected_grade(self.client.score(text, [f"Score: {n}" for n in range(1, SCALE + 1)],
+                                                        chat=chat))
+            reply = self.client.generate(text, chat=chat, max_tokens=self.max_tokens)
         except ExampleFailed as exc:
             return Grade(0.0, f"the judge's request failed: {exc}", failed=True)
         return parse_grade(reply)
 
 
-def judge_metric(rubric: str) -> Metric:
-    """``judge:RUBRIC`` as a model-graded metric; bind it to the judge model's client."""
+def expected_grade(logprobs: list[float]) -> Grade:
+    """The probability-weighted score over ``Score: 1`` .. ``Score: N`` (G-Eval), in [0, 1]."""
+    top = max(logprobs)
+    weights = [math.exp(v - top) for v in logprobs]
+    expected = sum((n + 1) * w for n, w in enumerate(weights)) / sum(weights)
+    return Grade((expected - 1) / (len(weights) - 1), f"expected score {expected:.1f} of {len(weights)}")
+
+
+def judge_metric(rubric: str, *, weighted: bool = False) -> Metric:
+    """``judge:RUBRIC`` (``geval:RUBRIC`` when ``weighted``) as a model-graded metric; bind it
+    to the judge model's client."""
     template = load_rubric(rubric)
-    name = f"judge:{rubric}"
-    return Metric(name, unbound(name), grader=lambda client: Judge(template, client))
+    name = f"{'geval' if weighted else 'judge'}:{rubric}"
+    return Metric(name, unbound(name), grader=lambda client: Judge(template, client, weighted=weighted))

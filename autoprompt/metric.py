@@ -13,10 +13,10 @@ Contract:
   overlap F1 on normalized text. Names combine with weights: ``rougeL+chrf`` (equal
   weights) or ``0.7*rougeL+0.3*token_f1``; weights are normalized to sum to 1.
 - A per-example function may return a ``Grade`` (a score with a reason) instead of a
-  float; ``Metric.grade`` always returns one. A model-graded metric (``judge:RUBRIC``,
-  see ``autoprompt.judge``) carries a ``grader`` instead: ``bind(client)`` gives the
-  metric that asks the judge model through that client, so judge calls share the
-  run's cache, retries and budget.
+  float; ``Metric.grade`` always returns one. A model-graded metric (``judge:RUBRIC``
+  or ``geval:RUBRIC``, see ``autoprompt.judge``) carries a ``grader`` instead:
+  ``bind(client)`` gives the metric that asks the judge model through that client, so
+  judge calls share the run's cache, retries and budget.
 """
 
 from __future__ import annotations
@@ -181,19 +181,19 @@ METRICS: dict[str, Metric] = {
     "chrf": Metric("chrf", sacrebleu_metric("chrf")),
     "bleu": Metric("bleu", sacrebleu_metric("bleu")),
 }
-_TERM = re.compile(r"^\s*(?:(\d+(?:\.\d*)?|\.\d+)\s*\*\s*)?([A-Za-z_]\w*|judge:[\w./-]+)\s*$")
+_TERM = re.compile(r"^\s*(?:(\d+(?:\.\d*)?|\.\d+)\s*\*\s*)?([A-Za-z_]\w*|(?:judge|geval):[\w./-]+)\s*$")
 
 
 def combined(spec: str) -> Metric:
     """``0.7*rougeL+0.3*chrf``: the weighted mean of per-example metrics (weights normalized).
-    A ``judge:RUBRIC`` term makes the sum model-graded; its reason travels with the score."""
+    A ``judge:RUBRIC`` or ``geval:RUBRIC`` term makes the sum model-graded; its reason travels with the score."""
     terms: list[tuple[float, Metric]] = []
     for part in spec.split("+"):
         match = _TERM.match(part)
         if match is None:
             raise ConfigError(f"cannot read '{part.strip()}' in metric '{spec}'; write e.g. 0.7*rougeL+0.3*chrf")
         weight, name = float(match.group(1) or 1.0), match.group(2)
-        if name.startswith("judge:"):
+        if name.startswith(("judge:", "geval:")):
             terms.append((weight, get_metric(name)))
             continue
         if name not in METRICS or name == "macro_f1":
@@ -234,12 +234,13 @@ def get_metric(spec: str | Metric | PerExample) -> Metric:
         return regex(spec.removeprefix("regex:"))
     if "+" in spec or "*" in spec:
         return combined(spec)
-    if spec.startswith("judge:"):
+    if spec.startswith(("judge:", "geval:")):
         from .judge import judge_metric
 
-        return judge_metric(spec.removeprefix("judge:"))
+        kind, _, rubric = spec.partition(":")
+        return judge_metric(rubric, weighted=kind == "geval")
     if spec not in METRICS:
-        raise ConfigError(f"unknown metric '{spec}'; use one of {', '.join(METRICS)}, judge:RUBRIC (correctness, "
-                          "faithfulness, concision, tone or a .jinja file), a weighted sum like 0.7*rougeL+0.3*chrf, "
-                          "regex:PATTERN or a callable")
+        raise ConfigError(f"unknown metric '{spec}'; use one of {', '.join(METRICS)}, judge:RUBRIC or "
+                          "geval:RUBRIC (correctness, faithfulness, concision, tone or a .jinja file), a weighted "
+                          "sum like 0.7*rougeL+0.3*chrf, regex:PATTERN or a callable")
     return METRICS[spec]

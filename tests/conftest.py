@@ -63,19 +63,23 @@ class ScriptedWriter(FakeBackend):
 
 
 def refine_context(frame: pd.DataFrame, *, writer: FakeBackend | None = None, template: str | None = None,
-                   seed: int = 0):  # type: ignore[no-untyped-def]
-    """A ``RefineContext`` for the keyword task, as the optimizer builds it."""
+                   seed: int = 0, feedback=()):  # type: ignore[no-untyped-def]
+    """A ``RefineContext`` for the keyword task, as the optimizer builds it (with reviewers' ``feedback``)."""
     import random
 
     from autoprompt.client import Client
+    from autoprompt.feedback import feedback_library
+    from autoprompt.library import TemplateLibrary
     from autoprompt.operator import RefineContext
     from autoprompt.optimizer import prepare_task
     from autoprompt.space import SearchSpace
 
-    task = prepare_task(frame, inputs="text", target="label", template=template, seed=seed)
+    task = prepare_task(frame, inputs="text", target="label", template=template, seed=seed,
+                        library=feedback_library(TemplateLibrary.bundled(), feedback))
     space = SearchSpace.for_task(task.setup, supports_chat=True, custom=template is not None)
     return RefineContext(setup=task.setup, space=space, dev={ex.id: ex for ex in task.data.dev.examples},
-                         custom=task.custom, writer=Client(writer) if writer else None, rng=random.Random(seed))
+                         custom=task.custom, writer=Client(writer) if writer else None, rng=random.Random(seed),
+                         feedback=tuple(feedback))
 
 
 def scored_parent(context, candidate, backend: FakeBackend | None = None):  # type: ignore[no-untyped-def]

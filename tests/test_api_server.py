@@ -161,3 +161,15 @@ def test_a_dspy_lm_serves_as_backend(server: str, small_csv: Path) -> None:
                                  seed=0, first_rung=8)
     assert result.trials[0].n == 16 and result.calls <= 24
     assert KEY not in json.dumps(DSPyBackend(lm).params)
+
+
+def test_sampled_answers_follow_their_seed_and_a_judge_grades_over_messages(server: str) -> None:
+    openai_model = OpenAIBackend("smollm2", base_url=server + "/v1")
+    prompt = "Write one short sentence about the sea."
+    first = openai_model.generate(prompt, max_tokens=12, temperature=1.0, seed=7)
+    assert openai_model.generate(prompt, max_tokens=12, temperature=1.0, seed=7) == first
+    samples = {openai_model.generate(prompt, max_tokens=12, temperature=1.0, seed=s) for s in range(1, 5)}
+    assert len(samples) >= 2  # the server samples: seeds give different answers
+    judge = get_metric("judge:correctness").bind(Client(AnthropicBackend.from_spec(f"anthropic:smollm2@{server}")))
+    grade = judge.grade(autoprompt.Example("1", {"verb": "walk"}, "walked"), "walked")
+    assert 0.0 <= grade.score <= 1.0 and grade.reason  # a score, or a failed grade quoting the reply

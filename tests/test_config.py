@@ -55,7 +55,7 @@ def test_bad_config_names_the_key(tmp_path: Path, text: str, message: str) -> No
 
 
 def test_unknown_key_lists_the_valid_ones_and_missing_file_points_at_init(tmp_path: Path) -> None:
-    (tmp_path / "c.yaml").write_text("temperature: 0.7\n")
+    (tmp_path / "c.yaml").write_text("temprature: 0.7\n")  # a typo
     with pytest.raises(ConfigError, match="valid keys: data, dev, test"):
         load_config(tmp_path / "c.yaml")
     with pytest.raises(ConfigError, match="autoprompt init"):

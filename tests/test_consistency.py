@@ -88,3 +88,29 @@ def test_a_steadier_prompt_wins_when_agreement_counts(tmp_path: Path) -> None:
     assert "consistency" in weighted.leaderboard.columns
     resumed = autoprompt.resume(tmp_path / "run")
     assert resumed.best.candidate == weighted.best.candidate and resumed.paid_calls == 0
+
+
+@pytest.mark.model
+def test_local_sampling_is_seeded_and_a_consistency_run_measures_agreement(tmp_path: Path) -> None:
+    from autoprompt.local import LocalBackend
+
+    model = LocalBackend("local")
+    prompt = "Write the past tense of the verb.\nVerb: swim\nPast:"
+    first = model.generate(prompt, max_tokens=6, temperature=1.2, seed=3)
+    model.reset()
+    assert model.generate(prompt, max_tokens=6, temperature=1.2, seed=3) == first
+    assert len({model.generate(prompt, max_tokens=6, temperature=1.2, seed=s) for s in range(6)}) >= 2
+    from autoprompt.dataset import bundled_path
+
+    data = pd.read_csv(bundled_path("past_tense"))
+    result = autoprompt.optimize(data.head(10), dev=data.iloc[10:18], test=data.iloc[18:22], inputs="verb",
+                                 target="past", model=model, consistency=Consistency(samples=3, temperature=1.0),
+                                 budget=70, seed=0, cache=tmp_path / "cache.sqlite")
+    start = result.trials[0]
+    assert start.n == 8 and start.consistency is not None and 0.0 <= start.consistency <= 1.0
+    assert all(p.agreement is not None for p in start.predictions)
+    assert result.test is not None and result.test.consistency() is not None
+    again = autoprompt.optimize(data.head(10), dev=data.iloc[10:18], test=data.iloc[18:22], inputs="verb",
+                                target="past", model=model, consistency=Consistency(samples=3, temperature=1.0),
+                                budget=70, seed=0, cache=tmp_path / "cache.sqlite")
+    assert again.paid_calls == 0 and again.trials[0].consistency == start.consistency

@@ -8,11 +8,11 @@ import sys
 import autoprompt
 
 EXPECTED = {
-    "AutopromptError", "Backend", "BudgetExhausted", "Candidate", "ConfigError", "DataError", "Dataset", "Example",
-    "ExampleFailed", "ExportedPrompt", "FakeBackend", "LocalBackend", "Metric", "MissingDependency", "ModelError",
-    "OptimizationResult", "Prompt", "RunInUse", "Template", "TemplateError", "TemplateLibrary", "Trial", "TrialState",
-    "__version__", "export_run", "get_metric", "load_data", "load_prompt", "optimize", "resume", "split",
-    "write_report",
+    "AutopromptError", "Backend", "BudgetExhausted", "Candidate", "ConfigError", "Consistency", "DataError",
+    "Dataset", "Example", "ExampleFailed", "ExportedPrompt", "FakeBackend", "Feedback", "LocalBackend", "Metric",
+    "MissingDependency", "ModelError", "OptimizationResult", "Prompt", "RunInUse", "Template", "TemplateError",
+    "TemplateLibrary", "Trial", "TrialState", "Verdict", "__version__", "export_run", "get_metric", "load_data",
+    "load_prompt", "optimize", "resume", "review", "split", "write_report",
 }
 
 

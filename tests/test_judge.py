@@ -46,7 +46,7 @@ def test_bundled_rubrics_render_with_the_documented_variables() -> None:
 
 
 def test_unknown_rubrics_and_rubric_files_with_unknown_variables_are_config_errors(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="unknown judge rubric 'kindness'.*correctness"):
+    with pytest.raises(ConfigError, match=r"unknown judge rubric 'kindness'.*correctness"):
         get_metric("judge:kindness")
     bad = tmp_path / "mine.jinja"
     bad.write_text("Grade {{ output }} for {{ audience }}. Score:")
@@ -133,3 +133,24 @@ def test_judge_reasons_that_match_a_rule_become_instruction_proposals() -> None:
     assert judged, [t.operator for t in result.trials]
     assert "Provide a shorter, more abstract answer" in judged[0].candidate.instruction
     assert judged[0].score > result.trials[0].score
+
+
+@pytest.mark.model
+def test_the_local_model_as_judge_end_to_end(tmp_path: Path) -> None:
+    """SmolLM2-135M is a weak judge: its replies mostly miss the format. The run must still
+    finish, count the judge's calls, and record each unparseable reply as a failed grade."""
+    import pandas as pd
+
+    from autoprompt.dataset import bundled_path
+
+    frame = pd.read_csv(bundled_path("past_tense"))
+    result = autoprompt.optimize(frame.head(14), dev=frame.iloc[14:22], test=frame.iloc[22:26], inputs="verb",
+                                 target="past", model="local", metric="judge:correctness", judge_model="local",
+                                 budget=40, seed=0, run_dir=tmp_path / "run")
+    assert result.judge_calls > 0 and result.trials[0].n == 8
+    graded = [p for t in result.trials for p in t.predictions]
+    assert all(p.reason for p in graded)
+    assert all(0.0 <= p.score <= 1.0 for p in graded)
+    failed = [p for p in graded if p.error.startswith("the judge's reply holds no score")]
+    assert all(p.score == 0.0 for p in failed)
+    assert (tmp_path / "run" / "report.html").is_file()

@@ -9,6 +9,7 @@ import pytest
 
 from autoprompt.candidate import Candidate, compose
 from autoprompt.errors import ConfigError
+from autoprompt.feedback import Feedback
 from autoprompt.operator import FAMILIES, build_operators, validate
 from tests.conftest import ScriptedWriter, refine_context, scored_parent
 
@@ -26,14 +27,15 @@ REPLIES = ["Here is the instruction:\n\nDecide whether the text says yes, no or 
 @pytest.mark.parametrize("parent", PARENTS, ids=lambda c: c.describe())
 def test_proposals_are_valid_and_keep_inputs_and_labels(keyword_frame: pd.DataFrame, family: str,
                                                         parent: Candidate) -> None:
-    context = refine_context(keyword_frame, writer=ScriptedWriter(REPLIES))
+    notes = [Feedback("3", "too long"), Feedback("4", "name the label only", 1)] if family == "feedback" else []
+    context = refine_context(keyword_frame, writer=ScriptedWriter(REPLIES), feedback=notes)
     [operator] = build_operators([family])
     trial = scored_parent(context, parent)
     children = operator.propose(trial, context)
     shows_instruction = context.setup.uses_instruction(parent.task)
     assert bool(children) == (family != "edit" or shows_instruction), f"{family} on {parent.describe()}"
     example = next(iter(context.dev.values()))
-    if family == "rewrite":  # model replies are untrusted: the strategy validates them (see test_rewrite)
+    if family in ("rewrite", "feedback"):  # model replies are untrusted: the strategy validates them (see test_rewrite)
         children = [child for child in children if validate(child.candidate, context) == ""]
         assert children
     for child in children:

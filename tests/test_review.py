@@ -78,7 +78,7 @@ def test_a_second_session_shows_new_examples_first_and_eof_saves_what_was_given(
 
 
 def test_review_without_a_finished_run_is_one_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="holds no finished run.*autoprompt resume"):
+    with pytest.raises(ConfigError, match=r"holds no finished run.*autoprompt resume"):
         review(tmp_path)
     done = cli("review", str(tmp_path / "nowhere"))
     assert done.returncode == 2 and "holds no finished run" in done.stderr and "Traceback" not in done.stderr
