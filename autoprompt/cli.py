@@ -123,6 +123,7 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--data", required=True, help="CSV/JSONL file or bundled task name")
     ev.add_argument("--model", default="local")
     ev.add_argument("--metric", help="default: the metric the prompt was optimized for")
+    ev.add_argument("--judge-model", help="model that grades judge:RUBRIC metrics (default: --model)")
     ev.add_argument("--json", action="store_true", help="print a JSON object")
     rep = _command(sub, "report", "write report.html and report.md for a run directory", REPORT_EXAMPLE)
     rep.add_argument("run", help="directory written by 'autoprompt optimize --out DIR'")
@@ -247,7 +248,7 @@ def _eval(args: argparse.Namespace) -> int:
     from .scoring import evaluate_export
 
     exported = load_prompt(args.prompt)
-    report = evaluate_export(exported, args.data, model=args.model, metric=args.metric)
+    report = evaluate_export(exported, args.data, model=args.model, metric=args.metric, judge_model=args.judge_model)
     if args.json:
         print(json.dumps(report))
     else:

@@ -3,14 +3,15 @@
 Contract:
 - ``RunRecord.load(directory)`` reads what ``OptimizationResult.export`` wrote:
   ``winner.json``, ``baseline/winner.json``, ``trials.jsonl`` and, when the run had a
-  test set, ``predictions.jsonl``. A missing or unreadable file is a ``ConfigError``
-  that names it.
+  test set, ``predictions.jsonl``; ``feedback.jsonl`` when someone reviewed it. A
+  missing or unreadable file is a ``ConfigError`` that names it.
 - ``write_report(directory)`` writes ``report.md`` and ``report.html`` beside them and
   returns both paths. Both hold: what improved (dev and test, with 95% intervals), best
   dev score against model calls, the Pareto front of score against prompt tokens,
   confusion matrices of the start and the winner on test, a word-level diff from the
   starting prompt to the winner, which operators produced accepted improvements, cost
-  in calls, tokens and USD, and the top-k leaderboard with 95% bootstrap intervals.
+  in calls (judge calls apart), tokens and USD, consistency on test when it was
+  measured, the reviewers' feedback, and the top-k leaderboard with 95% bootstrap intervals.
 - Plots are matplotlib SVGs written into the page: it opens offline, with no external
   file, and its small script (sortable tables) logs nothing to the console.
 """
@@ -29,6 +30,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .export import ExportedPrompt, load_prompt
+from .feedback import FEEDBACK_FILE, Feedback, load_feedback
 from .stats import Interval, bootstrap, pareto_front
 
 TOP_K = 10
@@ -70,6 +72,7 @@ class RunRecord:
     baseline: ExportedPrompt
     trials: tuple[TrialRow, ...]
     tests: tuple[TestRow, ...]
+    feedback: tuple[Feedback, ...] = ()
 
     @classmethod
     def load(cls, directory: str | Path) -> RunRecord:
@@ -79,7 +82,9 @@ class RunRecord:
         trials = tuple(_trial_row(r) for r in _jsonl(directory / "trials.jsonl", required=True))
         tests = tuple(TestRow(str(r["id"]), str(r["target"]), str(r["start"]), str(r["winner"]))
                       for r in _jsonl(directory / "predictions.jsonl", required=False))
-        return cls(directory, winner.manifest, winner, baseline, trials, tests)
+        notes = directory / FEEDBACK_FILE
+        feedback = tuple(load_feedback(notes)) if notes.is_file() else ()
+        return cls(directory, winner.manifest, winner, baseline, trials, tests, feedback)
 
     @property
     def dev_size(self) -> int:
@@ -209,9 +214,16 @@ def summary_lines(run: RunRecord) -> list[str]:
                      f"{test['baseline_ci'][1]:.3f}] -> winner {test['winner']:.3f} [{test['winner_ci'][0]:.3f}, "
                      f"{test['winner_ci'][1]:.3f}]; paired difference {test['difference']:+.3f} "
                      f"[{test['difference_ci'][0]:+.3f}, {test['difference_ci'][1]:+.3f}]")
+    if test and test.get("consistency"):
+        lines.append(f"consistency on test (agreement of sampled answers): start {test['consistency'][0]:.3f} -> "
+                     f"winner {test['consistency'][1]:.3f}")
     lines.append(f"cost: {calls.get('search', 0)} model calls in the search ({m.get('optimizer_calls', 0)} by the "
-                 f"optimizer model; {calls.get('paid', 0)} not from the cache) + {calls.get('test', 0)} on test, "
-                 f"{cost.get('tokens', 0)} tokens, ${cost.get('usd', 0.0):.4f}, {len(run.trials)} trials")
+                 f"optimizer model, {m.get('judge_calls', 0)} by the judge; {calls.get('paid', 0)} not from the "
+                 f"cache) + {calls.get('test', 0)} on test, {cost.get('tokens', 0)} tokens, "
+                 f"${cost.get('usd', 0.0):.4f}, {len(run.trials)} trials")
+    if run.feedback:
+        lines.append(f"reviewer feedback: {len(run.feedback)} record(s), {sum(r.negative for r in run.feedback)} "
+                     f"rejected or rated 2 or lower (feedback.jsonl)")
     return lines
 
 
@@ -241,7 +253,18 @@ def markdown(run: RunRecord) -> str:
                   markdown_table(("expected", *columns), [(label, *row) for label, row in zip(columns, matrix)]), ""]
     diff = diff_markdown(word_diff(prompt_text(run.baseline), prompt_text(run.winner)))
     parts += ["## What changed: start -> winner ([-removed-] {+added+})", "", "```", diff, "```", ""]
+    if run.feedback:
+        parts += ["## Reviewer feedback (autoprompt review)", "", markdown_table(FEEDBACK_COLUMNS, feedback_rows(run)),
+                  ""]
     return "\n".join(parts)
+
+
+FEEDBACK_COLUMNS = ("example", "rating", "verdict", "note", "answer reviewed", "trial")
+
+
+def feedback_rows(run: RunRecord) -> list[tuple[Any, ...]]:
+    """One row per reviewer record, in the order given."""
+    return [(r.example_id, r.rating or "", r.verdict.value, r.note, r.output, r.trial) for r in run.feedback]
 
 
 def write_report(directory: str | Path) -> tuple[Path, Path]:

@@ -15,10 +15,12 @@ from typing import Any
 
 from .errors import MissingDependency
 from .report import (
+    FEEDBACK_COLUMNS,
     RunRecord,
     best_so_far,
     confusion,
     escape,
+    feedback_rows,
     leaderboard,
     operators,
     pareto,
@@ -153,6 +155,8 @@ def sections(run: RunRecord) -> list[str]:
                 table(("expected", *columns), [(label, *row) for label, row in zip(columns, matrix)], shade=True)]
     out += ["<h2>What changed: start to winner</h2>",
             "<pre>" + diff_html(prompt_text(run.baseline), prompt_text(run.winner)) + "</pre>"]
+    if run.feedback:
+        out += ["<h2>Reviewer feedback (autoprompt review)</h2>", table(FEEDBACK_COLUMNS, feedback_rows(run))]
     return out
 
 

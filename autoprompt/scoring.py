@@ -3,7 +3,8 @@
 Contract: ``evaluate_export(exported, data, model=...)`` loads the data with the
 prompt's own input and target columns, scores it from an empty model state in
 file order (as the search scored its test set), and returns a dict with at least
-``accuracy`` and ``n``.
+``accuracy`` and ``n``. A judge metric grades with ``judge_model`` (default: ``model``);
+a run that optimized ``METRIC~W*consistency`` is scored on the metric alone.
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ from .metric import get_metric
 
 
 def evaluate_export(exported: ExportedPrompt, data: str | Path, *, model: str | Backend = "local",
-                    metric: str | None = None) -> dict[str, Any]:
+                    metric: str | None = None, judge_model: str | Backend | None = None) -> dict[str, Any]:
     manifest = exported.manifest
     kind = TaskKind(manifest.get("task", "classification"))
     dataset = load_data(data, inputs=list(exported.input_names), target=manifest["target"], kind=kind)
     backend = get_backend(model)
-    evaluator = Evaluator(Client(backend), get_metric(metric or manifest.get("metric", "accuracy")), kind)
+    # a run that weighed in consistency saved "METRIC~W*consistency"; eval scores the metric itself
+    chosen = get_metric(metric or manifest.get("metric", "accuracy").split("~")[0])
+    judge = Client(get_backend(judge_model) if judge_model is not None else backend) if chosen.needs_model else None
+    evaluator = Evaluator(Client(backend), chosen.bind(judge) if judge else chosen, kind, judge_client=judge)
     predictions = evaluator.evaluate(exported.prompt, dataset.examples)
     outputs_correct = [float(p.output == ex.target) for p, ex in zip(predictions, dataset.examples)]
     return {
@@ -34,5 +38,5 @@ def evaluate_export(exported: ExportedPrompt, data: str | Path, *, model: str | 
         "accuracy": sum(outputs_correct) / len(outputs_correct),
         "n": len(predictions),
         "failed": sum(p.failed for p in predictions),
-        "calls": evaluator.client.calls,
+        "calls": evaluator.client.calls + (judge.calls if judge else 0),
     }

@@ -86,6 +86,7 @@ def test_a_steadier_prompt_wins_when_agreement_counts(tmp_path: Path) -> None:
     assert "short" in weighted.best.prompt.render({"verb": "walk"}).lower()
     assert weighted.test is not None and weighted.test.consistency() is not None
     assert "consistency" in weighted.leaderboard.columns
+    assert "consistency on test (agreement of sampled answers)" in (tmp_path / "run" / "report.md").read_text()
     resumed = autoprompt.resume(tmp_path / "run")
     assert resumed.best.candidate == weighted.best.candidate and resumed.paid_calls == 0
 

@@ -14,9 +14,11 @@ from autoprompt.client import Client
 from autoprompt.dataset import Example, TaskKind
 from autoprompt.errors import BudgetExhausted, ConfigError, ExampleFailed
 from autoprompt.evaluator import Evaluator
+from autoprompt.export import load_prompt
 from autoprompt.judge import load_rubric, parse_grade
 from autoprompt.metric import get_metric
 from autoprompt.prompt import Prompt
+from autoprompt.scoring import evaluate_export
 from tests.conftest import ScriptedWriter
 
 EXAMPLE = Example("e1", {"verb": "walk"}, "walked")
@@ -119,6 +121,10 @@ def test_a_run_with_a_separate_judge_model_counts_its_calls_and_steers_refinemen
     assert "by the judge" in result.summary()
     rows = (tmp_path / "run" / "dev_predictions.jsonl").read_text().splitlines()
     assert len(rows) == 80 and '"reason": "The answer' in rows[0]
+    assert result.test is not None
+    again = evaluate_export(load_prompt(tmp_path / "run"), tmp_path / "run" / "data" / "test.csv", model="fake",
+                            judge_model=FakeBackend(name="fake-judge"))
+    assert again["metric"] == "judge:correctness" and again["score"] == result.test.winner_score
 
 
 def test_judge_reasons_that_match_a_rule_become_instruction_proposals() -> None:

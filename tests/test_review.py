@@ -54,6 +54,8 @@ def test_typed_feedback_becomes_a_clarifier_in_the_next_round(finished_run: Path
     proposed = [t for t in next_round if t["operator"] == "feedback.clarifier"]
     assert proposed and "feedback1" in proposed[0]["candidate"]["clarifiers"]
     assert "+feedback1" in proposed[0]["label"]
+    report = (finished_run / "report.md").read_text()
+    assert "## Reviewer feedback" in report and "the answer is too long" in report
     saved = json.loads((finished_run / "run.json").read_text())["arguments"]
     assert saved["budget"] == 600 and saved["feedback"][0]["note"] == "the answer is too long"
 
