@@ -3,7 +3,7 @@
 Contract:
 - ``analyze(examples, predictions, kind)`` returns a frozen ``ErrorAnalysis``: every
   mistake (expected vs. output, whether the output failed to parse, and the judge's
-  reason when a judge graded it), confused
+  reason when a judge graded it; a grade that failed gives no reason), confused
   label pairs (expected, predicted, count) most frequent first, how often each label
   was predicted and expected, and, for generation, outputs much longer than the
   reference (length violations).
@@ -71,7 +71,7 @@ class ErrorAnalysis:
 def analyze(examples: Sequence[Example], predictions: Sequence[Prediction], kind: TaskKind) -> ErrorAnalysis:
     """Summarise the mistakes of ``predictions`` on the first ``len(predictions)`` examples."""
     pairs = list(zip(examples, predictions))
-    mistakes = tuple(Mistake(ex.id, ex.target, p.output, p.failed, p.reason)
+    mistakes = tuple(Mistake(ex.id, ex.target, p.output, p.failed, "" if p.error else p.reason)
                      for ex, p in pairs if p.failed or p.score < 1.0)
     if kind is TaskKind.GENERATION:
         too_long = tuple(ex.id for ex, p in pairs

@@ -239,7 +239,11 @@ def _dry_run(args: argparse.Namespace) -> int:
     library = with_user_templates(TemplateLibrary.bundled(), clarifiers=args.clarifier, context=args.context)
     task = prepare_task(args.data, inputs=args.input, target=args.target, dev=args.dev, test=args.test,
                         template=args.template, seed=args.seed, description=args.description, library=library)
-    print(estimate(task, model=args.model, budget=args.budget, seed=args.seed))
+    from .metric import get_metric
+
+    judged = args.metric is not None and get_metric(args.metric).needs_model
+    print(estimate(task, model=args.model, budget=args.budget, seed=args.seed, judged=judged,
+                   samples=args.consistency))
     return 0
 
 

@@ -52,7 +52,7 @@ model: local
 
 # Search.
 strategy: refine               # refine (default) or components
-# operators: [move, demos, explore, words, edit, rewrite]
+# operators: [feedback, move, demos, explore, words, edit, rewrite]
 # optimizer_model: local       # writes new instructions; its calls count against the budget
 # max_prompt_tokens: 400
 seed: 0

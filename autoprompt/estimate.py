@@ -3,7 +3,8 @@
 Contract: ``estimate(task, backend_name, model, budget)`` renders the starting
 prompt and a seeded sample of candidates on dev examples to measure prompt length
 (about 4 characters a token), and returns an ``Estimate`` of calls, tokens and USD
-for the search plus the final test scoring. It never calls the model.
+for the search plus the final test scoring (judge calls and sampled answers
+included). It never calls the model.
 """
 
 from __future__ import annotations
@@ -53,8 +54,9 @@ def _sample_candidates(space: SearchSpace, start: Candidate, n: int, seed: int) 
 
 
 def estimate(task: Task, *, model: str, budget: int, max_tokens: int = 12, prices: PriceTable | None = None,
-             seed: int = 0) -> Estimate:
-    """Upper bound of the spend of ``optimize`` with these settings."""
+             seed: int = 0, judged: bool = False, samples: int = 0) -> Estimate:
+    """Upper bound of the spend of ``optimize`` with these settings; a ``judged`` metric adds a judge
+    call per answer, and ``samples`` sampled answers per example (generation only) add their calls."""
     from .optimizer import start_candidate
 
     space = SearchSpace.for_task(task.setup, supports_chat=False, custom=task.custom is not None)
@@ -63,7 +65,8 @@ def estimate(task: Task, *, model: str, budget: int, max_tokens: int = 12, price
     lengths = [len(compose(c, task.setup, task.custom).render(ex.inputs)) // 4
                for c in _sample_candidates(space, start, 20, seed) for ex in dev]
     per_call = sum(lengths) / len(lengths)
-    calls = budget + 2 * len(task.data.test)
+    sampled = samples if task.setup.kind is TaskKind.GENERATION else 0
+    calls = budget + 2 * len(task.data.test) * (1 + int(judged) + sampled)
     output = max_tokens if task.setup.kind is TaskKind.CLASSIFICATION else 16
     usage = Usage(int(per_call * calls), output * calls)
     table = prices or PriceTable()

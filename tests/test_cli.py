@@ -108,3 +108,13 @@ def test_dry_run_estimates_without_calling_anything(tmp_path: Path, keyword_csv:
     assert run.returncode == 0, run.stderr
     assert "at most 248 model calls" in run.stdout and "$" in run.stdout and "nothing was sent" in run.stdout
     assert not (tmp_path / "o").exists()
+
+
+def test_dry_run_counts_judge_calls_and_sampled_answers(tmp_path: Path) -> None:
+    run = cli("optimize", "--data", "past_tense", "--model", "fake", "--budget", "500", "--out", str(tmp_path / "o"),
+              "--metric", "judge:correctness", "--consistency", "3", "--dry-run")
+    assert run.returncode == 0, run.stderr
+    assert f"at most {500 + 2 * 80 * (1 + 1 + 3)} model calls" in run.stdout
+    bad = cli("optimize", "--data", "past_tense", "--model", "fake", "--out", str(tmp_path / "o"),
+              "--metric", "judge:kindness")
+    assert bad.returncode == 2 and "unknown judge rubric 'kindness'" in bad.stderr and "Traceback" not in bad.stderr
