@@ -488,8 +488,12 @@ def build_optimizer(arguments: Mapping[str, Any]) -> Optimizer:
     kind = task.setup.kind
     metric = get_metric(a["metric"] or ("accuracy" if kind is TaskKind.CLASSIFICATION else "exact_match"))
     consistency = _consistency(a.get("consistency"), metric)
-    judge = get_backend(a["judge_model"], seed=a["seed"], limits=a["limits"]) \
-        if a.get("judge_model") is not None and metric.needs_model else None
+    judge = None
+    if a.get("judge_model") is not None and not metric.needs_model:
+        raise ConfigError(f"a judge model grades judge:RUBRIC or geval:RUBRIC metrics, and '{metric.name}' asks "
+                          "none; pass e.g. --metric judge:correctness, or drop --judge-model")
+    if a.get("judge_model") is not None and a["judge_model"] != a["model"]:
+        judge = get_backend(a["judge_model"], seed=a["seed"], limits=a["limits"])
     backend = get_backend(a["model"], seed=a["seed"], limits=a["limits"])
     writer = None
     if a["optimizer_model"] is not None:

@@ -61,6 +61,11 @@ def test_unknown_rubrics_and_rubric_files_with_unknown_variables_are_config_erro
     assert metric(EXAMPLE, "walked") == 1.0
 
 
+def test_a_judge_model_without_a_judge_metric_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="'exact_match' asks none; pass"):
+        autoprompt.optimize("past_tense", model="fake", judge_model="fake")
+
+
 def test_an_unbound_judge_metric_says_to_bind_it() -> None:
     metric = get_metric("judge:correctness")
     assert metric.needs_model and metric.model_graded
