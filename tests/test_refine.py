@@ -76,6 +76,22 @@ def test_rounds_interleave_validate_and_never_repeat(keyword_frame: pd.DataFrame
     assert strategy.ask().operator == "random"  # nothing new: explore the space instead of repeating
 
 
+def test_reviewed_prompts_come_right_after_the_start_and_invalid_ones_are_rejected(
+        keyword_frame: pd.DataFrame) -> None:
+    context = refine_context(keyword_frame)
+    reviewed = Candidate("instruction", clarifiers=("one_word",), n_demos=2)
+    gone = Candidate("instruction", demo_ids=("no-such-id",))
+    strategy = RefinementStrategy(context=context, operators=[Fixed([Candidate("fields")])],
+                                  start=Candidate("instruction"), reviewed=[gone, reviewed, Candidate("instruction")])
+    assert strategy.ask().operator == "start"
+    start = trial(0, [1.0, 0.0] * 6, Candidate("instruction"))
+    strategy.tell(None, start)
+    second = strategy.ask()
+    assert (second.operator, second.candidate, second.parent, second.incumbent) == ("reviewed", reviewed, 0, start)
+    assert context.rejected[0].operator == "reviewed" and "no-such-id" in context.rejected[0].reason
+    assert strategy.ask().operator == "move.fixed"  # the start itself is not proposed again
+
+
 def test_the_refined_winner_is_the_incumbent(keyword_frame: pd.DataFrame) -> None:
     result = autoprompt.optimize(keyword_frame, inputs="text", target="label", template="Text: {{ text }}\nLabel:",
                                  model=autoprompt.FakeBackend(), budget=300, first_rung=4)
