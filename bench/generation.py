@@ -153,6 +153,9 @@ def write(report: dict[str, Any], budget: int, seed: int, seconds: float) -> Non
               f"- The free-form judge (`judge:correctness`, asked for `Score: N` and `Reason: ...`) gave a usable "
               f"score in **{ff['usable']} of {ff['asked']}** replies; unusable replies are recorded as failed "
               "grades. First replies: " + "; ".join(f"`{e.split(': ', 1)[-1][:90]}`" for e in ff["examples"]),
+              f"- Optimizing against this judge moved its own score from {test['start']['judge']:.3f} to "
+              f"{test['judge']['judge']:.3f} while exact match went from {test['start']['exact_match']:.3f} to "
+              f"{test['judge']['exact_match']:.3f}: the search found what the grader rewards, not what is right.",
               "- SmolLM2-135M is the judge because it is the only model here. It is a weak judge: read the "
               "`judge` row as what optimizing against a poor grader does, not as what a real judge model "
               "would give. With a hosted judge (`--judge-model openai:...`) the same code path applies."]
@@ -164,7 +167,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=int, default=1500)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rewrite", action="store_true", help="only rewrite generation.md from generation.json")
     args = parser.parse_args()
+    if args.rewrite:
+        saved = json.loads((RESULTS / "generation.json").read_text())
+        write({k: saved[k] for k in ("runs", "test", "judge_quality")}, saved["budget"], saved["seed"],
+              saved["seconds"])
+        return
     started = time.monotonic()
     report = run(args.budget, args.seed)
     write(report, args.budget, args.seed, time.monotonic() - started)
