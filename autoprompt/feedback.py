@@ -8,8 +8,10 @@ Contract:
   starts from the reviewed prompt). ``autoprompt review DIR`` writes them to
   ``DIR/feedback.jsonl`` (one JSON object a line, appended as each is given); from
   Python, pass records (or that file) as ``optimize(feedback=...)``.
-- ``check_feedback(records, ids)`` raises ``ConfigError`` for ids the data does not
-  have, ratings outside 1-5 and unknown verdicts, before any model call.
+- Reading records (``load_feedback``) raises ``DataError`` for a line that is not JSON,
+  a record without ``example_id``, an unknown verdict or a rating that is no number;
+  ``check_feedback(records, ids)`` raises ``ConfigError`` for ids the data does not
+  have and ratings outside 1-5. Both happen before any model call.
 - ``clarifier_text(note)`` turns a note into an added instruction: the first rule of
   the bank ``templates/phrases/feedback.txt`` that matches (``too detailed`` ->
   "Provide a shorter, more abstract answer..."), else the note in its own words. The
@@ -87,6 +89,8 @@ def from_json(record: dict[str, Any], where: str = "feedback") -> Feedback:
     if "example_id" not in record:
         raise DataError(f"{where}: a feedback record needs an 'example_id'")
     rating = record.get("rating")
+    if rating not in (None, "") and not str(rating).strip().isdigit():
+        raise DataError(f"{where}: rating '{rating}' is not a whole number from 1 to 5")
     return Feedback(str(record["example_id"]), str(record.get("note") or ""),
                     None if rating in (None, "") else int(rating), verdict, str(record.get("output") or ""),
                     record.get("trial"), record.get("candidate"))
@@ -113,12 +117,9 @@ def load_feedback(source: str | Path | Iterable[Feedback | Mapping[str, Any]]) -
 
 def append_feedback(path: str | Path, record: Feedback) -> None:
     """Add one record to a feedback file, flushed to disk at once."""
-    import os
+    from .run import append_line
 
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record.to_json()) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    append_line(path, json.dumps(record.to_json()))
 
 
 def check_feedback(records: Sequence[Feedback], ids: Iterable[str]) -> None:

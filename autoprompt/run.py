@@ -143,16 +143,21 @@ class TrialLog:
             _drop_cut_line(self.path)
         if trial.number in self.logged:
             return
-        with open(self.path, "a", encoding="utf-8") as out:
-            out.write(json.dumps(trial_record(trial)) + "\n")
-            out.flush()
-            os.fsync(out.fileno())
+        append_line(self.path, json.dumps(trial_record(trial)))
         self.logged.add(trial.number)
 
     def complete(self, trials: Sequence[Trial]) -> None:
         """Append the trials the search loop did not report (the one the budget cut short)."""
         for trial in trials:
             self(trial)
+
+
+def append_line(path: str | Path, line: str) -> None:
+    """Append one line to a file and make it durable (flushed and fsynced) before returning."""
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(line + "\n")
+        out.flush()
+        os.fsync(out.fileno())
 
 
 def _lines(path: Path) -> list[str]:

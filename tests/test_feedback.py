@@ -55,6 +55,9 @@ def test_feedback_files_round_trip_and_bad_lines_are_named(tmp_path: Path) -> No
     path.write_text('{"example_id": "1", "verdict": "maybe"}\n')
     with pytest.raises(DataError, match="verdict 'maybe' is not one of accept, reject, none"):
         load_feedback(path)
+    path.write_text('{"example_id": "1", "rating": "great"}\n')
+    with pytest.raises(DataError, match="rating 'great' is not a whole number from 1 to 5"):
+        load_feedback(path)
     path.write_text("not json\n")
     with pytest.raises(DataError, match=r":1 is not JSON"):
         load_feedback(path)
