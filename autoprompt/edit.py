@@ -40,10 +40,15 @@ def added_phrases(kind: TaskKind) -> tuple[str, ...]:
                  if kind is TaskKind.CLASSIFICATION or "labels" not in Template("phrase", p).variables())
 
 
+def arrow_pairs(name: str) -> tuple[tuple[str, str], ...]:
+    """The ``left => right`` lines of a phrase bank, as stripped pairs."""
+    pairs = (line.split("=>", 1) for line in phrase_bank(name) if "=>" in line)
+    return tuple((left.strip(), right.strip()) for left, right in pairs)
+
+
 def substitutions() -> tuple[tuple[str, str], ...]:
     """``(old, new)`` pairs of the paraphrase bank."""
-    pairs = (line.split("=>", 1) for line in phrase_bank("paraphrase.txt") if "=>" in line)
-    return tuple((old.strip(), new.strip()) for old, new in pairs)
+    return arrow_pairs("paraphrase.txt")
 
 
 def phrases(source: str) -> list[str]:

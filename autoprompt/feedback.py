@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from .candidate import render_instruction, static_context
-from .edit import phrase_bank
+from .edit import arrow_pairs
 from .errors import ConfigError, DataError, ExampleFailed, TemplateError
 from .library import TemplateLibrary
 from .operator import Child, RefineContext
@@ -138,8 +138,7 @@ def check_feedback(records: Sequence[Feedback], ids: Iterable[str]) -> None:
 @lru_cache(maxsize=1)
 def rules() -> tuple[tuple[re.Pattern[str], str], ...]:
     """The feedback bank: (pattern, clarifier) pairs in order."""
-    pairs = (line.split("=>", 1) for line in phrase_bank("feedback.txt") if "=>" in line)
-    return tuple((re.compile(pattern.strip(), re.I), clarifier.strip()) for pattern, clarifier in pairs)
+    return tuple((re.compile(pattern, re.I), clarifier) for pattern, clarifier in arrow_pairs("feedback.txt"))
 
 
 def matched_rule(text: str) -> str | None:
