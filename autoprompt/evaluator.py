@@ -68,9 +68,6 @@ class Evaluator:
         content_free = [dict(zip(labels, self.client.score(t, conts, chat=prompt.chat))) for t in prompt.content_free()]
         return replace(prompt, calibration=calibration_from(content_free))
 
-    def output(self, prompt: Prompt, example: Example) -> str:
-        return self.answers(prompt, example)[0]
-
     def answers(self, prompt: Prompt, example: Example) -> tuple[str, list[str]]:
         """The greedy answer, and the sampled ones when consistency is measured."""
         text = prompt.render(example.inputs)
