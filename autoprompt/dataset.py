@@ -252,3 +252,55 @@ def split(
     if len(dev) == 0:
         raise DataError(f"the dev split of {len(dataset)} examples is empty; give more examples or a --dev file")
     return Split(train, dev, test)
+
+
+def selection_rows(train: Dataset, dev: Dataset, *, seed: int = 0, pool: float = 0.375) -> tuple[Dataset, Dataset]:
+    """Split the training rows into a demonstration pool and rows that score candidates.
+
+    Returns ``(pool, selection)``: ``pool`` keeps about ``pool`` of each label's training rows
+    (the only rows a prompt may show as demonstrations); ``selection`` is every dev row plus
+    the other training rows (their ids prefixed ``train-`` when they clash with a dev id, as
+    when train and dev come from separate files), so selection sees nearly twice
+    the data and no candidate is ever scored on its own demonstrations. ``selection`` is
+    interleaved by label (seeded), so every prefix of it, as racing uses, is balanced.
+    """
+    rng = random.Random(seed)
+    classification = train.kind is TaskKind.CLASSIFICATION
+    groups: dict[str, list[Example]] = {}
+    for ex in train.examples:
+        groups.setdefault(ex.target if classification else "", []).append(ex)
+    kept: list[Example] = []
+    extra: list[Example] = []
+    for key in sorted(groups):
+        members = groups[key][:]
+        rng.shuffle(members)
+        n_pool = max(1, round(len(members) * pool)) if len(members) > 1 else len(members)
+        kept += members[:n_pool]
+        extra += members[n_pool:]
+    dev_ids = {ex.id for ex in dev.examples}
+    if any(ex.id in dev_ids for ex in extra):
+        extra = [Example(f"train-{ex.id}", ex.inputs, ex.target) for ex in extra]
+    rng.shuffle(kept)
+    return train.subset(kept), dev.subset(interleave_by_label([*dev.examples, *extra], classification, rng))
+
+
+def interleave_by_label(examples: Sequence[Example], classification: bool, rng: random.Random) -> list[Example]:
+    """Shuffle each label's examples, then deal them out one label at a time (most frequent first)."""
+    if not classification:
+        shuffled = list(examples)
+        rng.shuffle(shuffled)
+        return shuffled
+    groups: dict[str, list[Example]] = {}
+    for ex in examples:
+        groups.setdefault(ex.target, []).append(ex)
+    queues = [groups[k] for k in sorted(groups)]
+    for queue in queues:
+        rng.shuffle(queue)
+    total, dealt = len(examples), [0] * len(queues)
+    out: list[Example] = []
+    while len(out) < total:  # deal the label that is furthest behind its share
+        i = min((k for k in range(len(queues)) if dealt[k] < len(queues[k])),
+                key=lambda k: ((dealt[k] + 1) / len(queues[k]), k))
+        out.append(queues[i][dealt[i]])
+        dealt[i] += 1
+    return out

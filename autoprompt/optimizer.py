@@ -33,7 +33,7 @@ from .callbacks import Callback, Progress, ProgressBar, StopOnFailures, StopWhen
 from .candidate import CUSTOM_TASK, Candidate, TaskSetup, candidate_from, compose
 from .client import Client
 from .consistency import Consistency
-from .dataset import BUNDLED, Dataset, Example, Split, TaskKind, load_data, split
+from .dataset import BUNDLED, Dataset, Example, Split, TaskKind, load_data, selection_rows, split
 from .errors import BudgetExhausted, ConfigError
 from .evaluator import Evaluator, Prediction
 from .feedback import Feedback, check_feedback, feedback_library, load_feedback
@@ -45,6 +45,7 @@ from .racing import Racer, rungs_for
 from .refine import RefinementStrategy
 from .result import Finalist, OptimizationResult, TestReport, completed
 from .run import RunDirectory, saved_arguments, shared_arguments
+from .selection import Selection, choose
 from .shared import SharedRun, SharedStrategy, SQLCache, StopWhenSpent
 from .space import SearchSpace
 from .stats import bootstrap, paired_difference
@@ -54,6 +55,8 @@ from .trial import Trial, TrialState
 from .usage import PriceTable
 
 STRATEGIES = ("refine", "components")
+HOLDOUT_MIN_ROWS = 30  # below this, refinement checks its winner on the search rows alone
+ACCEPT_CONFIDENCE = 0.95  # one-sided paired-bootstrap confidence a challenger needs to replace the incumbent
 
 
 @dataclass(frozen=True)
@@ -98,18 +101,17 @@ class Optimizer:
 
     def run(self) -> OptimizationResult:
         started = time.monotonic()
-        dev = self.task.data.dev.examples
         client, racer = self._racer()
         writer = Client(self.writer, client.budget, cache=self.cache, prices=self.prices) if self.writer else None
         judges = [c for c in [racer.evaluator.judge_client] if c is not None]
         strategy = self._strategy(racer, writer)
         refining = strategy if isinstance(strategy, RefinementStrategy) else None
-        reserve = 0 if refining else self._reserve()
+        reserve = self._holdout_reserve() if refining else self._reserve()
         trials, stop_reason = self._search(strategy, racer, client, reserve)
         if isinstance(strategy, SharedStrategy):
             strategy.run.settle(lambda: self._evaluate(strategy, racer, len(trials)))
             trials, stop_reason = strategy.trials(), "budget spent"
-        best, baseline = self._finalize(trials, racer, refining.incumbent if refining else None)
+        best, baseline, selection = self._finalize(trials, racer, refining)
         test, testing = self._test(baseline, best)
         writing = [writer] if writer is not None else []
         searching = [client, *writing, *judges]
@@ -118,7 +120,7 @@ class Optimizer:
             model=self.model, seed=self.seed, calls=sum(c.calls for c in searching),
             optimizer_calls=sum(c.calls for c in writing), test_calls=sum(c.calls for c in testing),
             judge_calls=sum(c.calls for c in judges), paid_calls=sum(c.backend_calls for c in [*searching, *testing]),
-            seconds=time.monotonic() - started, stop_reason=stop_reason, dev_size=len(dev),
+            seconds=time.monotonic() - started, stop_reason=stop_reason, dev_size=len(racer.dev),
             target=self.task.setup.target_name, kind=self.task.setup.kind.value,
             data_hashes={name: getattr(self.task.data, name).fingerprint() for name in ("train", "dev", "test")},
             test_set=self.task.data.test, dev_set=self.task.data.dev,
@@ -126,7 +128,7 @@ class Optimizer:
             tokens=sum(c.usage.total for c in searching), usd=sum(c.usd for c in searching),
             strategy=self.strategy,
             accepted=tuple(refining.accepted) if refining else _improvements(trials),
-            rejected=tuple(refining.context.rejected) if refining else (),
+            rejected=tuple(refining.context.rejected) if refining else (), selection=selection,
         )
 
     def work(self) -> int:
@@ -145,11 +147,19 @@ class Optimizer:
         return self.consistency.name(self.metric.name) if self.consistency else self.metric.name
 
     def _racer(self) -> tuple[Client, Racer]:
-        """A client on a fresh budget, and the racer that evaluates on the dev set through it."""
-        dev = self.task.data.dev.examples
+        """A client on a fresh budget, and the racer that evaluates on the search rows through it."""
+        dev, _ = self.selection_rows()
         client = Client(self.backend, self.budget.start(), cache=self.cache, prices=self.prices)
         return client, Racer(self.evaluator(client), dev, rungs_for(len(dev), self.first_rung),
                              max_prompt_tokens=self.max_prompt_tokens)
+
+    def selection_rows(self) -> tuple[list[Example], list[Example]]:
+        """The rows the search races on, and the held-out rows (every third) that only the final
+        check reads; with fewer than ``HOLDOUT_MIN_ROWS`` rows, nothing is held out."""
+        rows = list(self.task.data.dev.examples)
+        if self.strategy != "refine" or len(rows) < HOLDOUT_MIN_ROWS:
+            return rows, []
+        return [x for i, x in enumerate(rows) if i % 3 != 2], [x for i, x in enumerate(rows) if i % 3 == 2]
 
     def evaluator(self, client: Client) -> Evaluator:
         """An evaluator through ``client``; a judge metric grades through a judge client on the same
@@ -164,8 +174,20 @@ class Optimizer:
         """Calls the component search keeps back to complete its top candidates on dev."""
         return min(self.top_k * len(self.task.data.dev.examples), self.budget.calls // 5)
 
+    def _holdout_reserve(self) -> int:
+        """Calls refinement keeps back for the final check: the base and up to three accepted steps,
+        each on every held-out row (with its samples and judge calls) plus its calibration."""
+        rows = len(self.selection_rows()[1])
+        if not rows:
+            return 0
+        per_row = 1 + (self.consistency.samples if self.consistency and self.task.setup.kind is TaskKind.GENERATION
+                       else 0)
+        per_row *= 2 if self.metric.needs_model else 1
+        return min(4 * (rows * per_row + 4), self.budget.calls // 5)
+
     def _strategy(self, racer: Racer, writer: Client | None) -> SearchStrategy:
         start = start_candidate(self.task)
+        alternatives = [] if self.feedback else plain_starts(self.task)
         space = SearchSpace.for_task(self.task.setup, supports_chat=self.backend.supports_chat,
                                      custom=self.task.custom is not None)
         if self.strategy == "components" and self.shared is not None:
@@ -176,7 +198,8 @@ class Optimizer:
                                 custom=self.task.custom, writer=writer, rng=random.Random(self.seed),
                                 feedback=self.feedback)
         return RefinementStrategy(context=context, operators=build_operators(self.operators), start=start,
-                                  seed=self.seed, reviewed=reviewed_candidates(self.feedback))
+                                  seed=self.seed, reviewed=reviewed_candidates(self.feedback),
+                                  alternatives=alternatives, confidence=ACCEPT_CONFIDENCE)
 
     def _shared_strategy(self, space: SearchSpace, start: Candidate, racer: Racer) -> SearchStrategy:
         """The component search on the shared study: created here by the run's first process, else joined."""
@@ -224,13 +247,19 @@ class Optimizer:
     def prompt(self, candidate: Candidate) -> Prompt:
         return compose(candidate, self.task.setup, self.task.custom)
 
-    def _finalize(self, trials: list[Trial], racer: Racer, incumbent: Trial | None) -> tuple[Finalist, Finalist]:
-        """The incumbent wins if the strategy names one; else complete the top unfinished ones and take the best."""
+    def _finalize(self, trials: list[Trial], racer: Racer,
+                  refining: RefinementStrategy | None) -> tuple[Finalist, Finalist, Selection | None]:
+        """Refinement: the held-out check picks among the base and its accepted successors. The
+        component search completes the top unfinished candidates on dev and takes the best."""
         if not trials or trials[0].state is not TrialState.COMPLETE:
             raise BudgetExhausted(f"the budget ran out before the starting prompt was scored on the "
                                   f"{len(racer.dev)} dev examples; raise --budget (or --max-tokens/--max-usd)")
-        if incumbent is not None:
-            return self._finalist(incumbent, racer), self._finalist(trials[0], racer)
+        if refining is not None and refining.base is not None:
+            base, holdout, before = refining.base, self.selection_rows()[1], racer.evaluator.client.calls
+            scores = self._holdout_scores(racer, [base, *refining.chain[-3:]], holdout)
+            winner, selection = choose(base, refining.chain, scores, len(holdout))
+            selection = replace(selection, calls=racer.evaluator.client.calls - before)
+            return self._finalist(winner, racer), self._finalist(base, racer), selection
         done = {t.candidate for t in completed(trials)}
         pending: dict[Candidate, Trial] = {}
         for t in sorted((t for t in trials if t.candidate not in done), key=lambda t: (-t.score, t.number)):
@@ -242,7 +271,19 @@ class Optimizer:
                 break
             trials[trial.number] = finished
         winner = max(completed(trials), key=lambda t: (t.score, t.number == 0, -t.prompt_chars, -t.number))
-        return self._finalist(winner, racer), self._finalist(trials[0], racer)
+        return self._finalist(winner, racer), self._finalist(trials[0], racer), None
+
+    def _holdout_scores(self, racer: Racer, finalists: list[Trial],
+                        holdout: list[Example]) -> dict[int, list[float] | None]:
+        """Each finalist's per-row scores on the held-out rows (None where the budget ran out)."""
+        scores: dict[int, list[float] | None] = {t.number: [] for t in finalists}
+        for trial in finalists if holdout else []:
+            try:
+                prompt = racer.evaluator.prepare(self.prompt(trial.candidate))
+                scores[trial.number] = [p.score for p in racer.evaluator.evaluate(prompt, holdout)]
+            except BudgetExhausted:
+                scores[trial.number] = None
+        return scores
 
     def _finalist(self, trial: Trial, racer: Racer) -> Finalist:
         prompt = racer.evaluator.prepare(self.prompt(trial.candidate))
@@ -292,6 +333,14 @@ def _never_prune(report: Callable[[int, float], bool]) -> Callable[[int, float],
     return lambda n, score: report(n, score) and False
 
 
+def plain_starts(task: Task) -> list[Candidate]:
+    """The plain prompts refinement also starts from when the user gives no template: every
+    skeleton of the library that shows no instruction, with no clarifier or demonstration."""
+    if task.custom is not None:
+        return []
+    return [Candidate(name) for name in sorted(task.setup.library.tasks) if not task.setup.uses_instruction(name)]
+
+
 def start_candidate(task: Task) -> Candidate:
     """Where the search starts: the user's template, or a plain instruction built from columns and labels."""
     if task.custom is not None:
@@ -338,6 +387,7 @@ def prepare_task(
         train, dev_set, test_set = full, _load(dev, inputs, target, full.kind), full.subset(())
     if test is not None:
         test_set = _load(test, inputs, target, full.kind)
+    train, dev_set = selection_rows(train, dev_set, seed=seed)
     labels = tuple(sorted(set(full.labels) | set(dev_set.labels) | set(test_set.labels)))
     library = library or TemplateLibrary.bundled()
     setup = TaskSetup(

@@ -1,9 +1,12 @@
 """Refinement: the feedback-driven search strategy.
 
 Contract:
-- ``RefinementStrategy`` is a ``SearchStrategy`` (``ask``/``tell``). Its first proposal
-  is the starting prompt, then each ``reviewed`` candidate (prompts a person gave
-  feedback on, operator ``reviewed``) that is valid for the task. Then, round by
+- ``RefinementStrategy`` is a ``SearchStrategy`` (``ask``/``tell``). Its first proposals
+  are the starting prompts (``start``, then each of ``alternatives``: without a user
+  template, the bare skeletons), each scored on the whole dev set; the best of them is
+  the ``base``, the prompt the user gets for free, and the first incumbent. Then each
+  ``reviewed`` candidate (prompts a person gave feedback on, operator ``reviewed``) that
+  is valid for the task. Then, round by
   round, it takes a parent from the beam (the incumbent first, the runners-up when
   the incumbent's children stop winning), lets every operator propose children
   aimed at the parent's error analysis, validates
@@ -19,7 +22,9 @@ Contract:
 - Selection: complete trials enter the beam (the best ``beam_width``). A challenger
   replaces the incumbent only when it wins on the same dev examples: the one-sided
   paired-bootstrap lower bound at ``confidence`` is above zero. So the search does not
-  chase noise; ``incumbent`` is the winner and ``accepted`` lists every replacement.
+  chase noise; ``incumbent`` is the winner and ``accepted`` lists every replacement
+  (``chain``: the ones after the base, in order; the optimizer re-checks them on
+  held-out rows before it trusts any).
   A new incumbent drops the proposals still queued from the old one (they may be
   proposed again later) and the next round starts from it.
 """
@@ -74,10 +79,11 @@ class RefinementStrategy:
 
     def __init__(self, *, context: RefineContext, operators: Sequence[Operator], start: Candidate,
                  beam_width: int = 4, width: int = 2, confidence: float = 0.9, margin: float = 0.25,
-                 seed: int = 0, reviewed: Sequence[Candidate] = ()) -> None:
+                 seed: int = 0, reviewed: Sequence[Candidate] = (), alternatives: Sequence[Candidate] = ()) -> None:
         self.context = context
         self.operators = list(operators)
         self.start = start
+        self.alternatives = [c for c in alternatives if c != start]
         self.beam_width = beam_width
         self.width = width
         self.confidence = confidence
@@ -85,6 +91,8 @@ class RefinementStrategy:
         self.seed = seed
         self.reviewed = list(reviewed)
         self.incumbent: Trial | None = None
+        self.base: Trial | None = None
+        self.chain: list[Trial] = []
         self.accepted: list[int] = []
         self.beam: list[Trial] = []
         self._queue: deque[RefineProposal] = deque()
@@ -95,6 +103,11 @@ class RefinementStrategy:
         if not self._seen:
             self._seen.add(self._key(self.start))
             return RefineProposal(self.start, "start", None, None, self.margin)
+        while self.alternatives:
+            candidate = self.alternatives.pop(0)
+            if self._key(candidate) not in self._seen:
+                self._seen.add(self._key(candidate))
+                return RefineProposal(candidate, "start", None, None, self.margin)
         while self.reviewed:
             candidate = self.reviewed.pop(0)
             reason = validate(candidate, self.context)
@@ -112,9 +125,14 @@ class RefinementStrategy:
         if trial.state is not TrialState.COMPLETE:
             return
         self.beam = sorted([*self.beam, trial], key=lambda t: (-t.score, t.prompt_tokens, t.number))[: self.beam_width]
-        if self.incumbent is None or self._wins(trial, self.incumbent):
+        starting = isinstance(proposal, RefineProposal) and proposal.operator == "start"
+        if starting and (self.base is None or trial.score > self.base.score):
+            self.base = trial  # the best plain start: ties keep the earlier (the user's) prompt
+        if self.incumbent is None or (starting and trial is self.base) or self._wins(trial, self.incumbent):
             self.incumbent = trial
             self.accepted.append(trial.number)
+            if not starting:
+                self.chain.append(trial)
             self._round = 0
             for stale in self._queue:  # children of the old incumbent: plan afresh from the new one
                 self._seen.discard(self._key(stale.candidate))

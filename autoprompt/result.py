@@ -29,6 +29,7 @@ from .export import write_prompt
 from .operator import Rejection
 from .prompt import Prompt
 from .report import write_report
+from .selection import Selection
 from .stats import Interval, pareto_front
 from .trial import Trial, TrialState
 
@@ -109,6 +110,7 @@ class OptimizationResult:
     judge_calls: int = 0
     accepted: tuple[int, ...] = ()
     rejected: tuple[Rejection, ...] = ()
+    selection: Selection | None = None
 
     @property
     def pareto(self) -> list[Trial]:
@@ -160,9 +162,14 @@ class OptimizationResult:
             f"dev ({self.dev_size}): start {self.baseline.dev_score:.3f} -> winner {self.best.dev_score:.3f}",
             f"winner: {self.best.candidate.describe()}",
         ]
+        if self.selection is not None:
+            lines.append(f"chosen: {self.selection.how}")
         if self.test:
             lines.append(f"test ({self.test.n}): start {self.test.baseline} -> winner {self.test.winner}; "
                          f"paired difference {self.test.difference}")
+            lines.append(f"dev-to-test gap of the winner: {self.best.dev_score - self.test.winner_score:+.3f}"
+                         + (f" (held-out rows: {self.selection.holdout_scores[self.best.trial_number]:.3f})"
+                            if self.selection and self.best.trial_number in self.selection.holdout_scores else ""))
             agreement = self.test.consistency()
             if agreement is not None:
                 lines.append(f"consistency on test (agreement of sampled answers): start {agreement[0]:.3f} -> "
@@ -186,7 +193,9 @@ class OptimizationResult:
             "library_version": __version__,
             "candidate": dataclasses.asdict(self.best.candidate),
             "scores": {"dev": {"score": self.best.dev_score, "n": self.dev_size,
-                               "baseline": self.baseline.dev_score},
+                               "baseline": self.baseline.dev_score,
+                               **({"holdout": self.selection.holdout_scores.get(self.best.trial_number),
+                                   "how": self.selection.how} if self.selection else {})},
                        "test": self.test.as_dict() if self.test else None},
             "data_hashes": dict(self.data_hashes),
             "model_calls": {"search": self.calls, "test": self.test_calls, "paid": self.paid_calls},
@@ -198,6 +207,7 @@ class OptimizationResult:
             "seconds": round(self.seconds, 1),
             "trial": self.best.trial_number,
             "accepted": list(self.accepted),
+            "selection": self.selection.as_dict() if self.selection else None,
             "rejected": [{"operator": r.operator, "reason": r.reason} for r in self.rejected],
             "lineage": [{"trial": t.number, "operator": t.operator, "dev_score": t.score, "n": t.n}
                         for t in self.lineage()],

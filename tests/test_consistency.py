@@ -78,7 +78,7 @@ def test_generation_samples_are_separate_cached_requests(tmp_path: Path) -> None
 def test_a_steadier_prompt_wins_when_agreement_counts(tmp_path: Path) -> None:
     """The fake drifts four times less often when told to keep it short: with weight 0.5 the search finds that."""
     weighted = autoprompt.optimize("past_tense", model="fake", consistency=Consistency(samples=4, weight=0.5),
-                                   budget=4000, seed=0, run_dir=tmp_path / "run")
+                                   budget=12000, seed=0, run_dir=tmp_path / "run")
     assert weighted.metric == "exact_match~0.5*consistency"
     start, best = weighted.trials[0], weighted.trials[weighted.best.trial_number]
     assert start.consistency is not None and best.consistency is not None

@@ -125,7 +125,8 @@ def test_a_run_with_a_separate_judge_model_counts_its_calls_and_steers_refinemen
     assert any(m.reason for t in result.trials for m in (t.analysis.mistakes if t.analysis else ()))
     assert "by the judge" in result.summary()
     rows = (tmp_path / "run" / "dev_predictions.jsonl").read_text().splitlines()
-    assert len(rows) == 80 and '"reason": "The answer' in rows[0]
+    assert len(rows) == result.trials[result.best.trial_number].n == result.dev_size
+    assert '"reason": "The answer' in rows[0]
     assert result.test is not None
     again = evaluate_export(load_prompt(tmp_path / "run"), tmp_path / "run" / "data" / "test.csv", model="fake",
                             judge_model=FakeBackend(name="fake-judge"))

@@ -89,7 +89,8 @@ def test_optimizer_model_calls_are_charged_to_the_budget(keyword_frame: pd.DataF
     assert writer.calls > 0
     assert result.calls <= 120
     assert result.optimizer_calls == len(set(writer.prompts)) > 0
-    assert result.calls == sum(t.calls for t in result.trials) + result.optimizer_calls
+    assert result.selection is not None and result.selection.calls > 0
+    assert result.calls == sum(t.calls for t in result.trials) + result.optimizer_calls + result.selection.calls
 
 
 @pytest.mark.model

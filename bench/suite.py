@@ -1,0 +1,239 @@
+"""The unseen-task suite: does the winner beat the prompt a user gets for free, on tasks nobody tuned on?
+
+Usage:
+
+    python bench/suite.py --half confirmation            # make bench-suite runs both halves
+    python bench/suite.py --half tuning --seeds 0 --tasks sports_plausibility
+
+For every task of ``bench/suite/tasks.json`` in the chosen half (16-shot train and dev, 300
+test rows; see ``bench/suite/README.md``):
+
+- the baselines, scored here on the same test rows: the best constant label (the test's
+  majority class), the old default start (an instruction line), every bare skeleton of the
+  template library (no instruction, clarifiers or demonstrations; the labels as words), and
+  the **best bare skeleton chosen on dev**, the prompt a user gets for free;
+- for each seed, exactly the command a user runs:
+  ``autoprompt optimize --data train.csv --dev dev.csv --test test.csv --input ... --target ...
+  --model local --budget 2000 --seed S --out DIR`` (no benchmark-only setting), then the
+  winner's test score, its paired difference with the best bare skeleton (95% bootstrap CI)
+  and its dev-to-test gap, read from what the run exported.
+
+Figures go to ``bench/results/suite.md`` and ``suite.json`` (``suite-<half>.*`` for one half).
+Model work runs one process at a time: the optimizer runs while this process waits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from autoprompt.candidate import Candidate, compose  # noqa: E402
+from autoprompt.client import Client  # noqa: E402
+from autoprompt.dataset import Example, TaskKind  # noqa: E402
+from autoprompt.evaluator import Evaluator  # noqa: E402
+from autoprompt.metric import get_metric  # noqa: E402
+from autoprompt.optimizer import prepare_task  # noqa: E402
+from autoprompt.stats import bootstrap, paired_difference  # noqa: E402
+
+TASKS = HERE / "suite" / "tasks"
+
+
+def manifest(half: str, names: list[str] | None) -> list[dict[str, Any]]:
+    tasks = json.loads((HERE / "suite" / "tasks.json").read_text(encoding="utf-8"))
+    chosen = [t for t in tasks if half == "all" or t["half"] == half]
+    return [t for t in chosen if not names or t["name"] in names]
+
+
+def files(task: dict[str, Any]) -> dict[str, Path]:
+    return {part: TASKS / task["name"] / f"{part}.csv" for part in ("train", "dev", "test")}
+
+
+def baselines(task: dict[str, Any], backend: Any) -> dict[str, Any]:
+    """Every prompt a user gets for free, on dev and on test; per-row test scores for pairing."""
+    paths = files(task)
+    prepared = prepare_task(str(paths["train"]), inputs=task["inputs"], target=task["target"],
+                            dev=str(paths["dev"]), test=str(paths["test"]), kind=task["kind"])
+    kind = prepared.setup.kind
+    metric = get_metric("accuracy" if kind is TaskKind.CLASSIFICATION else "exact_match")
+    evaluator = Evaluator(Client(backend), metric, kind)
+    skeletons = [name for name in sorted(prepared.setup.library.tasks)
+                 if not prepared.setup.uses_instruction(name)]
+    start = "instruction" if kind is TaskKind.CLASSIFICATION else "task_instruction"
+    dev = [ex for ex in prepared.data.dev.examples if not ex.id.startswith("train")]
+    test = list(prepared.data.test.examples)
+    out: dict[str, Any] = {"prompts": {}}
+    for name in [start, *skeletons]:
+        prompt = evaluator.prepare(compose(Candidate(name), prepared.setup))
+        dev_scores = [p.score for p in evaluator.evaluate(prompt, dev)]
+        test_scores = [p.score for p in evaluator.evaluate(prompt, test)]
+        out["prompts"][name] = {"dev": _mean(dev_scores), "test": _mean(test_scores), "test_rows": test_scores,
+                                "bare": name in skeletons}
+    best = max(skeletons, key=lambda n: (out["prompts"][n]["dev"], -skeletons.index(n)))
+    out["best_bare"] = best
+    out["start"] = start
+    if kind is TaskKind.CLASSIFICATION:
+        label, count = Counter(ex.target for ex in test).most_common(1)[0]
+        out["majority"] = {"label": label, "test": count / len(test)}
+    return out
+
+
+def run_search(task: dict[str, Any], seed: int, budget: int, out: Path) -> dict[str, Any]:
+    """The user's command, as a subprocess; what it exported."""
+    paths = files(task)
+    command = [str(Path(sys.executable).parent / "autoprompt"), "optimize", "--data", str(paths["train"]),
+               "--dev", str(paths["dev"]), "--test", str(paths["test"]), "--input", ",".join(task["inputs"]),
+               "--target", task["target"], "--model", "local", "--budget", str(budget), "--seed", str(seed),
+               "--out", str(out)]
+    started = time.monotonic()
+    finished = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    seconds = time.monotonic() - started
+    if finished.returncode != 0:
+        return {"error": (finished.stderr.strip().splitlines() or [f"exit {finished.returncode}"])[-1],
+                "seconds": seconds}
+    winner = json.loads((out / "winner.json").read_text(encoding="utf-8"))
+    scores = winner["metadata"]["scores"] if "metadata" in winner else winner["scores"]
+    rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]
+    return {"seconds": seconds, "dev": scores["dev"]["score"], "holdout": scores["dev"].get("holdout"),
+            "test": scores["test"]["winner"], "outputs": [r["winner"] for r in rows],
+            "winner": winner_description(winner), "how": scores["dev"].get("how", "")}
+
+
+def winner_description(winner: dict[str, Any]) -> str:
+    record = winner.get("metadata", winner)
+    return str(record.get("candidate", {}))
+
+
+def row_scores(task: dict[str, Any], outputs: list[str]) -> list[float]:
+    import csv
+
+    with files(task)["test"].open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    metric = get_metric("accuracy" if task["kind"] == "classification" else "exact_match")
+    examples = [Example(str(i), {c: r[c] for c in task["inputs"]}, r[task["target"]].strip())
+                for i, r in enumerate(rows)]
+    return [metric.grade(ex, out).score for ex, out in zip(examples, outputs)]
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def evaluate_task(task: dict[str, Any], seeds: list[int], budget: int, runs: Path, backend: Any) -> dict[str, Any]:
+    base = baselines(task, backend)
+    free = base["prompts"][base["best_bare"]]
+    result: dict[str, Any] = {"task": task["name"], "half": task["half"], "kind": task["kind"],
+                              "baselines": {k: {kk: vv for kk, vv in v.items() if kk != "test_rows"}
+                                            for k, v in base["prompts"].items()},
+                              "best_bare": base["best_bare"], "majority": base.get("majority"), "seeds": {}}
+    for seed in seeds:
+        run = run_search(task, seed, budget, runs / task["name"] / f"seed{seed}")
+        if "outputs" in run:
+            scores = row_scores(task, run.pop("outputs"))
+            run["test_check"] = _mean(scores)
+            run["vs_free"] = paired_difference(free["test_rows"], scores, seed=seed).__dict__
+            run["test_ci"] = bootstrap(scores, seed=seed).__dict__
+        result["seeds"][str(seed)] = run
+        print(f"  {task['name']} seed {seed}: {json.dumps({k: v for k, v in run.items() if k != 'winner'})}",
+              flush=True)
+    done = [r for r in result["seeds"].values() if "test" in r]
+    if done:
+        gains = [r["vs_free"]["estimate"] for r in done]
+        gaps = [r["dev"] - r["test"] for r in done]
+        result["summary"] = {"winner_test": _mean([r["test"] for r in done]),
+                             "winner_spread": (max(r["test"] for r in done) - min(r["test"] for r in done)),
+                             "gain": _mean(gains), "gain_sd": statistics.pstdev(gains) if len(gains) > 1 else 0.0,
+                             "gap": _mean(gaps), "free_test": free["test"]}
+    return result
+
+
+def markdown(results: list[dict[str, Any]], budget: int, seeds: list[int], minutes: float) -> str:
+    lines = [
+        "# Unseen-task suite",
+        "",
+        f"SmolLM2-135M-Instruct (embedded), `autoprompt optimize ... --model local --budget {budget} --seed S`, "
+        f"seeds {', '.join(map(str, seeds))}; 300 test rows per task; wall time {minutes:.0f} min.",
+        "Test scores (accuracy; exact match for free text). *free* is the best bare skeleton chosen on dev, "
+        "the prompt a user gets for free; gains are paired differences against it on the same test rows.",
+        "",
+        "| task | half | majority | old start | bare skeletons (test) | free: best bare on dev | winner test, mean "
+        "(per seed) | gain vs free, mean (per seed, 95% CI) | dev → test gap |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        b = r["baselines"]
+        bare = ", ".join(f"{k} {v['test']:.3f}" for k, v in b.items() if v["bare"])
+        start = next(v for v in b.values() if not v["bare"])
+        majority = f"{r['majority']['test']:.3f}" if r.get("majority") else "-"
+        seeds_done = [(s, x) for s, x in r["seeds"].items() if "test" in x]
+        failed = [f"seed {s}: {x['error']}" for s, x in r["seeds"].items() if "error" in x]
+        if seeds_done:
+            s = r["summary"]
+            per = ", ".join(f"{x['test']:.3f}" for _, x in seeds_done)
+            gains = ", ".join(f"{x['vs_free']['estimate']:+.3f} [{x['vs_free']['low']:+.3f}, "
+                              f"{x['vs_free']['high']:+.3f}]" for _, x in seeds_done)
+            cells = f"{s['winner_test']:.3f} ({per}) | {s['gain']:+.3f} ({gains}) | {s['gap']:+.3f}"
+        else:
+            cells = " | ".join(["; ".join(failed) or "not run", "", ""])
+        lines.append(f"| {r['task']} | {r['half']} | {majority} | {start['test']:.3f} | {bare} | "
+                     f"{r['best_bare']} {b[r['best_bare']]['test']:.3f} | {cells} |")
+    for half in ("tuning", "confirmation"):
+        rows = [r for r in results if r["half"] == half and "summary" in r]
+        if rows:
+            gains = [r["summary"]["gain"] for r in rows]
+            gaps = [r["summary"]["gap"] for r in rows]
+            lines += ["", f"**{half} half** ({len(rows)} tasks): mean gain over the best bare skeleton "
+                      f"{_mean(gains):+.3f}; worst task {min(gains):+.3f} ({rows[gains.index(min(gains))]['task']}); "
+                      f"tasks more than 1 point below it: {sum(g < -0.01 for g in gains)}; "
+                      f"mean dev-to-test gap {_mean(gaps):+.3f}."]
+    lines += ["", "How each winner was chosen (seed 0): "]
+    for r in results:
+        first = next(iter(r["seeds"].values()), {})
+        if first.get("how"):
+            lines.append(f"- {r['task']}: {first['how']}")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--half", choices=("tuning", "confirmation", "all"), default="all")
+    parser.add_argument("--tasks", help="comma-separated task names (default: every task of the half)")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--budget", type=int, default=2000)
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "suite")
+    parser.add_argument("--name", help="results file stem (default: suite, or suite-HALF for one half)")
+    args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    tasks = manifest(args.half, args.tasks.split(",") if args.tasks else None)
+    if not tasks:
+        raise SystemExit(f"no task matches --half {args.half} --tasks {args.tasks}; see bench/suite/tasks.json")
+    from autoprompt.backend import get_backend
+
+    backend = get_backend("local")
+    started = time.monotonic()
+    results = []
+    for task in tasks:
+        print(f"{task['name']} ({task['half']})", flush=True)
+        results.append(evaluate_task(task, seeds, args.budget, args.runs, backend))
+    minutes = (time.monotonic() - started) / 60
+    stem = args.name or ("suite" if args.half == "all" else f"suite-{args.half}")
+    out = HERE / "results"
+    (out / f"{stem}.json").write_text(json.dumps({"budget": args.budget, "seeds": seeds, "minutes": minutes,
+                                                  "tasks": results}, indent=1) + "\n", encoding="utf-8")
+    text = markdown(results, args.budget, seeds, minutes)
+    (out / f"{stem}.md").write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
