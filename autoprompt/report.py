@@ -208,12 +208,17 @@ def summary_lines(run: RunRecord) -> list[str]:
     lines = [f"metric: {m.get('metric')} | model: {m.get('model')} | seed: {m.get('seed')} | strategy: "
              f"{m.get('strategy')} | stop: {m.get('stop_reason', '?')}",
              f"dev ({dev.get('n')}): start {dev.get('baseline', 0):.3f} -> winner {dev.get('score', 0):.3f}"]
+    if dev.get("how"):
+        lines.append(f"chosen: {dev['how']}")
     test = scores.get("test")
     if test:
         lines.append(f"test ({test['n']}): start {test['baseline']:.3f} [{test['baseline_ci'][0]:.3f}, "
                      f"{test['baseline_ci'][1]:.3f}] -> winner {test['winner']:.3f} [{test['winner_ci'][0]:.3f}, "
                      f"{test['winner_ci'][1]:.3f}]; paired difference {test['difference']:+.3f} "
                      f"[{test['difference_ci'][0]:+.3f}, {test['difference_ci'][1]:+.3f}]")
+    if test:
+        held = f" (held-out rows: {dev['holdout']:.3f})" if dev.get("holdout") is not None else ""
+        lines.append(f"dev-to-test gap of the winner: {dev.get('score', 0) - test['winner']:+.3f}{held}")
     if test and test.get("consistency"):
         lines.append(f"consistency on test (agreement of sampled answers): start {test['consistency'][0]:.3f} -> "
                      f"winner {test['consistency'][1]:.3f}")

@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from autoprompt.candidate import Candidate, compose  # noqa: E402
 from autoprompt.client import Client  # noqa: E402
-from autoprompt.dataset import Example, TaskKind  # noqa: E402
+from autoprompt.dataset import Example, TaskKind, load_data  # noqa: E402
 from autoprompt.evaluator import Evaluator  # noqa: E402
 from autoprompt.metric import get_metric  # noqa: E402
 from autoprompt.optimizer import prepare_task  # noqa: E402
@@ -70,7 +70,7 @@ def baselines(task: dict[str, Any], backend: Any) -> dict[str, Any]:
     skeletons = [name for name in sorted(prepared.setup.library.tasks)
                  if not prepared.setup.uses_instruction(name)]
     start = "instruction" if kind is TaskKind.CLASSIFICATION else "task_instruction"
-    dev = [ex for ex in prepared.data.dev.examples if not ex.id.startswith("train")]
+    dev = list(load_data(str(paths["dev"]), inputs=task["inputs"], target=task["target"], kind=task["kind"]).examples)
     test = list(prepared.data.test.examples)
     out: dict[str, Any] = {"prompts": {}}
     for name in [start, *skeletons]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from autoprompt.dataset import BUNDLED, TaskKind, load_data, split
+from autoprompt.dataset import BUNDLED, TaskKind, load_data, selection_rows, split
 from autoprompt.errors import DataError
 
 
@@ -66,3 +66,19 @@ def test_missing_column_error_lists_existing_columns(keyword_csv: Path) -> None:
 def test_missing_file_is_a_data_error(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="does not exist"):
         load_data(tmp_path / "nope.csv", inputs="text", target="label")
+
+
+def test_selection_rows_keep_a_demo_pool_and_score_on_the_rest(keyword_frame: pd.DataFrame) -> None:
+    data = load_data(keyword_frame, inputs="text", target="label")
+    train, dev = data.subset(data.examples[:48]), data.subset(data.examples[48:])
+    pool, selection = selection_rows(train, dev, seed=3)
+    assert len(pool) == 18 and len(selection) == 12 + 30  # 6 of each label's 16 stay demonstrations
+    assert {ex.id for ex in pool.examples}.isdisjoint(ex.id for ex in selection.examples)
+    assert {ex.id for ex in dev.examples} <= {ex.id for ex in selection.examples}
+    labels = [ex.target for ex in selection.examples]
+    assert all(len(set(labels[i:i + 3])) == 3 for i in range(0, 42, 3))  # every prefix is balanced
+    assert selection_rows(train, dev, seed=3) == (pool, selection)
+    clash = load_data(keyword_frame.iloc[:12], inputs="text", target="label")  # ids 0..11, as a separate dev file
+    _, mixed = selection_rows(train, clash, seed=3)
+    ids = [ex.id for ex in mixed.examples]
+    assert len(set(ids)) == len(ids) and any(i.startswith("train-") for i in ids)
