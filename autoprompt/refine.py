@@ -4,9 +4,9 @@ Contract:
 - ``RefinementStrategy`` is a ``SearchStrategy`` (``ask``/``tell``). Its first proposals
   are the starting prompts (``start``, then each of ``alternatives``: without a user
   template, the bare skeletons), each scored on the whole dev set; the best of them is
-  the ``base``, the prompt the user gets for free, and the first incumbent. Then each
-  ``reviewed`` candidate (prompts a person gave feedback on, operator ``reviewed``) that
-  is valid for the task. Then, round by
+  the ``base``, the prompt the user gets for free, and the first incumbent. Right after
+  the starts, each ``reviewed`` candidate (prompts a person gave feedback on, operator
+  ``reviewed``) that is valid for the task. Then, round by
   round, it takes a parent from the beam (the incumbent first, the runners-up when
   the incumbent's children stop winning), lets every operator propose children
   aimed at the parent's error analysis, validates

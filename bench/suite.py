@@ -14,7 +14,9 @@ test rows; see ``bench/suite/README.md``):
   the **best bare skeleton chosen on dev**, the prompt a user gets for free;
 - for each seed, exactly the command a user runs:
   ``autoprompt optimize --data train.csv --dev dev.csv --test test.csv --input ... --target ...
-  --model local --budget 2000 --seed S --out DIR`` (no benchmark-only setting), then the
+  --model local --budget 2000 --seed S --out DIR`` (no benchmark-only setting; the seeds of a
+  task share one ``--cache`` file, which only saves time: the cache is keyed on the whole
+  request, so the results are those of separate caches), then the
   winner's test score, its paired difference with the best bare skeleton (95% bootstrap CI)
   and its dev-to-test gap, read from what the run exported.
 
@@ -38,6 +40,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
+from autoprompt.cache import SQLiteCache  # noqa: E402
 from autoprompt.candidate import Candidate, compose  # noqa: E402
 from autoprompt.client import Client  # noqa: E402
 from autoprompt.dataset import Example, TaskKind, load_data  # noqa: E402
@@ -59,14 +62,15 @@ def files(task: dict[str, Any]) -> dict[str, Path]:
     return {part: TASKS / task["name"] / f"{part}.csv" for part in ("train", "dev", "test")}
 
 
-def baselines(task: dict[str, Any], backend: Any) -> dict[str, Any]:
+def baselines(task: dict[str, Any], backend: Any, cache: Path) -> dict[str, Any]:
     """Every prompt a user gets for free, on dev and on test; per-row test scores for pairing."""
     paths = files(task)
     prepared = prepare_task(str(paths["train"]), inputs=task["inputs"], target=task["target"],
                             dev=str(paths["dev"]), test=str(paths["test"]), kind=task["kind"])
     kind = prepared.setup.kind
     metric = get_metric("accuracy" if kind is TaskKind.CLASSIFICATION else "exact_match")
-    evaluator = Evaluator(Client(backend), metric, kind)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    evaluator = Evaluator(Client(backend, cache=SQLiteCache(cache)), metric, kind)
     skeletons = [name for name in sorted(prepared.setup.library.tasks)
                  if not prepared.setup.uses_instruction(name)]
     start = "instruction" if kind is TaskKind.CLASSIFICATION else "task_instruction"
@@ -94,7 +98,7 @@ def run_search(task: dict[str, Any], seed: int, budget: int, out: Path) -> dict[
     command = [str(Path(sys.executable).parent / "autoprompt"), "optimize", "--data", str(paths["train"]),
                "--dev", str(paths["dev"]), "--test", str(paths["test"]), "--input", ",".join(task["inputs"]),
                "--target", task["target"], "--model", "local", "--budget", str(budget), "--seed", str(seed),
-               "--out", str(out)]
+               "--out", str(out), "--cache", str(out.parent / "cache.sqlite")]
     started = time.monotonic()
     finished = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     seconds = time.monotonic() - started
@@ -129,32 +133,34 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def evaluate_task(task: dict[str, Any], seeds: list[int], budget: int, runs: Path, backend: Any) -> dict[str, Any]:
-    base = baselines(task, backend)
-    free = base["prompts"][base["best_bare"]]
-    result: dict[str, Any] = {"task": task["name"], "half": task["half"], "kind": task["kind"],
-                              "baselines": {k: {kk: vv for kk, vv in v.items() if kk != "test_rows"}
-                                            for k, v in base["prompts"].items()},
-                              "best_bare": base["best_bare"], "majority": base.get("majority"), "seeds": {}}
-    for seed in seeds:
-        run = run_search(task, seed, budget, runs / task["name"] / f"seed{seed}")
-        if "outputs" in run:
-            scores = row_scores(task, run.pop("outputs"))
-            run["test_check"] = _mean(scores)
-            run["vs_free"] = paired_difference(free["test_rows"], scores, seed=seed).__dict__
-            run["test_ci"] = bootstrap(scores, seed=seed).__dict__
-        result["seeds"][str(seed)] = run
-        print(f"  {task['name']} seed {seed}: {json.dumps({k: v for k, v in run.items() if k != 'winner'})}",
-              flush=True)
+def task_baselines(task: dict[str, Any], runs: Path, backend: Any) -> dict[str, Any]:
+    base = baselines(task, backend, runs / task["name"] / "cache.sqlite")
+    return {"task": task["name"], "half": task["half"], "kind": task["kind"],
+            "baselines": {k: {kk: vv for kk, vv in v.items() if kk != "test_rows"} for k, v in base["prompts"].items()},
+            "best_bare": base["best_bare"], "majority": base.get("majority"), "seeds": {},
+            "free_rows": base["prompts"][base["best_bare"]]["test_rows"]}
+
+
+def add_seed(result: dict[str, Any], task: dict[str, Any], seed: int, budget: int, runs: Path) -> None:
+    """One search with one seed, compared with the best bare skeleton on the same test rows."""
+    run = run_search(task, seed, budget, runs / task["name"] / f"seed{seed}")
+    if "outputs" in run:
+        scores = row_scores(task, run.pop("outputs"))
+        run["test_check"] = _mean(scores)
+        run["vs_free"] = paired_difference(result["free_rows"], scores, seed=seed).__dict__
+        run["test_ci"] = bootstrap(scores, seed=seed).__dict__
+    result["seeds"][str(seed)] = run
+    print(f"  {task['name']} seed {seed}: {json.dumps({k: v for k, v in run.items() if k != 'winner'})}", flush=True)
     done = [r for r in result["seeds"].values() if "test" in r]
     if done:
         gains = [r["vs_free"]["estimate"] for r in done]
-        gaps = [r["dev"] - r["test"] for r in done]
         result["summary"] = {"winner_test": _mean([r["test"] for r in done]),
                              "winner_spread": (max(r["test"] for r in done) - min(r["test"] for r in done)),
                              "gain": _mean(gains), "gain_sd": statistics.pstdev(gains) if len(gains) > 1 else 0.0,
-                             "gap": _mean(gaps), "free_test": free["test"]}
-    return result
+                             "gap": _mean([r["dev"] - r["test"] for r in done]),
+                             "holdout_gap": _mean([r["holdout"] - r["test"] for r in done
+                                                   if r.get("holdout") is not None]),
+                             "free_test": result["baselines"][result["best_bare"]]["test"]}
 
 
 def markdown(results: list[dict[str, Any]], budget: int, seeds: list[int], minutes: float) -> str:
@@ -167,8 +173,8 @@ def markdown(results: list[dict[str, Any]], budget: int, seeds: list[int], minut
         "the prompt a user gets for free; gains are paired differences against it on the same test rows.",
         "",
         "| task | half | majority | old start | bare skeletons (test) | free: best bare on dev | winner test, mean "
-        "(per seed) | gain vs free, mean (per seed, 95% CI) | dev → test gap |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "(per seed) | gain vs free, mean (per seed, 95% CI) | dev → test gap | held-out → test gap |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         b = r["baselines"]
@@ -182,9 +188,10 @@ def markdown(results: list[dict[str, Any]], budget: int, seeds: list[int], minut
             per = ", ".join(f"{x['test']:.3f}" for _, x in seeds_done)
             gains = ", ".join(f"{x['vs_free']['estimate']:+.3f} [{x['vs_free']['low']:+.3f}, "
                               f"{x['vs_free']['high']:+.3f}]" for _, x in seeds_done)
-            cells = f"{s['winner_test']:.3f} ({per}) | {s['gain']:+.3f} ({gains}) | {s['gap']:+.3f}"
+            cells = f"{s['winner_test']:.3f} ({per}) | {s['gain']:+.3f} ({gains}) | {s['gap']:+.3f} | " \
+                    f"{s['holdout_gap']:+.3f}"
         else:
-            cells = " | ".join(["; ".join(failed) or "not run", "", ""])
+            cells = " | ".join(["; ".join(failed) or "not run", "", "", ""])
         lines.append(f"| {r['task']} | {r['half']} | {majority} | {start['test']:.3f} | {bare} | "
                      f"{r['best_bare']} {b[r['best_bare']]['test']:.3f} | {cells} |")
     for half in ("tuning", "confirmation"):
@@ -192,15 +199,16 @@ def markdown(results: list[dict[str, Any]], budget: int, seeds: list[int], minut
         if rows:
             gains = [r["summary"]["gain"] for r in rows]
             gaps = [r["summary"]["gap"] for r in rows]
+            held = [r["summary"]["holdout_gap"] for r in rows]
             lines += ["", f"**{half} half** ({len(rows)} tasks): mean gain over the best bare skeleton "
                       f"{_mean(gains):+.3f}; worst task {min(gains):+.3f} ({rows[gains.index(min(gains))]['task']}); "
                       f"tasks more than 1 point below it: {sum(g < -0.01 for g in gains)}; "
-                      f"mean dev-to-test gap {_mean(gaps):+.3f}."]
-    lines += ["", "How each winner was chosen (seed 0): "]
+                      f"mean dev-to-test gap {_mean(gaps):+.3f} (held-out rows to test: {_mean(held):+.3f})."]
+    lines += ["", "How each winner was chosen:"]
     for r in results:
-        first = next(iter(r["seeds"].values()), {})
-        if first.get("how"):
-            lines.append(f"- {r['task']}: {first['how']}")
+        for seed, run in r["seeds"].items():
+            if run.get("how"):
+                lines.append(f"- {r['task']}, seed {seed}: {run['how']}")
     return "\n".join(lines) + "\n"
 
 
@@ -221,18 +229,26 @@ def main() -> None:
 
     backend = get_backend("local")
     started = time.monotonic()
-    results = []
-    for task in tasks:
-        print(f"{task['name']} ({task['half']})", flush=True)
-        results.append(evaluate_task(task, seeds, args.budget, args.runs, backend))
-    minutes = (time.monotonic() - started) / 60
     stem = args.name or ("suite" if args.half == "all" else f"suite-{args.half}")
+    results = []
+    for task in tasks:  # the free baselines first, then seed by seed, so a cut-short run still covers every task
+        print(f"{task['name']} ({task['half']}): baselines", flush=True)
+        results.append(task_baselines(task, args.runs, backend))
+    for seed in seeds:
+        for task, result in zip(tasks, results):
+            add_seed(result, task, seed, args.budget, args.runs)
+            write(stem, results, args.budget, seeds, (time.monotonic() - started) / 60)
+    print(write(stem, results, args.budget, seeds, (time.monotonic() - started) / 60))
+
+
+def write(stem: str, results: list[dict[str, Any]], budget: int, seeds: list[int], minutes: float) -> str:
     out = HERE / "results"
-    (out / f"{stem}.json").write_text(json.dumps({"budget": args.budget, "seeds": seeds, "minutes": minutes,
-                                                  "tasks": results}, indent=1) + "\n", encoding="utf-8")
-    text = markdown(results, args.budget, seeds, minutes)
+    public = [{k: v for k, v in r.items() if k != "free_rows"} for r in results]
+    (out / f"{stem}.json").write_text(json.dumps({"budget": budget, "seeds": seeds, "minutes": minutes,
+                                                  "tasks": public}, indent=1) + "\n", encoding="utf-8")
+    text = markdown(results, budget, seeds, minutes)
     (out / f"{stem}.md").write_text(text, encoding="utf-8")
-    print(text)
+    return text
 
 
 if __name__ == "__main__":
