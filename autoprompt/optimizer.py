@@ -470,9 +470,12 @@ def optimize(
     ``data`` is a CSV/JSONL path, a DataFrame, a ``Dataset`` or a bundled task name
     (``sentiment``, ``intent``, ``past_tense``). Without ``dev``/``test`` it is split
     20/40/40 (stratified, seeded) into train (demonstrations), dev (selection) and
-    test (the final, once-only comparison). ``template`` is the starting prompt (a
-    file or Jinja text using the input column names); without it the search starts
-    from a plain instruction built from the column names and labels. ``budget`` caps
+    test (the final, once-only comparison); training rows outside the demonstration
+    pool score candidates too (``dataset.selection_rows``). ``template`` is the starting
+    prompt (a file or Jinja text using the input column names), and the winner is only
+    ever something else when it beats it beyond noise on held-out rows; without it the
+    search starts from the best of the plain prompts (every bare skeleton and a plain
+    instruction built from the column names and labels). ``budget`` caps
     model calls during the search; ``max_seconds``, ``max_tokens`` and ``max_usd`` cap
     wall time, tokens and cost. ``cache`` is a SQLite file (or a ``ResponseCache``) that
     keeps every answer, so a re-run pays only for new requests. ``limits`` caps concurrent
