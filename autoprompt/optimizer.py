@@ -56,7 +56,7 @@ from .usage import PriceTable
 
 STRATEGIES = ("refine", "components")
 HOLDOUT_MIN_ROWS = 30  # below this, refinement checks its winner on the search rows alone
-ACCEPT_CONFIDENCE = 0.95  # one-sided paired-bootstrap confidence a challenger needs to replace the incumbent
+ACCEPT_CONFIDENCE = 0.9  # one-sided paired-bootstrap confidence a challenger needs to replace the incumbent
 
 
 @dataclass(frozen=True)
@@ -154,12 +154,19 @@ class Optimizer:
                              max_prompt_tokens=self.max_prompt_tokens)
 
     def selection_rows(self) -> tuple[list[Example], list[Example]]:
-        """The rows the search races on, and the held-out rows (every third) that only the final
-        check reads; with fewer than ``HOLDOUT_MIN_ROWS`` rows, nothing is held out."""
+        """The rows the search races on, and the held-out rows (every third of each label) that only
+        the final check reads; with fewer than ``HOLDOUT_MIN_ROWS`` rows, nothing is held out."""
         rows = list(self.task.data.dev.examples)
         if self.strategy != "refine" or len(rows) < HOLDOUT_MIN_ROWS:
             return rows, []
-        return [x for i, x in enumerate(rows) if i % 3 != 2], [x for i, x in enumerate(rows) if i % 3 == 2]
+        search: list[Example] = []
+        held: list[Example] = []
+        seen: dict[str, int] = {}
+        for ex in rows:
+            key = ex.target if self.task.setup.kind is TaskKind.CLASSIFICATION else ""
+            (held if seen.get(key, 0) % 3 == 2 else search).append(ex)
+            seen[key] = seen.get(key, 0) + 1
+        return search, held
 
     def evaluator(self, client: Client) -> Evaluator:
         """An evaluator through ``client``; a judge metric grades through a judge client on the same

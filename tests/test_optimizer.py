@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +11,7 @@ import pytest
 import autoprompt
 from autoprompt.backend import FakeBackend
 from autoprompt.errors import ConfigError, TemplateError
+from autoprompt.optimizer import build_optimizer
 from autoprompt.trial import TrialState
 
 START = "Text: {{ text }}\nLabel:"
@@ -106,3 +108,15 @@ def test_history_has_every_trial_and_its_choices(keyword_frame: pd.DataFrame) ->
     assert {"state", "score", "n", "calls", "choice_task", "choice_clarifiers", "choice_n_demos"} <= set(history)
     assert history.loc[0, "choice_task"] == "custom"
     assert result.study is not None and len(result.study.trials) == len(result.trials)
+
+
+def test_held_out_rows_are_every_third_row_of_each_label(keyword_frame: pd.DataFrame) -> None:
+    defaults = {name: p.default for name, p in inspect.signature(autoprompt.optimize).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    optimizer = build_optimizer({**defaults, "data": keyword_frame, "inputs": "text", "target": "label",
+                                 "model": FakeBackend(), "budget": 400})
+    search, held = optimizer.selection_rows()
+    for label in ("yes", "no", "maybe"):
+        total = sum(ex.target == label for ex in [*search, *held])
+        assert sum(ex.target == label for ex in held) == total // 3 > 0
+    assert {ex.id for ex in search}.isdisjoint(ex.id for ex in held)
