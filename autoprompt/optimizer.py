@@ -106,7 +106,7 @@ class Optimizer:
         judges = [c for c in [racer.evaluator.judge_client] if c is not None]
         strategy = self._strategy(racer, writer)
         refining = strategy if isinstance(strategy, RefinementStrategy) else None
-        reserve = self._holdout_reserve() if refining else self._reserve()
+        reserve = (lambda: self._holdout_reserve(len(refining.chain))) if refining else self._reserve
         trials, stop_reason = self._search(strategy, racer, client, reserve)
         if isinstance(strategy, SharedStrategy):
             strategy.run.settle(lambda: self._evaluate(strategy, racer, len(trials)))
@@ -138,7 +138,7 @@ class Optimizer:
         if self.shared.spent() >= self.budget.calls - self._reserve():
             return 0
         client, racer = self._racer()
-        trials, _ = self._search(self._strategy(racer, None), racer, client, self._reserve())
+        trials, _ = self._search(self._strategy(racer, None), racer, client, self._reserve)
         return len(trials)
 
     @property
@@ -181,16 +181,17 @@ class Optimizer:
         """Calls the component search keeps back to complete its top candidates on dev."""
         return min(self.top_k * len(self.task.data.dev.examples), self.budget.calls // 5)
 
-    def _holdout_reserve(self) -> int:
-        """Calls refinement keeps back for the final check: the base and up to three accepted steps,
-        each on every held-out row (with its samples and judge calls) plus its calibration."""
+    def _holdout_reserve(self, accepted: int) -> int:
+        """Calls refinement keeps back for the final check: the base and the last (up to three) of
+        the ``accepted`` steps, each on every held-out row (with its samples and judge calls) plus
+        its calibration."""
         rows = len(self.selection_rows()[1])
         if not rows:
             return 0
         per_row = 1 + (self.consistency.samples if self.consistency and self.task.setup.kind is TaskKind.GENERATION
                        else 0)
         per_row *= 2 if self.metric.needs_model else 1
-        return min(4 * (rows * per_row + 4), self.budget.calls // 5)
+        return min((1 + min(accepted, 3)) * (rows * per_row + 4), self.budget.calls // 5)
 
     def _strategy(self, racer: Racer, writer: Client | None) -> SearchStrategy:
         start = start_candidate(self.task)
@@ -222,9 +223,11 @@ class Optimizer:
         return SharedStrategy(OptunaStrategy(space, seed=self.seed, start=start, min_resource=racer.rungs[0],
                                              study=study), self.shared)
 
-    def _search(self, strategy: SearchStrategy, racer: Racer, client: Client, reserve: int) -> tuple[list[Trial], str]:
+    def _search(self, strategy: SearchStrategy, racer: Racer, client: Client,
+                reserve: Callable[[], int]) -> tuple[list[Trial], str]:
+        """Evaluate proposals until the budget, less what ``reserve()`` keeps back, is spent."""
         trials: list[Trial] = []
-        while client.budget.remaining > reserve and not client.budget.out_of_time():
+        while client.budget.remaining > reserve() and not client.budget.out_of_time():
             trial = self._evaluate(strategy, racer, len(trials))
             trials.append(trial)
             if trial.state is TrialState.INTERRUPTED:
@@ -233,7 +236,7 @@ class Optimizer:
             votes = [callback(trial, progress) for callback in self.callbacks]
             if any(votes):
                 return trials, f"stopped by {type(self.callbacks[votes.index(True)]).__name__}"
-        return trials, "budget spent" if client.budget.remaining <= reserve else "time limit"
+        return trials, "budget spent" if client.budget.remaining <= reserve() else "time limit"
 
     def _evaluate(self, strategy: SearchStrategy, racer: Racer, count: int) -> Trial:
         """Ask for one proposal, race it, tell the strategy; the trial is numbered as the strategy
