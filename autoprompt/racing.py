@@ -6,7 +6,9 @@ the first r dev examples for each rung r (e.g. 16, 32, 64, all), calling
 A budget that runs out mid-race ends the trial as INTERRUPTED with every
 prediction made so far kept. With ``max_prompt_tokens``, a prompt longer than that
 (measured on the first dev example) is PRUNED before any call; trial 0, the
-starting prompt, is always scored. The trial carries its score at each rung, the error
+starting prompt, is always scored. A prompt that cannot be prepared (calibration on a
+backend that gives no label scores) is PRUNED before any call, with the reason in
+``failure``. The trial carries its score at each rung, the error
 analysis of its predictions and its prompt length in the model's tokens.
 """
 
@@ -19,7 +21,7 @@ from .analysis import analyze
 from .backend import count_tokens
 from .candidate import Candidate
 from .dataset import Example
-from .errors import BudgetExhausted
+from .errors import BudgetExhausted, ExampleFailed
 from .evaluator import Evaluator, Prediction
 from .prompt import Prompt
 from .trial import Trial, TrialState
@@ -53,10 +55,14 @@ class Racer:
         rung_scores: list[tuple[int, float]] = []
         state = TrialState.COMPLETE
         rungs: tuple[int, ...] = self.rungs
+        failure = ""
         if number > 0 and self.max_prompt_tokens is not None and tokens > self.max_prompt_tokens:
             state, rungs = TrialState.PRUNED, ()
         try:
             prompt = self.evaluator.prepare(prompt) if rungs else prompt
+        except ExampleFailed as exc:  # calibration needs label scores this backend cannot give
+            state, rungs, failure = TrialState.PRUNED, (), str(exc)
+        try:
             for rung in rungs:
                 predictions += self.evaluator.evaluate(prompt, self.dev[len(predictions):rung])
                 rung_scores.append((rung, self._score(predictions)))
@@ -71,6 +77,7 @@ class Racer:
             predictions=tuple(predictions), calls=self.evaluator.client.calls - calls_before,
             seconds=time.monotonic() - started, prompt_chars=len(text), prompt_tokens=tokens,
             rung_scores=tuple(rung_scores), analysis=analyze(self.dev, predictions, self.evaluator.kind),
+            failure=failure,
         )
 
     def _score(self, predictions: Sequence[Prediction]) -> float:

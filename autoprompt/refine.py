@@ -15,10 +15,15 @@ Contract:
   interleaved across operators. When no operator has anything new, it tries a random
   point of the search space (operator ``random``).
 - Racing: a proposal's ``report(n, score)`` compares its score on the first n dev
-  examples with the incumbent's on the same n examples. At the first rung it is pruned
-  when it trails by more than ``margin / sqrt(n)``; at later rungs unless it leads (a
-  challenger that cannot pull ahead of the incumbent will not beat it on the whole dev
-  set). Successive halving against the incumbent, paired by example.
+  examples with the incumbent's on the same n examples. At every rung it is pruned
+  when it trails by more than ``margin / sqrt(n)``: a challenger that merely ties the
+  incumbent on a small prefix goes on (a prefix the incumbent happened to do well on
+  must not stop a real improvement), one that falls clearly behind stops. Successive
+  halving against the incumbent, paired by example.
+- Right after the starts, a classification task with calibration in its space gets the
+  base with contextual calibration, scored on the whole dev set (operator
+  ``move.calibrate``): for small models it is the single move that most often pays, and
+  a prefix is too noisy to judge it. It is accepted like any challenger.
 - Selection: complete trials enter the beam (the best ``beam_width``). A challenger
   replaces the incumbent only when it wins on the same dev examples: the one-sided
   paired-bootstrap lower bound at ``confidence`` is above zero. So the search does not
@@ -35,7 +40,7 @@ import math
 import random
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .candidate import Candidate, compose
@@ -59,9 +64,7 @@ class RefineProposal:
         if self.incumbent is None or self.incumbent.score_at(n) is None:
             return False
         reference = float(self.incumbent.score_at(n))  # type: ignore[arg-type]
-        if n == self.incumbent.rung_scores[0][0]:
-            return score < reference - self.margin / math.sqrt(n)
-        return score <= reference
+        return score < reference - self.margin / math.sqrt(n)
 
 
 class _RandomTrial:
@@ -98,6 +101,7 @@ class RefinementStrategy:
         self._queue: deque[RefineProposal] = deque()
         self._seen: set[str] = set()
         self._round = 0
+        self._calibration_pending = True
 
     def ask(self) -> RefineProposal:
         if not self._seen:
@@ -108,6 +112,13 @@ class RefinementStrategy:
             if self._key(candidate) not in self._seen:
                 self._seen.add(self._key(candidate))
                 return RefineProposal(candidate, "start", None, None, self.margin)
+        if self._calibration_pending and self.base is not None:
+            self._calibration_pending = False
+            calibrated = replace(self.base.candidate, calibrate=True)
+            if self.context.space.calibration and not self.base.candidate.calibrate and \
+                    self._key(calibrated) not in self._seen:
+                self._seen.add(self._key(calibrated))
+                return RefineProposal(calibrated, "move.calibrate", self.base.number, None, self.margin)
         while self.reviewed:
             candidate = self.reviewed.pop(0)
             reason = validate(candidate, self.context)

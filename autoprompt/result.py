@@ -291,6 +291,7 @@ def trial_record(trial: Trial) -> dict[str, Any]:
         "mistakes": [m.example_id for m in analysis.mistakes] if analysis else [],
         "confusions": [list(c) for c in analysis.confusions[:5]] if analysis else [],
         **({"consistency": round(trial.consistency, 4)} if trial.consistency is not None else {}),
+        **({"failure": trial.failure} if trial.failure else {}),
     }
 
 

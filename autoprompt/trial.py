@@ -4,8 +4,9 @@ Contract: ``Trial`` is frozen; ``TrialState`` says how its evaluation ended:
 COMPLETE (scored on the whole dev set), PRUNED (stopped early by racing) or
 INTERRUPTED (the budget ran out mid-evaluation; its partial predictions are kept).
 A trial also records where its candidate came from (``operator`` and the ``parent``
-trial's number), its score after each racing rung, its error analysis, and the
-prompt's length in tokens (the second objective).
+trial's number), its score after each racing rung, its error analysis, the
+prompt's length in tokens (the second objective), and ``failure``: why it could not be
+scored at all, if so.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Trial:
     analysis: ErrorAnalysis | None = None
     operator: str = "start"
     parent: int | None = None
+    failure: str = ""
 
     @property
     def n(self) -> int:

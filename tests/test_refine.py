@@ -44,7 +44,7 @@ def test_racing_prunes_only_what_trails_the_incumbent_on_the_same_examples() -> 
     assert not proposal.report(4, 0.5)
     assert not proposal.report(5, 0.0)    # no incumbent score at 5: never prune blind
     assert incumbent.score_at(8) == 0.75
-    assert proposal.report(8, 0.75) and not proposal.report(8, 0.875)  # later rungs: pull ahead or stop
+    assert proposal.report(8, 0.625) and not proposal.report(8, 0.75)  # a tie goes on, clearly behind stops
     assert not RefineProposal(Candidate("fields"), "start", None, None, 0.25).report(4, 0.0)
 
 

@@ -40,6 +40,7 @@ def strategy_with(frame: pd.DataFrame, replies: list[str]) -> RefinementStrategy
                                   start=Candidate("instruction"))
     start = strategy.ask()
     strategy.tell(start, scored_parent(context, start.candidate))
+    assert strategy.ask().operator == "move.calibrate"  # the calibrated base comes before the rounds
     return strategy
 
 
