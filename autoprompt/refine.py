@@ -20,10 +20,10 @@ Contract:
   incumbent on a small prefix goes on (a prefix the incumbent happened to do well on
   must not stop a real improvement), one that falls clearly behind stops. Successive
   halving against the incumbent, paired by example.
-- Right after the starts, a classification task with calibration in its space gets the
-  base with contextual calibration, scored on the whole dev set (operator
-  ``move.calibrate``): for small models it is the single move that most often pays, and
-  a prefix is too noisy to judge it. It is accepted like any challenger.
+- Right after the starts, a classification task with calibration in its space gets every
+  start with contextual calibration (operator ``move.calibrate``): the base's scored on
+  the whole dev set, the others raced. For small models it is the single move that most
+  often pays, and it can reorder the starts. They are accepted like any challenger.
 - Selection: complete trials enter the beam (the best ``beam_width``). A challenger
   replaces the incumbent only when it wins on the same dev examples: the one-sided
   paired-bootstrap lower bound at ``confidence`` is above zero. So the search does not
@@ -114,11 +114,7 @@ class RefinementStrategy:
                 return RefineProposal(candidate, "start", None, None, self.margin)
         if self._calibration_pending and self.base is not None:
             self._calibration_pending = False
-            calibrated = replace(self.base.candidate, calibrate=True)
-            if self.context.space.calibration and not self.base.candidate.calibrate and \
-                    self._key(calibrated) not in self._seen:
-                self._seen.add(self._key(calibrated))
-                return RefineProposal(calibrated, "move.calibrate", self.base.number, None, self.margin)
+            self._queue_calibrated_starts()
         while self.reviewed:
             candidate = self.reviewed.pop(0)
             reason = validate(candidate, self.context)
@@ -130,6 +126,19 @@ class RefinementStrategy:
         while not self._queue:
             self._plan_round()
         return self._queue.popleft()
+
+    def _queue_calibrated_starts(self) -> None:
+        """Each start with calibration: the base's scored in full, the others raced."""
+        if not self.context.space.calibration:
+            return
+        starts = sorted((t for t in self.context.trials if t.operator == "start" and t.state is TrialState.COMPLETE),
+                        key=lambda t: (t is not self.base, -t.score, t.number))
+        for trial in starts:
+            calibrated = replace(trial.candidate, calibrate=True)
+            if not trial.candidate.calibrate and self._key(calibrated) not in self._seen:
+                self._seen.add(self._key(calibrated))
+                rival = None if trial is self.base else self.incumbent
+                self._queue.append(RefineProposal(calibrated, "move.calibrate", trial.number, rival, self.margin))
 
     def tell(self, proposal: Any, trial: Trial) -> None:
         self.context.trials.append(trial)
@@ -145,9 +154,11 @@ class RefinementStrategy:
             if not starting:
                 self.chain.append(trial)
             self._round = 0
+            kept = deque(replace(p, incumbent=trial) for p in self._queue if p.operator == "move.calibrate")
             for stale in self._queue:  # children of the old incumbent: plan afresh from the new one
-                self._seen.discard(self._key(stale.candidate))
-            self._queue.clear()
+                if stale.operator != "move.calibrate":
+                    self._seen.discard(self._key(stale.candidate))
+            self._queue = kept  # the calibrated starts still race, now against the new incumbent
 
     def _plan_round(self) -> None:
         parents = [t for t in [self.incumbent, *self.beam] if t is not None]
