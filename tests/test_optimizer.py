@@ -120,3 +120,27 @@ def test_held_out_rows_are_every_third_row_of_each_label(keyword_frame: pd.DataF
         total = sum(ex.target == label for ex in [*search, *held])
         assert sum(ex.target == label for ex in held) == total // 3 > 0
     assert {ex.id for ex in search}.isdisjoint(ex.id for ex in held)
+
+
+def test_plain_skeletons_are_starts_and_the_best_is_the_base(keyword_frame: pd.DataFrame) -> None:
+    result = run(keyword_frame, template=None, budget=600)
+    starts = [t for t in result.trials if t.operator == "start"]
+    assert [t.candidate.task for t in starts] == ["instruction", "fields", "question", "quoted"]
+    assert all(t.state is TrialState.COMPLETE for t in starts)
+    assert result.selection is not None
+    best_start = max(starts, key=lambda t: (t.score, -t.number))
+    assert result.baseline.trial_number == best_start.number == result.selection.base
+
+
+def test_the_users_prompt_is_kept_unless_a_challenger_beats_it_beyond_noise() -> None:
+    """A model that answers by chance: the search accepts a lucky step on its rows, and the held-out
+    check sends it back to the user's own prompt, saying so in one line."""
+    frame = pd.DataFrame([{"text": f"item {i} says something {i * 7 % 13}", "label": ("yes", "no", "maybe")[i % 3]}
+                          for i in range(150)])
+    result = autoprompt.optimize(frame, inputs="text", target="label", template=START, budget=1500, seed=1,
+                                 model=FakeBackend(rule=lambda text, label: 0.0))
+    assert len(result.accepted) > 1, "the search should have accepted a step on its own rows"
+    assert result.best.candidate == result.baseline.candidate == result.trials[0].candidate
+    assert result.best.prompt.render({"text": "x"}) == result.baseline.prompt.render({"text": "x"})
+    line = next(x for x in result.summary().splitlines() if x.startswith("chosen:"))
+    assert "beyond noise" in line and "returned unchanged" in line
