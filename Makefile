@@ -58,10 +58,10 @@ bench-compare: setup-test
 	$(BIN)/python bench/speed.py
 	$(BIN)/python bench/quality.py
 
-# The unseen-task suite (bench/suite/README.md): both halves, 3 seeds, the user's own command at 2,000 calls.
+# The unseen-task suite (bench/suite/README.md): both halves, 3 seeds, the user's own command at 2,000 calls
+# (bench/results/suite.md; one half: python bench/suite.py --half confirmation -> suite-confirmation.md).
 bench-suite: setup
-	$(BIN)/python bench/suite.py --half tuning
-	$(BIN)/python bench/suite.py --half confirmation
+	$(BIN)/python bench/suite.py --half all
 
 # Free text (past_tense): a metric, a judge and consistency as objectives (about 25 minutes).
 bench-generation: setup-test
