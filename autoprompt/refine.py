@@ -31,7 +31,8 @@ Contract:
   (``chain``: the ones after the base, in order; the optimizer re-checks them on
   held-out rows before it trusts any).
   A new incumbent drops the proposals still queued from the old one (they may be
-  proposed again later) and the next round starts from it.
+  proposed again later; the calibrated starts stay queued, now raced against it) and the
+  next round starts from it.
 """
 
 from __future__ import annotations
