@@ -3,12 +3,15 @@
 Contract:
 - ``optimize(data, ...)`` is the one-call Python API; it builds an ``Optimizer``
   and calls ``run()``. Constructors only store arguments; all work is in ``run()``.
-- The loop: ask the strategy for a candidate, race it on dev batches, tell the
-  strategy, notify callbacks; stop when the budget (kept back for the final
-  re-scoring) is spent or a callback says so. Then the winner is picked (the
-  refinement strategy's incumbent; for the component search, the best after the top
-  unfinished candidates are completed on the full dev set) and start and winner are
-  scored once on the test set.
+- Selection rows: the dev set plus the training rows outside the demonstration pool
+  (``dataset.selection_rows``); for refinement, every third row of each label is held
+  out (``selection_rows()``) and only the final check reads it.
+- The loop: ask the strategy for a candidate, race it on the search rows, tell the
+  strategy, notify callbacks; stop when the budget (less what the final step keeps
+  back) is spent or a callback says so. Then the winner is picked (refinement: the
+  base or the latest accepted step that passes ``selection.choose`` on the held-out
+  rows; for the component search, the best after the top unfinished candidates are
+  completed on the full dev set) and start and winner are scored once on the test set.
 - Strategies: ``refine`` (default; ``refine.RefinementStrategy`` with the operator
   families in ``operators``; the ``rewrite`` family needs ``optimizer_model``) and
   ``components`` (Optuna TPE over the component space only).
