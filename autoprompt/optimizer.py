@@ -187,14 +187,16 @@ class Optimizer:
     def _holdout_reserve(self, accepted: int) -> int:
         """Calls refinement keeps back for the final check: the base and the last (up to three) of
         the ``accepted`` steps and of one more that a running trial may add, each on every held-out
-        row (with its samples and judge calls) plus its calibration."""
-        rows = len(self.selection_rows()[1])
-        if not rows:
+        row (with its samples and judge calls) plus its calibration; and what that last trial may
+        spend, since a trial that starts runs to its end."""
+        search, held = self.selection_rows()
+        if not held:
             return 0
         per_row = 1 + (self.consistency.samples if self.consistency and self.task.setup.kind is TaskKind.GENERATION
                        else 0)
         per_row *= 2 if self.metric.needs_model else 1
-        return min((1 + min(accepted + 1, 3)) * (rows * per_row + 4), self.budget.calls // 5)
+        check = (1 + min(accepted + 1, 3)) * (len(held) * per_row + 4)
+        return min(check + len(search) * per_row + 4, self.budget.calls // 5)
 
     def _strategy(self, racer: Racer, writer: Client | None) -> SearchStrategy:
         start = start_candidate(self.task)

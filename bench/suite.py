@@ -168,7 +168,8 @@ def markdown(results: list[dict[str, Any]], budget: int, seeds: list[int], minut
         "# Unseen-task suite",
         "",
         f"SmolLM2-135M-Instruct (embedded), `autoprompt optimize ... --model local --budget {budget} --seed S`, "
-        f"seeds {', '.join(map(str, seeds))}; 300 test rows per task; wall time {minutes:.0f} min.",
+        f"seeds asked {', '.join(map(str, seeds))}, run {', '.join(_seeds_run(results)) or 'none'}; 300 test rows "
+        f"per task; wall time {minutes:.0f} min.",
         "Test scores (accuracy; exact match for free text). *free* is the best bare skeleton chosen on dev, "
         "the prompt a user gets for free; gains are paired differences against it on the same test rows.",
         "",
@@ -210,6 +211,12 @@ def markdown(results: list[dict[str, Any]], budget: int, seeds: list[int], minut
             if run.get("how"):
                 lines.append(f"- {r['task']}, seed {seed}: {run['how']}")
     return "\n".join(lines) + "\n"
+
+
+def _seeds_run(results: list[dict[str, Any]]) -> list[str]:
+    """Seeds that have a result on every task."""
+    runs = [set(r["seeds"]) for r in results]
+    return sorted(set.intersection(*runs), key=int) if runs else []
 
 
 def main() -> None:

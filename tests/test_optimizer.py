@@ -144,3 +144,14 @@ def test_the_users_prompt_is_kept_unless_a_challenger_beats_it_beyond_noise() ->
     assert result.best.prompt.render({"text": "x"}) == result.baseline.prompt.render({"text": "x"})
     line = next(x for x in result.summary().splitlines() if x.startswith("chosen:"))
     assert "beyond noise" in line and "returned unchanged" in line
+
+
+@pytest.mark.parametrize("budget", [318, 346, 381, 437, 472, 675, 696])
+def test_the_held_out_check_always_has_the_budget_it_needs(keyword_frame: pd.DataFrame, budget: int) -> None:
+    """Whatever trial runs last, the final check can still score the start and the checked steps on
+    every held-out row (these budgets once left a trial eating into what the check needed)."""
+    result = run(keyword_frame, template=None, budget=budget)
+    assert result.selection is not None and result.selection.holdout_rows > 0
+    assert result.selection.base in result.selection.holdout_scores
+    assert all(n in result.selection.holdout_scores for n in result.selection.checked)
+    assert result.calls <= budget
