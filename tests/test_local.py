@@ -55,7 +55,10 @@ def test_multi_token_labels_use_every_token(smol: LocalBackend) -> None:
     [second] = smol.score(text + " add", [" to"])
     [third] = smol.score(text + " add to", [" playlist"])
     assert len(smol._continuation_tokens(text, smol._tokens(text, False), " add to playlist", False)) == 3
-    assert whole == pytest.approx(first + second + third, abs=1e-3)
+    # one batched decode and three separate ones differ by llama.cpp's numerics (0.12 nats with
+    # llama-cpp-python 0.3.36); leaving out a token would cost several nats
+    assert whole == pytest.approx(first + second + third, abs=0.25)
+    assert abs(whole - first) > 1.0
 
 
 def test_generation_is_greedy_and_stops_at_the_line_end(smol: LocalBackend) -> None:
