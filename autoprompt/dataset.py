@@ -6,7 +6,9 @@ Contract:
   ``.csv``/``.jsonl``/``.json`` file, a pandas DataFrame, or the name of a bundled
   task (``sentiment``, ``intent``, ``past_tense``).
 - ``split(dataset, seed=...)`` is deterministic and stratified by label for
-  classification tasks.
+  classification tasks. ``selection_rows(train, dev)`` keeps a demonstration pool and
+  lets the other training rows score candidates; ``hold_out(rows, by_label=...)`` sets
+  every third row of each label aside for a final check.
 - Every problem with the data raises ``DataError`` naming the problem and the fix.
 """
 
@@ -304,3 +306,15 @@ def interleave_by_label(examples: Sequence[Example], classification: bool, rng: 
         out.append(queues[i][dealt[i]])
         dealt[i] += 1
     return out
+
+
+def hold_out(examples: Sequence[Example], *, by_label: bool, every: int = 3) -> tuple[list[Example], list[Example]]:
+    """Every ``every``-th example of each label (of all, without labels) held out; both parts keep the order."""
+    kept: list[Example] = []
+    held: list[Example] = []
+    seen: dict[str, int] = {}
+    for ex in examples:
+        key = ex.target if by_label else ""
+        (held if seen.get(key, 0) % every == every - 1 else kept).append(ex)
+        seen[key] = seen.get(key, 0) + 1
+    return kept, held

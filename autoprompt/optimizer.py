@@ -36,7 +36,7 @@ from .callbacks import Callback, Progress, ProgressBar, StopOnFailures, StopWhen
 from .candidate import CUSTOM_TASK, Candidate, TaskSetup, candidate_from, compose
 from .client import Client
 from .consistency import Consistency
-from .dataset import BUNDLED, Dataset, Example, Split, TaskKind, load_data, selection_rows, split
+from .dataset import BUNDLED, Dataset, Example, Split, TaskKind, hold_out, load_data, selection_rows, split
 from .errors import BudgetExhausted, ConfigError
 from .evaluator import Evaluator, Prediction
 from .feedback import Feedback, check_feedback, feedback_library, load_feedback
@@ -162,14 +162,7 @@ class Optimizer:
         rows = list(self.task.data.dev.examples)
         if self.strategy != "refine" or len(rows) < HOLDOUT_MIN_ROWS:
             return rows, []
-        search: list[Example] = []
-        held: list[Example] = []
-        seen: dict[str, int] = {}
-        for ex in rows:
-            key = ex.target if self.task.setup.kind is TaskKind.CLASSIFICATION else ""
-            (held if seen.get(key, 0) % 3 == 2 else search).append(ex)
-            seen[key] = seen.get(key, 0) + 1
-        return search, held
+        return hold_out(rows, by_label=self.task.setup.kind is TaskKind.CLASSIFICATION)
 
     def evaluator(self, client: Client) -> Evaluator:
         """An evaluator through ``client``; a judge metric grades through a judge client on the same
