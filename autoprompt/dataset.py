@@ -235,10 +235,7 @@ def split(
     if abs(sum(fractions) - 1.0) > 1e-9 or min(fractions) < 0:
         raise DataError(f"split fractions {fractions} must be non-negative and sum to 1")
     rng = random.Random(seed)
-    groups: dict[str, list[Example]] = {}
-    for ex in dataset.examples:
-        key = ex.target if dataset.kind is TaskKind.CLASSIFICATION else ""
-        groups.setdefault(key, []).append(ex)
+    groups = _by_label(dataset.examples, dataset.kind is TaskKind.CLASSIFICATION)
     parts: tuple[list[Example], list[Example], list[Example]] = ([], [], [])
     for key in sorted(groups):
         members = groups[key][:]
@@ -256,6 +253,14 @@ def split(
     return Split(train, dev, test)
 
 
+def _by_label(examples: Sequence[Example], classification: bool) -> dict[str, list[Example]]:
+    """Examples grouped by target in their order (one group "" when there are no labels)."""
+    groups: dict[str, list[Example]] = {}
+    for ex in examples:
+        groups.setdefault(ex.target if classification else "", []).append(ex)
+    return groups
+
+
 def selection_rows(train: Dataset, dev: Dataset, *, seed: int = 0, pool: float = 0.375) -> tuple[Dataset, Dataset]:
     """Split the training rows into a demonstration pool and rows that score candidates.
 
@@ -268,9 +273,7 @@ def selection_rows(train: Dataset, dev: Dataset, *, seed: int = 0, pool: float =
     """
     rng = random.Random(seed)
     classification = train.kind is TaskKind.CLASSIFICATION
-    groups: dict[str, list[Example]] = {}
-    for ex in train.examples:
-        groups.setdefault(ex.target if classification else "", []).append(ex)
+    groups = _by_label(train.examples, classification)
     kept: list[Example] = []
     extra: list[Example] = []
     for key in sorted(groups):
@@ -292,9 +295,7 @@ def interleave_by_label(examples: Sequence[Example], classification: bool, rng: 
         shuffled = list(examples)
         rng.shuffle(shuffled)
         return shuffled
-    groups: dict[str, list[Example]] = {}
-    for ex in examples:
-        groups.setdefault(ex.target, []).append(ex)
+    groups = _by_label(examples, True)
     queues = [groups[k] for k in sorted(groups)]
     for queue in queues:
         rng.shuffle(queue)

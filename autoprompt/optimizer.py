@@ -20,6 +20,7 @@ Contract:
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import time
@@ -156,13 +157,18 @@ class Optimizer:
         return client, Racer(self.evaluator(client), dev, rungs_for(len(dev), self.first_rung),
                              max_prompt_tokens=self.max_prompt_tokens)
 
-    def selection_rows(self) -> tuple[list[Example], list[Example]]:
-        """The rows the search races on, and the held-out rows (every third of each label) that only
-        the final check reads; with fewer than ``HOLDOUT_MIN_ROWS`` rows, nothing is held out."""
+    @functools.cached_property
+    def _selection_rows(self) -> tuple[list[Example], list[Example]]:
         rows = list(self.task.data.dev.examples)
         if self.strategy != "refine" or len(rows) < HOLDOUT_MIN_ROWS:
             return rows, []
         return hold_out(rows, by_label=self.task.setup.kind is TaskKind.CLASSIFICATION)
+
+    def selection_rows(self) -> tuple[list[Example], list[Example]]:
+        """The rows the search races on, and the held-out rows (every third of each label) that only
+        the final check reads; with fewer than ``HOLDOUT_MIN_ROWS`` rows, nothing is held out.
+        Computed once: the search loop asks for them before every trial."""
+        return self._selection_rows
 
     def evaluator(self, client: Client) -> Evaluator:
         """An evaluator through ``client``; a judge metric grades through a judge client on the same
