@@ -108,7 +108,8 @@ def test_local_sampling_is_seeded_and_a_consistency_run_measures_agreement(tmp_p
                                  target="past", model=model, consistency=Consistency(samples=3, temperature=1.0),
                                  budget=70, seed=0, cache=tmp_path / "cache.sqlite")
     start = result.trials[0]
-    assert start.n == 8 and start.consistency is not None and 0.0 <= start.consistency <= 1.0
+    # selection reads the 8 dev rows and the 6 train rows outside the demo pool (round(10 × 0.375) = 4)
+    assert start.n == 8 + 6 and start.consistency is not None and 0.0 <= start.consistency <= 1.0
     assert all(p.agreement is not None for p in start.predictions)
     assert result.test is not None and result.test.consistency() is not None
     again = autoprompt.optimize(data.head(10), dev=data.iloc[10:18], test=data.iloc[18:22], inputs="verb",

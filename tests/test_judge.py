@@ -159,7 +159,8 @@ def test_the_local_model_as_judge_end_to_end(tmp_path: Path) -> None:
     result = autoprompt.optimize(frame.head(14), dev=frame.iloc[14:22], test=frame.iloc[22:26], inputs="verb",
                                  target="past", model="local", metric="judge:correctness", judge_model="local",
                                  budget=40, seed=0, run_dir=tmp_path / "run")
-    assert result.judge_calls > 0 and result.trials[0].n == 8
+    # the 8 dev rows and the 9 train rows outside the demo pool (round(14 × 0.375) = 5)
+    assert result.judge_calls > 0 and result.trials[0].n == 8 + 9
     graded = [p for t in result.trials for p in t.predictions]
     assert all(p.reason for p in graded)
     assert all(0.0 <= p.score <= 1.0 for p in graded)
