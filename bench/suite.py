@@ -50,6 +50,8 @@ from autoprompt.optimizer import prepare_task  # noqa: E402
 from autoprompt.stats import bootstrap, paired_difference  # noqa: E402
 
 TASKS = HERE / "suite" / "tasks"
+COMMIT = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                        cwd=ROOT).stdout.strip() or "unknown"
 
 
 def manifest(half: str, names: list[str] | None) -> list[dict[str, Any]]:
@@ -149,8 +151,14 @@ def add_seed(result: dict[str, Any], task: dict[str, Any], seed: int, budget: in
         run["test_check"] = _mean(scores)
         run["vs_free"] = paired_difference(result["free_rows"], scores, seed=seed).__dict__
         run["test_ci"] = bootstrap(scores, seed=seed).__dict__
+    run["commit"] = COMMIT
     result["seeds"][str(seed)] = run
     print(f"  {task['name']} seed {seed}: {json.dumps({k: v for k, v in run.items() if k != 'winner'})}", flush=True)
+    summarize(result)
+
+
+def summarize(result: dict[str, Any]) -> None:
+    """Mean, spread and gaps over the seeds that finished."""
     done = [r for r in result["seeds"].values() if "test" in r]
     if done:
         gains = [r["vs_free"]["estimate"] for r in done]
@@ -161,6 +169,23 @@ def add_seed(result: dict[str, Any], task: dict[str, Any], seed: int, budget: in
                              "holdout_gap": _mean([r["holdout"] - r["test"] for r in done
                                                    if r.get("holdout") is not None]),
                              "free_test": result["baselines"][result["best_bare"]]["test"]}
+
+
+def keep_earlier(results: list[dict[str, Any]], path: Path, seeds: list[int]) -> None:
+    """Seeds measured by an earlier run (``--keep``) join this run's tables; seeds asked again are re-measured.
+    The baselines must be the same figures, or the earlier file belongs to other data."""
+    earlier = {t["task"]: t for t in json.loads(path.read_text(encoding="utf-8"))["tasks"]}
+    for result in results:
+        old = earlier.get(result["task"])
+        if old is None:
+            continue
+        if old["baselines"] != result["baselines"]:
+            raise SystemExit(f"{path}: the baselines of {result['task']} differ from this run's; "
+                             "it was measured on other data or another model, so its seeds cannot be joined")
+        for seed, run in old["seeds"].items():
+            if int(seed) not in seeds:
+                result["seeds"][seed] = run
+        summarize(result)
 
 
 def markdown(results: list[dict[str, Any]], budget: int, seeds: list[int], minutes: float) -> str:
@@ -187,9 +212,9 @@ def markdown(results: list[dict[str, Any]], budget: int, seeds: list[int], minut
         if seeds_done:
             s = r["summary"]
             per = ", ".join(f"{x['test']:.3f}" for _, x in seeds_done)
-            gains = ", ".join(f"{x['vs_free']['estimate']:+.3f} [{x['vs_free']['low']:+.3f}, "
-                              f"{x['vs_free']['high']:+.3f}]" for _, x in seeds_done)
-            cells = f"{s['winner_test']:.3f} ({per}) | {s['gain']:+.3f} ({gains}) | {s['gap']:+.3f} | " \
+            per_gain = ", ".join(f"{x['vs_free']['estimate']:+.3f} [{x['vs_free']['low']:+.3f}, "
+                                 f"{x['vs_free']['high']:+.3f}]" for _, x in seeds_done)
+            cells = f"{s['winner_test']:.3f} ({per}) | {s['gain']:+.3f} ({per_gain}) | {s['gap']:+.3f} | " \
                     f"{s['holdout_gap']:+.3f}"
         else:
             cells = " | ".join(["; ".join(failed) or "not run", "", "", ""])
@@ -209,7 +234,7 @@ def markdown(results: list[dict[str, Any]], budget: int, seeds: list[int], minut
     for r in results:
         for seed, run in r["seeds"].items():
             if run.get("how"):
-                lines.append(f"- {r['task']}, seed {seed}: {run['how']}")
+                lines.append(f"- {r['task']}, seed {seed} (code {run.get('commit', 'unrecorded')}): {run['how']}")
     return "\n".join(lines) + "\n"
 
 
@@ -227,6 +252,7 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=2000)
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "suite")
     parser.add_argument("--name", help="results file stem (default: suite, or suite-HALF for one half)")
+    parser.add_argument("--keep", type=Path, help="an earlier results .json whose other seeds join the tables")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     tasks = manifest(args.half, args.tasks.split(",") if args.tasks else None)
@@ -241,6 +267,9 @@ def main() -> None:
     for task in tasks:  # the free baselines first, then seed by seed, so a cut-short run still covers every task
         print(f"{task['name']} ({task['half']}): baselines", flush=True)
         results.append(task_baselines(task, args.runs, backend))
+    if args.keep:
+        keep_earlier(results, args.keep, seeds)
+        seeds = sorted({*seeds, *(int(s) for r in results for s in r["seeds"])})
     for seed in seeds:
         for task, result in zip(tasks, results):
             add_seed(result, task, seed, args.budget, args.runs)
