@@ -269,12 +269,12 @@ def main() -> None:
         results.append(task_baselines(task, args.runs, backend))
     if args.keep:
         keep_earlier(results, args.keep, seeds)
-        seeds = sorted({*seeds, *(int(s) for r in results for s in r["seeds"])})
+    listed = sorted({*seeds, *(int(s) for r in results for s in r["seeds"])})  # with the kept ones
     for seed in seeds:
         for task, result in zip(tasks, results):
             add_seed(result, task, seed, args.budget, args.runs)
-            write(stem, results, args.budget, seeds, (time.monotonic() - started) / 60)
-    print(write(stem, results, args.budget, seeds, (time.monotonic() - started) / 60))
+            write(stem, results, args.budget, listed, (time.monotonic() - started) / 60)
+    print(write(stem, results, args.budget, listed, (time.monotonic() - started) / 60))
 
 
 def write(stem: str, results: list[dict[str, Any]], budget: int, seeds: list[int], minutes: float) -> str:
