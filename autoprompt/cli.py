@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -175,8 +176,6 @@ def _optimize(args: argparse.Namespace) -> int:
 
     if args.dry_run:
         return _dry_run(args)
-    if args.concurrency < 1:
-        raise ConfigError(f"--concurrency must be at least 1, got {args.concurrency}")
     result = optimize(
         args.data, inputs=args.input, target=args.target, dev=args.dev, test=args.test, template=args.template,
         model=args.model, metric=args.metric, budget=args.budget, max_seconds=args.max_seconds,
@@ -230,15 +229,21 @@ def _finished(result: Any, out: Any) -> int:
 
 
 def _dry_run(args: argparse.Namespace) -> int:
+    from .api import Limits
     from .budget import BudgetSpec
     from .estimate import estimate
     from .library import TemplateLibrary
-    from .optimizer import prepare_task, with_user_templates
+    from .optimizer import check_budget, prepare_task, with_user_templates
+    from .settings import check_settings
 
+    check_settings({"budget": args.budget, "seed": args.seed, "max_seconds": args.max_seconds,
+                    "max_tokens": args.max_tokens, "max_usd": args.max_usd, "max_prompt_tokens": args.max_prompt_tokens,
+                    "limits": Limits(args.concurrency, args.rpm, args.tpm)})
     BudgetSpec(args.budget, args.max_seconds, args.max_tokens, args.max_usd).start()
     library = with_user_templates(TemplateLibrary.bundled(), clarifiers=args.clarifier, context=args.context)
     task = prepare_task(args.data, inputs=args.input, target=args.target, dev=args.dev, test=args.test,
                         template=args.template, seed=args.seed, description=args.description, library=library)
+    check_budget(args.budget, task)
     from .metric import get_metric
 
     judged = args.metric is not None and get_metric(args.metric).needs_model
@@ -289,16 +294,37 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    print(f"{_fresh_line()}autoprompt: warning: {message}", file=sys.stderr)
+
+
+def _fresh_line() -> str:
+    """A newline when a terminal progress bar is mid-line, so a message starts on its own line."""
+    return "\n" if sys.stderr.isatty() else ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     commands = {"optimize": lambda: _optimize(_with_config(args, argv)), "eval": lambda: _eval(args),
                 "report": lambda: _report(args), "export": lambda: _export(args), "init": lambda: _init(args),
                 "resume": lambda: _resume(args), "worker": lambda: _worker(args), "review": lambda: _review(args)}
+    with warnings.catch_warnings():  # the library's warnings as one line each, only while the CLI runs
+        warnings.showwarning = _show_warning
+        return _run(commands[args.command], args)
+
+
+def _run(command: Any, args: argparse.Namespace) -> int:
     try:
-        return commands[args.command]()
+        return int(command())
     except AutopromptError as exc:
-        print(f"autoprompt: error: {exc}", file=sys.stderr)
+        print(f"{_fresh_line()}autoprompt: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file or folder the user named cannot be read or written
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"{_fresh_line()}autoprompt: error: {where}{exc.strerror or exc}; check the path and its permissions",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         run = getattr(args, "out", None) if args.command == "optimize" else getattr(args, "run", None)

@@ -14,7 +14,8 @@ Contract:
   cost are recorded after (and stored with the answer, so a re-run charges the
   same tokens to the budget). An answer that fails its example for good
   (``ExampleFailed.cacheable``) is cached as that failure; one whose retries ran out
-  is not, so a later run asks again. Safe to use from several threads at once.
+  is not, so a later run asks again; ``MAX_FAILURES_IN_A_ROW`` such requests in a row
+  end the run with ``ModelError`` naming the last failure. Safe to use from several threads at once.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ from typing import Any
 from .backend import Backend, UsageSink
 from .budget import Budget
 from .cache import MemoryCache, ResponseCache, request_key
-from .errors import ExampleFailed
+from .errors import ExampleFailed, ModelError
 from .ratelimit import RateLimiter
 from .usage import PriceTable, Usage
+
+MAX_FAILURES_IN_A_ROW = 20  # requests in a row that failed after their retries: the service is down
 
 
 class Client:
@@ -48,7 +51,18 @@ class Client:
         self.backend_calls = 0
         self.usage = Usage()
         self.usd = 0.0
+        self.failures_in_a_row = 0
         self._lock = threading.Lock()
+
+    def _failed_in_a_row(self, exc: ExampleFailed) -> None:
+        """Count a request whose retries ran out; ``MAX_FAILURES_IN_A_ROW`` of them end the run."""
+        with self._lock:
+            self.failures_in_a_row += 1
+            failing = self.failures_in_a_row >= MAX_FAILURES_IN_A_ROW
+        if failing:
+            raise ModelError(f"{MAX_FAILURES_IN_A_ROW} requests in a row to {self.backend.name} failed after their "
+                             f"retries; the last: {' '.join(str(exc).split())[:200]}; check that the model server is "
+                             "up and reachable (every answer so far is kept; resume the run when it is)") from None
 
     def _key(self, *parts: Any, sample: int) -> str:
         params = getattr(self.backend, "params", {})
@@ -65,8 +79,11 @@ class Client:
             outcome["value"] = fn(spent.append)
         except ExampleFailed as exc:
             if not exc.cacheable:
+                self._failed_in_a_row(exc)
                 raise
             outcome["error"] = str(exc)
+        with self._lock:
+            self.failures_in_a_row = 0
         usage = Usage.sum(spent)
         with self._lock:
             self.backend_calls += 1

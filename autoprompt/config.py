@@ -148,6 +148,8 @@ def load_config(path: str | Path) -> Any:
         raise ConfigError(f"config file {path} does not exist; write a starter one with: autoprompt init {path}")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text; write a starter config with: autoprompt init") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from None
     if not isinstance(raw, dict):

@@ -14,8 +14,10 @@ Contract:
 
 from __future__ import annotations
 
+import difflib
 import enum
 import hashlib
+import io
 import json
 import random
 from collections.abc import Mapping, Sequence
@@ -130,20 +132,48 @@ def _read_frame(source: str | Path) -> pd.DataFrame:
     import pandas as pd
 
     path = Path(source)
+    if path.is_dir():
+        raise DataError(f"{path} is a folder; pass a .csv, .jsonl or .json data file")
     if not path.exists():
-        raise DataError(f"data file {path} does not exist; check the path (bundled tasks: {', '.join(BUNDLED)})")
+        close = difflib.get_close_matches(str(source), list(BUNDLED), n=1)
+        hint = f"did you mean the bundled task '{close[0]}'?" if close else f"bundled tasks: {', '.join(BUNDLED)}"
+        raise DataError(f"data file {path} does not exist; check the path ({hint})")
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".jsonl", ".json"):
         raise DataError(f"unknown file type '{suffix or path.name}' for {path}; use a .csv, .jsonl or .json file")
-    if path.stat().st_size == 0 or not path.read_text(encoding="utf-8", errors="replace").strip():
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+                        "save it as UTF-8") from None
+    if not text.strip():
         raise DataError(f"data file {path} is empty; give a file with a header row and at least two examples")
+    if suffix == ".jsonl":
+        return pd.DataFrame(_jsonl_rows(path, text))
     try:
         if suffix == ".csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=True)
-        return pd.read_json(path, lines=suffix == ".jsonl", dtype=False)
+            return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=True)
+        return pd.read_json(io.StringIO(text), dtype=False)
     except (ValueError, pd.errors.ParserError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise DataError(f"cannot parse {path}: {first}; fix the file's {suffix[1:].upper()} syntax") from None
+
+
+def _jsonl_rows(path: Path, text: str) -> list[dict[str, Any]]:
+    """Every non-blank line of a JSONL file, each a JSON object."""
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path} line {number} is not JSON ({exc.msg}); fix or delete that line") from None
+        if not isinstance(row, dict):
+            raise DataError(f"{path} line {number} is a JSON {type(row).__name__}, not an object of "
+                            "column: value; fix or delete that line")
+        rows.append(row)
+    return rows
 
 
 def _as_frame(source: Any) -> tuple[pd.DataFrame, str]:
@@ -153,6 +183,9 @@ def _as_frame(source: Any) -> tuple[pd.DataFrame, str]:
         return source, "the DataFrame"
     if isinstance(source, str) and source in BUNDLED:
         return _read_frame(bundled_path(source)), f"bundled task '{source}'"
+    if not isinstance(source, str | Path):
+        raise DataError(f"data must be a CSV/JSONL file path, a bundled task name ({', '.join(BUNDLED)}), a pandas "
+                        f"DataFrame or a Dataset; got {type(source).__name__}")
     return _read_frame(source), str(source)
 
 
@@ -189,6 +222,9 @@ def load_data(
     if not inputs or not target:
         raise DataError("name the input column(s) and the target column, e.g. --input text --target label")
     input_columns = tuple(c.strip() for c in inputs.split(",")) if isinstance(inputs, str) else tuple(inputs)
+    if target in input_columns:
+        raise DataError(f"column '{target}' is both an input and the target, so every prompt would show the "
+                        "answer; pass other --input columns")
     frame, where = _as_frame(source)
     if len(frame) == 0:
         raise DataError(f"{where} has no rows; give at least two examples")
@@ -251,6 +287,37 @@ def split(
     if len(dev) == 0:
         raise DataError(f"the dev split of {len(dataset)} examples is empty; give more examples or a --dev file")
     return Split(train, dev, test)
+
+
+class DataWarning(UserWarning):
+    """Something in the data was fixed on the way in (e.g. repeated rows dropped)."""
+
+
+def without_leaks(train: Dataset, dev: Dataset, test: Dataset) -> tuple[Dataset, Dataset, Dataset, int]:
+    """``dev`` without rows whose inputs are a training row's, ``test`` without rows seen in either;
+    with the number of rows removed. A row shown as a demonstration or used for selection would
+    otherwise be scored again as if it were unseen."""
+    seen = {_key(ex) for ex in train.examples}
+    kept_dev = [ex for ex in dev.examples if _key(ex) not in seen]
+    seen |= {_key(ex) for ex in kept_dev}
+    kept_test = [ex for ex in test.examples if _key(ex) not in seen]
+    removed = len(dev) - len(kept_dev) + len(test) - len(kept_test)
+    return train, dev.subset(kept_dev), test.subset(kept_test), removed
+
+
+def unique_rows(data: Dataset) -> tuple[Dataset, int]:
+    """The dataset with each input kept once (its first row), and how many rows were dropped."""
+    seen: set[tuple[str, ...]] = set()
+    kept = []
+    for ex in data.examples:
+        if _key(ex) not in seen:
+            seen.add(_key(ex))
+            kept.append(ex)
+    return data.subset(kept), len(data) - len(kept)
+
+
+def _key(ex: Example) -> tuple[str, ...]:
+    return tuple(ex.inputs[name].strip() for name in sorted(ex.inputs))
 
 
 def _by_label(examples: Sequence[Example], classification: bool) -> dict[str, list[Example]]:

@@ -33,7 +33,7 @@ class Estimate:
     price_known: bool
 
     def __str__(self) -> str:
-        price = f"${self.usd:.4f}" if self.price_known else "unknown (no price for this model; pass prices=...)"
+        price = f"${self.usd:.4f}" if self.price_known else "unknown (no price for this model; --max-usd cannot cap it)"
         return (f"dry run: at most {self.calls} model calls, about {self.input_tokens} input and "
                 f"{self.output_tokens} output tokens, cost {price}; nothing was sent")
 

@@ -96,7 +96,7 @@ def read_record(path: Path, fmt: str, *, what: str, fix: str, missing: str) -> d
         raise ConfigError(missing)
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} is not valid JSON ({exc}); {fix}") from None
     if not isinstance(record, dict) or record.get("format") != fmt:
         found = record.get("format") if isinstance(record, dict) else None
@@ -108,19 +108,56 @@ def load_prompt(path: str | Path) -> ExportedPrompt:
     """Load an exported prompt from its directory, ``winner.json`` or ``winner.jinja``."""
     path = Path(path)
     manifest_path = path / MANIFEST_FILE if path.is_dir() else path.with_suffix(".json")
+    missing = f"no exported prompt at {path}: {manifest_path} does not exist; pass the directory written by " \
+              "'autoprompt optimize --out DIR' or its winner.json"
+    if (manifest_path.parent / "run.json").is_file():
+        missing = f"the run in {manifest_path.parent} has not finished (no {MANIFEST_FILE} yet); finish it with: " \
+                  f"autoprompt resume {manifest_path.parent}"
     manifest = read_record(manifest_path, FORMAT, what="an autoprompt export", fix="re-export the prompt",
-                           missing=f"no exported prompt at {path}: {manifest_path} does not exist; pass the "
-                                   "directory written by 'autoprompt optimize --out DIR' or its winner.json")
-    template_path = manifest_path.parent / manifest.get("template_file", TEMPLATE_FILE)
-    template = template_path.read_text(encoding="utf-8") if template_path.is_file() else manifest["template"]
+                           missing=missing)
+    template = _template_source(manifest, manifest_path)
+    fields = {name: manifest.get(name, _MISSING) for name in _SHAPES}
+    for name, (kinds, what) in _SHAPES.items():
+        if not isinstance(fields[name], kinds):
+            found = "missing" if fields[name] is _MISSING else f"a {type(fields[name]).__name__}"
+            raise ConfigError(f"{manifest_path}: '{name}' must be {what}, but it is {found}; re-export the prompt")
     prompt = Prompt(
         template=template,
-        constants=manifest["constants"],
-        input_names=tuple(manifest["input_names"]),
-        label_words=manifest["label_words"],
-        chat=manifest["chat"],
-        answer_space=manifest["answer_space"],
-        calibrate=manifest["calibrate"],
-        calibration=manifest["calibration"],
+        constants=fields["constants"],
+        input_names=tuple(str(n) for n in fields["input_names"]),
+        label_words={str(k): str(v) for k, v in fields["label_words"].items()},
+        chat=fields["chat"],
+        answer_space=fields["answer_space"],
+        calibrate=fields["calibrate"],
+        calibration=fields["calibration"],
     )
     return ExportedPrompt(prompt, manifest)
+
+
+_MISSING = object()
+_SHAPES: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "constants": (dict, "a mapping"), "input_names": (list, "a list of column names"),
+    "label_words": (dict, "a mapping of label to word"), "chat": (bool, "true or false"),
+    "answer_space": (bool, "true or false"), "calibrate": (bool, "true or false"),
+    "calibration": ((dict, type(None)), "a mapping or null"),
+}
+
+
+def _template_source(manifest: Mapping[str, Any], manifest_path: Path) -> str:
+    """The template: the file the manifest names, which must lie inside the manifest's own folder
+    (a manifest is untrusted: it may come from another machine), else the inline ``template``."""
+    name = manifest.get("template_file", TEMPLATE_FILE)
+    folder = manifest_path.parent.resolve()
+    if not isinstance(name, str) or not (folder / name).resolve().is_relative_to(folder):
+        raise ConfigError(f"{manifest_path} names template_file {name!r}, outside its own folder; a manifest may "
+                          f"only name a file beside it (e.g. {TEMPLATE_FILE!r}); fix or re-export it")
+    path = folder / name
+    if path.is_file():
+        try:
+            return path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path} is not UTF-8 text; re-export the prompt") from None
+    if not isinstance(manifest.get("template"), str):
+        raise ConfigError(f"{manifest_path}: neither {path.name} nor an inline 'template' is there; "
+                          "re-export the prompt")
+    return str(manifest["template"])

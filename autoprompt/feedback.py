@@ -80,8 +80,15 @@ class Feedback:
         return {**asdict(self), "verdict": self.verdict.value}
 
 
-def from_json(record: dict[str, Any], where: str = "feedback") -> Feedback:
+def from_json(record: Any, where: str = "feedback") -> Feedback:
     """A record as written by ``Feedback.to_json``; ``DataError`` naming the problem otherwise."""
+    if isinstance(record, Mapping):
+        record = dict(record)
+    if not isinstance(record, dict):
+        raise DataError(f"{where}: a feedback record is a JSON object with an 'example_id', got a "
+                        f"{type(record).__name__}; fix or delete that line")
+    if record.get("candidate") is not None and not isinstance(record["candidate"], dict):
+        raise DataError(f"{where}: 'candidate' must be an object as 'autoprompt review' writes it; fix that line")
     try:
         verdict = Verdict(record.get("verdict", "none") or "none")
     except ValueError:
@@ -99,12 +106,16 @@ def from_json(record: dict[str, Any], where: str = "feedback") -> Feedback:
 def load_feedback(source: str | Path | Iterable[Feedback | Mapping[str, Any]]) -> list[Feedback]:
     """Records from a ``feedback.jsonl`` file, or the records themselves (or their JSON form)."""
     if not isinstance(source, str | Path):
-        return [r if isinstance(r, Feedback) else from_json(dict(r)) for r in source]
+        return [r if isinstance(r, Feedback) else from_json(r) for r in source]
     path = Path(source)
     if not path.is_file():
         raise DataError(f"feedback file {path} does not exist; write one with 'autoprompt review RUN_DIR'")
     records = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DataError(f"feedback file {path} is not UTF-8 text; write it with 'autoprompt review RUN_DIR'") from None
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:

@@ -27,8 +27,10 @@ Contract:
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -204,16 +206,40 @@ def export_run(run: str | Path, fmt: str, out: str | Path | None = None, *, mode
         raise ConfigError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     exported = load_prompt(run)
     target = Path(out) if out is not None else run / "export" / fmt
+    for parent in (target, *target.parents):
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(f"export --out {target}: {parent} is a file, not a folder; pass a folder")
     tests = test_examples(run, exported)
     samples = [inputs for inputs, _ in tests]
-    writers: dict[str, Callable[[], Path]] = {
-        "jinja": lambda: write_jinja(exported, target, run),
-        "openai": lambda: write_openai(exported, target, samples, model),
-        "anthropic": lambda: write_anthropic(exported, target, samples, model),
-        "dspy": lambda: write_dspy(exported, target, run),
-        "promptfoo": lambda: write_promptfoo(exported, target, tests, model),
+    writers: dict[str, Callable[[Path], Path]] = {
+        "jinja": lambda to: write_jinja(exported, to, run),
+        "openai": lambda to: write_openai(exported, to, samples, model),
+        "anthropic": lambda to: write_anthropic(exported, to, samples, model),
+        "dspy": lambda to: write_dspy(exported, to, run),
+        "promptfoo": lambda to: write_promptfoo(exported, to, tests, model),
     }
-    return writers[fmt]()
+    return _written_whole(target, writers[fmt])
+
+
+def _written_whole(target: Path, write: Callable[[Path], Path]) -> Path:
+    """Run ``write`` into a fresh temporary folder beside ``target``, then move what it wrote into
+    ``target`` (files of the same names are replaced, others left alone). A write that fails leaves
+    ``target`` as it was and no temporary folder behind."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    except OSError as exc:
+        raise ConfigError(f"cannot write the export to {target}: {exc.strerror or exc}; "
+                          "pass a writable --out") from None
+    try:
+        written = write(temporary)
+        for path in sorted(p for p in temporary.rglob("*") if p.is_file()):
+            destination = target / path.relative_to(temporary)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, destination)
+        return target / written.relative_to(temporary)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
 
 
 def _write_json(path: Path, payload: Mapping[str, Any]) -> Path:

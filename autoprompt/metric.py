@@ -22,6 +22,7 @@ Contract:
 from __future__ import annotations
 
 import importlib
+import math
 import re
 import string
 from collections.abc import Callable, Sequence
@@ -29,7 +30,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .dataset import Example
-from .errors import ConfigError, MissingDependency
+from .errors import AutopromptError, ConfigError, MissingDependency
 
 if TYPE_CHECKING:
     from .client import Client
@@ -64,9 +65,22 @@ class Metric:
         return self.grade(example, output).score
 
     def grade(self, example: Example, output: str) -> Grade:
-        """The output's score, with the judge's reason when there is one."""
-        value = self.per_example(example, output)
-        return value if isinstance(value, Grade) else Grade(float(value))
+        """The output's score, with the judge's reason when there is one. A metric that raises, or
+        returns anything but a finite number from 0 to 1, is a bug in the metric: ``ConfigError``
+        naming the example stops the run (what was computed before stays in the cache and log)."""
+        try:
+            value = self.per_example(example, output)
+            grade = value if isinstance(value, Grade) else Grade(float(value))
+        except AutopromptError:
+            raise
+        except Exception as exc:  # a user's metric function: any bug in it ends here
+            detail = " ".join(str(exc).split())[:160]
+            raise ConfigError(f"metric '{self.name}' raised {type(exc).__name__}: {detail} on example {example.id}; "
+                              "fix the metric function") from None
+        if not (math.isfinite(grade.score) and -1e-9 <= grade.score <= 1.0 + 1e-9):  # allow a library's rounding
+            raise ConfigError(f"metric '{self.name}' gave {grade.score!r} for example {example.id}; a metric must "
+                              "return a finite number from 0 to 1; fix the metric function")
+        return replace(grade, score=min(max(grade.score, 0.0), 1.0))
 
     @property
     def needs_model(self) -> bool:

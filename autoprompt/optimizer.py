@@ -24,6 +24,7 @@ import functools
 import os
 import random
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,8 +38,21 @@ from .callbacks import Callback, Progress, ProgressBar, StopOnFailures, StopWhen
 from .candidate import CUSTOM_TASK, Candidate, TaskSetup, candidate_from, compose
 from .client import Client
 from .consistency import Consistency
-from .dataset import BUNDLED, Dataset, Example, Split, TaskKind, hold_out, load_data, selection_rows, split
-from .errors import BudgetExhausted, ConfigError
+from .dataset import (
+    BUNDLED,
+    Dataset,
+    DataWarning,
+    Example,
+    Split,
+    TaskKind,
+    hold_out,
+    load_data,
+    selection_rows,
+    split,
+    unique_rows,
+    without_leaks,
+)
+from .errors import BudgetExhausted, ConfigError, DataError, TemplateError
 from .evaluator import Evaluator, Prediction
 from .feedback import Feedback, check_feedback, feedback_library, load_feedback
 from .library import TemplateLibrary
@@ -48,8 +62,9 @@ from .prompt import Prompt
 from .racing import Racer, rungs_for
 from .refine import RefinementStrategy
 from .result import Finalist, OptimizationResult, TestReport, completed
-from .run import RunDirectory, saved_arguments, shared_arguments
+from .run import RunDirectory, file_hashes, frames, saved_arguments, shared_arguments
 from .selection import Selection, choose
+from .settings import check_settings
 from .shared import SharedRun, SharedStrategy, SQLCache, StopWhenSpent
 from .space import SearchSpace
 from .stats import bootstrap, paired_difference
@@ -363,15 +378,20 @@ def start_candidate(task: Task) -> Candidate:
 
 
 def _in_run_directory(run: RunDirectory, arguments: dict[str, Any]) -> OptimizationResult:
-    """``optimize`` holding ``run``'s lock, with its cache, its argument file and its trial log."""
+    """``optimize`` holding ``run``'s lock, with its cache, its argument file and its trial log.
+    Every argument is checked, and the folder claimed (``RunDirectory.claim``), before anything is written."""
+    if arguments.get("cache") is None and arguments.get("storage") is None:
+        arguments["cache"] = run.cache
+    arguments["feedback"] = run.feedback(arguments.get("feedback"))
+    log = run.trial_log()
+    log.read()
+    optimizer = build_optimizer({**arguments, "callbacks": [*(arguments["callbacks"] or []), log]})
+    kept = {k: v for k, v in arguments.items() if k not in ("callbacks", "progress", "worker")}
+    record = saved_arguments(run, kept)
+    run.check(record, file_hashes(record))
     with run.lock():
-        if arguments.get("cache") is None and arguments.get("storage") is None:
-            arguments["cache"] = run.cache
-        arguments["feedback"] = run.feedback(arguments.get("feedback"))
-        run.save_arguments(saved_arguments(run, {k: v for k, v in arguments.items()
-                                                 if k not in ("callbacks", "progress", "worker")}))
-        log = run.trial_log()
-        result = build_optimizer({**arguments, "callbacks": [*(arguments["callbacks"] or []), log]}).run()
+        run.claim(record, frames(kept))
+        result = optimizer.run()
         log.complete(result.trials)
         result.export(run.path)
         if result.study is not None:
@@ -394,15 +414,26 @@ def prepare_task(
     bundled = BUNDLED.get(data) if isinstance(data, str) else None
     inputs, target = full.input_columns, full.target_column
     if dev is None:
+        full, repeated = unique_rows(full)
         fractions = (0.2, 0.4, 0.4) if test is None else (0.35, 0.65, 0.0)
         parts = split(full, fractions=fractions, seed=seed)
         train, dev_set, test_set = parts.train, parts.dev, parts.test
     else:
         train, dev_set, test_set = full, _load(dev, inputs, target, full.kind), full.subset(())
+        repeated = 0
     if test is not None:
         test_set = _load(test, inputs, target, full.kind)
+    train, dev_set, test_set, leaked = without_leaks(train, dev_set, test_set)
+    if not dev_set.examples:
+        raise DataError("no dev rows are left: every one repeats the inputs of a training row; pass a dev file "
+                        "of other examples, or leave --dev out to split the data")
+    if repeated + leaked:
+        warnings.warn(f"{repeated + leaked} row(s) repeat the inputs of an earlier row ({repeated} within the data, "
+                      f"{leaked} across train, dev and test) and were dropped, so no row is scored as unseen "
+                      "after it was shown or used for selection", DataWarning, stacklevel=3)
+    _check_labels(full, dev_set, test_set, dev, test)
     train, dev_set = selection_rows(train, dev_set, seed=seed)
-    labels = tuple(sorted(set(full.labels) | set(dev_set.labels) | set(test_set.labels)))
+    labels = full.labels
     library = library or TemplateLibrary.bundled()
     setup = TaskSetup(
         library=library.for_kind(full.kind.value), kind=full.kind, input_names=inputs, target_name=target,
@@ -415,6 +446,19 @@ def prepare_task(
     return Task(Split(train, dev_set, test_set), setup, custom)
 
 
+def _check_labels(train: Dataset, dev: Dataset, test: Dataset, dev_source: Any, test_source: Any) -> None:
+    """The prompt's labels come from the training data: a dev or test label it lacks is an error."""
+    if train.kind is not TaskKind.CLASSIFICATION:
+        return
+    for part, source, name in ((dev, dev_source, "dev"), (test, test_source, "test")):
+        unknown = sorted(set(part.labels) - set(train.labels))
+        if unknown:
+            where = source if isinstance(source, str | Path) else f"the {name} data"
+            raise DataError(f"label(s) {', '.join(repr(u) for u in unknown[:5])} of {where} never occur in the "
+                            f"training data (labels: {', '.join(train.labels)}); add training examples of them "
+                            f"or drop those {name} rows")
+
+
 def _check_templates(setup: TaskSetup, custom: Template | None, data: Dataset) -> None:
     provided = {"inputs", "input_names", "titles", "labels", "answer_title", "description", "definitions",
                 "context", "clarifiers", "demos", "preamble", "instruction"}
@@ -423,12 +467,24 @@ def _check_templates(setup: TaskSetup, custom: Template | None, data: Dataset) -
                      *setup.library.context.values(), *setup.library.instructions.values(),
                      *([custom] if custom else [])]:
         template.check_variables(provided, columns)
-    if custom is not None:
-        example = data.examples[0]
-        custom.render({"inputs": dict(example.inputs), **example.inputs, "labels": list(setup.labels),
-                       "input_names": columns, "titles": {}, "answer_title": "", "description": "",
-                       "definitions": {}, "context": "", "clarifiers": "", "demos": [], "preamble": "",
-                       "instruction": ""})
+    _check_rendering(setup, custom, data.examples[0])
+
+
+def _check_rendering(setup: TaskSetup, custom: Template | None, example: Example) -> None:
+    """Render every clarifier and context block, and each skeleton with them, on one example,
+    so a template that fails (``1/0``, a recursive macro, an endless range...) fails before any call."""
+    library = setup.library
+    everything = Candidate(next(iter(library.tasks)), clarifiers=tuple(library.clarifiers),
+                           context=tuple(library.context))
+    starts = [everything, *([replace(everything, task=CUSTOM_TASK)] if custom is not None else [])]
+    for candidate in starts:
+        try:
+            compose(candidate, setup, custom).render(example.inputs)
+        except TemplateError as exc:
+            user = [f"--{section} {name[4:]}" for section, names in (("clarifier", candidate.clarifiers),
+                                                                      ("context", candidate.context))
+                    for name in names if name.startswith("user") and f"'{name}'" in str(exc)]
+            raise TemplateError(f"{user[0]}: {exc}" if user else str(exc)) from None
 
 
 def with_user_templates(library: TemplateLibrary, *, clarifiers: Sequence[str | Path] = (),
@@ -534,10 +590,7 @@ def build_optimizer(arguments: Mapping[str, Any]) -> Optimizer:
     a = dict(arguments)
     if a["strategy"] not in STRATEGIES:
         raise ConfigError(f"unknown strategy '{a['strategy']}'; use one of {', '.join(STRATEGIES)}")
-    if a["max_prompt_tokens"] is not None and a["max_prompt_tokens"] <= 0:
-        raise ConfigError(f"max_prompt_tokens must be a positive number of tokens, got {a['max_prompt_tokens']}")
-    if a["budget"] is None or int(a["budget"]) <= 0:
-        raise ConfigError(f"budget must be a positive number of model calls, got {a['budget']}; pass e.g. --budget 500")
+    check_settings(a)
     if a["storage"] is not None and a["strategy"] != "components":
         raise ConfigError("a shared run (--storage) needs --strategy components: refinement is one sequence of "
                           "rounds, while Optuna's component search lets several workers ask for trials at once")
@@ -549,9 +602,7 @@ def build_optimizer(arguments: Mapping[str, Any]) -> Optimizer:
                         label_definitions=a["label_definitions"], label_words=a["label_words"], library=library)
     check_feedback(feedback, [ex.id for part in (task.data.train, task.data.dev, task.data.test)
                               for ex in part.examples])
-    if a["budget"] < len(task.data.dev) + 3:
-        raise ConfigError(f"budget of {a['budget']} calls cannot score even the starting prompt on the "
-                          f"{len(task.data.dev)} dev examples; pass --budget {10 * len(task.data.dev)} or more")
+    check_budget(a["budget"], task)
     kind = task.setup.kind
     metric = get_metric(a["metric"] or ("accuracy" if kind is TaskKind.CLASSIFICATION else "exact_match"))
     consistency = _consistency(a.get("consistency"), metric)
@@ -584,6 +635,13 @@ def build_optimizer(arguments: Mapping[str, Any]) -> Optimizer:
         shared_arguments=shared_arguments(arguments) if shared is not None and not a.get("worker") else None,
         judge=judge, consistency=consistency, feedback=feedback,
     )
+
+
+def check_budget(budget: int, task: Task) -> None:
+    """``ConfigError`` when the budget cannot even score the start on the selection rows."""
+    if budget < len(task.data.dev) + 3:
+        raise ConfigError(f"budget of {budget} calls cannot score even the starting prompt on the "
+                          f"{len(task.data.dev)} dev examples; pass --budget {10 * len(task.data.dev)} or more")
 
 
 def _consistency(value: int | Consistency | Mapping[str, Any] | None, metric: Metric) -> Consistency | None:

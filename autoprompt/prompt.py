@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import ConfigError
 from .template import Template
 
 CONTENT_FREE_INPUTS = ("N/A", "", "[MASK]")
@@ -99,6 +100,12 @@ def probabilities(logprobs: Mapping[str, float], calibration: Mapping[str, float
 
 def decide(logprobs: Mapping[str, float], calibration: Mapping[str, float] | None = None) -> str:
     """Pick the label; with calibration, divide each probability by its content-free prior."""
+    if not logprobs:
+        raise ConfigError("no label log-probabilities to decide from; pass one log-probability per label, "
+                          "e.g. {label: logprob for label in prompt.labels}")
+    if calibration and set(logprobs) - set(calibration):
+        missing = ", ".join(sorted(set(logprobs) - set(calibration))[:5])
+        raise ConfigError(f"label(s) {missing} have no calibration prior; pass the prompt's own labels")
     if not calibration:
         return max(logprobs, key=lambda k: logprobs[k])
     probs = normalize(logprobs)

@@ -21,7 +21,7 @@ from .analysis import analyze
 from .backend import count_tokens
 from .candidate import Candidate
 from .dataset import Example
-from .errors import BudgetExhausted, ExampleFailed
+from .errors import BudgetExhausted, ConfigError, ExampleFailed
 from .evaluator import Evaluator, Prediction
 from .prompt import Prompt
 from .trial import Trial, TrialState
@@ -29,6 +29,9 @@ from .trial import Trial, TrialState
 
 def rungs_for(n_dev: int, first: int = 16, factor: int = 2) -> tuple[int, ...]:
     """Batch sizes of the race: first, first*factor, ... and finally the whole dev set."""
+    if first < 1 or factor < 2:
+        raise ConfigError(f"racing needs a first rung of at least 1 example and a factor of at least 2, got "
+                          f"first_rung={first}, factor={factor}")
     sizes = []
     size = first
     while size < n_dev:

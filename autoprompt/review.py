@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .export import load_prompt
 from .feedback import FEEDBACK_FILE, Feedback, Verdict, append_feedback, load_feedback
 
 DEV_PREDICTIONS = "dev_predictions.jsonl"
@@ -66,17 +67,29 @@ def _rows(run: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise ConfigError(f"{run} holds no finished run ({DEV_PREDICTIONS} is missing); finish it first with "
                           f"'autoprompt resume {run}' or start one with 'autoprompt optimize ... --out {run}'")
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    try:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is damaged ({exc}); re-run 'autoprompt resume {run}' to write it again") from None
+    if not all(isinstance(r, dict) and {"id", "inputs", "target", "output", "score"} <= set(r) for r in rows):
+        raise ConfigError(f"{path} is damaged (a line is not a prediction record); re-run 'autoprompt resume {run}'")
+    return rows
+
+
+def _shown(value: Any) -> str:
+    """Text from the data as it may be shown on a terminal: control characters (escape
+    sequences that could recolour, move the cursor or retitle the window) written as escapes."""
+    return "".join(c if c.isprintable() or c in "\n\t" else repr(c)[1:-1] for c in str(value))
 
 
 def _show(row: dict[str, Any], number: int, total: int, say: Callable[[str], None]) -> None:
-    say(f"\n[{number}/{total}] example {row['id']}  (score {row['score']:.2f})")
-    for name, value in row["inputs"].items():
-        say(f"  {name}: {value}")
-    say(f"  reference: {row['target']}")
-    say(f"  answer:    {row['output'] or '(no answer)'}")
+    say(f"\n[{number}/{total}] example {_shown(row['id'])}  (score {float(row['score']):.2f})")
+    for name, value in dict(row["inputs"]).items():
+        say(f"  {_shown(name)}: {_shown(value)}")
+    say(f"  reference: {_shown(row['target'])}")
+    say(f"  answer:    {_shown(row['output']) or '(no answer)'}")
     if row.get("reason"):
-        say(f"  judge:     {row['reason']}")
+        say(f"  judge:     {_shown(row['reason'])}")
 
 
 def review(directory: str | Path, *, n: int = 8, seed: int = 0, ask: Callable[[str], str] = input,
@@ -84,9 +97,9 @@ def review(directory: str | Path, *, n: int = 8, seed: int = 0, ask: Callable[[s
     """Ask a person about the winner's answers on ``n`` dev examples; see the module contract."""
     run = Path(directory)
     if n < 1:
-        raise ConfigError(f"review needs at least 1 example, got {n}")
+        raise ConfigError(f"--n must be at least 1 (how many examples to review), got {n}")
     rows = _rows(run)
-    winner = json.loads((run / "winner.json").read_text(encoding="utf-8"))
+    winner = dict(load_prompt(run).manifest)
     trial, candidate = winner.get("trial"), winner.get("candidate")
     path = run / FEEDBACK_FILE
     done = {r.example_id for r in load_feedback(path) if r.trial == trial} if path.is_file() else set()

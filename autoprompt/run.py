@@ -25,6 +25,7 @@ Contract:
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -66,8 +67,12 @@ class RunDirectory:
         """Hold the directory for this process; ``RunInUse`` if another one holds it."""
         import fcntl
 
-        self.path.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path / LOCK_FILE, "a+")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            handle = open(self.path / LOCK_FILE, "a+")
+        except OSError as exc:
+            raise ConfigError(f"cannot write the run to {self.path}: {exc.strerror or exc}; pass a writable --out "
+                              "folder") from None
         try:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -84,36 +89,83 @@ class RunDirectory:
         finally:
             handle.close()
 
-    def save_arguments(self, arguments: Mapping[str, Any]) -> None:
-        """Write ``run.json``; a log of a run with other arguments is moved aside first."""
-        record = {"format": FORMAT, "arguments": dict(arguments)}
+    def claim(self, arguments: Mapping[str, Any], frames: Mapping[str, Any]) -> None:
+        """Make this folder the run's: refuse it unless it is new, empty, or a directory of the same
+        run on unchanged data (``check``); then write the in-memory data and ``run.json``."""
+        hashes = {**file_hashes(arguments), **{name: _sha256(_frame_text(f).encode()) for name, f in frames.items()}}
+        self.check(arguments, hashes)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            for name, frame in frames.items():
+                path = self.data_path(name)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                _write_atomically(path, _frame_text(frame))
+            self.save_arguments(arguments, hashes)
+        except OSError as exc:
+            raise ConfigError(f"cannot write the run to {self.path}: {exc.strerror or exc}; pass a writable --out "
+                              "folder") from None
+
+    def check(self, arguments: Mapping[str, Any], hashes: Mapping[str, str]) -> None:
+        """``ConfigError`` unless the folder is new, empty, or holds this same run (same arguments but for
+        the limits and feedback, which a resume may change) whose data files are unchanged."""
+        for parent in (self.path, *self.path.parents):
+            if parent.exists() and not parent.is_dir():
+                raise ConfigError(f"--out {self.path}: {parent} is a file, not a folder; pass a new or empty folder")
+        held = sorted(p.name for p in self.path.iterdir() if p.name != LOCK_FILE) if self.path.is_dir() else []
+        if not held:
+            return
+        if ARGUMENTS_FILE not in held:
+            names = ", ".join(held[:4])
+            raise ConfigError(f"--out {self.path} is not empty and is not an autoprompt run (it holds {names}); pass "
+                              "a new or empty folder, so nothing in it is overwritten")
+        record = self.record()
+        saved = record["arguments"]
+        differ = sorted(k for k in {*saved, *arguments} - _MAY_CHANGE if saved.get(k) != arguments.get(k))
+        if differ:
+            raise ConfigError(f"{self.path} holds another run (its {', '.join(differ[:5])} differ); continue it with "
+                              f"'autoprompt resume {self.path}', or pass a new --out folder")
+        for name, digest in dict(record.get("hashes") or {}).items():
+            if hashes.get(name) not in (None, digest):
+                raise ConfigError(f"{name} file {saved.get(name)} changed since the run in {self.path} started (its "
+                                  "SHA-256 differs from run.json's); restore it, or start a new run with another --out")
+
+    def save_arguments(self, arguments: Mapping[str, Any], hashes: Mapping[str, str]) -> None:
+        """Write ``run.json``; a log of a run with other limits is moved aside first."""
+        record = {"format": FORMAT, "arguments": dict(arguments), "hashes": dict(hashes)}
         path = self.path / ARGUMENTS_FILE
-        if path.is_file() and json.loads(path.read_text(encoding="utf-8")) != record and self.log.is_file():
+        if path.is_file() and self.record() != record and self.log.is_file():
             number = 1 + sum(1 for _ in self.path.glob(f"{TRIAL_LOG}.*"))
             self.log.rename(self.path / f"{TRIAL_LOG}.{number}")
         _write_atomically(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
 
-    def arguments(self) -> dict[str, Any]:
+    def record(self) -> dict[str, Any]:
+        """``run.json`` as written, checked for shape: every way it can be wrong is a ``ConfigError``."""
         from .export import read_record
 
         record = read_record(self.path / ARGUMENTS_FILE, FORMAT, what="a run written by this version",
-                             fix="the run cannot be resumed",
+                             fix="the run cannot be resumed; start a new one with another --out",
                              missing=f"{self.path} holds no run ({ARGUMENTS_FILE} is missing); "
                                      "start one with: autoprompt optimize ... --out DIR")
-        return dict(record["arguments"])
+        if not isinstance(record.get("arguments"), dict) or not isinstance(record.get("hashes", {}), dict):
+            raise ConfigError(f"{self.path / ARGUMENTS_FILE} is damaged (its arguments are not a mapping); "
+                              "start a new run with another --out")
+        return record
 
-    def save_data(self, name: str, data: Any) -> str:
-        """Write a DataFrame or ``Dataset`` as ``data/NAME.jsonl``; return the path for ``run.json``."""
-        import pandas as pd
+    def arguments(self) -> dict[str, Any]:
+        """The run's saved arguments; a name ``optimize`` does not take is a ``ConfigError``."""
+        from .optimizer import optimize
 
-        from .dataset import Dataset
+        arguments = dict(self.record()["arguments"])
+        known = set(inspect.signature(optimize).parameters)
+        unknown = sorted(set(arguments) - known)
+        if unknown:
+            raise ConfigError(f"{self.path / ARGUMENTS_FILE} names argument(s) {', '.join(unknown)} that optimize "
+                              "does not take (edited by hand, or another version); remove them")
+        return arguments
 
-        if isinstance(data, Dataset):
-            data = pd.DataFrame([{**ex.inputs, data.target_column: ex.target} for ex in data.examples])
-        path = self.path / "data" / f"{name}.jsonl"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomically(path, data.to_json(orient="records", lines=True, force_ascii=False))
-        return str(path.resolve())
+    def data_path(self, name: str) -> Path:
+        """Where an argument given as a DataFrame or ``Dataset`` is saved."""
+        return (self.path / "data" / f"{name}.jsonl").resolve()
 
     def feedback(self, given: Any = None) -> list[Any]:
         """Feedback given as an argument, then the records of ``feedback.jsonl`` here, each once."""
@@ -134,17 +186,24 @@ class TrialLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.logged: set[int] | None = None
+        self.trimmed = False
+
+    def read(self) -> set[int]:
+        """The numbers of the trials already logged; a damaged line is a ``ConfigError``."""
+        if self.logged is None:
+            self.logged = {json.loads(line)["number"] for line in _lines(self.path)}
+        return self.logged
 
     def __call__(self, trial: Trial, progress: Progress | None = None) -> None:
         from .result import trial_record
 
-        if self.logged is None:
-            self.logged = {json.loads(line)["number"] for line in _lines(self.path)}
+        if not self.trimmed:
             _drop_cut_line(self.path)
-        if trial.number in self.logged:
+            self.trimmed = True
+        if trial.number in self.read():
             return
         append_line(self.path, json.dumps(trial_record(trial)))
-        self.logged.add(trial.number)
+        self.read().add(trial.number)
 
     def complete(self, trials: Sequence[Trial]) -> None:
         """Append the trials the search loop did not report (the one the budget cut short)."""
@@ -161,22 +220,29 @@ def append_line(path: str | Path, line: str) -> None:
 
 
 def _lines(path: Path) -> list[str]:
+    """The log's records; a last line a kill cut short is left out, a damaged line before it is an error."""
     if not path.is_file():
         return []
-    lines = path.read_text(encoding="utf-8").splitlines()
-    complete = [line for line in lines if line.strip()]
-    if complete and not complete[-1].rstrip().endswith("}"):
-        complete.pop()  # a line cut short by a kill
-    return complete
+    lines = [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
+    for number, line in enumerate(lines, 1):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            record = None
+        if not isinstance(record, dict) or not isinstance(record.get("number"), int):
+            if number == len(lines):
+                return lines[:-1]  # a line cut short by a kill
+            raise ConfigError(f"{path} line {number} is damaged (not a trial record); delete that line, or start "
+                              "a new run with another --out")
+    return lines
 
 
 def _drop_cut_line(path: Path) -> None:
     """Remove a last line that a kill cut short, so the next append starts on a fresh line."""
     if path.is_file():
-        data = path.read_bytes()
-        if data and not data.endswith(b"\n"):
-            with open(path, "r+b") as handle:
-                handle.truncate(data.rfind(b"\n") + 1)
+        lines = _lines(path)
+        if path.read_bytes() != "".join(line + "\n" for line in lines).encode():
+            _write_atomically(path, "".join(line + "\n" for line in lines))
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -208,16 +274,54 @@ def resume(directory: str | Path, *, model: Any = None, metric: Any = None, opti
 
 
 def _saved(run: RunDirectory, name: str, value: Any) -> Any:
-    """One argument as JSON: data frames to files, objects that cannot be saved to a marker."""
+    """One argument as JSON: data frames as the path they are saved at (``frames``), objects that
+    cannot be saved to a marker."""
+    if _is_frame(value):
+        return str(run.data_path(name))
+    return _portable(name, value)
+
+
+def _is_frame(value: Any) -> bool:
     import pandas as pd
 
     from .dataset import Dataset
 
-    if isinstance(value, pd.DataFrame | Dataset):
-        return run.save_data(name, value)
-    return _portable(name, value)
+    return isinstance(value, pd.DataFrame | Dataset)
 
 
+def frames(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments given as a DataFrame or ``Dataset``, which ``RunDirectory.claim`` saves as files."""
+    return {name: value for name, value in arguments.items() if _is_frame(value)}
+
+
+def _frame_text(data: Any) -> str:
+    import pandas as pd
+
+    from .dataset import Dataset
+
+    if isinstance(data, Dataset):
+        data = pd.DataFrame([{**ex.inputs, data.target_column: ex.target} for ex in data.examples])
+    text: str = data.to_json(orient="records", lines=True, force_ascii=False)
+    return text
+
+
+def file_hashes(arguments: Mapping[str, Any]) -> dict[str, str]:
+    """SHA-256 of each data file the arguments name (bundled task names and objects have none)."""
+    out = {}
+    for name in ("data", "dev", "test"):
+        value = arguments.get(name)
+        if isinstance(value, str) and "\n" not in value and Path(value).is_file():
+            out[name] = _sha256(Path(value).read_bytes())
+    return out
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+_MAY_CHANGE = {"budget", "max_seconds", "max_tokens", "max_usd", "limits", "feedback"}  # a resume may change these
 _FILE_ARGUMENTS = {"data", "dev", "test", "template", "clarifiers", "context", "cache"}
 
 
@@ -232,10 +336,13 @@ def restored(arguments: Mapping[str, Any]) -> dict[str, Any]:
     from .consistency import Consistency
 
     out = dict(arguments)
-    if isinstance(out.get("limits"), dict):
-        out["limits"] = Limits(**out["limits"])
-    if isinstance(out.get("consistency"), dict):
-        out["consistency"] = Consistency(**out["consistency"])
+    try:
+        if isinstance(out.get("limits"), dict):
+            out["limits"] = Limits(**out["limits"])
+        if isinstance(out.get("consistency"), dict):
+            out["consistency"] = Consistency(**out["consistency"])
+    except TypeError as exc:
+        raise ConfigError(f"{ARGUMENTS_FILE} holds settings this version does not know ({exc}); remove them") from None
     return out
 
 

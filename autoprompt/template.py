@@ -20,6 +20,7 @@ from typing import Any
 
 import jinja2
 import jinja2.meta
+import jinja2.nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from .errors import TemplateError
@@ -30,6 +31,8 @@ ENV_OPTIONS: dict[str, Any] = {
     "keep_trailing_newline": False,
     "autoescape": False,
 }
+MAX_RENDERED_CHARS = 1_000_000  # no prompt is this long; a template that renders more is a mistake or an attack
+_OTHER_FILES = "{% include %}, {% import %} or {% extends %}"
 _KINDS_RE = re.compile(r"^\{#\s*kinds:\s*([a-z ]+?)\s*#\}\s*\n")
 
 
@@ -81,16 +84,25 @@ class Template:
         except jinja2.TemplateSyntaxError as exc:
             raise self._syntax_error(exc) from None
 
+    def _parsed(self) -> jinja2.nodes.Template:
+        try:
+            return environment().parse(self.source)
+        except jinja2.TemplateSyntaxError as exc:
+            raise self._syntax_error(exc) from None
+
     def variables(self) -> frozenset[str]:
         """Names the template reads from its context."""
         try:
-            ast = environment().parse(self.source)
-        except jinja2.TemplateSyntaxError as exc:
+            return frozenset(jinja2.meta.find_undeclared_variables(self._parsed()))
+        except jinja2.TemplateSyntaxError as exc:  # e.g. an unknown filter, found while compiling
             raise self._syntax_error(exc) from None
-        return frozenset(jinja2.meta.find_undeclared_variables(ast))
 
     def check_variables(self, provided: Iterable[str], columns: Iterable[str]) -> None:
-        """Raise ``TemplateError`` if the template needs a variable that nothing provides."""
+        """Raise ``TemplateError`` if the template needs a variable that nothing provides, or
+        another template file (``{% include %}``, ``{% import %}``, ``{% extends %}``)."""
+        if any(True for _ in jinja2.meta.find_referenced_templates(self._parsed())):
+            raise TemplateError(f"template '{self.name}' uses {_OTHER_FILES}, which cannot read other files; "
+                                "put the text inline")
         available = set(provided) | set(columns)
         missing = sorted(self.variables() - available)
         if missing:
@@ -101,11 +113,30 @@ class Template:
             )
 
     def render(self, context: Mapping[str, Any]) -> str:
+        """The rendered text; every way rendering can fail (a missing variable, an unsafe
+        operation, ``{% include %}`` without a loader, ``1/0``, runaway recursion, an output over
+        ``MAX_RENDERED_CHARS``) is a ``TemplateError`` naming the template."""
         try:
-            return self.compiled().render(**context)
+            text = self.compiled().render(**context)
         except jinja2.UndefinedError as exc:
             raise TemplateError(
                 f"template '{self.name}' failed to render: {exc.message}; check its variables"
             ) from None
         except jinja2.exceptions.SecurityError as exc:
             raise TemplateError(f"template '{self.name}' tried an unsafe operation and was stopped: {exc}") from None
+        except RecursionError:
+            raise TemplateError(f"template '{self.name}' failed to render: endless recursion (a macro that calls "
+                                "itself); fix the template") from None
+        except (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError, AttributeError,
+                MemoryError) as exc:
+            raise TemplateError(self._runtime_error(exc)) from None
+        if len(text) > MAX_RENDERED_CHARS:
+            raise TemplateError(f"template '{self.name}' renders to {len(text):,} characters, over the limit of "
+                                f"{MAX_RENDERED_CHARS:,}; shorten the template")
+        return text
+
+    def _runtime_error(self, exc: BaseException) -> str:
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        if isinstance(exc, TypeError) and "no loader" in detail:
+            return f"template '{self.name}' uses {_OTHER_FILES}, which cannot read other files; put the text inline"
+        return f"template '{self.name}' failed to render: {type(exc).__name__}: {detail}; fix the template"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from autoprompt.backend import FakeBackend
 from autoprompt.budget import Budget
 from autoprompt.client import Client
-from autoprompt.errors import BudgetExhausted, ConfigError
+from autoprompt.errors import BudgetExhausted, ConfigError, ExampleFailed
 
 
 def test_cache_keys_on_the_whole_request() -> None:
@@ -54,3 +56,91 @@ def test_failed_answers_are_cached_but_given_up_requests_are_not() -> None:
         with pytest.raises(ExampleFailed):
             client.score(text, [" x"])
     assert backend.calls == 3
+
+
+class _AlwaysFails(FakeBackend):
+    """A backend whose every request fails after its retries, like a service that is down."""
+
+    def __init__(self) -> None:
+        super().__init__(name="down")
+        self.asked = 0
+
+    def score(self, text: str, continuations, *, chat: bool = False, on_usage=None) -> list[float]:  # type: ignore[no-untyped-def]
+        self.asked += 1
+        raise ExampleFailed("HTTP 503 service unavailable (gave up after 6 attempts)", cacheable=False)
+
+
+def test_requests_failing_in_a_row_end_the_run_with_the_last_error(keyword_frame, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import autoprompt
+    from autoprompt.client import MAX_FAILURES_IN_A_ROW
+    from autoprompt.errors import ModelError
+
+    backend = _AlwaysFails()
+    with pytest.raises(ModelError, match=r"in a row .* HTTP 503"):
+        autoprompt.optimize(keyword_frame, inputs="text", target="label", model=backend, budget=2000,
+                            run_dir=tmp_path / "run")
+    assert backend.asked == MAX_FAILURES_IN_A_ROW
+    assert (tmp_path / "run" / "run.json").is_file()
+
+
+def test_one_answer_resets_the_count_of_failures_in_a_row() -> None:
+    from autoprompt.client import MAX_FAILURES_IN_A_ROW
+
+    class Flaky(FakeBackend):
+        def __init__(self) -> None:
+            super().__init__(name="flaky")
+            self.n = 0
+
+        def score(self, text: str, continuations, *, chat: bool = False, on_usage=None) -> list[float]:  # type: ignore[no-untyped-def]
+            self.n += 1
+            if self.n % MAX_FAILURES_IN_A_ROW == 0:
+                return [0.0 for _ in continuations]
+            raise ExampleFailed("timeout", cacheable=False)
+
+    client = Client(Flaky())
+    answered = 0
+    for i in range(3 * MAX_FAILURES_IN_A_ROW):
+        try:
+            client.score(f"q{i}", ["a", "b"])
+            answered += 1
+        except ExampleFailed:
+            pass
+    assert answered == 3
+
+
+def test_a_server_answering_500_to_everything_stops_the_run_quickly(keyword_frame, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A real HTTP server on loopback that answers 500; retries wait almost nothing here."""
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import autoprompt
+    from autoprompt.errors import ModelError
+    from autoprompt.openai_backend import OpenAIBackend
+    from autoprompt.retry import RetryPolicy
+
+    class Down(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            body = b'{"error": {"message": "internal error", "type": "server_error"}}'
+            self.send_response(500)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Down)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        backend = OpenAIBackend("down-model", base_url=f"http://127.0.0.1:{server.server_port}/v1",
+                                policy=RetryPolicy(attempts=2, initial_wait=0.01, max_wait=0.02, timeout=5))
+        started = time.monotonic()
+        with pytest.raises(ModelError, match="in a row"):
+            autoprompt.optimize(keyword_frame, inputs="text", target="label", model=backend, budget=2000,
+                                run_dir=tmp_path / "run")
+        assert time.monotonic() - started < 30
+    finally:
+        server.shutdown()

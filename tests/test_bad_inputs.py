@@ -1,0 +1,382 @@
+"""The bad-input table: every way a careless or hostile user can get an input wrong.
+
+Each CLI case asserts: exit code 2, exactly one line on stderr that starts with
+``autoprompt: error:`` and names the problem (progress-bar lines of a run that had
+started are not counted), no traceback, and every file that existed before the command
+(the user's data, configs, manifests, run directories) byte for byte unchanged. Python
+API cases assert an ``autoprompt.errors`` exception with a message naming the problem.
+
+Groups: data, templates, user components (--clarifier/--context), configs, flags,
+output folders, run directories (resume/report/export/review), manifests, feedback
+files, the Python API. Add a case here for every bad input a user reports.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import autoprompt
+from autoprompt.cli import main
+from autoprompt.errors import AutopromptError
+
+ROWS = [{"text": f"item {i} says {label} clearly", "label": label}
+        for i, label in enumerate(("yes", "no", "maybe") * 20)]
+CSV = "text,label\n" + "".join(f"{r['text']},{r['label']}\n" for r in ROWS)
+OPT = ("optimize", "--data", "{d}/data.csv", "--input", "text", "--target", "label", "--model", "fake",
+       "--budget", "200", "--out", "{d}/out")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input: files to write first (text or bytes), the command line, and a phrase the error must hold."""
+
+    id: str
+    argv: tuple[str, ...]
+    expect: str
+    files: dict[str, str | bytes] = field(default_factory=dict)
+    run: bool = False  # copy a finished fake run to {d}/run first
+    edit: Callable[[Path], None] | None = None  # change something in {d} after the files are written
+
+
+def opt(*extra: str, drop: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The optimize command line with ``extra`` flags (a flag in ``drop`` is removed with its value)."""
+    argv = list(OPT)
+    for flag in drop:
+        i = argv.index(flag)
+        del argv[i:i + 2]
+    return (*argv, *extra)
+
+
+def _edit_json(name: str, change: Callable[[dict], None]) -> Callable[[Path], None]:  # type: ignore[type-arg]
+    def edit(d: Path) -> None:
+        path = d / "run" / name
+        record = json.loads(path.read_text())
+        change(record)
+        path.write_text(json.dumps(record))
+    return edit
+
+
+def _set_argument(key: str, value: object) -> Callable[[Path], None]:
+    return _edit_json("run.json", lambda r: r["arguments"].__setitem__(key, value))
+
+
+def _set_manifest(key: str, value: object) -> Callable[[Path], None]:
+    return _edit_json("winner.json", lambda r: r.__setitem__(key, value))
+
+
+def _drop_manifest(key: str) -> Callable[[Path], None]:
+    return _edit_json("winner.json", lambda r: r.pop(key))
+
+
+def _killed(d: Path) -> None:
+    """The run as a kill leaves it: no export yet."""
+    for name in ("winner.json", "winner.jinja", "report.md", "report.html", "leaderboard.csv"):
+        (d / "run" / name).unlink()
+
+
+def _damaged_log(d: Path) -> None:
+    """A line in the middle of the trial log cut short just after a ``}``, with whole lines after it."""
+    log = d / "run" / "trials.log.jsonl"
+    lines = log.read_text().splitlines()
+    log.write_text("\n".join([*lines[:2], lines[2][:40] + "}", *lines[3:]]) + "\n")
+
+
+def _changed_data(d: Path) -> None:
+    (d / "data.csv").write_text(CSV.replace("item 7 says", "item 7 now says"))
+
+
+RECURSIVE = "{% macro f(x) %}{{ f(x) }}{% endmacro %}{{ f(text) }}"
+HUGE = "{{ text }}{{ 'x' * 60000000 }}"
+BAD_TEMPLATES = {
+    "syntax": ("{{ text", "syntax error"),
+    "missing-variable": ("Q: {{ question }}", "'question'"),
+    "include": ("{% include 'other.jinja' %}{{ text }}", "include"),
+    "import": ("{% import 'm.jinja' as m %}{{ text }}", "import"),
+    "extends": ("{% extends 'base.jinja' %}", "extends"),
+    "division-by-zero": ("{{ text }} {{ 1/0 }}", "division by zero"),
+    "recursive-macro": (RECURSIVE, "recursion"),
+    "huge-range": ("{% for i in range(10**6) %}{% endfor %}{{ text }}", "range"),
+    "type-error": ("{{ text + 1 }}", "failed to render"),
+    "unknown-filter": ("{{ text | shout }}", "filter"),
+    "unsafe": ("{{ text.__class__.__mro__ }}", "unsafe"),
+    "attribute-of-undefined": ("{{ text.upper().nothing.more }}", "failed to render"),
+    "huge-output": (HUGE, "characters"),
+}
+
+def _component(name: str) -> str:
+    return BAD_TEMPLATES[name][0].replace("text", "labels")
+
+
+CASES: list[Case] = [
+    # data
+    Case("data-missing-file", opt("--data", "{d}/nope.csv", drop=("--data",)), "nope.csv"),
+    Case("data-empty-file", OPT, "data.csv", files={"data.csv": ""}),
+    Case("data-header-only", OPT, "no rows", files={"data.csv": "text,label\n"}),
+    Case("data-ragged-csv", OPT, "data.csv", files={"data.csv": CSV + "a,yes,extra,fields\n"}),
+    Case("data-not-utf8", OPT, "UTF-8", files={"data.csv": CSV.encode() + "café,yes\n".encode("latin-1")}),
+    Case("data-binary", OPT, "data.csv", files={"data.csv": bytes(range(256)) * 4}),
+    Case("data-jsonl-line-not-object", opt("--data", "{d}/data.jsonl", drop=("--data",)), "line 3",
+         files={"data.jsonl": "".join(json.dumps(r) + "\n" for r in ROWS[:2]) + "[1, 2]\n"
+                + "".join(json.dumps(r) + "\n" for r in ROWS[2:])}),
+    Case("data-jsonl-bad-json", opt("--data", "{d}/data.jsonl", drop=("--data",)), "line 2",
+         files={"data.jsonl": json.dumps(ROWS[0]) + "\n{not json\n"}),
+    Case("data-input-column-missing", opt("--input", "review", drop=("--input",)), "column 'review'"),
+    Case("data-target-column-missing", opt("--target", "class", drop=("--target",)), "column 'class'"),
+    Case("data-input-is-target", opt("--input", "label", drop=("--input",)), "both an input and the target"),
+    Case("data-one-label", OPT, "single class",
+         files={"data.csv": "text,label\n" + "".join(f"t{i},yes\n" for i in range(30))}),
+    Case("data-is-a-folder", opt("--data", "{d}/folder", drop=("--data",)), "folder",
+         files={"folder/x.txt": "x"}),
+    Case("data-unknown-bundled-task", opt("--data", "sentimnt", drop=("--data",)), "sentimnt"),
+    Case("dev-label-not-in-train", opt("--dev", "{d}/dev.csv"), "'perhaps'",
+         files={"dev.csv": "text,label\nitem says perhaps,perhaps\nitem says yes,yes\n"}),
+    Case("test-label-not-in-train", opt("--dev", "{d}/dev.csv", "--test", "{d}/test.csv"), "'never'",
+         files={"dev.csv": CSV.replace("item", "thing"),
+                "test.csv": "text,label\nitem says never,never\nitem says yes,yes\n"}),
+    Case("dev-repeats-train", opt("--dev", "{d}/dev.csv"), "no dev rows are left", files={"dev.csv": CSV}),
+    Case("dev-file-missing", opt("--dev", "{d}/nodev.csv"), "nodev.csv"),
+    Case("dev-other-columns", opt("--dev", "{d}/dev.csv"), "column 'text'",
+         files={"dev.csv": "sentence,label\na,yes\nb,no\n"}),
+    # templates given with --template, and the same payloads as your own components
+    *[Case(f"template-{name}", opt("--template", source), expect) for name, (source, expect) in BAD_TEMPLATES.items()],
+    Case("template-file-missing", opt("--template", "{d}/prompt.jinja"), "prompt.jinja"),
+    # components render with the task's constants (labels, description...), not an example's inputs
+    *[Case(f"clarifier-{name}", opt("--clarifier", _component(name)), BAD_TEMPLATES[name][1])
+      for name in ("include", "division-by-zero", "unknown-filter", "recursive-macro", "type-error", "syntax",
+                   "huge-output")],
+    Case("clarifier-uses-an-input", opt("--clarifier", "Mind {{ text }}."), "'text' is undefined"),
+    *[Case(f"context-{name}", opt("--context", _component(name)), BAD_TEMPLATES[name][1])
+      for name in ("extends", "huge-range", "unsafe", "missing-variable")],
+    # configs
+    Case("config-missing", opt("--config", "{d}/nope.yaml"), "nope.yaml"),
+    Case("config-bad-yaml", opt("--config", "{d}/c.yaml"), "not valid YAML", files={"c.yaml": "budget: [1, 2\n"}),
+    Case("config-binary", opt("--config", "{d}/c.yaml"), "c.yaml", files={"c.yaml": bytes(range(256))}),
+    Case("config-a-list", opt("--config", "{d}/c.yaml"), "mapping", files={"c.yaml": "- 1\n- 2\n"}),
+    Case("config-unknown-key", opt("--config", "{d}/c.yaml"), "budgett", files={"c.yaml": "budgett: 5\n"}),
+    Case("config-budget-text", opt("--config", "{d}/c.yaml", drop=("--budget",)), "budget",
+         files={"c.yaml": "budget: lots\n"}),
+    Case("config-budget-negative", opt("--config", "{d}/c.yaml", drop=("--budget",)), "budget",
+         files={"c.yaml": "budget: -5\n"}),
+    Case("config-weight-above-1", opt("--config", "{d}/c.yaml"), "consistency_weight",
+         files={"c.yaml": "consistency_weight: 2\n"}),
+    Case("config-unknown-strategy", opt("--config", "{d}/c.yaml"), "strategy", files={"c.yaml": "strategy: anneal\n"}),
+    # flags
+    Case("flag-budget-zero", opt("--budget", "0", drop=("--budget",)), "budget must be"),
+    Case("flag-budget-too-small", opt("--budget", "5", drop=("--budget",)), "--budget"),
+    Case("flag-concurrency-zero", opt("--concurrency", "0"), "concurrency"),
+    Case("flag-max-seconds-negative", opt("--max-seconds", "-1"), "max_seconds"),
+    Case("flag-max-seconds-nan", opt("--max-seconds", "nan"), "max_seconds"),
+    Case("flag-max-usd-zero", opt("--max-usd", "0"), "max_usd"),
+    Case("flag-max-tokens-zero", opt("--max-tokens", "0"), "max_tokens"),
+    Case("flag-rpm-negative", opt("--rpm", "-3"), "rpm"),
+    Case("flag-consistency-negative", opt("--consistency", "-2"), "consistency"),
+    Case("flag-temperature-negative", opt("--consistency", "2", "--temperature", "-1"), "temperature"),
+    Case("flag-consistency-weight", opt("--consistency", "2", "--consistency-weight", "1.5"), "weight"),
+    Case("flag-max-prompt-tokens-zero", opt("--max-prompt-tokens", "0"), "max_prompt_tokens"),
+    Case("flag-unknown-operator", opt("--operators", "edit,gradient"), "gradient"),
+    Case("flag-unknown-metric", opt("--metric", "acuracy"), "acuracy"),
+    Case("flag-bad-regex-metric", opt("--metric", "regex:(["), "regex"),
+    Case("flag-unknown-model", opt("--model", "gpt9", drop=("--model",)), "gpt9"),
+    Case("flag-dry-run-budget-zero", opt("--dry-run", "--budget", "0", drop=("--budget",)), "budget must be"),
+    # output folders
+    Case("out-is-a-file", opt("--out", "{d}/out.txt", drop=("--out",)), "out.txt", files={"out.txt": "mine"}),
+    Case("out-under-a-file", opt("--out", "{d}/out.txt/run", drop=("--out",)), "out.txt",
+         files={"out.txt": "mine"}),
+    Case("out-holds-other-files", OPT, "not an autoprompt run",
+         files={"out/data/test.csv": "my own data\n", "out/report.md": "my notes\n"}),
+    Case("out-holds-another-run", opt("--seed", "3"), "another run", run=True,
+         edit=lambda d: shutil.move(d / "run", d / "out")),
+    # run directories
+    Case("resume-not-a-run", ("resume", "{d}/folder"), "holds no run", files={"folder/x.txt": "x"}),
+    Case("resume-missing-dir", ("resume", "{d}/nothing"), "nothing"),
+    Case("resume-run-json-not-json", ("resume", "{d}/run"), "run.json", run=True,
+         edit=lambda d: (d / "run" / "run.json").write_text("{cut")),
+    Case("resume-run-json-first-rung-0", ("resume", "{d}/run"), "first_rung", run=True,
+         edit=_set_argument("first_rung", 0)),
+    Case("resume-run-json-budget-text", ("resume", "{d}/run"), "budget", run=True,
+         edit=_set_argument("budget", "lots")),
+    Case("resume-run-json-unknown-argument", ("resume", "{d}/run"), "colour", run=True,
+         edit=_set_argument("colour", "red")),
+    Case("resume-run-json-arguments-a-list", ("resume", "{d}/run"), "run.json", run=True,
+         edit=_edit_json("run.json", lambda r: r.__setitem__("arguments", [1, 2]))),
+    Case("resume-changed-data", ("resume", "{d}/run"), "data.csv", run=True, edit=_changed_data),
+    Case("resume-budget-zero", ("resume", "{d}/run", "--budget", "0"), "budget must be", run=True),
+    Case("resume-log-damaged-line", ("resume", "{d}/run"), "trials.log.jsonl line 3", run=True,
+         edit=lambda d: (_killed(d), _damaged_log(d))),
+    Case("report-not-a-run", ("report", "{d}/folder"), "folder", files={"folder/x.txt": "x"}),
+    Case("report-killed-run", ("report", "{d}/run"), "resume", run=True, edit=_killed),
+    Case("export-killed-run", ("export", "{d}/run", "--format", "openai"), "resume", run=True, edit=_killed),
+    Case("export-out-is-a-file", ("export", "{d}/run", "--format", "jinja", "--out", "{d}/x.txt"), "x.txt",
+         run=True, files={"x.txt": "mine"}),
+    Case("review-n-zero", ("review", "{d}/run", "--n", "0"), "--n", run=True),
+    Case("init-under-a-file", ("init", "{d}/x.txt/run.yaml"), "x.txt", files={"x.txt": "mine"}),
+    # manifests (winner.json travels between machines: untrusted)
+    *[Case(f"manifest-outside-file-{command[0]}", (*command,), "outside", run=True,
+           edit=_set_manifest("template_file", path))
+      for command in (("export", "{d}/run", "--format", "openai"), ("report", "{d}/run"),
+                      ("eval", "--prompt", "{d}/run/winner.json", "--data", "{d}/data.csv", "--model", "fake"))
+      for path in ("/etc/passwd",)],
+    Case("manifest-dotdot-file", ("export", "{d}/run", "--format", "anthropic"), "outside", run=True,
+         edit=_set_manifest("template_file", "../data.csv")),
+    Case("manifest-missing-keys", ("eval", "--prompt", "{d}/run/winner.json", "--data", "{d}/data.csv",
+                                   "--model", "fake"), "label_words", run=True, edit=_drop_manifest("label_words")),
+    Case("manifest-not-json", ("eval", "--prompt", "{d}/run/winner.json", "--data", "{d}/data.csv",
+                               "--model", "fake"), "winner.json", run=True,
+         edit=lambda d: (d / "run" / "winner.json").write_text("{")),
+    Case("manifest-wrong-types", ("eval", "--prompt", "{d}/run/winner.json", "--data", "{d}/data.csv",
+                                  "--model", "fake"), "input_names", run=True, edit=_set_manifest("input_names", 5)),
+    Case("manifest-bad-template", ("export", "{d}/run", "--format", "openai"), "template", run=True,
+         edit=lambda d: (d / "run" / "winner.jinja").write_text("{{ 1/0 }}")),
+    Case("eval-prompt-missing", ("eval", "--prompt", "{d}/none.json", "--data", "{d}/data.csv", "--model", "fake"),
+         "none"),
+    Case("eval-data-missing", ("eval", "--prompt", "{d}/run", "--data", "{d}/none.csv", "--model", "fake"),
+         "none.csv", run=True),
+    # feedback files
+    Case("feedback-missing", opt("--feedback", "{d}/fb.jsonl"), "fb.jsonl"),
+    Case("feedback-not-json", opt("--feedback", "{d}/fb.jsonl"), "fb.jsonl:1", files={"fb.jsonl": "{oops\n"}),
+    Case("feedback-not-object", opt("--feedback", "{d}/fb.jsonl"), "fb.jsonl:1", files={"fb.jsonl": "[1]\n"}),
+    Case("feedback-unknown-example", opt("--feedback", "{d}/fb.jsonl"), "not in the data",
+         files={"fb.jsonl": json.dumps({"example_id": "zzz", "note": "too long"}) + "\n"}),
+]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("finished")
+    (d / "data.csv").write_text(CSV)
+    assert main(["optimize", "--data", str(d / "data.csv"), "--input", "text", "--target", "label", "--model",
+                 "fake", "--budget", "200", "--out", str(d / "run")]) == 0
+    return d
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def error_lines(stderr: str) -> list[str]:
+    """stderr without the progress bar's lines (a run that had started draws them)."""
+    return [line for line in stderr.splitlines() if line.strip() and not line.lstrip("\r").startswith("[")]
+
+
+def test_the_table_covers_every_group() -> None:
+    groups = {case.id.split("-")[0] for case in CASES}
+    assert len(CASES) + len(API_CASES) >= 60
+    assert {"data", "template", "clarifier", "context", "config", "flag", "out", "resume", "report", "export",
+            "manifest", "eval", "feedback"} <= groups
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_is_one_line_exit_2_and_nothing_changed(case: Case, tmp_path: Path, finished_run: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "data.csv").write_text(CSV)
+    if case.run:
+        shutil.copytree(finished_run / "run", tmp_path / "run")
+        (tmp_path / "data.csv").write_text((finished_run / "data.csv").read_text())
+        arguments = json.loads((tmp_path / "run" / "run.json").read_text())
+        arguments["arguments"]["data"] = str(tmp_path / "data.csv")
+        arguments["arguments"]["cache"] = str(tmp_path / "run" / "cache.sqlite")
+        (tmp_path / "run" / "run.json").write_text(json.dumps(arguments))
+    for name, content in case.files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
+    if case.edit is not None:
+        case.edit(tmp_path)
+    before = snapshot(tmp_path)
+    capsys.readouterr()
+    code = main([arg.replace("{d}", str(tmp_path)) for arg in case.argv])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err
+    lines = error_lines(err)
+    assert len(lines) == 1 and lines[0].startswith("autoprompt: error: "), err
+    assert case.expect.lower() in lines[0].lower(), lines[0]
+    after = snapshot(tmp_path)
+    assert {name: after.get(name) for name in before} == before, "a file that existed before was changed"
+
+
+class ShoutMetric:
+    """A metric written by a user, with a mistake in it."""
+
+    def __init__(self, value: float | None) -> None:
+        self.value = value
+
+    def __call__(self, example: object, output: str) -> float:
+        if self.value is None:
+            raise KeyError("label_id")
+        return self.value
+
+
+API_CASES: list[tuple[str, dict[str, object], str]] = [
+    ("data-none", {"data": None}, "data"),
+    ("data-a-list", {"data": [1, 2, 3]}, "list"),
+    ("data-an-int", {"data": 42}, "int"),
+    ("model-an-object", {"model": object()}, "model"),
+    ("budget-text", {"budget": "200"}, "budget"),
+    ("budget-inf", {"budget": float("inf")}, "budget"),
+    ("budget-bool", {"budget": True}, "budget"),
+    ("first-rung-zero", {"first_rung": 0}, "first_rung"),
+    ("top-k-zero", {"top_k": 0}, "top_k"),
+    ("seed-text", {"seed": "zero"}, "seed"),
+    ("max-seconds-nan", {"max_seconds": float("nan")}, "max_seconds"),
+    ("metric-raises", {"metric": ShoutMetric(None)}, "label_id"),
+    ("metric-nan", {"metric": ShoutMetric(float("nan"))}, "nan"),
+    ("metric-above-one", {"metric": ShoutMetric(2.0)}, "2.0"),
+    ("metric-inf", {"metric": ShoutMetric(float("-inf"))}, "inf"),
+    ("clarifiers-a-string-of-payload", {"clarifiers": ["{{ 1/0 }}"]}, "division by zero"),
+    ("inputs-equal-target", {"inputs": "label"}, "both an input and the target"),
+]
+
+
+@pytest.mark.parametrize(("name", "change", "expect"), API_CASES, ids=[c[0] for c in API_CASES])
+def test_python_api_bad_input_is_an_autoprompt_error(name: str, change: dict[str, object], expect: str,
+                                                     keyword_frame: pd.DataFrame, tmp_path: Path) -> None:
+    arguments: dict[str, object] = {"data": keyword_frame, "inputs": "text", "target": "label", "model": "fake",
+                                    "budget": 200, "run_dir": tmp_path / "run", **change}
+    with pytest.raises(AutopromptError) as caught:
+        autoprompt.optimize(**arguments)  # type: ignore[arg-type]
+    assert expect.lower() in str(caught.value).lower()
+    assert "\n" not in str(caught.value)
+
+
+def test_a_bad_metric_value_stops_the_run_and_keeps_what_was_computed(keyword_frame: pd.DataFrame,
+                                                                      tmp_path: Path) -> None:
+    with pytest.raises(AutopromptError, match="example"):
+        autoprompt.optimize(keyword_frame, inputs="text", target="label", model="fake", budget=200,
+                            metric=ShoutMetric(float("nan")), run_dir=tmp_path / "run")
+    assert (tmp_path / "run" / "run.json").is_file() and (tmp_path / "run" / "cache.sqlite").is_file()
+
+
+def test_load_prompt_and_decide_refuse_bad_manifests(finished_run: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(finished_run / "run", run)
+    prompt = autoprompt.load_prompt(run)
+    with pytest.raises(AutopromptError, match="no label"):
+        prompt.decide({})
+    manifest = json.loads((run / "winner.json").read_text())
+    for path in ("/etc/passwd", "../../x.jinja", str(finished_run / "data.csv")):
+        (run / "winner.json").write_text(json.dumps({**manifest, "template_file": path}))
+        with pytest.raises(AutopromptError, match="outside"):
+            autoprompt.load_prompt(run)
+    (run / "winner.json").write_text(json.dumps({k: v for k, v in manifest.items() if k != "constants"}))
+    with pytest.raises(AutopromptError, match="constants"):
+        autoprompt.load_prompt(run)
+
+
+def test_resume_after_a_kill_that_cut_the_last_log_line_after_a_brace(finished_run: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(finished_run / "run", run)
+    _killed(tmp_path)
+    log = run / "trials.log.jsonl"
+    lines = log.read_text().splitlines()
+    log.write_text("\n".join(lines[:2]) + "\n" + lines[2][:40] + "}")
+    resumed = autoprompt.resume(run)
+    assert (run / "winner.json").is_file() and resumed.paid_calls == 0
+    assert all(json.loads(line) for line in log.read_text().splitlines())
