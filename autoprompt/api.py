@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import ConfigError, ExampleFailed, MissingDependency, ModelError
 from .metric import normalize_text
@@ -105,6 +106,10 @@ def split_spec(spec: str, provider: str) -> tuple[str, str | None]:
     model, _, base = rest.partition("@")
     if not model:
         raise ConfigError(f"model spec '{spec}' names no model; use {provider}:MODEL or {provider}:MODEL@BASE_URL")
+    if base and ("@" in base or ("://" in base and (urlsplit(base).username or urlsplit(base).password))):
+        raise ConfigError(f"the base URL of the {provider} model spec holds credentials (user:key@host); they would "
+                          "be saved with the run: put the key in an environment variable instead, and the URL "
+                          "without it in the spec")
     return model, base or None
 
 
@@ -212,7 +217,8 @@ def translate_sdk_error(sdk: object, exc: BaseException, backend: APIBackend, se
     if isinstance(exc, sdk.APIConnectionError):  # type: ignore[attr-defined]
         if not reached:
             where = backend.base_url or f"the {backend.provider} API"
-            return ModelError(f"cannot connect to {where} ({message}); start the server or fix the URL in --model")
+            return ModelError(f"cannot connect to {where} ({message}); start the server, or fix the URL in the "
+                              f"model spec {backend.name} (--model, --optimizer-model or --judge-model)")
         return TransientError(f"connection error: {message}")
     return TransientError(f"malformed response: {message}")
 

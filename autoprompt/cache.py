@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
+from .errors import ConfigError
+
 
 def request_key(parts: Any) -> str:
     """Content address of a request."""
@@ -58,6 +60,7 @@ class SQLiteCache:
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
+            self._check_path()
             self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
                 self._conn = self._open()
@@ -68,6 +71,16 @@ class SQLiteCache:
                       "and started an empty cache", file=sys.stderr)
                 self._conn = self._open()
         return self._conn
+
+    def _check_path(self) -> None:
+        """Refuse a path that is not a cache, so nothing of the user's is ever moved aside as "corrupt"."""
+        if self.path.is_dir():
+            raise ConfigError(f"cache {self.path} is a folder; pass a file path such as {self.path / 'cache.sqlite'}")
+        if self.path.is_file() and self.path.stat().st_size > 0:
+            with open(self.path, "rb") as handle:
+                if handle.read(16) != b"SQLite format 3\x00":
+                    raise ConfigError(f"cache {self.path} is not a SQLite cache (another kind of file); pass a new "
+                                      "file path for --cache, so this file is left alone")
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)

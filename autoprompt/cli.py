@@ -12,7 +12,7 @@ import json
 import sys
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from .errors import AutopromptError, ConfigError
 from .formats import FORMATS
@@ -45,6 +45,13 @@ REVIEW_EXAMPLE = """example:
   autoprompt resume runs/summaries --budget 1200   # the notes become clarifiers and rewrites"""
 INIT_EXAMPLE = """example:
   autoprompt init run.yaml && autoprompt optimize --config run.yaml"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage mistake as one line (the promise for every bad input) instead of the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"autoprompt: error: {message}; see '{self.prog} --help'\n")
 
 
 def _command(sub: Any, name: str, help: str, example: str) -> argparse.ArgumentParser:
@@ -113,11 +120,11 @@ def optimize_options() -> argparse.ArgumentParser:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="autoprompt", description="Find better prompts automatically.",
+    parser = _Parser(prog="autoprompt", description="Find better prompts automatically.",
                                      epilog="example:\n  autoprompt init run.yaml && autoprompt optimize --config "
                                      "run.yaml && autoprompt report runs/sentiment",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_optimize(_command(sub, "optimize", "search for a better prompt", OPTIMIZE_EXAMPLE))
     ev = _command(sub, "eval", "score an exported prompt on a data file", EVAL_EXAMPLE)
     ev.add_argument("--prompt", required=True, help="winner.json (or its directory)")
@@ -311,6 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "report": lambda: _report(args), "export": lambda: _export(args), "init": lambda: _init(args),
                 "resume": lambda: _resume(args), "worker": lambda: _worker(args), "review": lambda: _review(args)}
     with warnings.catch_warnings():  # the library's warnings as one line each, only while the CLI runs
+        warnings.filterwarnings("ignore", message=r".* is experimental")  # Optuna's notes to developers
         warnings.showwarning = _show_warning
         return _run(commands[args.command], args)
 

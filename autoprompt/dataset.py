@@ -14,6 +14,7 @@ Contract:
 
 from __future__ import annotations
 
+import csv
 import difflib
 import enum
 import hashlib
@@ -150,6 +151,11 @@ def _read_frame(source: str | Path) -> pd.DataFrame:
         raise DataError(f"data file {path} is empty; give a file with a header row and at least two examples")
     if suffix == ".jsonl":
         return pd.DataFrame(_jsonl_rows(path, text))
+    if suffix == ".csv":
+        header = next(csv.reader(io.StringIO(text)), [])
+        twice = sorted({name for name in header if header.count(name) > 1})
+        if twice:
+            raise DataError(f"column '{twice[0]}' appears twice in the header of {path}; give each column its own name")
     try:
         if suffix == ".csv":
             return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=True)
@@ -222,6 +228,9 @@ def load_data(
     if not inputs or not target:
         raise DataError("name the input column(s) and the target column, e.g. --input text --target label")
     input_columns = tuple(c.strip() for c in inputs.split(",")) if isinstance(inputs, str) else tuple(inputs)
+    repeated = sorted({c for c in input_columns if input_columns.count(c) > 1})
+    if repeated:
+        raise DataError(f"input column '{repeated[0]}' is named twice; name each input column once")
     if target in input_columns:
         raise DataError(f"column '{target}' is both an input and the target, so every prompt would show the "
                         "answer; pass other --input columns")

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from .client import Client
 from .consistency import Consistency, agreement
 from .dataset import Example, TaskKind
-from .errors import BudgetExhausted, ExampleFailed
+from .errors import BudgetExhausted, ExampleFailed, TemplateError
 from .metric import Metric, token_f1
 from .prompt import Prompt, calibration_from, parse_generation, probabilities
 
@@ -69,8 +69,12 @@ class Evaluator:
         return replace(prompt, calibration=calibration_from(content_free))
 
     def answers(self, prompt: Prompt, example: Example) -> tuple[str, list[str]]:
-        """The greedy answer, and the sampled ones when consistency is measured."""
-        text = prompt.render(example.inputs)
+        """The greedy answer, and the sampled ones when consistency is measured. A prompt that
+        cannot render for this example (e.g. over the size cap with its inputs) fails the example."""
+        try:
+            text = prompt.render(example.inputs)
+        except TemplateError as exc:
+            raise ExampleFailed(f"the prompt does not render for this example: {exc}") from None
         sampling = self.consistency
         if self.kind is TaskKind.GENERATION:
             generated = self.client.generate(text, chat=prompt.chat, max_tokens=self.max_tokens, stop=("\n",))

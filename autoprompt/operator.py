@@ -140,6 +140,8 @@ def build_operators(families: Sequence[str] = FAMILIES) -> list[Operator]:
     from .rewrite import RewriteOperator
     from .words import WordsOperator
 
+    if not families:
+        raise ConfigError(f"name at least one operator family; use any of {', '.join(FAMILIES)}")
     unknown = sorted(set(families) - set(FAMILIES))
     if unknown:
         raise ConfigError(f"unknown operator family {', '.join(unknown)}; use any of {', '.join(FAMILIES)}")

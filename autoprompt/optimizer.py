@@ -467,6 +467,11 @@ def _check_templates(setup: TaskSetup, custom: Template | None, data: Dataset) -
                      *setup.library.context.values(), *setup.library.instructions.values(),
                      *([custom] if custom else [])]:
         template.check_variables(provided, columns)
+    if custom is not None and not custom.variables() & {*columns, "inputs"}:
+        looks_like_path = "/" in custom.source or custom.source.endswith((".jinja", ".j2", ".txt"))
+        hint = f"; if you meant a template file, {custom.source!r} is not one" if looks_like_path else ""
+        raise TemplateError(f"the template uses none of the input columns ({', '.join(columns)}), so every example "
+                            f"would get the same prompt; write e.g. {{{{ {columns[0]} }}}} where the input goes{hint}")
     _check_rendering(setup, custom, data.examples[0])
 
 
@@ -492,6 +497,8 @@ def with_user_templates(library: TemplateLibrary, *, clarifiers: Sequence[str | 
     """The library plus the user's own clarifiers and context blocks, named ``user1``, ``user2``..."""
     for section, values in (("clarifiers", clarifiers), ("context", context)):
         for i, value in enumerate(values):
+            if not str(value).strip():
+                raise ConfigError(f"--{section.removesuffix('s')} {i + 1} is empty; give the block's text or a file")
             library = library.add(section, Template.from_path_or_text(value, f"user{i + 1}"))
     return library
 

@@ -15,6 +15,7 @@ from typing import Any
 from .backend import Backend, get_backend
 from .client import Client
 from .dataset import TaskKind, load_data
+from .errors import ConfigError, DataError
 from .evaluator import Evaluator
 from .export import ExportedPrompt
 from .metric import get_metric
@@ -23,8 +24,21 @@ from .metric import get_metric
 def evaluate_export(exported: ExportedPrompt, data: str | Path, *, model: str | Backend = "local",
                     metric: str | None = None, judge_model: str | Backend | None = None) -> dict[str, Any]:
     manifest = exported.manifest
-    kind = TaskKind(manifest.get("task", "classification"))
-    dataset = load_data(data, inputs=list(exported.input_names), target=manifest["target"], kind=kind)
+    try:
+        kind = TaskKind(manifest.get("task", "classification"))
+    except ValueError:
+        raise ConfigError(f"the exported prompt's task {manifest.get('task')!r} is neither classification nor "
+                          "generation; re-export it") from None
+    target = manifest.get("target")
+    if not isinstance(target, str):
+        raise ConfigError("the exported prompt names no target column ('target' in winner.json); re-export it")
+    try:
+        dataset = load_data(data, inputs=list(exported.input_names), target=target, kind=kind)
+    except DataError as exc:
+        if "column" not in str(exc):
+            raise
+        raise DataError(f"{exc}".split(". Pass")[0] + f"; eval reads the columns the prompt was optimized on "
+                        f"({', '.join(exported.input_names)} and {target}): pass --data with those columns") from None
     backend = get_backend(model)
     # a run that weighed in consistency saved "METRIC~W*consistency"; eval scores the metric itself
     chosen = get_metric(metric or manifest.get("metric", "accuracy").split("~")[0])

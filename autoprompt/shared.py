@@ -64,6 +64,23 @@ def _engine(url: str) -> Any:
                           "postgresql://user@host:5432/db or sqlite:///run.db") from None
 
 
+def _reachable(url: str) -> None:
+    """``ConfigError`` naming the database (never its password) when nothing answers at ``url``."""
+    import sqlalchemy
+
+    engine = _engine(url)
+    try:
+        with engine.connect():
+            pass
+    except sqlalchemy.exc.DBAPIError as exc:
+        shown = sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+        reason = " ".join(str(exc.orig).split())[:200]
+        raise ConfigError(f"cannot connect to the storage database {shown} ({reason}); start it, or fix --storage") \
+            from None
+    finally:
+        engine.dispose()
+
+
 class SQLCache:
     """Responses in a database table, shared by every worker of a run."""
 
@@ -186,7 +203,7 @@ class SharedRun:
         if self._storage is None:
             import optuna
 
-            _engine(self.url).dispose()  # a clear error for a bad URL or a missing driver
+            _reachable(self.url)  # a clear error for a bad URL, a missing driver or a database that is down
             retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

@@ -24,7 +24,9 @@ import pytest
 
 import autoprompt
 from autoprompt.cli import main
+from autoprompt.dataset import DataWarning
 from autoprompt.errors import AutopromptError
+from autoprompt.optimizer import prepare_task
 
 ROWS = [{"text": f"item {i} says {label} clearly", "label": label}
         for i, label in enumerate(("yes", "no", "maybe") * 20)]
@@ -106,6 +108,7 @@ BAD_TEMPLATES = {
     "type-error": ("{{ text + 1 }}", "failed to render"),
     "unknown-filter": ("{{ text | shout }}", "filter"),
     "unsafe": ("{{ text.__class__.__mro__ }}", "unsafe"),
+    "attr-format-escape": ("{{ ('{0.__class__.__init__.__globals__}'|attr('format'))(text) }}", "unsafe"),
     "attribute-of-undefined": ("{{ text.upper().nothing.more }}", "failed to render"),
     "huge-output": (HUGE, "characters"),
 }
@@ -135,6 +138,8 @@ CASES: list[Case] = [
     Case("data-is-a-folder", opt("--data", "{d}/folder", drop=("--data",)), "folder",
          files={"folder/x.txt": "x"}),
     Case("data-unknown-bundled-task", opt("--data", "sentimnt", drop=("--data",)), "sentimnt"),
+    Case("data-input-named-twice", opt("--input", "text,text", drop=("--input",)), "named twice"),
+    Case("data-header-repeats-a-column", OPT, "appears twice", files={"data.csv": "text,text,label\na,b,yes\n"}),
     Case("dev-label-not-in-train", opt("--dev", "{d}/dev.csv"), "'perhaps'",
          files={"dev.csv": "text,label\nitem says perhaps,perhaps\nitem says yes,yes\n"}),
     Case("test-label-not-in-train", opt("--dev", "{d}/dev.csv", "--test", "{d}/test.csv"), "'never'",
@@ -146,6 +151,10 @@ CASES: list[Case] = [
          files={"dev.csv": "sentence,label\na,yes\nb,no\n"}),
     # templates given with --template, and the same payloads as your own components
     *[Case(f"template-{name}", opt("--template", source), expect) for name, (source, expect) in BAD_TEMPLATES.items()],
+    Case("template-no-input", opt("--template", "Answer yes or no:"), "none of the input columns"),
+    Case("template-a-folder", opt("--template", "{d}/folder"), "not one", files={"folder/x.txt": "x"}),
+    Case("template-dev-null", opt("--template", "/dev/null"), "none of the input columns"),
+    Case("clarifier-empty", opt("--clarifier", " "), "--clarifier 1 is empty"),
     Case("template-file-missing", opt("--template", "{d}/prompt.jinja"), "prompt.jinja"),
     # components render with the task's constants (labels, description...), not an example's inputs
     *[Case(f"clarifier-{name}", opt("--clarifier", _component(name)), BAD_TEMPLATES[name][1])
@@ -181,6 +190,15 @@ CASES: list[Case] = [
     Case("flag-consistency-weight", opt("--consistency", "2", "--consistency-weight", "1.5"), "weight"),
     Case("flag-max-prompt-tokens-zero", opt("--max-prompt-tokens", "0"), "max_prompt_tokens"),
     Case("flag-unknown-operator", opt("--operators", "edit,gradient"), "gradient"),
+    Case("flag-no-operators", opt("--operators", ","), "at least one operator"),
+    Case("flag-budget-not-a-number", opt("--budget", "lots", drop=("--budget",)), "invalid int value"),
+    Case("flag-unknown-format", ("export", "{d}/run", "--format", "yaml"), "invalid choice", run=True),
+    Case("flag-unknown-command", ("optimise", "--data", "x"), "invalid choice"),
+    Case("flag-cache-is-a-folder", opt("--cache", "{d}/folder"), "is a folder", files={"folder/x.txt": "x"}),
+    Case("flag-cache-is-not-a-cache", opt("--cache", "{d}/notes.txt"), "not a SQLite cache",
+         files={"notes.txt": "my notes"}),
+    Case("flag-storage-down", opt("--strategy", "components", "--storage", "postgresql://me:pw@127.0.0.1:1/db"),
+         "cannot connect to the storage"),
     Case("flag-unknown-metric", opt("--metric", "acuracy"), "acuracy"),
     Case("flag-bad-regex-metric", opt("--metric", "regex:(["), "regex"),
     Case("flag-unknown-model", opt("--model", "gpt9", drop=("--model",)), "gpt9"),
@@ -234,6 +252,14 @@ CASES: list[Case] = [
                                   "--model", "fake"), "input_names", run=True, edit=_set_manifest("input_names", 5)),
     Case("manifest-bad-template", ("export", "{d}/run", "--format", "openai"), "template", run=True,
          edit=lambda d: (d / "run" / "winner.jinja").write_text("{{ 1/0 }}")),
+    Case("manifest-unknown-task", ("eval", "--prompt", "{d}/run", "--data", "{d}/data.csv", "--model", "fake"),
+         "neither classification", run=True, edit=_set_manifest("task", "poetry")),
+    Case("eval-data-lacks-columns", ("eval", "--prompt", "{d}/run", "--data", "{d}/other.csv", "--model", "fake"),
+         "eval reads the columns", run=True, files={"other.csv": "review,label\na,yes\nb,no\n"}),
+    Case("flag-model-url-with-key", opt("--model", "openai:gpt-4o-mini@https://me:sk-secret@api.example.com/v1",
+                                        drop=("--model",)), "credentials"),
+    Case("flag-optimizer-model-refused", opt("--optimizer-model", "openai:m@http://127.0.0.1:9/v1",
+                                             "--operators", "rewrite"), "127.0.0.1:9"),
     Case("eval-prompt-missing", ("eval", "--prompt", "{d}/none.json", "--data", "{d}/data.csv", "--model", "fake"),
          "none"),
     Case("eval-data-missing", ("eval", "--prompt", "{d}/run", "--data", "{d}/none.csv", "--model", "fake"),
@@ -291,7 +317,10 @@ def test_bad_input_is_one_line_exit_2_and_nothing_changed(case: Case, tmp_path: 
         case.edit(tmp_path)
     before = snapshot(tmp_path)
     capsys.readouterr()
-    code = main([arg.replace("{d}", str(tmp_path)) for arg in case.argv])
+    try:
+        code = main([arg.replace("{d}", str(tmp_path)) for arg in case.argv])
+    except SystemExit as exit_:  # argparse's usage errors end the process, as from a shell
+        code = exit_.code
     err = capsys.readouterr().err
     assert code == 2, err
     assert "Traceback" not in err
@@ -380,3 +409,39 @@ def test_resume_after_a_kill_that_cut_the_last_log_line_after_a_brace(finished_r
     resumed = autoprompt.resume(run)
     assert (run / "winner.json").is_file() and resumed.paid_calls == 0
     assert all(json.loads(line) for line in log.read_text().splitlines())
+
+
+def test_rows_repeated_across_splits_are_dropped_with_a_warning_that_counts_them(tmp_path: Path) -> None:
+    frame = pd.DataFrame(ROWS)
+    dev = pd.concat([frame.iloc[:5].assign(text=lambda f: "dev " + f["text"]), frame.iloc[40:43]])
+    test = pd.concat([frame.iloc[50:52], dev.iloc[:1], frame.iloc[[0]].assign(text="fresh one")])
+    with pytest.warns(DataWarning, match=r"6 row\(s\) repeat .*0 within the data, 6 across"):
+        task = prepare_task(frame, inputs="text", target="label", dev=dev, test=test)
+    assert len(task.data.test) == 1
+    seen = {ex.inputs["text"] for ex in task.data.train.examples}
+    assert not seen & {ex.inputs["text"] for ex in task.data.test.examples}
+
+
+def test_the_same_run_may_run_again_in_its_folder_and_the_users_files_survive_a_refusal(tmp_path: Path) -> None:
+    (tmp_path / "data.csv").write_text(CSV)
+    argv = [arg.replace("{d}", str(tmp_path)) for arg in OPT]
+    assert main(argv) == 0
+    first = json.loads((tmp_path / "out" / "winner.json").read_text())
+    assert main(argv) == 0  # the same run again: replayed from its cache
+    again = json.loads((tmp_path / "out" / "winner.json").read_text())
+    assert again["candidate"] == first["candidate"] and again["scores"]["test"] == first["scores"]["test"]
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.md").write_text("keep me")
+    assert main([*argv[:-1], str(mine)]) == 2
+    assert [p.name for p in mine.iterdir()] == ["notes.md"] and (mine / "notes.md").read_text() == "keep me"
+
+
+def test_a_failed_export_leaves_no_partial_folder(finished_run: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(finished_run / "run", run)
+    (run / "winner.jinja").write_text("{{ inputs.text }}{{ 1/0 }}")
+    assert main(["export", str(run), "--format", "openai"]) == 2
+    assert not (run / "export").exists() or not any((run / "export").iterdir())
+    assert main(["export", str(run), "--format", "openai", "--out", str(tmp_path / "suite")]) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]

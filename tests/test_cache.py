@@ -10,6 +10,7 @@ import pytest
 import autoprompt
 from autoprompt.backend import FakeBackend
 from autoprompt.cache import SQLiteCache, request_key
+from autoprompt.errors import ConfigError
 
 
 def test_sqlite_cache_persists(tmp_path: Path) -> None:
@@ -22,12 +23,22 @@ def test_sqlite_cache_persists(tmp_path: Path) -> None:
 
 def test_corrupt_cache_is_set_aside(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "c.sqlite"
-    path.write_bytes(b"this is not a database" * 100)
+    path.write_bytes(b"SQLite format 3\x00" + b"this is not a database" * 100)  # a cache file damaged after its header
     cache = SQLiteCache(path)
     cache.put("k", "v")
     assert cache.get("k") == "v"
     assert "is corrupt" in capsys.readouterr().err
     assert len(list(tmp_path.glob("c.sqlite.corrupt-*"))) == 1
+
+
+def test_a_file_that_is_not_a_cache_is_refused_and_left_alone(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.csv"
+    notes.write_text("text,label\nmine,yes\n")
+    with pytest.raises(ConfigError, match="not a SQLite cache"):
+        SQLiteCache(notes).get("k")
+    with pytest.raises(ConfigError, match="is a folder"):
+        SQLiteCache(tmp_path).get("k")
+    assert notes.read_text() == "text,label\nmine,yes\n" and sorted(p.name for p in tmp_path.iterdir()) == ["notes.csv"]
 
 
 def test_key_covers_the_whole_request() -> None:
