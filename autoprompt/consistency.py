@@ -41,7 +41,7 @@ class Consistency:
         """Itself, when every setting is usable; else ``ConfigError`` naming the fix."""
         if self.samples < 2:
             raise ConfigError(f"consistency needs at least 2 samples per example to compare, got {self.samples}")
-        if not self.temperature > 0:
+        if not (self.temperature > 0 and math.isfinite(self.temperature)):
             raise ConfigError(f"consistency samples at a temperature above 0, got {self.temperature}; "
                               "greedy answers always agree")
         if not 0 <= self.weight <= 1:

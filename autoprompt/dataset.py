@@ -151,18 +151,30 @@ def _read_frame(source: str | Path) -> pd.DataFrame:
         raise DataError(f"data file {path} is empty; give a file with a header row and at least two examples")
     if suffix == ".jsonl":
         return pd.DataFrame(_jsonl_rows(path, text))
+    if suffix == ".json":
+        return pd.DataFrame(_json_rows(path, text))
     if suffix == ".csv":
         header = next(csv.reader(io.StringIO(text)), [])
         twice = sorted({name for name in header if header.count(name) > 1})
         if twice:
             raise DataError(f"column '{twice[0]}' appears twice in the header of {path}; give each column its own name")
     try:
-        if suffix == ".csv":
-            return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=True)
-        return pd.read_json(io.StringIO(text), dtype=False)
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=True)
     except (ValueError, pd.errors.ParserError) as exc:
         first = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise DataError(f"cannot parse {path}: {first}; fix the file's {suffix[1:].upper()} syntax") from None
+
+
+def _json_rows(path: Path, text: str) -> list[dict[str, Any]]:
+    """A JSON file's rows: a list of objects of column: value."""
+    try:
+        rows = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"cannot parse {path}: {exc.msg} at line {exc.lineno}; fix the file's JSON syntax") from None
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise DataError(f"{path} must hold a JSON list of objects (one per row, column: value); use that shape, "
+                        "or a .jsonl file with one object per line")
+    return rows
 
 
 def _jsonl_rows(path: Path, text: str) -> list[dict[str, Any]]:

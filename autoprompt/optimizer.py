@@ -427,6 +427,9 @@ def prepare_task(
     if not dev_set.examples:
         raise DataError("no dev rows are left: every one repeats the inputs of a training row; pass a dev file "
                         "of other examples, or leave --dev out to split the data")
+    if test is not None and not test_set.examples:
+        raise DataError("no test rows are left: every one repeats the inputs of a training or dev row; pass a test "
+                        "file of other examples, or leave --test out to split the data")
     if repeated + leaked:
         warnings.warn(f"{repeated + leaked} row(s) repeat the inputs of an earlier row ({repeated} within the data, "
                       f"{leaked} across train, dev and test) and were dropped, so no row is scored as unseen "
