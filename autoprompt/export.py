@@ -89,6 +89,18 @@ def write_prompt(directory: str | Path, prompt: Prompt, metadata: Mapping[str, A
     return path
 
 
+def check_output_folder(directory: Path, *, ours: tuple[str, ...] = (MANIFEST_FILE, "run.json")) -> None:
+    """``ConfigError`` unless ``directory`` is new, empty, or already holds autoprompt's output (one of
+    ``ours``): a folder of the user's is never written into, so nothing of theirs is overwritten."""
+    for parent in (directory, *directory.parents):
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(f"{directory}: {parent} is a file, not a folder; pass a new or empty folder")
+    held = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
+    if held and not set(ours) & set(held):
+        raise ConfigError(f"{directory} is not empty and holds no autoprompt output (it holds {', '.join(held[:4])}); "
+                          "pass a new or empty folder, so nothing in it is overwritten")
+
+
 def read_record(path: Path, fmt: str, *, what: str, fix: str, missing: str) -> dict[str, Any]:
     """A JSON file written by autoprompt with ``"format": fmt``; each way it can be wrong is a
     ``ConfigError``: ``missing`` when absent, ``fix`` when it is not JSON, ``what`` it should be."""

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .candidate import Candidate
 from .dataset import Dataset
 from .evaluator import Prediction
-from .export import write_prompt
+from .export import MANIFEST_FILE, check_output_folder, write_prompt
 from .operator import Rejection
 from .prompt import Prompt
 from .report import write_report
@@ -183,6 +183,8 @@ class OptimizationResult:
         ``autoprompt review`` shows), and the reports (``report.md``, ``report.html``)."""
         out = Path(directory)
         from . import __version__
+
+        check_output_folder(out, ours=(MANIFEST_FILE, "run.json", "run.lock"))
 
         metadata = {
             "task": self.kind,

@@ -450,3 +450,31 @@ def test_a_failed_export_leaves_no_partial_folder(finished_run: Path, tmp_path: 
     assert not (run / "export").exists() or not any((run / "export").iterdir())
     assert main(["export", str(run), "--format", "openai", "--out", str(tmp_path / "suite")]) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_review_shows_escape_sequences_from_the_data_as_text(finished_run: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(finished_run / "run", run)
+    path = run / "dev_predictions.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    rows[0]["inputs"]["text"] = "\x1b]0;owned\x07\x1b[2Jhello"
+    rows[0]["output"] = "\x1b[31mred"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    shown: list[str] = []
+    autoprompt.review(run, n=len(rows), ask=lambda _: "", say=shown.append)
+    text = "\n".join(shown)
+    assert "\x1b" not in text and "\x07" not in text
+    assert "\\x1b[2Jhello" in text and "\\x1b[31mred" in text
+
+
+def test_exporting_a_result_into_a_folder_of_yours_is_refused(keyword_frame: pd.DataFrame, tmp_path: Path) -> None:
+    result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model="fake", budget=200)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "report.md").write_text("my report")
+    with pytest.raises(AutopromptError, match="holds no autoprompt output"):
+        result.export(mine)
+    assert [p.name for p in mine.iterdir()] == ["report.md"] and (mine / "report.md").read_text() == "my report"
+    result.export(tmp_path / "new")
+    result.export(tmp_path / "new")  # its own output may be written again
+    assert (tmp_path / "new" / "winner.json").is_file()
