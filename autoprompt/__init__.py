@@ -94,7 +94,7 @@ _LAZY = {
     "Consistency": "consistency",
     "Feedback": "feedback",
     "Verdict": "feedback",
-    "review": "review",
+    "review": "reviewing",
 }
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ if TYPE_CHECKING:
     from .optimizer import optimize
     from .report import write_report
     from .result import OptimizationResult
-    from .review import review
+    from .reviewing import review
     from .run import resume
     from .trial import Trial, TrialState
 

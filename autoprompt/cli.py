@@ -1,14 +1,16 @@
 """The command line: ``autoprompt optimize | resume | review | worker | eval | report | export | init``.
 
-Contract: every ``AutopromptError`` becomes one line on stderr and exit code 2,
-with no traceback; Ctrl-C exits 130. Progress goes to stderr, results to stdout.
-Every command's ``--help`` ends with an example.
+Contract: every ``AutopromptError`` (and a file-system error, and a usage mistake) becomes
+one line on stderr and exit code 2, with no traceback; so does any other exception, named
+as unexpected, unless ``AUTOPROMPT_DEBUG=1`` asks for the traceback. Ctrl-C exits 130.
+Progress goes to stderr, results to stdout. Every command's ``--help`` ends with an example.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -215,7 +217,7 @@ def _resume(args: argparse.Namespace) -> int:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from .review import review
+    from .reviewing import review
 
     review(args.run, n=args.n, seed=args.seed)
     return 0
@@ -333,6 +335,14 @@ def _run(command: Any, args: argparse.Namespace) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"{_fresh_line()}autoprompt: error: {where}{exc.strerror or exc}; check the path and its permissions",
               file=sys.stderr)
+        return 2
+    except Exception as exc:  # a bug, or an input nothing checks yet: still one line, unless debugging
+        if os.environ.get("AUTOPROMPT_DEBUG"):
+            raise
+        detail = " ".join(str(exc).split())[:300]
+        print(f"{_fresh_line()}autoprompt: error: unexpected {type(exc).__name__}: {detail}; this is a bug or an input "
+              "autoprompt does not check yet: please report it with the command (AUTOPROMPT_DEBUG=1 shows the "
+              "traceback)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         run = getattr(args, "out", None) if args.command == "optimize" else getattr(args, "run", None)

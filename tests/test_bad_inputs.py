@@ -207,11 +207,13 @@ CASES: list[Case] = [
     Case("flag-unknown-metric", opt("--metric", "acuracy"), "acuracy"),
     Case("flag-bad-regex-metric", opt("--metric", "regex:(["), "regex"),
     Case("flag-unknown-model", opt("--model", "gpt9", drop=("--model",)), "gpt9"),
+    Case("flag-dry-run-budget-too-small", opt("--dry-run", "--budget", "5", drop=("--budget",)), "--budget"),
     Case("flag-dry-run-budget-zero", opt("--dry-run", "--budget", "0", drop=("--budget",)), "budget must be"),
     # output folders
     Case("out-is-a-file", opt("--out", "{d}/out.txt", drop=("--out",)), "out.txt", files={"out.txt": "mine"}),
     Case("out-under-a-file", opt("--out", "{d}/out.txt/run", drop=("--out",)), "out.txt",
          files={"out.txt": "mine"}),
+    Case("out-read-only-file-system", opt("--out", "/proc/autoprompt-run", drop=("--out",)), "cannot write"),
     Case("out-holds-other-files", OPT, "not an autoprompt run",
          files={"out/data/test.csv": "my own data\n", "out/report.md": "my notes\n"}),
     Case("out-holds-another-run", opt("--seed", "3"), "another run", run=True,
@@ -332,6 +334,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_changed(case: Case, tmp_path: 
     lines = error_lines(err)
     assert len(lines) == 1 and lines[0].startswith("autoprompt: error: "), err
     assert case.expect.lower() in lines[0].lower(), lines[0]
+    assert "error: unexpected" not in lines[0], "a bad input must be checked, not caught by the CLI's last resort"
     after = snapshot(tmp_path)
     assert {name: after.get(name) for name in before} == before, "a file that existed before was changed"
 
@@ -478,3 +481,30 @@ def test_exporting_a_result_into_a_folder_of_yours_is_refused(keyword_frame: pd.
     result.export(tmp_path / "new")
     result.export(tmp_path / "new")  # its own output may be written again
     assert (tmp_path / "new" / "winner.json").is_file()
+
+
+def test_an_unexpected_exception_is_still_one_line_and_debugging_shows_it(monkeypatch: pytest.MonkeyPatch,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    import autoprompt.cli as cli
+
+    def broken(args: object) -> int:
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(cli, "_init", broken)
+    assert main(["init", "x.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unexpected RuntimeError: boom second line" in err and "AUTOPROMPT_DEBUG" in err
+    monkeypatch.setenv("AUTOPROMPT_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="boom"):
+        main(["init", "x.yaml"])
+
+
+def test_public_functions_are_not_shadowed_by_their_modules() -> None:
+    """Importing a submodule sets it as an attribute of the package: no public name may be a module's."""
+    import importlib
+    import pkgutil
+
+    modules = {m.name for m in pkgutil.iter_modules(autoprompt.__path__)}
+    assert not modules & set(autoprompt.__all__)
+    importlib.import_module("autoprompt.cli")
+    assert callable(autoprompt.review) and callable(autoprompt.resume)

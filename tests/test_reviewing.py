@@ -11,7 +11,7 @@ import pytest
 
 from autoprompt.errors import ConfigError
 from autoprompt.feedback import Verdict, load_feedback
-from autoprompt.review import review
+from autoprompt.reviewing import review
 
 
 def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
