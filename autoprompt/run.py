@@ -121,13 +121,28 @@ class RunDirectory:
         record = self.record()
         saved = record["arguments"]
         differ = sorted(k for k in {*saved, *arguments} - _MAY_CHANGE if saved.get(k) != arguments.get(k))
-        if differ:
+        if differ and self.holds_work():
             raise ConfigError(f"{self.path} holds another run (its {', '.join(differ[:5])} differ); continue it with "
                               f"'autoprompt resume {self.path}', or pass a new --out folder")
         for name, digest in dict(record.get("hashes") or {}).items():
             if hashes.get(name) not in (None, digest):
                 raise ConfigError(f"{name} file {saved.get(name)} changed since the run in {self.path} started (its "
                                   "SHA-256 differs from run.json's); restore it, or start a new run with another --out")
+
+    def holds_work(self) -> bool:
+        """Whether a run here computed anything (a logged trial, a cached answer, an export); a run
+        that failed before its first answer (a wrong model spec, say) may be replaced by another."""
+        if (self.path / "winner.json").exists() or _lines(self.log):
+            return True
+        if not self.cache.is_file():
+            return False
+        from .cache import SQLiteCache
+
+        cache = SQLiteCache(self.cache)
+        try:
+            return len(cache) > 0
+        finally:
+            cache.close()
 
     def save_arguments(self, arguments: Mapping[str, Any], hashes: Mapping[str, str]) -> None:
         """Write ``run.json``; a log of a run with other limits is moved aside first."""

@@ -508,3 +508,12 @@ def test_public_functions_are_not_shadowed_by_their_modules() -> None:
     assert not modules & set(autoprompt.__all__)
     importlib.import_module("autoprompt.cli")
     assert callable(autoprompt.review) and callable(autoprompt.resume)
+
+
+def test_a_run_that_failed_before_its_first_answer_may_be_replaced(tmp_path: Path) -> None:
+    (tmp_path / "data.csv").write_text(CSV)
+    argv = [arg.replace("{d}", str(tmp_path)) for arg in OPT]
+    wrong = [*argv[:argv.index("--model") + 1], "openai:m@http://127.0.0.1:9/v1", *argv[argv.index("--model") + 2:]]
+    assert main(wrong) == 2
+    assert (tmp_path / "out" / "run.json").is_file()
+    assert main(argv) == 0  # the corrected command takes the folder over: nothing was computed there
