@@ -172,9 +172,12 @@ def summarize(result: dict[str, Any]) -> None:
 
 
 def keep_earlier(results: list[dict[str, Any]], path: Path, seeds: list[int]) -> None:
-    """Seeds measured by an earlier run (``--keep``) join this run's tables; seeds asked again are re-measured.
-    The baselines must be the same figures, or the earlier file belongs to other data."""
+    """Seeds measured by an earlier run (``--keep``) join this run's tables; seeds asked again are re-measured,
+    and the earlier file's other tasks are carried over as they are. The baselines must be the same
+    figures, or the earlier file belongs to other data."""
     earlier = {t["task"]: t for t in json.loads(path.read_text(encoding="utf-8"))["tasks"]}
+    running = {r["task"] for r in results}
+    results += [t for name, t in earlier.items() if name not in running]
     for result in results:
         old = earlier.get(result["task"])
         if old is None:
