@@ -349,15 +349,26 @@ def restored(arguments: Mapping[str, Any]) -> dict[str, Any]:
     """``run.json``'s arguments back into ``optimize``'s types."""
     from .api import Limits
     from .consistency import Consistency
+    from .library import TemplateLibrary
+    from .template import Template
+    from .usage import PriceTable
 
     out = dict(arguments)
     try:
+        if isinstance(out.get("prices"), dict) and isinstance(out["prices"].get("prices"), dict):
+            out["prices"] = PriceTable({m: (float(p[0]), float(p[1])) for m, p in out["prices"]["prices"].items()})
+        if isinstance(out.get("library"), dict) and isinstance(out["library"].get("library"), dict):
+            out["library"] = TemplateLibrary(**{
+                section: {key: Template(key, t["source"], frozenset(t["kinds"])) for key, t in entries.items()}
+                for section, entries in out["library"]["library"].items()})
+        if isinstance(out.get("cache"), dict):  # an in-memory cache was not kept: the run directory's serves
+            out["cache"] = None
         if isinstance(out.get("limits"), dict):
             out["limits"] = Limits(**out["limits"])
         if isinstance(out.get("consistency"), dict):
             out["consistency"] = Consistency(**out["consistency"])
-    except TypeError as exc:
-        raise ConfigError(f"{ARGUMENTS_FILE} holds settings this version does not know ({exc}); remove them") from None
+    except (TypeError, KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(f"{ARGUMENTS_FILE} holds settings this version cannot read ({exc}); remove them") from None
     return out
 
 
@@ -383,6 +394,17 @@ def _portable(name: str, value: Any) -> Any:
     import dataclasses
     import enum
 
+    from .cache import SQLiteCache
+    from .library import SECTIONS, TemplateLibrary
+    from .usage import PriceTable
+
+    if isinstance(value, PriceTable):
+        return {"prices": {model: list(price) for model, price in value.prices.items()}}
+    if isinstance(value, TemplateLibrary):
+        return {"library": {section: {key: {"source": t.source, "kinds": sorted(t.kinds)}
+                                      for key, t in value.section(section).items()} for section in SECTIONS}}
+    if isinstance(value, SQLiteCache):
+        return str(value.path.resolve())
     if isinstance(value, Path):
         return str(value.resolve())
     if isinstance(value, str) and name in _FILE_ARGUMENTS and "\n" not in value and Path(value).is_file():

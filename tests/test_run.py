@@ -113,3 +113,23 @@ def test_resume_needs_a_run_and_the_objects_it_could_not_save(tmp_path: Path) ->
     assert result.returncode == -signal.SIGKILL
     refused = cli("resume", str(tmp_path / "r"))
     assert refused.returncode == 2 and "pass it again" in refused.stderr and "model" in refused.stderr
+
+
+def test_prices_a_library_and_a_cache_object_survive_a_resume(keyword_frame, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Objects given to optimize are saved in run.json by value and rebuilt by resume."""
+    from autoprompt.cache import SQLiteCache
+    from autoprompt.library import TemplateLibrary
+    from autoprompt.template import Template
+    from autoprompt.usage import PriceTable
+
+    library = TemplateLibrary.bundled().add("clarifiers", Template("brief", "Answer in one word."))
+    prices = PriceTable({"fake": (1.0, 2.0)})
+    first = autoprompt.optimize(keyword_frame, inputs="text", target="label", model="fake", budget=200,
+                                prices=prices, library=library, cache=SQLiteCache(tmp_path / "c.sqlite"),
+                                run_dir=tmp_path / "run")
+    again = autoprompt.resume(tmp_path / "run")
+    assert again.best.candidate == first.best.candidate and again.paid_calls == 0
+    saved = json.loads((tmp_path / "run" / "run.json").read_text())["arguments"]
+    assert saved["prices"] == {"prices": {"fake": [1.0, 2.0]}}
+    assert saved["library"]["library"]["clarifiers"]["brief"]["source"] == "Answer in one word."
+    assert saved["cache"] == str((tmp_path / "c.sqlite").resolve())
