@@ -25,7 +25,6 @@ Contract:
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -167,16 +166,10 @@ class RunDirectory:
         return record
 
     def arguments(self) -> dict[str, Any]:
-        """The run's saved arguments; a name ``optimize`` does not take is a ``ConfigError``."""
-        from .optimizer import optimize
+        """The run's saved arguments, checked for shape (``settings.check_saved``)."""
+        from .settings import check_saved
 
-        arguments = dict(self.record()["arguments"])
-        known = set(inspect.signature(optimize).parameters)
-        unknown = sorted(set(arguments) - known)
-        if unknown:
-            raise ConfigError(f"{self.path / ARGUMENTS_FILE} names argument(s) {', '.join(unknown)} that optimize "
-                              "does not take (edited by hand, or another version); remove them")
-        return arguments
+        return check_saved(self.record()["arguments"], str(self.path / ARGUMENTS_FILE))
 
     def data_path(self, name: str) -> Path:
         """Where an argument given as a DataFrame or ``Dataset`` is saved."""

@@ -68,3 +68,71 @@ def check_settings(a: Mapping[str, Any]) -> None:
             raise ConfigError(f"{name} must be a model spec like 'local' or 'openai:gpt-4o-mini', or an object with "
                               f"the Backend methods (name, supports_chat, score, generate); got "
                               f"{type(value).__name__}")
+
+
+def check_saved(arguments: Any, where: str) -> dict[str, Any]:
+    """``run.json``'s (or a shared run's) saved arguments, checked for shape before they become
+    ``optimize``'s: an unknown name or a value of the wrong type is a ``ConfigError`` naming it."""
+    from pydantic import ValidationError
+
+    if not isinstance(arguments, dict):
+        raise ConfigError(f"{where} is damaged (its arguments are not a mapping); start a new run")
+    try:
+        _saved_model().model_validate(arguments)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(part) for part in error["loc"])
+        got = repr(error.get("input"))[:80]
+        fix = "remove it" if error["type"] == "extra_forbidden" else "fix it, or start a new run"
+        raise ConfigError(f"{where}: argument {key}: {error['msg']} (got {got}); {fix}") from None
+    return dict(arguments)
+
+
+def _saved_model() -> Any:
+    """The JSON shape of every ``optimize`` argument as ``run.json`` keeps it."""
+    from typing import Literal
+
+    from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+
+    number = StrictInt | StrictFloat
+    marker = dict[Literal["object"], StrictStr]  # an object that could not be saved: passed again on resume
+
+    class Saved(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+        data: StrictStr
+        inputs: StrictStr | list[StrictStr] | None = None
+        target: StrictStr | None = None
+        dev: StrictStr | None = None
+        test: StrictStr | None = None
+        template: StrictStr | None = None
+        model: StrictStr | marker = "local"
+        metric: StrictStr | marker | None = None
+        budget: Any = 500  # its range is check_settings'
+        max_seconds: Any = None
+        max_tokens: Any = None
+        max_usd: Any = None
+        cache: StrictStr | marker | None = None
+        prices: dict[Literal["prices"], dict[StrictStr, list[number]]] | marker | None = None
+        limits: dict[Literal["concurrency", "rpm", "tpm"], number | None] | None = None
+        seed: Any = 0
+        kind: Literal["classification", "generation"] | None = None
+        description: StrictStr | None = None
+        label_definitions: dict[StrictStr, StrictStr] | None = None
+        label_words: dict[StrictStr, dict[StrictStr, StrictStr]] | None = None
+        library: dict[Literal["library"], dict[StrictStr, dict[StrictStr, dict[StrictStr, Any]]]] | marker | None = None
+        clarifiers: list[StrictStr] = Field(default_factory=list)
+        context: list[StrictStr] = Field(default_factory=list)
+        top_k: Any = 3
+        first_rung: Any = 16
+        strategy: StrictStr = "refine"
+        operators: list[StrictStr] = Field(default_factory=list)
+        optimizer_model: StrictStr | marker | None = None
+        max_prompt_tokens: Any = None
+        storage: StrictStr | None = None
+        judge_model: StrictStr | marker | None = None
+        consistency: StrictInt | dict[Literal["samples", "temperature", "weight"], number] | None = None
+        feedback: StrictStr | list[dict[StrictStr, Any]] | None = None
+        progress: StrictBool = False
+
+    return Saved

@@ -237,7 +237,9 @@ class SharedRun:
         if STUDY not in optuna.get_all_study_names(storage=self.storage):
             raise ConfigError(f"{self.url} holds no run yet; start one with "
                               "'autoprompt optimize --strategy components --storage URL ...'")
-        return dict(self.study().user_attrs["arguments"])
+        from .settings import check_saved
+
+        return check_saved(self.study().user_attrs.get("arguments"), f"the shared run at {self.url}")
 
     def spent(self) -> int:
         import optuna
