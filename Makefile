@@ -35,6 +35,7 @@ demo: setup
 
 lint: setup-test
 	$(BIN)/ruff check autoprompt tests bench datasets
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 
 test: lint

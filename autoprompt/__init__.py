@@ -16,6 +16,10 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from autoprompt.export.manifest import ExportedPrompt, load_prompt
+from autoprompt.prompts.prompt import Prompt
+from autoprompt.prompts.template import Template
+
 from .errors import (
     AutopromptError,
     BudgetExhausted,
@@ -27,9 +31,6 @@ from .errors import (
     RunInUse,
     TemplateError,
 )
-from .export import ExportedPrompt, load_prompt
-from .prompt import Prompt
-from .template import Template
 
 __version__ = "0.1.0"
 
@@ -73,46 +74,48 @@ __all__ = [
 ]
 
 _LAZY = {
-    "Backend": "backend",
-    "FakeBackend": "backend",
-    "LocalBackend": "local",
-    "Candidate": "candidate",
-    "Dataset": "dataset",
-    "Example": "dataset",
-    "load_data": "dataset",
-    "split": "dataset",
-    "Metric": "metric",
-    "get_metric": "metric",
-    "OptimizationResult": "result",
-    "TemplateLibrary": "library",
-    "Trial": "trial",
-    "TrialState": "trial",
-    "optimize": "optimizer",
-    "export_run": "formats",
-    "write_report": "report",
-    "resume": "run",
-    "Consistency": "consistency",
-    "Feedback": "feedback",
-    "Verdict": "feedback",
+    "Backend": "models.backend",
+    "FakeBackend": "models.backend",
+    "LocalBackend": "models.local",
+    "Candidate": "prompts.compose",
+    "Dataset": "data.dataset",
+    "Example": "data.dataset",
+    "load_data": "data.dataset",
+    "split": "data.dataset",
+    "Metric": "evaluate.metric",
+    "get_metric": "evaluate.metric",
+    "OptimizationResult": "search.result",
+    "TemplateLibrary": "prompts.library",
+    "Trial": "records.trial",
+    "TrialState": "records.trial",
+    "optimize": "search.optimizer",
+    "export_run": "export.formats",
+    "write_report": "report.writer",
+    "resume": "storage.run",
+    "Consistency": "evaluate.consistency",
+    "Feedback": "records.feedback",
+    "Verdict": "records.feedback",
     "review": "reviewing",
 }
 
 if TYPE_CHECKING:
-    from .backend import Backend, FakeBackend
-    from .candidate import Candidate
-    from .consistency import Consistency
-    from .dataset import Dataset, Example, load_data, split
-    from .feedback import Feedback, Verdict
-    from .formats import export_run
-    from .library import TemplateLibrary
-    from .local import LocalBackend
-    from .metric import Metric, get_metric
-    from .optimizer import optimize
-    from .report import write_report
-    from .result import OptimizationResult
+    from autoprompt.data.dataset import Dataset, load_data, split
+    from autoprompt.evaluate.consistency import Consistency
+    from autoprompt.evaluate.metric import Metric, get_metric
+    from autoprompt.export.formats import export_run
+    from autoprompt.models.backend import Backend, FakeBackend
+    from autoprompt.models.local import LocalBackend
+    from autoprompt.prompts.library import TemplateLibrary
+    from autoprompt.records.candidate import Candidate
+    from autoprompt.records.example import Example
+    from autoprompt.records.feedback import Feedback, Verdict
+    from autoprompt.records.trial import Trial, TrialState
+    from autoprompt.report.writer import write_report
+    from autoprompt.search.optimizer import optimize
+    from autoprompt.search.result import OptimizationResult
+    from autoprompt.storage.run import resume
+
     from .reviewing import review
-    from .run import resume
-    from .trial import Trial, TrialState
 
 
 def __getattr__(name: str) -> Any:

@@ -16,9 +16,10 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from autoprompt.export.formats import FORMATS
+from autoprompt.propose.operator import FAMILIES
+
 from .errors import AutopromptError, ConfigError
-from .formats import FORMATS
-from .operator import FAMILIES
 
 OPTIMIZE_EXAMPLE = """example:
   autoprompt optimize --data sentiment --model local --budget 800 --seed 0 --out runs/sentiment
@@ -179,9 +180,9 @@ def _with_config(args: argparse.Namespace, argv: Sequence[str]) -> argparse.Name
 def _optimize(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .api import Limits
-    from .consistency import Consistency
-    from .optimizer import optimize
+    from autoprompt.evaluate.consistency import Consistency
+    from autoprompt.models.hosted import Limits
+    from autoprompt.search.optimizer import optimize
 
     if args.dry_run:
         return _dry_run(args)
@@ -201,7 +202,7 @@ def _optimize(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from .shared import work
+    from autoprompt.storage.shared import work
 
     done = work(args.storage, model=args.model, progress=True)
     print(f"\nworker done: {done} trial(s) evaluated here; the run's first process writes the result")
@@ -211,7 +212,7 @@ def _worker(args: argparse.Namespace) -> int:
 def _resume(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .run import resume
+    from autoprompt.storage.run import resume
 
     return _finished(resume(args.run, model=args.model, budget=args.budget, progress=True), Path(args.run))
 
@@ -238,11 +239,12 @@ def _finished(result: Any, out: Any) -> int:
 
 
 def _dry_run(args: argparse.Namespace) -> int:
-    from .api import Limits
-    from .budget import BudgetSpec
-    from .estimate import estimate
-    from .library import TemplateLibrary
-    from .optimizer import check_budget, prepare_task, with_user_templates
+    from autoprompt.models.budget import BudgetSpec
+    from autoprompt.models.hosted import Limits
+    from autoprompt.prompts.library import TemplateLibrary
+    from autoprompt.search.estimate import estimate
+    from autoprompt.search.optimizer import check_budget, prepare_task, with_user_templates
+
     from .settings import check_settings
 
     check_settings({"budget": args.budget, "seed": args.seed, "max_seconds": args.max_seconds,
@@ -253,7 +255,7 @@ def _dry_run(args: argparse.Namespace) -> int:
     task = prepare_task(args.data, inputs=args.input, target=args.target, dev=args.dev, test=args.test,
                         template=args.template, seed=args.seed, description=args.description, library=library)
     check_budget(args.budget, task)
-    from .metric import get_metric
+    from autoprompt.evaluate.metric import get_metric
 
     judged = args.metric is not None and get_metric(args.metric).needs_model
     print(estimate(task, model=args.model, budget=args.budget, seed=args.seed, judged=judged,
@@ -262,8 +264,8 @@ def _dry_run(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from .export import load_prompt
-    from .scoring import evaluate_export
+    from autoprompt.evaluate.exported import evaluate_export
+    from autoprompt.export.manifest import load_prompt
 
     exported = load_prompt(args.prompt)
     report = evaluate_export(exported, args.data, model=args.model, metric=args.metric, judge_model=args.judge_model)
@@ -276,7 +278,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .report import write_report
+    from autoprompt.report.writer import write_report
 
     md, page = write_report(args.run)
     print(f"report: {page} (Markdown: {md})")
@@ -284,7 +286,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .formats import export_run
+    from autoprompt.export.formats import export_run
 
     print(f"exported {args.format}: {export_run(args.run, args.format, args.out, model=args.model)}")
     return 0

@@ -69,6 +69,16 @@ class MissingDependency(AutopromptError):
         self.package = package
 
 
+def require(module: str, *, package: str | None = None, extra: str | None = None) -> Any:
+    """Import an optional dependency, or raise ``MissingDependency`` saying how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingDependency(package or module, extra) from None
+
+
 class ExampleFailed(AutopromptError):
     """One example could not be scored; recorded as a failed score, never fatal.
 

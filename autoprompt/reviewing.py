@@ -11,7 +11,7 @@ Contract:
   with the answer, the winner's trial number and its candidate.
 - A later ``autoprompt resume DIR`` (``--budget`` to raise the budget) or
   ``optimize(..., run_dir=DIR)`` reads the file: the reviewed prompt is evaluated right
-  after the start, and the notes become clarifiers and rewrites (``autoprompt.feedback``).
+  after the start, and the notes become clarifiers and rewrites (``autoprompt.propose.feedback``).
 - Returns the records given in this session. Needs no model: it only reads files.
 """
 
@@ -23,9 +23,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from autoprompt.export.manifest import load_prompt
+from autoprompt.records.feedback import Feedback, Verdict
+from autoprompt.storage.feedback_file import FEEDBACK_FILE, append_feedback, load_feedback
+
 from .errors import ConfigError
-from .export import load_prompt
-from .feedback import FEEDBACK_FILE, Feedback, Verdict, append_feedback, load_feedback
 
 DEV_PREDICTIONS = "dev_predictions.jsonl"
 

@@ -13,8 +13,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from .api import Limits
-from .backend import Backend
+from autoprompt.models.backend import Backend
+from autoprompt.models.hosted import Limits
+
 from .errors import ConfigError
 
 MAX_SEED = 2**32 - 1  # numpy's and Optuna's samplers take seeds up to this
@@ -57,7 +58,7 @@ def check_settings(a: Mapping[str, Any]) -> None:
     limits = a.get("limits")
     if limits is not None:
         if not isinstance(limits, Limits):
-            raise ConfigError("limits must be autoprompt.api.Limits(concurrency, rpm, tpm), "
+            raise ConfigError("limits must be autoprompt.models.hosted.Limits(concurrency, rpm, tpm), "
                               f"got {type(limits).__name__}")
         _whole("concurrency", limits.concurrency, 1)
         _positive("rpm", limits.rpm)

@@ -25,14 +25,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
-from autoprompt.api import Limits
-from autoprompt.cache import SQLiteCache
-from autoprompt.candidate import Candidate, compose
-from autoprompt.client import Client
-from autoprompt.evaluator import Evaluator
-from autoprompt.metric import get_metric
-from autoprompt.openai_backend import OpenAIBackend
-from autoprompt.optimizer import prepare_task
+from autoprompt.evaluate.evaluator import Evaluator
+from autoprompt.evaluate.metric import get_metric
+from autoprompt.models.cache import SQLiteCache
+from autoprompt.models.client import Client
+from autoprompt.models.hosted import Limits
+from autoprompt.models.openai_backend import OpenAIBackend
+from autoprompt.prompts.compose import compose
+from autoprompt.records.candidate import Candidate
+from autoprompt.search.optimizer import prepare_task
 from tests.servers import llama_server, prompt_tokens_processed
 
 RESULTS = Path(__file__).resolve().parent / "results"

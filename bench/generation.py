@@ -41,14 +41,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from end_to_end import RESULTS, machine
 
 import autoprompt
-from autoprompt.client import Client
-from autoprompt.consistency import Consistency
-from autoprompt.dataset import Example, TaskKind
-from autoprompt.evaluator import Evaluator
-from autoprompt.local import LocalBackend
-from autoprompt.metric import get_metric
-from autoprompt.prompt import Prompt
-from autoprompt.stats import bootstrap
+from autoprompt.data.dataset import TaskKind
+from autoprompt.evaluate.consistency import Consistency
+from autoprompt.evaluate.evaluator import Evaluator
+from autoprompt.evaluate.metric import get_metric
+from autoprompt.evaluate.stats import bootstrap
+from autoprompt.models.client import Client
+from autoprompt.models.local import LocalBackend
+from autoprompt.prompts.prompt import Prompt
+from autoprompt.records.example import Example
 
 SAMPLES = Consistency(samples=4, temperature=0.7)
 OBJECTIVES = {
@@ -108,7 +109,7 @@ def run(budget: int, seed: int) -> dict[str, Any]:
                           "search_seconds": round(time.monotonic() - started, 1), "prompt": result.best.prompt,
                           "start_prompt": result.baseline.prompt}
             print(f"\n{name}: {result.summary()}", flush=True)
-    from autoprompt.optimizer import prepare_task
+    from autoprompt.search.optimizer import prepare_task
 
     test = prepare_task("past_tense", inputs=None, target=None, seed=seed).data.test.examples
     scored = {"start": yardsticks(model, rows["metric"]["start_prompt"], test)}

@@ -52,14 +52,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from end_to_end import RESULTS, machine
 
 import autoprompt
-from autoprompt.candidate import compose
-from autoprompt.client import Client
-from autoprompt.dataset import Example
-from autoprompt.evaluator import Evaluator
-from autoprompt.local import LocalBackend, bundled_smollm2
-from autoprompt.metric import get_metric
-from autoprompt.optimizer import Task, prepare_task, start_candidate
-from autoprompt.stats import bootstrap
+from autoprompt.evaluate.evaluator import Evaluator
+from autoprompt.evaluate.metric import get_metric
+from autoprompt.evaluate.stats import bootstrap
+from autoprompt.models.client import Client
+from autoprompt.models.local import LocalBackend, bundled_smollm2
+from autoprompt.prompts.compose import compose
+from autoprompt.records.example import Example
+from autoprompt.search.optimizer import Task, prepare_task, start_candidate
 
 TASK_TOKENS = 24
 PROMPT_TOKENS = 256

@@ -31,13 +31,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from end_to_end import RESULTS, machine
 
-from autoprompt.candidate import Candidate, compose
-from autoprompt.client import Client
-from autoprompt.evaluator import Evaluator
-from autoprompt.local import LocalBackend
-from autoprompt.metric import get_metric
-from autoprompt.optimizer import prepare_task
-from autoprompt.prompt import Prompt
+from autoprompt.evaluate.evaluator import Evaluator
+from autoprompt.evaluate.metric import get_metric
+from autoprompt.models.client import Client
+from autoprompt.models.local import LocalBackend
+from autoprompt.prompts.compose import compose
+from autoprompt.prompts.prompt import Prompt
+from autoprompt.records.candidate import Candidate
+from autoprompt.search.optimizer import prepare_task
 
 THREADS = 2
 

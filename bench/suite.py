@@ -40,14 +40,16 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from autoprompt.cache import SQLiteCache  # noqa: E402
-from autoprompt.candidate import Candidate, compose  # noqa: E402
-from autoprompt.client import Client  # noqa: E402
-from autoprompt.dataset import Example, TaskKind, load_data  # noqa: E402
-from autoprompt.evaluator import Evaluator  # noqa: E402
-from autoprompt.metric import get_metric  # noqa: E402
-from autoprompt.optimizer import prepare_task  # noqa: E402
-from autoprompt.stats import bootstrap, paired_difference  # noqa: E402
+from autoprompt.data.dataset import TaskKind, load_data  # noqa: E402
+from autoprompt.evaluate.evaluator import Evaluator  # noqa: E402
+from autoprompt.evaluate.metric import get_metric  # noqa: E402
+from autoprompt.evaluate.stats import bootstrap, paired_difference  # noqa: E402
+from autoprompt.models.cache import SQLiteCache  # noqa: E402
+from autoprompt.models.client import Client  # noqa: E402
+from autoprompt.prompts.compose import compose  # noqa: E402
+from autoprompt.records.candidate import Candidate  # noqa: E402
+from autoprompt.records.example import Example  # noqa: E402
+from autoprompt.search.optimizer import prepare_task  # noqa: E402
 
 TASKS = HERE / "suite" / "tasks"
 COMMIT = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
@@ -261,7 +263,7 @@ def main() -> None:
     tasks = manifest(args.half, args.tasks.split(",") if args.tasks else None)
     if not tasks:
         raise SystemExit(f"no task matches --half {args.half} --tasks {args.tasks}; see bench/suite/tasks.json")
-    from autoprompt.backend import get_backend
+    from autoprompt.models.backend import get_backend
 
     backend = get_backend("local")
     started = time.monotonic()

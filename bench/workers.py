@@ -35,8 +35,8 @@ from end_to_end import RESULTS, machine  # noqa: E402
 def role(kind: str, url: str, out: str, threads: int, budget: int) -> None:
     """Run inside a child process: the run's first process, or a worker."""
     import autoprompt
-    from autoprompt.local import LocalBackend
-    from autoprompt.shared import work
+    from autoprompt.models.local import LocalBackend
+    from autoprompt.storage.shared import work
 
     model = LocalBackend("local", n_threads=threads)
     if kind == "first":

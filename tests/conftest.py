@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from autoprompt.backend import FakeBackend
+from autoprompt.models.backend import FakeBackend
 
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
@@ -67,12 +67,12 @@ def refine_context(frame: pd.DataFrame, *, writer: FakeBackend | None = None, te
     """A ``RefineContext`` for the keyword task, as the optimizer builds it (with reviewers' ``feedback``)."""
     import random
 
-    from autoprompt.client import Client
-    from autoprompt.feedback import feedback_library
-    from autoprompt.library import TemplateLibrary
-    from autoprompt.operator import RefineContext
-    from autoprompt.optimizer import prepare_task
-    from autoprompt.space import SearchSpace
+    from autoprompt.models.client import Client
+    from autoprompt.prompts.library import TemplateLibrary
+    from autoprompt.propose.feedback import feedback_library
+    from autoprompt.propose.operator import RefineContext
+    from autoprompt.search.optimizer import prepare_task
+    from autoprompt.search.space import SearchSpace
 
     task = prepare_task(frame, inputs="text", target="label", template=template, seed=seed,
                         library=feedback_library(TemplateLibrary.bundled(), feedback))
@@ -84,11 +84,11 @@ def refine_context(frame: pd.DataFrame, *, writer: FakeBackend | None = None, te
 
 def scored_parent(context, candidate, backend: FakeBackend | None = None):  # type: ignore[no-untyped-def]
     """The trial of ``candidate`` on the whole dev set of ``context``, with its error analysis."""
-    from autoprompt.candidate import compose
-    from autoprompt.client import Client
-    from autoprompt.evaluator import Evaluator
-    from autoprompt.metric import get_metric
-    from autoprompt.racing import Racer
+    from autoprompt.evaluate.evaluator import Evaluator
+    from autoprompt.evaluate.metric import get_metric
+    from autoprompt.models.client import Client
+    from autoprompt.prompts.compose import compose
+    from autoprompt.search.racing import Racer
 
     evaluator = Evaluator(Client(backend or FakeBackend()), get_metric("accuracy"), context.setup.kind)
     dev = list(context.dev.values())

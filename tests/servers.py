@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from autoprompt.local import bundled_smollm2
+from autoprompt.models.local import bundled_smollm2
 
 FAULTS = ("429", "500", "529", "stall", "malformed")
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from autoprompt.analysis import analyze
-from autoprompt.dataset import Example, TaskKind
-from autoprompt.evaluator import Prediction
+from autoprompt.data.dataset import TaskKind
+from autoprompt.evaluate.analysis import analyze
+from autoprompt.records.example import Example
+from autoprompt.records.prediction import Prediction
 
 
 def ex(i: int, target: str, text: str = "x") -> Example:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from autoprompt.api import Completion, api_key, label_scores, parse_label, split_spec
-from autoprompt.backend import get_backend
 from autoprompt.errors import ConfigError, ExampleFailed
+from autoprompt.models.backend import get_backend
+from autoprompt.models.hosted import Completion, api_key, label_scores, split_spec
+from autoprompt.prompts.answers import parse_label
 
 LABELS = [" add_to_playlist", " play_music", " get_weather"]
 

@@ -18,16 +18,17 @@ import pandas as pd
 import pytest
 
 import autoprompt
-from autoprompt.anthropic_backend import AnthropicBackend
-from autoprompt.api import Limits
-from autoprompt.candidate import Candidate, compose
-from autoprompt.client import Client
-from autoprompt.dataset import bundled_path
-from autoprompt.evaluator import Evaluator
-from autoprompt.metric import get_metric
-from autoprompt.openai_backend import OpenAIBackend
-from autoprompt.optimizer import prepare_task
-from autoprompt.retry import RetryPolicy
+from autoprompt.data.dataset import bundled_path
+from autoprompt.evaluate.evaluator import Evaluator
+from autoprompt.evaluate.metric import get_metric
+from autoprompt.models.anthropic_backend import AnthropicBackend
+from autoprompt.models.client import Client
+from autoprompt.models.hosted import Limits
+from autoprompt.models.openai_backend import OpenAIBackend
+from autoprompt.models.retry import RetryPolicy
+from autoprompt.prompts.compose import compose
+from autoprompt.records.candidate import Candidate
+from autoprompt.search.optimizer import prepare_task
 
 from .servers import FaultProxy, llama_server, prompt_tokens_processed
 
@@ -154,7 +155,7 @@ def test_server_not_running_and_unknown_model_fail_with_one_line(small_csv: Path
 def test_a_dspy_lm_serves_as_backend(server: str, small_csv: Path) -> None:
     import dspy
 
-    from autoprompt.dspy_interop import DSPyBackend
+    from autoprompt.models.dspy_backend import DSPyBackend
 
     lm = dspy.LM("openai/smollm2", api_base=server + "/v1", api_key=KEY, cache=False, temperature=0.0)
     result = autoprompt.optimize(small_csv, inputs="text", target="label", model=DSPyBackend(lm), budget=24,

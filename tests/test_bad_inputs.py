@@ -24,9 +24,9 @@ import pytest
 
 import autoprompt
 from autoprompt.cli import main
-from autoprompt.dataset import DataWarning
+from autoprompt.data.dataset import DataWarning
 from autoprompt.errors import AutopromptError
-from autoprompt.optimizer import prepare_task
+from autoprompt.search.optimizer import prepare_task
 
 ROWS = [{"text": f"item {i} says {label} clearly", "label": label}
         for i, label in enumerate(("yes", "no", "maybe") * 20)]

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 import autoprompt
-from autoprompt.backend import FakeBackend
-from autoprompt.cache import SQLiteCache, request_key
 from autoprompt.errors import ConfigError
+from autoprompt.models.backend import FakeBackend
+from autoprompt.models.cache import SQLiteCache, request_key
 
 
 def test_sqlite_cache_persists(tmp_path: Path) -> None:

@@ -6,9 +6,10 @@ from collections import Counter
 
 import pandas as pd
 
-from autoprompt.candidate import Candidate, compose, verbalizers
-from autoprompt.optimizer import prepare_task
-from autoprompt.template import Template
+from autoprompt.prompts.compose import compose, verbalizers
+from autoprompt.prompts.template import Template
+from autoprompt.records.candidate import Candidate
+from autoprompt.search.optimizer import prepare_task
 
 
 def test_demos_are_class_balanced_and_seeded(keyword_frame: pd.DataFrame) -> None:

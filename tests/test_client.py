@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from autoprompt.backend import FakeBackend
-from autoprompt.budget import Budget
-from autoprompt.client import Client
 from autoprompt.errors import BudgetExhausted, ConfigError, ExampleFailed
+from autoprompt.models.backend import FakeBackend
+from autoprompt.models.budget import Budget
+from autoprompt.models.client import Client
 
 
 def test_cache_keys_on_the_whole_request() -> None:
@@ -72,8 +72,8 @@ class _AlwaysFails(FakeBackend):
 
 def test_requests_failing_in_a_row_end_the_run_with_the_last_error(keyword_frame, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import autoprompt
-    from autoprompt.client import MAX_FAILURES_IN_A_ROW
     from autoprompt.errors import ModelError
+    from autoprompt.models.client import MAX_FAILURES_IN_A_ROW
 
     backend = _AlwaysFails()
     with pytest.raises(ModelError, match=r"in a row .* HTTP 503"):
@@ -84,7 +84,7 @@ def test_requests_failing_in_a_row_end_the_run_with_the_last_error(keyword_frame
 
 
 def test_one_answer_resets_the_count_of_failures_in_a_row() -> None:
-    from autoprompt.client import MAX_FAILURES_IN_A_ROW
+    from autoprompt.models.client import MAX_FAILURES_IN_A_ROW
 
     class Flaky(FakeBackend):
         def __init__(self) -> None:
@@ -116,8 +116,8 @@ def test_a_server_answering_500_to_everything_stops_the_run_quickly(keyword_fram
 
     import autoprompt
     from autoprompt.errors import ModelError
-    from autoprompt.openai_backend import OpenAIBackend
-    from autoprompt.retry import RetryPolicy
+    from autoprompt.models.openai_backend import OpenAIBackend
+    from autoprompt.models.retry import RetryPolicy
 
     class Down(BaseHTTPRequestHandler):
         def do_POST(self) -> None:

@@ -8,15 +8,16 @@ import pandas as pd
 import pytest
 
 import autoprompt
-from autoprompt.backend import FakeBackend
-from autoprompt.cache import SQLiteCache
-from autoprompt.client import Client
-from autoprompt.consistency import Consistency, agreement
-from autoprompt.dataset import Example, TaskKind
+from autoprompt.data.dataset import TaskKind
 from autoprompt.errors import ConfigError
-from autoprompt.evaluator import Evaluator
-from autoprompt.metric import get_metric
-from autoprompt.prompt import Prompt
+from autoprompt.evaluate.consistency import Consistency, agreement
+from autoprompt.evaluate.evaluator import Evaluator
+from autoprompt.evaluate.metric import get_metric
+from autoprompt.models.backend import FakeBackend
+from autoprompt.models.cache import SQLiteCache
+from autoprompt.models.client import Client
+from autoprompt.prompts.prompt import Prompt
+from autoprompt.records.example import Example
 
 
 def test_settings_are_checked_with_the_fix() -> None:
@@ -93,7 +94,7 @@ def test_a_steadier_prompt_wins_when_agreement_counts(tmp_path: Path) -> None:
 
 @pytest.mark.model
 def test_local_sampling_is_seeded_and_a_consistency_run_measures_agreement(tmp_path: Path) -> None:
-    from autoprompt.local import LocalBackend
+    from autoprompt.models.local import LocalBackend
 
     model = LocalBackend("local")
     prompt = "Write the past tense of the verb.\nVerb: swim\nPast:"
@@ -101,7 +102,7 @@ def test_local_sampling_is_seeded_and_a_consistency_run_measures_agreement(tmp_p
     model.reset()
     assert model.generate(prompt, max_tokens=6, temperature=1.2, seed=3) == first
     assert len({model.generate(prompt, max_tokens=6, temperature=1.2, seed=s) for s in range(6)}) >= 2
-    from autoprompt.dataset import bundled_path
+    from autoprompt.data.dataset import bundled_path
 
     data = pd.read_csv(bundled_path("past_tense"))
     result = autoprompt.optimize(data.head(10), dev=data.iloc[10:18], test=data.iloc[18:22], inputs="verb",

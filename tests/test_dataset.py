@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from autoprompt.dataset import BUNDLED, TaskKind, load_data, selection_rows, split
+from autoprompt.data.dataset import BUNDLED, TaskKind, load_data, selection_rows, split
 from autoprompt.errors import DataError
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from autoprompt.analysis import ErrorAnalysis, Mistake
-from autoprompt.candidate import Candidate, pick_demos
-from autoprompt.dataset import Example
-from autoprompt.demos import DemoOperator, Similarity
+from autoprompt.prompts.compose import pick_demos
+from autoprompt.propose.demos import DemoOperator, Similarity
+from autoprompt.records.analysis import ErrorAnalysis, Mistake
+from autoprompt.records.candidate import Candidate
+from autoprompt.records.example import Example
 from tests.conftest import refine_context, scored_parent
 
 

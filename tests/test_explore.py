@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from autoprompt.candidate import Candidate
-from autoprompt.explore import ExploreOperator
+from autoprompt.propose.explore import ExploreOperator
+from autoprompt.records.candidate import Candidate
 from tests.conftest import refine_context, scored_parent
 
 

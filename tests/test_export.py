@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 import autoprompt
-from autoprompt.export import load_prompt
+from autoprompt.export.manifest import load_prompt
 
 from .conftest import RecordingBackend
 

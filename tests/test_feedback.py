@@ -8,21 +8,15 @@ import pandas as pd
 import pytest
 
 import autoprompt
-from autoprompt.candidate import Candidate, compose
 from autoprompt.errors import ConfigError, DataError
-from autoprompt.feedback import (
-    Feedback,
-    FeedbackOperator,
-    Verdict,
-    append_feedback,
-    clarifier_names,
-    clarifier_text,
-    feedback_library,
-    load_feedback,
-)
-from autoprompt.library import TemplateLibrary
-from autoprompt.optimizer import prepare_task, start_candidate
-from autoprompt.trial import Trial, TrialState
+from autoprompt.prompts.compose import compose
+from autoprompt.prompts.library import TemplateLibrary
+from autoprompt.propose.feedback import FeedbackOperator, clarifier_names, clarifier_text, feedback_library
+from autoprompt.records.candidate import Candidate
+from autoprompt.records.feedback import Feedback, Verdict
+from autoprompt.records.trial import Trial, TrialState
+from autoprompt.search.optimizer import prepare_task, start_candidate
+from autoprompt.storage.feedback_file import append_feedback, load_feedback
 from tests.conftest import ScriptedWriter, refine_context
 
 

@@ -17,12 +17,13 @@ import pandas as pd
 import pytest
 
 import autoprompt
-from autoprompt.candidate import Candidate, compose
 from autoprompt.errors import ConfigError
-from autoprompt.export import load_prompt, write_prompt
-from autoprompt.formats import FORMATS, export_run, fill, flatten, nunjucks_text
-from autoprompt.optimizer import prepare_task
-from autoprompt.prompt import Prompt
+from autoprompt.export.formats import FORMATS, export_run, fill, flatten, nunjucks_text
+from autoprompt.export.manifest import load_prompt, write_prompt
+from autoprompt.prompts.compose import compose
+from autoprompt.prompts.prompt import Prompt
+from autoprompt.records.candidate import Candidate
+from autoprompt.search.optimizer import prepare_task
 
 from .conftest import RecordingBackend
 
@@ -106,7 +107,7 @@ def test_anthropic_export_is_sent_byte_for_byte_by_the_anthropic_sdk(run: Path, 
 def test_dspy_export_loads_with_dspy_and_sends_the_scored_prompt(run: Path, tmp_path: Path) -> None:
     import dspy
 
-    from autoprompt.dspy_interop import load_program
+    from autoprompt.export.dspy_program import load_program
 
     out = export_run(run, "dspy", tmp_path / "d").parent
     state = json.loads((out / "program.json").read_text())
@@ -126,7 +127,7 @@ def test_dspy_export_loads_with_dspy_and_sends_the_scored_prompt(run: Path, tmp_
 def test_a_dspy_program_edit_flows_into_the_prompt(tmp_path: Path, keyword_frame: pd.DataFrame) -> None:
     import dspy
 
-    from autoprompt.dspy_interop import load_program
+    from autoprompt.export.dspy_program import load_program
 
     setup = prepare_task(keyword_frame, inputs="text", target="label", seed=0).setup
     write_prompt(tmp_path, compose(RICH, setup), {"task": "classification", "target": "label", "model": "local"})
@@ -185,7 +186,7 @@ def test_nunjucks_text_keeps_literal_template_syntax_literal() -> None:
 
 
 def prompt_of(template: str) -> Any:
-    from autoprompt.export import ExportedPrompt
+    from autoprompt.export.manifest import ExportedPrompt
 
     return ExportedPrompt(Prompt(template=template, constants={}, input_names=("text",)), {"task": "generation"})
 

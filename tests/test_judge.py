@@ -7,18 +7,19 @@ from pathlib import Path
 import pytest
 
 import autoprompt
-from autoprompt.backend import FakeBackend
-from autoprompt.budget import Budget
-from autoprompt.cache import SQLiteCache
-from autoprompt.client import Client
-from autoprompt.dataset import Example, TaskKind
+from autoprompt.data.dataset import TaskKind
 from autoprompt.errors import BudgetExhausted, ConfigError, ExampleFailed
-from autoprompt.evaluator import Evaluator
-from autoprompt.export import load_prompt
-from autoprompt.judge import load_rubric, parse_grade
-from autoprompt.metric import get_metric
-from autoprompt.prompt import Prompt
-from autoprompt.scoring import evaluate_export
+from autoprompt.evaluate.evaluator import Evaluator
+from autoprompt.evaluate.exported import evaluate_export
+from autoprompt.evaluate.judge import load_rubric, parse_grade
+from autoprompt.evaluate.metric import get_metric
+from autoprompt.export.manifest import load_prompt
+from autoprompt.models.backend import FakeBackend
+from autoprompt.models.budget import Budget
+from autoprompt.models.cache import SQLiteCache
+from autoprompt.models.client import Client
+from autoprompt.prompts.prompt import Prompt
+from autoprompt.records.example import Example
 from tests.conftest import ScriptedWriter
 
 EXAMPLE = Example("e1", {"verb": "walk"}, "walked")
@@ -153,7 +154,7 @@ def test_the_local_model_as_judge_end_to_end(tmp_path: Path) -> None:
     finish, count the judge's calls, and record each unparseable reply as a failed grade."""
     import pandas as pd
 
-    from autoprompt.dataset import bundled_path
+    from autoprompt.data.dataset import bundled_path
 
     frame = pd.read_csv(bundled_path("past_tense"))
     result = autoprompt.optimize(frame.head(14), dev=frame.iloc[14:22], test=frame.iloc[22:26], inputs="verb",

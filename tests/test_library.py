@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from autoprompt.errors import ConfigError
-from autoprompt.library import TemplateLibrary
-from autoprompt.template import Template
+from autoprompt.prompts.library import TemplateLibrary
+from autoprompt.prompts.template import Template
 
 
 def test_bundled_library_covers_the_three_techniques() -> None:

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 import autoprompt
-from autoprompt.dataset import bundled_path, load_data
+from autoprompt.data.dataset import bundled_path, load_data
 from autoprompt.errors import ModelError
-from autoprompt.export import load_prompt
-from autoprompt.local import LocalBackend
-from autoprompt.scoring import evaluate_export
+from autoprompt.evaluate.exported import evaluate_export
+from autoprompt.export.manifest import load_prompt
+from autoprompt.models.local import LocalBackend
 
 pytestmark = pytest.mark.model
 

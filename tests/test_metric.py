@@ -7,9 +7,9 @@ import re
 import pytest
 
 import autoprompt
-from autoprompt.dataset import Example
 from autoprompt.errors import ConfigError
-from autoprompt.metric import get_metric, macro_f1
+from autoprompt.evaluate.metric import get_metric, macro_f1
+from autoprompt.records.example import Example
 
 
 def ex(target: str) -> Example:

@@ -7,10 +7,11 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from autoprompt.candidate import Candidate, compose
 from autoprompt.errors import ConfigError
-from autoprompt.feedback import Feedback
-from autoprompt.operator import FAMILIES, build_operators, validate
+from autoprompt.prompts.compose import compose
+from autoprompt.propose.operator import FAMILIES, build_operators, validate
+from autoprompt.records.candidate import Candidate
+from autoprompt.records.feedback import Feedback
 from tests.conftest import ScriptedWriter, refine_context, scored_parent
 
 PARENTS = [
@@ -76,7 +77,7 @@ def test_unknown_family_is_a_config_error() -> None:
 
 
 def test_merge_combines_what_siblings_changed() -> None:
-    from autoprompt.move import combine
+    from autoprompt.propose.move import combine
 
     base = Candidate("instruction", clarifiers=("careful",))
     parent = replace(base, n_demos=4, demo_seed=2)

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 import autoprompt
-from autoprompt.backend import FakeBackend
 from autoprompt.errors import ConfigError, TemplateError
-from autoprompt.optimizer import build_optimizer
-from autoprompt.trial import TrialState
+from autoprompt.models.backend import FakeBackend
+from autoprompt.records.trial import TrialState
+from autoprompt.search.optimizer import build_optimizer
 
 START = "Text: {{ text }}\nLabel:"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autoprompt.ratelimit import RateLimiter
+from autoprompt.models.ratelimit import RateLimiter
 
 
 class Clock:

@@ -8,11 +8,11 @@ from dataclasses import replace
 import pandas as pd
 
 import autoprompt
-from autoprompt.candidate import Candidate
-from autoprompt.evaluator import Prediction
-from autoprompt.operator import Child, RefineContext
-from autoprompt.refine import RefinementStrategy, RefineProposal
-from autoprompt.trial import Trial, TrialState
+from autoprompt.propose.operator import Child, RefineContext
+from autoprompt.records.candidate import Candidate
+from autoprompt.records.prediction import Prediction
+from autoprompt.records.trial import Trial, TrialState
+from autoprompt.search.refine import RefinementStrategy, RefineProposal
 from tests.conftest import refine_context
 
 

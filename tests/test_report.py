@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 
 import autoprompt
-from autoprompt.candidate import Candidate, compose
 from autoprompt.errors import ConfigError
-from autoprompt.optimizer import prepare_task
-from autoprompt.report import (
+from autoprompt.prompts.compose import compose
+from autoprompt.records.candidate import Candidate
+from autoprompt.report.writer import (
     RunRecord,
     best_so_far,
     confusion,
@@ -28,6 +28,7 @@ from autoprompt.report import (
     word_diff,
     write_report,
 )
+from autoprompt.search.optimizer import prepare_task
 
 from .conftest import RecordingBackend
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from autoprompt.errors import ExampleFailed, ModelError
-from autoprompt.retry import RetryPolicy, TransientError, call_with_retries, parse_retry_after, status_error
+from autoprompt.models.retry import RetryPolicy, TransientError, call_with_retries, parse_retry_after, status_error
 
 POLICY = RetryPolicy(attempts=4, initial_wait=0.01, max_wait=5.0)
 

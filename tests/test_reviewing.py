@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from autoprompt.errors import ConfigError
-from autoprompt.feedback import Verdict, load_feedback
+from autoprompt.records.feedback import Verdict
 from autoprompt.reviewing import review
+from autoprompt.storage.feedback_file import load_feedback
 
 
 def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

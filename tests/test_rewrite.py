@@ -6,11 +6,12 @@ import pandas as pd
 import pytest
 
 import autoprompt
-from autoprompt.candidate import Candidate, compose
 from autoprompt.errors import ExampleFailed
-from autoprompt.refine import RefinementStrategy
-from autoprompt.rewrite import RewriteOperator, parse_instruction
-from autoprompt.trial import TrialState
+from autoprompt.prompts.compose import compose
+from autoprompt.propose.rewrite import RewriteOperator, parse_instruction
+from autoprompt.records.candidate import Candidate
+from autoprompt.records.trial import TrialState
+from autoprompt.search.refine import RefinementStrategy
 from tests.conftest import ScriptedWriter, refine_context, scored_parent
 
 ATTACKS = [
@@ -99,7 +100,7 @@ def test_a_weak_local_optimizer_model_runs_end_to_end() -> None:
     """SmolLM2 writes the instructions for itself: poor ones are rejected or scored, and the search goes on."""
     import pandas as pd
 
-    from autoprompt.dataset import bundled_path
+    from autoprompt.data.dataset import bundled_path
 
     frame = pd.read_csv(bundled_path("sentiment")).head(60)
     result = autoprompt.optimize(frame, inputs="text", target="label", model="local", optimizer_model="local",

@@ -14,7 +14,7 @@ import pytest
 
 import autoprompt
 from autoprompt.errors import ConfigError
-from autoprompt.run import RunDirectory, TrialLog
+from autoprompt.storage.run import RunDirectory, TrialLog
 
 DRIVER = Path(__file__).parent / "drivers" / "killable_run.py"
 
@@ -52,7 +52,7 @@ def test_killed_at_six_points_and_resumed_the_run_pays_each_answer_once_and_ends
 
 
 def test_trial_log_drops_a_line_cut_short_by_a_kill(tmp_path: Path) -> None:
-    from autoprompt.callbacks import Progress
+    from autoprompt.search.callbacks import Progress
 
     from .test_report import WINNER
 
@@ -117,10 +117,10 @@ def test_resume_needs_a_run_and_the_objects_it_could_not_save(tmp_path: Path) ->
 
 def test_prices_a_library_and_a_cache_object_survive_a_resume(keyword_frame, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Objects given to optimize are saved in run.json by value and rebuilt by resume."""
-    from autoprompt.cache import SQLiteCache
-    from autoprompt.library import TemplateLibrary
-    from autoprompt.template import Template
-    from autoprompt.usage import PriceTable
+    from autoprompt.models.cache import SQLiteCache
+    from autoprompt.models.usage import PriceTable
+    from autoprompt.prompts.library import TemplateLibrary
+    from autoprompt.prompts.template import Template
 
     library = TemplateLibrary.bundled().add("clarifiers", Template("brief", "Answer in one word."))
     prices = PriceTable({"fake": (1.0, 2.0)})

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from autoprompt.candidate import Candidate
-from autoprompt.evaluator import Prediction
-from autoprompt.selection import choose, passes
-from autoprompt.trial import Trial, TrialState
+from autoprompt.records.candidate import Candidate
+from autoprompt.records.prediction import Prediction
+from autoprompt.records.trial import Trial, TrialState
+from autoprompt.search.selection import choose, passes
 
 
 def trial(number: int, outcomes: list[float]) -> Trial:

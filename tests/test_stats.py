@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from autoprompt.stats import bootstrap, paired_difference
+from autoprompt.evaluate.stats import bootstrap, paired_difference
 
 
 def test_bootstrap_contains_mean_and_is_seeded() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from autoprompt.errors import TemplateError
-from autoprompt.template import Template
+from autoprompt.prompts.template import Template
 
 
 def test_renders_with_strict_undefined() -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from autoprompt.budget import Budget
 from autoprompt.errors import BudgetExhausted
-from autoprompt.usage import PriceTable, Usage
+from autoprompt.models.budget import Budget
+from autoprompt.models.usage import PriceTable
+from autoprompt.records.usage import Usage
 
 
 def test_prices_match_the_longest_prefix_and_can_be_overridden() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from autoprompt.analysis import ErrorAnalysis
-from autoprompt.candidate import Candidate
-from autoprompt.words import WordsOperator, forms
+from autoprompt.propose.words import WordsOperator, forms
+from autoprompt.records.analysis import ErrorAnalysis
+from autoprompt.records.candidate import Candidate
 from tests.conftest import refine_context, scored_parent
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 import autoprompt
-from autoprompt.backend import FakeBackend
+from autoprompt.models.backend import FakeBackend
 
 
 class KillingBackend(FakeBackend):

@@ -1,0 +1,8 @@
+"""Evaluate: scoring prompts on examples and judging the scores.
+
+Owns: ``evaluator`` (a prompt on examples, as predictions), ``metric`` (metrics and their
+checks), ``judge`` (model-graded metrics), ``consistency`` (agreement of sampled answers),
+``analysis`` (mistakes and confusions), ``stats`` (bootstrap intervals, paired differences,
+Pareto fronts), ``exported`` (``autoprompt eval``: an exported prompt on a data file).
+May import: errors, data, prompts, models, records, export (to load a prompt).
+"""

@@ -1,0 +1,127 @@
+"""The evaluator: runs a prompt over examples through the client and scores each.
+
+Contract:
+- ``prepare(prompt)`` computes contextual calibration when the prompt asks for it
+  (one call per content-free input) and returns the calibrated copy.
+- ``predict(prompt, example)`` returns a ``Prediction``: the output (a label or
+  generated text), its metric score, the judge's reason when the metric has one, and
+  whether it failed. A request that fails on its own (``ExampleFailed``) is a failed
+  prediction with score 0, not an exception; so is a judge that cannot grade (the
+  prediction keeps its output, ``error`` says why).
+- With ``consistency`` (see ``autoprompt.evaluate.consistency``) each prediction also carries
+  the agreement of k sampled answers, and its score is the blended objective when
+  the consistency weight is above 0 (``quality`` keeps the metric's own score).
+- ``judge_client`` is the client a judge metric was bound to (its calls are counted
+  apart from the target model's); None for metrics that need no model.
+- ``evaluate(prompt, examples)`` maps ``predict`` over examples and returns them in
+  order. When the backend allows concurrent requests (``client.concurrency`` > 1) the
+  examples run concurrently on an asyncio loop, at most that many at a time. If the
+  budget runs out, the ``BudgetExhausted`` raised carries the predictions finished
+  before it in ``.predictions``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import replace
+
+from autoprompt.data.dataset import TaskKind
+from autoprompt.errors import BudgetExhausted, ExampleFailed, TemplateError
+from autoprompt.evaluate.consistency import Consistency, agreement
+from autoprompt.evaluate.metric import Metric, token_f1
+from autoprompt.models.client import Client
+from autoprompt.prompts.prompt import Prompt, calibration_from, parse_generation, probabilities
+from autoprompt.records.example import Example
+from autoprompt.records.prediction import Prediction
+
+
+class Evaluator:
+    """Scores prompts on examples."""
+
+    def __init__(self, client: Client, metric: Metric, kind: TaskKind, *, max_tokens: int = 16,
+                 consistency: Consistency | None = None, judge_client: Client | None = None) -> None:
+        self.client = client
+        self.metric = metric
+        self.kind = kind
+        self.max_tokens = max_tokens
+        self.consistency = consistency
+        self.judge_client = judge_client
+
+    def prepare(self, prompt: Prompt) -> Prompt:
+        if not prompt.calibrate or prompt.calibration is not None or self.kind is not TaskKind.CLASSIFICATION:
+            return prompt
+        labels = list(prompt.continuations())
+        conts = list(prompt.continuations().values())
+        content_free = [dict(zip(labels, self.client.score(t, conts, chat=prompt.chat))) for t in prompt.content_free()]
+        return replace(prompt, calibration=calibration_from(content_free))
+
+    def answers(self, prompt: Prompt, example: Example) -> tuple[str, list[str]]:
+        """The greedy answer, and the sampled ones when consistency is measured. A prompt that
+        cannot render for this example (e.g. over the size cap with its inputs) fails the example."""
+        try:
+            text = prompt.render(example.inputs)
+        except TemplateError as exc:
+            raise ExampleFailed(f"the prompt does not render for this example: {exc}") from None
+        sampling = self.consistency
+        if self.kind is TaskKind.GENERATION:
+            generated = self.client.generate(text, chat=prompt.chat, max_tokens=self.max_tokens, stop=("\n",))
+            samples = [parse_generation(self.client.generate(
+                text, chat=prompt.chat, max_tokens=self.max_tokens, stop=("\n",), temperature=sampling.temperature,
+                sample=i)) for i in range(1, sampling.samples + 1)] if sampling else []
+            return parse_generation(generated), samples
+        conts = prompt.continuations()
+        logprobs = dict(zip(conts, self.client.score(text, list(conts.values()), chat=prompt.chat)))
+        samples = sampling.draw_labels(probabilities(logprobs, prompt.calibration), text) if sampling else []
+        return prompt.decide(logprobs), samples
+
+    def predict(self, prompt: Prompt, example: Example) -> Prediction:
+        try:
+            output, samples = self.answers(prompt, example)
+        except ExampleFailed as exc:
+            return Prediction(example.id, "", 0.0, failed=True, error=str(exc))
+        grade = self.metric.grade(example, output)
+        error = grade.reason if grade.failed else ""
+        if self.consistency is None:
+            return Prediction(example.id, output, grade.score, error=error, reason=grade.reason)
+        agreed = agreement(samples, self._same)
+        return Prediction(example.id, output, self.consistency.blend(grade.score, agreed), error=error,
+                          reason=grade.reason, agreement=agreed, quality=grade.score)
+
+    def _same(self, a: str, b: str) -> float:
+        if self.kind is TaskKind.CLASSIFICATION:
+            return float(a == b)
+        similar = token_f1 if self.metric.model_graded else self.metric
+        return (similar(Example("", {}, a), b) + similar(Example("", {}, b), a)) / 2
+
+    def evaluate(self, prompt: Prompt, examples: Sequence[Example]) -> list[Prediction]:
+        if self.client.concurrency > 1 and len(examples) > 1:
+            return asyncio.run(self._evaluate_concurrently(prompt, examples))
+        done: list[Prediction] = []
+        try:
+            for ex in examples:
+                done.append(self.predict(prompt, ex))
+        except BudgetExhausted as exc:
+            exc.predictions = done
+            raise
+        return done
+
+    async def _evaluate_concurrently(self, prompt: Prompt, examples: Sequence[Example]) -> list[Prediction]:
+        gate = asyncio.Semaphore(self.client.concurrency)
+
+        async def one(example: Example) -> Prediction:
+            async with gate:
+                return await asyncio.to_thread(self.predict, prompt, example)
+
+        outcomes = await asyncio.gather(*(one(ex) for ex in examples), return_exceptions=True)
+        done: list[Prediction] = []
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                if isinstance(outcome, BudgetExhausted):
+                    outcome.predictions = done
+                raise outcome
+            done.append(outcome)
+        return done
+
+    def aggregate(self, examples: Sequence[Example], predictions: Sequence[Prediction]) -> float:
+        return self.metric.aggregate(examples, [p.output for p in predictions], [p.score for p in predictions])

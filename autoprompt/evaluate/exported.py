@@ -1,0 +1,56 @@
+"""Scoring an exported prompt on a data file: what ``autoprompt eval`` does.
+
+Contract: ``evaluate_export(exported, data, model=...)`` loads the data with the
+prompt's own input and target columns, scores it from an empty model state in
+file order (as the search scored its test set), and returns a dict with at least
+``accuracy`` and ``n``. A judge metric grades with ``judge_model`` (default: ``model``);
+a run that optimized ``METRIC~W*consistency`` is scored on the metric alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from autoprompt.data.dataset import TaskKind, load_data
+from autoprompt.errors import ConfigError, DataError
+from autoprompt.evaluate.evaluator import Evaluator
+from autoprompt.evaluate.metric import get_metric
+from autoprompt.export.manifest import ExportedPrompt
+from autoprompt.models.backend import Backend, get_backend
+from autoprompt.models.client import Client
+
+
+def evaluate_export(exported: ExportedPrompt, data: str | Path, *, model: str | Backend = "local",
+                    metric: str | None = None, judge_model: str | Backend | None = None) -> dict[str, Any]:
+    manifest = exported.manifest
+    try:
+        kind = TaskKind(manifest.get("task", "classification"))
+    except ValueError:
+        raise ConfigError(f"the exported prompt's task {manifest.get('task')!r} is neither classification nor "
+                          "generation; re-export it") from None
+    target = manifest.get("target")
+    if not isinstance(target, str):
+        raise ConfigError("the exported prompt names no target column ('target' in winner.json); re-export it")
+    try:
+        dataset = load_data(data, inputs=list(exported.input_names), target=target, kind=kind)
+    except DataError as exc:
+        if "column" not in str(exc):
+            raise
+        raise DataError(f"{exc}".split(". Pass")[0] + f"; eval reads the columns the prompt was optimized on "
+                        f"({', '.join(exported.input_names)} and {target}): pass --data with those columns") from None
+    backend = get_backend(model)
+    # a run that weighed in consistency saved "METRIC~W*consistency"; eval scores the metric itself
+    chosen = get_metric(metric or manifest.get("metric", "accuracy").split("~")[0])
+    judge = Client(get_backend(judge_model) if judge_model is not None else backend) if chosen.needs_model else None
+    evaluator = Evaluator(Client(backend), chosen.bind(judge) if judge else chosen, kind, judge_client=judge)
+    predictions = evaluator.evaluate(exported.prompt, dataset.examples)
+    outputs_correct = [float(p.output == ex.target) for p, ex in zip(predictions, dataset.examples)]
+    return {
+        "metric": evaluator.metric.name,
+        "score": evaluator.aggregate(dataset.examples, predictions),
+        "accuracy": sum(outputs_correct) / len(outputs_correct),
+        "n": len(predictions),
+        "failed": sum(p.failed for p in predictions),
+        "calls": evaluator.client.calls + (judge.calls if judge else 0),
+    }

@@ -1,0 +1,242 @@
+"""Metrics: how one output is scored against its example, and how scores add up.
+
+Contract:
+- A ``Metric`` has a ``name``, a per-example function ``(example, output) -> float``
+  in [0, 1] used for racing and paired statistics, and an ``aggregate`` over a
+  whole set (the mean, or macro-F1).
+- ``get_metric(spec)`` accepts a name (``accuracy``, ``macro_f1``, ``exact_match``,
+  ``contains``, ``regex:PATTERN``), a ``Metric`` or any plain callable
+  ``(example, output) -> float``.
+- Reference metrics for free text come from their libraries, imported on first use:
+  ``rouge1``, ``rouge2``, ``rougeL`` (F-measure, ``rouge-score``), ``chrf`` and ``bleu``
+  (sentence level, ``sacrebleu``, scaled to [0, 1]); ``token_f1`` is SQuAD's token
+  overlap F1 on normalized text. Names combine with weights: ``rougeL+chrf`` (equal
+  weights) or ``0.7*rougeL+0.3*token_f1``; weights are normalized to sum to 1.
+- A per-example function may return a ``Grade`` (a score with a reason) instead of a
+  float; ``Metric.grade`` always returns one. A model-graded metric (``judge:RUBRIC``
+  or ``geval:RUBRIC``, see ``autoprompt.evaluate.judge``) carries a ``grader`` instead:
+  ``bind(client)`` gives the metric that asks the judge model through that client, so
+  judge calls share the run's cache, retries and budget.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from autoprompt.errors import AutopromptError, ConfigError, require
+from autoprompt.prompts.answers import normalize_text
+from autoprompt.records.example import Example
+from autoprompt.records.grade import Grade
+
+if TYPE_CHECKING:
+    from autoprompt.models.client import Client
+
+PerExample = Callable[[Example, str], "float | Grade"]
+
+
+def _mean(examples: Sequence[Example], outputs: Sequence[str], scores: Sequence[float]) -> float:
+    return sum(scores) / len(scores) if scores else 0.0
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A named scoring rule."""
+
+    name: str
+    per_example: PerExample
+    aggregate: Callable[[Sequence[Example], Sequence[str], Sequence[float]], float] = _mean
+    grader: Callable[[Client], PerExample] | None = None
+    bound: bool = False
+
+    def __call__(self, example: Example, output: str) -> float:
+        return self.grade(example, output).score
+
+    def grade(self, example: Example, output: str) -> Grade:
+        """The output's score, with the judge's reason when there is one. A metric that raises, or
+        returns anything but a finite number from 0 to 1, is a bug in the metric: ``ConfigError``
+        naming the example stops the run (what was computed before stays in the cache and log)."""
+        try:
+            value = self.per_example(example, output)
+            grade = value if isinstance(value, Grade) else Grade(float(value))
+        except AutopromptError:
+            raise
+        except Exception as exc:  # a user's metric function: any bug in it ends here
+            detail = " ".join(str(exc).split())[:160]
+            raise ConfigError(f"metric '{self.name}' raised {type(exc).__name__}: {detail} on example {example.id}; "
+                              "fix the metric function") from None
+        if not (math.isfinite(grade.score) and -1e-9 <= grade.score <= 1.0 + 1e-9):  # allow a library's rounding
+            raise ConfigError(f"metric '{self.name}' gave {grade.score!r} for example {example.id}; a metric must "
+                              "return a finite number from 0 to 1; fix the metric function")
+        return replace(grade, score=min(max(grade.score, 0.0), 1.0))
+
+    @property
+    def needs_model(self) -> bool:
+        """Whether the metric asks a judge model and is not bound to a client yet."""
+        return self.grader is not None
+
+    @property
+    def model_graded(self) -> bool:
+        """Whether the metric asks a judge model (bound or not)."""
+        return self.grader is not None or self.bound
+
+    def bind(self, client: Client) -> Metric:
+        """The metric grading through ``client`` (itself when it needs no model)."""
+        if self.grader is None:
+            return self
+        return replace(self, per_example=self.grader(client), grader=None, bound=True)
+
+
+def _accuracy(example: Example, output: str) -> float:
+    return float(output == example.target)
+
+
+def _exact_match(example: Example, output: str) -> float:
+    return float(normalize_text(output) == normalize_text(example.target))
+
+
+def _contains(example: Example, output: str) -> float:
+    return float(normalize_text(example.target) in normalize_text(output))
+
+
+def macro_f1(examples: Sequence[Example], outputs: Sequence[str], scores: Sequence[float] = ()) -> float:
+    """Unweighted mean of per-label F1 over the labels that occur in targets or outputs."""
+    labels = sorted({ex.target for ex in examples} | set(outputs))
+    f1s = []
+    for label in labels:
+        tp = sum(1 for ex, out in zip(examples, outputs) if ex.target == label and out == label)
+        fp = sum(1 for ex, out in zip(examples, outputs) if ex.target != label and out == label)
+        fn = sum(1 for ex, out in zip(examples, outputs) if ex.target == label and out != label)
+        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return sum(f1s) / len(f1s) if f1s else 0.0
+
+
+def regex(pattern: str) -> Metric:
+    """1 when the output matches ``pattern``; ``{target}`` in it stands for the escaped target."""
+    try:
+        re.compile(pattern.replace("{target}", "x"))
+    except re.error as exc:
+        raise ConfigError(f"metric regex '{pattern}' is invalid: {exc}; fix the pattern") from None
+
+    def score(example: Example, output: str) -> float:
+        return float(re.search(pattern.replace("{target}", re.escape(example.target)), output) is not None)
+
+    return Metric(f"regex:{pattern}", score)
+
+
+def token_f1(example: Example, output: str) -> float:
+    """Harmonic mean of token precision and recall between output and target (SQuAD's F1)."""
+    predicted, expected = normalize_text(output).split(), normalize_text(example.target).split()
+    if not predicted or not expected:
+        return float(predicted == expected)
+    common = sum(min(predicted.count(t), expected.count(t)) for t in set(predicted))
+    if not common:
+        return 0.0
+    precision, recall = common / len(predicted), common / len(expected)
+    return 2 * precision * recall / (precision + recall)
+
+
+def _library(module: str, package: str) -> Any:
+    return require(module, package=package, extra="text")
+
+
+def rouge(kind: str) -> PerExample:
+    """ROUGE-1, ROUGE-2 or ROUGE-L F-measure from ``rouge-score``."""
+    scorers: list[Any] = []
+
+    def score(example: Example, output: str) -> float:
+        if not scorers:
+            scorers.append(_library("rouge_score.rouge_scorer", "rouge-score").RougeScorer([kind]))
+        return float(scorers[0].score(example.target, output)[kind].fmeasure)
+
+    return score
+
+
+def sacrebleu_metric(name: str) -> PerExample:
+    """Sentence-level chrF or BLEU from ``sacrebleu``, divided by 100."""
+
+    def score(example: Example, output: str) -> float:
+        sacrebleu = _library("sacrebleu", "sacrebleu")
+        return float(getattr(sacrebleu, f"sentence_{name}")(output, [example.target]).score) / 100.0
+
+    return score
+
+
+METRICS: dict[str, Metric] = {
+    "accuracy": Metric("accuracy", _accuracy),
+    "macro_f1": Metric("macro_f1", _accuracy, macro_f1),
+    "exact_match": Metric("exact_match", _exact_match),
+    "contains": Metric("contains", _contains),
+    "token_f1": Metric("token_f1", token_f1),
+    "rouge1": Metric("rouge1", rouge("rouge1")),
+    "rouge2": Metric("rouge2", rouge("rouge2")),
+    "rougeL": Metric("rougeL", rouge("rougeL")),
+    "chrf": Metric("chrf", sacrebleu_metric("chrf")),
+    "bleu": Metric("bleu", sacrebleu_metric("bleu")),
+}
+_TERM = re.compile(r"^\s*(?:(\d+(?:\.\d*)?|\.\d+)\s*\*\s*)?([A-Za-z_]\w*|(?:judge|geval):[\w./-]+)\s*$")
+
+
+def combined(spec: str) -> Metric:
+    """``0.7*rougeL+0.3*chrf``: the weighted mean of per-example metrics (weights normalized).
+    A ``judge:RUBRIC`` or ``geval:RUBRIC`` term makes the sum model-graded; its reason travels with the score."""
+    terms: list[tuple[float, Metric]] = []
+    for part in spec.split("+"):
+        match = _TERM.match(part)
+        if match is None:
+            raise ConfigError(f"cannot read '{part.strip()}' in metric '{spec}'; write e.g. 0.7*rougeL+0.3*chrf")
+        weight, name = float(match.group(1) or 1.0), match.group(2)
+        if name.startswith(("judge:", "geval:")):
+            terms.append((weight, get_metric(name)))
+            continue
+        if name not in METRICS or name == "macro_f1":
+            raise ConfigError(f"unknown metric '{name}' in '{spec}'; combine any of "
+                              f"{', '.join(m for m in METRICS if m != 'macro_f1')} or judge:RUBRIC")
+        terms.append((weight, METRICS[name]))
+    total = sum(w for w, _ in terms)
+    if total <= 0:
+        raise ConfigError(f"the weights in metric '{spec}' add up to {total}; give positive weights")
+
+    def weighted(bound: list[tuple[float, Metric]]) -> PerExample:
+        def score(example: Example, output: str) -> Grade:
+            grades = [(w, m.grade(example, output)) for w, m in bound]
+            return Grade(sum(w * g.score for w, g in grades) / total,
+                         " ".join(g.reason for _, g in grades if g.reason), any(g.failed for _, g in grades))
+        return score
+
+    name = spec.replace(" ", "")
+    if not any(m.needs_model for _, m in terms):
+        return Metric(name, weighted(terms))
+    return Metric(name, unbound(name), grader=lambda client: weighted([(w, m.bind(client)) for w, m in terms]))
+
+
+def unbound(name: str) -> PerExample:
+    """The per-example function of a model-graded metric that was not bound to a client."""
+    def score(example: Example, output: str) -> float:
+        raise ConfigError(f"metric '{name}' asks a judge model; bind it to a client first (metric.bind(client))")
+    return score
+
+
+def get_metric(spec: str | Metric | PerExample) -> Metric:
+    """Resolve a metric name, a ``Metric`` or a plain callable."""
+    if isinstance(spec, Metric):
+        return spec
+    if callable(spec):
+        return Metric(getattr(spec, "__name__", "custom"), spec)
+    if spec.startswith("regex:"):
+        return regex(spec.removeprefix("regex:"))
+    if "+" in spec or "*" in spec:
+        return combined(spec)
+    if spec.startswith(("judge:", "geval:")):
+        from autoprompt.evaluate.judge import judge_metric
+
+        kind, _, rubric = spec.partition(":")
+        return judge_metric(rubric, weighted=kind == "geval")
+    if spec not in METRICS:
+        raise ConfigError(f"unknown metric '{spec}'; use one of {', '.join(METRICS)}, judge:RUBRIC or "
+                          "geval:RUBRIC (correctness, faithfulness, concision, tone or a .jinja file), a weighted "
+                          "sum like 0.7*rougeL+0.3*chrf, regex:PATTERN or a callable")
+    return METRICS[spec]

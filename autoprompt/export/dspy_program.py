@@ -1,0 +1,86 @@
+"""The exported winner as a DSPy program.
+
+Contract: ``exported_program(exported)`` / ``load_program(dir)``: the winner as a saved
+``dspy.Predict`` (instruction and demonstrations) and a ``TemplateAdapter`` that makes DSPy
+send exactly the prompt that was scored (rendered in the sandbox, answers parsed as the
+search parsed them). dspy is imported only when one of these is used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from autoprompt.errors import ConfigError, require
+from autoprompt.export.manifest import ExportedPrompt, load_prompt
+from autoprompt.prompts.answers import parse_label
+from autoprompt.prompts.prompt import parse_generation
+
+
+def _dspy() -> Any:
+    return require("dspy", package="dspy-ai", extra="dspy")
+
+
+def _signature(exported: ExportedPrompt) -> Any:
+    dspy = _dspy()
+    target = str(exported.manifest.get("target", "answer"))
+    if not target.isidentifier():
+        raise ConfigError(f"the target column {target!r} is not a Python identifier, which a DSPy field name must "
+                          "be; rename the column (e.g. to 'label') and optimize again, or export another format")
+    instruction = str(exported.prompt.constants.get("instruction") or "")
+    spec = f"{', '.join(exported.input_names)} -> {target}"
+    return dspy.Signature(spec, instruction) if instruction else dspy.Signature(spec)
+
+
+def exported_program(exported: ExportedPrompt) -> Any:
+    """The winner as a ``dspy.Predict``: its instruction as the signature's, its demonstrations as demos."""
+    dspy = _dspy()
+    target = str(exported.manifest.get("target", "answer"))
+    program = dspy.Predict(_signature(exported))
+    program.demos = [dspy.Example(**demo["inputs"], **{target: demo["answer"]})
+                     for demo in exported.prompt.constants.get("demos", [])]
+    return program
+
+
+def load_program(directory: str | Path) -> tuple[Any, Any]:
+    """Load an ``autoprompt export --format dspy`` directory: ``(program, adapter)``.
+
+    With ``dspy.configure(adapter=adapter)`` the program sends exactly the prompt that was
+    scored; an edited instruction or demo list flows into that prompt. Under DSPy's own
+    adapters the same program formats its instruction and demos DSPy's way.
+    """
+    directory = Path(directory)
+    exported = load_prompt(directory)
+    program = _dspy().Predict(_signature(exported))
+    program.load(str(directory / "program.json"))
+    return program, template_adapter(exported)
+
+
+def template_adapter(exported: ExportedPrompt) -> Any:
+    """A ``dspy.Adapter`` that renders the exported template (in the sandbox) as one user turn."""
+    dspy = _dspy()
+    prompt, names = exported.prompt, exported.input_names
+    target = str(exported.manifest.get("target", "answer"))
+
+    class TemplateAdapter(dspy.Adapter):  # type: ignore[name-defined]
+        """Formats a DSPy call with autoprompt's exported template."""
+
+        def format(self, signature: Any, demos: list[dict[str, Any]], inputs: dict[str, Any]) -> list[dict[str, Any]]:
+            constants = dict(prompt.constants)
+            if constants.get("instruction"):
+                constants["instruction"] = signature.instructions
+            if "demos" in constants:
+                constants["demos"] = [{"inputs": {n: str(d[n]) for n in names}, "answer": str(d[target])}
+                                      for d in demos]
+            text = replace(prompt, constants=constants).render({n: str(inputs[n]) for n in names})
+            return [{"role": "user", "content": text}]
+
+        def parse(self, signature: Any, completion: str) -> dict[str, Any]:
+            if not prompt.label_words:
+                return {target: parse_generation(completion)}
+            labels = list(prompt.label_words)
+            index = parse_label(completion, [prompt.label_words[label] for label in labels])
+            return {target: labels[index] if index is not None else completion.strip()}
+
+    return TemplateAdapter()

@@ -1,0 +1,248 @@
+"""Export formats: the winner of a run, written for the library that will send it.
+
+Contract:
+- ``export_run(run_dir, fmt, out)`` reads a run directory written by
+  ``OptimizationResult.export`` (``winner.json``, ``winner.jinja``, ``data/test.csv``)
+  and writes the winner in one of ``FORMATS``:
+
+  - ``jinja``: ``winner.jinja`` plus its manifest ``winner.json`` (``load_prompt``);
+  - ``openai``: ``openai.json``, keyword arguments for ``client.chat.completions.create``;
+  - ``anthropic``: ``anthropic.json``, keyword arguments for ``client.messages.create``.
+    Every prompt was scored as one user turn, so it is all in ``messages`` and there is
+    no ``system``: moving text into a system prompt would change what the model sees;
+  - ``dspy``: ``program.json``, a saved ``dspy.Predict`` with the winner's instruction
+    and demonstrations, plus the prompt it came from, which
+    ``autoprompt.export.dspy_program.load_program`` turns back into the scored prompt;
+  - ``promptfoo``: ``promptfooconfig.yaml``, a regression suite with the test examples.
+
+- The message formats carry the prompt with ``{{name}}`` placeholders for the inputs
+  (``flatten``); ``fill(text, inputs)`` substitutes them in one pass, and gives back
+  exactly the text that was scored. A template whose output is not its inputs pasted
+  into fixed text (it filters or branches on them) cannot be flattened: that raises
+  ``ConfigError`` and names the ``jinja`` format, which keeps the template.
+- Requests carry the sampling parameters the API backends scored with. Every writer
+  returns the path of the main file it wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from autoprompt.errors import ConfigError, MissingDependency
+from autoprompt.export.manifest import MANIFEST_FILE, TEMPLATE_FILE, ExportedPrompt, load_prompt
+
+FORMATS = ("jinja", "openai", "anthropic", "dspy", "promptfoo")
+CLASSIFY_MAX_TOKENS = 12
+GENERATE_MAX_TOKENS = 16
+_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+
+
+def placeholder(name: str) -> str:
+    return "{{" + name + "}}"
+
+
+def fill(text: str, inputs: Mapping[str, str]) -> str:
+    """Substitute ``{{name}}`` placeholders in one pass (inserted values are never re-read)."""
+    return _PLACEHOLDER.sub(lambda m: str(inputs[m.group(1)]) if m.group(1) in inputs else m.group(0), text)
+
+
+def flatten(exported: ExportedPrompt, samples: Sequence[Mapping[str, str]] = ()) -> str:
+    """The prompt as fixed text with ``{{name}}`` placeholders, checked against ``samples``."""
+    names = exported.input_names
+    marks = {name: f"\x00{i}\x00" for i, name in enumerate(names)}
+    text = exported.render(**marks)
+    clashes = [placeholder(n) for n in names if placeholder(n) in text]
+    if clashes:
+        raise ConfigError(f"the prompt itself contains {', '.join(clashes)}, which this format uses as a "
+                          "placeholder; export with --format jinja instead")
+    for name, mark in marks.items():
+        text = text.replace(mark, placeholder(name))
+    probes = [*samples, {n: f"probe {n} {{x}} 42" for n in names}]
+    for inputs in probes:
+        if fill(text, inputs) != exported.render(**inputs):
+            raise ConfigError("this template transforms or branches on its inputs, so it cannot be written as "
+                              "fixed text with placeholders; export with --format jinja, which keeps the template")
+    return text
+
+
+def request_parameters(exported: ExportedPrompt) -> dict[str, Any]:
+    """The sampling parameters the API backends scored this prompt with."""
+    if exported.manifest.get("task", "classification") == "classification":
+        return {"max_tokens": CLASSIFY_MAX_TOKENS, "temperature": 0.0}
+    return {"max_tokens": GENERATE_MAX_TOKENS, "temperature": 0.0}
+
+
+def model_name(exported: ExportedPrompt, override: str | None) -> str:
+    """``override``, or the run's model without its provider prefix and base URL."""
+    if override:
+        return override
+    spec = str(exported.manifest.get("model", ""))
+    return spec.split(":", 1)[1].split("@", 1)[0] if ":" in spec else spec
+
+
+def write_openai(exported: ExportedPrompt, out: Path, samples: Sequence[Mapping[str, str]],
+                 model: str | None) -> Path:
+    request: dict[str, Any] = {"model": model_name(exported, model),
+                               "messages": [{"role": "user", "content": flatten(exported, samples)}],
+                               **request_parameters(exported)}
+    if exported.manifest.get("task", "classification") == "classification":
+        request |= {"logprobs": True, "top_logprobs": 20}
+    return _write_json(out / "openai.json", request)
+
+
+def write_anthropic(exported: ExportedPrompt, out: Path, samples: Sequence[Mapping[str, str]],
+                    model: str | None) -> Path:
+    """Only ``max_tokens``: the Anthropic backend scored without sampling parameters (this
+    SDK's ``messages.create`` no longer takes ``temperature``)."""
+    request = {"model": model_name(exported, model), "max_tokens": request_parameters(exported)["max_tokens"],
+               "messages": [{"role": "user", "content": flatten(exported, samples)}]}
+    return _write_json(out / "anthropic.json", request)
+
+
+def write_jinja(exported: ExportedPrompt, out: Path, run: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    for name in (MANIFEST_FILE, TEMPLATE_FILE):
+        if (run / name).resolve() != (out / name).resolve():
+            shutil.copyfile(run / name, out / name)
+    return out / MANIFEST_FILE
+
+
+def write_dspy(exported: ExportedPrompt, out: Path, run: Path) -> Path:
+    from autoprompt.export.dspy_program import exported_program
+
+    write_jinja(exported, out, run)
+    program = exported_program(exported)
+    path = out / "program.json"
+    program.save(str(path))
+    return path
+
+
+def write_promptfoo(exported: ExportedPrompt, out: Path, tests: Sequence[tuple[Mapping[str, str], str]],
+                    model: str | None) -> Path:
+    try:
+        import yaml
+    except ImportError:
+        raise MissingDependency("pyyaml") from None
+    text = flatten(exported, [inputs for inputs, _ in tests])
+    config = {
+        "description": f"autoprompt winner ({exported.manifest.get('metric', 'accuracy')} "
+                       f"{exported.manifest.get('scores', {}).get('dev', {}).get('score', '')} on dev)",
+        "prompts": [{"id": "autoprompt-winner", "label": "autoprompt winner", "raw": nunjucks_text(text)}],
+        "providers": [{"id": f"openai:chat:{model_name(exported, model)}",
+                       "config": {"temperature": 0, "max_tokens": request_parameters(exported)["max_tokens"]}}],
+        "tests": [{"vars": dict(inputs), "assert": [assertion(exported, target)]} for inputs, target in tests],
+    }
+    path = out / "promptfooconfig.yaml"
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text("# Regression suite for the autoprompt winner: npx promptfoo eval -c promptfooconfig.yaml\n"
+                    + yaml.dump(config, Dumper=_literal_dumper(yaml), sort_keys=False, allow_unicode=True,
+                                width=1000), encoding="utf-8")
+    return path
+
+
+def _literal_dumper(yaml: Any) -> Any:
+    """A safe YAML dumper that writes multi-line strings as literal blocks, for people to read."""
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def text(dumper: Any, value: str) -> Any:
+        style = "|" if "\n" in value and not any(line != line.rstrip() for line in value.split("\n")) else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, text)
+    return Dumper
+
+
+def nunjucks_text(text: str) -> str:
+    """Our ``{{name}}`` text as a Nunjucks template: literal template syntax is wrapped in raw blocks."""
+    parts = re.split(r"(\{\{\w+\}\})", text)
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2 == 1:
+            out.append(part)
+        elif re.search(r"\{[{%#]|[}%#]\}", part):
+            out.append("{% raw %}" + part.replace("{% endraw %}", "{% endraw %}{{ '{% endraw %}' }}{% raw %}")
+                       + "{% endraw %}")
+        else:
+            out.append(part)
+    return "".join(out)
+
+
+def assertion(exported: ExportedPrompt, target: str) -> dict[str, Any]:
+    """The promptfoo check for one test: the label word first, or the reference answer."""
+    words = exported.prompt.label_words
+    if words:
+        word = words.get(target, target).strip().lower()
+        return {"type": "javascript", "value": f"output.trim().toLowerCase().startsWith({json.dumps(word)})"}
+    if exported.manifest.get("metric") == "contains":
+        return {"type": "icontains", "value": target}
+    return {"type": "javascript", "value": f"output.trim().split('\\n')[0].trim() === {json.dumps(target.strip())}"}
+
+
+def test_examples(run: Path, exported: ExportedPrompt) -> list[tuple[dict[str, str], str]]:
+    """The run's test examples as (inputs, target); empty when the run kept none."""
+    path = run / "data" / "test.csv"
+    if not path.is_file():
+        return []
+    from autoprompt.data.dataset import TaskKind, load_data
+
+    kind = TaskKind(exported.manifest.get("task", "classification"))
+    data = load_data(path, inputs=list(exported.input_names), target=exported.manifest["target"], kind=kind)
+    return [(dict(ex.inputs), ex.target) for ex in data.examples]
+
+
+def export_run(run: str | Path, fmt: str, out: str | Path | None = None, *, model: str | None = None) -> Path:
+    """Write the winner of the run in ``run`` as ``fmt`` under ``out`` (default ``RUN/export/FMT``)."""
+    run = Path(run)
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    exported = load_prompt(run)
+    target = Path(out) if out is not None else run / "export" / fmt
+    for parent in (target, *target.parents):
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(f"export --out {target}: {parent} is a file, not a folder; pass a folder")
+    tests = test_examples(run, exported)
+    samples = [inputs for inputs, _ in tests]
+    writers: dict[str, Callable[[Path], Path]] = {
+        "jinja": lambda to: write_jinja(exported, to, run),
+        "openai": lambda to: write_openai(exported, to, samples, model),
+        "anthropic": lambda to: write_anthropic(exported, to, samples, model),
+        "dspy": lambda to: write_dspy(exported, to, run),
+        "promptfoo": lambda to: write_promptfoo(exported, to, tests, model),
+    }
+    return _written_whole(target, writers[fmt])
+
+
+def _written_whole(target: Path, write: Callable[[Path], Path]) -> Path:
+    """Run ``write`` into a fresh temporary folder beside ``target``, then move what it wrote into
+    ``target`` (files of the same names are replaced, others left alone). A write that fails leaves
+    ``target`` as it was and no temporary folder behind."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    except OSError as exc:
+        raise ConfigError(f"cannot write the export to {target}: {exc.strerror or exc}; "
+                          "pass a writable --out") from None
+    try:
+        written = write(temporary)
+        for path in sorted(p for p in temporary.rglob("*") if p.is_file()):
+            destination = target / path.relative_to(temporary)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, destination)
+        return target / written.relative_to(temporary)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _write_json(path: Path, payload: Mapping[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path

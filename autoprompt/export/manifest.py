@@ -1,0 +1,175 @@
+"""Exported prompts: the winner as a Jinja file plus a JSON manifest, and loading it back.
+
+Contract:
+- ``write_prompt(directory, prompt, metadata)`` writes ``winner.jinja`` (the
+  skeleton) and ``winner.json`` (the manifest: skeleton, constants, label words,
+  calibration, addressing mode, plus scores, model, data hash, seed and version).
+- ``load_prompt(path)`` reads either file's directory or the manifest itself and
+  returns an ``ExportedPrompt`` that renders byte-identically to the prompt that
+  was scored. Needs jinja2 and the standard library only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autoprompt.errors import ConfigError
+from autoprompt.prompts.prompt import Prompt, parse_generation
+from autoprompt.prompts.template import ENV_OPTIONS
+
+FORMAT = "autoprompt.prompts.prompt/1"
+TEMPLATE_FILE = "winner.jinja"
+MANIFEST_FILE = "winner.json"
+
+
+@dataclass(frozen=True)
+class ExportedPrompt:
+    """A prompt loaded from an export, ready for production use."""
+
+    prompt: Prompt
+    manifest: Mapping[str, Any] = field(hash=False)
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return self.prompt.input_names
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.prompt.label_words)
+
+    def render(self, **inputs: str) -> str:
+        """The prompt text for one input, exactly as it was scored."""
+        missing = [n for n in self.prompt.input_names if n not in inputs]
+        if missing:
+            raise ConfigError(f"missing input(s) {', '.join(missing)}; this prompt needs {', '.join(self.input_names)}")
+        return self.prompt.render(inputs)
+
+    def messages(self, **inputs: str) -> list[dict[str, str]]:
+        """The prompt as a one-turn chat message list."""
+        return [{"role": "user", "content": self.render(**inputs)}]
+
+    def continuations(self) -> dict[str, str]:
+        """For classification: the text scored after the prompt for each label."""
+        return self.prompt.continuations()
+
+    def decide(self, logprobs: Mapping[str, float]) -> str:
+        """For classification: the label from per-label log-likelihoods (calibrated as scored)."""
+        return self.prompt.decide(logprobs)
+
+    def parse(self, generated: str) -> str:
+        """For generation: the answer in the model's text, as it was scored."""
+        return parse_generation(generated)
+
+
+def write_prompt(directory: str | Path, prompt: Prompt, metadata: Mapping[str, Any]) -> Path:
+    """Write the template file and the manifest; return the manifest's path."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / TEMPLATE_FILE).write_text(prompt.template, encoding="utf-8")
+    manifest = {
+        "format": FORMAT,
+        "template_file": TEMPLATE_FILE,
+        "template": prompt.template,
+        "jinja_options": ENV_OPTIONS,
+        "constants": dict(prompt.constants),
+        "input_names": list(prompt.input_names),
+        "label_words": dict(prompt.label_words),
+        "chat": prompt.chat,
+        "answer_space": prompt.answer_space,
+        "calibrate": prompt.calibrate,
+        "calibration": dict(prompt.calibration) if prompt.calibration else None,
+        **metadata,
+    }
+    path = out / MANIFEST_FILE
+    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def check_output_folder(directory: Path, *, ours: tuple[str, ...] = (MANIFEST_FILE, "run.json")) -> None:
+    """``ConfigError`` unless ``directory`` is new, empty, or already holds autoprompt's output (one of
+    ``ours``): a folder of the user's is never written into, so nothing of theirs is overwritten."""
+    for parent in (directory, *directory.parents):
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(f"{directory}: {parent} is a file, not a folder; pass a new or empty folder")
+    held = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
+    if held and not set(ours) & set(held):
+        raise ConfigError(f"{directory} is not empty and holds no autoprompt output (it holds {', '.join(held[:4])}); "
+                          "pass a new or empty folder, so nothing in it is overwritten")
+
+
+def read_record(path: Path, fmt: str, *, what: str, fix: str, missing: str) -> dict[str, Any]:
+    """A JSON file written by autoprompt with ``"format": fmt``; each way it can be wrong is a
+    ``ConfigError``: ``missing`` when absent, ``fix`` when it is not JSON, ``what`` it should be."""
+    if not path.is_file():
+        raise ConfigError(missing)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid JSON ({exc}); {fix}") from None
+    if not isinstance(record, dict) or record.get("format") != fmt:
+        found = record.get("format") if isinstance(record, dict) else None
+        raise ConfigError(f"{path} is not {what} (format {found!r})")
+    return record
+
+
+def load_prompt(path: str | Path) -> ExportedPrompt:
+    """Load an exported prompt from its directory, ``winner.json`` or ``winner.jinja``."""
+    path = Path(path)
+    manifest_path = path / MANIFEST_FILE if path.is_dir() else path.with_suffix(".json")
+    missing = f"no exported prompt at {path}: {manifest_path} does not exist; pass the directory written by " \
+              "'autoprompt optimize --out DIR' or its winner.json"
+    if (manifest_path.parent / "run.json").is_file():
+        missing = f"the run in {manifest_path.parent} has not finished (no {MANIFEST_FILE} yet); finish it with: " \
+                  f"autoprompt resume {manifest_path.parent}"
+    manifest = read_record(manifest_path, FORMAT, what="an autoprompt export", fix="re-export the prompt",
+                           missing=missing)
+    template = _template_source(manifest, manifest_path)
+    fields = {name: manifest.get(name, _MISSING) for name in _SHAPES}
+    for name, (kinds, what) in _SHAPES.items():
+        if not isinstance(fields[name], kinds):
+            found = "missing" if fields[name] is _MISSING else f"a {type(fields[name]).__name__}"
+            raise ConfigError(f"{manifest_path}: '{name}' must be {what}, but it is {found}; re-export the prompt")
+    prompt = Prompt(
+        template=template,
+        constants=fields["constants"],
+        input_names=tuple(str(n) for n in fields["input_names"]),
+        label_words={str(k): str(v) for k, v in fields["label_words"].items()},
+        chat=fields["chat"],
+        answer_space=fields["answer_space"],
+        calibrate=fields["calibrate"],
+        calibration=fields["calibration"],
+    )
+    return ExportedPrompt(prompt, manifest)
+
+
+_MISSING = object()
+_SHAPES: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "constants": (dict, "a mapping"), "input_names": (list, "a list of column names"),
+    "label_words": (dict, "a mapping of label to word"), "chat": (bool, "true or false"),
+    "answer_space": (bool, "true or false"), "calibrate": (bool, "true or false"),
+    "calibration": ((dict, type(None)), "a mapping or null"),
+}
+
+
+def _template_source(manifest: Mapping[str, Any], manifest_path: Path) -> str:
+    """The template: the file the manifest names, which must lie inside the manifest's own folder
+    (a manifest is untrusted: it may come from another machine), else the inline ``template``."""
+    name = manifest.get("template_file", TEMPLATE_FILE)
+    folder = manifest_path.parent.resolve()
+    if not isinstance(name, str) or not (folder / name).resolve().is_relative_to(folder):
+        raise ConfigError(f"{manifest_path} names template_file {name!r}, outside its own folder; a manifest may "
+                          f"only name a file beside it (e.g. {TEMPLATE_FILE!r}); fix or re-export it")
+    path = folder / name
+    if path.is_file():
+        try:
+            return path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path} is not UTF-8 text; re-export the prompt") from None
+    if not isinstance(manifest.get("template"), str):
+        raise ConfigError(f"{manifest_path}: neither {path.name} nor an inline 'template' is there; "
+                          "re-export the prompt")
+    return str(manifest["template"])

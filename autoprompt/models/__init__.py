@@ -1,0 +1,10 @@
+"""Models: every way to ask a model, and the layer every call goes through.
+
+Owns: ``backend`` (the ``Backend`` protocol, the fake backend, ``get_backend``), ``local``
+(llama.cpp), ``hosted`` (the base of the hosted backends: limits, key handling, error
+mapping), ``openai_backend``, ``anthropic_backend``, ``dspy_backend``; ``client`` (cache,
+budget, rate limits, failures in a row), ``cache``, ``budget``, ``ratelimit``, ``retry``,
+``usage`` (tokens and prices).
+May import: errors, prompts (to read answers), records. Knows nothing of the search, the
+proposers, storage, exports or reports.
+"""

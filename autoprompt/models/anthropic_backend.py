@@ -1,0 +1,39 @@
+"""The Anthropic backend: the Messages API through the official ``anthropic`` SDK.
+
+Contract: ``AnthropicBackend.from_spec("anthropic:MODEL[@BASE_URL]")``. The Messages
+API returns no logprobs, so labels are parsed from the answer (see
+``api.APIBackend``). It takes no seed: each sampled answer is its own cached request.
+The key is read from ``ANTHROPIC_API_KEY``.
+"""
+
+from __future__ import annotations
+
+from autoprompt.models.hosted import APIBackend, Completion, malformed_response, translate_sdk_error
+from autoprompt.records.usage import Usage
+
+
+class AnthropicBackend(APIBackend):
+    """Anthropic Messages (or a server that speaks ``/v1/messages``)."""
+
+    provider = "anthropic"
+    key_env = "ANTHROPIC_API_KEY"
+    sdk_module = "anthropic"
+    client_class = "Anthropic"
+    has_logprobs = False
+
+    def _complete(self, text: str, max_tokens: int, logprobs: bool, temperature: float = 0.0,
+                  seed: int | None = None) -> Completion:
+        client = self._client()
+        sdk = self._sdk()
+        try:
+            # temperature travels in the body: recent SDKs dropped the keyword, servers still honour it
+            response = client.messages.create(
+                model=self.model, max_tokens=max_tokens, messages=[{"role": "user", "content": text}],
+                extra_body={"temperature": temperature, **self.extra_body})
+        except (sdk.APIError, ValueError) as exc:
+            raise translate_sdk_error(sdk, exc, self, self._key, self._reached) from None
+        self._reached = True
+        with malformed_response():
+            answer = "".join(block.text for block in response.content if getattr(block, "type", "") == "text")
+            usage = Usage(response.usage.input_tokens, response.usage.output_tokens)
+        return Completion(answer, None, usage)

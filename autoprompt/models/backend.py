@@ -1,0 +1,161 @@
+"""Model backends: the two questions autoprompt asks a model, as a small protocol.
+
+Contract (``Backend``):
+- ``score(text, continuations, chat=...)`` returns the log-likelihood of each
+  continuation (all of its tokens) after the prompt ``text``.
+- ``generate(text, chat=..., max_tokens=..., stop=...)`` returns greedy generated text;
+  a backend may stop at the first of the ``stop`` strings (after some content), or
+  may generate past it, so callers parse what they need (``prompt.parse_generation``).
+  A backend that can sample also accepts ``temperature`` and ``seed`` keywords; they
+  are passed only when a caller samples (consistency), never for greedy requests.
+- ``chat=True`` means: send ``text`` as the user turn of the model's chat template
+  and score or generate the assistant's reply; ``False`` means raw text.
+- ``name`` identifies model and settings (part of every cache key);
+  ``supports_chat`` says whether chat addressing is possible.
+- ``on_usage``, when given, is called with the ``Usage`` (tokens) of the request.
+- Optional attributes: ``params`` (sampling parameters, added to cache keys),
+  ``limits`` (``api.Limits``: concurrency, requests and tokens per minute),
+  ``reset()`` (forget model state, for exactly reproducible scoring),
+  ``count_tokens(text, chat=...)`` (the prompt's length in the model's tokens;
+  ``count_tokens(backend, text)`` falls back to an estimate of 4 characters a token).
+- A backend raises ``ExampleFailed`` for a request that fails on its own and
+  ``ModelError`` when the model is unusable.
+
+``FakeBackend`` is deterministic and needs no model, for fast tests; asked a judge
+rubric (a prompt with "Answer to grade:"), it grades by comparing with the reference.
+``get_backend(spec)`` resolves ``local``, ``local:gemma``, ``local:/path.gguf`` and ``fake``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from autoprompt.errors import ConfigError
+from autoprompt.records.usage import Usage
+
+if TYPE_CHECKING:
+    from autoprompt.models.hosted import Limits
+
+UsageSink = Callable[[Usage], None]
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """What a model must answer."""
+
+    @property
+    def name(self) -> str:
+        """Model and settings; part of every cache key."""
+        ...
+
+    @property
+    def supports_chat(self) -> bool:
+        """Whether ``chat=True`` is possible."""
+        ...
+
+    def score(self, text: str, continuations: Sequence[str], *, chat: bool = False,
+              on_usage: UsageSink | None = None) -> list[float]: ...
+
+    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
+                 on_usage: UsageSink | None = None) -> str: ...
+
+
+def _noise(*parts: str) -> float:
+    digest = hashlib.sha256("\x00".join(parts).encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32
+
+
+def _last_input(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-2] if len(lines) >= 2 else text
+
+
+def understands_when_told_labels(text: str, continuation: str) -> float:
+    """The fake's default rule: it finds a label named in the input, but only if told the label set."""
+    word = continuation.strip().lower()
+    told = "one of" in text.lower()
+    return 3.0 if told and re.search(rf"\b{re.escape(word)}\b", _last_input(text).lower()) else 0.0
+
+
+class FakeBackend:
+    """A deterministic stand-in for a model: hash noise plus a rule that tests can control."""
+
+    supports_chat = True
+
+    def __init__(
+        self,
+        *,
+        rule: Callable[[str, str], float] = understands_when_told_labels,
+        name: str = "fake",
+    ) -> None:
+        self.rule = rule
+        self.name = name
+        self.calls = 0
+
+    def score(self, text: str, continuations: Sequence[str], *, chat: bool = False,
+              on_usage: UsageSink | None = None) -> list[float]:
+        self.calls += 1
+        return [-1.0 - 2.0 * _noise(text, c, str(chat)) + self.rule(text, c) for c in continuations]
+
+    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
+                 on_usage: UsageSink | None = None, temperature: float = 0.0, seed: int | None = None) -> str:
+        """Echoes the last input, put in the past tense when the prompt says "past" (most of the
+        time). Sampling drifts from that answer with probability ``temperature`` times 0.6, or
+        times 0.15 when the prompt asks for a short answer."""
+        self.calls += 1
+        if "Answer to grade:" in text:
+            return _fake_grade(text)
+        value = _last_input(text).split(":", 1)[-1].strip().strip('"')
+        if "past" in text.lower() and _noise(text, str(chat)) > 0.3:
+            value += "d" if value.endswith("e") else "ed"
+        steady = 0.15 if "short" in text.lower() else 0.6
+        if temperature > 0 and _noise(text, str(seed)) < min(1.0, temperature * steady):
+            return f"{value} {('maybe', 'probably', 'I think', 'perhaps')[int(_noise(str(seed), text) * 4)]}"
+        return value
+
+
+def _fake_grade(text: str) -> str:
+    """The fake as a judge: 5 for the reference answer, 2 for a longer one, 1 otherwise."""
+    fields = dict(re.findall(r"^(Reference answer|Answer to grade): (.*)$", text, re.M))
+    answer, reference = fields.get("Answer to grade", "").strip(), fields.get("Reference answer", "").strip()
+    if answer.lower() == reference.lower():
+        return "Score: 5\nReason: The answer matches the reference."
+    if len(answer.split()) > len(reference.split()):
+        return "Score: 2\nReason: The answer is too long; it adds words the reference does not have."
+    return "Score: 1\nReason: The answer does not match the reference."
+
+
+def count_tokens(backend: Backend, text: str, *, chat: bool = False) -> int:
+    """The prompt's length in tokens: the backend's own count when it has one, else chars / 4."""
+    counter = getattr(backend, "count_tokens", None)
+    if callable(counter):
+        return int(counter(text, chat=chat))
+    return max(1, round(len(text) / 4))
+
+
+def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int = 0,
+                limits: Limits | None = None) -> Backend:
+    """Resolve a model spec to a backend instance; ``limits`` apply to API backends."""
+    if not isinstance(spec, str):
+        return spec
+    if spec == "fake":
+        return FakeBackend()
+    if spec == "local" or spec.startswith("local:"):
+        from autoprompt.models.local import LocalBackend
+
+        return LocalBackend(spec, n_threads=n_threads, seed=seed)
+    if spec.startswith("openai:"):
+        from autoprompt.models.openai_backend import OpenAIBackend
+
+        return OpenAIBackend.from_spec(spec, limits=limits)
+    if spec.startswith("anthropic:"):
+        from autoprompt.models.anthropic_backend import AnthropicBackend
+
+        return AnthropicBackend.from_spec(spec, limits=limits)
+    raise ConfigError(
+        f"unknown model '{spec}'; use 'local' (bundled SmolLM2), 'local:gemma', 'local:/path/to/model.gguf', "
+        "'openai:MODEL[@BASE_URL]', 'anthropic:MODEL[@BASE_URL]' or 'fake'"
+    )

@@ -1,0 +1,126 @@
+"""The client: the one layer every model call goes through.
+
+Contract:
+- ``Client(backend, budget, cache=..., prices=...)`` answers the same two questions as
+  a ``Backend``.
+- Answers are keyed by ``request_key`` of the whole request (backend name, its
+  sampling parameters, text, addressing mode, continuations or generation length,
+  sample index). Within one client a repeated request is free. Every other request
+  is charged to the budget as one model call, whether or not it is paid: when the
+  persistent ``cache`` (e.g. ``SQLiteCache``) already holds the answer, the backend
+  is not called. So a re-run behaves exactly like the first run while making no
+  backend calls; ``calls`` counts charged requests, ``backend_calls`` paid ones.
+- A paid call first waits for the backend's rate limits; its token usage and USD
+  cost are recorded after (and stored with the answer, so a re-run charges the
+  same tokens to the budget). An answer that fails its example for good
+  (``ExampleFailed.cacheable``) is cached as that failure; one whose retries ran out
+  is not, so a later run asks again; ``MAX_FAILURES_IN_A_ROW`` such requests in a row
+  end the run with ``ModelError`` naming the last failure. Safe to use from several threads at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from autoprompt.errors import ExampleFailed, ModelError
+from autoprompt.models.backend import Backend, UsageSink
+from autoprompt.models.budget import Budget
+from autoprompt.models.cache import MemoryCache, ResponseCache, request_key
+from autoprompt.models.ratelimit import RateLimiter
+from autoprompt.models.usage import PriceTable
+from autoprompt.records.usage import Usage
+
+MAX_FAILURES_IN_A_ROW = 20  # requests in a row that failed after their retries: the service is down
+
+
+class Client:
+    """Budgeted, cached, rate-limited access to a backend."""
+
+    def __init__(self, backend: Backend, budget: Budget | None = None, *, cache: ResponseCache | None = None,
+                 prices: PriceTable | None = None) -> None:
+        self.backend = backend
+        self.budget = budget or Budget()
+        self.cache = cache
+        self.prices = prices or PriceTable()
+        limits = getattr(backend, "limits", None)
+        self.limiter = RateLimiter(getattr(limits, "rpm", None), getattr(limits, "tpm", None))
+        self.concurrency = int(getattr(limits, "concurrency", 1))
+        self.memo = MemoryCache()
+        self.calls = 0
+        self.backend_calls = 0
+        self.usage = Usage()
+        self.usd = 0.0
+        self.failures_in_a_row = 0
+        self._lock = threading.Lock()
+
+    def _failed_in_a_row(self, exc: ExampleFailed) -> None:
+        """Count a request whose retries ran out; ``MAX_FAILURES_IN_A_ROW`` of them end the run."""
+        with self._lock:
+            self.failures_in_a_row += 1
+            failing = self.failures_in_a_row >= MAX_FAILURES_IN_A_ROW
+        if failing:
+            raise ModelError(f"{MAX_FAILURES_IN_A_ROW} requests in a row to {self.backend.name} failed after their "
+                             f"retries; the last: {' '.join(str(exc).split())[:200]}; check that the model server is "
+                             "up and reachable (every answer so far is kept; resume the run when it is)") from None
+
+    def _key(self, *parts: Any, sample: int) -> str:
+        params = getattr(self.backend, "params", {})
+        return request_key([self.backend.name, params, *parts, sample])
+
+    def _price(self, usage: Usage) -> float:
+        return self.prices.cost(getattr(self.backend, "model", self.backend.name), usage)
+
+    def _paid(self, estimate: int, fn: Callable[[UsageSink], Any]) -> dict[str, Any]:
+        spent: list[Usage] = []
+        self.limiter.acquire(estimate)
+        outcome: dict[str, Any] = {}
+        try:
+            outcome["value"] = fn(spent.append)
+        except ExampleFailed as exc:
+            if not exc.cacheable:
+                self._failed_in_a_row(exc)
+                raise
+            outcome["error"] = str(exc)
+        with self._lock:
+            self.failures_in_a_row = 0
+        usage = Usage.sum(spent)
+        with self._lock:
+            self.backend_calls += 1
+            self.usage += usage
+            self.usd += self._price(usage)
+        return {**outcome, "usage": [usage.input_tokens, usage.output_tokens]}
+
+    def _call(self, key: str, estimate: int, fn: Callable[[UsageSink], Any]) -> Any:
+        entry = self.memo.get(key)
+        if entry is None:
+            self.budget.charge(1)
+            with self._lock:
+                self.calls += 1
+            entry = self.cache.get(key) if self.cache is not None else None
+            if entry is None:
+                entry = self._paid(estimate, fn)
+                if self.cache is not None:
+                    self.cache.put(key, entry)
+            usage = Usage(*entry["usage"])
+            self.budget.record(usage, self._price(usage))
+            self.memo.put(key, entry)
+        if "error" in entry:
+            raise ExampleFailed(entry["error"])
+        return entry["value"]
+
+    def score(self, text: str, continuations: Sequence[str], *, chat: bool = False, sample: int = 0) -> list[float]:
+        key = self._key("score", text, list(continuations), chat, sample=sample)
+        return list(self._call(key, len(text) // 4, lambda sink: list(
+            self.backend.score(text, continuations, chat=chat, on_usage=sink))))
+
+    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
+                 temperature: float = 0.0, sample: int = 0) -> str:
+        """Greedy text, or with ``temperature`` > 0 the ``sample``-th sampled answer (the backend is
+        asked with ``temperature`` and ``seed=sample``; the key holds both)."""
+        sampling = {"temperature": temperature, "seed": sample} if temperature > 0 else {}
+        key = self._key("generate", text, chat, max_tokens, list(stop), *([sampling] if sampling else []),
+                        sample=sample)
+        return str(self._call(key, len(text) // 4 + max_tokens, lambda sink: self.backend.generate(
+            text, chat=chat, max_tokens=max_tokens, stop=stop, on_usage=sink, **sampling)))

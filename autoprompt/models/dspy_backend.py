@@ -1,0 +1,107 @@
+"""DSPy as a model, both ways: a ``dspy.LM`` as an autoprompt backend, and an autoprompt
+backend (the embedded local model included) as a DSPy LM.
+
+Contract:
+- ``DSPyBackend(lm)`` implements ``Backend`` with any ``dspy.BaseLM``: each request is
+  one user message; labels are parsed from the answer (as for the API backends).
+- ``as_dspy_lm(backend)`` returns a ``dspy.BaseLM`` whose ``forward`` sends the
+  conversation to ``backend.generate`` (messages joined into one user turn, addressed
+  through the chat template where the backend has one) and returns an OpenAI-shaped
+  response with token usage, so ``dspy.Predict`` and DSPy's optimizers run on it.
+- The exported winner as a DSPy program is ``autoprompt.export.dspy_program``.
+- dspy is imported only when one of these is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from autoprompt.errors import require
+from autoprompt.models.backend import Backend
+from autoprompt.models.hosted import Completion, label_scores
+from autoprompt.records.usage import Usage
+
+
+def _dspy() -> Any:
+    return require("dspy", package="dspy-ai", extra="dspy")
+
+
+def _text_of(output: Any) -> str:
+    if isinstance(output, str):
+        return output
+    if isinstance(output, Mapping):
+        return str(output.get("text") or "")
+    return str(output)
+
+
+class DSPyBackend:
+    """Any ``dspy.BaseLM`` behind the autoprompt ``Backend`` protocol."""
+
+    supports_chat = False
+
+    def __init__(self, lm: Any, *, max_tokens: int = 12) -> None:
+        self.lm = lm
+        self.max_tokens = max_tokens
+
+    @property
+    def name(self) -> str:
+        return f"dspy:{self.lm.model}"
+
+    @property
+    def params(self) -> dict[str, object]:
+        return {k: v for k, v in dict(self.lm.kwargs).items() if "key" not in k.lower()}
+
+    def _ask(self, text: str, max_tokens: int) -> str:
+        outputs = self.lm(messages=[{"role": "user", "content": text}], max_tokens=max_tokens)
+        return _text_of(outputs[0]) if outputs else ""
+
+    def score(self, text: str, continuations: Sequence[str], *, chat: bool = False,
+              on_usage: Callable[[Usage], None] | None = None) -> list[float]:
+        return label_scores(Completion(self._ask(text, self.max_tokens)), continuations)
+
+    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
+                 on_usage: Callable[[Usage], None] | None = None) -> str:
+        return self._ask(text, max_tokens)
+
+
+def _joined(prompt: str | None, messages: Sequence[Mapping[str, Any]] | None) -> str:
+    if messages is None:
+        return prompt or ""
+    parts = []
+    for message in messages:
+        content = message.get("content", "")
+        if isinstance(content, list):
+            content = "".join(str(part.get("text", "")) for part in content if isinstance(part, Mapping))
+        parts.append(str(content))
+    return "\n\n".join(parts)
+
+
+def as_dspy_lm(backend: Backend, *, max_tokens: int = 256) -> Any:
+    """A ``dspy.BaseLM`` that runs on ``backend`` (e.g. ``LocalBackend("local")``)."""
+    dspy = _dspy()
+
+    class AutopromptLM(dspy.BaseLM):  # type: ignore[name-defined]
+        """A DSPy LM backed by an autoprompt backend."""
+
+        def __init__(self) -> None:
+            super().__init__(model=f"autoprompt/{backend.name}", model_type="chat", temperature=0.0,
+                             max_tokens=max_tokens, cache=False)
+            self.backend = backend
+
+        def forward(self, prompt: str | None = None, messages: list[dict[str, Any]] | None = None,
+                    **kwargs: Any) -> dict[str, Any]:
+            spent: list[Usage] = []
+            limit = int(kwargs.get("max_tokens") or self.kwargs.get("max_tokens") or max_tokens)
+            text = self.backend.generate(_joined(prompt, messages), chat=self.backend.supports_chat,
+                                         max_tokens=limit, on_usage=spent.append)
+            used = Usage.sum(spent)
+            return {
+                "model": self.model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                             "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": used.input_tokens, "completion_tokens": used.output_tokens,
+                          "total_tokens": used.total},
+            }
+
+    return AutopromptLM()

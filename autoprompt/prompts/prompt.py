@@ -1,0 +1,120 @@
+"""Prompts: one fully specified, renderable prompt, the unit that is scored and exported.
+
+Contract:
+- A ``Prompt`` is a Jinja skeleton plus the constants it was composed with
+  (context text, clarifier text, demonstrations, label list, field titles...),
+  the words that stand for each label, and how the model is addressed
+  (chat template or raw text).
+- ``render(inputs)`` gives the exact text the model sees for one example; the
+  exported prompt renders through this same code, byte for byte.
+- ``decide(logprobs)`` turns per-label log-likelihoods into a label, applying
+  contextual calibration when the prompt carries it.
+- Depends on jinja2 and the standard library only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from autoprompt.errors import ConfigError
+from autoprompt.prompts.template import Template
+
+CONTENT_FREE_INPUTS = ("N/A", "", "[MASK]")
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A renderable prompt: skeleton, constants, label words and addressing mode."""
+
+    template: str
+    constants: Mapping[str, Any] = field(hash=False)
+    input_names: tuple[str, ...]
+    label_words: Mapping[str, str] = field(default_factory=dict, hash=False)
+    chat: bool = False
+    answer_space: bool = True
+    calibrate: bool = False
+    calibration: Mapping[str, float] | None = field(default=None, hash=False)
+
+    def render(self, inputs: Mapping[str, str]) -> str:
+        """The exact text the model sees for an example with these input fields."""
+        context = dict(self.constants)
+        context.update(inputs)
+        context["inputs"] = dict(inputs)
+        return Template("prompt", self.template).render(context)
+
+    def content_free(self) -> list[str]:
+        """Renderings with content-free inputs, for contextual calibration."""
+        return [self.render({name: value for name in self.input_names}) for value in CONTENT_FREE_INPUTS]
+
+    def continuations(self) -> dict[str, str]:
+        """The text scored after the prompt for each label."""
+        space = " " if self.answer_space else ""
+        return {label: space + word for label, word in self.label_words.items()}
+
+    def messages(self, inputs: Mapping[str, str]) -> list[dict[str, str]]:
+        """The prompt as a chat message list (one user turn)."""
+        return [{"role": "user", "content": self.render(inputs)}]
+
+    def decide(self, logprobs: Mapping[str, float]) -> str:
+        """The label with the highest (calibrated) probability."""
+        return decide(logprobs, self.calibration)
+
+    def key(self) -> str:
+        """A stable text key of everything that changes what the model is asked."""
+        import json
+
+        return json.dumps(
+            [self.template, dict(self.constants), self.input_names, dict(self.label_words),
+             self.chat, self.answer_space, self.calibrate],
+            sort_keys=True,
+            default=str,
+        )
+
+
+def normalize(logprobs: Mapping[str, float]) -> dict[str, float]:
+    """Softmax over the labels' log-likelihoods."""
+    top = max(logprobs.values())
+    exps = {k: math.exp(v - top) for k, v in logprobs.items()}
+    total = sum(exps.values())
+    return {k: v / total for k, v in exps.items()}
+
+
+def calibration_from(content_free: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """Average label probabilities over content-free inputs (Zhao et al., 2021)."""
+    probs = [normalize(lp) for lp in content_free]
+    labels = list(probs[0])
+    return {label: sum(p[label] for p in probs) / len(probs) for label in labels}
+
+
+def probabilities(logprobs: Mapping[str, float], calibration: Mapping[str, float] | None = None) -> dict[str, float]:
+    """The labels' probabilities, divided by their content-free priors when calibrated, summing to 1."""
+    probs = normalize(logprobs)
+    if calibration:
+        probs = {k: p / max(calibration[k], 1e-12) for k, p in probs.items()}
+    total = sum(probs.values())
+    return {k: p / total for k, p in probs.items()}
+
+
+def decide(logprobs: Mapping[str, float], calibration: Mapping[str, float] | None = None) -> str:
+    """Pick the label; with calibration, divide each probability by its content-free prior."""
+    if not logprobs:
+        raise ConfigError("no label log-probabilities to decide from; pass one log-probability per label, "
+                          "e.g. {label: logprob for label in prompt.labels}")
+    if calibration and set(logprobs) - set(calibration):
+        missing = ", ".join(sorted(set(logprobs) - set(calibration))[:5])
+        raise ConfigError(f"label(s) {missing} have no calibration prior; pass the prompt's own labels")
+    if not calibration:
+        return max(logprobs, key=lambda k: logprobs[k])
+    probs = normalize(logprobs)
+    return max(probs, key=lambda k: probs[k] / max(calibration[k], 1e-12))
+
+
+def parse_generation(text: str) -> str:
+    """The answer in generated text: its first non-empty line, stripped."""
+    for line in text.strip().splitlines():
+        if line.strip():
+            return line.strip()
+    return ""

@@ -1,0 +1,153 @@
+"""Refinement operators: small plug-ins that turn a scored parent into new candidates.
+
+Contract:
+- An ``Operator`` has a ``family`` and one method, ``propose(parent, context)``,
+  which returns ``Child`` records: a candidate and the name of the move that made it
+  (e.g. ``edit.delete``, ``move.format``, ``rewrite.opro``). It reads the parent
+  trial's error analysis to aim its proposals, and may return nothing.
+- ``RefineContext`` is everything a proposal may read: the task setup and custom
+  template, the search space, the dev examples by id, every trial so far, a seeded
+  random generator, reviewers' ``feedback`` records, and ``writer``: a ``Client`` for
+  the optimizer model (``rewrite`` and ``feedback.critique`` only), charged to the
+  same budget and cache as every other call.
+  Operators record proposals they had to throw away with ``context.reject``.
+- ``validate(candidate, context)`` says why a proposal is unusable ("" when it is
+  fine): its instruction must parse, use only the task's constants, render in the
+  sandbox, and for classification keep the label set (the ``labels`` placeholder or
+  every label word) when the task's default instruction names it; label words
+  must be distinct and non-empty; demo ids must exist.
+- Families, in the order their proposals are interleaved: ``feedback`` (reviewers'
+  notes and judges' reasons as clarifiers and rewrites; nothing without them), ``move`` (component moves
+  aimed at the failures, and merges of improvements found side by side), ``demos``,
+  ``explore`` (multi-component jumps from TPE), ``words`` (label words), ``edit``
+  (GrIPS-style phrase edits, no model) and ``rewrite`` (needs an optimizer model).
+  ``build_operators(families)`` makes them.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import zip_longest
+from typing import TYPE_CHECKING, Protocol
+
+from autoprompt.data.dataset import TaskKind
+from autoprompt.errors import ConfigError, TemplateError
+from autoprompt.prompts.compose import TaskSetup, compose, static_context
+from autoprompt.prompts.template import Template
+from autoprompt.records.candidate import Candidate
+from autoprompt.records.example import Example
+from autoprompt.records.trial import Trial
+from autoprompt.search.space import SearchSpace
+
+if TYPE_CHECKING:
+    from autoprompt.models.client import Client
+    from autoprompt.records.feedback import Feedback
+
+FAMILIES = ("feedback", "move", "demos", "explore", "words", "edit", "rewrite")
+MAX_INSTRUCTION_CHARS = 600
+
+
+@dataclass(frozen=True)
+class Child:
+    """A proposed candidate and the move that made it."""
+
+    candidate: Candidate
+    operator: str
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A proposal that was thrown away before any model call, and why."""
+
+    operator: str
+    reason: str
+    text: str = ""
+
+
+@dataclass
+class RefineContext:
+    """What operators may read while proposing (mutable: the history grows)."""
+
+    setup: TaskSetup
+    space: SearchSpace
+    dev: Mapping[str, Example]
+    custom: Template | None = None
+    writer: Client | None = None
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
+    trials: list[Trial] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    feedback: Sequence[Feedback] = ()
+
+    def reject(self, operator: str, reason: str, text: str = "") -> None:
+        self.rejected.append(Rejection(operator, reason, text[:300]))
+
+
+class Operator(Protocol):
+    """Proposes children of a parent trial."""
+
+    family: str
+
+    def propose(self, parent: Trial, context: RefineContext) -> list[Child]: ...
+
+
+def validate(candidate: Candidate, context: RefineContext) -> str:
+    """Why ``candidate`` cannot be evaluated, or "" when it can."""
+    setup = context.setup
+    words = setup.words(candidate.verbalizer, candidate.word_overrides)
+    if setup.kind is TaskKind.CLASSIFICATION and (
+            len(set(words.values())) < len(words) or not all(w.strip() for w in words.values())):
+        return "label words must be distinct and non-empty"
+    missing = [i for i in candidate.demo_ids if i not in {ex.id for ex in setup.train}]
+    if missing:
+        return f"demonstration ids not in the training data: {', '.join(missing)}"
+    if len(candidate.instruction) > MAX_INSTRUCTION_CHARS:
+        return f"instruction longer than {MAX_INSTRUCTION_CHARS} characters"
+    static = static_context(setup, words)
+    source = setup.instruction_of(candidate)
+    try:
+        unknown = Template("proposal", source).variables() - set(static)
+        if unknown:
+            return f"instruction uses placeholders the task does not provide: {', '.join(sorted(unknown))}"
+        compose(candidate, setup, context.custom)
+    except TemplateError as exc:
+        return str(exc)
+    default = setup.default_instruction(candidate.task)
+    if setup.kind is TaskKind.CLASSIFICATION and source and default and _keeps_labels(default, static, words) \
+            and not _keeps_labels(source, static, words):
+        return "instruction drops the label set (neither the labels placeholder nor every label word)"
+    return ""
+
+
+def _keeps_labels(source: str, static: dict[str, object], words: Mapping[str, str]) -> bool:
+    if "labels" in Template("proposal", source).variables():
+        return True
+    text = Template("proposal", source).render(static).lower()
+    return all(word.lower() in text for word in words.values())
+
+
+def interleave(*groups: Sequence[Child]) -> list[Child]:
+    """Round-robin over groups of children, so every kind of move gets an early turn."""
+    return [child for row in zip_longest(*groups) for child in row if child is not None]
+
+
+def build_operators(families: Sequence[str] = FAMILIES) -> list[Operator]:
+    """The default operators of the named families, in proposal order."""
+    from autoprompt.propose.demos import DemoOperator
+    from autoprompt.propose.edit import EditOperator
+    from autoprompt.propose.explore import ExploreOperator
+    from autoprompt.propose.feedback import FeedbackOperator
+    from autoprompt.propose.move import MoveOperator
+    from autoprompt.propose.rewrite import RewriteOperator
+    from autoprompt.propose.words import WordsOperator
+
+    if not families:
+        raise ConfigError(f"name at least one operator family; use any of {', '.join(FAMILIES)}")
+    unknown = sorted(set(families) - set(FAMILIES))
+    if unknown:
+        raise ConfigError(f"unknown operator family {', '.join(unknown)}; use any of {', '.join(FAMILIES)}")
+    made: dict[str, Operator] = {"feedback": FeedbackOperator(), "move": MoveOperator(), "edit": EditOperator(),
+                                 "demos": DemoOperator(), "explore": ExploreOperator(), "words": WordsOperator(),
+                                 "rewrite": RewriteOperator()}
+    return [made[name] for name in FAMILIES if name in families]

@@ -1,0 +1,83 @@
+"""Trials: the record of one candidate's evaluation during the search.
+
+Contract: ``Trial`` is frozen; ``TrialState`` says how its evaluation ended:
+COMPLETE (scored on the whole dev set), PRUNED (stopped early by racing) or
+INTERRUPTED (the budget ran out mid-evaluation; its partial predictions are kept).
+A trial also records where its candidate came from (``operator`` and the ``parent``
+trial's number), its score after each racing rung, its error analysis, the
+prompt's length in tokens (the second objective), and ``failure``: why it could not be
+scored at all, if so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from autoprompt.records.analysis import ErrorAnalysis
+from autoprompt.records.candidate import Candidate
+from autoprompt.records.prediction import Prediction
+
+
+class TrialState(str, enum.Enum):
+    """How a trial's evaluation ended."""
+
+    COMPLETE = "complete"
+    PRUNED = "pruned"
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One candidate, its predictions on a prefix of the dev set and what they cost."""
+
+    number: int
+    candidate: Candidate
+    state: TrialState
+    score: float
+    predictions: tuple[Prediction, ...]
+    calls: int
+    seconds: float
+    prompt_chars: int
+    prompt_tokens: int = 0
+    rung_scores: tuple[tuple[int, float], ...] = ()
+    analysis: ErrorAnalysis | None = None
+    operator: str = "start"
+    parent: int | None = None
+    failure: str = ""
+
+    @property
+    def n(self) -> int:
+        return len(self.predictions)
+
+    @property
+    def consistency(self) -> float | None:
+        """Mean agreement of sampled answers over the predictions that measured it."""
+        measured = [p.agreement for p in self.predictions if p.agreement is not None]
+        return sum(measured) / len(measured) if measured else None
+
+    @property
+    def failures(self) -> int:
+        return sum(p.failed for p in self.predictions)
+
+    def score_at(self, n: int) -> float | None:
+        """The score this trial reported after its first ``n`` dev examples, if it got that far."""
+        return dict(self.rung_scores).get(n)
+
+
+def trial_record(trial: Trial) -> dict[str, Any]:
+    """A trial as one JSON line of ``trials.jsonl`` and the run's trial log."""
+    analysis = trial.analysis
+    return {
+        "number": trial.number, "state": trial.state.value, "score": trial.score, "n": trial.n,
+        "calls": trial.calls, "seconds": round(trial.seconds, 3), "candidate": dataclasses.asdict(trial.candidate),
+        "failures": trial.failures, "operator": trial.operator, "parent": trial.parent,
+        "prompt_tokens": trial.prompt_tokens, "rung_scores": [list(r) for r in trial.rung_scores],
+        "label": trial.candidate.describe(), "scores": [round(p.score, 4) for p in trial.predictions],
+        "mistakes": [m.example_id for m in analysis.mistakes] if analysis else [],
+        "confusions": [list(c) for c in analysis.confusions[:5]] if analysis else [],
+        **({"consistency": round(trial.consistency, 4)} if trial.consistency is not None else {}),
+        **({"failure": trial.failure} if trial.failure else {}),
+    }

@@ -1,0 +1,288 @@
+"""Reports: a run directory as a Markdown summary and a self-contained HTML page.
+
+Contract:
+- ``RunRecord.load(directory)`` reads what ``OptimizationResult.export`` wrote:
+  ``winner.json``, ``baseline/winner.json``, ``trials.jsonl`` and, when the run had a
+  test set, ``predictions.jsonl``; ``feedback.jsonl`` when someone reviewed it. A
+  missing or unreadable file is a ``ConfigError`` that names it.
+- ``write_report(directory)`` writes ``report.md`` and ``report.html`` beside them and
+  returns both paths. Both hold: what improved (dev and test, with 95% intervals), best
+  dev score against model calls, the Pareto front of score against prompt tokens,
+  confusion matrices of the start and the winner on test, a word-level diff from the
+  starting prompt to the winner, which operators produced accepted improvements, cost
+  in calls (judge calls apart), tokens and USD, consistency on test when it was
+  measured, the reviewers' feedback, and the top-k leaderboard with 95% bootstrap intervals.
+- Plots are matplotlib SVGs written into the page: it opens offline, with no external
+  file, and its small script (sortable tables) logs nothing to the console.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import json
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from autoprompt.errors import ConfigError
+from autoprompt.evaluate.stats import Interval, bootstrap, pareto_front
+from autoprompt.export.manifest import ExportedPrompt, load_prompt
+from autoprompt.records.feedback import Feedback
+from autoprompt.storage.feedback_file import FEEDBACK_FILE, load_feedback
+
+TOP_K = 10
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    """One line of ``trials.jsonl``."""
+
+    number: int
+    state: str
+    score: float
+    n: int
+    calls: int
+    operator: str
+    parent: int | None
+    prompt_tokens: int
+    label: str
+    scores: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class TestRow:
+    """One test example: its target and what the start and the winner answered."""
+
+    example_id: str
+    target: str
+    start: str
+    winner: str
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A finished run, as read back from its directory."""
+
+    directory: Path
+    manifest: Mapping[str, Any]
+    winner: ExportedPrompt
+    baseline: ExportedPrompt
+    trials: tuple[TrialRow, ...]
+    tests: tuple[TestRow, ...]
+    feedback: tuple[Feedback, ...] = ()
+
+    @classmethod
+    def load(cls, directory: str | Path) -> RunRecord:
+        directory = Path(directory)
+        winner = load_prompt(directory)
+        baseline = load_prompt(directory / "baseline") if (directory / "baseline").is_dir() else winner
+        trials = tuple(_trial_row(r) for r in _jsonl(directory / "trials.jsonl", required=True))
+        tests = tuple(TestRow(str(r["id"]), str(r["target"]), str(r["start"]), str(r["winner"]))
+                      for r in _jsonl(directory / "predictions.jsonl", required=False))
+        notes = directory / FEEDBACK_FILE
+        feedback = tuple(load_feedback(notes)) if notes.is_file() else ()
+        return cls(directory, winner.manifest, winner, baseline, trials, tests, feedback)
+
+    @property
+    def dev_size(self) -> int:
+        return int(self.manifest.get("scores", {}).get("dev", {}).get("n") or max((t.n for t in self.trials),
+                                                                                  default=0))
+
+    @property
+    def complete(self) -> list[TrialRow]:
+        return [t for t in self.trials if t.state == "complete"]
+
+
+def _jsonl(path: Path, *, required: bool) -> list[dict[str, Any]]:
+    if not path.is_file():
+        if required:
+            raise ConfigError(f"{path} does not exist; pass a directory written by 'autoprompt optimize --out DIR'")
+        return []
+    try:
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path} is not valid JSON lines ({exc}); re-run the export") from None
+
+
+def _trial_row(r: Mapping[str, Any]) -> TrialRow:
+    return TrialRow(int(r["number"]), str(r["state"]), float(r["score"]), int(r["n"]), int(r.get("calls", 0)),
+                    str(r.get("operator", "start")), r.get("parent"), int(r.get("prompt_tokens", 0)),
+                    str(r.get("label", "")), tuple(float(s) for s in r.get("scores", ())))
+
+
+# ---- the figures and tables, as plain data -------------------------------------------------
+
+def best_so_far(run: RunRecord) -> list[tuple[int, float]]:
+    """(model calls spent, best dev score of a complete trial so far) after each complete trial."""
+    points, spent, best = [], 0, float("-inf")
+    for t in run.trials:
+        spent += t.calls
+        if t.state == "complete" and t.n >= run.dev_size:
+            best = max(best, t.score)
+            points.append((spent, best))
+    return points
+
+
+def pareto(run: RunRecord) -> list[TrialRow]:
+    """Complete trials that no other beats on both dev score and prompt tokens, shortest first."""
+    return pareto_front(run.complete)
+
+
+def leaderboard(run: RunRecord, k: int = TOP_K) -> list[tuple[TrialRow, Interval]]:
+    """The best ``k`` distinct candidates (most dev examples first, then score) with 95% intervals."""
+    best: dict[str, TrialRow] = {}
+    for t in run.trials:
+        if t.label not in best or (t.n, t.score) > (best[t.label].n, best[t.label].score):
+            best[t.label] = t
+    ranked = sorted(best.values(), key=lambda t: (t.n >= run.dev_size, t.score, -t.prompt_tokens), reverse=True)
+    return [(t, bootstrap(list(t.scores)) if t.scores else Interval(t.score, t.score, t.score)) for t in ranked[:k]]
+
+
+def confusion(run: RunRecord, which: str) -> tuple[list[str], list[list[int]]]:
+    """Rows: expected label; columns: answered label (``(other)`` for anything else)."""
+    labels = list(run.winner.prompt.label_words) or sorted({t.target for t in run.tests})
+    answered = [*labels, "(other)"]
+    counts = Counter((t.target, getattr(t, which) if getattr(t, which) in labels else "(other)") for t in run.tests)
+    return answered, [[counts[(expected, got)] for got in answered] for expected in labels]
+
+
+def operators(run: RunRecord) -> list[dict[str, Any]]:
+    """Per operator: trials, complete, accepted as incumbent, best dev score and the gains it brought."""
+    accepted = set(run.manifest.get("accepted", []))
+    by_number = {t.number: t for t in run.trials}
+    rows: dict[str, dict[str, Any]] = {}
+    for t in run.trials:
+        row = rows.setdefault(t.operator, {"operator": t.operator, "trials": 0, "complete": 0, "accepted": 0,
+                                           "best_dev": 0.0, "gain": 0.0})
+        row["trials"] += 1
+        row["complete"] += t.state == "complete"
+        if t.state == "complete":
+            row["best_dev"] = round(max(row["best_dev"], t.score), 4)
+        if t.number in accepted and t.parent in by_number:
+            row["accepted"] += 1
+            row["gain"] = round(row["gain"] + t.score - by_number[t.parent].score, 4)
+    return sorted(rows.values(), key=lambda r: (-r["gain"], -r["accepted"], r["operator"]))
+
+
+def prompt_text(exported: ExportedPrompt) -> str:
+    """The prompt with ``{{name}}`` where each input goes (or rendered with the names, if it transforms them)."""
+    from autoprompt.export.formats import flatten
+
+    try:
+        return flatten(exported)
+    except ConfigError:
+        return exported.render(**{n: "{{" + n + "}}" for n in exported.input_names})
+
+
+def word_diff(before: str, after: str) -> list[tuple[str, str]]:
+    """(op, text) pieces with op in ``=``, ``-``, ``+``, word by word (whitespace kept)."""
+    a, b = re.findall(r"\s+|\S+", before), re.findall(r"\s+|\S+", after)
+    pieces: list[tuple[str, str]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op in ("delete", "replace"):
+            pieces.append(("-", "".join(a[i1:i2])))
+        if op in ("insert", "replace"):
+            pieces.append(("+", "".join(b[j1:j2])))
+        if op == "equal":
+            pieces.append(("=", "".join(a[i1:i2])))
+    return pieces
+
+
+# ---- Markdown --------------------------------------------------------------------------------
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    if not rows:
+        return "(none)"
+    cell = lambda v: str(v).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    lines = ["| " + " | ".join(map(cell, header)) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(map(cell, row)) + " |" for row in rows])
+
+
+def summary_lines(run: RunRecord) -> list[str]:
+    m = run.manifest
+    scores, calls, cost = m.get("scores", {}), m.get("model_calls", {}), m.get("cost", {})
+    dev = scores.get("dev", {})
+    lines = [f"metric: {m.get('metric')} | model: {m.get('model')} | seed: {m.get('seed')} | strategy: "
+             f"{m.get('strategy')} | stop: {m.get('stop_reason', '?')}",
+             f"dev ({dev.get('n')}): start {dev.get('baseline', 0):.3f} -> winner {dev.get('score', 0):.3f}"]
+    if dev.get("how"):
+        lines.append(f"chosen: {dev['how']}")
+    test = scores.get("test")
+    if test:
+        lines.append(f"test ({test['n']}): start {test['baseline']:.3f} [{test['baseline_ci'][0]:.3f}, "
+                     f"{test['baseline_ci'][1]:.3f}] -> winner {test['winner']:.3f} [{test['winner_ci'][0]:.3f}, "
+                     f"{test['winner_ci'][1]:.3f}]; paired difference {test['difference']:+.3f} "
+                     f"[{test['difference_ci'][0]:+.3f}, {test['difference_ci'][1]:+.3f}]")
+    if test:
+        held = f" (held-out rows: {dev['holdout']:.3f})" if dev.get("holdout") is not None else ""
+        lines.append(f"dev-to-test gap of the winner: {dev.get('score', 0) - test['winner']:+.3f}{held}")
+    if test and test.get("consistency"):
+        lines.append(f"consistency on test (agreement of sampled answers): start {test['consistency'][0]:.3f} -> "
+                     f"winner {test['consistency'][1]:.3f}")
+    lines.append(f"cost: {calls.get('search', 0)} model calls in the search ({m.get('optimizer_calls', 0)} by the "
+                 f"optimizer model, {m.get('judge_calls', 0)} by the judge; {calls.get('paid', 0)} not from the "
+                 f"cache) + {calls.get('test', 0)} on test, {cost.get('tokens', 0)} tokens, "
+                 f"${cost.get('usd', 0.0):.4f}, {len(run.trials)} trials")
+    if run.feedback:
+        lines.append(f"reviewer feedback: {len(run.feedback)} record(s), {sum(r.negative for r in run.feedback)} "
+                     f"rejected or rated 2 or lower (feedback.jsonl)")
+    return lines
+
+
+def diff_markdown(pieces: Sequence[tuple[str, str]]) -> str:
+    marks = {"=": "{}", "-": "[-{}-]", "+": "{{+{}+}}"}
+    return "".join(marks[op].format(text) for op, text in pieces)
+
+
+def markdown(run: RunRecord) -> str:
+    board = [(t.number, t.label, f"{t.score:.4f}", f"[{ci.low:.3f}, {ci.high:.3f}]", t.n, t.prompt_tokens,
+              t.operator, "" if t.parent is None else t.parent) for t, ci in leaderboard(run)]
+    chain = [(e["trial"], e["operator"], f"{e['dev_score']:.4f}", e["n"]) for e in run.manifest.get("lineage", [])]
+    front = [(t.number, f"{t.score:.4f}", t.prompt_tokens, t.label) for t in pareto(run)]
+    parts = ["# autoprompt report", "", "```", *summary_lines(run), "```", "",
+             f"## Leaderboard (top {TOP_K})", "", markdown_table(
+                 ("trial", "candidate", "dev_score", "95% CI", "n_dev", "prompt_tokens", "operator", "parent"), board),
+             "", "## How the winner was reached", "",
+             markdown_table(("trial", "operator", "dev_score", "n_dev"), chain),
+             "", "## Pareto front: dev score against prompt tokens", "",
+             markdown_table(("trial", "dev_score", "prompt_tokens", "candidate"), front), "",
+             f"## Operators ({run.manifest.get('strategy', 'refine')} strategy; accepted = became the incumbent)", "",
+             markdown_table(("operator", "trials", "complete", "accepted", "best_dev", "gain"),
+                            [tuple(r.values()) for r in operators(run)]), ""]
+    for which in ("start", "winner") if run.tests else ():
+        columns, matrix = confusion(run, which)
+        parts += [f"## Confusion on test: {which} (rows expected, columns answered)", "",
+                  markdown_table(("expected", *columns), [(label, *row) for label, row in zip(columns, matrix)]), ""]
+    diff = diff_markdown(word_diff(prompt_text(run.baseline), prompt_text(run.winner)))
+    parts += ["## What changed: start -> winner ([-removed-] {+added+})", "", "```", diff, "```", ""]
+    if run.feedback:
+        parts += ["## Reviewer feedback (autoprompt review)", "", markdown_table(FEEDBACK_COLUMNS, feedback_rows(run)),
+                  ""]
+    return "\n".join(parts)
+
+
+FEEDBACK_COLUMNS = ("example", "rating", "verdict", "note", "answer reviewed", "trial")
+
+
+def feedback_rows(run: RunRecord) -> list[tuple[Any, ...]]:
+    """One row per reviewer record, in the order given."""
+    return [(r.example_id, r.rating or "", r.verdict.value, r.note, r.output, r.trial) for r in run.feedback]
+
+
+def write_report(directory: str | Path) -> tuple[Path, Path]:
+    """Write ``report.md`` and ``report.html`` for the run in ``directory``; return both paths."""
+    from autoprompt.report.html import page
+
+    run = RunRecord.load(directory)
+    md, page_path = run.directory / "report.md", run.directory / "report.html"
+    md.write_text(markdown(run), encoding="utf-8")
+    page_path.write_text(page(run), encoding="utf-8")
+    return md, page_path
+
+
+def escape(value: Any) -> str:
+    return html.escape(str(value), quote=True)

@@ -1,0 +1,78 @@
+"""Callbacks: progress display and early stopping, outside the search loop.
+
+Contract: a callback is any callable ``(trial, progress) -> bool | None`` called
+after each trial; returning True stops the search (the result keeps everything
+found so far). ``Progress`` is a frozen snapshot of the run.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TextIO
+
+from autoprompt.records.trial import Trial
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where the search stands after a trial."""
+
+    trials: int
+    calls: int
+    max_calls: int | None
+    best_score: float
+    best_description: str
+
+
+Callback = Callable[[Trial, Progress], "bool | None"]
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr (a line every ``every`` trials when not a terminal)."""
+
+    def __init__(self, stream: TextIO | None = None, width: int = 30, every: int = 10) -> None:
+        self.stream = stream
+        self.width = width
+        self.every = every
+
+    def __call__(self, trial: Trial, progress: Progress) -> None:
+        stream = self.stream or sys.stderr
+        total = progress.max_calls or max(progress.calls, 1)
+        filled = int(self.width * min(progress.calls / total, 1.0))
+        line = (f"[{'#' * filled}{'.' * (self.width - filled)}] {progress.calls}/{total} calls "
+                f"| trial {progress.trials} | best dev {progress.best_score:.3f}")
+        if stream.isatty():
+            stream.write("\r" + line)
+            stream.flush()
+        elif progress.trials % self.every == 1:
+            stream.write(line + "\n")
+
+
+class StopWhenExhausted:
+    """Stop once ``patience`` trials in a row made no new model call (every proposal was seen)."""
+
+    def __init__(self, patience: int = 25) -> None:
+        self.patience = patience
+        self.stale = 0
+
+    def __call__(self, trial: Trial, progress: Progress) -> bool:
+        self.stale = self.stale + 1 if trial.calls == 0 else 0
+        return self.stale >= self.patience
+
+
+class StopOnFailures:
+    """Stop when more than ``max_rate`` of a trial's examples failed (after ``min_examples``).
+
+    A failed example is one the model could not answer at all, e.g. a request that
+    still failed after its retries; when most do, the service is down and spending
+    more of the budget would only buy failures.
+    """
+
+    def __init__(self, max_rate: float = 0.5, min_examples: int = 8) -> None:
+        self.max_rate = max_rate
+        self.min_examples = min_examples
+
+    def __call__(self, trial: Trial, progress: Progress) -> bool:
+        return trial.n >= self.min_examples and trial.failures > self.max_rate * trial.n

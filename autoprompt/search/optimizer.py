@@ -1,0 +1,681 @@
+"""The optimizer: the search loop from data and a first prompt to a tested winner.
+
+Contract:
+- ``optimize(data, ...)`` is the one-call Python API; it builds an ``Optimizer``
+  and calls ``run()``. Constructors only store arguments; all work is in ``run()``.
+- Selection rows: the dev set plus the training rows outside the demonstration pool
+  (``dataset.selection_rows``); for refinement, every third row of each label is held
+  out (``selection_rows()``) and only the final check reads it.
+- The loop: ask the strategy for a candidate, race it on the search rows, tell the
+  strategy, notify callbacks; stop when the budget (less what the final step keeps
+  back) is spent or a callback says so. Then the winner is picked (refinement: the
+  base or the latest accepted step that passes ``selection.choose`` on the held-out
+  rows; for the component search, the best after the top unfinished candidates are
+  completed on the full dev set) and start and winner are scored once on the test set.
+- Strategies: ``refine`` (default; ``refine.RefinementStrategy`` with the operator
+  families in ``operators``; the ``rewrite`` family needs ``optimizer_model``) and
+  ``components`` (Optuna TPE over the component space only).
+- Every input is checked (columns, template variables, budget) before any model call.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import random
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from autoprompt.data.dataset import (
+    BUNDLED,
+    Dataset,
+    DataWarning,
+    Split,
+    TaskKind,
+    hold_out,
+    load_data,
+    selection_rows,
+    split,
+    unique_rows,
+    without_leaks,
+)
+from autoprompt.errors import BudgetExhausted, ConfigError, DataError, TemplateError
+from autoprompt.evaluate.consistency import Consistency
+from autoprompt.evaluate.evaluator import Evaluator
+from autoprompt.evaluate.metric import METRICS, Metric, get_metric
+from autoprompt.evaluate.stats import bootstrap, paired_difference
+from autoprompt.models.backend import Backend, get_backend
+from autoprompt.models.budget import BudgetSpec
+from autoprompt.models.cache import ResponseCache, SQLiteCache
+from autoprompt.models.client import Client
+from autoprompt.models.hosted import Limits
+from autoprompt.models.usage import PriceTable
+from autoprompt.prompts.compose import CUSTOM_TASK, TaskSetup, candidate_from, compose
+from autoprompt.prompts.library import TemplateLibrary
+from autoprompt.prompts.prompt import Prompt
+from autoprompt.prompts.template import Template
+from autoprompt.propose.feedback import feedback_library
+from autoprompt.propose.operator import FAMILIES, RefineContext, build_operators
+from autoprompt.records.candidate import Candidate
+from autoprompt.records.example import Example
+from autoprompt.records.feedback import Feedback
+from autoprompt.records.prediction import Prediction
+from autoprompt.records.trial import Trial, TrialState
+from autoprompt.search.callbacks import Callback, Progress, ProgressBar, StopOnFailures, StopWhenExhausted
+from autoprompt.search.racing import Racer, rungs_for
+from autoprompt.search.refine import RefinementStrategy
+from autoprompt.search.result import Finalist, OptimizationResult, TestReport, completed
+from autoprompt.search.selection import Selection, choose
+from autoprompt.search.space import SearchSpace
+from autoprompt.search.strategy import OptunaStrategy, SearchStrategy, halving_pruner, study_of, tpe_sampler
+from autoprompt.settings import check_settings
+from autoprompt.storage.feedback_file import check_feedback, load_feedback
+from autoprompt.storage.run import RunDirectory, file_hashes, frames, saved_arguments, shared_arguments
+from autoprompt.storage.shared import SharedRun, SharedStrategy, SQLCache, StopWhenSpent
+
+STRATEGIES = ("refine", "components")
+HOLDOUT_MIN_ROWS = 30  # below this, refinement checks its winner on the search rows alone
+ACCEPT_CONFIDENCE = 0.9  # one-sided paired-bootstrap confidence a challenger needs to replace the incumbent
+
+
+@dataclass(frozen=True)
+class Task:
+    """The prepared task: splits, composition setup and an optional custom start template."""
+
+    data: Split
+    setup: TaskSetup
+    custom: Template | None
+
+
+class Optimizer:
+    """Finds a better prompt for a labeled task. See ``optimize`` for the arguments."""
+
+    def __init__(self, *, task: Task, backend: Backend, metric: Metric, budget: BudgetSpec,
+                 cache: ResponseCache | None, prices: PriceTable | None, seed: int, model: str,
+                 callbacks: Sequence[Callback], top_k: int, first_rung: int, strategy: str = "refine",
+                 operators: Sequence[str] = FAMILIES, writer: Backend | None = None,
+                 max_prompt_tokens: int | None = None, shared: SharedRun | None = None,
+                 shared_arguments: dict[str, Any] | None = None, judge: Backend | None = None,
+                 consistency: Consistency | None = None, feedback: Sequence[Feedback] = ()) -> None:
+        self.task = task
+        self.backend = backend
+        self.metric = metric
+        self.budget = budget
+        self.cache = cache
+        self.prices = prices
+        self.seed = seed
+        self.model = model
+        self.callbacks = list(callbacks)
+        self.top_k = top_k
+        self.first_rung = first_rung
+        self.strategy = strategy
+        self.operators = tuple(operators)
+        self.writer = writer
+        self.max_prompt_tokens = max_prompt_tokens
+        self.shared = shared
+        self.shared_arguments = shared_arguments
+        self.judge = judge
+        self.consistency = consistency
+        self.feedback = tuple(feedback)
+
+    def run(self) -> OptimizationResult:
+        started = time.monotonic()
+        client, racer = self._racer()
+        writer = Client(self.writer, client.budget, cache=self.cache, prices=self.prices) if self.writer else None
+        judges = [c for c in [racer.evaluator.judge_client] if c is not None]
+        strategy = self._strategy(racer, writer)
+        refining = strategy if isinstance(strategy, RefinementStrategy) else None
+        reserve = (lambda: self._holdout_reserve(len(refining.chain))) if refining else self._reserve
+        trials, stop_reason = self._search(strategy, racer, client, reserve)
+        if isinstance(strategy, SharedStrategy):
+            strategy.run.settle(lambda: self._evaluate(strategy, racer, len(trials)))
+            trials, stop_reason = strategy.trials(), "budget spent"
+        best, baseline, selection = self._finalize(trials, racer, refining)
+        test, testing = self._test(baseline, best)
+        writing = [writer] if writer is not None else []
+        searching = [client, *writing, *judges]
+        return OptimizationResult(
+            best=best, baseline=baseline, trials=tuple(trials), test=test, metric=self.objective,
+            model=self.model, seed=self.seed, calls=sum(c.calls for c in searching),
+            optimizer_calls=sum(c.calls for c in writing), test_calls=sum(c.calls for c in testing),
+            judge_calls=sum(c.calls for c in judges), paid_calls=sum(c.backend_calls for c in [*searching, *testing]),
+            seconds=time.monotonic() - started, stop_reason=stop_reason, dev_size=len(racer.dev),
+            target=self.task.setup.target_name, kind=self.task.setup.kind.value,
+            data_hashes={name: getattr(self.task.data, name).fingerprint() for name in ("train", "dev", "test")},
+            test_set=self.task.data.test, dev_set=self.task.data.dev,
+            study=strategy.study if isinstance(strategy, OptunaStrategy) else study_of(trials),
+            tokens=sum(c.usage.total for c in searching), usd=sum(c.usd for c in searching),
+            strategy=self.strategy,
+            accepted=tuple(refining.accepted) if refining else _improvements(trials),
+            rejected=tuple(refining.context.rejected) if refining else (), selection=selection,
+        )
+
+    def work(self) -> int:
+        """As a worker of a shared run: search until every worker together has spent the
+        budget; return how many trials this process evaluated."""
+        assert self.shared is not None
+        if self.shared.spent() >= self.budget.calls - self._reserve():
+            return 0
+        client, racer = self._racer()
+        trials, _ = self._search(self._strategy(racer, None), racer, client, self._reserve)
+        return len(trials)
+
+    @property
+    def objective(self) -> str:
+        """The name of what the search maximizes: the metric, with the consistency term if it counts."""
+        return self.consistency.name(self.metric.name) if self.consistency else self.metric.name
+
+    def _racer(self) -> tuple[Client, Racer]:
+        """A client on a fresh budget, and the racer that evaluates on the search rows through it."""
+        dev, _ = self.selection_rows()
+        client = Client(self.backend, self.budget.start(), cache=self.cache, prices=self.prices)
+        return client, Racer(self.evaluator(client), dev, rungs_for(len(dev), self.first_rung),
+                             max_prompt_tokens=self.max_prompt_tokens)
+
+    @functools.cached_property
+    def _selection_rows(self) -> tuple[list[Example], list[Example]]:
+        rows = list(self.task.data.dev.examples)
+        if self.strategy != "refine" or len(rows) < HOLDOUT_MIN_ROWS:
+            return rows, []
+        return hold_out(rows, by_label=self.task.setup.kind is TaskKind.CLASSIFICATION)
+
+    def selection_rows(self) -> tuple[list[Example], list[Example]]:
+        """The rows the search races on, and the held-out rows (every third of each label) that only
+        the final check reads; with fewer than ``HOLDOUT_MIN_ROWS`` rows, nothing is held out.
+        Computed once: the search loop asks for them before every trial."""
+        return self._selection_rows
+
+    def evaluator(self, client: Client) -> Evaluator:
+        """An evaluator through ``client``; a judge metric grades through a judge client on the same
+        budget and cache (kept as the evaluator's ``judge_client``)."""
+        metric, judge = self.metric, None
+        if metric.needs_model:
+            judge = Client(self.judge or self.backend, client.budget, cache=self.cache, prices=self.prices)
+            metric = metric.bind(judge)
+        return Evaluator(client, metric, self.task.setup.kind, consistency=self.consistency, judge_client=judge)
+
+    def _reserve(self) -> int:
+        """Calls the component search keeps back to complete its top candidates on dev."""
+        return min(self.top_k * len(self.task.data.dev.examples), self.budget.calls // 5)
+
+    def _holdout_reserve(self, accepted: int) -> int:
+        """Calls refinement keeps back for the final check: the base and the last (up to three) of
+        the ``accepted`` steps and of one more that a running trial may add, each on every held-out
+        row (with its samples and judge calls) plus its calibration; and what that last trial may
+        spend, since a trial that starts runs to its end."""
+        search, held = self.selection_rows()
+        if not held:
+            return 0
+        per_row = 1 + (self.consistency.samples if self.consistency and self.task.setup.kind is TaskKind.GENERATION
+                       else 0)
+        per_row *= 2 if self.metric.needs_model else 1
+        check = (1 + min(accepted + 1, 3)) * (len(held) * per_row + 4)
+        return min(check + len(search) * per_row + 4, self.budget.calls // 5)
+
+    def _strategy(self, racer: Racer, writer: Client | None) -> SearchStrategy:
+        start = start_candidate(self.task)
+        alternatives = plain_starts(self.task)
+        space = SearchSpace.for_task(self.task.setup, supports_chat=self.backend.supports_chat,
+                                     custom=self.task.custom is not None)
+        if self.strategy == "components" and self.shared is not None:
+            return self._shared_strategy(space, start, racer)
+        if self.strategy == "components":
+            return OptunaStrategy(space, seed=self.seed, start=start, min_resource=racer.rungs[0])
+        context = RefineContext(setup=self.task.setup, space=space, dev={ex.id: ex for ex in racer.dev},
+                                custom=self.task.custom, writer=writer, rng=random.Random(self.seed),
+                                feedback=self.feedback)
+        return RefinementStrategy(context=context, operators=build_operators(self.operators), start=start,
+                                  seed=self.seed, reviewed=reviewed_candidates(self.feedback),
+                                  alternatives=alternatives, confidence=ACCEPT_CONFIDENCE)
+
+    def _shared_strategy(self, space: SearchSpace, start: Candidate, racer: Racer) -> SearchStrategy:
+        """The component search on the shared study: created here by the run's first process, else joined."""
+        assert self.shared is not None
+        sampler = tpe_sampler(os.getpid() if self.shared_arguments is None else self.seed)
+        pruner = halving_pruner(racer.rungs[0])
+        if self.shared_arguments is not None:
+            study = self.shared.create(self.shared_arguments, sampler=sampler, pruner=pruner,
+                                       start=space.params_of(start))
+        else:
+            study = self.shared.study(sampler=sampler, pruner=pruner)
+        self.callbacks.append(StopWhenSpent(self.shared, self.budget.calls - self._reserve()))
+        return SharedStrategy(OptunaStrategy(space, seed=self.seed, start=start, min_resource=racer.rungs[0],
+                                             study=study), self.shared)
+
+    def _search(self, strategy: SearchStrategy, racer: Racer, client: Client,
+                reserve: Callable[[], int]) -> tuple[list[Trial], str]:
+        """Evaluate proposals until the budget, less what ``reserve()`` keeps back, is spent."""
+        trials: list[Trial] = []
+        while client.budget.remaining > reserve() and not client.budget.out_of_time():
+            trial = self._evaluate(strategy, racer, len(trials))
+            trials.append(trial)
+            if trial.state is TrialState.INTERRUPTED:
+                return trials, "budget spent"
+            progress = self._progress(trials, client)
+            votes = [callback(trial, progress) for callback in self.callbacks]
+            if any(votes):
+                return trials, f"stopped by {type(self.callbacks[votes.index(True)]).__name__}"
+        return trials, "budget spent" if client.budget.remaining <= reserve() else "time limit"
+
+    def _evaluate(self, strategy: SearchStrategy, racer: Racer, count: int) -> Trial:
+        """Ask for one proposal, race it, tell the strategy; the trial is numbered as the strategy
+        numbers it (the study's trial number on a shared run), else in order."""
+        proposal = strategy.ask()
+        number = int(getattr(proposal, "number", count))
+        report = proposal.report if number else _never_prune(proposal.report)
+        trial = racer.race(number, proposal.candidate, self.prompt(proposal.candidate), report)
+        trial = replace(trial, operator=proposal.operator, parent=proposal.parent)
+        strategy.tell(proposal, trial)
+        return trial
+
+    def _progress(self, trials: list[Trial], client: Client) -> Progress:
+        full = completed(trials) or trials
+        leader = max(full, key=lambda t: t.score)
+        return Progress(len(trials), client.calls, self.budget.calls, leader.score, leader.candidate.describe())
+
+    def prompt(self, candidate: Candidate) -> Prompt:
+        return compose(candidate, self.task.setup, self.task.custom)
+
+    def _finalize(self, trials: list[Trial], racer: Racer,
+                  refining: RefinementStrategy | None) -> tuple[Finalist, Finalist, Selection | None]:
+        """Refinement: the held-out check picks among the base and its accepted successors. The
+        component search completes the top unfinished candidates on dev and takes the best."""
+        if not trials or trials[0].state is not TrialState.COMPLETE:
+            raise BudgetExhausted(f"the budget ran out before the starting prompt was scored on the "
+                                  f"{len(racer.dev)} dev examples; raise --budget (or --max-tokens/--max-usd)")
+        if refining is not None and refining.base is not None:
+            base, holdout, before = refining.base, self.selection_rows()[1], racer.evaluator.client.calls
+            scores = self._holdout_scores(racer, [base, *refining.chain[-3:]], holdout)
+            winner, selection = choose(base, refining.chain, scores, len(holdout))
+            selection = replace(selection, calls=racer.evaluator.client.calls - before)
+            return self._finalist(winner, racer), self._finalist(base, racer), selection
+        done = {t.candidate for t in completed(trials)}
+        pending: dict[Candidate, Trial] = {}
+        for t in sorted((t for t in trials if t.candidate not in done), key=lambda t: (-t.score, t.number)):
+            pending.setdefault(t.candidate, t)
+        for trial in list(pending.values())[: self.top_k]:
+            finished = racer.race(trial.number, trial.candidate, self.prompt(trial.candidate), _no_prune)
+            finished = replace(finished, operator=trial.operator, parent=trial.parent)
+            if finished.state is TrialState.INTERRUPTED:
+                break
+            trials[trial.number] = finished
+        winner = max(completed(trials), key=lambda t: (t.score, t.number == 0, -t.prompt_chars, -t.number))
+        return self._finalist(winner, racer), self._finalist(trials[0], racer), None
+
+    def _holdout_scores(self, racer: Racer, finalists: list[Trial],
+                        holdout: list[Example]) -> dict[int, list[float] | None]:
+        """Each finalist's per-row scores on the held-out rows (None where the budget ran out)."""
+        scores: dict[int, list[float] | None] = {t.number: [] for t in finalists}
+        for trial in finalists if holdout else []:
+            try:
+                prompt = racer.evaluator.prepare(self.prompt(trial.candidate))
+                scores[trial.number] = [p.score for p in racer.evaluator.evaluate(prompt, holdout)]
+            except BudgetExhausted:
+                scores[trial.number] = None
+        return scores
+
+    def _finalist(self, trial: Trial, racer: Racer) -> Finalist:
+        prompt = racer.evaluator.prepare(self.prompt(trial.candidate))
+        return Finalist(trial.candidate, prompt, trial.score, trial.number)
+
+    def _test(self, baseline: Finalist, best: Finalist) -> tuple[TestReport | None, list[Client]]:
+        """Start and winner on the test set, and the clients that scored them (model, judge)."""
+        test = self.task.data.test.examples
+        if not test:
+            return None, []
+        evaluator = self.evaluator(Client(self.backend, cache=self.cache, prices=self.prices))
+        base = self.score_fresh(evaluator, baseline.prompt, test)
+        win = self.score_fresh(evaluator, best.prompt, test)
+        base_scores, win_scores = [p.score for p in base], [p.score for p in win]
+        report = TestReport(
+            n=len(test), baseline=bootstrap(base_scores, seed=self.seed), winner=bootstrap(win_scores, seed=self.seed),
+            difference=paired_difference(base_scores, win_scores, seed=self.seed),
+            baseline_score=evaluator.aggregate(test, base), winner_score=evaluator.aggregate(test, win),
+            baseline_predictions=tuple(base), winner_predictions=tuple(win),
+        )
+        return report, [c for c in (evaluator.client, evaluator.judge_client) if c is not None]
+
+    def score_fresh(self, evaluator: Evaluator, prompt: Prompt, examples: Sequence[Example]) -> list[Prediction]:
+        """Score from an empty model state, so ``autoprompt eval`` reproduces the numbers exactly."""
+        reset = getattr(self.backend, "reset", None)
+        if callable(reset):
+            reset()
+        return evaluator.evaluate(prompt, examples)
+
+
+def _improvements(trials: Sequence[Trial]) -> tuple[int, ...]:
+    """Trial numbers that set a new best complete score, in order."""
+    best, numbers = float("-inf"), []
+    for trial in completed(list(trials)):
+        if trial.score > best:
+            best = trial.score
+            numbers.append(trial.number)
+    return tuple(numbers)
+
+
+def _no_prune(n: int, score: float) -> bool:
+    return False
+
+
+def _never_prune(report: Callable[[int, float], bool]) -> Callable[[int, float], bool]:
+    """The starting prompt is always scored on the whole dev set; Optuna still sees its rungs."""
+    return lambda n, score: report(n, score) and False
+
+
+def plain_starts(task: Task) -> list[Candidate]:
+    """The plain prompts refinement also starts from when the user gives no template: every
+    skeleton of the library that shows no instruction, with no clarifier or demonstration."""
+    if task.custom is not None:
+        return []
+    return [Candidate(name) for name in sorted(task.setup.library.tasks) if not task.setup.uses_instruction(name)]
+
+
+def start_candidate(task: Task) -> Candidate:
+    """Where the search starts: the user's template, or a plain instruction built from columns and labels."""
+    if task.custom is not None:
+        return Candidate(CUSTOM_TASK)
+    return Candidate("instruction" if task.setup.kind is TaskKind.CLASSIFICATION else "task_instruction")
+
+
+def _in_run_directory(run: RunDirectory, arguments: dict[str, Any]) -> OptimizationResult:
+    """``optimize`` holding ``run``'s lock, with its cache, its argument file and its trial log.
+    Every argument is checked, and the folder claimed (``RunDirectory.claim``), before anything is written."""
+    if arguments.get("cache") is None and arguments.get("storage") is None:
+        arguments["cache"] = run.cache
+    arguments["feedback"] = run.feedback(arguments.get("feedback"))
+    log = run.trial_log()
+    log.read()
+    optimizer = build_optimizer({**arguments, "callbacks": [*(arguments["callbacks"] or []), log]})
+    kept = {k: v for k, v in arguments.items() if k not in ("callbacks", "progress", "worker")}
+    record = saved_arguments(run, kept)
+    run.check(record, file_hashes(record))
+    with run.lock():
+        run.claim(record, frames(kept))
+        result = optimizer.run()
+        log.complete(result.trials)
+        result.export(run.path)
+        if result.study is not None:
+            result.save_study(run.path / "study.sqlite3")
+    return result
+
+
+def _load(source: Any, inputs: Any, target: Any, kind: Any) -> Dataset:
+    return source if isinstance(source, Dataset) else load_data(source, inputs=inputs, target=target, kind=kind)
+
+
+def prepare_task(
+    data: Any, *, inputs: str | Sequence[str] | None, target: str | None, dev: Any = None, test: Any = None,
+    template: str | Path | None = None, kind: TaskKind | str | None = None, seed: int = 0,
+    description: str | None = None, label_definitions: Mapping[str, str] | None = None,
+    label_words: Mapping[str, Mapping[str, str]] | None = None, library: TemplateLibrary | None = None,
+) -> Task:
+    """Load and split the data, and check every template against it, before any model call."""
+    full = _load(data, inputs, target, kind)
+    bundled = BUNDLED.get(data) if isinstance(data, str) else None
+    inputs, target = full.input_columns, full.target_column
+    if dev is None:
+        full, repeated = unique_rows(full)
+        fractions = (0.2, 0.4, 0.4) if test is None else (0.35, 0.65, 0.0)
+        parts = split(full, fractions=fractions, seed=seed)
+        train, dev_set, test_set = parts.train, parts.dev, parts.test
+    else:
+        train, dev_set, test_set = full, _load(dev, inputs, target, full.kind), full.subset(())
+        repeated = 0
+    if test is not None:
+        test_set = _load(test, inputs, target, full.kind)
+    train, dev_set, test_set, leaked = without_leaks(train, dev_set, test_set)
+    if not dev_set.examples:
+        raise DataError("no dev rows are left: every one repeats the inputs of a training row; pass a dev file "
+                        "of other examples, or leave --dev out to split the data")
+    if test is not None and not test_set.examples:
+        raise DataError("no test rows are left: every one repeats the inputs of a training or dev row; pass a test "
+                        "file of other examples, or leave --test out to split the data")
+    if repeated + leaked:
+        warnings.warn(f"{repeated + leaked} row(s) repeat the inputs of an earlier row ({repeated} within the data, "
+                      f"{leaked} across train, dev and test) and were dropped, so no row is scored as unseen "
+                      "after it was shown or used for selection", DataWarning, stacklevel=3)
+    _check_labels(full, dev_set, test_set, dev, test)
+    train, dev_set = selection_rows(train, dev_set, seed=seed)
+    labels = full.labels
+    library = library or TemplateLibrary.bundled()
+    setup = TaskSetup(
+        library=library.for_kind(full.kind.value), kind=full.kind, input_names=inputs, target_name=target,
+        labels=labels if full.kind is TaskKind.CLASSIFICATION else (), train=train.examples,
+        description=description if description is not None else (bundled.description if bundled else ""),
+        definitions=label_definitions or (bundled.definitions if bundled else {}), label_words=label_words or {},
+    )
+    custom = Template.from_path_or_text(template, "custom") if template is not None else None
+    _check_templates(setup, custom, full)
+    return Task(Split(train, dev_set, test_set), setup, custom)
+
+
+def _check_labels(train: Dataset, dev: Dataset, test: Dataset, dev_source: Any, test_source: Any) -> None:
+    """The prompt's labels come from the training data: a dev or test label it lacks is an error."""
+    if train.kind is not TaskKind.CLASSIFICATION:
+        return
+    for part, source, name in ((dev, dev_source, "dev"), (test, test_source, "test")):
+        unknown = sorted(set(part.labels) - set(train.labels))
+        if unknown:
+            where = source if isinstance(source, str | Path) else f"the {name} data"
+            raise DataError(f"label(s) {', '.join(repr(u) for u in unknown[:5])} of {where} never occur in the "
+                            f"training data (labels: {', '.join(train.labels)}); add training examples of them "
+                            f"or drop those {name} rows")
+
+
+def _check_templates(setup: TaskSetup, custom: Template | None, data: Dataset) -> None:
+    provided = {"inputs", "input_names", "titles", "labels", "answer_title", "description", "definitions",
+                "context", "clarifiers", "demos", "preamble", "instruction"}
+    columns = list(data.input_columns)
+    for template in [*setup.library.tasks.values(), *setup.library.clarifiers.values(),
+                     *setup.library.context.values(), *setup.library.instructions.values(),
+                     *([custom] if custom else [])]:
+        template.check_variables(provided, columns)
+    if custom is not None and not custom.variables() & {*columns, "inputs"}:
+        looks_like_path = "/" in custom.source or custom.source.endswith((".jinja", ".j2", ".txt"))
+        hint = f"; if you meant a template file, {custom.source!r} is not one" if looks_like_path else ""
+        raise TemplateError(f"the template uses none of the input columns ({', '.join(columns)}), so every example "
+                            f"would get the same prompt; write e.g. {{{{ {columns[0]} }}}} where the input goes{hint}")
+    _check_rendering(setup, custom, data.examples[0])
+
+
+def _check_rendering(setup: TaskSetup, custom: Template | None, example: Example) -> None:
+    """Render every clarifier and context block, and each skeleton with them, on one example,
+    so a template that fails (``1/0``, a recursive macro, an endless range...) fails before any call."""
+    library = setup.library
+    everything = Candidate(next(iter(library.tasks)), clarifiers=tuple(library.clarifiers),
+                           context=tuple(library.context))
+    starts = [everything, *([replace(everything, task=CUSTOM_TASK)] if custom is not None else [])]
+    for candidate in starts:
+        try:
+            compose(candidate, setup, custom).render(example.inputs)
+        except TemplateError as exc:
+            user = [f"--{section} {name[4:]}" for section, names in (("clarifier", candidate.clarifiers),
+                                                                      ("context", candidate.context))
+                    for name in names if name.startswith("user") and f"'{name}'" in str(exc)]
+            raise TemplateError(f"{user[0]}: {exc}" if user else str(exc)) from None
+
+
+def with_user_templates(library: TemplateLibrary, *, clarifiers: Sequence[str | Path] = (),
+                        context: Sequence[str | Path] = ()) -> TemplateLibrary:
+    """The library plus the user's own clarifiers and context blocks, named ``user1``, ``user2``..."""
+    for section, values in (("clarifiers", clarifiers), ("context", context)):
+        for i, value in enumerate(values):
+            if not str(value).strip():
+                raise ConfigError(f"--{section.removesuffix('s')} {i + 1} is empty; give the block's text or a file")
+            library = library.add(section, Template.from_path_or_text(value, f"user{i + 1}"))
+    return library
+
+
+def optimize(
+    data: Any,
+    *,
+    inputs: str | Sequence[str] | None = None,
+    target: str | None = None,
+    dev: Any = None,
+    test: Any = None,
+    template: str | Path | None = None,
+    model: str | Backend = "local",
+    metric: str | Metric | Callable[[Example, str], float] | None = None,
+    budget: int = 500,
+    max_seconds: float | None = None,
+    max_tokens: int | None = None,
+    max_usd: float | None = None,
+    cache: str | Path | ResponseCache | None = None,
+    prices: PriceTable | None = None,
+    limits: Limits | None = None,
+    seed: int = 0,
+    kind: TaskKind | str | None = None,
+    description: str | None = None,
+    label_definitions: Mapping[str, str] | None = None,
+    label_words: Mapping[str, Mapping[str, str]] | None = None,
+    library: TemplateLibrary | None = None,
+    clarifiers: Sequence[str | Path] = (),
+    context: Sequence[str | Path] = (),
+    callbacks: Sequence[Callback] | None = None,
+    progress: bool = False,
+    top_k: int = 3,
+    first_rung: int = 16,
+    strategy: str = "refine",
+    operators: Sequence[str] = FAMILIES,
+    optimizer_model: str | Backend | None = None,
+    max_prompt_tokens: int | None = None,
+    run_dir: str | Path | None = None,
+    storage: str | None = None,
+    judge_model: str | Backend | None = None,
+    consistency: int | Consistency | None = None,
+    feedback: str | Path | Sequence[Feedback] | None = None,
+) -> OptimizationResult:
+    """Search for a better prompt and score it honestly.
+
+    ``data`` is a CSV/JSONL path, a DataFrame, a ``Dataset`` or a bundled task name
+    (``sentiment``, ``intent``, ``past_tense``). Without ``dev``/``test`` it is split
+    20/40/40 (stratified, seeded) into train (demonstrations), dev (selection) and
+    test (the final, once-only comparison); training rows outside the demonstration
+    pool score candidates too (``dataset.selection_rows``). ``template`` is the starting
+    prompt (a file or Jinja text using the input column names), and the winner is only
+    ever something else when it beats it beyond noise on held-out rows; without it the
+    search starts from the best of the plain prompts (every bare skeleton and a plain
+    instruction built from the column names and labels). ``budget`` caps
+    model calls during the search; ``max_seconds``, ``max_tokens`` and ``max_usd`` cap
+    wall time, tokens and cost. ``cache`` is a SQLite file (or a ``ResponseCache``) that
+    keeps every answer, so a re-run pays only for new requests. ``limits`` caps concurrent
+    requests, requests and tokens per minute for API models. ``clarifiers`` and
+    ``context`` add your own blocks (files or Jinja text) to the library's. Same seed, same result.
+
+    ``strategy="refine"`` (default) refines the prompt round by round from what it gets
+    wrong, with the operator families in ``operators`` (``move``, ``demos``, ``explore``, ``edit``,
+    ``words``, ``rewrite``); ``rewrite`` needs ``optimizer_model``, a model spec like
+    ``model`` (it may be the same model). ``strategy="components"`` searches the component
+    space with Optuna's TPE instead. ``max_prompt_tokens`` skips proposals whose prompt
+    is longer (the starting prompt is always scored). Optimizer-model calls count
+    against ``budget`` like every other call.
+
+    ``run_dir`` makes the run crash-safe (see ``autoprompt.storage.run``): the arguments, the
+    response cache and a trial log live there from the first call, the result is
+    exported there at the end, and ``autoprompt.resume(run_dir)`` continues the run after
+    an interruption without paying again for any answer that arrived.
+
+    ``storage`` (a database URL, e.g. ``postgresql://user@host/db``; needs
+    ``strategy="components"``) makes this a shared run (see ``autoprompt.storage.shared``):
+    ``autoprompt worker --storage URL`` processes, here or on other machines, join the
+    study and the response cache there, and this process finalizes once the budget is spent.
+
+    Free text: ``metric="judge:correctness"`` (or ``faithfulness``, ``concision``, ``tone``, a
+    ``.jinja`` rubric, or a weighted sum like ``0.5*judge:concision+0.5*rougeL``) grades each
+    output with ``judge_model`` (default: ``model``); judge calls count against ``budget`` and
+    its reasons steer refinement. ``consistency`` (a number of samples, or a ``Consistency``)
+    measures how much sampled answers agree, reported beside the score, and with a weight
+    above 0 optimized with it. ``feedback`` (records or a ``feedback.jsonl`` file, as
+    ``autoprompt review`` writes them; a run directory's own file is read as well) turns
+    reviewers' notes into clarifiers and rewrites, starting from the reviewed prompt.
+    """
+    arguments = {k: v for k, v in locals().items() if k not in ("run_dir",)}
+    if run_dir is not None:
+        return _in_run_directory(RunDirectory(Path(run_dir)), arguments)
+    return build_optimizer(arguments).run()
+
+
+def build_optimizer(arguments: Mapping[str, Any]) -> Optimizer:
+    """An ``Optimizer`` from ``optimize``'s arguments, every one checked before any model call."""
+    a = dict(arguments)
+    if a["strategy"] not in STRATEGIES:
+        raise ConfigError(f"unknown strategy '{a['strategy']}'; use one of {', '.join(STRATEGIES)}")
+    check_settings(a)
+    if a["storage"] is not None and a["strategy"] != "components":
+        raise ConfigError("a shared run (--storage) needs --strategy components: refinement is one sequence of "
+                          "rounds, while Optuna's component search lets several workers ask for trials at once")
+    feedback = load_feedback(a.get("feedback") or ())
+    library = feedback_library(with_user_templates(a["library"] or TemplateLibrary.bundled(),
+                                                   clarifiers=a["clarifiers"], context=a["context"]), feedback)
+    task = prepare_task(a["data"], inputs=a["inputs"], target=a["target"], dev=a["dev"], test=a["test"],
+                        template=a["template"], kind=a["kind"], seed=a["seed"], description=a["description"],
+                        label_definitions=a["label_definitions"], label_words=a["label_words"], library=library)
+    check_feedback(feedback, [ex.id for part in (task.data.train, task.data.dev, task.data.test)
+                              for ex in part.examples])
+    check_budget(a["budget"], task)
+    kind = task.setup.kind
+    metric = get_metric(a["metric"] or ("accuracy" if kind is TaskKind.CLASSIFICATION else "exact_match"))
+    consistency = _consistency(a.get("consistency"), metric)
+    judge = None
+    if a.get("judge_model") is not None and not metric.needs_model:
+        raise ConfigError(f"a judge model grades judge:RUBRIC or geval:RUBRIC metrics, and '{metric.name}' asks "
+                          "none; pass e.g. --metric judge:correctness, or drop --judge-model")
+    if a.get("judge_model") is not None and a["judge_model"] != a["model"]:
+        judge = get_backend(a["judge_model"], seed=a["seed"], limits=a["limits"])
+    backend = get_backend(a["model"], seed=a["seed"], limits=a["limits"])
+    writer = None
+    if a["optimizer_model"] is not None:
+        writer = backend if a["optimizer_model"] == a["model"] else get_backend(
+            a["optimizer_model"], seed=a["seed"], limits=a["limits"])
+    build_operators(a["operators"])  # validates the family names before any model call
+    spec = BudgetSpec(int(a["budget"]), a["max_seconds"], a["max_tokens"], a["max_usd"])
+    spec.start()  # validates every cap before any model call
+    shared = SharedRun(a["storage"]) if a["storage"] is not None else None
+    cache = a["cache"]
+    store = SQLiteCache(cache) if isinstance(cache, str | Path) else cache
+    if store is None and shared is not None:
+        store = SQLCache(shared.url)
+    return Optimizer(
+        task=task, backend=backend, metric=metric, budget=spec, cache=store, prices=a["prices"], seed=a["seed"],
+        model=a["model"] if isinstance(a["model"], str) else backend.name,
+        callbacks=[*([ProgressBar()] if a["progress"] else []), StopWhenExhausted(), StopOnFailures(),
+                   *(a["callbacks"] or [])], top_k=a["top_k"],
+        first_rung=a["first_rung"], strategy=a["strategy"], operators=a["operators"], writer=writer,
+        max_prompt_tokens=a["max_prompt_tokens"], shared=shared,
+        shared_arguments=shared_arguments(arguments) if shared is not None and not a.get("worker") else None,
+        judge=judge, consistency=consistency, feedback=feedback,
+    )
+
+
+def check_budget(budget: int, task: Task) -> None:
+    """``ConfigError`` when the budget cannot even score the start on the selection rows."""
+    if budget < len(task.data.dev) + 3:
+        raise ConfigError(f"budget of {budget} calls cannot score even the starting prompt on the "
+                          f"{len(task.data.dev)} dev examples; pass --budget {10 * len(task.data.dev)} or more")
+
+
+def _consistency(value: int | Consistency | Mapping[str, Any] | None, metric: Metric) -> Consistency | None:
+    if value is None or value == 0:
+        return None
+    if isinstance(value, Mapping):
+        value = Consistency(**value)
+    settings = value if isinstance(value, Consistency) else Consistency(samples=int(value))
+    if settings.weight > 0 and metric.aggregate is not METRICS["accuracy"].aggregate:
+        raise ConfigError(f"a consistency weight needs a metric that is a mean over examples; '{metric.name}' "
+                          "is not; use accuracy, or keep the weight at 0 to measure agreement only")
+    return settings.check()
+
+
+def reviewed_candidates(feedback: Sequence[Feedback]) -> list[Candidate]:
+    """The prompts reviewers commented on, each once, in the order reviewed."""
+    seen: list[Candidate] = []
+    for record in feedback:
+        if record.candidate:
+            candidate = candidate_from(record.candidate)
+            if candidate not in seen:
+                seen.append(candidate)
+    return seen

@@ -1,0 +1,214 @@
+"""Refinement: the feedback-driven search strategy.
+
+Contract:
+- ``RefinementStrategy`` is a ``SearchStrategy`` (``ask``/``tell``). Its first proposals
+  are the starting prompts (``start``, then each of ``alternatives``: without a user
+  template, the bare skeletons), each scored on the whole dev set; the best of them is
+  the ``base``, the prompt the user gets for free, and the first incumbent. Right after
+  the starts, each ``reviewed`` candidate (prompts a person gave feedback on, operator
+  ``reviewed``) that is valid for the task. Then, round by
+  round, it takes a parent from the beam (the incumbent first, the runners-up when
+  the incumbent's children stop winning), lets every operator propose children
+  aimed at the parent's error analysis, validates
+  them (invalid ones go to ``context.rejected`` with the reason), skips any whose
+  rendered prompt was already tried, and queues up to ``width`` per operator,
+  interleaved across operators. When no operator has anything new, it tries a random
+  point of the search space (operator ``random``).
+- Racing: a proposal's ``report(n, score)`` compares its score on the first n dev
+  examples with the incumbent's on the same n examples. At every rung it is pruned
+  when it trails by more than ``margin / sqrt(n)``: a challenger that merely ties the
+  incumbent on a small prefix goes on (a prefix the incumbent happened to do well on
+  must not stop a real improvement), one that falls clearly behind stops. Successive
+  halving against the incumbent, paired by example.
+- Right after the starts, a classification task with calibration in its space gets every
+  start with contextual calibration (operator ``move.calibrate``): the base's scored on
+  the whole dev set, the others raced. For small models it is the single move that most
+  often pays, and it can reorder the starts. They are accepted like any challenger.
+- Selection: complete trials enter the beam (the best ``beam_width``). A challenger
+  replaces the incumbent only when it wins on the same dev examples: the one-sided
+  paired-bootstrap lower bound at ``confidence`` is above zero. So the search does not
+  chase noise; ``incumbent`` is the winner and ``accepted`` lists every replacement
+  (``chain``: the ones after the base, in order; the optimizer re-checks them on
+  held-out rows before it trusts any).
+  A new incumbent drops the proposals still queued from the old one (they may be
+  proposed again later; the calibrated starts stay queued, now raced against it) and the
+  next round starts from it.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from autoprompt.errors import BudgetExhausted
+from autoprompt.evaluate.stats import paired_difference
+from autoprompt.prompts.compose import compose
+from autoprompt.propose.operator import Child, Operator, RefineContext, interleave, validate
+from autoprompt.records.candidate import Candidate
+from autoprompt.records.trial import Trial, TrialState
+
+
+@dataclass(frozen=True)
+class RefineProposal:
+    """A child to evaluate, raced against the incumbent of the moment."""
+
+    candidate: Candidate
+    operator: str
+    parent: int | None
+    incumbent: Trial | None
+    margin: float
+
+    def report(self, n: int, score: float) -> bool:
+        if self.incumbent is None or self.incumbent.score_at(n) is None:
+            return False
+        reference = float(self.incumbent.score_at(n))  # type: ignore[arg-type]
+        return score < reference - self.margin / math.sqrt(n)
+
+
+class _RandomTrial:
+    """Answers ``SearchSpace.suggest``'s questions with uniform random choices."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+
+    def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
+        return self.rng.choice(list(choices))
+
+
+class RefinementStrategy:
+    """Beam search over operator proposals, raced and accepted by paired comparison."""
+
+    def __init__(self, *, context: RefineContext, operators: Sequence[Operator], start: Candidate,
+                 beam_width: int = 4, width: int = 2, confidence: float = 0.9, margin: float = 0.25,
+                 seed: int = 0, reviewed: Sequence[Candidate] = (), alternatives: Sequence[Candidate] = ()) -> None:
+        self.context = context
+        self.operators = list(operators)
+        self.start = start
+        self.alternatives = [c for c in alternatives if c != start]
+        self.beam_width = beam_width
+        self.width = width
+        self.confidence = confidence
+        self.margin = margin
+        self.seed = seed
+        self.reviewed = list(reviewed)
+        self.incumbent: Trial | None = None
+        self.base: Trial | None = None
+        self.chain: list[Trial] = []
+        self.accepted: list[int] = []
+        self.beam: list[Trial] = []
+        self._queue: deque[RefineProposal] = deque()
+        self._seen: set[str] = set()
+        self._round = 0
+        self._calibration_pending = True
+
+    def ask(self) -> RefineProposal:
+        if not self._seen:
+            self._seen.add(self._key(self.start))
+            return RefineProposal(self.start, "start", None, None, self.margin)
+        while self.alternatives:
+            candidate = self.alternatives.pop(0)
+            if self._key(candidate) not in self._seen:
+                self._seen.add(self._key(candidate))
+                return RefineProposal(candidate, "start", None, None, self.margin)
+        if self._calibration_pending and self.base is not None:
+            self._calibration_pending = False
+            self._queue_calibrated_starts()
+        while self.reviewed:
+            candidate = self.reviewed.pop(0)
+            reason = validate(candidate, self.context)
+            if reason:
+                self.context.reject("reviewed", reason, candidate.describe())
+            elif self._key(candidate) not in self._seen:
+                self._seen.add(self._key(candidate))
+                return RefineProposal(candidate, "reviewed", 0, self.incumbent, self.margin)
+        while not self._queue:
+            self._plan_round()
+        return self._queue.popleft()
+
+    def _queue_calibrated_starts(self) -> None:
+        """Each start with calibration: the base's scored in full, the others raced."""
+        if not self.context.space.calibration:
+            return
+        starts = sorted((t for t in self.context.trials if t.operator == "start" and t.state is TrialState.COMPLETE),
+                        key=lambda t: (t is not self.base, -t.score, t.number))
+        for trial in starts:
+            calibrated = replace(trial.candidate, calibrate=True)
+            if not trial.candidate.calibrate and self._key(calibrated) not in self._seen:
+                self._seen.add(self._key(calibrated))
+                rival = None if trial is self.base else self.incumbent
+                self._queue.append(RefineProposal(calibrated, "move.calibrate", trial.number, rival, self.margin))
+
+    def tell(self, proposal: Any, trial: Trial) -> None:
+        self.context.trials.append(trial)
+        if trial.state is not TrialState.COMPLETE:
+            return
+        self.beam = sorted([*self.beam, trial], key=lambda t: (-t.score, t.prompt_tokens, t.number))[: self.beam_width]
+        starting = isinstance(proposal, RefineProposal) and proposal.operator == "start"
+        if starting and (self.base is None or trial.score > self.base.score):
+            self.base = trial  # the best plain start: ties keep the earlier (the user's) prompt
+        if self.incumbent is None or (starting and trial is self.base) or self._wins(trial, self.incumbent):
+            self.incumbent = trial
+            self.accepted.append(trial.number)
+            if not starting:
+                self.chain.append(trial)
+            self._round = 0
+            kept = deque(replace(p, incumbent=trial) for p in self._queue if p.operator == "move.calibrate")
+            for stale in self._queue:  # children of the old incumbent: plan afresh from the new one
+                if stale.operator != "move.calibrate":
+                    self._seen.discard(self._key(stale.candidate))
+            self._queue = kept  # the calibrated starts still race, now against the new incumbent
+
+    def _plan_round(self) -> None:
+        parents = [t for t in [self.incumbent, *self.beam] if t is not None]
+        parents = list({t.number: t for t in parents}.values())
+        parent = parents[self._round % len(parents)] if parents else None
+        self._round += 1
+        groups = [self._fresh(op, parent) for op in self.operators] if parent is not None else []
+        children = interleave(*groups) or [Child(self._random(), "random")]
+        for child in children:
+            self._queue.append(RefineProposal(child.candidate, child.operator, parent.number if parent else None,
+                                              self.incumbent, self.margin))
+
+    def _fresh(self, operator: Operator, parent: Trial) -> list[Child]:
+        try:
+            proposed = operator.propose(parent, self.context)
+        except BudgetExhausted:
+            self.context.reject(operator.family, "the budget ran out while the optimizer model was writing")
+            return []
+        fresh: list[Child] = []
+        for child in proposed:
+            if len(fresh) >= self.width:
+                break
+            reason = validate(child.candidate, self.context)
+            if reason:
+                self.context.reject(child.operator, reason, child.candidate.instruction)
+                continue
+            key = self._key(child.candidate)
+            if key not in self._seen:
+                self._seen.add(key)
+                fresh.append(child)
+        return fresh
+
+    def _random(self) -> Candidate:
+        for _ in range(50):
+            candidate = self.context.space.suggest(_RandomTrial(self.context.rng))  # type: ignore[arg-type]
+            if self._key(candidate) not in self._seen:
+                self._seen.add(self._key(candidate))
+                return candidate
+        return candidate
+
+    def _key(self, candidate: Candidate) -> str:
+        return compose(candidate, self.context.setup, self.context.custom).key()
+
+    def _wins(self, challenger: Trial, incumbent: Trial) -> bool:
+        """True when the challenger is better on the same dev examples beyond the confidence bound."""
+        if challenger.score <= incumbent.score or challenger.n != incumbent.n:
+            return False
+        difference = paired_difference([p.score for p in incumbent.predictions],
+                                        [p.score for p in challenger.predictions],
+                                        level=2 * self.confidence - 1, seed=self.seed)
+        return difference.low > 0

@@ -1,0 +1,157 @@
+"""Search strategies: what to try next, and what was learned from the last try.
+
+Contract:
+- ``SearchStrategy.ask()`` returns a ``Proposal``: a candidate, the operator that
+  made it and its parent trial's number, plus ``report(n, score)``, which the racer
+  calls after each dev batch and which answers whether to stop early (prune).
+- ``SearchStrategy.tell(proposal, trial)`` hands back the finished trial.
+- ``study_of(trials)`` records the trials of a strategy that is not Optuna-based in
+  a new Optuna study (candidate, operator and parent as user attributes, rung scores
+  as intermediate values), so optuna-dashboard opens every run.
+- Optional: a strategy with an ``incumbent`` attribute (a ``Trial``) names the winner
+  itself (``refine.RefinementStrategy``); otherwise the best complete trial wins.
+- ``OptunaStrategy`` samples with Optuna's seeded TPE sampler, enqueues the
+  starting prompt as the first trial, and prunes with successive halving.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from autoprompt.errors import MissingDependency
+from autoprompt.records.candidate import Candidate
+from autoprompt.records.trial import Trial, TrialState
+from autoprompt.search.space import SearchSpace
+
+if TYPE_CHECKING:
+    import optuna
+
+
+class Proposal(Protocol):
+    """A candidate to evaluate, and the channel for reporting partial scores."""
+
+    @property
+    def candidate(self) -> Candidate: ...
+
+    @property
+    def operator(self) -> str: ...
+
+    @property
+    def parent(self) -> int | None: ...
+
+    def report(self, n: int, score: float) -> bool:
+        """Record the score on the first ``n`` dev examples; True means stop here."""
+        ...
+
+
+class SearchStrategy(Protocol):
+    """Proposes candidates and learns from their trials."""
+
+    def ask(self) -> Proposal: ...
+
+    def tell(self, proposal: Proposal, trial: Trial) -> None: ...
+
+
+@dataclass
+class OptunaProposal:
+    """A proposal backed by an Optuna trial."""
+
+    candidate: Candidate
+    trial: optuna.trial.Trial
+    operator: str = "tpe"
+    parent: int | None = None
+
+    def report(self, n: int, score: float) -> bool:
+        self.trial.report(score, step=n)
+        return bool(self.trial.should_prune())
+
+
+def _optuna() -> Any:
+    try:
+        import optuna
+    except ImportError:
+        raise MissingDependency("optuna") from None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+def tpe_sampler(seed: int) -> Any:
+    """Multivariate TPE, seeded."""
+    optuna = _optuna()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=10, multivariate=True)
+
+
+def halving_pruner(min_resource: int, reduction_factor: int = 2) -> Any:
+    """Successive halving over the racing rungs."""
+    return _optuna().pruners.SuccessiveHalvingPruner(min_resource=min_resource, reduction_factor=reduction_factor)
+
+
+class OptunaStrategy:
+    """TPE over the search space, with successive-halving pruning on dev batches."""
+
+    def __init__(self, space: SearchSpace, *, seed: int, start: Candidate, min_resource: int,
+                 reduction_factor: int = 2, study: optuna.Study | None = None) -> None:
+        self.space = space
+        self.seed = seed
+        self.start = start
+        self.min_resource = min_resource
+        self.reduction_factor = reduction_factor
+        self._study = study
+
+    @property
+    def study(self) -> optuna.Study:
+        """The Optuna study (created on first use), e.g. for optuna-dashboard."""
+        if self._study is None:
+            self._study = _optuna().create_study(direction="maximize", sampler=tpe_sampler(self.seed),
+                                                 pruner=halving_pruner(self.min_resource, self.reduction_factor))
+            self._study.enqueue_trial(self.space.params_of(self.start))
+        return self._study
+
+    def ask(self) -> OptunaProposal:
+        trial = self.study.ask()
+        return OptunaProposal(self.space.suggest(trial), trial, "start" if trial.number == 0 else "tpe")
+
+    def tell(self, proposal: Proposal, trial: Trial) -> None:
+        assert isinstance(proposal, OptunaProposal)
+        optuna = _optuna()
+        if trial.state is TrialState.COMPLETE:
+            self.study.tell(proposal.trial, trial.score)
+        elif trial.state is TrialState.PRUNED:
+            self.study.tell(proposal.trial, state=optuna.trial.TrialState.PRUNED)
+        else:
+            self.study.tell(proposal.trial, state=optuna.trial.TrialState.FAIL)
+
+
+def study_of(trials: Sequence[Trial]) -> optuna.Study:
+    """A new in-memory Optuna study holding ``trials``, e.g. for optuna-dashboard."""
+    optuna = _optuna()
+    study = optuna.create_study(direction="maximize")
+    states = {TrialState.COMPLETE: optuna.trial.TrialState.COMPLETE, TrialState.PRUNED: optuna.trial.TrialState.PRUNED,
+              TrialState.INTERRUPTED: optuna.trial.TrialState.FAIL}
+    for trial in trials:
+        study.add_trial(optuna.trial.create_trial(
+            state=states[trial.state], value=trial.score if trial.state is TrialState.COMPLETE else None,
+            params={}, distributions={}, intermediate_values=dict(trial.rung_scores),
+            user_attrs={"candidate": trial.candidate.describe(), "operator": trial.operator,
+                        "parent": trial.parent, "n": trial.n, "prompt_tokens": trial.prompt_tokens},
+        ))
+    return study
+
+
+def save_study(study: optuna.Study, path: str | Path) -> str:
+    """Copy ``study`` into a new SQLite file at ``path`` (replacing it); return its storage URL,
+    which ``optuna-dashboard URL`` and ``optuna.load_study(study_name="autoprompt", storage=URL)`` open."""
+    optuna = _optuna()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    url = f"sqlite:///{path.resolve()}"
+    copy = optuna.create_study(storage=url, study_name="autoprompt", directions=study.directions)
+    copy.add_trials(study.trials)
+    return url

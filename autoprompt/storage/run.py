@@ -1,0 +1,400 @@
+"""Run directories: where a run lives, so that it survives a crash and can be resumed.
+
+Contract:
+- ``RunDirectory(path)`` holds, once a run has started in it:
+
+  - ``run.json``: the run's arguments, written before any model call (data given as a
+    DataFrame or ``Dataset`` is saved beside it as ``data/source.jsonl``). API keys are
+    never written: they come from the environment.
+  - ``cache.sqlite``: every model answer, committed as it arrives (WAL).
+  - ``trials.log.jsonl``: one line per finished trial (candidate, score of each dev
+    example, operator and parent, timings), appended and flushed as it finishes.
+  - ``feedback.jsonl``: reviewers' records (``autoprompt review``); every run and
+    resume in the directory reads them (``feedback(given)``) and saves them in ``run.json``.
+  - at the end, the export: ``winner.json``, ``report.html``, ``study.sqlite3``...
+
+- ``lock()`` lets one process at a time run in a directory; a second one gets
+  ``RunInUse`` naming the PID that holds it. It is an OS file lock, so a killed
+  process leaves no stale lock behind.
+- ``resume(directory)`` runs the saved arguments again against the same cache. Every
+  answer that arrived before the interruption is replayed for free (charged to the
+  budget as before, so the search takes the same path), requests that were in flight
+  are asked again, and with a deterministic model the result equals that of an
+  uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from autoprompt.errors import ConfigError, RunInUse
+from autoprompt.records.trial import Trial
+from autoprompt.search.callbacks import Progress
+from autoprompt.storage.files import append_line, write_atomically
+
+if TYPE_CHECKING:
+    from autoprompt.search.result import OptimizationResult
+
+ARGUMENTS_FILE = "run.json"
+TRIAL_LOG = "trials.log.jsonl"
+CACHE_FILE = "cache.sqlite"
+LOCK_FILE = "run.lock"
+FORMAT = "autoprompt.storage.run/1"
+
+
+@dataclass(frozen=True)
+class RunDirectory:
+    """A run's directory and the files in it."""
+
+    path: Path
+
+    @property
+    def cache(self) -> Path:
+        return self.path / CACHE_FILE
+
+    @property
+    def log(self) -> Path:
+        return self.path / TRIAL_LOG
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the directory for this process; ``RunInUse`` if another one holds it."""
+        import fcntl
+
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            handle = open(self.path / LOCK_FILE, "a+")
+        except OSError as exc:
+            raise ConfigError(f"cannot write the run to {self.path}: {exc.strerror or exc}; pass a writable --out "
+                              "folder") from None
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise RunInUse(f"run {self.path} is in use by PID {holder}; wait for it to finish, stop it, "
+                               "or use another --out directory") from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
+            yield
+        finally:
+            handle.close()
+
+    def claim(self, arguments: Mapping[str, Any], frames: Mapping[str, Any]) -> None:
+        """Make this folder the run's: refuse it unless it is new, empty, or a directory of the same
+        run on unchanged data (``check``); then write the in-memory data and ``run.json``."""
+        hashes = {**file_hashes(arguments), **{name: _sha256(_frame_text(f).encode()) for name, f in frames.items()}}
+        self.check(arguments, hashes)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            for name, frame in frames.items():
+                path = self.data_path(name)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_atomically(path, _frame_text(frame))
+            self.save_arguments(arguments, hashes)
+        except OSError as exc:
+            raise ConfigError(f"cannot write the run to {self.path}: {exc.strerror or exc}; pass a writable --out "
+                              "folder") from None
+
+    def check(self, arguments: Mapping[str, Any], hashes: Mapping[str, str]) -> None:
+        """``ConfigError`` unless the folder is new, empty, or holds this same run (same arguments but for
+        the limits and feedback, which a resume may change) whose data files are unchanged."""
+        for parent in (self.path, *self.path.parents):
+            if parent.exists() and not parent.is_dir():
+                raise ConfigError(f"--out {self.path}: {parent} is a file, not a folder; pass a new or empty folder")
+        held = sorted(p.name for p in self.path.iterdir() if p.name != LOCK_FILE) if self.path.is_dir() else []
+        if not held:
+            return
+        if ARGUMENTS_FILE not in held:
+            names = ", ".join(held[:4])
+            raise ConfigError(f"--out {self.path} is not empty and is not an autoprompt run (it holds {names}); pass "
+                              "a new or empty folder, so nothing in it is overwritten")
+        record = self.record()
+        saved = record["arguments"]
+        differ = sorted(k for k in {*saved, *arguments} - _MAY_CHANGE if saved.get(k) != arguments.get(k))
+        if differ and self.holds_work():
+            raise ConfigError(f"{self.path} holds another run (its {', '.join(differ[:5])} differ); continue it with "
+                              f"'autoprompt resume {self.path}', or pass a new --out folder")
+        for name, digest in dict(record.get("hashes") or {}).items():
+            if hashes.get(name) not in (None, digest):
+                raise ConfigError(f"{name} file {saved.get(name)} changed since the run in {self.path} started (its "
+                                  "SHA-256 differs from run.json's); restore it, or start a new run with another --out")
+
+    def holds_work(self) -> bool:
+        """Whether a run here computed anything (a logged trial, a cached answer, an export); a run
+        that failed before its first answer (a wrong model spec, say) may be replaced by another."""
+        if (self.path / "winner.json").exists() or _lines(self.log):
+            return True
+        if not self.cache.is_file():
+            return False
+        from autoprompt.models.cache import SQLiteCache
+
+        cache = SQLiteCache(self.cache)
+        try:
+            return len(cache) > 0
+        finally:
+            cache.close()
+
+    def save_arguments(self, arguments: Mapping[str, Any], hashes: Mapping[str, str]) -> None:
+        """Write ``run.json``; a log of a run with other limits is moved aside first."""
+        record = {"format": FORMAT, "arguments": dict(arguments), "hashes": dict(hashes)}
+        path = self.path / ARGUMENTS_FILE
+        if path.is_file() and self.record() != record and self.log.is_file():
+            number = 1 + sum(1 for _ in self.path.glob(f"{TRIAL_LOG}.*"))
+            self.log.rename(self.path / f"{TRIAL_LOG}.{number}")
+        write_atomically(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+
+    def record(self) -> dict[str, Any]:
+        """``run.json`` as written, checked for shape: every way it can be wrong is a ``ConfigError``."""
+        from autoprompt.export.manifest import read_record
+
+        record = read_record(self.path / ARGUMENTS_FILE, FORMAT, what="a run written by this version",
+                             fix="the run cannot be resumed; start a new one with another --out",
+                             missing=f"{self.path} holds no run ({ARGUMENTS_FILE} is missing); "
+                                     "start one with: autoprompt optimize ... --out DIR")
+        if not isinstance(record.get("arguments"), dict) or not isinstance(record.get("hashes", {}), dict):
+            raise ConfigError(f"{self.path / ARGUMENTS_FILE} is damaged (its arguments are not a mapping); "
+                              "start a new run with another --out")
+        return record
+
+    def arguments(self) -> dict[str, Any]:
+        """The run's saved arguments, checked for shape (``settings.check_saved``)."""
+        from autoprompt.settings import check_saved
+
+        return check_saved(self.record()["arguments"], str(self.path / ARGUMENTS_FILE))
+
+    def data_path(self, name: str) -> Path:
+        """Where an argument given as a DataFrame or ``Dataset`` is saved."""
+        return (self.path / "data" / f"{name}.jsonl").resolve()
+
+    def feedback(self, given: Any = None) -> list[Any]:
+        """Feedback given as an argument, then the records of ``feedback.jsonl`` here, each once."""
+        from autoprompt.storage.feedback_file import FEEDBACK_FILE, load_feedback
+
+        records = load_feedback(given or ())
+        if (self.path / FEEDBACK_FILE).is_file():
+            records += load_feedback(self.path / FEEDBACK_FILE)
+        return [r for i, r in enumerate(records) if r not in records[:i]]
+
+    def trial_log(self) -> TrialLog:
+        return TrialLog(self.log)
+
+
+class TrialLog:
+    """A callback that appends each finished trial to the log (skipping trials a resumed run replays)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.logged: set[int] | None = None
+        self.trimmed = False
+
+    def read(self) -> set[int]:
+        """The numbers of the trials already logged; a damaged line is a ``ConfigError``."""
+        if self.logged is None:
+            self.logged = {json.loads(line)["number"] for line in _lines(self.path)}
+        return self.logged
+
+    def __call__(self, trial: Trial, progress: Progress | None = None) -> None:
+        from autoprompt.records.trial import trial_record
+
+        if not self.trimmed:
+            _drop_cut_line(self.path)
+            self.trimmed = True
+        if trial.number in self.read():
+            return
+        append_line(self.path, json.dumps(trial_record(trial)))
+        self.read().add(trial.number)
+
+    def complete(self, trials: Sequence[Trial]) -> None:
+        """Append the trials the search loop did not report (the one the budget cut short)."""
+        for trial in trials:
+            self(trial)
+
+
+def _lines(path: Path) -> list[str]:
+    """The log's records; a last line a kill cut short is left out, a damaged line before it is an error."""
+    if not path.is_file():
+        return []
+    lines = [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
+    for number, line in enumerate(lines, 1):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            record = None
+        if not isinstance(record, dict) or not isinstance(record.get("number"), int):
+            if number == len(lines):
+                return lines[:-1]  # a line cut short by a kill
+            raise ConfigError(f"{path} line {number} is damaged (not a trial record); delete that line, or start "
+                              "a new run with another --out")
+    return lines
+
+
+def _drop_cut_line(path: Path) -> None:
+    """Remove a last line that a kill cut short, so the next append starts on a fresh line."""
+    if path.is_file():
+        lines = _lines(path)
+        if path.read_bytes() != "".join(line + "\n" for line in lines).encode():
+            write_atomically(path, "".join(line + "\n" for line in lines))
+
+
+def resume(directory: str | Path, *, model: Any = None, metric: Any = None, optimizer_model: Any = None,
+           judge_model: Any = None, callbacks: list[Callable[[Trial, Progress], bool | None]] | None = None,
+           progress: bool = False, budget: int | None = None) -> OptimizationResult:
+    """Continue the run in ``directory`` (see the module contract). ``model``, ``metric``,
+    ``optimizer_model`` and ``judge_model`` must be passed again when the run was given objects rather than names.
+    ``budget`` replaces the run's budget (to go on after a finished run, e.g. with new feedback)."""
+    from autoprompt.search.optimizer import optimize
+
+    run = RunDirectory(Path(directory))
+    arguments = restored(run.arguments())
+    if budget is not None:
+        arguments["budget"] = budget
+    for name, given in (("model", model), ("metric", metric), ("optimizer_model", optimizer_model),
+                        ("judge_model", judge_model)):
+        if given is not None:
+            arguments[name] = given
+        elif isinstance(arguments.get(name), dict):
+            raise ConfigError(f"this run was given a {name} object ({arguments[name]['object']}), which cannot be "
+                              f"saved; pass it again: autoprompt.resume({str(directory)!r}, {name}=...)")
+    return optimize(**arguments, run_dir=run.path, callbacks=callbacks, progress=progress)
+
+
+def _saved(run: RunDirectory, name: str, value: Any) -> Any:
+    """One argument as JSON: data frames as the path they are saved at (``frames``), objects that
+    cannot be saved to a marker."""
+    if _is_frame(value):
+        return str(run.data_path(name))
+    return _portable(name, value)
+
+
+def _is_frame(value: Any) -> bool:
+    import pandas as pd
+
+    from autoprompt.data.dataset import Dataset
+
+    return isinstance(value, pd.DataFrame | Dataset)
+
+
+def frames(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments given as a DataFrame or ``Dataset``, which ``RunDirectory.claim`` saves as files."""
+    return {name: value for name, value in arguments.items() if _is_frame(value)}
+
+
+def _frame_text(data: Any) -> str:
+    import pandas as pd
+
+    from autoprompt.data.dataset import Dataset
+
+    if isinstance(data, Dataset):
+        data = pd.DataFrame([{**ex.inputs, data.target_column: ex.target} for ex in data.examples])
+    text: str = data.to_json(orient="records", lines=True, force_ascii=False)
+    return text
+
+
+def file_hashes(arguments: Mapping[str, Any]) -> dict[str, str]:
+    """SHA-256 of each data file the arguments name (bundled task names and objects have none)."""
+    out = {}
+    for name in ("data", "dev", "test"):
+        value = arguments.get(name)
+        if isinstance(value, str) and "\n" not in value and Path(value).is_file():
+            out[name] = _sha256(Path(value).read_bytes())
+    return out
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+_MAY_CHANGE = {"budget", "max_seconds", "max_tokens", "max_usd", "limits", "feedback"}  # a resume may change these
+_FILE_ARGUMENTS = {"data", "dev", "test", "template", "clarifiers", "context", "cache"}
+
+
+def saved_arguments(run: RunDirectory, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """``optimize``'s arguments as ``run.json`` keeps them (see ``resume`` for the way back)."""
+    return {name: _saved(run, name, value) for name, value in arguments.items()}
+
+
+def restored(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """``run.json``'s arguments back into ``optimize``'s types."""
+    from autoprompt.evaluate.consistency import Consistency
+    from autoprompt.models.hosted import Limits
+    from autoprompt.models.usage import PriceTable
+    from autoprompt.prompts.library import TemplateLibrary
+    from autoprompt.prompts.template import Template
+
+    out = dict(arguments)
+    try:
+        if isinstance(out.get("prices"), dict) and isinstance(out["prices"].get("prices"), dict):
+            out["prices"] = PriceTable({m: (float(p[0]), float(p[1])) for m, p in out["prices"]["prices"].items()})
+        if isinstance(out.get("library"), dict) and isinstance(out["library"].get("library"), dict):
+            out["library"] = TemplateLibrary(**{
+                section: {key: Template(key, t["source"], frozenset(t["kinds"])) for key, t in entries.items()}
+                for section, entries in out["library"]["library"].items()})
+        if isinstance(out.get("cache"), dict):  # an in-memory cache was not kept: the run directory's serves
+            out["cache"] = None
+        if isinstance(out.get("limits"), dict):
+            out["limits"] = Limits(**out["limits"])
+        if isinstance(out.get("consistency"), dict):
+            out["consistency"] = Consistency(**out["consistency"])
+    except (TypeError, KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(f"{ARGUMENTS_FILE} holds settings this version cannot read ({exc}); remove them") from None
+    return out
+
+
+def shared_arguments(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """``optimize``'s arguments as a shared run's study keeps them, for workers on other machines:
+    data must be files (or bundled task names) that every worker can read."""
+    import pandas as pd
+
+    from autoprompt.data.dataset import Dataset
+
+    out: dict[str, Any] = {}
+    for name, value in arguments.items():
+        if name in ("callbacks", "progress", "worker", "cache", "storage", "run_dir"):
+            continue
+        if isinstance(value, pd.DataFrame | Dataset):
+            raise ConfigError(f"a shared run needs {name} as a file path (or bundled task name) that every worker "
+                              "can read, not an in-memory table; save it to CSV first")
+        out[name] = _portable(name, value)
+    return out
+
+
+def _portable(name: str, value: Any) -> Any:
+    import dataclasses
+    import enum
+
+    from autoprompt.models.cache import SQLiteCache
+    from autoprompt.models.usage import PriceTable
+    from autoprompt.prompts.library import SECTIONS, TemplateLibrary
+
+    if isinstance(value, PriceTable):
+        return {"prices": {model: list(price) for model, price in value.prices.items()}}
+    if isinstance(value, TemplateLibrary):
+        return {"library": {section: {key: {"source": t.source, "kinds": sorted(t.kinds)}
+                                      for key, t in value.section(section).items()} for section in SECTIONS}}
+    if isinstance(value, SQLiteCache):
+        return str(value.path.resolve())
+    if isinstance(value, Path):
+        return str(value.resolve())
+    if isinstance(value, str) and name in _FILE_ARGUMENTS and "\n" not in value and Path(value).is_file():
+        return str(Path(value).resolve())
+    if isinstance(value, enum.Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, tuple | list):
+        return [_portable(name, v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool | dict):
+        return value
+    return {"object": getattr(value, "name", type(value).__name__)}

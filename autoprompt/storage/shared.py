@@ -1,0 +1,310 @@
+"""Shared runs: one Optuna study and one response cache at a database URL, worked on by
+several processes (on one machine or many) for the component search.
+
+Contract:
+- ``SQLCache(url)`` is a ``ResponseCache`` in the table ``autoprompt_responses`` of any
+  SQLAlchemy database (PostgreSQL for runs shared between machines). When two workers
+  store the same request, the first answer stays.
+- ``SharedRun(url)`` is the study ``autoprompt`` in ``url`` (Optuna's RDB storage) with
+  heartbeats: a trial whose worker has been silent for ``grace`` seconds is failed by
+  the next worker that asks for one, and its parameters are queued again once, so the
+  claim of a worker that died is taken over. The run's arguments are the study's user
+  attribute ``arguments``.
+- Claims: a trial is evaluated only by the worker that asked for it (Optuna marks it
+  RUNNING in the database), and ``HeartbeatProposal`` keeps that worker's heartbeat
+  while it evaluates. Each finished trial stores its predictions, calls and worker PID
+  as user attributes, so any process can rebuild every worker's trials (``trials``).
+- Budget: ``spent()`` is the model calls charged by every worker's finished trials; the
+  ``StopWhenSpent`` callback stops a worker once the run's search budget is reached.
+- ``work(url, model=...)`` joins a shared run as a worker: the same loop as ``optimize``,
+  no finalization. The process that created the run (``optimize(storage=url,
+  strategy="components")``) waits for running trials once the budget is spent, then
+  completes the top candidates on dev, scores the test set and exports.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import threading
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from autoprompt.errors import ConfigError, MissingDependency
+from autoprompt.records.candidate import Candidate
+from autoprompt.records.prediction import Prediction
+from autoprompt.records.trial import Trial, TrialState
+from autoprompt.search.callbacks import Progress
+
+if TYPE_CHECKING:
+    import optuna
+
+    from autoprompt.search.space import SearchSpace
+
+STUDY = "autoprompt"
+HEARTBEAT = 2
+GRACE = 8
+
+
+def _engine(url: str) -> Any:
+    try:
+        import sqlalchemy
+    except ImportError:
+        raise MissingDependency("sqlalchemy") from None
+    try:
+        return sqlalchemy.create_engine(url, pool_pre_ping=True)
+    except ModuleNotFoundError as exc:
+        raise MissingDependency(exc.name or "a database driver", "postgres") from None
+    except sqlalchemy.exc.ArgumentError as exc:
+        raise ConfigError(f"storage URL {url!r} is not valid ({exc}); use e.g. "
+                          "postgresql://user@host:5432/db or sqlite:///run.db") from None
+
+
+def _reachable(url: str) -> None:
+    """``ConfigError`` naming the database (never its password) when nothing answers at ``url``."""
+    import sqlalchemy
+
+    engine = _engine(url)
+    try:
+        with engine.connect():
+            pass
+    except sqlalchemy.exc.DBAPIError as exc:
+        shown = sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+        reason = " ".join(str(exc.orig).split())[:200]
+        raise ConfigError(f"cannot connect to the storage database {shown} ({reason}); start it, or fix --storage") \
+            from None
+    finally:
+        engine.dispose()
+
+
+class SQLCache:
+    """Responses in a database table, shared by every worker of a run."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine: Any = None
+        self._table: Any = None
+
+    def _ready(self) -> tuple[Any, Any]:
+        if self._engine is None:
+            import sqlalchemy as sa
+
+            engine = _engine(self.url)
+            table = sa.Table("autoprompt_responses", sa.MetaData(), sa.Column("key", sa.String(64), primary_key=True),
+                             sa.Column("value", sa.Text, nullable=False))
+            table.metadata.create_all(engine, checkfirst=True)
+            self._engine, self._table = engine, table
+        return self._engine, self._table
+
+    def get(self, key: str) -> Any | None:
+        engine, table = self._ready()
+        with engine.connect() as conn:
+            row = conn.execute(table.select().where(table.c.key == key)).first()
+        return json.loads(row.value) if row else None
+
+    def put(self, key: str, value: Any) -> None:
+        import sqlalchemy as sa
+
+        engine, table = self._ready()
+        try:
+            with engine.begin() as conn:
+                conn.execute(table.insert().values(key=key, value=json.dumps(value)))
+        except sa.exc.IntegrityError:
+            pass  # another worker stored this answer first
+
+
+@dataclass
+class HeartbeatProposal:
+    """An Optuna proposal whose worker records a heartbeat while it is evaluated."""
+
+    inner: Any
+    storage: Any
+    interval: float
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        trial_id = self.inner.trial._trial_id
+        self.storage.record_heartbeat(trial_id)
+
+        def beat() -> None:
+            while not self.stop.wait(self.interval):
+                self.storage.record_heartbeat(trial_id)
+
+        threading.Thread(target=beat, daemon=True).start()
+
+    @property
+    def candidate(self) -> Candidate:
+        return self.inner.candidate
+
+    @property
+    def operator(self) -> str:
+        return self.inner.operator
+
+    @property
+    def parent(self) -> int | None:
+        return None
+
+    @property
+    def number(self) -> int:
+        return self.inner.trial.number
+
+    def report(self, n: int, score: float) -> bool:
+        return self.inner.report(n, score)
+
+
+class SharedStrategy:
+    """``OptunaStrategy`` on a shared study: fails stale trials before asking, beats while
+    evaluating, and stores each trial's record for the other workers."""
+
+    def __init__(self, inner: Any, run: SharedRun) -> None:
+        self.inner = inner
+        self.run = run
+
+    def ask(self) -> HeartbeatProposal:
+        import optuna
+
+        optuna.storages.fail_stale_trials(self.inner.study)
+        return HeartbeatProposal(self.inner.ask(), self.run.storage, self.run.heartbeat)
+
+    def trials(self) -> list[Trial]:
+        return self.run.trials(self.inner.space)
+
+    def tell(self, proposal: Any, trial: Trial) -> None:
+        assert isinstance(proposal, HeartbeatProposal)
+        proposal.stop.set()
+        optuna_trial = proposal.inner.trial
+        for key, value in record_of(trial).items():
+            optuna_trial.set_user_attr(key, value)
+        self.inner.tell(proposal.inner, trial)
+
+
+def record_of(trial: Trial) -> dict[str, Any]:
+    return {"calls": trial.calls, "seconds": round(trial.seconds, 3), "worker": os.getpid(),
+            "prompt_chars": trial.prompt_chars, "prompt_tokens": trial.prompt_tokens,
+            "rungs": [list(r) for r in trial.rung_scores], "score": trial.score, "state": trial.state.value,
+            "predictions": [[p.example_id, p.output, p.score, p.failed] for p in trial.predictions]}
+
+
+class SharedRun:
+    """The study and cache of a run at a database URL."""
+
+    def __init__(self, url: str, *, heartbeat: float = HEARTBEAT, grace: float = GRACE) -> None:
+        self.url = url
+        self.heartbeat = heartbeat
+        self.grace = grace
+        self._storage: Any = None
+
+    @property
+    def storage(self) -> Any:
+        if self._storage is None:
+            import optuna
+
+            _reachable(self.url)  # a clear error for a bad URL, a missing driver or a database that is down
+            retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                callback = {"heartbeat_stale_trial_callback": retry(max_retry=1)} if retry else {
+                    "failed_trial_callback": optuna.storages.RetryFailedTrialCallback(max_retry=1)}
+                self._storage = optuna.storages.RDBStorage(
+                    self.url, heartbeat_interval=max(1, int(self.heartbeat)), grace_period=max(1, int(self.grace)),
+                    **callback)
+        return self._storage
+
+    def study(self, *, sampler: Any = None, pruner: Any = None) -> optuna.Study:
+        import optuna
+
+        return optuna.load_study(study_name=STUDY, storage=self.storage, sampler=sampler, pruner=pruner)
+
+    def create(self, arguments: dict[str, Any], *, sampler: Any, pruner: Any, start: dict[str, Any]) -> optuna.Study:
+        import optuna
+
+        if STUDY in optuna.get_all_study_names(storage=self.storage):
+            raise ConfigError(f"{self.url} already holds a run; join it with 'autoprompt worker --storage URL', "
+                              "or use another database")
+        study = optuna.create_study(study_name=STUDY, storage=self.storage, direction="maximize", sampler=sampler,
+                                    pruner=pruner)
+        study.set_user_attr("arguments", arguments)
+        study.enqueue_trial(start)
+        return study
+
+    def arguments(self) -> dict[str, Any]:
+        import optuna
+
+        if STUDY not in optuna.get_all_study_names(storage=self.storage):
+            raise ConfigError(f"{self.url} holds no run yet; start one with "
+                              "'autoprompt optimize --strategy components --storage URL ...'")
+        from autoprompt.settings import check_saved
+
+        return check_saved(self.study().user_attrs.get("arguments"), f"the shared run at {self.url}")
+
+    def spent(self) -> int:
+        import optuna
+
+        finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+        return sum(int(t.user_attrs.get("calls", 0)) for t in self.study().get_trials(deepcopy=False,
+                                                                                     states=finished))
+
+    def settle(self, evaluate_one: Callable[[], object], poll: float = 0.5) -> None:
+        """Once the budget is spent: wait for running trials, failing stale ones, and evaluate
+        here the trials they left queued, until none is running or waiting."""
+        import optuna
+
+        study = self.study()
+        states = optuna.trial.TrialState
+        while True:
+            optuna.storages.fail_stale_trials(study)
+            if study.get_trials(deepcopy=False, states=(states.WAITING,)):
+                evaluate_one()
+            elif study.get_trials(deepcopy=False, states=(states.RUNNING,)):
+                time.sleep(poll)
+            else:
+                return
+
+    def trials(self, space: SearchSpace) -> list[Trial]:
+        """Every worker's finished trials, numbered as in the study; failed ones as INTERRUPTED."""
+        import optuna
+
+        out = []
+        for frozen in self.study().get_trials(deepcopy=False):
+            attrs = frozen.user_attrs
+            candidate = space.suggest(optuna.trial.FixedTrial(frozen.params))  # type: ignore[arg-type]
+            predictions = tuple(Prediction(str(i), str(o), float(s), bool(f)) for i, o, s, f in
+                                attrs.get("predictions", []))
+            state = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED}.get(
+                str(attrs.get("state")), TrialState.INTERRUPTED)
+            out.append(Trial(frozen.number, candidate, state, float(attrs.get("score", 0.0)), predictions,
+                             int(attrs.get("calls", 0)), float(attrs.get("seconds", 0.0)),
+                             int(attrs.get("prompt_chars", 0)), int(attrs.get("prompt_tokens", 0)),
+                             tuple((int(n), float(s)) for n, s in attrs.get("rungs", [])),
+                             operator="start" if frozen.number == 0 else "tpe"))
+        return out
+
+
+class StopWhenSpent:
+    """Stops a worker once all workers together have spent ``calls``."""
+
+    def __init__(self, run: SharedRun, calls: int) -> None:
+        self.run = run
+        self.calls = calls
+
+    def __call__(self, trial: Trial, progress: Progress) -> bool:
+        return self.run.spent() >= self.calls
+
+
+def work(url: str, *, model: Any = None, progress: bool = False, callbacks: Sequence[Any] = ()) -> int:
+    """Join the shared run at ``url`` as a worker until its budget is spent; return the trials done here."""
+    from autoprompt.search.optimizer import build_optimizer, optimize
+
+    arguments = SharedRun(url).arguments()
+    if model is not None:
+        arguments["model"] = model
+    elif isinstance(arguments.get("model"), dict):
+        raise ConfigError("this run was given a model object, which cannot be shared; pass model=... to the worker")
+    defaults = {k: v.default for k, v in inspect.signature(optimize).parameters.items() if k != "data"}
+    settings = {**defaults, **arguments, "storage": url, "worker": True, "progress": progress,
+                "callbacks": list(callbacks), "cache": None}
+    return build_optimizer(settings).work()
