@@ -83,15 +83,15 @@ _LAZY = {
     "load_data": "data.dataset",
     "split": "data.dataset",
     "Metric": "evaluate.metric",
-    "get_metric": "evaluate.metric",
+    "get_metric": "evaluate.registry",
     "OptimizationResult": "search.result",
     "TemplateLibrary": "prompts.library",
     "Trial": "records.trial",
     "TrialState": "records.trial",
     "optimize": "search.optimizer",
     "export_run": "export.formats",
-    "write_report": "report.writer",
-    "resume": "storage.run",
+    "write_report": "report.files",
+    "resume": "search.resume",
     "Consistency": "evaluate.consistency",
     "Feedback": "records.feedback",
     "Verdict": "records.feedback",
@@ -101,7 +101,8 @@ _LAZY = {
 if TYPE_CHECKING:
     from autoprompt.data.dataset import Dataset, load_data, split
     from autoprompt.evaluate.consistency import Consistency
-    from autoprompt.evaluate.metric import Metric, get_metric
+    from autoprompt.evaluate.metric import Metric
+    from autoprompt.evaluate.registry import get_metric
     from autoprompt.export.formats import export_run
     from autoprompt.models.backend import Backend, FakeBackend
     from autoprompt.models.local import LocalBackend
@@ -110,10 +111,10 @@ if TYPE_CHECKING:
     from autoprompt.records.example import Example
     from autoprompt.records.feedback import Feedback, Verdict
     from autoprompt.records.trial import Trial, TrialState
-    from autoprompt.report.writer import write_report
+    from autoprompt.report.files import write_report
     from autoprompt.search.optimizer import optimize
     from autoprompt.search.result import OptimizationResult
-    from autoprompt.storage.run import resume
+    from autoprompt.search.resume import resume
 
     from .reviewing import review
 

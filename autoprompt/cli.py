@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from autoprompt.export.formats import FORMATS
-from autoprompt.propose.operator import FAMILIES
+from autoprompt.propose.registry import FAMILIES
 
 from .errors import AutopromptError, ConfigError
 
@@ -202,7 +202,7 @@ def _optimize(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from autoprompt.storage.shared import work
+    from autoprompt.search.worker import work
 
     done = work(args.storage, model=args.model, progress=True)
     print(f"\nworker done: {done} trial(s) evaluated here; the run's first process writes the result")
@@ -212,7 +212,7 @@ def _worker(args: argparse.Namespace) -> int:
 def _resume(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from autoprompt.storage.run import resume
+    from autoprompt.search.resume import resume
 
     return _finished(resume(args.run, model=args.model, budget=args.budget, progress=True), Path(args.run))
 
@@ -255,7 +255,7 @@ def _dry_run(args: argparse.Namespace) -> int:
     task = prepare_task(args.data, inputs=args.input, target=args.target, dev=args.dev, test=args.test,
                         template=args.template, seed=args.seed, description=args.description, library=library)
     check_budget(args.budget, task)
-    from autoprompt.evaluate.metric import get_metric
+    from autoprompt.evaluate.registry import get_metric
 
     judged = args.metric is not None and get_metric(args.metric).needs_model
     print(estimate(task, model=args.model, budget=args.budget, seed=args.seed, judged=judged,
@@ -278,7 +278,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from autoprompt.report.writer import write_report
+    from autoprompt.report.files import write_report
 
     md, page = write_report(args.run)
     print(f"report: {page} (Markdown: {md})")

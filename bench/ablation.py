@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from end_to_end import RESULTS, machine
 
 import autoprompt
-from autoprompt.propose.operator import FAMILIES
+from autoprompt.propose.registry import FAMILIES
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 CONFIGS = ("components", "refine", *(f"-{family}" for family in FAMILIES))

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 from autoprompt.evaluate.evaluator import Evaluator
-from autoprompt.evaluate.metric import get_metric
+from autoprompt.evaluate.registry import get_metric
 from autoprompt.models.cache import SQLiteCache
 from autoprompt.models.client import Client
 from autoprompt.models.hosted import Limits

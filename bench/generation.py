@@ -44,7 +44,7 @@ import autoprompt
 from autoprompt.data.dataset import TaskKind
 from autoprompt.evaluate.consistency import Consistency
 from autoprompt.evaluate.evaluator import Evaluator
-from autoprompt.evaluate.metric import get_metric
+from autoprompt.evaluate.registry import get_metric
 from autoprompt.evaluate.stats import bootstrap
 from autoprompt.models.client import Client
 from autoprompt.models.local import LocalBackend

@@ -53,7 +53,7 @@ from end_to_end import RESULTS, machine
 
 import autoprompt
 from autoprompt.evaluate.evaluator import Evaluator
-from autoprompt.evaluate.metric import get_metric
+from autoprompt.evaluate.registry import get_metric
 from autoprompt.evaluate.stats import bootstrap
 from autoprompt.models.client import Client
 from autoprompt.models.local import LocalBackend, bundled_smollm2

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from end_to_end import RESULTS, machine
 
 from autoprompt.evaluate.evaluator import Evaluator
-from autoprompt.evaluate.metric import get_metric
+from autoprompt.evaluate.registry import get_metric
 from autoprompt.models.client import Client
 from autoprompt.models.local import LocalBackend
 from autoprompt.prompts.compose import compose

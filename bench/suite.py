@@ -263,7 +263,7 @@ def main() -> None:
     tasks = manifest(args.half, args.tasks.split(",") if args.tasks else None)
     if not tasks:
         raise SystemExit(f"no task matches --half {args.half} --tasks {args.tasks}; see bench/suite/tasks.json")
-    from autoprompt.models.backend import get_backend
+    from autoprompt.models.registry import get_backend
 
     backend = get_backend("local")
     started = time.monotonic()

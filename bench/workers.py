@@ -36,7 +36,7 @@ def role(kind: str, url: str, out: str, threads: int, budget: int) -> None:
     """Run inside a child process: the run's first process, or a worker."""
     import autoprompt
     from autoprompt.models.local import LocalBackend
-    from autoprompt.storage.shared import work
+    from autoprompt.search.worker import work
 
     model = LocalBackend("local", n_threads=threads)
     if kind == "first":

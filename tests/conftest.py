@@ -71,8 +71,8 @@ def refine_context(frame: pd.DataFrame, *, writer: FakeBackend | None = None, te
     from autoprompt.prompts.library import TemplateLibrary
     from autoprompt.propose.feedback import feedback_library
     from autoprompt.propose.operator import RefineContext
+    from autoprompt.propose.space import SearchSpace
     from autoprompt.search.optimizer import prepare_task
-    from autoprompt.search.space import SearchSpace
 
     task = prepare_task(frame, inputs="text", target="label", template=template, seed=seed,
                         library=feedback_library(TemplateLibrary.bundled(), feedback))
@@ -85,7 +85,7 @@ def refine_context(frame: pd.DataFrame, *, writer: FakeBackend | None = None, te
 def scored_parent(context, candidate, backend: FakeBackend | None = None):  # type: ignore[no-untyped-def]
     """The trial of ``candidate`` on the whole dev set of ``context``, with its error analysis."""
     from autoprompt.evaluate.evaluator import Evaluator
-    from autoprompt.evaluate.metric import get_metric
+    from autoprompt.evaluate.registry import get_metric
     from autoprompt.models.client import Client
     from autoprompt.prompts.compose import compose
     from autoprompt.search.racing import Racer

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from autoprompt.errors import ConfigError, ExampleFailed
-from autoprompt.models.backend import get_backend
 from autoprompt.models.hosted import Completion, api_key, label_scores, split_spec
+from autoprompt.models.registry import get_backend
 from autoprompt.prompts.answers import parse_label
 
 LABELS = [" add_to_playlist", " play_music", " get_weather"]

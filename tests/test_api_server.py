@@ -20,7 +20,7 @@ import pytest
 import autoprompt
 from autoprompt.data.dataset import bundled_path
 from autoprompt.evaluate.evaluator import Evaluator
-from autoprompt.evaluate.metric import get_metric
+from autoprompt.evaluate.registry import get_metric
 from autoprompt.models.anthropic_backend import AnthropicBackend
 from autoprompt.models.client import Client
 from autoprompt.models.hosted import Limits

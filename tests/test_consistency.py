@@ -12,7 +12,7 @@ from autoprompt.data.dataset import TaskKind
 from autoprompt.errors import ConfigError
 from autoprompt.evaluate.consistency import Consistency, agreement
 from autoprompt.evaluate.evaluator import Evaluator
-from autoprompt.evaluate.metric import get_metric
+from autoprompt.evaluate.registry import get_metric
 from autoprompt.models.backend import FakeBackend
 from autoprompt.models.cache import SQLiteCache
 from autoprompt.models.client import Client

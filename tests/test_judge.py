@@ -12,7 +12,7 @@ from autoprompt.errors import BudgetExhausted, ConfigError, ExampleFailed
 from autoprompt.evaluate.evaluator import Evaluator
 from autoprompt.evaluate.exported import evaluate_export
 from autoprompt.evaluate.judge import load_rubric, parse_grade
-from autoprompt.evaluate.metric import get_metric
+from autoprompt.evaluate.registry import get_metric
 from autoprompt.export.manifest import load_prompt
 from autoprompt.models.backend import FakeBackend
 from autoprompt.models.budget import Budget

@@ -8,7 +8,8 @@ import pytest
 
 import autoprompt
 from autoprompt.errors import ConfigError
-from autoprompt.evaluate.metric import get_metric, macro_f1
+from autoprompt.evaluate.metric import macro_f1
+from autoprompt.evaluate.registry import get_metric
 from autoprompt.records.example import Example
 
 

@@ -9,7 +9,8 @@ import pytest
 
 from autoprompt.errors import ConfigError
 from autoprompt.prompts.compose import compose
-from autoprompt.propose.operator import FAMILIES, build_operators, validate
+from autoprompt.propose.operator import validate
+from autoprompt.propose.registry import FAMILIES, build_operators
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.feedback import Feedback
 from tests.conftest import ScriptedWriter, refine_context, scored_parent

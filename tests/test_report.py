@@ -18,16 +18,8 @@ import autoprompt
 from autoprompt.errors import ConfigError
 from autoprompt.prompts.compose import compose
 from autoprompt.records.candidate import Candidate
-from autoprompt.report.writer import (
-    RunRecord,
-    best_so_far,
-    confusion,
-    leaderboard,
-    operators,
-    pareto,
-    word_diff,
-    write_report,
-)
+from autoprompt.report.files import write_report
+from autoprompt.report.writer import RunRecord, best_so_far, confusion, leaderboard, operators, pareto, word_diff
 from autoprompt.search.optimizer import prepare_task
 
 from .conftest import RecordingBackend

@@ -52,7 +52,7 @@ def test_killed_at_six_points_and_resumed_the_run_pays_each_answer_once_and_ends
 
 
 def test_trial_log_drops_a_line_cut_short_by_a_kill(tmp_path: Path) -> None:
-    from autoprompt.search.callbacks import Progress
+    from autoprompt.records.progress import Progress
 
     from .test_report import WINNER
 

@@ -16,6 +16,7 @@ import pytest
 
 import autoprompt
 from autoprompt.errors import ConfigError
+from autoprompt.search.worker import work
 from autoprompt.storage.shared import SQLCache
 
 from .postgres import new_database, postgres_server, url_path  # noqa: F401 (fixture)
@@ -100,7 +101,7 @@ def test_shared_runs_refuse_what_workers_could_not_share(tmp_path: Path, keyword
         autoprompt.optimize(keyword_frame, inputs="text", target="label", model="fake", storage=url,
                             strategy="components")
     with pytest.raises(ConfigError, match="holds no run yet"):
-        autoprompt.storage.shared.work(url_path(tmp_path / "empty.db"), model=autoprompt.FakeBackend())
+        work(url_path(tmp_path / "empty.db"), model=autoprompt.FakeBackend())
     with pytest.raises(ConfigError, match="is not valid"):
         autoprompt.optimize(keyword_csv, inputs="text", target="label", model="fake", storage="nonsense://",
                             strategy="components")

@@ -15,10 +15,11 @@ from typing import Any
 from autoprompt.data.dataset import TaskKind, load_data
 from autoprompt.errors import ConfigError, DataError
 from autoprompt.evaluate.evaluator import Evaluator
-from autoprompt.evaluate.metric import get_metric
+from autoprompt.evaluate.registry import get_metric
 from autoprompt.export.manifest import ExportedPrompt
-from autoprompt.models.backend import Backend, get_backend
+from autoprompt.models.backend import Backend
 from autoprompt.models.client import Client
+from autoprompt.models.registry import get_backend
 
 
 def evaluate_export(exported: ExportedPrompt, data: str | Path, *, model: str | Backend = "local",

@@ -21,7 +21,7 @@ from autoprompt.errors import ConfigError
 from autoprompt.prompts.prompt import Prompt, parse_generation
 from autoprompt.prompts.template import ENV_OPTIONS
 
-FORMAT = "autoprompt.prompts.prompt/1"
+FORMAT = "autoprompt.prompt/1"
 TEMPLATE_FILE = "winner.jinja"
 MANIFEST_FILE = "winner.json"
 

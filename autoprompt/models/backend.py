@@ -33,11 +33,10 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from autoprompt.errors import ConfigError
 from autoprompt.records.usage import Usage
 
 if TYPE_CHECKING:
-    from autoprompt.models.hosted import Limits
+    pass
 
 UsageSink = Callable[[Usage], None]
 
@@ -136,26 +135,3 @@ def count_tokens(backend: Backend, text: str, *, chat: bool = False) -> int:
     return max(1, round(len(text) / 4))
 
 
-def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int = 0,
-                limits: Limits | None = None) -> Backend:
-    """Resolve a model spec to a backend instance; ``limits`` apply to API backends."""
-    if not isinstance(spec, str):
-        return spec
-    if spec == "fake":
-        return FakeBackend()
-    if spec == "local" or spec.startswith("local:"):
-        from autoprompt.models.local import LocalBackend
-
-        return LocalBackend(spec, n_threads=n_threads, seed=seed)
-    if spec.startswith("openai:"):
-        from autoprompt.models.openai_backend import OpenAIBackend
-
-        return OpenAIBackend.from_spec(spec, limits=limits)
-    if spec.startswith("anthropic:"):
-        from autoprompt.models.anthropic_backend import AnthropicBackend
-
-        return AnthropicBackend.from_spec(spec, limits=limits)
-    raise ConfigError(
-        f"unknown model '{spec}'; use 'local' (bundled SmolLM2), 'local:gemma', 'local:/path/to/model.gguf', "
-        "'openai:MODEL[@BASE_URL]', 'anthropic:MODEL[@BASE_URL]' or 'fake'"
-    )

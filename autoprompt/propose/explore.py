@@ -12,13 +12,12 @@ at once and replaced.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 from autoprompt.propose.operator import Child, RefineContext
+from autoprompt.propose.tpe import optuna_module, tpe_sampler
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.trial import Trial, TrialState
-from autoprompt.search.strategy import _optuna
 
 MAX_REDRAWS = 20
 
@@ -53,12 +52,8 @@ class ExploreOperator:
 
     def _ensure(self, context: RefineContext) -> Any:
         if self._study is None:
-            optuna = _optuna()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                sampler = optuna.samplers.TPESampler(seed=context.rng.randrange(2**31), n_startup_trials=8,
-                                                     multivariate=True)
-            self._study = optuna.create_study(direction="maximize", sampler=sampler)
+            sampler = tpe_sampler(context.rng.randrange(2**31), startup=8)
+            self._study = optuna_module().create_study(direction="maximize", sampler=sampler)
             start = context.trials[0] if context.trials else None
             if start is not None and start.state is TrialState.COMPLETE and not start.candidate.instruction:
                 self._study.enqueue_trial(context.space.params_of(start.candidate))
@@ -68,7 +63,7 @@ class ExploreOperator:
         return self._study
 
     def _catch_up(self, context: RefineContext) -> None:
-        optuna = _optuna()
+        optuna = optuna_module()
         for trial in context.trials[self._seen:]:
             for asked in self._pending.pop(trial.candidate, []):
                 if trial.state is TrialState.COMPLETE:

@@ -33,19 +33,18 @@ from itertools import zip_longest
 from typing import TYPE_CHECKING, Protocol
 
 from autoprompt.data.dataset import TaskKind
-from autoprompt.errors import ConfigError, TemplateError
+from autoprompt.errors import TemplateError
 from autoprompt.prompts.compose import TaskSetup, compose, static_context
 from autoprompt.prompts.template import Template
+from autoprompt.propose.space import SearchSpace
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.example import Example
 from autoprompt.records.trial import Trial
-from autoprompt.search.space import SearchSpace
 
 if TYPE_CHECKING:
     from autoprompt.models.client import Client
     from autoprompt.records.feedback import Feedback
 
-FAMILIES = ("feedback", "move", "demos", "explore", "words", "edit", "rewrite")
 MAX_INSTRUCTION_CHARS = 600
 
 
@@ -132,22 +131,3 @@ def interleave(*groups: Sequence[Child]) -> list[Child]:
     return [child for row in zip_longest(*groups) for child in row if child is not None]
 
 
-def build_operators(families: Sequence[str] = FAMILIES) -> list[Operator]:
-    """The default operators of the named families, in proposal order."""
-    from autoprompt.propose.demos import DemoOperator
-    from autoprompt.propose.edit import EditOperator
-    from autoprompt.propose.explore import ExploreOperator
-    from autoprompt.propose.feedback import FeedbackOperator
-    from autoprompt.propose.move import MoveOperator
-    from autoprompt.propose.rewrite import RewriteOperator
-    from autoprompt.propose.words import WordsOperator
-
-    if not families:
-        raise ConfigError(f"name at least one operator family; use any of {', '.join(FAMILIES)}")
-    unknown = sorted(set(families) - set(FAMILIES))
-    if unknown:
-        raise ConfigError(f"unknown operator family {', '.join(unknown)}; use any of {', '.join(FAMILIES)}")
-    made: dict[str, Operator] = {"feedback": FeedbackOperator(), "move": MoveOperator(), "edit": EditOperator(),
-                                 "demos": DemoOperator(), "explore": ExploreOperator(), "words": WordsOperator(),
-                                 "rewrite": RewriteOperator()}
-    return [made[name] for name in FAMILIES if name in families]

@@ -273,16 +273,5 @@ def feedback_rows(run: RunRecord) -> list[tuple[Any, ...]]:
     return [(r.example_id, r.rating or "", r.verdict.value, r.note, r.output, r.trial) for r in run.feedback]
 
 
-def write_report(directory: str | Path) -> tuple[Path, Path]:
-    """Write ``report.md`` and ``report.html`` for the run in ``directory``; return both paths."""
-    from autoprompt.report.html import page
-
-    run = RunRecord.load(directory)
-    md, page_path = run.directory / "report.md", run.directory / "report.html"
-    md.write_text(markdown(run), encoding="utf-8")
-    page_path.write_text(page(run), encoding="utf-8")
-    return md, page_path
-
-
 def escape(value: Any) -> str:
     return html.escape(str(value), quote=True)

@@ -9,22 +9,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TextIO
 
+from autoprompt.records.progress import Progress
 from autoprompt.records.trial import Trial
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Where the search stands after a trial."""
-
-    trials: int
-    calls: int
-    max_calls: int | None
-    best_score: float
-    best_description: str
-
 
 Callback = Callable[[Trial, Progress], "bool | None"]
 

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 from autoprompt.data.dataset import TaskKind
 from autoprompt.models.usage import PriceTable
 from autoprompt.prompts.compose import compose
+from autoprompt.propose.space import SearchSpace
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.usage import Usage
-from autoprompt.search.space import SearchSpace
 
 if TYPE_CHECKING:
     from autoprompt.search.optimizer import Task

@@ -46,36 +46,42 @@ from autoprompt.data.dataset import (
 from autoprompt.errors import BudgetExhausted, ConfigError, DataError, TemplateError
 from autoprompt.evaluate.consistency import Consistency
 from autoprompt.evaluate.evaluator import Evaluator
-from autoprompt.evaluate.metric import METRICS, Metric, get_metric
+from autoprompt.evaluate.metric import METRICS, Metric
+from autoprompt.evaluate.registry import get_metric
 from autoprompt.evaluate.stats import bootstrap, paired_difference
-from autoprompt.models.backend import Backend, get_backend
+from autoprompt.models.backend import Backend
 from autoprompt.models.budget import BudgetSpec
 from autoprompt.models.cache import ResponseCache, SQLiteCache
 from autoprompt.models.client import Client
 from autoprompt.models.hosted import Limits
+from autoprompt.models.registry import get_backend
 from autoprompt.models.usage import PriceTable
 from autoprompt.prompts.compose import CUSTOM_TASK, TaskSetup, candidate_from, compose
 from autoprompt.prompts.library import TemplateLibrary
 from autoprompt.prompts.prompt import Prompt
 from autoprompt.prompts.template import Template
 from autoprompt.propose.feedback import feedback_library
-from autoprompt.propose.operator import FAMILIES, RefineContext, build_operators
+from autoprompt.propose.operator import RefineContext
+from autoprompt.propose.registry import FAMILIES, build_operators
+from autoprompt.propose.space import SearchSpace
+from autoprompt.propose.tpe import tpe_sampler
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.example import Example
 from autoprompt.records.feedback import Feedback
 from autoprompt.records.prediction import Prediction
+from autoprompt.records.progress import Progress
 from autoprompt.records.trial import Trial, TrialState
-from autoprompt.search.callbacks import Callback, Progress, ProgressBar, StopOnFailures, StopWhenExhausted
+from autoprompt.search.callbacks import Callback, ProgressBar, StopOnFailures, StopWhenExhausted
 from autoprompt.search.racing import Racer, rungs_for
 from autoprompt.search.refine import RefinementStrategy
 from autoprompt.search.result import Finalist, OptimizationResult, TestReport, completed
 from autoprompt.search.selection import Selection, choose
-from autoprompt.search.space import SearchSpace
-from autoprompt.search.strategy import OptunaStrategy, SearchStrategy, halving_pruner, study_of, tpe_sampler
+from autoprompt.search.shared_strategy import SharedStrategy, StopWhenSpent
+from autoprompt.search.strategy import OptunaStrategy, SearchStrategy, halving_pruner, study_of
 from autoprompt.settings import check_settings
 from autoprompt.storage.feedback_file import check_feedback, load_feedback
 from autoprompt.storage.run import RunDirectory, file_hashes, frames, saved_arguments, shared_arguments
-from autoprompt.storage.shared import SharedRun, SharedStrategy, SQLCache, StopWhenSpent
+from autoprompt.storage.shared import SharedRun, SQLCache
 
 STRATEGIES = ("refine", "components")
 HOLDOUT_MIN_ROWS = 30  # below this, refinement checks its winner on the search rows alone

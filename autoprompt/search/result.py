@@ -30,7 +30,7 @@ from autoprompt.propose.operator import Rejection
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.prediction import Prediction
 from autoprompt.records.trial import Trial, TrialState, trial_record
-from autoprompt.report.writer import write_report
+from autoprompt.report.files import write_report
 from autoprompt.search.selection import Selection
 
 if TYPE_CHECKING:

@@ -16,16 +16,15 @@ Contract:
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from autoprompt.errors import MissingDependency
+from autoprompt.propose.space import SearchSpace
+from autoprompt.propose.tpe import optuna_module, tpe_sampler
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.trial import Trial, TrialState
-from autoprompt.search.space import SearchSpace
 
 if TYPE_CHECKING:
     import optuna
@@ -70,26 +69,9 @@ class OptunaProposal:
         return bool(self.trial.should_prune())
 
 
-def _optuna() -> Any:
-    try:
-        import optuna
-    except ImportError:
-        raise MissingDependency("optuna") from None
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna
-
-
-def tpe_sampler(seed: int) -> Any:
-    """Multivariate TPE, seeded."""
-    optuna = _optuna()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=10, multivariate=True)
-
-
 def halving_pruner(min_resource: int, reduction_factor: int = 2) -> Any:
     """Successive halving over the racing rungs."""
-    return _optuna().pruners.SuccessiveHalvingPruner(min_resource=min_resource, reduction_factor=reduction_factor)
+    return optuna_module().pruners.SuccessiveHalvingPruner(min_resource=min_resource, reduction_factor=reduction_factor)
 
 
 class OptunaStrategy:
@@ -108,7 +90,7 @@ class OptunaStrategy:
     def study(self) -> optuna.Study:
         """The Optuna study (created on first use), e.g. for optuna-dashboard."""
         if self._study is None:
-            self._study = _optuna().create_study(direction="maximize", sampler=tpe_sampler(self.seed),
+            self._study = optuna_module().create_study(direction="maximize", sampler=tpe_sampler(self.seed),
                                                  pruner=halving_pruner(self.min_resource, self.reduction_factor))
             self._study.enqueue_trial(self.space.params_of(self.start))
         return self._study
@@ -119,7 +101,7 @@ class OptunaStrategy:
 
     def tell(self, proposal: Proposal, trial: Trial) -> None:
         assert isinstance(proposal, OptunaProposal)
-        optuna = _optuna()
+        optuna = optuna_module()
         if trial.state is TrialState.COMPLETE:
             self.study.tell(proposal.trial, trial.score)
         elif trial.state is TrialState.PRUNED:
@@ -130,7 +112,7 @@ class OptunaStrategy:
 
 def study_of(trials: Sequence[Trial]) -> optuna.Study:
     """A new in-memory Optuna study holding ``trials``, e.g. for optuna-dashboard."""
-    optuna = _optuna()
+    optuna = optuna_module()
     study = optuna.create_study(direction="maximize")
     states = {TrialState.COMPLETE: optuna.trial.TrialState.COMPLETE, TrialState.PRUNED: optuna.trial.TrialState.PRUNED,
               TrialState.INTERRUPTED: optuna.trial.TrialState.FAIL}
@@ -147,7 +129,7 @@ def study_of(trials: Sequence[Trial]) -> optuna.Study:
 def save_study(study: optuna.Study, path: str | Path) -> str:
     """Copy ``study`` into a new SQLite file at ``path`` (replacing it); return its storage URL,
     which ``optuna-dashboard URL`` and ``optuna.load_study(study_name="autoprompt", storage=URL)`` open."""
-    optuna = _optuna()
+    optuna = optuna_module()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)

@@ -27,25 +27,25 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autoprompt.errors import ConfigError, RunInUse
+from autoprompt.records.progress import Progress
 from autoprompt.records.trial import Trial
-from autoprompt.search.callbacks import Progress
 from autoprompt.storage.files import append_line, write_atomically
 
 if TYPE_CHECKING:
-    from autoprompt.search.result import OptimizationResult
+    pass
 
 ARGUMENTS_FILE = "run.json"
 TRIAL_LOG = "trials.log.jsonl"
 CACHE_FILE = "cache.sqlite"
 LOCK_FILE = "run.lock"
-FORMAT = "autoprompt.storage.run/1"
+FORMAT = "autoprompt.run/1"
 
 
 @dataclass(frozen=True)
@@ -244,28 +244,6 @@ def _drop_cut_line(path: Path) -> None:
         lines = _lines(path)
         if path.read_bytes() != "".join(line + "\n" for line in lines).encode():
             write_atomically(path, "".join(line + "\n" for line in lines))
-
-
-def resume(directory: str | Path, *, model: Any = None, metric: Any = None, optimizer_model: Any = None,
-           judge_model: Any = None, callbacks: list[Callable[[Trial, Progress], bool | None]] | None = None,
-           progress: bool = False, budget: int | None = None) -> OptimizationResult:
-    """Continue the run in ``directory`` (see the module contract). ``model``, ``metric``,
-    ``optimizer_model`` and ``judge_model`` must be passed again when the run was given objects rather than names.
-    ``budget`` replaces the run's budget (to go on after a finished run, e.g. with new feedback)."""
-    from autoprompt.search.optimizer import optimize
-
-    run = RunDirectory(Path(directory))
-    arguments = restored(run.arguments())
-    if budget is not None:
-        arguments["budget"] = budget
-    for name, given in (("model", model), ("metric", metric), ("optimizer_model", optimizer_model),
-                        ("judge_model", judge_model)):
-        if given is not None:
-            arguments[name] = given
-        elif isinstance(arguments.get(name), dict):
-            raise ConfigError(f"this run was given a {name} object ({arguments[name]['object']}), which cannot be "
-                              f"saved; pass it again: autoprompt.resume({str(directory)!r}, {name}=...)")
-    return optimize(**arguments, run_dir=run.path, callbacks=callbacks, progress=progress)
 
 
 def _saved(run: RunDirectory, name: str, value: Any) -> Any:

@@ -24,26 +24,20 @@ Contract:
 
 from __future__ import annotations
 
-import inspect
 import json
-import os
-import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from autoprompt.errors import ConfigError, MissingDependency
-from autoprompt.records.candidate import Candidate
 from autoprompt.records.prediction import Prediction
 from autoprompt.records.trial import Trial, TrialState
-from autoprompt.search.callbacks import Progress
 
 if TYPE_CHECKING:
     import optuna
 
-    from autoprompt.search.space import SearchSpace
+    from autoprompt.propose.space import SearchSpace
 
 STUDY = "autoprompt"
 HEARTBEAT = 2
@@ -115,78 +109,6 @@ class SQLCache:
                 conn.execute(table.insert().values(key=key, value=json.dumps(value)))
         except sa.exc.IntegrityError:
             pass  # another worker stored this answer first
-
-
-@dataclass
-class HeartbeatProposal:
-    """An Optuna proposal whose worker records a heartbeat while it is evaluated."""
-
-    inner: Any
-    storage: Any
-    interval: float
-    stop: threading.Event = field(default_factory=threading.Event)
-
-    def __post_init__(self) -> None:
-        trial_id = self.inner.trial._trial_id
-        self.storage.record_heartbeat(trial_id)
-
-        def beat() -> None:
-            while not self.stop.wait(self.interval):
-                self.storage.record_heartbeat(trial_id)
-
-        threading.Thread(target=beat, daemon=True).start()
-
-    @property
-    def candidate(self) -> Candidate:
-        return self.inner.candidate
-
-    @property
-    def operator(self) -> str:
-        return self.inner.operator
-
-    @property
-    def parent(self) -> int | None:
-        return None
-
-    @property
-    def number(self) -> int:
-        return self.inner.trial.number
-
-    def report(self, n: int, score: float) -> bool:
-        return self.inner.report(n, score)
-
-
-class SharedStrategy:
-    """``OptunaStrategy`` on a shared study: fails stale trials before asking, beats while
-    evaluating, and stores each trial's record for the other workers."""
-
-    def __init__(self, inner: Any, run: SharedRun) -> None:
-        self.inner = inner
-        self.run = run
-
-    def ask(self) -> HeartbeatProposal:
-        import optuna
-
-        optuna.storages.fail_stale_trials(self.inner.study)
-        return HeartbeatProposal(self.inner.ask(), self.run.storage, self.run.heartbeat)
-
-    def trials(self) -> list[Trial]:
-        return self.run.trials(self.inner.space)
-
-    def tell(self, proposal: Any, trial: Trial) -> None:
-        assert isinstance(proposal, HeartbeatProposal)
-        proposal.stop.set()
-        optuna_trial = proposal.inner.trial
-        for key, value in record_of(trial).items():
-            optuna_trial.set_user_attr(key, value)
-        self.inner.tell(proposal.inner, trial)
-
-
-def record_of(trial: Trial) -> dict[str, Any]:
-    return {"calls": trial.calls, "seconds": round(trial.seconds, 3), "worker": os.getpid(),
-            "prompt_chars": trial.prompt_chars, "prompt_tokens": trial.prompt_tokens,
-            "rungs": [list(r) for r in trial.rung_scores], "score": trial.score, "state": trial.state.value,
-            "predictions": [[p.example_id, p.output, p.score, p.failed] for p in trial.predictions]}
 
 
 class SharedRun:
@@ -284,27 +206,3 @@ class SharedRun:
         return out
 
 
-class StopWhenSpent:
-    """Stops a worker once all workers together have spent ``calls``."""
-
-    def __init__(self, run: SharedRun, calls: int) -> None:
-        self.run = run
-        self.calls = calls
-
-    def __call__(self, trial: Trial, progress: Progress) -> bool:
-        return self.run.spent() >= self.calls
-
-
-def work(url: str, *, model: Any = None, progress: bool = False, callbacks: Sequence[Any] = ()) -> int:
-    """Join the shared run at ``url`` as a worker until its budget is spent; return the trials done here."""
-    from autoprompt.search.optimizer import build_optimizer, optimize
-
-    arguments = SharedRun(url).arguments()
-    if model is not None:
-        arguments["model"] = model
-    elif isinstance(arguments.get("model"), dict):
-        raise ConfigError("this run was given a model object, which cannot be shared; pass model=... to the worker")
-    defaults = {k: v.default for k, v in inspect.signature(optimize).parameters.items() if k != "data"}
-    settings = {**defaults, **arguments, "storage": url, "worker": True, "progress": progress,
-                "callbacks": list(callbacks), "cache": None}
-    return build_optimizer(settings).work()

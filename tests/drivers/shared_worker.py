@@ -1,7 +1,7 @@
 """Shared-run driver: the run's first process or a worker, on a slow deterministic fake model.
 
     python shared_worker.py first URL DATA OUT LEDGER     # optimize(storage=URL), exports to OUT
-    python shared_worker.py worker URL - - LEDGER         # autoprompt.storage.shared.work(URL)
+    python shared_worker.py worker URL - - LEDGER         # autoprompt.search.worker.work(URL)
 
 Each trial this process evaluates adds "PID NUMBER STATE CALLS" to LEDGER; LEDGER.PID holds how
 many model calls this process has made, so a test can kill it in the middle of a trial.
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import autoprompt
 from autoprompt.models.backend import FakeBackend
-from autoprompt.storage.shared import work
+from autoprompt.search.worker import work
 
 
 class SlowFake(FakeBackend):

@@ -1,0 +1,41 @@
+"""The model registry: a model spec (``local``, ``local:gemma``, ``openai:MODEL[@URL]``,
+``anthropic:MODEL[@URL]``, ``fake``) or a backend instance, resolved to a backend.
+
+Contract: ``get_backend(spec)`` returns an instance as it is and builds one from a spec,
+importing the backend's module (and its SDK) only then; an unknown spec is a ``ConfigError``
+listing the known ones."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from autoprompt.errors import ConfigError
+from autoprompt.models.backend import Backend, FakeBackend
+
+if TYPE_CHECKING:
+    from autoprompt.models.hosted import Limits
+
+
+def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int = 0,
+                limits: Limits | None = None) -> Backend:
+    """Resolve a model spec to a backend instance; ``limits`` apply to API backends."""
+    if not isinstance(spec, str):
+        return spec
+    if spec == "fake":
+        return FakeBackend()
+    if spec == "local" or spec.startswith("local:"):
+        from autoprompt.models.local import LocalBackend
+
+        return LocalBackend(spec, n_threads=n_threads, seed=seed)
+    if spec.startswith("openai:"):
+        from autoprompt.models.openai_backend import OpenAIBackend
+
+        return OpenAIBackend.from_spec(spec, limits=limits)
+    if spec.startswith("anthropic:"):
+        from autoprompt.models.anthropic_backend import AnthropicBackend
+
+        return AnthropicBackend.from_spec(spec, limits=limits)
+    raise ConfigError(
+        f"unknown model '{spec}'; use 'local' (bundled SmolLM2), 'local:gemma', 'local:/path/to/model.gguf', "
+        "'openai:MODEL[@BASE_URL]', 'anthropic:MODEL[@BASE_URL]' or 'fake'"
+    )

@@ -1,0 +1,17 @@
+"""Writing a run's reports: ``report.md`` and ``report.html`` beside its records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from autoprompt.report.html import page
+from autoprompt.report.writer import RunRecord, markdown
+
+
+def write_report(directory: str | Path) -> tuple[Path, Path]:
+    """Write ``report.md`` and ``report.html`` for the run in ``directory``; return both paths."""
+    run = RunRecord.load(directory)
+    md, page_path = run.directory / "report.md", run.directory / "report.html"
+    md.write_text(markdown(run), encoding="utf-8")
+    page_path.write_text(page(run), encoding="utf-8")
+    return md, page_path
