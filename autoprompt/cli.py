@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from autoprompt.export.formats import FORMATS
+from autoprompt.export.formats import formats
 from autoprompt.propose.registry import FAMILIES
 
 from .errors import AutopromptError, ConfigError
@@ -140,7 +140,7 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("run", help="directory written by 'autoprompt optimize --out DIR'")
     exp = _command(sub, "export", "write a run's winner for production code", EXPORT_EXAMPLE)
     exp.add_argument("run", help="directory written by 'autoprompt optimize --out DIR'")
-    exp.add_argument("--format", required=True, choices=FORMATS, help="what to write")
+    exp.add_argument("--format", required=True, choices=formats(), help="what to write")
     exp.add_argument("--out", help="output directory (default: RUN/export/FORMAT)")
     exp.add_argument("--model", help="model name to put in the request (default: the run's model)")
     wrk = _command(sub, "worker", "join a shared run's search until its budget is spent", WORKER_EXAMPLE)

@@ -11,6 +11,7 @@ import re
 
 from autoprompt.errors import ConfigError
 from autoprompt.evaluate.metric import METRICS, Metric, PerExample, regex, unbound
+from autoprompt.plugins import load, named
 from autoprompt.records.example import Example
 from autoprompt.records.grade import Grade
 
@@ -66,7 +67,11 @@ def get_metric(spec: str | Metric | PerExample) -> Metric:
         kind, _, rubric = spec.partition(":")
         return judge_metric(rubric, weighted=kind == "geval")
     if spec not in METRICS:
-        raise ConfigError(f"unknown metric '{spec}'; use one of {', '.join(METRICS)}, judge:RUBRIC or "
+        plugged = load("autoprompt.metrics", spec)
+        if plugged is not None:
+            return plugged if isinstance(plugged, Metric) else Metric(spec, plugged)
+        raise ConfigError(f"unknown metric '{spec}'; use one of {', '.join([*METRICS, *named('autoprompt.metrics')])}, "
+                          "judge:RUBRIC or "
                           "geval:RUBRIC (correctness, faithfulness, concision, tone or a .jinja file), a weighted "
                           "sum like 0.7*rougeL+0.3*chrf, regex:PATTERN or a callable")
     return METRICS[spec]

@@ -37,6 +37,7 @@ from typing import Any
 
 from autoprompt.errors import ConfigError, MissingDependency
 from autoprompt.export.manifest import MANIFEST_FILE, TEMPLATE_FILE, ExportedPrompt, load_prompt
+from autoprompt.plugins import load, named
 
 FORMATS = ("jinja", "openai", "anthropic", "dspy", "promptfoo")
 CLASSIFY_MAX_TOKENS = 12
@@ -202,8 +203,9 @@ def test_examples(run: Path, exported: ExportedPrompt) -> list[tuple[dict[str, s
 def export_run(run: str | Path, fmt: str, out: str | Path | None = None, *, model: str | None = None) -> Path:
     """Write the winner of the run in ``run`` as ``fmt`` under ``out`` (default ``RUN/export/FMT``)."""
     run = Path(run)
-    if fmt not in FORMATS:
-        raise ConfigError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    plugged = load("autoprompt.exporters", fmt) if fmt not in FORMATS else None
+    if fmt not in FORMATS and plugged is None:
+        raise ConfigError(f"unknown export format {fmt!r}; choose one of {', '.join(formats())}")
     exported = load_prompt(run)
     target = Path(out) if out is not None else run / "export" / fmt
     for parent in (target, *target.parents):
@@ -218,7 +220,16 @@ def export_run(run: str | Path, fmt: str, out: str | Path | None = None, *, mode
         "dspy": lambda to: write_dspy(exported, to, run),
         "promptfoo": lambda to: write_promptfoo(exported, to, tests, model),
     }
-    return _written_whole(target, writers[fmt])
+    if fmt in writers:
+        return _written_whole(target, writers[fmt])
+    exporter = plugged
+    assert exporter is not None
+    return _written_whole(target, lambda to: Path(exporter(exported, to)))
+
+
+def formats() -> list[str]:
+    """The built-in formats and those installed as ``autoprompt.exporters`` plug-ins."""
+    return [*FORMATS, *(name for name in named("autoprompt.exporters") if name not in FORMATS)]
 
 
 def _written_whole(target: Path, write: Callable[[Path], Path]) -> Path:

@@ -7,10 +7,11 @@ listing the known ones."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from autoprompt.errors import ConfigError
 from autoprompt.models.backend import Backend, FakeBackend
+from autoprompt.plugins import load, named
 
 if TYPE_CHECKING:
     from autoprompt.models.hosted import Limits
@@ -35,7 +36,18 @@ def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int 
         from autoprompt.models.anthropic_backend import AnthropicBackend
 
         return AnthropicBackend.from_spec(spec, limits=limits)
+    factory = load("autoprompt.backends", spec.partition(":")[0])
+    if factory is not None:
+        return _plugged(factory(spec), spec)
+    installed = "".join(f", '{name}'" for name in named("autoprompt.backends"))
     raise ConfigError(
         f"unknown model '{spec}'; use 'local' (bundled SmolLM2), 'local:gemma', 'local:/path/to/model.gguf', "
-        "'openai:MODEL[@BASE_URL]', 'anthropic:MODEL[@BASE_URL]' or 'fake'"
+        f"'openai:MODEL[@BASE_URL]', 'anthropic:MODEL[@BASE_URL]', 'fake'{installed}"
     )
+
+
+def _plugged(backend: Any, spec: str) -> Backend:
+    if not isinstance(backend, Backend):
+        raise ConfigError(f"the backend plug-in for '{spec}' returned a {type(backend).__name__}, which lacks the "
+                          "Backend members (name, supports_chat, score, generate)")
+    return backend

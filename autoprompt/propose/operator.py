@@ -30,7 +30,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import zip_longest
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from autoprompt.data.dataset import TaskKind
 from autoprompt.errors import TemplateError
@@ -83,6 +83,7 @@ class RefineContext:
         self.rejected.append(Rejection(operator, reason, text[:300]))
 
 
+@runtime_checkable
 class Operator(Protocol):
     """Proposes children of a parent trial."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from autoprompt.errors import ConfigError
+from autoprompt.plugins import load, named
 from autoprompt.propose.demos import DemoOperator
 from autoprompt.propose.edit import EditOperator
 from autoprompt.propose.explore import ExploreOperator
@@ -23,12 +24,22 @@ FAMILIES = ("feedback", "move", "demos", "explore", "words", "edit", "rewrite")
 
 def build_operators(families: Sequence[str] = FAMILIES) -> list[Operator]:
     """The default operators of the named families, in proposal order."""
+    known = [*FAMILIES, *(n for n in named("autoprompt.operators") if n not in FAMILIES)]
     if not families:
-        raise ConfigError(f"name at least one operator family; use any of {', '.join(FAMILIES)}")
-    unknown = sorted(set(families) - set(FAMILIES))
+        raise ConfigError(f"name at least one operator family; use any of {', '.join(known)}")
+    unknown = sorted(set(families) - set(known))
     if unknown:
-        raise ConfigError(f"unknown operator family {', '.join(unknown)}; use any of {', '.join(FAMILIES)}")
+        raise ConfigError(f"unknown operator family {', '.join(unknown)}; use any of {', '.join(known)}")
     made: dict[str, Operator] = {"feedback": FeedbackOperator(), "move": MoveOperator(), "edit": EditOperator(),
                                  "demos": DemoOperator(), "explore": ExploreOperator(), "words": WordsOperator(),
                                  "rewrite": RewriteOperator()}
-    return [made[name] for name in FAMILIES if name in families]
+    plugged = [_plugged(name) for name in families if name not in FAMILIES]
+    return [made[name] for name in FAMILIES if name in families] + plugged
+
+
+def _plugged(name: str) -> Operator:
+    operator = load("autoprompt.operators", name)()  # type: ignore[misc]
+    if not isinstance(operator, Operator):
+        raise ConfigError(f"the operator plug-in '{name}' made a {type(operator).__name__}, which lacks the "
+                          "Operator members (family, propose(parent, context))")
+    return operator
