@@ -119,3 +119,11 @@ def test_report_renders_in_headless_chromium_with_no_console_output(run: Path, t
     broken.write_text("<html><body><script>throw new Error('boom')</script></body></html>")
     dom, console = render(browser, broken)
     assert any("boom" in line for line in console), "the console check must see a failing script"
+
+
+def test_the_cli_table_the_csv_and_the_report_rank_one_run_alike(run: Path) -> None:
+    """One leaderboard order (``records.trial.leaderboard_order``) behind every view of it."""
+    csv = pd.read_csv(run / "leaderboard.csv")
+    ranked = [t.number for t, _ in leaderboard(RunRecord.load(run), k=len(csv))]
+    assert ranked == list(csv["trial"])
+    assert len(ranked) > 3

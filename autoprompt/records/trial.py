@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from autoprompt.records.analysis import ErrorAnalysis
 from autoprompt.records.candidate import Candidate
@@ -81,3 +82,31 @@ def trial_record(trial: Trial) -> dict[str, Any]:
         **({"consistency": round(trial.consistency, 4)} if trial.consistency is not None else {}),
         **({"failure": trial.failure} if trial.failure else {}),
     }
+
+
+class Ranked(Protocol):
+    """What the leaderboard reads of a trial (a ``Trial``, or a row of ``trials.jsonl``)."""
+
+    @property
+    def n(self) -> int: ...
+
+    @property
+    def score(self) -> float: ...
+
+    @property
+    def prompt_tokens(self) -> int: ...
+
+
+R = TypeVar("R", bound=Ranked)
+
+
+def leaderboard_order(items: Iterable[R], identity: Callable[[R], Hashable], dev_size: int) -> list[R]:
+    """The one leaderboard order: one entry per candidate (the trial of it scored on the most rows,
+    then the best), ranked by whether it was scored on every dev row, then score, then the shorter
+    prompt in tokens; ties keep trial order. The CLI table, ``leaderboard.csv`` and both reports use it."""
+    best: dict[Hashable, R] = {}
+    for item in items:
+        key = identity(item)
+        if key not in best or (item.n, item.score) > (best[key].n, best[key].score):
+            best[key] = item
+    return sorted(best.values(), key=lambda t: (t.n < dev_size, -t.score, t.prompt_tokens))

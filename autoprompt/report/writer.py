@@ -32,6 +32,7 @@ from autoprompt.errors import ConfigError
 from autoprompt.evaluate.stats import Interval, bootstrap, pareto_front
 from autoprompt.export.manifest import ExportedPrompt, load_prompt
 from autoprompt.records.feedback import Feedback
+from autoprompt.records.trial import leaderboard_order
 from autoprompt.storage.feedback_file import FEEDBACK_FILE, load_feedback
 
 TOP_K = 10
@@ -133,12 +134,8 @@ def pareto(run: RunRecord) -> list[TrialRow]:
 
 
 def leaderboard(run: RunRecord, k: int = TOP_K) -> list[tuple[TrialRow, Interval]]:
-    """The best ``k`` distinct candidates (most dev examples first, then score) with 95% intervals."""
-    best: dict[str, TrialRow] = {}
-    for t in run.trials:
-        if t.label not in best or (t.n, t.score) > (best[t.label].n, best[t.label].score):
-            best[t.label] = t
-    ranked = sorted(best.values(), key=lambda t: (t.n >= run.dev_size, t.score, -t.prompt_tokens), reverse=True)
+    """The best ``k`` distinct candidates (``leaderboard_order``) with 95% intervals."""
+    ranked = leaderboard_order(run.trials, lambda t: t.label, run.dev_size)
     return [(t, bootstrap(list(t.scores)) if t.scores else Interval(t.score, t.score, t.score)) for t in ranked[:k]]
 
 

@@ -29,7 +29,7 @@ from autoprompt.prompts.prompt import Prompt
 from autoprompt.propose.operator import Rejection
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.prediction import Prediction
-from autoprompt.records.trial import Trial, TrialState, trial_record
+from autoprompt.records.trial import Trial, TrialState, leaderboard_order, trial_record
 from autoprompt.report.files import write_report
 from autoprompt.search.selection import Selection
 
@@ -122,25 +122,18 @@ class OptimizationResult:
         """One row per distinct candidate, best first; full-dev scores rank above partial ones."""
         import pandas as pd
 
-        best: dict[Candidate, Trial] = {}
-        for t in self.trials:
-            if t.candidate not in best or (t.n, t.score) > (best[t.candidate].n, best[t.candidate].score):
-                best[t.candidate] = t
         rows = [
             {"trial": t.number, "candidate": t.candidate.describe(), "dev_score": round(t.score, 4),
              "n_dev": t.n, "state": t.state.value, "calls": t.calls, "prompt_chars": t.prompt_chars,
              "prompt_tokens": t.prompt_tokens, "operator": t.operator, "parent": t.parent,
              "winner": t.candidate == self.best.candidate,
              **({"consistency": round(t.consistency, 4)} if t.consistency is not None else {})}
-            for t in best.values()
+            for t in leaderboard_order(self.trials, lambda t: t.candidate, self.dev_size)
         ]
         frame = pd.DataFrame(rows)
-        if frame.empty:
-            return frame
-        frame["parent"] = frame["parent"].astype("Int64")
-        frame["complete"] = frame["n_dev"] >= self.dev_size
-        frame = frame.sort_values(["complete", "dev_score", "prompt_chars"], ascending=[False, False, True])
-        return frame.drop(columns="complete").reset_index(drop=True)
+        if not frame.empty:
+            frame["parent"] = frame["parent"].astype("Int64")
+        return frame
 
     @property
     def history(self) -> pd.DataFrame:
