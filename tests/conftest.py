@@ -56,7 +56,7 @@ class ScriptedWriter(FakeBackend):
         self.prompts: list[str] = []
 
     def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop=(),  # type: ignore[no-untyped-def]
-                 on_usage=None) -> str:
+                 on_usage=None, temperature: float = 0.0, seed: int | None = None) -> str:
         self.prompts.append(text)
         self.calls += 1
         return self.replies[(len(self.prompts) - 1) % len(self.replies)]

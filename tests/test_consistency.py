@@ -117,3 +117,27 @@ def test_local_sampling_is_seeded_and_a_consistency_run_measures_agreement(tmp_p
                                 target="past", model=model, consistency=Consistency(samples=3, temperature=1.0),
                                 budget=70, seed=0, cache=tmp_path / "cache.sqlite")
     assert again.paid_calls == 0 and again.trials[0].consistency == start.consistency
+
+
+class ExactlyTheProtocol:
+    """A backend written from the ``Backend`` protocol alone: its four members and nothing else."""
+
+    name = "exact"
+    supports_chat = False
+
+    def score(self, text, continuations, *, chat=False, on_usage=None):  # type: ignore[no-untyped-def]
+        return [-float(len(c)) for c in continuations]
+
+    def generate(self, text, *, chat=False, max_tokens=16, stop=(), on_usage=None,  # type: ignore[no-untyped-def]
+                 temperature=0.0, seed=None):
+        verb = text.rsplit(":", 2)[-2].split()[-1] if ":" in text else "x"
+        return verb + ("ed" if temperature == 0 or (seed or 0) % 2 else "")
+
+
+def test_a_backend_that_follows_the_protocol_exactly_runs_under_consistency_sampling() -> None:
+    from autoprompt.models.backend import Backend
+
+    backend = ExactlyTheProtocol()
+    assert isinstance(backend, Backend)
+    result = autoprompt.optimize("past_tense", model=backend, consistency=Consistency(samples=3), budget=400, seed=0)
+    assert result.trials[0].consistency is not None and 0.0 <= result.trials[0].consistency <= 1.0

@@ -59,7 +59,10 @@ class Backend(Protocol):
               on_usage: UsageSink | None = None) -> list[float]: ...
 
     def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
-                 on_usage: UsageSink | None = None) -> str: ...
+                 on_usage: UsageSink | None = None, temperature: float = 0.0, seed: int | None = None) -> str:
+        """Greedy text; with ``temperature`` above 0, a sample drawn with ``seed`` (consistency
+        measurement asks for these)."""
+        ...
 
 
 def _noise(*parts: str) -> float:

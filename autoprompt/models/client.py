@@ -122,5 +122,7 @@ class Client:
         sampling = {"temperature": temperature, "seed": sample} if temperature > 0 else {}
         key = self._key("generate", text, chat, max_tokens, list(stop), *([sampling] if sampling else []),
                         sample=sample)
+        sampled = temperature > 0
         return str(self._call(key, len(text) // 4 + max_tokens, lambda sink: self.backend.generate(
-            text, chat=chat, max_tokens=max_tokens, stop=stop, on_usage=sink, **sampling)))
+            text, chat=chat, max_tokens=max_tokens, stop=stop, on_usage=sink, temperature=temperature if sampled
+            else 0.0, seed=sample if sampled else None)))

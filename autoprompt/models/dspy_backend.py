@@ -52,8 +52,8 @@ class DSPyBackend:
     def params(self) -> dict[str, object]:
         return {k: v for k, v in dict(self.lm.kwargs).items() if "key" not in k.lower()}
 
-    def _ask(self, text: str, max_tokens: int) -> str:
-        outputs = self.lm(messages=[{"role": "user", "content": text}], max_tokens=max_tokens)
+    def _ask(self, text: str, max_tokens: int, **sampling: Any) -> str:
+        outputs = self.lm(messages=[{"role": "user", "content": text}], max_tokens=max_tokens, **sampling)
         return _text_of(outputs[0]) if outputs else ""
 
     def score(self, text: str, continuations: Sequence[str], *, chat: bool = False,
@@ -61,8 +61,10 @@ class DSPyBackend:
         return label_scores(Completion(self._ask(text, self.max_tokens)), continuations)
 
     def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
-                 on_usage: Callable[[Usage], None] | None = None) -> str:
-        return self._ask(text, max_tokens)
+                 on_usage: Callable[[Usage], None] | None = None, temperature: float = 0.0,
+                 seed: int | None = None) -> str:
+        sampling = {"temperature": temperature, "seed": seed, "cache": False} if temperature > 0 else {}
+        return self._ask(text, max_tokens, **sampling)
 
 
 def _joined(prompt: str | None, messages: Sequence[Mapping[str, Any]] | None) -> str:
