@@ -25,7 +25,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from functools import lru_cache
 
-from autoprompt.errors import ExampleFailed, TemplateError
 from autoprompt.prompts.compose import render_instruction, static_context
 from autoprompt.prompts.library import TemplateLibrary
 from autoprompt.prompts.template import Template
@@ -102,7 +101,7 @@ class FeedbackOperator:
 
     def _critique(self, parent: Trial, context: RefineContext) -> str:
         """The optimizer model's instruction answering the reviewers, or "" without one."""
-        from autoprompt.propose.rewrite import parse_instruction
+        from autoprompt.propose.rewrite import instruction_from
 
         setup, candidate = context.setup, parent.candidate
         notes = list(dict.fromkeys(r.note.strip() for r in context.feedback if r.note.strip()))
@@ -116,13 +115,6 @@ class FeedbackOperator:
         text = setup.library.meta["apply_feedback"].render({
             "instruction": render_instruction(setup.instruction_of(candidate), static), "notes": notes,
             "rejected": rows, "labels": static["labels"]})
-        try:
-            reply = context.writer.generate(text, chat=context.writer.backend.supports_chat, max_tokens=80)
-        except (ExampleFailed, TemplateError) as exc:
-            context.reject("feedback.critique", f"the optimizer model's request failed: {exc}")
-            return ""
-        instruction = parse_instruction(reply)
-        if len(instruction.split()) < 3:
-            context.reject("feedback.critique", "the reply holds no instruction of 3 or more words", reply)
-            return ""
-        return instruction
+        writer = context.writer
+        return instruction_from("feedback.critique", lambda: writer.generate(
+            text, chat=writer.backend.supports_chat, max_tokens=80), context)

@@ -99,21 +99,7 @@ class RewriteOperator:
         return children
 
     def _attempt(self, name: str, make: Callable[[], str | None], context: RefineContext) -> str:
-        try:
-            reply = make()
-        except (ExampleFailed, TemplateError) as exc:
-            context.reject(name, f"the optimizer model's request failed: {exc}")
-            return ""
-        if reply is None:
-            return ""
-        text = parse_instruction(reply)
-        if len(text.split()) < 3:
-            context.reject(name, "the reply holds no instruction of 3 or more words", reply)
-            return ""
-        if len(text) > MAX_INSTRUCTION_CHARS:
-            context.reject(name, f"the instruction is longer than {MAX_INSTRUCTION_CHARS} characters", reply)
-            return ""
-        return text
+        return instruction_from(name, make, context)
 
     def _ask(self, context: RefineContext, meta: str, **values: Any) -> str:
         assert context.writer is not None
@@ -149,3 +135,23 @@ class RewriteOperator:
         picked = context.rng.sample(pool, min(SHOWN_DEMOS, len(pool)))
         return [{"input": _shown(ex), "output": words.get(ex.target, ex.target)} for ex in picked]
 
+
+def instruction_from(name: str, make: Callable[[], str | None], context: RefineContext) -> str:
+    """The one way an optimizer-model reply becomes an instruction: ask (``make``), parse the reply,
+    and record a rejection under ``name`` when the request failed, the reply holds no instruction
+    of 3 or more words, or it is too long; "" then (and when ``make`` had nothing to ask)."""
+    try:
+        reply = make()
+    except (ExampleFailed, TemplateError) as exc:
+        context.reject(name, f"the optimizer model's request failed: {exc}")
+        return ""
+    if reply is None:
+        return ""
+    text = parse_instruction(reply)
+    if len(text.split()) < 3:
+        context.reject(name, "the reply holds no instruction of 3 or more words", reply)
+        return ""
+    if len(text) > MAX_INSTRUCTION_CHARS:
+        context.reject(name, f"the instruction is longer than {MAX_INSTRUCTION_CHARS} characters", reply)
+        return ""
+    return text
