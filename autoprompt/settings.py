@@ -41,11 +41,9 @@ def _positive(name: str, value: Any) -> None:
 
 def check_settings(a: Mapping[str, Any]) -> None:
     """Raise ``ConfigError`` for the first unusable setting in ``optimize``'s arguments."""
-    if a.get("budget") is None or (isinstance(a.get("budget"), int) and not isinstance(a.get("budget"), bool) \
-            and a["budget"] <= 0):
-        raise ConfigError(f"budget must be a positive number of model calls, got {a.get('budget')!r}; "
-                          "pass e.g. --budget 500")
-    _whole("budget", a.get("budget"), 1)
+    budget = a.get("budget")
+    if not isinstance(budget, int) or isinstance(budget, bool) or budget <= 0:
+        raise ConfigError(f"budget must be a positive number of model calls, got {budget!r}; pass e.g. --budget 500")
     _whole("seed", a.get("seed", 0), 0, MAX_SEED)
     _whole("first_rung", a.get("first_rung", 16), 1)
     _whole("top_k", a.get("top_k", 3), 1)

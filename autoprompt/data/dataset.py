@@ -21,7 +21,7 @@ import hashlib
 import io
 import json
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -169,16 +169,22 @@ def _json_rows(path: Path, text: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _jsonl_rows(path: Path, text: str) -> list[dict[str, Any]]:
-    """Every non-blank line of a JSONL file, each a JSON object."""
-    rows = []
+def json_lines(text: str, where: Callable[[int], str]) -> Iterator[tuple[int, Any]]:
+    """Each non-blank line of a JSONL text as (line number, value); a line that is not JSON is a
+    ``DataError`` naming it as ``where(number)``."""
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            yield number, json.loads(line)
         except json.JSONDecodeError as exc:
-            raise DataError(f"{path} line {number} is not JSON ({exc.msg}); fix or delete that line") from None
+            raise DataError(f"{where(number)} is not JSON ({exc.msg}); fix or delete that line") from None
+
+
+def _jsonl_rows(path: Path, text: str) -> list[dict[str, Any]]:
+    """Every non-blank line of a JSONL file, each a JSON object."""
+    rows = []
+    for number, row in json_lines(text, lambda n: f"{path} line {n}"):
         if not isinstance(row, dict):
             raise DataError(f"{path} line {number} is a JSON {type(row).__name__}, not an object of "
                             "column: value; fix or delete that line")

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from autoprompt.errors import ConfigError, MissingDependency
-from autoprompt.export.manifest import MANIFEST_FILE, TEMPLATE_FILE, ExportedPrompt, load_prompt
+from autoprompt.export.manifest import MANIFEST_FILE, TEMPLATE_FILE, ExportedPrompt, load_prompt, refuse_file_on_the_way
 from autoprompt.plugins import load, named
 
 FORMATS = ("jinja", "openai", "anthropic", "dspy", "promptfoo")
@@ -208,9 +208,7 @@ def export_run(run: str | Path, fmt: str, out: str | Path | None = None, *, mode
         raise ConfigError(f"unknown export format {fmt!r}; choose one of {', '.join(formats())}")
     exported = load_prompt(run)
     target = Path(out) if out is not None else run / "export" / fmt
-    for parent in (target, *target.parents):
-        if parent.exists() and not parent.is_dir():
-            raise ConfigError(f"export --out {target}: {parent} is a file, not a folder; pass a folder")
+    refuse_file_on_the_way(target, f"export --out {target}", "pass a folder")
     tests = test_examples(run, exported)
     samples = [inputs for inputs, _ in tests]
     writers: dict[str, Callable[[Path], Path]] = {

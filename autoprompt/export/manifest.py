@@ -89,12 +89,17 @@ def write_prompt(directory: str | Path, prompt: Prompt, metadata: Mapping[str, A
     return path
 
 
+def refuse_file_on_the_way(directory: Path, what: str, fix: str) -> None:
+    """``ConfigError`` when ``directory``, or a folder above it, is a file (so it cannot be made)."""
+    for parent in (directory, *directory.parents):
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(f"{what}: {parent} is a file, not a folder; {fix}")
+
+
 def check_output_folder(directory: Path, *, ours: tuple[str, ...] = (MANIFEST_FILE, "run.json")) -> None:
     """``ConfigError`` unless ``directory`` is new, empty, or already holds autoprompt's output (one of
     ``ours``): a folder of the user's is never written into, so nothing of theirs is overwritten."""
-    for parent in (directory, *directory.parents):
-        if parent.exists() and not parent.is_dir():
-            raise ConfigError(f"{directory}: {parent} is a file, not a folder; pass a new or empty folder")
+    refuse_file_on_the_way(directory, f"{directory}", "pass a new or empty folder")
     held = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
     if held and not set(ours) & set(held):
         raise ConfigError(f"{directory} is not empty and holds no autoprompt output (it holds {', '.join(held[:4])}); "

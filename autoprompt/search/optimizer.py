@@ -80,7 +80,7 @@ from autoprompt.search.shared_strategy import SharedStrategy, StopWhenSpent
 from autoprompt.search.strategy import OptunaStrategy, SearchStrategy, halving_pruner, study_of
 from autoprompt.settings import check_settings
 from autoprompt.storage.feedback_file import check_feedback, load_feedback
-from autoprompt.storage.run import RunDirectory, file_hashes, frames, saved_arguments, shared_arguments
+from autoprompt.storage.run import RunDirectory, data_hashes, frames, saved_arguments, shared_arguments
 from autoprompt.storage.shared import SharedRun, SQLCache
 
 STRATEGIES = ("refine", "components")
@@ -397,10 +397,11 @@ def _in_run_directory(run: RunDirectory, arguments: dict[str, Any]) -> Optimizat
     log.read()
     optimizer = build_optimizer({**arguments, "callbacks": [*(arguments["callbacks"] or []), log]})
     kept = {k: v for k, v in arguments.items() if k not in ("callbacks", "progress", "worker")}
-    record = saved_arguments(run, kept)
-    run.check(record, file_hashes(record))
+    record, tables = saved_arguments(run, kept), frames(kept)
+    hashes = data_hashes(record, tables)
+    run.check(record, hashes)
     with run.lock():
-        run.claim(record, frames(kept))
+        run.claim(record, tables, hashes)
         result = optimizer.run()
         log.complete(result.trials)
         result.export(run.path)

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from autoprompt.data.dataset import json_lines
 from autoprompt.errors import ConfigError, DataError
 from autoprompt.records.feedback import Feedback, Verdict
 from autoprompt.storage.files import append_line
@@ -58,13 +59,7 @@ def load_feedback(source: str | Path | Iterable[Feedback | Mapping[str, Any]]) -
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise DataError(f"feedback file {path} is not UTF-8 text; write it with 'autoprompt review RUN_DIR'") from None
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}:{number} is not JSON ({exc.msg}); fix or delete that line") from None
+    for number, value in json_lines(text, lambda n: f"{path}:{n}"):
         records.append(from_json(value, f"{path}:{number}"))
     return records
 

@@ -89,17 +89,15 @@ class RunDirectory:
         finally:
             handle.close()
 
-    def claim(self, arguments: Mapping[str, Any], frames: Mapping[str, Any]) -> None:
-        """Make this folder the run's: refuse it unless it is new, empty, or a directory of the same
-        run on unchanged data (``check``); then write the in-memory data and ``run.json``."""
-        hashes = {**file_hashes(arguments), **{name: _sha256(_frame_text(f).encode()) for name, f in frames.items()}}
-        self.check(arguments, hashes)
+    def claim(self, arguments: Mapping[str, Any], frames: Mapping[str, str], hashes: Mapping[str, str]) -> None:
+        """Make this folder the run's, once ``check`` has passed: write the in-memory data
+        (``frames``: name -> JSONL text) and ``run.json`` with the data ``hashes``."""
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            for name, frame in frames.items():
+            for name, text in frames.items():
                 path = self.data_path(name)
                 path.parent.mkdir(parents=True, exist_ok=True)
-                write_atomically(path, _frame_text(frame))
+                write_atomically(path, text)
             self.save_arguments(arguments, hashes)
         except OSError as exc:
             raise ConfigError(f"cannot write the run to {self.path}: {exc.strerror or exc}; pass a writable --out "
@@ -108,9 +106,9 @@ class RunDirectory:
     def check(self, arguments: Mapping[str, Any], hashes: Mapping[str, str]) -> None:
         """``ConfigError`` unless the folder is new, empty, or holds this same run (same arguments but for
         the limits and feedback, which a resume may change) whose data files are unchanged."""
-        for parent in (self.path, *self.path.parents):
-            if parent.exists() and not parent.is_dir():
-                raise ConfigError(f"--out {self.path}: {parent} is a file, not a folder; pass a new or empty folder")
+        from autoprompt.export.manifest import refuse_file_on_the_way
+
+        refuse_file_on_the_way(self.path, f"--out {self.path}", "pass a new or empty folder")
         held = sorted(p.name for p in self.path.iterdir() if p.name != LOCK_FILE) if self.path.is_dir() else []
         if not held:
             return
@@ -262,9 +260,14 @@ def _is_frame(value: Any) -> bool:
     return isinstance(value, pd.DataFrame | Dataset)
 
 
-def frames(arguments: Mapping[str, Any]) -> dict[str, Any]:
-    """The arguments given as a DataFrame or ``Dataset``, which ``RunDirectory.claim`` saves as files."""
-    return {name: value for name, value in arguments.items() if _is_frame(value)}
+def frames(arguments: Mapping[str, Any]) -> dict[str, str]:
+    """The arguments given as a DataFrame or ``Dataset``, as the JSONL text ``RunDirectory.claim`` saves."""
+    return {name: _frame_text(value) for name, value in arguments.items() if _is_frame(value)}
+
+
+def data_hashes(arguments: Mapping[str, Any], frames: Mapping[str, str]) -> dict[str, str]:
+    """SHA-256 of every data file the arguments name, and of every in-memory table as it is saved."""
+    return {**file_hashes(arguments), **{name: _sha256(text.encode()) for name, text in frames.items()}}
 
 
 def _frame_text(data: Any) -> str:
