@@ -51,6 +51,23 @@ def wait_for(condition, seconds: float = 120) -> None:  # type: ignore[no-untype
         time.sleep(0.05)
 
 
+def stop_inside_a_trial(url: str, ledger: Path, pid: int) -> None:
+    """Pause ``pid`` (SIGSTOP) inside a trial. A worker told the study about a trial a moment before
+    its ledger line; paused in that gap it only looks mid-trial, so it goes on and is paused again."""
+    import optuna
+
+    finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    while True:
+        wait_for(lambda: mid_trial(ledger, pid))
+        os.kill(pid, signal.SIGSTOP)
+        study = optuna.load_study(study_name="autoprompt", storage=url)
+        told = sum(t.user_attrs.get("worker") == pid and t.state in finished for t in study.get_trials(deepcopy=False))
+        if mid_trial(ledger, pid) and told == sum(p == pid for p, _, _ in rows(ledger)):
+            return
+        os.kill(pid, signal.SIGCONT)
+        time.sleep(0.01)
+
+
 def test_two_workers_one_killed_mid_run_lose_and_duplicate_nothing(postgres_server: str, tmp_path: Path,  # noqa: F811
                                                                    keyword_csv: Path) -> None:
     import optuna
@@ -60,7 +77,7 @@ def test_two_workers_one_killed_mid_run_lose_and_duplicate_nothing(postgres_serv
     wait_for(lambda: len(rows(ledger)) >= 1)
     a = spawn("worker", url, "-", "-", ledger)
     b = spawn("worker", url, "-", "-", ledger)
-    wait_for(lambda: mid_trial(ledger, b.pid))
+    stop_inside_a_trial(url, ledger, b.pid)
     os.kill(b.pid, signal.SIGKILL)
     _, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
