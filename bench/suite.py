@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from autoprompt.data.dataset import TaskKind, load_data  # noqa: E402
 from autoprompt.evaluate.evaluator import Evaluator  # noqa: E402
-from autoprompt.evaluate.metric import get_metric  # noqa: E402
+from autoprompt.evaluate.registry import get_metric  # noqa: E402
 from autoprompt.evaluate.stats import bootstrap, paired_difference  # noqa: E402
 from autoprompt.models.cache import SQLiteCache  # noqa: E402
 from autoprompt.models.client import Client  # noqa: E402
