@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from autoprompt.export.formats import formats
-from autoprompt.propose.registry import FAMILIES
 
 from .errors import AutopromptError, ConfigError
 
@@ -64,62 +63,11 @@ def _command(sub: Any, name: str, help: str, example: str) -> argparse.ArgumentP
 
 
 def _add_optimize(opt: argparse.ArgumentParser) -> None:
+    from .spec import add_options
+
     opt.add_argument("--config", help="YAML file with any of these options (see 'autoprompt init'); flags win")
-    opt.add_argument("--data", help="CSV/JSONL file, or a bundled task: sentiment, intent, past_tense (required)")
-    opt.add_argument("--dev", help="dev file (default: split from --data)")
-    opt.add_argument("--test", help="test file (default: split from --data)")
-    opt.add_argument("--input", help="input column(s), comma-separated")
-    opt.add_argument("--target", help="target column")
-    opt.add_argument("--template", help="starting prompt: a Jinja file or Jinja text using the input columns")
-    opt.add_argument("--clarifier", action="append", default=[],
-                     help="an added instruction of your own (text or file); repeat for more")
-    opt.add_argument("--context", action="append", default=[],
-                     help="a context block of your own (text or file); repeat for more")
-    opt.add_argument("--model", default="local", help="local (bundled SmolLM2), local:gemma, local:/path.gguf")
-    opt.add_argument("--metric", help="accuracy, macro_f1, exact_match, contains, regex:PATTERN; for free text "
-                     "token_f1, rouge1, rouge2, rougeL, chrf, bleu, a weighted sum like 0.7*rougeL+0.3*chrf, or a "
-                     "judge model's rubric: judge:correctness, judge:faithfulness, judge:concision, judge:tone, "
-                     "judge:FILE.jinja")
-    opt.add_argument("--judge-model", help="model that grades judge:RUBRIC metrics (same specs as --model; default: "
-                     "--model); its calls count against --budget")
-    opt.add_argument("--consistency", type=int, default=0, metavar="K",
-                     help="also sample K answers per example and report how much they agree (0: off)")
-    opt.add_argument("--temperature", type=float, default=0.7, help="sampling temperature for --consistency")
-    opt.add_argument("--consistency-weight", type=float, default=0.0, metavar="W",
-                     help="optimize (1-W)*metric + W*agreement instead of the metric alone (default 0)")
-    opt.add_argument("--feedback", help="feedback.jsonl written by 'autoprompt review' (a run's own --out "
-                     "directory file is read anyway): notes become clarifiers and rewrites")
-    opt.add_argument("--budget", type=int, default=500, help="maximum model calls for the search (default 500)")
-    opt.add_argument("--max-seconds", type=float, help="wall-time limit for the search")
-    opt.add_argument("--max-tokens", type=int, help="token limit for the search (input + output)")
-    opt.add_argument("--max-usd", type=float, help="cost limit for the search in USD")
-    opt.add_argument("--cache", help="SQLite response cache (default: OUT/cache.sqlite); a re-run pays only for "
-                     "new requests")
+    add_options(opt)
     opt.add_argument("--dry-run", action="store_true", help="estimate calls, tokens and USD, then stop")
-    opt.add_argument("--concurrency", type=int, default=4, help="API models: requests at once (default 4)")
-    opt.add_argument("--rpm", type=float, help="API models: at most this many requests per minute")
-    opt.add_argument("--tpm", type=float, help="API models: at most this many tokens per minute")
-    opt.add_argument("--strategy", choices=("refine", "components"), default="refine",
-                     help="refine: improve the prompt from its failures, round by round (default); "
-                     "components: Optuna TPE over the component space")
-    opt.add_argument("--operators", default=",".join(FAMILIES),
-                     help=f"refinement operator families, comma-separated (default {','.join(FAMILIES)}); "
-                     "rewrite needs --optimizer-model")
-    opt.add_argument("--optimizer-model", help="model that writes new instructions (same specs as --model; "
-                     "may be the same model); its calls count against --budget")
-    opt.add_argument("--max-prompt-tokens", type=int, help="skip proposals whose prompt is longer than this")
-    opt.add_argument("--storage", help="database URL for a shared run (postgresql://user@host/db); needs "
-                     "--strategy components; 'autoprompt worker --storage URL' processes join it")
-    opt.add_argument("--seed", type=int, default=0)
-    opt.add_argument("--description", help="one sentence describing the task (used by context blocks)")
-    opt.add_argument("--out", help="directory for the exported winner and reports (required)")
-
-
-def optimize_options() -> argparse.ArgumentParser:
-    """A parser holding only ``autoprompt optimize``'s options."""
-    parser = argparse.ArgumentParser(prog="autoprompt optimize", add_help=False)
-    _add_optimize(parser)
-    return parser
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -160,45 +108,31 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _given(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[str]:
-    """Destinations of the options that appear on the command line."""
-    flags = {arg.split("=", 1)[0] for arg in argv if arg.startswith("-")}
-    return {a.dest for a in parser._actions if flags & set(a.option_strings)}
+_COMMAND_ONLY = ("command", "config", "dry_run")
 
 
-def _with_config(args: argparse.Namespace, argv: Sequence[str]) -> argparse.Namespace:
-    from .config import load_config, merge
+def _spec(args: argparse.Namespace) -> Any:
+    """The run the command line describes: its flags over ``--config``'s settings."""
+    from .config import load_config
+    from .spec import spec_from
 
-    if args.config:
-        args = merge(load_config(args.config), args, _given(optimize_options(), argv))
-    for name in ("data", "out"):
-        if not getattr(args, name):
-            raise ConfigError(f"--{name} is required (on the command line or as '{name}:' in --config)")
-    return args
+    given = {k: v for k, v in vars(args).items() if k not in _COMMAND_ONLY}
+    values = {**(load_config(args.config) if args.config else {}), **given}
+    for name, flag in (("data", "data"), ("run_dir", "out")):
+        if values.get(name) is None:
+            raise ConfigError(f"--{flag} is required (on the command line or as '{flag}:' in --config)")
+    return spec_from(values, "the command line")
 
 
 def _optimize(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from autoprompt.evaluate.consistency import Consistency
-    from autoprompt.models.hosted import Limits
-    from autoprompt.search.optimizer import optimize
+    from autoprompt.search.optimizer import run_spec
 
+    spec = _spec(args)
     if args.dry_run:
-        return _dry_run(args)
-    result = optimize(
-        args.data, inputs=args.input, target=args.target, dev=args.dev, test=args.test, template=args.template,
-        model=args.model, metric=args.metric, budget=args.budget, max_seconds=args.max_seconds,
-        max_tokens=args.max_tokens, max_usd=args.max_usd, cache=args.cache, run_dir=args.out,
-        seed=args.seed, description=args.description, clarifiers=args.clarifier, context=args.context,
-        limits=Limits(args.concurrency, args.rpm, args.tpm), progress=True, strategy=args.strategy,
-        operators=[name.strip() for name in args.operators.split(",") if name.strip()],
-        optimizer_model=args.optimizer_model, max_prompt_tokens=args.max_prompt_tokens, storage=args.storage,
-        judge_model=args.judge_model, feedback=args.feedback,
-        consistency=Consistency(args.consistency, args.temperature, args.consistency_weight)
-        if args.consistency else None,
-    )
-    return _finished(result, Path(args.out))
+        return _dry_run(spec)
+    return _finished(run_spec(spec, progress=True), Path(spec.run_dir))
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -238,28 +172,21 @@ def _finished(result: Any, out: Any) -> int:
     return 0
 
 
-def _dry_run(args: argparse.Namespace) -> int:
+def _dry_run(spec: Any) -> int:
+    from autoprompt.evaluate.registry import get_metric
     from autoprompt.models.budget import BudgetSpec
-    from autoprompt.models.hosted import Limits
     from autoprompt.prompts.library import TemplateLibrary
     from autoprompt.search.estimate import estimate
     from autoprompt.search.optimizer import check_budget, prepare_task, with_user_templates
 
-    from .settings import check_settings
-
-    check_settings({"budget": args.budget, "seed": args.seed, "max_seconds": args.max_seconds,
-                    "max_tokens": args.max_tokens, "max_usd": args.max_usd, "max_prompt_tokens": args.max_prompt_tokens,
-                    "limits": Limits(args.concurrency, args.rpm, args.tpm)})
-    BudgetSpec(args.budget, args.max_seconds, args.max_tokens, args.max_usd).start()
-    library = with_user_templates(TemplateLibrary.bundled(), clarifiers=args.clarifier, context=args.context)
-    task = prepare_task(args.data, inputs=args.input, target=args.target, dev=args.dev, test=args.test,
-                        template=args.template, seed=args.seed, description=args.description, library=library)
-    check_budget(args.budget, task)
-    from autoprompt.evaluate.registry import get_metric
-
-    judged = args.metric is not None and get_metric(args.metric).needs_model
-    print(estimate(task, model=args.model, budget=args.budget, seed=args.seed, judged=judged,
-                   samples=args.consistency))
+    BudgetSpec(spec.budget, spec.max_seconds, spec.max_tokens, spec.max_usd).start()
+    library = with_user_templates(TemplateLibrary.bundled(), clarifiers=spec.clarifiers, context=spec.context)
+    task = prepare_task(spec.data, inputs=spec.inputs, target=spec.target, dev=spec.dev, test=spec.test,
+                        template=spec.template, seed=spec.seed, description=spec.description, library=library)
+    check_budget(spec.budget, task)
+    judged = spec.metric is not None and get_metric(spec.metric).needs_model
+    print(estimate(task, model=spec.model, budget=spec.budget, seed=spec.seed, judged=judged,
+                   samples=spec.consistency))
     return 0
 
 
@@ -318,7 +245,7 @@ def _fresh_line() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
-    commands = {"optimize": lambda: _optimize(_with_config(args, argv)), "eval": lambda: _eval(args),
+    commands = {"optimize": lambda: _optimize(args), "eval": lambda: _eval(args),
                 "report": lambda: _report(args), "export": lambda: _export(args), "init": lambda: _init(args),
                 "resume": lambda: _resume(args), "worker": lambda: _worker(args), "review": lambda: _review(args)}
     with warnings.catch_warnings():  # the library's warnings as one line each, only while the CLI runs
@@ -347,7 +274,7 @@ def _run(command: Any, args: argparse.Namespace) -> int:
               "traceback)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        run = getattr(args, "out", None) if args.command == "optimize" else getattr(args, "run", None)
+        run = getattr(args, "run_dir", None) if args.command == "optimize" else getattr(args, "run", None)
         hint = f"; every answer so far is saved: autoprompt resume {run}" if args.command in ("optimize", "resume") \
             and run else ""
         print(f"\nautoprompt: interrupted{hint}", file=sys.stderr)

@@ -1,24 +1,23 @@
 """Run configs: every ``autoprompt optimize`` option in a YAML file.
 
 Contract:
-- ``RunConfig`` (pydantic, frozen) has one field per command-line option of
-  ``autoprompt optimize``, named like the option's destination (``max_seconds`` for
-  ``--max-seconds``); a YAML key may use dashes or underscores. Unknown keys, wrong
-  types and out-of-range values are ``ConfigError``s that name the file, the key and
-  the fix.
-- ``load_config(path)`` reads and validates a file. ``merge(config, args, given)``
-  fills every option the command line did not give from the file: flags win.
+- A key is any setting of ``spec.RunSpec``, spelled like its flag (``input``, ``clarifier``,
+  ``out``, ``max-seconds``) or its field (``inputs``, ``max_seconds``). Unknown keys, wrong
+  types and out-of-range values are ``ConfigError``s that name the file, the key and the fix.
+- ``load_config(path)`` reads and validates a file and returns the settings it gives; the
+  command line merges its flags over them (flags win) and builds the spec.
 - ``STARTER`` is the commented config ``autoprompt init`` writes; it validates and runs
   as it is (the bundled sentiment task on the embedded model).
 """
 
 from __future__ import annotations
 
-import argparse
+import difflib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from .errors import ConfigError, MissingDependency
+from .spec import canonical, keys, options, spec_from
 
 STARTER = """\
 # autoprompt run config. Run it with:  autoprompt optimize --config run.yaml
@@ -77,68 +76,9 @@ out: runs/sentiment
 """
 
 
-def _model() -> Any:
-    from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-    class RunConfig(BaseModel):
-        """Every option of ``autoprompt optimize``."""
-
-        model_config = ConfigDict(extra="forbid", frozen=True)
-
-        data: str | None = None
-        dev: str | None = None
-        test: str | None = None
-        input: str | None = None
-        target: str | None = None
-        template: str | None = None
-        clarifier: list[str] = Field(default_factory=list)
-        context: list[str] = Field(default_factory=list)
-        model: str = "local"
-        metric: str | None = None
-        budget: int = Field(500, gt=0)
-        max_seconds: float | None = Field(None, gt=0)
-        max_tokens: int | None = Field(None, gt=0)
-        max_usd: float | None = Field(None, gt=0)
-        cache: str | None = None
-        dry_run: bool = False
-        concurrency: int = Field(4, ge=1)
-        rpm: float | None = Field(None, gt=0)
-        tpm: float | None = Field(None, gt=0)
-        strategy: Literal["refine", "components"] = "refine"
-        operators: str | None = None
-        optimizer_model: str | None = None
-        max_prompt_tokens: int | None = Field(None, gt=0)
-        storage: str | None = None
-        judge_model: str | None = None
-        consistency: int = Field(0, ge=0)
-        temperature: float = Field(0.7, gt=0)
-        consistency_weight: float = Field(0.0, ge=0, le=1)
-        feedback: str | None = None
-        seed: int = 0
-        description: str | None = None
-        out: str | None = None
-
-        @field_validator("input", "operators", mode="before")
-        @classmethod
-        def _joined(cls, value: Any) -> Any:
-            return ",".join(str(v) for v in value) if isinstance(value, list) else value
-
-        @field_validator("clarifier", "context", mode="before")
-        @classmethod
-        def _listed(cls, value: Any) -> Any:
-            return [value] if isinstance(value, str) else value
-
-    return RunConfig
-
-
-def fields() -> list[str]:
-    return list(_model().model_fields)
-
-
-def load_config(path: str | Path) -> Any:
-    """Read and validate a YAML run config; every problem is a ``ConfigError`` naming the key."""
-    from pydantic import ValidationError
-
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read and validate a YAML run config: the settings it gives, by field name (``spec.canonical``).
+    Every problem is a ``ConfigError`` naming the file and the key."""
     try:
         import yaml
     except ImportError:
@@ -154,22 +94,10 @@ def load_config(path: str | Path) -> Any:
         raise ConfigError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path} must be a mapping of option: value, got {type(raw).__name__}")
-    options = {str(key).replace("-", "_"): value for key, value in raw.items()}
-    try:
-        return _model()(**options)
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            key = ".".join(str(part) for part in error["loc"])
-            hint = f"; valid keys: {', '.join(fields())}" if error["type"] == "extra_forbidden" else ""
-            problems.append(f"{key}: {error['msg']} (got {error.get('input')!r}){hint}")
-        raise ConfigError(f"{path}: " + "; ".join(problems)) from None
-
-
-def merge(config: Any, args: argparse.Namespace, given: set[str]) -> argparse.Namespace:
-    """``args`` with every option not in ``given`` (given on the command line) taken from ``config``."""
-    merged = vars(args).copy()
-    for key, value in config.model_dump(exclude_unset=True).items():
-        if key not in given:
-            merged[key] = value
-    return argparse.Namespace(**merged)
+    unknown = sorted(str(key) for key in canonical(raw) if key not in options())
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], keys(), n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise ConfigError(f"{path}: {unknown[0]}: not a setting; {hint}valid keys: {', '.join(keys())}")
+    spec_from(raw, str(path))  # every value checked now, before flags are merged in
+    return canonical(raw)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +12,7 @@ from autoprompt.errors import ConfigError, TemplateError
 from autoprompt.models.backend import FakeBackend
 from autoprompt.records.trial import TrialState
 from autoprompt.search.optimizer import build_optimizer
+from autoprompt.spec import spec_from
 
 START = "Text: {{ text }}\nLabel:"
 
@@ -111,10 +111,8 @@ def test_history_has_every_trial_and_its_choices(keyword_frame: pd.DataFrame) ->
 
 
 def test_held_out_rows_are_every_third_row_of_each_label(keyword_frame: pd.DataFrame) -> None:
-    defaults = {name: p.default for name, p in inspect.signature(autoprompt.optimize).parameters.items()
-                if p.default is not inspect.Parameter.empty}
-    optimizer = build_optimizer({**defaults, "data": keyword_frame, "inputs": "text", "target": "label",
-                                 "model": FakeBackend(), "budget": 400})
+    optimizer = build_optimizer(spec_from({"data": keyword_frame, "inputs": "text", "target": "label",
+                                           "model": FakeBackend(), "budget": 400}, "test"))
     search, held = optimizer.selection_rows()
     for label in ("yes", "no", "maybe"):
         total = sum(ex.target == label for ex in [*search, *held])

@@ -133,3 +133,22 @@ def test_prices_a_library_and_a_cache_object_survive_a_resume(keyword_frame, tmp
     assert saved["prices"] == {"prices": {"fake": [1.0, 2.0]}}
     assert saved["library"]["library"]["clarifiers"]["brief"]["source"] == "Answer in one word."
     assert saved["cache"] == str((tmp_path / "c.sqlite").resolve())
+
+
+def test_a_run_json_written_before_the_run_specification_still_resumes(keyword_frame, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Earlier versions kept the API limits and consistency as nested records: such a run resumes as the
+    same run (its trial log is kept, not moved aside) with the same winner."""
+    first = autoprompt.optimize(keyword_frame, inputs="text", target="label", model="fake", budget=200,
+                                run_dir=tmp_path / "run")
+    path = tmp_path / "run" / "run.json"
+    record = json.loads(path.read_text())
+    arguments = record["arguments"]
+    arguments["limits"] = {name: arguments.pop(name) for name in ("concurrency", "rpm", "tpm")}
+    for name in ("temperature", "consistency_weight"):
+        arguments.pop(name)
+    arguments["consistency"] = None
+    path.write_text(json.dumps(record))
+    again = autoprompt.resume(tmp_path / "run")
+    assert again.best.candidate == first.best.candidate and again.paid_calls == 0
+    assert not list((tmp_path / "run").glob("trials.log.jsonl.*"))
+    assert "limits" not in json.loads(path.read_text())["arguments"]  # rewritten in today's form

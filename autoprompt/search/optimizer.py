@@ -78,9 +78,9 @@ from autoprompt.search.result import Finalist, OptimizationResult, TestReport, c
 from autoprompt.search.selection import Selection, choose
 from autoprompt.search.shared_strategy import SharedStrategy, StopWhenSpent
 from autoprompt.search.strategy import OptunaStrategy, SearchStrategy, halving_pruner, study_of
-from autoprompt.settings import check_settings
+from autoprompt.spec import RunSpec, spec_from
 from autoprompt.storage.feedback_file import check_feedback, load_feedback
-from autoprompt.storage.run import RunDirectory, data_hashes, frames, saved_arguments, shared_arguments
+from autoprompt.storage.run import RunDirectory, data_hashes, frames, run_record
 from autoprompt.storage.shared import SharedRun, SQLCache
 
 STRATEGIES = ("refine", "components")
@@ -387,17 +387,17 @@ def start_candidate(task: Task) -> Candidate:
     return Candidate("instruction" if task.setup.kind is TaskKind.CLASSIFICATION else "task_instruction")
 
 
-def _in_run_directory(run: RunDirectory, arguments: dict[str, Any]) -> OptimizationResult:
+def _in_run_directory(run: RunDirectory, spec: RunSpec, callbacks: Sequence[Callback],
+                      progress: bool) -> OptimizationResult:
     """``optimize`` holding ``run``'s lock, with its cache, its argument file and its trial log.
-    Every argument is checked, and the folder claimed (``RunDirectory.claim``), before anything is written."""
-    if arguments.get("cache") is None and arguments.get("storage") is None:
-        arguments["cache"] = run.cache
-    arguments["feedback"] = run.feedback(arguments.get("feedback"))
+    Every setting is checked, and the folder claimed (``RunDirectory.claim``), before anything is written."""
+    spec = spec.model_copy(update={
+        "cache": run.cache if spec.cache is None and spec.storage is None else spec.cache,
+        "feedback": tuple(run.feedback(spec.feedback))})
     log = run.trial_log()
     log.read()
-    optimizer = build_optimizer({**arguments, "callbacks": [*(arguments["callbacks"] or []), log]})
-    kept = {k: v for k, v in arguments.items() if k not in ("callbacks", "progress", "worker")}
-    record, tables = saved_arguments(run, kept), frames(kept)
+    optimizer = build_optimizer(spec, callbacks=[*callbacks, log], progress=progress)
+    record, tables = run_record(run, spec), frames(spec)
     hashes = data_hashes(record, tables)
     run.check(record, hashes)
     with run.lock():
@@ -600,62 +600,91 @@ def optimize(
     ``autoprompt review`` writes them; a run directory's own file is read as well) turns
     reviewers' notes into clarifiers and rewrites, starting from the reviewed prompt.
     """
-    arguments = {k: v for k, v in locals().items() if k not in ("run_dir",)}
-    if run_dir is not None:
-        return _in_run_directory(RunDirectory(Path(run_dir)), arguments)
-    return build_optimizer(arguments).run()
+    spec = spec_from(_settings(locals()), "optimize()")
+    return run_spec(spec, callbacks=callbacks or (), progress=progress)
 
 
-def build_optimizer(arguments: Mapping[str, Any]) -> Optimizer:
-    """An ``Optimizer`` from ``optimize``'s arguments, every one checked before any model call."""
-    a = dict(arguments)
-    if a["strategy"] not in STRATEGIES:
-        raise ConfigError(f"unknown strategy '{a['strategy']}'; use one of {', '.join(STRATEGIES)}")
-    check_settings(a)
-    if a["storage"] is not None and a["strategy"] != "components":
+def _settings(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """``optimize``'s keyword arguments as the spec's settings: the limits and consistency records
+    become their fields."""
+    out = {k: v for k, v in arguments.items() if k not in ("callbacks", "progress", "limits", "consistency")}
+    limits, consistency = arguments["limits"], arguments["consistency"]
+    if limits is not None:
+        if not isinstance(limits, Limits):
+            raise ConfigError("limits must be autoprompt.models.hosted.Limits(concurrency, rpm, tpm), "
+                              f"got {type(limits).__name__}")
+        out.update(concurrency=limits.concurrency, rpm=limits.rpm, tpm=limits.tpm)
+    if isinstance(consistency, Consistency):
+        out.update(consistency=consistency.samples, temperature=consistency.temperature,
+                   consistency_weight=consistency.weight)
+    elif consistency is not None:
+        out["consistency"] = consistency
+    return out
+
+
+def run_spec(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progress: bool = False) -> OptimizationResult:
+    """Run the search ``spec`` describes: in its run directory when it names one."""
+    if spec.run_dir is not None:
+        return _in_run_directory(RunDirectory(Path(spec.run_dir)), spec, callbacks, progress)
+    return build_optimizer(spec, callbacks=callbacks, progress=progress).run()
+
+
+def build_optimizer(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progress: bool = False,
+                    worker: bool = False) -> Optimizer:
+    """An ``Optimizer`` for ``spec``, every setting checked before any model call; a ``worker`` joins
+    the shared run ``spec.storage`` instead of creating it."""
+    if spec.data is None:
+        raise ConfigError("data is required: a CSV/JSONL file, a DataFrame, a Dataset or a bundled task name "
+                          "(--data on the command line, 'data:' in a config)")
+    if spec.storage is not None and spec.strategy != "components":
         raise ConfigError("a shared run (--storage) needs --strategy components: refinement is one sequence of "
                           "rounds, while Optuna's component search lets several workers ask for trials at once")
-    feedback = load_feedback(a.get("feedback") or ())
-    library = feedback_library(with_user_templates(a["library"] or TemplateLibrary.bundled(),
-                                                   clarifiers=a["clarifiers"], context=a["context"]), feedback)
-    task = prepare_task(a["data"], inputs=a["inputs"], target=a["target"], dev=a["dev"], test=a["test"],
-                        template=a["template"], kind=a["kind"], seed=a["seed"], description=a["description"],
-                        label_definitions=a["label_definitions"], label_words=a["label_words"], library=library)
+    feedback = load_feedback(spec.feedback or ())
+    library = feedback_library(with_user_templates(spec.library or TemplateLibrary.bundled(),
+                                                   clarifiers=spec.clarifiers, context=spec.context), feedback)
+    task = prepare_task(spec.data, inputs=spec.inputs, target=spec.target, dev=spec.dev, test=spec.test,
+                        template=spec.template, kind=spec.kind, seed=spec.seed, description=spec.description,
+                        label_definitions=spec.label_definitions, label_words=spec.label_words, library=library)
     check_feedback(feedback, [ex.id for part in (task.data.train, task.data.dev, task.data.test)
                               for ex in part.examples])
-    check_budget(a["budget"], task)
-    kind = task.setup.kind
-    metric = get_metric(a["metric"] or ("accuracy" if kind is TaskKind.CLASSIFICATION else "exact_match"))
-    consistency = _consistency(a.get("consistency"), metric)
-    judge = None
-    if a.get("judge_model") is not None and not metric.needs_model:
-        raise ConfigError(f"a judge model grades judge:RUBRIC or geval:RUBRIC metrics, and '{metric.name}' asks "
-                          "none; pass e.g. --metric judge:correctness, or drop --judge-model")
-    if a.get("judge_model") is not None and a["judge_model"] != a["model"]:
-        judge = get_backend(a["judge_model"], seed=a["seed"], limits=a["limits"])
-    backend = get_backend(a["model"], seed=a["seed"], limits=a["limits"])
-    writer = None
-    if a["optimizer_model"] is not None:
-        writer = backend if a["optimizer_model"] == a["model"] else get_backend(
-            a["optimizer_model"], seed=a["seed"], limits=a["limits"])
-    build_operators(a["operators"])  # validates the family names before any model call
-    spec = BudgetSpec(int(a["budget"]), a["max_seconds"], a["max_tokens"], a["max_usd"])
-    spec.start()  # validates every cap before any model call
-    shared = SharedRun(a["storage"]) if a["storage"] is not None else None
-    cache = a["cache"]
-    store = SQLiteCache(cache) if isinstance(cache, str | Path) else cache
+    check_budget(spec.budget, task)
+    metric = get_metric(spec.metric or ("accuracy" if task.setup.kind is TaskKind.CLASSIFICATION else "exact_match"))
+    consistency = _consistency(spec, metric)
+    backend, judge, writer = _backends(spec, metric)
+    build_operators(spec.operators)  # validates the family names before any model call
+    budget = BudgetSpec(spec.budget, spec.max_seconds, spec.max_tokens, spec.max_usd)
+    budget.start()  # validates every cap before any model call
+    shared = SharedRun(spec.storage) if spec.storage is not None else None
+    store = SQLiteCache(spec.cache) if isinstance(spec.cache, str | Path) else spec.cache
     if store is None and shared is not None:
         store = SQLCache(shared.url)
     return Optimizer(
-        task=task, backend=backend, metric=metric, budget=spec, cache=store, prices=a["prices"], seed=a["seed"],
-        model=a["model"] if isinstance(a["model"], str) else backend.name,
-        callbacks=[*([ProgressBar()] if a["progress"] else []), StopWhenExhausted(), StopOnFailures(),
-                   *(a["callbacks"] or [])], top_k=a["top_k"],
-        first_rung=a["first_rung"], strategy=a["strategy"], operators=a["operators"], writer=writer,
-        max_prompt_tokens=a["max_prompt_tokens"], shared=shared,
-        shared_arguments=shared_arguments(arguments) if shared is not None and not a.get("worker") else None,
+        task=task, backend=backend, metric=metric, budget=budget, cache=store, prices=spec.prices, seed=spec.seed,
+        model=spec.model if isinstance(spec.model, str) else backend.name,
+        callbacks=[*([ProgressBar()] if progress else []), StopWhenExhausted(), StopOnFailures(), *callbacks],
+        top_k=spec.top_k, first_rung=spec.first_rung, strategy=spec.strategy, operators=spec.operators,
+        writer=writer, max_prompt_tokens=spec.max_prompt_tokens, shared=shared,
+        shared_arguments=spec.record(purpose="a shared run", exclude=("cache", "storage"))
+        if shared is not None and not worker else None,
         judge=judge, consistency=consistency, feedback=feedback,
     )
+
+
+def _backends(spec: RunSpec, metric: Metric) -> tuple[Backend, Backend | None, Backend | None]:
+    """The model under optimization, the judge (when it is another model) and the optimizer model."""
+    if spec.judge_model is not None and not metric.needs_model:
+        raise ConfigError(f"a judge model grades judge:RUBRIC or geval:RUBRIC metrics, and '{metric.name}' asks "
+                          "none; pass e.g. --metric judge:correctness, or drop --judge-model")
+    limits = spec.limits()
+    backend = get_backend(spec.model, seed=spec.seed, limits=limits)
+    judge = None
+    if spec.judge_model is not None and spec.judge_model != spec.model:
+        judge = get_backend(spec.judge_model, seed=spec.seed, limits=limits)
+    writer = None
+    if spec.optimizer_model is not None:
+        writer = backend if spec.optimizer_model == spec.model else get_backend(
+            spec.optimizer_model, seed=spec.seed, limits=limits)
+    return backend, judge, writer
 
 
 def check_budget(budget: int, task: Task) -> None:
@@ -665,16 +694,12 @@ def check_budget(budget: int, task: Task) -> None:
                           f"{len(task.data.dev)} dev examples; pass --budget {10 * len(task.data.dev)} or more")
 
 
-def _consistency(value: int | Consistency | Mapping[str, Any] | None, metric: Metric) -> Consistency | None:
-    if value is None or value == 0:
-        return None
-    if isinstance(value, Mapping):
-        value = Consistency(**value)
-    settings = value if isinstance(value, Consistency) else Consistency(samples=int(value))
-    if settings.weight > 0 and metric.aggregate is not METRICS["accuracy"].aggregate:
+def _consistency(spec: RunSpec, metric: Metric) -> Consistency | None:
+    settings: Consistency | None = spec.consistency_settings()
+    if settings is not None and settings.weight > 0 and metric.aggregate is not METRICS["accuracy"].aggregate:
         raise ConfigError(f"a consistency weight needs a metric that is a mean over examples; '{metric.name}' "
                           "is not; use accuracy, or keep the weight at 0 to measure agreement only")
-    return settings.check()
+    return settings
 
 
 def reviewed_candidates(feedback: Sequence[Feedback]) -> list[Candidate]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from autoprompt.errors import ConfigError
 from autoprompt.records.progress import Progress
 from autoprompt.records.trial import Trial
-from autoprompt.storage.run import RunDirectory, restored
+from autoprompt.storage.run import RunDirectory
 
 if TYPE_CHECKING:
     from autoprompt.search.result import OptimizationResult
@@ -27,17 +27,17 @@ def resume(directory: str | Path, *, model: Any = None, metric: Any = None, opti
     """Continue the run in ``directory`` (see the module contract). ``model``, ``metric``,
     ``optimizer_model`` and ``judge_model`` must be passed again when the run was given objects rather than names.
     ``budget`` replaces the run's budget (to go on after a finished run, e.g. with new feedback)."""
-    from autoprompt.search.optimizer import optimize
+    from autoprompt.search.optimizer import run_spec
 
     run = RunDirectory(Path(directory))
-    arguments = restored(run.arguments())
-    if budget is not None:
-        arguments["budget"] = budget
-    for name, given in (("model", model), ("metric", metric), ("optimizer_model", optimizer_model),
-                        ("judge_model", judge_model)):
-        if given is not None:
-            arguments[name] = given
-        elif isinstance(arguments.get(name), dict):
-            raise ConfigError(f"this run was given a {name} object ({arguments[name]['object']}), which cannot be "
+    saved = run.record()["arguments"]
+    given = {"model": model, "metric": metric, "optimizer_model": optimizer_model, "judge_model": judge_model}
+    overrides: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
+    for name in given:
+        if name not in overrides and isinstance(saved.get(name), dict):
+            raise ConfigError(f"this run was given a {name} object ({saved[name].get('object')}), which cannot be "
                               f"saved; pass it again: autoprompt.resume({str(directory)!r}, {name}=...)")
-    return optimize(**arguments, run_dir=run.path, callbacks=callbacks, progress=progress)
+    if budget is not None:
+        overrides["budget"] = budget
+    spec = run.spec(overrides).model_copy(update={"run_dir": str(run.path)})
+    return run_spec(spec, callbacks=callbacks or (), progress=progress)

@@ -5,23 +5,23 @@ trials done here. The run's first process finalizes.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from typing import Any
 
 from autoprompt.errors import ConfigError
-from autoprompt.search.optimizer import build_optimizer, optimize
+from autoprompt.search.optimizer import build_optimizer
 from autoprompt.storage.shared import SharedRun
 
 
 def work(url: str, *, model: Any = None, progress: bool = False, callbacks: Sequence[Any] = ()) -> int:
     """Join the shared run at ``url`` as a worker until its budget is spent; return the trials done here."""
-    arguments = SharedRun(url).arguments()
-    if model is not None:
-        arguments["model"] = model
-    elif isinstance(arguments.get("model"), dict):
-        raise ConfigError("this run was given a model object, which cannot be shared; pass model=... to the worker")
-    defaults = {k: v.default for k, v in inspect.signature(optimize).parameters.items() if k != "data"}
-    settings = {**defaults, **arguments, "storage": url, "worker": True, "progress": progress,
-                "callbacks": list(callbacks), "cache": None}
-    return build_optimizer(settings).work()
+    shared = SharedRun(url)
+    if model is None:
+        spec = shared.spec()
+        if isinstance(spec.model, dict):
+            raise ConfigError("this run was given a model object, which cannot be shared; pass model=... to the "
+                              "worker")
+    else:
+        spec = shared.spec({"model": model})
+    spec = spec.model_copy(update={"storage": url, "cache": None})
+    return build_optimizer(spec, callbacks=callbacks, progress=progress, worker=True).work()

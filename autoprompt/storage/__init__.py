@@ -3,6 +3,6 @@
 Owns: ``run`` (the run directory: ``run.json``, the trial log, the lock, ``resume``),
 ``shared`` (a run shared through a database, its workers), ``feedback_file``
 (``feedback.jsonl``), ``files`` (durable appends, atomic replaces).
-May import: errors, settings, records, data, prompts, models (caches, limits); ``run`` and
+May import: errors, spec (the run specification), records, data, prompts, models (caches, limits); ``run`` and
 ``shared`` reach the search to resume or join a run.
 """

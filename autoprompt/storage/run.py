@@ -31,15 +31,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from autoprompt.errors import ConfigError, RunInUse
 from autoprompt.records.progress import Progress
 from autoprompt.records.trial import Trial
+from autoprompt.spec import RunSpec, options, spec_from
 from autoprompt.storage.files import append_line, write_atomically
-
-if TYPE_CHECKING:
-    pass
 
 ARGUMENTS_FILE = "run.json"
 TRIAL_LOG = "trials.log.jsonl"
@@ -117,8 +115,8 @@ class RunDirectory:
             raise ConfigError(f"--out {self.path} is not empty and is not an autoprompt run (it holds {names}); pass "
                               "a new or empty folder, so nothing in it is overwritten")
         record = self.record()
-        saved = record["arguments"]
-        differ = sorted(k for k in {*saved, *arguments} - _MAY_CHANGE if saved.get(k) != arguments.get(k))
+        saved = self.spec().record()  # as this version writes it, so an older run.json compares equal
+        differ = sorted(k for k in {*saved, *arguments} - _may_change() if saved.get(k) != arguments.get(k))
         if differ and self.holds_work():
             raise ConfigError(f"{self.path} holds another run (its {', '.join(differ[:5])} differ); continue it with "
                               f"'autoprompt resume {self.path}', or pass a new --out folder")
@@ -146,7 +144,8 @@ class RunDirectory:
         """Write ``run.json``; a log of a run with other limits is moved aside first."""
         record = {"format": FORMAT, "arguments": dict(arguments), "hashes": dict(hashes)}
         path = self.path / ARGUMENTS_FILE
-        if path.is_file() and self.record() != record and self.log.is_file():
+        if path.is_file() and self.log.is_file() and (
+                self.spec().record() != record["arguments"] or self.record().get("hashes") != record["hashes"]):
             number = 1 + sum(1 for _ in self.path.glob(f"{TRIAL_LOG}.*"))
             self.log.rename(self.path / f"{TRIAL_LOG}.{number}")
         write_atomically(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
@@ -164,11 +163,9 @@ class RunDirectory:
                               "start a new run with another --out")
         return record
 
-    def arguments(self) -> dict[str, Any]:
-        """The run's saved arguments, checked for shape (``settings.check_saved``)."""
-        from autoprompt.settings import check_saved
-
-        return check_saved(self.record()["arguments"], str(self.path / ARGUMENTS_FILE))
+    def spec(self, overrides: Mapping[str, Any] | None = None) -> RunSpec:
+        """The run's saved settings (with ``overrides`` replacing some), parsed by ``spec.spec_from``."""
+        return spec_from({**self.record()["arguments"], **(overrides or {})}, str(self.path / ARGUMENTS_FILE))
 
     def data_path(self, name: str) -> Path:
         """Where an argument given as a DataFrame or ``Dataset`` is saved."""
@@ -244,25 +241,9 @@ def _drop_cut_line(path: Path) -> None:
             write_atomically(path, "".join(line + "\n" for line in lines))
 
 
-def _saved(run: RunDirectory, name: str, value: Any) -> Any:
-    """One argument as JSON: data frames as the path they are saved at (``frames``), objects that
-    cannot be saved to a marker."""
-    if _is_frame(value):
-        return str(run.data_path(name))
-    return _portable(name, value)
-
-
-def _is_frame(value: Any) -> bool:
-    import pandas as pd
-
-    from autoprompt.data.dataset import Dataset
-
-    return isinstance(value, pd.DataFrame | Dataset)
-
-
-def frames(arguments: Mapping[str, Any]) -> dict[str, str]:
-    """The arguments given as a DataFrame or ``Dataset``, as the JSONL text ``RunDirectory.claim`` saves."""
-    return {name: _frame_text(value) for name, value in arguments.items() if _is_frame(value)}
+def frames(spec: RunSpec) -> dict[str, str]:
+    """The settings given as a DataFrame or ``Dataset``, as the JSONL text ``RunDirectory.claim`` saves."""
+    return {name: _frame_text(value) for name, value in spec.tables().items()}
 
 
 def data_hashes(arguments: Mapping[str, Any], frames: Mapping[str, str]) -> dict[str, str]:
@@ -297,85 +278,11 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-_MAY_CHANGE = {"budget", "max_seconds", "max_tokens", "max_usd", "limits", "feedback"}  # a resume may change these
-_FILE_ARGUMENTS = {"data", "dev", "test", "template", "clarifiers", "context", "cache"}
+def run_record(run: RunDirectory, spec: RunSpec) -> dict[str, Any]:
+    """The spec as ``run.json`` keeps it: in-memory tables as the files ``claim`` saves them to."""
+    return spec.record({name: str(run.data_path(name)) for name in spec.tables()})
 
 
-def saved_arguments(run: RunDirectory, arguments: Mapping[str, Any]) -> dict[str, Any]:
-    """``optimize``'s arguments as ``run.json`` keeps them (see ``resume`` for the way back)."""
-    return {name: _saved(run, name, value) for name, value in arguments.items()}
-
-
-def restored(arguments: Mapping[str, Any]) -> dict[str, Any]:
-    """``run.json``'s arguments back into ``optimize``'s types."""
-    from autoprompt.evaluate.consistency import Consistency
-    from autoprompt.models.hosted import Limits
-    from autoprompt.models.usage import PriceTable
-    from autoprompt.prompts.library import TemplateLibrary
-    from autoprompt.prompts.template import Template
-
-    out = dict(arguments)
-    try:
-        if isinstance(out.get("prices"), dict) and isinstance(out["prices"].get("prices"), dict):
-            out["prices"] = PriceTable({m: (float(p[0]), float(p[1])) for m, p in out["prices"]["prices"].items()})
-        if isinstance(out.get("library"), dict) and isinstance(out["library"].get("library"), dict):
-            out["library"] = TemplateLibrary(**{
-                section: {key: Template(key, t["source"], frozenset(t["kinds"])) for key, t in entries.items()}
-                for section, entries in out["library"]["library"].items()})
-        if isinstance(out.get("cache"), dict):  # an in-memory cache was not kept: the run directory's serves
-            out["cache"] = None
-        if isinstance(out.get("limits"), dict):
-            out["limits"] = Limits(**out["limits"])
-        if isinstance(out.get("consistency"), dict):
-            out["consistency"] = Consistency(**out["consistency"])
-    except (TypeError, KeyError, IndexError, ValueError) as exc:
-        raise ConfigError(f"{ARGUMENTS_FILE} holds settings this version cannot read ({exc}); remove them") from None
-    return out
-
-
-def shared_arguments(arguments: Mapping[str, Any]) -> dict[str, Any]:
-    """``optimize``'s arguments as a shared run's study keeps them, for workers on other machines:
-    data must be files (or bundled task names) that every worker can read."""
-    import pandas as pd
-
-    from autoprompt.data.dataset import Dataset
-
-    out: dict[str, Any] = {}
-    for name, value in arguments.items():
-        if name in ("callbacks", "progress", "worker", "cache", "storage", "run_dir"):
-            continue
-        if isinstance(value, pd.DataFrame | Dataset):
-            raise ConfigError(f"a shared run needs {name} as a file path (or bundled task name) that every worker "
-                              "can read, not an in-memory table; save it to CSV first")
-        out[name] = _portable(name, value)
-    return out
-
-
-def _portable(name: str, value: Any) -> Any:
-    import dataclasses
-    import enum
-
-    from autoprompt.models.cache import SQLiteCache
-    from autoprompt.models.usage import PriceTable
-    from autoprompt.prompts.library import SECTIONS, TemplateLibrary
-
-    if isinstance(value, PriceTable):
-        return {"prices": {model: list(price) for model, price in value.prices.items()}}
-    if isinstance(value, TemplateLibrary):
-        return {"library": {section: {key: {"source": t.source, "kinds": sorted(t.kinds)}
-                                      for key, t in value.section(section).items()} for section in SECTIONS}}
-    if isinstance(value, SQLiteCache):
-        return str(value.path.resolve())
-    if isinstance(value, Path):
-        return str(value.resolve())
-    if isinstance(value, str) and name in _FILE_ARGUMENTS and "\n" not in value and Path(value).is_file():
-        return str(Path(value).resolve())
-    if isinstance(value, enum.Enum):
-        return value.value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    if isinstance(value, tuple | list):
-        return [_portable(name, v) for v in value]
-    if value is None or isinstance(value, str | int | float | bool | dict):
-        return value
-    return {"object": getattr(value, "name", type(value).__name__)}
+def _may_change() -> set[str]:
+    """Settings a resume may change (the limits and the feedback): a run with others is another run."""
+    return {name for name, (_, opt) in options().items() if opt.resumable}

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from autoprompt.errors import ConfigError, MissingDependency
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     import optuna
 
     from autoprompt.propose.space import SearchSpace
+    from autoprompt.spec import RunSpec
 
 STUDY = "autoprompt"
 HEARTBEAT = 2
@@ -153,15 +154,20 @@ class SharedRun:
         study.enqueue_trial(start)
         return study
 
-    def arguments(self) -> dict[str, Any]:
+    def spec(self, overrides: Mapping[str, Any] | None = None) -> RunSpec:
+        """The run's settings as its first process saved them (with ``overrides`` replacing some)."""
         import optuna
+
+        from autoprompt.spec import spec_from
 
         if STUDY not in optuna.get_all_study_names(storage=self.storage):
             raise ConfigError(f"{self.url} holds no run yet; start one with "
                               "'autoprompt optimize --strategy components --storage URL ...'")
-        from autoprompt.settings import check_saved
-
-        return check_saved(self.study().user_attrs.get("arguments"), f"the shared run at {self.url}")
+        saved = self.study().user_attrs.get("arguments")
+        if not isinstance(saved, dict):
+            raise ConfigError(f"the shared run at {self.url} is damaged (its arguments are not a mapping); start a "
+                              "new run in another database")
+        return spec_from({**saved, **(overrides or {})}, f"the shared run at {self.url}")
 
     def spent(self) -> int:
         import optuna

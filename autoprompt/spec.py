@@ -1,0 +1,409 @@
+"""The run specification: every setting of a run, declared once.
+
+Contract:
+- ``RunSpec`` (a frozen pydantic model) has one field per setting of a run. Each field's
+  ``Option`` says how the setting shows on the command line (flag, help, metavar, how the
+  text is read), whether YAML configs and ``run.json`` carry it, whether a resume may change
+  it, and whether it names a file. Adding a setting is one field here: ``optimize``'s keyword
+  arguments are pinned to these fields by a test, and the CLI flags (``add_options``), YAML
+  configs (``config``), ``run.json`` (``storage.run``) and shared runs (``storage.shared``)
+  are built from them.
+- ``spec_from(values, where)`` is the one parser: it accepts field names, the flag spellings
+  (``input``, ``clarifier``, ``out``; dashes or underscores) and the JSON forms ``record``
+  writes, and turns every problem into one ``ConfigError`` that names ``where``, the
+  setting, the range or type, and the value it got. Ranges are checked before types, so a
+  number out of range gets the same message from every door.
+- ``RunSpec.record(data_paths)`` is the one serializer: the JSON that ``run.json`` and shared
+  runs keep. Price tables and template libraries are kept by value, a cache as its file,
+  in-memory tables as the paths in ``data_paths``, and objects that cannot be kept (a backend
+  or metric object) as ``{"object": NAME}``, which a resume asks for again.
+  ``spec_from(spec.record(...))`` equals ``spec`` for every setting but those objects.
+
+Imports the error hierarchy, the records, and the models, prompts and data parts' types.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import enum
+import math
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError, field_validator
+
+from autoprompt.errors import ConfigError
+from autoprompt.models.backend import Backend
+
+MAX_SEED = 2**32 - 1  # numpy's and Optuna's samplers take seeds up to this
+FAMILIES = ("feedback", "move", "demos", "explore", "words", "edit", "rewrite")  # propose.registry's, pinned by a test
+
+
+@dataclass(frozen=True)
+class Option:
+    """How one setting shows outside Python: its flag is ``--`` and its ``alias`` (or name) with dashes."""
+
+    help: str
+    cli: bool = True  # False: the Python API (and YAML, run.json) only
+    read: Callable[[str], Any] = str  # how the command line's text becomes the value
+    repeat: bool = False  # the flag may be given several times (a list)
+    metavar: str | None = None
+    choices: tuple[str, ...] | None = None
+    alias: str | None = None  # the YAML key and flag name, when it differs from the field's
+    saved: bool = True  # kept in run.json and shared runs
+    resumable: bool = False  # a resume may change it
+    file: bool = False  # a path to a file whose contents matter (resolved when saved)
+
+    def flag(self, name: str) -> str:
+        return "--" + (self.alias or name).replace("_", "-")
+
+
+def _csv(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+# --- ranges: one message per setting, whichever door it came through ---------------------------------
+
+
+def _whole(name: str, value: Any, low: int, high: int | None = None, *, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    in_range = isinstance(value, int) and not isinstance(value, bool) and value >= low \
+        and (high is None or value <= high)
+    if not in_range:
+        bound = f"from {low} to {high}" if high is not None else f"{low} or more"
+        raise ConfigError(f"{name} must be a whole number {bound}, got {value!r}")
+
+
+def _number(name: str, value: Any, *, low: float = 0.0, high: float | None = None, inclusive: bool = False,
+            optional: bool = True) -> None:
+    if value is None and optional:
+        return
+    usable = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) \
+        and (value >= low if inclusive else value > low) and (high is None or value <= high)
+    if not usable:
+        bound = f"from {low:g} to {high:g}" if high is not None else f"above {low:g}"
+        raise ConfigError(f"{name} must be a finite number {bound}, got {value!r}")
+
+
+def check_ranges(a: Mapping[str, Any]) -> None:
+    """``ConfigError`` for the first number or object out of its range or of the wrong kind."""
+    budget = a.get("budget", 500)
+    if not isinstance(budget, int) or isinstance(budget, bool) or budget <= 0:
+        raise ConfigError(f"budget must be a positive number of model calls, got {budget!r}; pass e.g. --budget 500")
+    _whole("seed", a.get("seed", 0), 0, MAX_SEED)
+    _whole("first_rung", a.get("first_rung", 16), 1)
+    _whole("top_k", a.get("top_k", 3), 1)
+    _whole("max_tokens", a.get("max_tokens"), 1, optional=True)
+    _whole("max_prompt_tokens", a.get("max_prompt_tokens"), 1, optional=True)
+    _whole("concurrency", a.get("concurrency", 4), 1)
+    _whole("consistency", a.get("consistency", 0), 0)
+    for name in ("max_seconds", "max_usd", "rpm", "tpm"):
+        _number(name, a.get(name))
+    _number("temperature", a.get("temperature", 0.7), optional=False)
+    _number("consistency_weight", a.get("consistency_weight", 0.0), high=1.0, inclusive=True, optional=False)
+    for name in ("model", "optimizer_model", "judge_model"):
+        value = a.get(name)
+        if value is not None and not isinstance(value, str | Backend | dict):
+            raise ConfigError(f"{name} must be a model spec like 'local' or 'openai:gpt-4o-mini', or an object with "
+                              f"the Backend methods (name, supports_chat, score, generate); got "
+                              f"{type(value).__name__}")
+
+
+# --- the model ------------------------------------------------------------------------------------------
+
+
+class RunSpec(BaseModel):
+    """Every setting of a run (see the module contract). Build one with ``spec_from``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    data: Annotated[Any, Option("CSV/JSONL file, or a bundled task: sentiment, intent, past_tense (required)",
+                                file=True)] = None
+    inputs: Annotated[StrictStr | list[StrictStr] | None, Option("input column(s), comma-separated",
+                                                                 alias="input")] = None
+    target: Annotated[StrictStr | None, Option("target column")] = None
+    dev: Annotated[Any, Option("dev file (default: split from --data)", file=True)] = None
+    test: Annotated[Any, Option("test file (default: split from --data)", file=True)] = None
+    template: Annotated[StrictStr | None, Option("starting prompt: a Jinja file or Jinja text using the input columns",
+                                                 file=True)] = None
+    model: Annotated[Any, Option("model under optimization: local (bundled SmolLM2), local:gemma, local:/path.gguf, "
+                                 "openai:MODEL[@BASE_URL], anthropic:MODEL[@BASE_URL]")] = "local"
+    metric: Annotated[Any, Option(
+        "accuracy, macro_f1, exact_match, contains, regex:PATTERN; for free text token_f1, rouge1, rouge2, rougeL, "
+        "chrf, bleu, a weighted sum like 0.7*rougeL+0.3*chrf, or a judge model's rubric: judge:correctness, "
+        "judge:faithfulness, judge:concision, judge:tone, judge:FILE.jinja")] = None
+    budget: Annotated[int, Option("maximum model calls for the search", read=int, resumable=True)] = 500
+    max_seconds: Annotated[float | None, Option("wall-time limit for the search", read=float, resumable=True)] = None
+    max_tokens: Annotated[int | None, Option("token limit for the search (input + output)", read=int,
+                                             resumable=True)] = None
+    max_usd: Annotated[float | None, Option("cost limit for the search in USD", read=float, resumable=True)] = None
+    cache: Annotated[Any, Option("SQLite response cache (default: OUT/cache.sqlite); a re-run pays only for new "
+                                 "requests", file=True)] = None
+    prices: Annotated[Any, Option("USD per million input and output tokens, by model (a PriceTable)",
+                                  cli=False)] = None
+    concurrency: Annotated[int, Option("API models: requests at once", read=int, resumable=True)] = 4
+    rpm: Annotated[float | None, Option("API models: at most this many requests per minute", read=float,
+                                        resumable=True)] = None
+    tpm: Annotated[float | None, Option("API models: at most this many tokens per minute", read=float,
+                                        resumable=True)] = None
+    seed: Annotated[int, Option("same seed, same result", read=int)] = 0
+    kind: Annotated[Literal["classification", "generation"] | None, Option(
+        "classification or generation (default: classification when the target has few distinct values)",
+        cli=False)] = None
+    description: Annotated[StrictStr | None, Option("one sentence describing the task (used by context blocks)")] = None
+    label_definitions: Annotated[dict[StrictStr, StrictStr] | None, Option(
+        "a sentence per label, for the label-definition context block", cli=False)] = None
+    label_words: Annotated[dict[StrictStr, dict[StrictStr, StrictStr]] | None, Option(
+        "per label, the words the prompt may use for it", cli=False)] = None
+    library: Annotated[Any, Option("the template library (default: the bundled one)", cli=False)] = None
+    clarifiers: Annotated[tuple[StrictStr, ...], Option(
+        "an added instruction of your own (text or file); repeat for more", alias="clarifier", repeat=True,
+        file=True)] = ()
+    context: Annotated[tuple[StrictStr, ...], Option("a context block of your own (text or file); repeat for more",
+                                                     repeat=True, file=True)] = ()
+    top_k: Annotated[int, Option("finalists re-scored on held-out rows", cli=False)] = 3
+    first_rung: Annotated[int, Option("rows in racing's first rung", cli=False)] = 16
+    strategy: Annotated[Literal["refine", "components"], Option(
+        "refine: improve the prompt from its failures, round by round; components: Optuna TPE over the component "
+        "space", choices=("refine", "components"))] = "refine"
+    operators: Annotated[tuple[StrictStr, ...], Option(
+        "refinement operator families, comma-separated; rewrite needs --optimizer-model", read=_csv)] = FAMILIES
+    optimizer_model: Annotated[Any, Option("model that writes new instructions (same specs as --model; may be the "
+                                           "same model); its calls count against --budget")] = None
+    max_prompt_tokens: Annotated[int | None, Option("skip proposals whose prompt is longer than this",
+                                                    read=int)] = None
+    storage: Annotated[StrictStr | None, Option(
+        "database URL for a shared run (postgresql://user@host/db); needs --strategy components; "
+        "'autoprompt worker --storage URL' processes join it")] = None
+    judge_model: Annotated[Any, Option("model that grades judge:RUBRIC metrics (same specs as --model; default: "
+                                       "--model); its calls count against --budget")] = None
+    consistency: Annotated[int, Option("also sample K answers per example and report how much they agree (0: off)",
+                                       read=int, metavar="K")] = 0
+    temperature: Annotated[float, Option("sampling temperature for --consistency", read=float)] = 0.7
+    consistency_weight: Annotated[float, Option("optimize (1-W)*metric + W*agreement instead of the metric alone",
+                                                read=float, metavar="W")] = 0.0
+    feedback: Annotated[StrictStr | tuple[Any, ...] | None, Option(
+        "feedback.jsonl written by 'autoprompt review' (a run's own --out directory file is read anyway): notes "
+        "become clarifiers and rewrites", resumable=True)] = None
+    run_dir: Annotated[StrictStr | None, Option(
+        "directory for the run, the exported winner and the reports (required on the command line)", alias="out",
+        saved=False)] = None
+
+    @field_validator("template", "storage", "run_dir", mode="before")
+    @classmethod
+    def _path_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, Path) else value
+
+    @field_validator("clarifiers", "context", mode="before")
+    @classmethod
+    def _texts(cls, value: Any) -> Any:
+        return tuple(str(v) if isinstance(v, Path) else v for v in value) if isinstance(value, list | tuple) \
+            else value
+
+    @field_validator("operators", mode="before")
+    @classmethod
+    def _families(cls, value: Any) -> Any:
+        return tuple(_csv(value)) if isinstance(value, str) else tuple(value) if isinstance(value, list) else value
+
+    @field_validator("inputs", mode="before")
+    @classmethod
+    def _columns(cls, value: Any) -> Any:
+        return list(value) if isinstance(value, tuple) else value
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind(cls, value: Any) -> Any:
+        return value.value if isinstance(value, enum.Enum) else value
+
+    @field_validator("feedback", mode="before")
+    @classmethod
+    def _feedback(cls, value: Any) -> Any:
+        if isinstance(value, Path):
+            return str(value)
+        return tuple(value) if isinstance(value, list) else value
+
+    @field_validator("prices", mode="before")
+    @classmethod
+    def _prices(cls, value: Any) -> Any:
+        from autoprompt.models.usage import PriceTable
+
+        if isinstance(value, dict) and isinstance(value.get("prices"), dict):
+            try:
+                return PriceTable({m: (float(p[0]), float(p[1])) for m, p in value["prices"].items()})
+            except (TypeError, IndexError, ValueError):
+                raise ValueError("expected {'prices': {MODEL: [input, output]}} in USD per million tokens") from None
+        if value is not None and not isinstance(value, PriceTable):
+            raise ValueError("expected a PriceTable or {'prices': {MODEL: [input, output]}}")
+        return value
+
+    @field_validator("library", mode="before")
+    @classmethod
+    def _library(cls, value: Any) -> Any:
+        from autoprompt.prompts.library import TemplateLibrary
+        from autoprompt.prompts.template import Template
+
+        if isinstance(value, dict) and isinstance(value.get("library"), dict):
+            try:
+                return TemplateLibrary(**{
+                    section: {key: Template(key, t["source"], frozenset(t["kinds"])) for key, t in entries.items()}
+                    for section, entries in value["library"].items()})
+            except (TypeError, KeyError, AttributeError):
+                raise ValueError("expected {'library': {SECTION: {KEY: {source, kinds}}}}") from None
+        if value is not None and not isinstance(value, TemplateLibrary):
+            raise ValueError("expected a TemplateLibrary or {'library': {SECTION: {KEY: {source, kinds}}}}")
+        return value
+
+    @field_validator("cache", mode="before")
+    @classmethod
+    def _cache(cls, value: Any) -> Any:
+        if isinstance(value, dict):  # an in-memory cache was not kept: the run directory's serves
+            return None
+        return str(value) if isinstance(value, Path) else value
+
+    def record(self, data_paths: Mapping[str, str] | None = None, *, purpose: str = "run.json",
+               exclude: Collection[str] = ()) -> dict[str, Any]:
+        """The saved settings but ``exclude`` as JSON (see the module contract); ``data_paths`` names the
+        file each in-memory table was saved to, and a table without one is a ``ConfigError`` naming ``purpose``."""
+        out: dict[str, Any] = {}
+        for name, (_, opt) in options().items():
+            if not opt.saved or name in exclude:
+                continue
+            value = getattr(self, name)
+            if _is_frame(value):
+                if data_paths is None or name not in data_paths:
+                    raise ConfigError(f"{purpose} needs {name} as a file path (or bundled task name) that every "
+                                      "process can read, not an in-memory table; save it to CSV first")
+                out[name] = data_paths[name]
+            else:
+                out[name] = _portable(value, file=opt.file)
+        return out
+
+    def tables(self) -> dict[str, Any]:
+        """The settings given as an in-memory table (a DataFrame or ``Dataset``), by name."""
+        return {name: getattr(self, name) for name in ("data", "dev", "test") if _is_frame(getattr(self, name))}
+
+    def limits(self) -> Any:
+        """The API limits record the backends take."""
+        from autoprompt.models.hosted import Limits
+
+        return Limits(self.concurrency, self.rpm, self.tpm)
+
+    def consistency_settings(self) -> Any:
+        """The ``Consistency`` record, or None when consistency is off."""
+        from autoprompt.evaluate.consistency import Consistency
+
+        if self.consistency == 0:
+            return None
+        return Consistency(self.consistency, self.temperature, self.consistency_weight).check()
+
+
+def _is_frame(value: Any) -> bool:
+    if value is None or isinstance(value, str | Path | int | float | list | tuple | dict):
+        return False
+    import pandas as pd
+
+    from autoprompt.data.dataset import Dataset
+
+    return isinstance(value, pd.DataFrame | Dataset)
+
+
+def _portable(value: Any, *, file: bool) -> Any:
+    """One setting as JSON."""
+    from autoprompt.models.cache import SQLiteCache
+    from autoprompt.models.usage import PriceTable
+    from autoprompt.prompts.library import SECTIONS, TemplateLibrary
+
+    if isinstance(value, PriceTable):
+        return {"prices": {model: list(price) for model, price in value.prices.items()}}
+    if isinstance(value, TemplateLibrary):
+        return {"library": {section: {key: {"source": t.source, "kinds": sorted(t.kinds)}
+                                      for key, t in value.section(section).items()} for section in SECTIONS}}
+    if isinstance(value, SQLiteCache):
+        return str(value.path.resolve())
+    if isinstance(value, Path):
+        return str(value.resolve())
+    if isinstance(value, str) and file and "\n" not in value and Path(value).is_file():
+        return str(Path(value).resolve())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: v.value if isinstance(v, enum.Enum) else v for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, tuple | list):
+        return [_portable(v, file=file) for v in value]
+    if value is None or isinstance(value, str | int | float | bool | dict):
+        return value
+    return {"object": getattr(value, "name", type(value).__name__)}
+
+
+# --- the parser -----------------------------------------------------------------------------------------
+
+
+def canonical(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` keyed by field name: dashes become underscores and flag spellings (``input``,
+    ``clarifier``, ``out``) their field's name; older ``run.json`` forms of the API limits and
+    of consistency become today's fields."""
+    aliases = {opt.alias: name for name, (_, opt) in options().items() if opt.alias}
+    out: dict[str, Any] = {}
+    repeated = {opt.alias or name for name, (_, opt) in options().items() if opt.repeat}
+    for key, value in values.items():
+        name = str(key).replace("-", "_")
+        if name in repeated and isinstance(value, str):
+            value = [value]  # a flag's spelling takes one value where the setting is a list
+        out[aliases.get(name, name)] = value
+    if isinstance(out.get("limits"), dict):
+        out.update(out.pop("limits"))
+    if "consistency" in out and out["consistency"] is None:
+        out["consistency"] = 0
+    if isinstance(out.get("consistency"), dict):
+        saved = out.pop("consistency")
+        out.update({"consistency": saved.get("samples", 0), "temperature": saved.get("temperature", 0.7),
+                    "consistency_weight": saved.get("weight", 0.0)})
+    return out
+
+
+def spec_from(values: Mapping[str, Any], where: str) -> RunSpec:
+    """A ``RunSpec`` from a mapping (see the module contract); problems are one ``ConfigError``."""
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"{where} must be a mapping of setting: value, got {type(values).__name__}")
+    settings = canonical(values)
+    try:
+        check_ranges(settings)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    try:
+        return RunSpec.model_validate(settings)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = str(error["loc"][0]) if error["loc"] else "settings"
+        got = repr(error.get("input"))[:80]
+        hint = f"; valid settings: {', '.join(options())}" if error["type"] == "extra_forbidden" else ""
+        raise ConfigError(f"{where}: {key}: {error['msg']} (got {got}){hint}") from None
+
+
+# --- the command line -----------------------------------------------------------------------------------
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """Add a flag for every setting that has one. Only flags given on the command line land in the
+    namespace (``argparse.SUPPRESS``): the defaults stay the spec's, and a config file fills the rest."""
+    for name, (default, opt) in options().items():
+        if not opt.cli:
+            continue
+        shown = f" (default {','.join(default) if isinstance(default, tuple) else default})" \
+            if default not in (None, ()) else ""
+        parser.add_argument(opt.flag(name), dest=name, type=opt.read, default=argparse.SUPPRESS,
+                            metavar=opt.metavar or (None if opt.choices else (opt.alias or name).upper()),
+                            action="append" if opt.repeat else "store", help=opt.help + shown, choices=opt.choices)
+
+
+def options() -> dict[str, tuple[Any, Option]]:
+    """Every setting's default and ``Option``, in declaration order."""
+    return {name: (field.default, next(m for m in field.metadata if isinstance(m, Option)))
+            for name, field in RunSpec.model_fields.items()}
+
+
+def keys() -> list[str]:
+    """The keys a YAML config may use: each setting's flag spelling."""
+    return [opt.alias or name for name, (_, opt) in options().items()]
