@@ -48,6 +48,7 @@ __all__ = [
     "ExportedPrompt",
     "FakeBackend",
     "Feedback",
+    "Limits",
     "LocalBackend",
     "Metric",
     "MissingDependency",
@@ -76,6 +77,7 @@ __all__ = [
 _LAZY = {
     "Backend": "models.backend",
     "FakeBackend": "models.backend",
+    "Limits": "models.backend",
     "LocalBackend": "models.local",
     "Candidate": "prompts.compose",
     "Dataset": "data.dataset",
@@ -104,7 +106,7 @@ if TYPE_CHECKING:
     from autoprompt.evaluate.metric import Metric
     from autoprompt.evaluate.registry import get_metric
     from autoprompt.export.formats import export_run
-    from autoprompt.models.backend import Backend, FakeBackend
+    from autoprompt.models.backend import Backend, FakeBackend, Limits
     from autoprompt.models.local import LocalBackend
     from autoprompt.prompts.library import TemplateLibrary
     from autoprompt.records.candidate import Candidate

@@ -288,7 +288,7 @@ class RunSpec(BaseModel):
 
     def limits(self) -> Any:
         """The API limits record the backends take."""
-        from autoprompt.models.hosted import Limits
+        from autoprompt.models.backend import Limits
 
         return Limits(self.concurrency, self.rpm, self.tpm)
 

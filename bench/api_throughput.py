@@ -27,9 +27,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 from autoprompt.evaluate.evaluator import Evaluator
 from autoprompt.evaluate.registry import get_metric
+from autoprompt.models.backend import Limits
 from autoprompt.models.cache import SQLiteCache
 from autoprompt.models.client import Client
-from autoprompt.models.hosted import Limits
 from autoprompt.models.openai_backend import OpenAIBackend
 from autoprompt.prompts.compose import compose
 from autoprompt.records.candidate import Candidate

@@ -22,8 +22,8 @@ from autoprompt.data.dataset import bundled_path
 from autoprompt.evaluate.evaluator import Evaluator
 from autoprompt.evaluate.registry import get_metric
 from autoprompt.models.anthropic_backend import AnthropicBackend
+from autoprompt.models.backend import Limits
 from autoprompt.models.client import Client
-from autoprompt.models.hosted import Limits
 from autoprompt.models.openai_backend import OpenAIBackend
 from autoprompt.models.retry import RetryPolicy
 from autoprompt.prompts.compose import compose

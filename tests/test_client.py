@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -144,3 +145,48 @@ def test_a_server_answering_500_to_everything_stops_the_run_quickly(keyword_fram
         assert time.monotonic() - started < 30
     finally:
         server.shutdown()
+
+
+def test_declared_capabilities_are_what_the_client_reads() -> None:
+    """Each optional member is a declared one-member protocol; a backend without it gets the default."""
+    from autoprompt.models.backend import (
+        Limits,
+        Parameterized,
+        Priced,
+        RateLimited,
+        Resettable,
+        TokenCounting,
+        count_tokens,
+        limits_of,
+        params_of,
+        priced_model,
+        reset,
+    )
+    from autoprompt.models.usage import PriceTable
+    from autoprompt.records.usage import Usage
+
+    class Capable(FakeBackend):
+        limits = Limits(concurrency=3, rpm=60.0)
+        params: ClassVar[dict[str, object]] = {"top_p": 0.5}
+        model = "m"
+        resets = 0
+
+        def reset(self) -> None:
+            self.resets += 1
+
+        def count_tokens(self, text: str, *, chat: bool = False) -> int:
+            return 7
+
+    capable, plain = Capable(), FakeBackend()
+    for protocol in (RateLimited, Parameterized, Priced, Resettable, TokenCounting):
+        assert isinstance(capable, protocol) and not isinstance(plain, protocol), protocol
+    assert (limits_of(capable), limits_of(plain).concurrency) == (Limits(3, 60.0, None), 1)
+    assert (params_of(capable), params_of(plain)) == ({"top_p": 0.5}, {})
+    assert (priced_model(capable), priced_model(plain)) == ("m", plain.name)
+    assert (count_tokens(capable, "x" * 40), count_tokens(plain, "x" * 40)) == (7, 10)
+    reset(capable), reset(plain)
+    assert capable.resets == 1
+    client = Client(capable, prices=PriceTable({"m": (1.0, 0.0)}))
+    assert client.concurrency == 3 and client.limiter.rpm == 60.0
+    assert client._key("a", sample=0) != Client(plain)._key("a", sample=0)
+    assert client._price(Usage(input_tokens=1_000_000, output_tokens=0)) == 1.0

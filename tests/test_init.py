@@ -9,7 +9,8 @@ import autoprompt
 
 EXPECTED = {
     "AutopromptError", "Backend", "BudgetExhausted", "Candidate", "ConfigError", "Consistency", "DataError",
-    "Dataset", "Example", "ExampleFailed", "ExportedPrompt", "FakeBackend", "Feedback", "LocalBackend", "Metric",
+    "Dataset", "Example", "ExampleFailed", "ExportedPrompt", "FakeBackend", "Feedback", "Limits", "LocalBackend",
+    "Metric",
     "MissingDependency", "ModelError", "OptimizationResult", "Prompt", "RunInUse", "Template", "TemplateError",
     "TemplateLibrary", "Trial", "TrialState", "Verdict", "__version__", "export_run", "get_metric", "load_data",
     "load_prompt", "optimize", "resume", "review", "split", "write_report",

@@ -13,11 +13,13 @@ Contract (``Backend``):
 - ``name`` identifies model and settings (part of every cache key);
   ``supports_chat`` says whether chat addressing is possible.
 - ``on_usage``, when given, is called with the ``Usage`` (tokens) of the request.
-- Optional attributes: ``params`` (sampling parameters, added to cache keys),
-  ``limits`` (``api.Limits``: concurrency, requests and tokens per minute),
-  ``reset()`` (forget model state, for exactly reproducible scoring),
-  ``count_tokens(text, chat=...)`` (the prompt's length in the model's tokens;
-  ``count_tokens(backend, text)`` falls back to an estimate of 4 characters a token).
+- Optional capabilities, each a one-member protocol declared below and read only through
+  its function here (never probed by name): ``RateLimited.limits`` (``Limits``: concurrency,
+  requests and tokens per minute; ``limits_of``), ``Parameterized.params`` (request settings
+  added to every cache key; ``params_of``), ``Priced.model`` (the id a price table knows;
+  ``priced_model``), ``Resettable.reset()`` (forget model state, for exactly reproducible
+  scoring; ``reset``), ``TokenCounting.count_tokens(text, chat=...)`` (the prompt's length in
+  the model's tokens; ``count_tokens`` falls back to 4 characters a token).
 - A backend raises ``ExampleFailed`` for a request that fails on its own and
   ``ModelError`` when the model is unusable.
 
@@ -30,15 +32,22 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from autoprompt.records.usage import Usage
 
-if TYPE_CHECKING:
-    pass
-
 UsageSink = Callable[[Usage], None]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-backend limits: concurrent requests, requests per minute, tokens per minute (None = no limit)."""
+
+    concurrency: int = 4
+    rpm: float | None = None
+    tpm: float | None = None
 
 
 @runtime_checkable
@@ -130,11 +139,69 @@ def _fake_grade(text: str) -> str:
     return "Score: 1\nReason: The answer does not match the reference."
 
 
+@runtime_checkable
+class RateLimited(Protocol):
+    """A backend behind an API with limits of its own."""
+
+    @property
+    def limits(self) -> Limits: ...
+
+
+@runtime_checkable
+class Parameterized(Protocol):
+    """A backend whose request settings shape every answer (added to every cache key)."""
+
+    @property
+    def params(self) -> Mapping[str, object]: ...
+
+
+@runtime_checkable
+class Priced(Protocol):
+    """A backend whose model id a price table knows (the name may carry a URL)."""
+
+    @property
+    def model(self) -> str: ...
+
+
+@runtime_checkable
+class Resettable(Protocol):
+    """A backend with state (a KV cache) that can be forgotten, for exactly reproducible scoring."""
+
+    def reset(self) -> None: ...
+
+
+@runtime_checkable
+class TokenCounting(Protocol):
+    """A backend that can count a prompt's tokens itself."""
+
+    def count_tokens(self, text: str, *, chat: bool = False) -> int: ...
+
+
+NO_LIMITS_BUT_ONE_AT_A_TIME = Limits(concurrency=1)
+
+
+def limits_of(backend: Backend) -> Limits:
+    """The backend's limits; a backend without any gets one request at a time."""
+    return backend.limits if isinstance(backend, RateLimited) else NO_LIMITS_BUT_ONE_AT_A_TIME
+
+
+def params_of(backend: Backend) -> Mapping[str, object]:
+    return backend.params if isinstance(backend, Parameterized) else {}
+
+
+def priced_model(backend: Backend) -> str:
+    return backend.model if isinstance(backend, Priced) else backend.name
+
+
+def reset(backend: Backend) -> None:
+    if isinstance(backend, Resettable):
+        backend.reset()
+
+
 def count_tokens(backend: Backend, text: str, *, chat: bool = False) -> int:
     """The prompt's length in tokens: the backend's own count when it has one, else chars / 4."""
-    counter = getattr(backend, "count_tokens", None)
-    if callable(counter):
-        return int(counter(text, chat=chat))
+    if isinstance(backend, TokenCounting):
+        return int(backend.count_tokens(text, chat=chat))
     return max(1, round(len(text) / 4))
 
 

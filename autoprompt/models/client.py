@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from autoprompt.errors import ExampleFailed, ModelError
-from autoprompt.models.backend import Backend, UsageSink
+from autoprompt.models.backend import Backend, UsageSink, limits_of, params_of, priced_model
 from autoprompt.models.budget import Budget
 from autoprompt.models.cache import MemoryCache, ResponseCache, request_key
 from autoprompt.models.ratelimit import RateLimiter
@@ -44,9 +44,9 @@ class Client:
         self.budget = budget or Budget()
         self.cache = cache
         self.prices = prices or PriceTable()
-        limits = getattr(backend, "limits", None)
-        self.limiter = RateLimiter(getattr(limits, "rpm", None), getattr(limits, "tpm", None))
-        self.concurrency = int(getattr(limits, "concurrency", 1))
+        limits = limits_of(backend)
+        self.limiter = RateLimiter(limits.rpm, limits.tpm)
+        self.concurrency = limits.concurrency
         self.memo = MemoryCache()
         self.calls = 0
         self.backend_calls = 0
@@ -66,11 +66,10 @@ class Client:
                              "up and reachable (every answer so far is kept; resume the run when it is)") from None
 
     def _key(self, *parts: Any, sample: int) -> str:
-        params = getattr(self.backend, "params", {})
-        return request_key([self.backend.name, params, *parts, sample])
+        return request_key([self.backend.name, params_of(self.backend), *parts, sample])
 
     def _price(self, usage: Usage) -> float:
-        return self.prices.cost(getattr(self.backend, "model", self.backend.name), usage)
+        return self.prices.cost(priced_model(self.backend), usage)
 
     def _paid(self, estimate: int, fn: Callable[[UsageSink], Any]) -> dict[str, Any]:
         spent: list[Usage] = []

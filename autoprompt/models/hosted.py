@@ -27,21 +27,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from autoprompt.errors import ConfigError, ExampleFailed, ModelError, require
+from autoprompt.models.backend import Limits
 from autoprompt.models.retry import RetryPolicy, TransientError, call_with_retries, parse_retry_after, status_error
 from autoprompt.prompts.answers import label_form, parse_label
 from autoprompt.records.usage import Usage
 
 UNCHOSEN = -50.0
 NO_KEY = "no-key-needed"
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Per-backend limits: concurrent requests, requests per minute, tokens per minute (None = no limit)."""
-
-    concurrency: int = 4
-    rpm: float | None = None
-    tpm: float | None = None
 
 
 @dataclass(frozen=True)

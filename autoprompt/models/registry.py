@@ -14,7 +14,7 @@ from autoprompt.models.backend import Backend, FakeBackend
 from autoprompt.plugins import load, named
 
 if TYPE_CHECKING:
-    from autoprompt.models.hosted import Limits
+    from autoprompt.models.backend import Limits
 
 
 def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int = 0,

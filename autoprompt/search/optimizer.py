@@ -49,11 +49,10 @@ from autoprompt.evaluate.evaluator import Evaluator
 from autoprompt.evaluate.metric import METRICS, Metric
 from autoprompt.evaluate.registry import get_metric
 from autoprompt.evaluate.stats import bootstrap, paired_difference
-from autoprompt.models.backend import Backend
+from autoprompt.models.backend import Backend, Limits, reset
 from autoprompt.models.budget import BudgetSpec
 from autoprompt.models.cache import ResponseCache, SQLiteCache
 from autoprompt.models.client import Client
-from autoprompt.models.hosted import Limits
 from autoprompt.models.registry import get_backend
 from autoprompt.models.usage import PriceTable
 from autoprompt.prompts.compose import CUSTOM_TASK, TaskSetup, candidate_from, compose
@@ -347,9 +346,7 @@ class Optimizer:
 
     def score_fresh(self, evaluator: Evaluator, prompt: Prompt, examples: Sequence[Example]) -> list[Prediction]:
         """Score from an empty model state, so ``autoprompt eval`` reproduces the numbers exactly."""
-        reset = getattr(self.backend, "reset", None)
-        if callable(reset):
-            reset()
+        reset(self.backend)
         return evaluator.evaluate(prompt, examples)
 
 
@@ -611,7 +608,7 @@ def _settings(arguments: Mapping[str, Any]) -> dict[str, Any]:
     limits, consistency = arguments["limits"], arguments["consistency"]
     if limits is not None:
         if not isinstance(limits, Limits):
-            raise ConfigError("limits must be autoprompt.models.hosted.Limits(concurrency, rpm, tpm), "
+            raise ConfigError("limits must be autoprompt.Limits(concurrency, rpm, tpm), "
                               f"got {type(limits).__name__}")
         out.update(concurrency=limits.concurrency, rpm=limits.rpm, tpm=limits.tpm)
     if isinstance(consistency, Consistency):

@@ -1,4 +1,4 @@
-"""Results: what a search found, how it compares with the start, and exporting it.
+"""Results: what a search found and how it compares with the start, as data.
 
 Contract:
 - ``Finalist``: a candidate with its composed (calibrated) prompt and full-dev score.
@@ -10,13 +10,12 @@ Contract:
   study; for the refinement strategy, a study recording its trials), ``.pareto`` (complete trials that no other
   beats on both dev score and prompt tokens), ``.accepted`` (trials that became the
   incumbent, in order), ``.rejected`` (proposals thrown away before any call, with the
-  reason) and ``.export(dir)``.
+  reason). ``.export(dir)``, ``.leaderboard``, ``.history`` and ``.operator_table()`` are
+  the public face of ``report.result_files``, where the writing and the tables live.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,13 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 from autoprompt.data.dataset import Dataset
 from autoprompt.evaluate.stats import Interval, pareto_front
-from autoprompt.export.manifest import MANIFEST_FILE, check_output_folder, write_prompt
 from autoprompt.prompts.prompt import Prompt
 from autoprompt.propose.operator import Rejection
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.prediction import Prediction
-from autoprompt.records.trial import Trial, TrialState, leaderboard_order, trial_record
-from autoprompt.report.files import write_report
+from autoprompt.records.trial import Trial, TrialState
+from autoprompt.report.result_files import history_table, leaderboard_table, operator_table, write_result
 from autoprompt.search.selection import Selection
 
 if TYPE_CHECKING:
@@ -120,29 +118,12 @@ class OptimizationResult:
     @property
     def leaderboard(self) -> pd.DataFrame:
         """One row per distinct candidate, best first; full-dev scores rank above partial ones."""
-        import pandas as pd
-
-        rows = [
-            {"trial": t.number, "candidate": t.candidate.describe(), "dev_score": round(t.score, 4),
-             "n_dev": t.n, "state": t.state.value, "calls": t.calls, "prompt_chars": t.prompt_chars,
-             "prompt_tokens": t.prompt_tokens, "operator": t.operator, "parent": t.parent,
-             "winner": t.candidate == self.best.candidate,
-             **({"consistency": round(t.consistency, 4)} if t.consistency is not None else {})}
-            for t in leaderboard_order(self.trials, lambda t: t.candidate, self.dev_size)
-        ]
-        frame = pd.DataFrame(rows)
-        if not frame.empty:
-            frame["parent"] = frame["parent"].astype("Int64")
-        return frame
+        return leaderboard_table(self)
 
     @property
     def history(self) -> pd.DataFrame:
         """Every trial in order: state, score, examples scored, calls, time and each choice."""
-        import pandas as pd
-
-        return pd.DataFrame([trial_record(t) | {f"choice_{k}": v for k, v in
-                                                 dataclasses.asdict(t.candidate).items()}
-                             for t in self.trials]).drop(columns="candidate")
+        return history_table(self)
 
     def summary(self) -> str:
         """A short text report: start vs winner on dev and test, and what it cost."""
@@ -170,71 +151,8 @@ class OptimizationResult:
         return "\n".join(lines)
 
     def export(self, directory: str | Path) -> Path:
-        """Write the winner (``winner.jinja`` + ``winner.json``), the start (``baseline/``), the
-        leaderboard, every trial (``trials.jsonl``), the test set and both prompts' answers on it
-        (``predictions.jsonl``), the winner's answers on dev (``dev_predictions.jsonl``, what
-        ``autoprompt review`` shows), and the reports (``report.md``, ``report.html``)."""
-        out = Path(directory)
-        from autoprompt import __version__
-
-        check_output_folder(out, ours=(MANIFEST_FILE, "run.json", "run.lock"))
-
-        metadata = {
-            "task": self.kind,
-            "target": self.target,
-            "metric": self.metric,
-            "model": self.model,
-            "seed": self.seed,
-            "library_version": __version__,
-            "candidate": dataclasses.asdict(self.best.candidate),
-            "scores": {"dev": {"score": self.best.dev_score, "n": self.dev_size,
-                               "baseline": self.baseline.dev_score,
-                               **({"holdout": self.selection.holdout_scores.get(self.best.trial_number),
-                                   "how": self.selection.how} if self.selection else {})},
-                       "test": self.test.as_dict() if self.test else None},
-            "data_hashes": dict(self.data_hashes),
-            "model_calls": {"search": self.calls, "test": self.test_calls, "paid": self.paid_calls},
-            "cost": {"tokens": self.tokens, "usd": self.usd},
-            "strategy": self.strategy,
-            "stop_reason": self.stop_reason,
-            "optimizer_calls": self.optimizer_calls,
-            "judge_calls": self.judge_calls,
-            "seconds": round(self.seconds, 1),
-            "trial": self.best.trial_number,
-            "accepted": list(self.accepted),
-            "selection": self.selection.as_dict() if self.selection else None,
-            "rejected": [{"operator": r.operator, "reason": r.reason} for r in self.rejected],
-            "lineage": [{"trial": t.number, "operator": t.operator, "dev_score": t.score, "n": t.n}
-                        for t in self.lineage()],
-        }
-        path = write_prompt(out, self.best.prompt, metadata)
-        write_prompt(out / "baseline", self.baseline.prompt, {**metadata, "candidate": dataclasses.asdict(
-            self.baseline.candidate)})
-        self.leaderboard.to_csv(out / "leaderboard.csv", index=False)
-        (out / "trials.jsonl").write_text(
-            "".join(json.dumps(trial_record(t)) + "\n" for t in self.trials), encoding="utf-8")
-        if self.test_set is not None and len(self.test_set):
-            _write_dataset(out / "data" / "test.csv", self.test_set)
-        if self.test is not None and self.test_set is not None:
-            (out / "predictions.jsonl").write_text("".join(
-                json.dumps({"id": ex.id, "target": ex.target, "start": a.output, "winner": b.output}) + "\n"
-                for ex, a, b in zip(self.test_set.examples, self.test.baseline_predictions,
-                                    self.test.winner_predictions)), encoding="utf-8")
-        self._write_dev_predictions(out / "dev_predictions.jsonl")
-        write_report(out)
-        return path
-
-    def _write_dev_predictions(self, path: Path) -> None:
-        """The winner's answers on the dev examples it was scored on, for ``autoprompt review``."""
-        winner = next((t for t in self.trials if t.number == self.best.trial_number), None)
-        if winner is None or self.dev_set is None:
-            return
-        examples = {ex.id: ex for ex in self.dev_set.examples}
-        path.write_text("".join(json.dumps({
-            "id": p.example_id, "inputs": dict(examples[p.example_id].inputs), "target": examples[p.example_id].target,
-            "output": p.output, "score": round(p.score, 4), "reason": p.reason, "failed": p.failed,
-            **({"agreement": round(p.agreement, 4)} if p.agreement is not None else {}),
-        }) + "\n" for p in winner.predictions if p.example_id in examples), encoding="utf-8")
+        """Write the run's files into ``directory`` (``report.result_files.write_result``); return winner.json."""
+        return write_result(self, directory)
 
     def save_study(self, path: str | Path) -> str:
         """Write the Optuna study to a SQLite file for optuna-dashboard; return its storage URL."""
@@ -256,35 +174,12 @@ class OptimizationResult:
 
     def operator_table(self) -> pd.DataFrame:
         """Per operator: trials proposed, completed on the whole dev set, accepted as incumbent, best score."""
-        import pandas as pd
-
-        rows: dict[str, dict[str, Any]] = {}
-        for t in self.trials:
-            row = rows.setdefault(t.operator, {"operator": t.operator, "trials": 0, "complete": 0, "accepted": 0,
-                                               "best_dev": 0.0, "calls": 0, "rejected": 0})
-            row["trials"] += 1
-            row["complete"] += t.state is TrialState.COMPLETE
-            row["accepted"] += t.number in self.accepted
-            row["calls"] += t.calls
-            if t.state is TrialState.COMPLETE:
-                row["best_dev"] = round(max(row["best_dev"], t.score), 4)
-        for r in self.rejected:
-            rows.setdefault(r.operator, {"operator": r.operator, "trials": 0, "complete": 0, "accepted": 0,
-                                         "best_dev": 0.0, "calls": 0, "rejected": 0})["rejected"] += 1
-        return pd.DataFrame(list(rows.values()))
+        return operator_table(self)
 
 
 def _mean_agreement(predictions: tuple[Prediction, ...]) -> float | None:
     measured = [p.agreement for p in predictions if p.agreement is not None]
     return sum(measured) / len(measured) if measured else None
-
-
-def _write_dataset(path: Path, dataset: Dataset) -> None:
-    import pandas as pd
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rows = [{**ex.inputs, dataset.target_column: ex.target} for ex in dataset.examples]
-    pd.DataFrame(rows).to_csv(path, index=False)
 
 
 def completed(trials: tuple[Trial, ...] | list[Trial]) -> list[Trial]:
