@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -68,9 +68,13 @@ class Trial:
         return dict(self.rung_scores).get(n)
 
 
-def trial_record(trial: Trial) -> dict[str, Any]:
-    """A trial as one JSON line of ``trials.jsonl`` and the run's trial log."""
+def trial_record(trial: Trial, *, answers: bool = False) -> dict[str, Any]:
+    """A trial as one JSON line of ``trials.jsonl`` and the run's trial log; with ``answers``, also
+    every prediction's output (and the prompt's length in characters), as a shared run keeps it so
+    that another process can rebuild the trial (``trial_from_record``)."""
     analysis = trial.analysis
+    kept = {"prompt_chars": trial.prompt_chars,
+            "predictions": [[p.example_id, p.output, p.score, p.failed] for p in trial.predictions]}
     return {
         "number": trial.number, "state": trial.state.value, "score": trial.score, "n": trial.n,
         "calls": trial.calls, "seconds": round(trial.seconds, 3), "candidate": dataclasses.asdict(trial.candidate),
@@ -81,7 +85,20 @@ def trial_record(trial: Trial) -> dict[str, Any]:
         "confusions": [list(c) for c in analysis.confusions[:5]] if analysis else [],
         **({"consistency": round(trial.consistency, 4)} if trial.consistency is not None else {}),
         **({"failure": trial.failure} if trial.failure else {}),
+        **(kept if answers else {}),
     }
+
+
+def trial_from_record(record: Mapping[str, Any], *, number: int, candidate: Candidate, operator: str) -> Trial:
+    """The trial ``trial_record(trial, answers=True)`` wrote; a state other than complete or pruned
+    reads as interrupted."""
+    predictions = tuple(Prediction(str(i), str(o), float(s), bool(f)) for i, o, s, f in record.get("predictions", []))
+    state = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED}.get(str(record.get("state")),
+                                                                                TrialState.INTERRUPTED)
+    return Trial(number, candidate, state, float(record.get("score", 0.0)), predictions, int(record.get("calls", 0)),
+                 float(record.get("seconds", 0.0)), int(record.get("prompt_chars", 0)),
+                 int(record.get("prompt_tokens", 0)),
+                 tuple((int(n), float(s)) for n, s in record.get("rung_scores", [])), operator=operator)
 
 
 class Ranked(Protocol):

@@ -16,7 +16,7 @@ from typing import Any
 
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.progress import Progress
-from autoprompt.records.trial import Trial
+from autoprompt.records.trial import Trial, trial_record
 from autoprompt.storage.shared import SharedRun
 
 
@@ -80,16 +80,9 @@ class SharedStrategy:
         assert isinstance(proposal, HeartbeatProposal)
         proposal.stop.set()
         optuna_trial = proposal.inner.trial
-        for key, value in record_of(trial).items():
+        for key, value in {**trial_record(trial, answers=True), "worker": os.getpid()}.items():
             optuna_trial.set_user_attr(key, value)
         self.inner.tell(proposal.inner, trial)
-
-
-def record_of(trial: Trial) -> dict[str, Any]:
-    return {"calls": trial.calls, "seconds": round(trial.seconds, 3), "worker": os.getpid(),
-            "prompt_chars": trial.prompt_chars, "prompt_tokens": trial.prompt_tokens,
-            "rungs": [list(r) for r in trial.rung_scores], "score": trial.score, "state": trial.state.value,
-            "predictions": [[p.example_id, p.output, p.score, p.failed] for p in trial.predictions]}
 
 
 class StopWhenSpent:

@@ -31,8 +31,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from autoprompt.errors import ConfigError, MissingDependency
-from autoprompt.records.prediction import Prediction
-from autoprompt.records.trial import Trial, TrialState
+from autoprompt.records.trial import Trial, trial_from_record
 
 if TYPE_CHECKING:
     import optuna
@@ -200,15 +199,8 @@ class SharedRun:
         for frozen in self.study().get_trials(deepcopy=False):
             attrs = frozen.user_attrs
             candidate = space.suggest(optuna.trial.FixedTrial(frozen.params))  # type: ignore[arg-type]
-            predictions = tuple(Prediction(str(i), str(o), float(s), bool(f)) for i, o, s, f in
-                                attrs.get("predictions", []))
-            state = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED}.get(
-                str(attrs.get("state")), TrialState.INTERRUPTED)
-            out.append(Trial(frozen.number, candidate, state, float(attrs.get("score", 0.0)), predictions,
-                             int(attrs.get("calls", 0)), float(attrs.get("seconds", 0.0)),
-                             int(attrs.get("prompt_chars", 0)), int(attrs.get("prompt_tokens", 0)),
-                             tuple((int(n), float(s)) for n, s in attrs.get("rungs", [])),
-                             operator="start" if frozen.number == 0 else "tpe"))
+            out.append(trial_from_record(attrs, number=frozen.number, candidate=candidate,
+                                         operator="start" if frozen.number == 0 else "tpe"))
         return out
 
 
