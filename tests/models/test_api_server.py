@@ -29,8 +29,7 @@ from autoprompt.models.retry import RetryPolicy
 from autoprompt.prompts.compose import compose
 from autoprompt.records.candidate import Candidate
 from autoprompt.search.optimizer import prepare_task
-
-from .servers import FaultProxy, llama_server, prompt_tokens_processed
+from tests.servers import FaultProxy, llama_server, prompt_tokens_processed
 
 pytestmark = pytest.mark.model
 KEY = "sk-autoprompt-test-SECRET-4242"

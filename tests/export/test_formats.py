@@ -24,8 +24,7 @@ from autoprompt.prompts.compose import compose
 from autoprompt.prompts.prompt import Prompt
 from autoprompt.records.candidate import Candidate
 from autoprompt.search.optimizer import prepare_task
-
-from .conftest import RecordingBackend
+from tests.conftest import RecordingBackend
 
 NODE_MODULES = Path(os.environ.get("AUTOPROMPT_NODE_MODULES", Path.home() / ".cache/autoprompt/node/node_modules"))
 RICH = Candidate(task="instruction", clarifiers=("one_word",), context=("label_definitions",), n_demos=3,
@@ -173,7 +172,7 @@ def test_promptfoo_export_renders_the_scored_prompt_in_nunjucks(run: Path, tmp_p
     if modules is None:
         pytest.skip("node, nunjucks or js-yaml missing: npm install --prefix ~/.cache/autoprompt/node nunjucks js-yaml")
     path = export_run(run, "promptfoo", tmp_path / "p")
-    script = Path(__file__).parent / "js" / "render_promptfoo.js"
+    script = Path(__file__).parent.parent / "js" / "render_promptfoo.js"
     out = subprocess.run(["node", str(script), str(path)], capture_output=True, text=True, check=True,
                          env={**os.environ, "NODE_PATH": str(modules)})
     assert [texts[0] for texts in json.loads(out.stdout)] == [text for _, text in scored(run)]

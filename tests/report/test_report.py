@@ -21,8 +21,7 @@ from autoprompt.records.candidate import Candidate
 from autoprompt.report.files import write_report
 from autoprompt.report.writer import RunRecord, best_so_far, confusion, leaderboard, operators, pareto, word_diff
 from autoprompt.search.optimizer import prepare_task
-
-from .conftest import RecordingBackend
+from tests.conftest import RecordingBackend
 
 WINNER = Candidate(task="question", clarifiers=("one_word",), n_demos=2)
 

@@ -18,10 +18,9 @@ import autoprompt
 from autoprompt.errors import ConfigError
 from autoprompt.search.worker import work
 from autoprompt.storage.shared import SQLCache
+from tests.postgres import new_database, postgres_server, url_path  # noqa: F401 (fixture)
 
-from .postgres import new_database, postgres_server, url_path  # noqa: F401 (fixture)
-
-DRIVER = Path(__file__).parent / "drivers" / "shared_worker.py"
+DRIVER = Path(__file__).parent.parent / "drivers" / "shared_worker.py"
 
 
 def spawn(role: str, url: str, data: Path | str, out: Path | str, ledger: Path) -> subprocess.Popen[str]:

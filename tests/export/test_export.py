@@ -11,8 +11,7 @@ import pandas as pd
 
 import autoprompt
 from autoprompt.export.manifest import load_prompt
-
-from .conftest import RecordingBackend
+from tests.conftest import RecordingBackend
 
 
 def test_exported_winner_renders_what_was_scored(tmp_path: Path, keyword_frame: pd.DataFrame,

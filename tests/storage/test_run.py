@@ -16,7 +16,7 @@ import autoprompt
 from autoprompt.errors import ConfigError
 from autoprompt.storage.run import RunDirectory, TrialLog
 
-DRIVER = Path(__file__).parent / "drivers" / "killable_run.py"
+DRIVER = Path(__file__).parent.parent / "drivers" / "killable_run.py"
 
 
 def attempt(run_dir: Path, kill_at: int, ledger: Path) -> subprocess.CompletedProcess[str]:
@@ -54,7 +54,7 @@ def test_killed_at_six_points_and_resumed_the_run_pays_each_answer_once_and_ends
 def test_trial_log_drops_a_line_cut_short_by_a_kill(tmp_path: Path) -> None:
     from autoprompt.records.progress import Progress
 
-    from .test_report import WINNER
+    from tests.report.test_report import WINNER
 
     log = tmp_path / "trials.log.jsonl"
     log.write_text('{"number": 0, "score": 1}\n{"number": 1, "sco')
