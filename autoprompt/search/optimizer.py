@@ -270,7 +270,7 @@ class Optimizer:
         """Ask for one proposal, race it, tell the strategy; the trial is numbered as the strategy
         numbers it (the study's trial number on a shared run), else in order."""
         proposal = strategy.ask()
-        number = int(getattr(proposal, "number", count))
+        number = count if proposal.number is None else proposal.number
         report = proposal.report if number else _never_prune(proposal.report)
         trial = racer.race(number, proposal.candidate, self.prompt(proposal.candidate), report)
         trial = replace(trial, operator=proposal.operator, parent=proposal.parent)

@@ -61,6 +61,7 @@ class RefineProposal:
     parent: int | None
     incumbent: Trial | None
     margin: float
+    number: int | None = None  # numbered in order by the loop
 
     def report(self, n: int, score: float) -> bool:
         if self.incumbent is None or self.incumbent.score_at(n) is None:

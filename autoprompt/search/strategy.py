@@ -42,6 +42,11 @@ class Proposal(Protocol):
     @property
     def parent(self) -> int | None: ...
 
+    @property
+    def number(self) -> int | None:
+        """The trial number the strategy gives it (a shared study's), or None: numbered in order."""
+        ...
+
     def report(self, n: int, score: float) -> bool:
         """Record the score on the first ``n`` dev examples; True means stop here."""
         ...
@@ -63,6 +68,7 @@ class OptunaProposal:
     trial: optuna.trial.Trial
     operator: str = "tpe"
     parent: int | None = None
+    number: int | None = None
 
     def report(self, n: int, score: float) -> bool:
         self.trial.report(score, step=n)
