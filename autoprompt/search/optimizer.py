@@ -76,7 +76,7 @@ from autoprompt.search.refine import RefinementStrategy
 from autoprompt.search.result import Finalist, OptimizationResult, TestReport, completed
 from autoprompt.search.selection import Selection, choose
 from autoprompt.search.shared_strategy import SharedStrategy, StopWhenSpent
-from autoprompt.search.strategy import OptunaStrategy, SearchStrategy, halving_pruner, study_of
+from autoprompt.search.strategy import OptunaStrategy, SearchStrategy, StrategyState, halving_pruner, study_of
 from autoprompt.spec import RunSpec, spec_from
 from autoprompt.storage.feedback_file import check_feedback, load_feedback
 from autoprompt.storage.run import RunDirectory, data_hashes, frames, run_record
@@ -132,14 +132,12 @@ class Optimizer:
         client, racer = self._racer()
         writer = Client(self.writer, client.budget, cache=self.cache, prices=self.prices) if self.writer else None
         judges = [c for c in [racer.evaluator.judge_client] if c is not None]
-        strategy = self._strategy(racer, writer)
-        refining = strategy if isinstance(strategy, RefinementStrategy) else None
-        reserve = (lambda: self._holdout_reserve(len(refining.chain))) if refining else self._reserve
+        strategy, reserve = self._strategy(racer, writer)
         trials, stop_reason = self._search(strategy, racer, client, reserve)
-        if isinstance(strategy, SharedStrategy):
-            strategy.run.settle(lambda: self._evaluate(strategy, racer, len(trials)))
-            trials, stop_reason = strategy.trials(), "budget spent"
-        best, baseline, selection = self._finalize(trials, racer, refining)
+        state = strategy.settle(lambda: self._evaluate(strategy, racer, len(trials)))
+        if state.trials is not None:
+            trials, stop_reason = list(state.trials), "budget spent"
+        best, baseline, selection = self._finalize(trials, racer, state)
         test, testing = self._test(baseline, best)
         writing = [writer] if writer is not None else []
         searching = [client, *writing, *judges]
@@ -152,11 +150,11 @@ class Optimizer:
             target=self.task.setup.target_name, kind=self.task.setup.kind.value,
             data_hashes={name: getattr(self.task.data, name).fingerprint() for name in ("train", "dev", "test")},
             test_set=self.task.data.test, dev_set=self.task.data.dev,
-            study=strategy.study if isinstance(strategy, OptunaStrategy) else study_of(trials),
+            study=state.study if state.study is not None else study_of(trials),
             tokens=sum(c.usage.total for c in searching), usd=sum(c.usd for c in searching),
             strategy=self.strategy,
-            accepted=tuple(refining.accepted) if refining else _improvements(trials),
-            rejected=tuple(refining.context.rejected) if refining else (), selection=selection,
+            accepted=state.accepted if state.accepted is not None else _improvements(trials),
+            rejected=state.rejected, selection=selection,
         )
 
     def work(self) -> int:
@@ -166,7 +164,8 @@ class Optimizer:
         if self.shared.spent() >= self.budget.calls - self._reserve():
             return 0
         client, racer = self._racer()
-        trials, _ = self._search(self._strategy(racer, None), racer, client, self._reserve)
+        strategy, reserve = self._strategy(racer, None)
+        trials, _ = self._search(strategy, racer, client, reserve)
         return len(trials)
 
     @property
@@ -221,21 +220,24 @@ class Optimizer:
         check = (1 + min(accepted + 1, 3)) * (len(held) * per_row + 4)
         return min(check + len(search) * per_row + 4, self.budget.calls // 5)
 
-    def _strategy(self, racer: Racer, writer: Client | None) -> SearchStrategy:
+    def _strategy(self, racer: Racer, writer: Client | None) -> tuple[SearchStrategy, Callable[[], int]]:
+        """The strategy, and the calls it keeps back for the end: the component search's top
+        candidates on dev, or refinement's final check (which grows with its accepted chain)."""
         start = start_candidate(self.task)
         alternatives = plain_starts(self.task)
         space = SearchSpace.for_task(self.task.setup, supports_chat=self.backend.supports_chat,
                                      custom=self.task.custom is not None)
         if self.strategy == "components" and self.shared is not None:
-            return self._shared_strategy(space, start, racer)
+            return self._shared_strategy(space, start, racer), self._reserve
         if self.strategy == "components":
-            return OptunaStrategy(space, seed=self.seed, start=start, min_resource=racer.rungs[0])
+            return OptunaStrategy(space, seed=self.seed, start=start, min_resource=racer.rungs[0]), self._reserve
         context = RefineContext(setup=self.task.setup, space=space, dev={ex.id: ex for ex in racer.dev},
                                 custom=self.task.custom, writer=writer, rng=random.Random(self.seed),
                                 feedback=self.feedback)
-        return RefinementStrategy(context=context, operators=build_operators(self.operators), start=start,
-                                  seed=self.seed, reviewed=reviewed_candidates(self.feedback),
-                                  alternatives=alternatives, confidence=ACCEPT_CONFIDENCE)
+        refining = RefinementStrategy(context=context, operators=build_operators(self.operators), start=start,
+                                      seed=self.seed, reviewed=reviewed_candidates(self.feedback),
+                                      alternatives=alternatives, confidence=ACCEPT_CONFIDENCE)
+        return refining, lambda: self._holdout_reserve(len(refining.chain))
 
     def _shared_strategy(self, space: SearchSpace, start: Candidate, racer: Racer) -> SearchStrategy:
         """The component search on the shared study: created here by the run's first process, else joined."""
@@ -286,16 +288,16 @@ class Optimizer:
         return compose(candidate, self.task.setup, self.task.custom)
 
     def _finalize(self, trials: list[Trial], racer: Racer,
-                  refining: RefinementStrategy | None) -> tuple[Finalist, Finalist, Selection | None]:
+                  state: StrategyState) -> tuple[Finalist, Finalist, Selection | None]:
         """Refinement: the held-out check picks among the base and its accepted successors. The
         component search completes the top unfinished candidates on dev and takes the best."""
         if not trials or trials[0].state is not TrialState.COMPLETE:
             raise BudgetExhausted(f"the budget ran out before the starting prompt was scored on the "
                                   f"{len(racer.dev)} dev examples; raise --budget (or --max-tokens/--max-usd)")
-        if refining is not None and refining.base is not None:
-            base, holdout, before = refining.base, self.selection_rows()[1], racer.evaluator.client.calls
-            scores = self._holdout_scores(racer, [base, *refining.chain[-3:]], holdout)
-            winner, selection = choose(base, refining.chain, scores, len(holdout))
+        if state.base is not None:
+            base, holdout, before = state.base, self.selection_rows()[1], racer.evaluator.client.calls
+            scores = self._holdout_scores(racer, [base, *state.chain[-3:]], holdout)
+            winner, selection = choose(base, state.chain, scores, len(holdout))
             selection = replace(selection, calls=racer.evaluator.client.calls - before)
             return self._finalist(winner, racer), self._finalist(base, racer), selection
         done = {t.candidate for t in completed(trials)}

@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -50,6 +50,7 @@ from autoprompt.prompts.compose import compose
 from autoprompt.propose.operator import Child, Operator, RefineContext, interleave, validate
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.trial import Trial, TrialState
+from autoprompt.search.strategy import StrategyState
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,10 @@ class RefinementStrategy:
                 self._seen.add(self._key(calibrated))
                 rival = None if trial is self.base else self.incumbent
                 self._queue.append(RefineProposal(calibrated, "move.calibrate", trial.number, rival, self.margin))
+
+    def settle(self, evaluate: Callable[[], Trial]) -> StrategyState:
+        return StrategyState(base=self.base, chain=tuple(self.chain), accepted=tuple(self.accepted),
+                             rejected=tuple(self.context.rejected))
 
     def tell(self, proposal: Any, trial: Trial) -> None:
         self.context.trials.append(trial)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.progress import Progress
 from autoprompt.records.trial import Trial, trial_record
+from autoprompt.search.strategy import StrategyState
 from autoprompt.storage.shared import SharedRun
 
 
@@ -73,8 +75,10 @@ class SharedStrategy:
         optuna.storages.fail_stale_trials(self.inner.study)
         return HeartbeatProposal(self.inner.ask(), self.run.storage, self.run.heartbeat)
 
-    def trials(self) -> list[Trial]:
-        return self.run.trials(self.inner.space)
+    def settle(self, evaluate: Callable[[], Trial]) -> StrategyState:
+        """Evaluate what dead workers left, wait for the living, then every worker's trials."""
+        self.run.settle(evaluate)
+        return StrategyState(trials=tuple(self.run.trials(self.inner.space)))
 
     def tell(self, proposal: Any, trial: Trial) -> None:
         assert isinstance(proposal, HeartbeatProposal)

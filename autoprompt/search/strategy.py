@@ -5,22 +5,26 @@ Contract:
   made it and its parent trial's number, plus ``report(n, score)``, which the racer
   calls after each dev batch and which answers whether to stop early (prune).
 - ``SearchStrategy.tell(proposal, trial)`` hands back the finished trial.
+- ``SearchStrategy.settle(evaluate)``, once the search has stopped, finishes what is
+  pending (a shared run evaluates, through ``evaluate``, trials that workers left) and
+  returns a ``StrategyState``: what the loop needs to choose the winner and tell the story
+  (the base and accepted chain the final check compares, the accepted and rejected
+  proposals, the study). The loop reads nothing else of a strategy.
 - ``study_of(trials)`` records the trials of a strategy that is not Optuna-based in
   a new Optuna study (candidate, operator and parent as user attributes, rung scores
   as intermediate values), so optuna-dashboard opens every run.
-- Optional: a strategy with an ``incumbent`` attribute (a ``Trial``) names the winner
-  itself (``refine.RefinementStrategy``); otherwise the best complete trial wins.
 - ``OptunaStrategy`` samples with Optuna's seeded TPE sampler, enqueues the
   starting prompt as the first trial, and prunes with successive halving.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from autoprompt.propose.operator import Rejection
 from autoprompt.propose.space import SearchSpace
 from autoprompt.propose.tpe import optuna_module, tpe_sampler
 from autoprompt.records.candidate import Candidate
@@ -52,12 +56,28 @@ class Proposal(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class StrategyState:
+    """What a strategy hands the loop when the search ends (``SearchStrategy.settle``)."""
+
+    trials: tuple[Trial, ...] | None = None  # every process's trials (a shared run); None: the loop's own
+    base: Trial | None = None  # the start the final check compares with; None: the best complete trial wins
+    chain: tuple[Trial, ...] = ()  # the steps accepted after the base, in order
+    accepted: tuple[int, ...] | None = None  # trials that became the incumbent; None: each new best
+    rejected: tuple[Rejection, ...] = ()  # proposals thrown away before any call
+    study: optuna.Study | None = None  # None: the loop records the trials in a new study (``study_of``)
+
+
 class SearchStrategy(Protocol):
-    """Proposes candidates and learns from their trials."""
+    """Proposes candidates, learns from their trials, and says what it found."""
 
     def ask(self) -> Proposal: ...
 
     def tell(self, proposal: Proposal, trial: Trial) -> None: ...
+
+    def settle(self, evaluate: Callable[[], Trial]) -> StrategyState:
+        """Finish what is pending (evaluating through ``evaluate``) and describe the outcome."""
+        ...
 
 
 @dataclass
@@ -100,6 +120,9 @@ class OptunaStrategy:
                                                  pruner=halving_pruner(self.min_resource, self.reduction_factor))
             self._study.enqueue_trial(self.space.params_of(self.start))
         return self._study
+
+    def settle(self, evaluate: Callable[[], Trial]) -> StrategyState:
+        return StrategyState(study=self.study)
 
     def ask(self) -> OptunaProposal:
         trial = self.study.ask()
