@@ -61,6 +61,7 @@ budget: 500                    # model calls
 # max_seconds: 1800
 # max_tokens: 2000000
 # max_usd: 5.0
+# price: [0.15, 0.60]          # USD per million input, output tokens of an API model with no built-in price
 
 # API models only.
 # concurrency: 4

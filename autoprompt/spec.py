@@ -65,6 +65,15 @@ def _csv(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def _pair(text: str) -> tuple[float, float]:
+    """``IN,OUT`` as two numbers."""
+    try:
+        low, high = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected two numbers IN,OUT such as 0.15,0.60, got {text!r}") from None
+    return low, high
+
+
 # --- ranges: one message per setting, whichever door it came through ---------------------------------
 
 
@@ -103,6 +112,11 @@ def check_ranges(a: Mapping[str, Any]) -> None:
     _whole("consistency", a.get("consistency", 0), 0)
     for name in ("max_seconds", "max_usd", "rpm", "tpm"):
         _number(name, a.get(name))
+    price = a.get("price")
+    if price is not None and not (isinstance(price, list | tuple) and len(price) == 2 and all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v >= 0 for v in price)):
+        raise ConfigError(f"price must be two finite numbers of 0 or more (USD per million input and output "
+                          f"tokens), got {price!r}; pass e.g. --price 0.15,0.60")
     _number("temperature", a.get("temperature", 0.7), optional=False)
     _number("consistency_weight", a.get("consistency_weight", 0.0), high=1.0, inclusive=True, optional=False)
     for name in ("model", "optimizer_model", "judge_model"):
@@ -145,6 +159,9 @@ class RunSpec(BaseModel):
                                  "requests", file=True)] = None
     prices: Annotated[Any, Option("USD per million input and output tokens, by model (a PriceTable)",
                                   cli=False)] = None
+    price: Annotated[tuple[float, float] | None, Option(
+        "USD per million input and output tokens of --model, e.g. 0.15,0.60; --max-usd needs it for a model "
+        "autoprompt has no price for", read=_pair, metavar="IN,OUT", resumable=True)] = None
     concurrency: Annotated[int, Option("API models: requests at once", read=int, resumable=True)] = 4
     rpm: Annotated[float | None, Option("API models: at most this many requests per minute", read=float,
                                         resumable=True)] = None

@@ -49,7 +49,7 @@ from autoprompt.evaluate.evaluator import Evaluator
 from autoprompt.evaluate.metric import METRICS, Metric
 from autoprompt.evaluate.registry import get_metric
 from autoprompt.evaluate.stats import bootstrap, paired_difference
-from autoprompt.models.backend import Backend, Limits, reset
+from autoprompt.models.backend import Backend, Limits, Priced, priced_model, reset
 from autoprompt.models.budget import BudgetSpec
 from autoprompt.models.cache import ResponseCache, SQLiteCache
 from autoprompt.models.client import Client
@@ -532,6 +532,7 @@ def optimize(
     max_usd: float | None = None,
     cache: str | Path | ResponseCache | None = None,
     prices: PriceTable | None = None,
+    price: tuple[float, float] | None = None,
     limits: Limits | None = None,
     seed: int = 0,
     kind: TaskKind | str | None = None,
@@ -650,6 +651,7 @@ def build_optimizer(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progre
     metric = get_metric(spec.metric or ("accuracy" if task.setup.kind is TaskKind.CLASSIFICATION else "exact_match"))
     consistency = _consistency(spec, metric)
     backend, judge, writer = _backends(spec, metric)
+    prices = price_table(spec, [backend, *[b for b in (judge, writer) if b is not None]])
     build_operators(spec.operators)  # validates the family names before any model call
     budget = BudgetSpec(spec.budget, spec.max_seconds, spec.max_tokens, spec.max_usd)
     budget.start()  # validates every cap before any model call
@@ -658,7 +660,7 @@ def build_optimizer(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progre
     if store is None and shared is not None:
         store = SQLCache(shared.url)
     return Optimizer(
-        task=task, backend=backend, metric=metric, budget=budget, cache=store, prices=spec.prices, seed=spec.seed,
+        task=task, backend=backend, metric=metric, budget=budget, cache=store, prices=prices, seed=spec.seed,
         model=spec.model if isinstance(spec.model, str) else backend.name,
         callbacks=[*([ProgressBar()] if progress else []), StopWhenExhausted(), StopOnFailures(), *callbacks],
         top_k=spec.top_k, first_rung=spec.first_rung, strategy=spec.strategy, operators=spec.operators,
@@ -667,6 +669,22 @@ def build_optimizer(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progre
         if shared is not None and not worker else None,
         judge=judge, consistency=consistency, feedback=feedback,
     )
+
+
+def price_table(spec: RunSpec, backends: Sequence[Backend]) -> PriceTable:
+    """The run's prices: ``prices`` (default: the bundled table) with ``price`` for the model under
+    optimization. With ``max_usd``, a priced (API) model the table does not know is a ``ConfigError``:
+    its calls would count as free and the cap would never stop the run."""
+    table = spec.prices or PriceTable()
+    if spec.price is not None:
+        table = PriceTable({**table.prices, priced_model(backends[0]): spec.price})
+    for number, backend in enumerate(backends if spec.max_usd is not None else []):
+        if isinstance(backend, Priced) and not table.known(backend.model):
+            fix = "pass --price IN,OUT (USD per million input and output tokens)" if number == 0 else \
+                "pass its price in prices=PriceTable({...}) from Python"
+            raise ConfigError(f"--max-usd needs the price of {backend.model}, which autoprompt does not know, so its "
+                              f"calls would count as free; {fix}, or drop --max-usd")
+    return table
 
 
 def _backends(spec: RunSpec, metric: Metric) -> tuple[Backend, Backend | None, Backend | None]:

@@ -153,3 +153,26 @@ def test_the_held_out_check_always_has_the_budget_it_needs(keyword_frame: pd.Dat
     assert result.selection.base in result.selection.holdout_scores
     assert all(n in result.selection.holdout_scores for n in result.selection.checked)
     assert result.calls <= budget
+
+
+def test_max_usd_needs_a_price_for_an_api_model_and_price_counts(keyword_frame: pd.DataFrame) -> None:
+    """A priced (API) model without a price would count as free and never stop at --max-usd."""
+    from autoprompt.errors import ConfigError
+    from autoprompt.records.usage import Usage
+
+    class Hosted(FakeBackend):
+        model = "acme-1"
+
+        def score(self, text, continuations, *, chat=False, on_usage=None):  # type: ignore[no-untyped-def]
+            if on_usage is not None:
+                on_usage(Usage(input_tokens=len(text) // 4, output_tokens=1))
+            return super().score(text, continuations, chat=chat, on_usage=on_usage)
+
+    task = {"inputs": "text", "target": "label", "budget": 200}
+    with pytest.raises(ConfigError, match=r"needs the price of acme-1.*--price IN,OUT"):
+        autoprompt.optimize(keyword_frame, model=Hosted(), max_usd=1.0, **task)  # type: ignore[arg-type]
+    result = autoprompt.optimize(keyword_frame, model=Hosted(), max_usd=1.0, price=(2.0, 4.0),
+                                 **task)  # type: ignore[arg-type]
+    assert result.usd > 0 and result.usd == pytest.approx(
+        (result.tokens - result.calls) * 2.0 / 1e6 + result.calls * 4.0 / 1e6, rel=0.05)
+    assert autoprompt.optimize(keyword_frame, model=FakeBackend(), max_usd=1.0, **task).usd == 0.0  # local: free

@@ -53,7 +53,6 @@ def test_killed_at_six_points_and_resumed_the_run_pays_each_answer_once_and_ends
 
 def test_trial_log_drops_a_line_cut_short_by_a_kill(tmp_path: Path) -> None:
     from autoprompt.records.progress import Progress
-
     from tests.report.test_report import WINNER
 
     log = tmp_path / "trials.log.jsonl"
