@@ -80,12 +80,33 @@ def request_parameters(exported: ExportedPrompt) -> dict[str, Any]:
     return {"max_tokens": GENERATE_MAX_TOKENS, "temperature": 0.0}
 
 
+def _model_parts(exported: ExportedPrompt) -> tuple[str, str, str | None]:
+    """The run's model spec (``provider:model[@base_url]``) as provider, model and base URL."""
+    spec = str(exported.manifest.get("model", ""))
+    provider, _, rest = spec.partition(":") if ":" in spec else ("", "", spec)
+    model, _, url = rest.partition("@")
+    return provider, model, url or None
+
+
 def model_name(exported: ExportedPrompt, override: str | None) -> str:
     """``override``, or the run's model without its provider prefix and base URL."""
-    if override:
-        return override
-    spec = str(exported.manifest.get("model", ""))
-    return spec.split(":", 1)[1].split("@", 1)[0] if ":" in spec else spec
+    return override or _model_parts(exported)[1]
+
+
+def promptfoo_provider(exported: ExportedPrompt, override: str | None) -> dict[str, Any]:
+    """The run's own provider in promptfoo's terms: Anthropic's messages API, or OpenAI's chat API
+    (the default, also for local runs), with the run's base URL as ``apiBaseUrl``."""
+    provider, _, url = _model_parts(exported)
+    max_tokens = request_parameters(exported)["max_tokens"]
+    if provider == "anthropic":
+        entry: dict[str, Any] = {"id": f"anthropic:messages:{model_name(exported, override)}",
+                                 "config": {"max_tokens": max_tokens}}
+    else:
+        entry = {"id": f"openai:chat:{model_name(exported, override)}",
+                 "config": {"temperature": 0, "max_tokens": max_tokens}}
+    if url and provider in ("openai", "anthropic"):
+        entry["config"]["apiBaseUrl"] = url
+    return entry
 
 
 def write_openai(exported: ExportedPrompt, out: Path, samples: Sequence[Mapping[str, str]],
@@ -136,8 +157,7 @@ def write_promptfoo(exported: ExportedPrompt, out: Path, tests: Sequence[tuple[M
         "description": f"autoprompt winner ({exported.manifest.get('metric', 'accuracy')} "
                        f"{exported.manifest.get('scores', {}).get('dev', {}).get('score', '')} on dev)",
         "prompts": [{"id": "autoprompt-winner", "label": "autoprompt winner", "raw": nunjucks_text(text)}],
-        "providers": [{"id": f"openai:chat:{model_name(exported, model)}",
-                       "config": {"temperature": 0, "max_tokens": request_parameters(exported)["max_tokens"]}}],
+        "providers": [promptfoo_provider(exported, model)],
         "tests": [{"vars": dict(inputs), "assert": [assertion(exported, target)]} for inputs, target in tests],
     }
     path = out / "promptfooconfig.yaml"

@@ -209,3 +209,24 @@ def test_unknown_format_and_missing_run_are_clear_errors(run: Path, tmp_path: Pa
     with pytest.raises(ConfigError, match="no exported prompt"):
         export_run(tmp_path / "nowhere", "openai")
     assert FORMATS == ("jinja", "openai", "anthropic", "dspy", "promptfoo")
+
+
+@pytest.mark.parametrize(
+    ("model", "provider", "base_url"),
+    [
+        ("anthropic:claude-haiku-4-5@http://127.0.0.1:9", "anthropic:messages:claude-haiku-4-5", "http://127.0.0.1:9"),
+        ("openai:gpt-4o-mini@http://127.0.0.1:9/v1", "openai:chat:gpt-4o-mini", "http://127.0.0.1:9/v1"),
+        ("openai:gpt-4o-mini", "openai:chat:gpt-4o-mini", None),
+        ("local", "openai:chat:local", None),
+    ],
+)
+def test_promptfoo_names_the_runs_own_provider_and_base_url(model: str, provider: str, base_url: str | None) -> None:
+    from autoprompt.export.formats import promptfoo_provider
+    from autoprompt.export.manifest import ExportedPrompt
+
+    exported = ExportedPrompt(Prompt(template="Q: {{ text }}\nA:", constants={}, input_names=("text",)),
+                              {"task": "generation", "model": model})
+    entry = promptfoo_provider(exported, None)
+    assert entry["id"] == provider
+    assert entry["config"].get("apiBaseUrl") == base_url
+    assert promptfoo_provider(exported, "other-model")["id"].endswith(":other-model")
