@@ -15,15 +15,17 @@ Contract:
   apart from the target model's); None for metrics that need no model.
 - ``evaluate(prompt, examples)`` maps ``predict`` over examples and returns them in
   order. When the backend allows concurrent requests (``client.concurrency`` > 1) the
-  examples run concurrently on an asyncio loop, at most that many at a time. If the
+  examples run on that many threads (no event loop of its own, so it works the same inside
+  a notebook's or a web server's running loop), and every one finishes before the first
+  failure, in example order, is raised. If the
   budget runs out, the ``BudgetExhausted`` raised carries the predictions finished
   before it in ``.predictions``.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from autoprompt.data.dataset import TaskKind
@@ -96,7 +98,7 @@ class Evaluator:
 
     def evaluate(self, prompt: Prompt, examples: Sequence[Example]) -> list[Prediction]:
         if self.client.concurrency > 1 and len(examples) > 1:
-            return asyncio.run(self._evaluate_concurrently(prompt, examples))
+            return self._evaluate_concurrently(prompt, examples)
         done: list[Prediction] = []
         try:
             for ex in examples:
@@ -106,21 +108,17 @@ class Evaluator:
             raise
         return done
 
-    async def _evaluate_concurrently(self, prompt: Prompt, examples: Sequence[Example]) -> list[Prediction]:
-        gate = asyncio.Semaphore(self.client.concurrency)
-
-        async def one(example: Example) -> Prediction:
-            async with gate:
-                return await asyncio.to_thread(self.predict, prompt, example)
-
-        outcomes = await asyncio.gather(*(one(ex) for ex in examples), return_exceptions=True)
+    def _evaluate_concurrently(self, prompt: Prompt, examples: Sequence[Example]) -> list[Prediction]:
+        with ThreadPoolExecutor(max_workers=min(self.client.concurrency, len(examples))) as pool:
+            futures = [pool.submit(self.predict, prompt, ex) for ex in examples]
         done: list[Prediction] = []
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                if isinstance(outcome, BudgetExhausted):
-                    outcome.predictions = done
-                raise outcome
-            done.append(outcome)
+        for future in futures:  # all have finished: the pool's exit waits for them
+            error = future.exception()
+            if error is not None:
+                if isinstance(error, BudgetExhausted):
+                    error.predictions = done
+                raise error
+            done.append(future.result())
         return done
 
     def aggregate(self, examples: Sequence[Example], predictions: Sequence[Prediction]) -> float:

@@ -9,7 +9,8 @@ Contract:
   anything but an earlier export of a run is refused (``export.manifest.check_output_folder``).
 - ``leaderboard_table``, ``history_table`` and ``operator_table`` are the result's tables as
   DataFrames; the leaderboard's order is ``records.trial.leaderboard_order``, the one the
-  reports use.
+  reports use. ``result_html`` is the summary and the leaderboard's head as HTML (what a
+  notebook shows), every text escaped.
 
 Reads an ``OptimizationResult``'s fields (the type is the search's; nothing of the search
 runs here). Writes with the export's manifest writer and this part's report writer.
@@ -155,3 +156,12 @@ def _write_dataset(path: Path, dataset: Dataset) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = [{**ex.inputs, dataset.target_column: ex.target} for ex in dataset.examples]
     pd.DataFrame(rows).to_csv(path, index=False)
+
+
+def result_html(result: OptimizationResult, rows: int = 10) -> str:
+    """The summary and the leaderboard's first ``rows`` rows as one HTML fragment."""
+    import html
+
+    board = leaderboard_table(result).head(rows).to_html(index=False, escape=True, border=0)
+    return (f"<div class=\"autoprompt-result\"><pre>{html.escape(result.summary())}</pre>"
+            f"<p>leaderboard (first {rows} of {len(result.trials)} trials)</p>{board}</div>")

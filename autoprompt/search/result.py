@@ -28,7 +28,7 @@ from autoprompt.propose.operator import Rejection
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.prediction import Prediction
 from autoprompt.records.trial import Trial, TrialState
-from autoprompt.report.result_files import history_table, leaderboard_table, operator_table, write_result
+from autoprompt.report.result_files import history_table, leaderboard_table, operator_table, result_html, write_result
 from autoprompt.search.selection import Selection
 
 if TYPE_CHECKING:
@@ -124,6 +124,16 @@ class OptimizationResult:
     def history(self) -> pd.DataFrame:
         """Every trial in order: state, score, examples scored, calls, time and each choice."""
         return history_table(self)
+
+    def __repr__(self) -> str:
+        test = f", test {self.test.baseline_score:.3f} -> {self.test.winner_score:.3f}" if self.test else ""
+        return (f"<OptimizationResult {self.metric} on {self.model}: dev {self.baseline.dev_score:.3f} -> "
+                f"{self.best.dev_score:.3f}{test}; {len(self.trials)} trials, {self.calls} calls; winner: "
+                f"{self.best.candidate.describe()}>")
+
+    def _repr_html_(self) -> str:
+        """The summary and the leaderboard's head, for Jupyter."""
+        return result_html(self)
 
     def summary(self) -> str:
         """A short text report: start vs winner on dev and test, and what it cost."""
