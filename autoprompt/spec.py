@@ -33,12 +33,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError, field_validator, model_validator
 
 from autoprompt.errors import ConfigError
 from autoprompt.models.backend import Backend
 
 MAX_SEED = 2**32 - 1  # numpy's and Optuna's samplers take seeds up to this
+API_PROVIDERS = ("openai", "anthropic")
 FAMILIES = ("feedback", "move", "demos", "explore", "words", "edit", "rewrite")  # propose.registry's, pinned by a test
 
 
@@ -146,6 +147,11 @@ class RunSpec(BaseModel):
                                                  file=True)] = None
     model: Annotated[Any, Option("model under optimization: local (bundled SmolLM2), local:gemma, local:/path.gguf, "
                                  "openai:MODEL[@BASE_URL], anthropic:MODEL[@BASE_URL]")] = "local"
+    api_base: Annotated[StrictStr | None, Option(
+        "API models: the server's base URL (the same as --model openai:MODEL@URL), e.g. "
+        "https://openrouter.ai/api/v1")] = None
+    api_key_env: Annotated[StrictStr | None, Option(
+        "API models: the environment variable that holds the key (default OPENAI_API_KEY or ANTHROPIC_API_KEY)")] = None
     metric: Annotated[Any, Option(
         "accuracy, macro_f1, exact_match, contains, regex:PATTERN; for free text token_f1, rouge1, rouge2, rougeL, "
         "chrf, bleu, a weighted sum like 0.7*rougeL+0.3*chrf, or a judge model's rubric: judge:correctness, "
@@ -209,6 +215,30 @@ class RunSpec(BaseModel):
     run_dir: Annotated[StrictStr | None, Option(
         "directory for the run, the exported winner and the reports (required on the command line)", alias="out",
         saved=False)] = None
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _provider_colon(cls, value: Any) -> Any:
+        """``openai/MODEL`` (as LiteLLM and OpenRouter users write it) is ``openai:MODEL``."""
+        if isinstance(value, str):
+            for provider in API_PROVIDERS:
+                if value.startswith(provider + "/"):
+                    return f"{provider}:{value.removeprefix(provider + '/')}"
+        return value
+
+    @model_validator(mode="after")
+    def _api_base_in_the_model(self) -> RunSpec:
+        """``api_base`` joins the model spec (one place for the URL: the name, the cache key, the exports)."""
+        if self.api_base is None:
+            return self
+        if not (isinstance(self.model, str) and self.model.startswith(tuple(p + ":" for p in API_PROVIDERS))):
+            raise ValueError(f"api_base applies to openai: and anthropic: models, not {self.model!r}")
+        model, _, given = self.model.partition("@")
+        if given and given.rstrip("/") != self.api_base.rstrip("/"):
+            raise ValueError(f"the model {self.model!r} names another base URL than api_base {self.api_base!r}; "
+                             "give it once")
+        object.__setattr__(self, "model", f"{model}@{self.api_base}")
+        return self
 
     @field_validator("template", "storage", "run_dir", mode="before")
     @classmethod

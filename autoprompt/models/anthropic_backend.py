@@ -17,6 +17,7 @@ class AnthropicBackend(APIBackend):
 
     provider = "anthropic"
     key_env = "ANTHROPIC_API_KEY"
+    base_url_env = "ANTHROPIC_BASE_URL"
     sdk_module = "anthropic"
     client_class = "Anthropic"
     has_logprobs = False

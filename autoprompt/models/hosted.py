@@ -75,8 +75,9 @@ def api_key(env: str, *, required: bool) -> str:
 
 
 def split_spec(spec: str, provider: str) -> tuple[str, str | None]:
-    """``provider:MODEL[@BASE_URL]`` -> (MODEL, BASE_URL or None)."""
-    rest = spec.removeprefix(provider + ":")
+    """``provider:MODEL[@BASE_URL]`` (or ``provider/MODEL``, as LiteLLM and OpenRouter users write
+    it) -> (MODEL, BASE_URL or None)."""
+    rest = spec.removeprefix(provider + ":").removeprefix(provider + "/")
     model, _, base = rest.partition("@")
     if not model:
         raise ConfigError(f"model spec '{spec}' names no model; use {provider}:MODEL or {provider}:MODEL@BASE_URL")
@@ -119,11 +120,15 @@ class APIBackend:
                 api_key=self._key, base_url=self.base_url, max_retries=0, timeout=self.policy.timeout)
         return self._cached_client
 
+    base_url_env = ""  # the SDK's own base-URL variable: read here, so it is part of the name and every cache key
+
     def __init__(self, model: str, *, base_url: str | None = None, policy: RetryPolicy | None = None,
                  limits: Limits | None = None, max_tokens: int = 12, logprobs: bool = True,
-                 extra_body: Mapping[str, object] | None = None) -> None:
+                 extra_body: Mapping[str, object] | None = None, key_env: str | None = None) -> None:
         self.model = model
-        self.base_url = base_url
+        self.base_url = base_url or (os.environ.get(self.base_url_env, "").strip() or None if self.base_url_env
+                                     else None)
+        self.key_env = key_env or self.key_env
         self.policy = policy or RetryPolicy()
         self.limits = limits or Limits()
         self.max_tokens = max_tokens

@@ -18,6 +18,7 @@ class OpenAIBackend(APIBackend):
 
     provider = "openai"
     key_env = "OPENAI_API_KEY"
+    base_url_env = "OPENAI_BASE_URL"
     sdk_module = "openai"
     client_class = "OpenAI"
 

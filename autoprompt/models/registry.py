@@ -1,5 +1,6 @@
 """The model registry: a model spec (``local``, ``local:gemma``, ``openai:MODEL[@URL]``,
-``anthropic:MODEL[@URL]``, ``fake``) or a backend instance, resolved to a backend.
+``anthropic:MODEL[@URL]``, also written ``openai/MODEL``, ``fake``) or a backend instance,
+resolved to a backend.
 
 Contract: ``get_backend(spec)`` returns an instance as it is and builds one from a spec,
 importing the backend's module (and its SDK) only then; an unknown spec is a ``ConfigError``
@@ -18,24 +19,28 @@ if TYPE_CHECKING:
 
 
 def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int = 0,
-                limits: Limits | None = None) -> Backend:
-    """Resolve a model spec to a backend instance; ``limits`` apply to API backends."""
+                limits: Limits | None = None, key_env: str | None = None) -> Backend:
+    """Resolve a model spec to a backend instance; ``limits`` and ``key_env`` (``--api-key-env``,
+    the variable holding the key) apply to API backends, and ``key_env`` is a ``ConfigError`` for others."""
     if not isinstance(spec, str):
         return spec
+    api = spec.startswith(("openai:", "openai/", "anthropic:", "anthropic/"))
+    if key_env and not api:
+        raise ConfigError(f"--api-key-env applies to openai: and anthropic: models, not '{spec}'")
     if spec == "fake":
         return FakeBackend()
     if spec == "local" or spec.startswith("local:"):
         from autoprompt.models.local import LocalBackend
 
         return LocalBackend(spec, n_threads=n_threads, seed=seed)
-    if spec.startswith("openai:"):
+    if spec.startswith(("openai:", "openai/")):
         from autoprompt.models.openai_backend import OpenAIBackend
 
-        return OpenAIBackend.from_spec(spec, limits=limits)
-    if spec.startswith("anthropic:"):
+        return OpenAIBackend.from_spec(spec, limits=limits, key_env=key_env)
+    if spec.startswith(("anthropic:", "anthropic/")):
         from autoprompt.models.anthropic_backend import AnthropicBackend
 
-        return AnthropicBackend.from_spec(spec, limits=limits)
+        return AnthropicBackend.from_spec(spec, limits=limits, key_env=key_env)
     factory = load("autoprompt.backends", spec.partition(":")[0])
     if factory is not None:
         return _plugged(factory(spec), spec)

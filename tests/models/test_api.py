@@ -61,3 +61,40 @@ def test_keys_come_from_the_environment_only(monkeypatch: pytest.MonkeyPatch) ->
     assert api_key("OPENAI_API_KEY", required=False) == "no-key-needed"
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     assert api_key("OPENAI_API_KEY", required=True) == "sk-test"
+
+
+def test_model_names_users_already_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``openai/MODEL``, ``--api-base`` and ``--api-key-env`` name the same backend as ``openai:MODEL@URL``;
+    a base URL from ``OPENAI_BASE_URL`` is part of the name, hence of every cache key."""
+    from autoprompt.errors import ConfigError
+    from autoprompt.models.registry import get_backend
+    from autoprompt.spec import spec_from
+
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    spec = spec_from({"data": "sentiment", "model": "openai/gpt-4o-mini", "api_base": "http://127.0.0.1:9/v1",
+                      "api_key_env": "MY_KEY"}, "test")
+    assert spec.model == "openai:gpt-4o-mini@http://127.0.0.1:9/v1"
+    assert spec_from(spec.record(), "again").model == spec.model
+    backend = get_backend(spec.model, key_env=spec.api_key_env)
+    assert backend.name == "openai:gpt-4o-mini@http://127.0.0.1:9/v1" and backend.key_env == "MY_KEY"  # type: ignore[attr-defined]
+    assert get_backend("anthropic/claude-haiku-4-5").name == "anthropic:claude-haiku-4-5"
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:7/v1")
+    assert get_backend("openai:gpt-4o-mini").name == "openai:gpt-4o-mini@http://127.0.0.1:7/v1"
+    with pytest.raises(ConfigError, match="another base URL"):
+        spec_from({"model": "openai:m@http://a/v1", "api_base": "http://b/v1"}, "test")
+    with pytest.raises(ConfigError, match="api_base applies to openai: and anthropic: models"):
+        spec_from({"model": "local", "api_base": "http://b/v1"}, "test")
+    with pytest.raises(ConfigError, match="--api-key-env applies"):
+        get_backend("local", key_env="MY_KEY")
+
+
+def test_the_key_comes_from_the_variable_named_by_api_key_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    from autoprompt.errors import ConfigError
+    from autoprompt.models.openai_backend import OpenAIBackend
+
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.delenv("MY_KEY", raising=False)
+    with pytest.raises(ConfigError, match="MY_KEY is not set"):
+        OpenAIBackend("gpt-4o-mini", key_env="MY_KEY")._client()
+    monkeypatch.setenv("MY_KEY", "sk-from-my-key")
+    assert OpenAIBackend("gpt-4o-mini", key_env="MY_KEY")._client().api_key == "sk-from-my-key"
