@@ -64,6 +64,8 @@ budget: 500                    # model calls
 # price: [0.15, 0.60]          # USD per million input, output tokens of an API model with no built-in price
 
 # API models only.
+# model_option: [reasoning_effort=low]   # KEY=VALUE sent with every request (and in the cache key)
+# api_key_env: MY_OPENAI_KEY             # where the key is (default OPENAI_API_KEY / ANTHROPIC_API_KEY)
 # concurrency: 4
 # rpm: 500
 # tpm: 200000

@@ -28,7 +28,7 @@ import argparse
 import dataclasses
 import enum
 import math
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -118,6 +118,7 @@ def check_ranges(a: Mapping[str, Any]) -> None:
             isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v >= 0 for v in price)):
         raise ConfigError(f"price must be two finite numbers of 0 or more (USD per million input and output "
                           f"tokens), got {price!r}; pass e.g. --price 0.15,0.60")
+    _check_model_options(a.get("model_options", ()))
     _number("temperature", a.get("temperature", 0.7), optional=False)
     _number("consistency_weight", a.get("consistency_weight", 0.0), high=1.0, inclusive=True, optional=False)
     for name in ("model", "optimizer_model", "judge_model"):
@@ -126,6 +127,34 @@ def check_ranges(a: Mapping[str, Any]) -> None:
             raise ConfigError(f"{name} must be a model spec like 'local' or 'openai:gpt-4o-mini', or an object with "
                               f"the Backend methods (name, supports_chat, score, generate); got "
                               f"{type(value).__name__}")
+
+
+def model_settings(options: Sequence[str]) -> dict[str, object]:
+    """``KEY=VALUE`` strings as a mapping; a value is JSON where it parses, else the text itself."""
+    import json
+
+    out: dict[str, object] = {}
+    for option in options:
+        key, _, value = option.partition("=")
+        try:
+            out[key.strip()] = json.loads(value)
+        except ValueError:
+            out[key.strip()] = value
+    return out
+
+
+def _check_model_options(options: Any) -> None:
+    if isinstance(options, str):
+        options = [options]
+    if not isinstance(options, list | tuple):
+        return  # the type check names it
+    for option in options:
+        if not isinstance(option, str) or "=" not in option or not option.partition("=")[0].strip():
+            raise ConfigError(f"a model option must be KEY=VALUE, got {option!r}; pass e.g. --model-option "
+                              "reasoning_effort=low")
+    tokens = model_settings(options).get("max_completion_tokens")
+    if tokens is not None:
+        _whole("max_completion_tokens", tokens, 1)
 
 
 # --- the model ------------------------------------------------------------------------------------------
@@ -152,6 +181,11 @@ class RunSpec(BaseModel):
         "https://openrouter.ai/api/v1")] = None
     api_key_env: Annotated[StrictStr | None, Option(
         "API models: the environment variable that holds the key (default OPENAI_API_KEY or ANTHROPIC_API_KEY)")] = None
+    model_options: Annotated[tuple[StrictStr, ...], Option(
+        "API models: KEY=VALUE passed to the API with every request and kept in the cache key (e.g. "
+        "reasoning_effort=low, top_p=0.9; reasoning=true treats the model as a reasoning model, "
+        "max_completion_tokens=N caps a reasoning model's answer); repeat for more", alias="model_option",
+        repeat=True)] = ()
     metric: Annotated[Any, Option(
         "accuracy, macro_f1, exact_match, contains, regex:PATTERN; for free text token_f1, rouge1, rouge2, rougeL, "
         "chrf, bleu, a weighted sum like 0.7*rougeL+0.3*chrf, or a judge model's rubric: judge:correctness, "
@@ -332,6 +366,10 @@ class RunSpec(BaseModel):
     def tables(self) -> dict[str, Any]:
         """The settings given as an in-memory table (a DataFrame or ``Dataset``), by name."""
         return {name: getattr(self, name) for name in ("data", "dev", "test") if _is_frame(getattr(self, name))}
+
+    def model_settings(self) -> dict[str, object]:
+        """``model_options`` as a mapping; each value read as JSON where it parses (``0.9``, ``true``)."""
+        return model_settings(self.model_options)
 
     def limits(self) -> Any:
         """The API limits record the backends take."""

@@ -74,6 +74,16 @@ def api_key(env: str, *, required: bool) -> str:
     return NO_KEY
 
 
+REASONING_NAMES = re.compile(r"^(o\d+|gpt-5)([-.]|$)")
+REASONING_MIN_TOKENS = 1024  # a reasoning model spends output tokens thinking before the answer
+
+
+def is_reasoning_model(model: str) -> bool:
+    """OpenAI's reasoning models (o1, o3, o4-mini, gpt-5...): they refuse ``max_tokens``,
+    ``temperature`` and ``logprobs``, and take ``max_completion_tokens``, reasoning included."""
+    return bool(REASONING_NAMES.match(model.rsplit("/", 1)[-1]))
+
+
 def split_spec(spec: str, provider: str) -> tuple[str, str | None]:
     """``provider:MODEL[@BASE_URL]`` (or ``provider/MODEL``, as LiteLLM and OpenRouter users write
     it) -> (MODEL, BASE_URL or None)."""
@@ -124,7 +134,8 @@ class APIBackend:
 
     def __init__(self, model: str, *, base_url: str | None = None, policy: RetryPolicy | None = None,
                  limits: Limits | None = None, max_tokens: int = 12, logprobs: bool = True,
-                 extra_body: Mapping[str, object] | None = None, key_env: str | None = None) -> None:
+                 extra_body: Mapping[str, object] | None = None, key_env: str | None = None,
+                 options: Mapping[str, object] | None = None) -> None:
         self.model = model
         self.base_url = base_url or (os.environ.get(self.base_url_env, "").strip() or None if self.base_url_env
                                      else None)
@@ -132,8 +143,12 @@ class APIBackend:
         self.policy = policy or RetryPolicy()
         self.limits = limits or Limits()
         self.max_tokens = max_tokens
-        self.logprobs = logprobs and self.has_logprobs
-        self.extra_body = dict(extra_body or {})
+        settings = dict(options or {})
+        reasoning = settings.pop("reasoning", None)
+        self.reasoning = is_reasoning_model(model) if reasoning is None else reasoning in (True, "true", "1", 1)
+        self.completion_tokens = int(settings.pop("max_completion_tokens", REASONING_MIN_TOKENS))  # type: ignore[call-overload]
+        self.logprobs = logprobs and self.has_logprobs and not self.reasoning
+        self.extra_body = {**dict(extra_body or {}), **settings}
 
     @property
     def name(self) -> str:
@@ -142,8 +157,9 @@ class APIBackend:
     @property
     def params(self) -> dict[str, object]:
         """Sampling parameters that shape every answer; part of every cache key."""
+        reasoning = {"reasoning": True, "max_completion_tokens": self.completion_tokens} if self.reasoning else {}
         return {"temperature": 0.0, "max_tokens": self.max_tokens, "logprobs": self.logprobs,
-                "extra_body": self.extra_body}
+                "extra_body": self.extra_body, **reasoning}
 
     def _complete(self, text: str, max_tokens: int, logprobs: bool, temperature: float = 0.0,
                   seed: int | None = None) -> Completion:

@@ -3,8 +3,11 @@
 Contract: ``OpenAIBackend.from_spec("openai:MODEL[@BASE_URL]")`` talks to OpenAI, or
 to any OpenAI-compatible server (vLLM, Ollama, LM Studio, llama.cpp) at BASE_URL.
 Label scores come from the first answer token's ``top_logprobs`` where the server
-returns them, else from parsing the answer (see ``api.APIBackend``). The key is
-read from ``OPENAI_API_KEY`` when the client is first needed.
+returns them, else from parsing the answer (see ``hosted.APIBackend``). Reasoning models
+(o-series and gpt-5 names, or ``reasoning=true`` among the model options) get
+``max_completion_tokens`` and no ``temperature``, ``seed`` or ``logprobs``; their labels are
+parsed from the answer, and their reasoning tokens count as output (OpenAI bills them so).
+The key is read from ``OPENAI_API_KEY`` (or ``--api-key-env``) when the client is first needed.
 """
 
 from __future__ import annotations
@@ -25,14 +28,11 @@ class OpenAIBackend(APIBackend):
     def _complete(self, text: str, max_tokens: int, logprobs: bool, temperature: float = 0.0,
                   seed: int | None = None) -> Completion:
         client = self._client()
-        extra: dict[str, object] = {"logprobs": True, "top_logprobs": 20} if logprobs else {}
-        if seed is not None:
-            extra["seed"] = seed
         sdk = self._sdk()
         try:
             response = client.chat.completions.create(
-                model=self.model, messages=[{"role": "user", "content": text}], max_tokens=max_tokens,
-                temperature=temperature, extra_body=self.extra_body or None, **extra)
+                model=self.model, messages=[{"role": "user", "content": text}],
+                extra_body=self.extra_body or None, **self._sampling(max_tokens, logprobs, temperature, seed))
         except (sdk.APIError, ValueError) as exc:
             raise translate_sdk_error(sdk, exc, self, self._key, self._reached) from None
         self._reached = True
@@ -44,3 +44,15 @@ class OpenAIBackend(APIBackend):
                 top = {item.token: item.logprob for item in choice.logprobs.content[0].top_logprobs}
             usage = Usage(response.usage.prompt_tokens, response.usage.completion_tokens) if response.usage else Usage()
         return Completion(answer, top, usage)
+
+    def _sampling(self, max_tokens: int, logprobs: bool, temperature: float, seed: int | None) -> dict[str, object]:
+        """The length and sampling parameters: a reasoning model gets ``max_completion_tokens`` (with
+        room to think) and none of the parameters it refuses; labels are then read from the answer."""
+        if self.reasoning:
+            return {"max_completion_tokens": max(max_tokens, self.completion_tokens)}
+        sampling: dict[str, object] = {"max_tokens": max_tokens, "temperature": temperature}
+        if logprobs:
+            sampling |= {"logprobs": True, "top_logprobs": 20}
+        if seed is not None:
+            sampling["seed"] = seed
+        return sampling

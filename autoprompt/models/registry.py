@@ -8,6 +8,7 @@ listing the known ones."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from autoprompt.errors import ConfigError
@@ -19,14 +20,15 @@ if TYPE_CHECKING:
 
 
 def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int = 0,
-                limits: Limits | None = None, key_env: str | None = None) -> Backend:
+                limits: Limits | None = None, key_env: str | None = None,
+                options: Mapping[str, object] | None = None) -> Backend:
     """Resolve a model spec to a backend instance; ``limits`` and ``key_env`` (``--api-key-env``,
     the variable holding the key) apply to API backends, and ``key_env`` is a ``ConfigError`` for others."""
     if not isinstance(spec, str):
         return spec
     api = spec.startswith(("openai:", "openai/", "anthropic:", "anthropic/"))
-    if key_env and not api:
-        raise ConfigError(f"--api-key-env applies to openai: and anthropic: models, not '{spec}'")
+    if (key_env or options) and not api:
+        raise ConfigError(f"--api-key-env and --model-option apply to openai: and anthropic: models, not '{spec}'")
     if spec == "fake":
         return FakeBackend()
     if spec == "local" or spec.startswith("local:"):
@@ -36,11 +38,11 @@ def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int 
     if spec.startswith(("openai:", "openai/")):
         from autoprompt.models.openai_backend import OpenAIBackend
 
-        return OpenAIBackend.from_spec(spec, limits=limits, key_env=key_env)
+        return OpenAIBackend.from_spec(spec, limits=limits, key_env=key_env, options=options)
     if spec.startswith(("anthropic:", "anthropic/")):
         from autoprompt.models.anthropic_backend import AnthropicBackend
 
-        return AnthropicBackend.from_spec(spec, limits=limits, key_env=key_env)
+        return AnthropicBackend.from_spec(spec, limits=limits, key_env=key_env, options=options)
     factory = load("autoprompt.backends", spec.partition(":")[0])
     if factory is not None:
         return _plugged(factory(spec), spec)

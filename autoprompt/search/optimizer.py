@@ -527,6 +527,7 @@ def optimize(
     model: str | Backend = "local",
     api_base: str | None = None,
     api_key_env: str | None = None,
+    model_options: Sequence[str] = (),
     metric: str | Metric | Callable[[Example, str], float] | None = None,
     budget: int = 500,
     max_seconds: float | None = None,
@@ -695,7 +696,8 @@ def _backends(spec: RunSpec, metric: Metric) -> tuple[Backend, Backend | None, B
         raise ConfigError(f"a judge model grades judge:RUBRIC or geval:RUBRIC metrics, and '{metric.name}' asks "
                           "none; pass e.g. --metric judge:correctness, or drop --judge-model")
     limits = spec.limits()
-    backend = get_backend(spec.model, seed=spec.seed, limits=limits, key_env=spec.api_key_env)
+    backend = get_backend(spec.model, seed=spec.seed, limits=limits, key_env=spec.api_key_env,
+                          options=spec.model_settings())
     judge = None
     if spec.judge_model is not None and spec.judge_model != spec.model:
         judge = get_backend(spec.judge_model, seed=spec.seed, limits=limits)

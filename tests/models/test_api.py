@@ -84,7 +84,7 @@ def test_model_names_users_already_write(monkeypatch: pytest.MonkeyPatch) -> Non
         spec_from({"model": "openai:m@http://a/v1", "api_base": "http://b/v1"}, "test")
     with pytest.raises(ConfigError, match="api_base applies to openai: and anthropic: models"):
         spec_from({"model": "local", "api_base": "http://b/v1"}, "test")
-    with pytest.raises(ConfigError, match="--api-key-env applies"):
+    with pytest.raises(ConfigError, match="--api-key-env and --model-option apply"):
         get_backend("local", key_env="MY_KEY")
 
 
@@ -98,3 +98,38 @@ def test_the_key_comes_from_the_variable_named_by_api_key_env(monkeypatch: pytes
         OpenAIBackend("gpt-4o-mini", key_env="MY_KEY")._client()
     monkeypatch.setenv("MY_KEY", "sk-from-my-key")
     assert OpenAIBackend("gpt-4o-mini", key_env="MY_KEY")._client().api_key == "sk-from-my-key"
+
+
+def test_reasoning_models_get_only_the_parameters_they_take(monkeypatch: pytest.MonkeyPatch) -> None:
+    from autoprompt.models.hosted import is_reasoning_model
+    from autoprompt.models.openai_backend import OpenAIBackend
+
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    names = ("o1", "o3-mini", "o4-mini", "gpt-5", "gpt-5-nano", "openai/o3")
+    assert [is_reasoning_model(m) for m in names] == [True] * len(names)
+    assert not any(is_reasoning_model(m) for m in ("gpt-4o-mini", "gpt-4.1", "omni", "o", "smollm2"))
+    reasoning = OpenAIBackend("o4-mini")
+    assert not reasoning.logprobs and reasoning._sampling(12, True, 0.0, 7) == {"max_completion_tokens": 1024}
+    plain = OpenAIBackend("gpt-4o-mini")
+    assert plain._sampling(12, True, 0.0, 7) == {"max_tokens": 12, "temperature": 0.0, "logprobs": True,
+                                                  "top_logprobs": 20, "seed": 7}
+    told = OpenAIBackend("my-deployment", options={"reasoning": True, "max_completion_tokens": 64,
+                                                   "reasoning_effort": "low"})
+    assert told.reasoning and told._sampling(12, False, 0.7, None) == {"max_completion_tokens": 64}
+    assert told.extra_body == {"reasoning_effort": "low"}  # sent with every request...
+    assert told.params["extra_body"] == {"reasoning_effort": "low"} and told.params["reasoning"] is True  # ...and keyed
+    assert OpenAIBackend("gpt-4o-mini", options={"top_p": 0.9}).params != plain.params
+
+
+def test_model_options_are_key_value_pairs_read_as_json() -> None:
+    from autoprompt.errors import ConfigError
+    from autoprompt.spec import spec_from
+
+    spec = spec_from({"model": "openai:o3", "model_option": "reasoning_effort=low"}, "test")
+    assert spec.model_settings() == {"reasoning_effort": "low"}
+    assert spec_from({"model_options": ["top_p=0.9", "reasoning=true", "stop=[\"\\n\"]"]}, "t").model_settings() == {
+        "top_p": 0.9, "reasoning": True, "stop": ["\n"]}
+    for bad, message in ((["reasoning_effort"], "KEY=VALUE"), (["=low"], "KEY=VALUE"),
+                         (["max_completion_tokens=0"], "max_completion_tokens must be a whole number")):
+        with pytest.raises(ConfigError, match=message):
+            spec_from({"model": "openai:o3", "model_options": bad}, "test")

@@ -29,7 +29,7 @@ from autoprompt.models.retry import RetryPolicy
 from autoprompt.prompts.compose import compose
 from autoprompt.records.candidate import Candidate
 from autoprompt.search.optimizer import prepare_task
-from tests.servers import FaultProxy, llama_server, prompt_tokens_processed
+from tests.servers import FaultProxy, ReasoningProxy, llama_server, prompt_tokens_processed
 
 pytestmark = pytest.mark.model
 KEY = "sk-autoprompt-test-SECRET-4242"
@@ -97,6 +97,26 @@ def test_search_rerun_from_cache_costs_the_server_nothing_and_keeps_the_key_out(
 
 def _search(backend: OpenAIBackend, csv: Path) -> autoprompt.OptimizationResult:
     return autoprompt.optimize(csv, inputs="text", target="label", model=backend, budget=48, seed=0, first_rung=8)
+
+
+def test_a_search_against_a_reasoning_model_sends_only_what_it_accepts(server: str, small_csv: Path,
+                                                                        tmp_path: Path) -> None:
+    """OpenAI answers HTTP 400 to a reasoning model's request with max_tokens, temperature or logprobs;
+    the proxy does the same, so a search that completes never sent one of them."""
+    with ReasoningProxy(server) as proxy:
+        seen = []
+        backend = OpenAIBackend.from_spec(f"openai:o4-mini@{proxy.url}/v1", options={"max_completion_tokens": 8})
+        backend.score("Is 'A wonderful film.' positive or negative? Answer:", [" positive", " negative"],
+                      on_usage=seen.append)
+        assert seen[0].output_tokens >= ReasoningProxy.REASONING  # reasoning tokens are billed output
+        run = cli("optimize", "--data", str(small_csv), "--input", "text", "--target", "label", "--model",
+                  f"openai:o4-mini@{proxy.url}/v1", "--model-option", "max_completion_tokens=8", "--budget", "48",
+                  "--seed", "0", "--out", str(tmp_path / "run"))
+    assert run.returncode == 0, run.stderr
+    assert proxy.rejected == [] and len(proxy.requests) > 40
+    assert all(r.get("max_completion_tokens") == 8 for r in proxy.requests)
+    manifest = json.loads((tmp_path / "run" / "winner.json").read_text())
+    assert manifest["model"] == f"openai:o4-mini@{proxy.url}/v1" and manifest["scores"]["test"] is not None
 
 
 def test_twenty_percent_faults_change_nothing(server: str, small_csv: Path) -> None:
