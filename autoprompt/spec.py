@@ -66,13 +66,16 @@ def _csv(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def _pair(text: str) -> tuple[float, float]:
-    """``IN,OUT`` as two numbers."""
+def _rates(text: str) -> tuple[float, ...]:
+    """``IN,OUT[,CACHED]`` as two or three numbers."""
     try:
-        low, high = (float(part) for part in text.split(","))
+        rates = tuple(float(part) for part in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected two numbers IN,OUT such as 0.15,0.60, got {text!r}") from None
-    return low, high
+        rates = ()
+    if len(rates) not in (2, 3):
+        raise argparse.ArgumentTypeError(f"expected two numbers IN,OUT (or three, IN,OUT,CACHED) such as 0.15,0.60, "
+                                         f"got {text!r}")
+    return rates
 
 
 # --- ranges: one message per setting, whichever door it came through ---------------------------------
@@ -114,10 +117,10 @@ def check_ranges(a: Mapping[str, Any]) -> None:
     for name in ("max_seconds", "max_usd", "rpm", "tpm"):
         _number(name, a.get(name))
     price = a.get("price")
-    if price is not None and not (isinstance(price, list | tuple) and len(price) == 2 and all(
+    if price is not None and not (isinstance(price, list | tuple) and len(price) in (2, 3) and all(
             isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v >= 0 for v in price)):
-        raise ConfigError(f"price must be two finite numbers of 0 or more (USD per million input and output "
-                          f"tokens), got {price!r}; pass e.g. --price 0.15,0.60")
+        raise ConfigError(f"price must be two (or three) finite numbers of 0 or more (USD per million input, "
+                          f"output and cached input tokens), got {price!r}; pass e.g. --price 0.15,0.60")
     _check_model_options(a.get("model_options", ()))
     _number("temperature", a.get("temperature", 0.7), optional=False)
     _number("consistency_weight", a.get("consistency_weight", 0.0), high=1.0, inclusive=True, optional=False)
@@ -199,9 +202,10 @@ class RunSpec(BaseModel):
                                  "requests", file=True)] = None
     prices: Annotated[Any, Option("USD per million input and output tokens, by model (a PriceTable)",
                                   cli=False)] = None
-    price: Annotated[tuple[float, float] | None, Option(
-        "USD per million input and output tokens of --model, e.g. 0.15,0.60; --max-usd needs it for a model "
-        "autoprompt has no price for", read=_pair, metavar="IN,OUT", resumable=True)] = None
+    price: Annotated[tuple[float, ...] | None, Option(
+        "USD per million input and output tokens of --model (and, third, cached input tokens), e.g. 0.15,0.60; "
+        "--max-usd needs it for a model autoprompt has no price for", read=_rates, metavar="IN,OUT[,CACHED]",
+        resumable=True)] = None
     concurrency: Annotated[int, Option("API models: requests at once", read=int, resumable=True)] = 4
     rpm: Annotated[float | None, Option("API models: at most this many requests per minute", read=float,
                                         resumable=True)] = None
@@ -314,9 +318,13 @@ class RunSpec(BaseModel):
 
         if isinstance(value, dict) and isinstance(value.get("prices"), dict):
             try:
-                return PriceTable({m: (float(p[0]), float(p[1])) for m, p in value["prices"].items()})
+                table = {m: tuple(float(rate) for rate in p) for m, p in value["prices"].items()}
+                if any(len(rates) not in (2, 3) for rates in table.values()):
+                    raise ValueError
+                return PriceTable(table)
             except (TypeError, IndexError, ValueError):
-                raise ValueError("expected {'prices': {MODEL: [input, output]}} in USD per million tokens") from None
+                raise ValueError("expected {'prices': {MODEL: [input, output(, cached input)]}} in USD per million "
+                                 "tokens") from None
         if value is not None and not isinstance(value, PriceTable):
             raise ValueError("expected a PriceTable or {'prices': {MODEL: [input, output]}}")
         return value

@@ -36,5 +36,8 @@ class AnthropicBackend(APIBackend):
         self._reached = True
         with malformed_response():
             answer = "".join(block.text for block in response.content if getattr(block, "type", "") == "text")
-            usage = Usage(response.usage.input_tokens, response.usage.output_tokens)
+            reported = response.usage
+            read = int(getattr(reported, "cache_read_input_tokens", 0) or 0)
+            written = int(getattr(reported, "cache_creation_input_tokens", 0) or 0)
+            usage = Usage(reported.input_tokens + read + written, reported.output_tokens, read)
         return Completion(answer, None, usage)

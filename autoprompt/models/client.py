@@ -89,7 +89,7 @@ class Client:
             self.backend_calls += 1
             self.usage += usage
             self.usd += self._price(usage)
-        return {**outcome, "usage": [usage.input_tokens, usage.output_tokens]}
+        return {**outcome, "usage": usage.as_list()}
 
     def _call(self, key: str, estimate: int, fn: Callable[[UsageSink], Any]) -> Any:
         entry = self.memo.get(key)

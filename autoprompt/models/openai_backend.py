@@ -12,6 +12,8 @@ The key is read from ``OPENAI_API_KEY`` (or ``--api-key-env``) when the client i
 
 from __future__ import annotations
 
+from typing import Any
+
 from autoprompt.models.hosted import APIBackend, Completion, malformed_response, translate_sdk_error
 from autoprompt.records.usage import Usage
 
@@ -42,7 +44,7 @@ class OpenAIBackend(APIBackend):
             top = None
             if logprobs and choice.logprobs is not None and choice.logprobs.content:
                 top = {item.token: item.logprob for item in choice.logprobs.content[0].top_logprobs}
-            usage = Usage(response.usage.prompt_tokens, response.usage.completion_tokens) if response.usage else Usage()
+            usage = _usage(response.usage)
         return Completion(answer, top, usage)
 
     def _sampling(self, max_tokens: int, logprobs: bool, temperature: float, seed: int | None) -> dict[str, object]:
@@ -56,3 +58,13 @@ class OpenAIBackend(APIBackend):
         if seed is not None:
             sampling["seed"] = seed
         return sampling
+
+
+def _usage(reported: Any) -> Usage:
+    """OpenAI's usage: prompt tokens (cached ones included, counted apart) and completion tokens
+    (reasoning ones included, as they are billed)."""
+    if reported is None:
+        return Usage()
+    details = getattr(reported, "prompt_tokens_details", None)
+    cached = int(getattr(details, "cached_tokens", 0) or 0) if details is not None else 0
+    return Usage(reported.prompt_tokens, reported.completion_tokens, cached)

@@ -2,7 +2,8 @@
 
 Contract:
 - ``Usage`` is a frozen record of input and output tokens (from the APIs' usage fields).
-- ``PriceTable`` maps model names to USD per million input and output tokens; the
+- ``PriceTable`` maps model names to USD per million input and output tokens (and, third,
+  cached input tokens; without it cached input costs the input rate); the
   longest matching prefix wins, so ``gpt-4o-mini-2024-07-18`` finds ``gpt-4o-mini``.
   Users override or extend it with ``PriceTable({**DEFAULT_PRICES, "my-model": (1.0, 2.0)})``.
   A model with no price costs 0 and ``known(model)`` says so.
@@ -14,33 +15,35 @@ from collections.abc import Mapping
 
 from autoprompt.records.usage import Usage
 
-# USD per 1M tokens (input, output), list prices as published by OpenAI and Anthropic.
-DEFAULT_PRICES: dict[str, tuple[float, float]] = {
-    "gpt-5": (1.25, 10.00),
-    "gpt-5-mini": (0.25, 2.00),
-    "gpt-5-nano": (0.05, 0.40),
-    "gpt-4.1": (2.00, 8.00),
-    "gpt-4.1-mini": (0.40, 1.60),
-    "gpt-4.1-nano": (0.10, 0.40),
-    "gpt-4o": (2.50, 10.00),
-    "gpt-4o-mini": (0.15, 0.60),
-    "o3": (2.00, 8.00),
-    "o4-mini": (1.10, 4.40),
-    "claude-opus-4": (15.00, 75.00),
-    "claude-sonnet-4": (3.00, 15.00),
-    "claude-haiku-4-5": (1.00, 5.00),
-    "claude-3-5-haiku": (0.80, 4.00),
-    "claude-3-7-sonnet": (3.00, 15.00),
+# USD per 1M tokens (input, output, cached input), list prices as published by OpenAI and Anthropic
+# (checked 2025-08; a maintained price package is not reachable from here). Anthropic's cached rate is
+# its cache-read price, a tenth of the input price.
+DEFAULT_PRICES: dict[str, tuple[float, ...]] = {
+    "gpt-5": (1.25, 10.00, 0.125),
+    "gpt-5-mini": (0.25, 2.00, 0.025),
+    "gpt-5-nano": (0.05, 0.40, 0.005),
+    "gpt-4.1": (2.00, 8.00, 0.50),
+    "gpt-4.1-mini": (0.40, 1.60, 0.10),
+    "gpt-4.1-nano": (0.10, 0.40, 0.025),
+    "gpt-4o": (2.50, 10.00, 1.25),
+    "gpt-4o-mini": (0.15, 0.60, 0.075),
+    "o3": (2.00, 8.00, 0.50),
+    "o4-mini": (1.10, 4.40, 0.275),
+    "claude-opus-4": (15.00, 75.00, 1.50),
+    "claude-sonnet-4": (3.00, 15.00, 0.30),
+    "claude-haiku-4-5": (1.00, 5.00, 0.10),
+    "claude-3-5-haiku": (0.80, 4.00, 0.08),
+    "claude-3-7-sonnet": (3.00, 15.00, 0.30),
 }
 
 
 class PriceTable:
     """USD per million tokens, by model-name prefix."""
 
-    def __init__(self, prices: Mapping[str, tuple[float, float]] | None = None) -> None:
+    def __init__(self, prices: Mapping[str, tuple[float, ...]] | None = None) -> None:
         self.prices = dict(DEFAULT_PRICES if prices is None else prices)
 
-    def _match(self, model: str) -> tuple[float, float] | None:
+    def _match(self, model: str) -> tuple[float, ...] | None:
         matches = [name for name in self.prices if model == name or model.startswith(name + "-")]
         return self.prices[max(matches, key=len)] if matches else None
 
@@ -51,4 +54,6 @@ class PriceTable:
         price = self._match(model)
         if price is None:
             return 0.0
-        return (usage.input_tokens * price[0] + usage.output_tokens * price[1]) / 1_000_000
+        cached_rate = price[2] if len(price) > 2 else price[0]
+        fresh = usage.input_tokens - usage.cached_input_tokens
+        return (fresh * price[0] + usage.cached_input_tokens * cached_rate + usage.output_tokens * price[1]) / 1_000_000

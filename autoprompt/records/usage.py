@@ -8,17 +8,25 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Usage:
-    """Tokens one call used."""
+    """Tokens one call used; ``cached_input_tokens`` is the part of the input the provider served
+    from its prompt cache (billed at the cached rate)."""
 
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_input_tokens: int = 0
 
     @property
     def total(self) -> int:
         return self.input_tokens + self.output_tokens
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens)
+        return Usage(self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens,
+                     self.cached_input_tokens + other.cached_input_tokens)
+
+    def as_list(self) -> list[int]:
+        """The JSON form a cache entry keeps (``Usage(*usage.as_list())`` reads it back)."""
+        kept = [self.input_tokens, self.output_tokens]
+        return [*kept, self.cached_input_tokens] if self.cached_input_tokens else kept
 
     @classmethod
     def sum(cls, usages: Iterable[Usage]) -> Usage:

@@ -535,7 +535,7 @@ def optimize(
     max_usd: float | None = None,
     cache: str | Path | ResponseCache | None = None,
     prices: PriceTable | None = None,
-    price: tuple[float, float] | None = None,
+    price: tuple[float, ...] | None = None,
     limits: Limits | None = None,
     seed: int = 0,
     kind: TaskKind | str | None = None,

@@ -35,3 +35,27 @@ def test_usage_adds_up() -> None:
     assert Usage(1, 2) + Usage(10, 20) == Usage(11, 22)
     assert Usage.sum([Usage(1, 2), Usage(3, 4), Usage(5, 6)]) == Usage(9, 12)
     assert Usage.sum([]) == Usage()
+
+
+def test_cached_input_tokens_cost_the_cached_rate() -> None:
+    from autoprompt.models.usage import PriceTable
+    from autoprompt.records.usage import Usage
+
+    table = PriceTable({"m": (2.0, 8.0, 0.5), "plain": (2.0, 8.0)})
+    usage = Usage(input_tokens=1_000_000, output_tokens=100_000, cached_input_tokens=600_000)
+    assert table.cost("m", usage) == pytest.approx(0.4 * 2.0 + 0.6 * 0.5 + 0.1 * 8.0)
+    assert table.cost("plain", usage) == pytest.approx(2.0 + 0.8)  # no cached rate: the input rate
+    assert (usage + usage).cached_input_tokens == 1_200_000
+    assert Usage(*usage.as_list()) == usage and Usage(3, 4).as_list() == [3, 4]  # old cache entries read the same
+    assert PriceTable().cost("gpt-4o-mini", Usage(1_000_000, 0, 1_000_000)) == pytest.approx(0.075)
+
+
+def test_the_apis_report_their_cached_tokens() -> None:
+    from types import SimpleNamespace
+
+    from autoprompt.models.openai_backend import _usage
+
+    reported = SimpleNamespace(prompt_tokens=100, completion_tokens=7,
+                               prompt_tokens_details=SimpleNamespace(cached_tokens=64))
+    assert _usage(reported).as_list() == [100, 7, 64]
+    assert _usage(SimpleNamespace(prompt_tokens=5, completion_tokens=1, prompt_tokens_details=None)).as_list() == [5, 1]
