@@ -211,7 +211,7 @@ class ReasoningProxy(LoopbackProxy):
     def post(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
         request = json.loads(body or b"{}")
         with self._lock:
-            self.requests.append(request)
+            self.requests.append(dict(request))  # as sent, before the rewrite below
         refused = [p for p in ("max_tokens", "logprobs", "top_logprobs") if p in request]
         refused += ["temperature"] if request.get("temperature", 1) != 1 else []
         if refused:

@@ -146,7 +146,8 @@ class APIBackend:
         settings = dict(options or {})
         reasoning = settings.pop("reasoning", None)
         self.reasoning = is_reasoning_model(model) if reasoning is None else reasoning in (True, "true", "1", 1)
-        self.completion_tokens = int(settings.pop("max_completion_tokens", REASONING_MIN_TOKENS))  # type: ignore[call-overload]
+        given = settings.pop("max_completion_tokens", None)  # a reasoning model's cap, reasoning included
+        self.completion_tokens = None if given is None else int(given)  # type: ignore[call-overload]
         self.logprobs = logprobs and self.has_logprobs and not self.reasoning
         self.extra_body = {**dict(extra_body or {}), **settings}
 

@@ -14,7 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from autoprompt.models.hosted import APIBackend, Completion, malformed_response, translate_sdk_error
+from autoprompt.models.hosted import (
+    REASONING_MIN_TOKENS,
+    APIBackend,
+    Completion,
+    malformed_response,
+    translate_sdk_error,
+)
 from autoprompt.records.usage import Usage
 
 
@@ -51,7 +57,7 @@ class OpenAIBackend(APIBackend):
         """The length and sampling parameters: a reasoning model gets ``max_completion_tokens`` (with
         room to think) and none of the parameters it refuses; labels are then read from the answer."""
         if self.reasoning:
-            return {"max_completion_tokens": max(max_tokens, self.completion_tokens)}
+            return {"max_completion_tokens": self.completion_tokens or max(max_tokens, REASONING_MIN_TOKENS)}
         sampling: dict[str, object] = {"max_tokens": max_tokens, "temperature": temperature}
         if logprobs:
             sampling |= {"logprobs": True, "top_logprobs": 20}

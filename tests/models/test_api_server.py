@@ -106,8 +106,7 @@ def test_a_search_against_a_reasoning_model_sends_only_what_it_accepts(server: s
     with ReasoningProxy(server) as proxy:
         seen = []
         backend = OpenAIBackend.from_spec(f"openai:o4-mini@{proxy.url}/v1", options={"max_completion_tokens": 8})
-        backend.score("Is 'A wonderful film.' positive or negative? Answer:", [" positive", " negative"],
-                      on_usage=seen.append)
+        backend.generate("Is 'A wonderful film.' positive or negative? Answer:", max_tokens=8, on_usage=seen.append)
         assert seen[0].output_tokens >= ReasoningProxy.REASONING  # reasoning tokens are billed output
         run = cli("optimize", "--data", str(small_csv), "--input", "text", "--target", "label", "--model",
                   f"openai:o4-mini@{proxy.url}/v1", "--model-option", "max_completion_tokens=8", "--budget", "48",
@@ -160,7 +159,7 @@ def test_bad_key_fails_fast_with_one_line(server: str, small_csv: Path, tmp_path
 
 
 def test_server_not_running_and_unknown_model_fail_with_one_line(small_csv: Path, tmp_path: Path) -> None:
-    from .servers import free_port
+    from tests.servers import free_port
 
     for model, message in ((f"openai:smollm2@http://127.0.0.1:{free_port()}/v1", "cannot connect"),
                            (f"anthropic:smollm2@http://127.0.0.1:{free_port()}", "cannot connect"),
