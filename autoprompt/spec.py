@@ -28,6 +28,7 @@ import argparse
 import dataclasses
 import enum
 import math
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,6 +123,14 @@ def check_ranges(a: Mapping[str, Any]) -> None:
         raise ConfigError(f"price must be two (or three) finite numbers of 0 or more (USD per million input, "
                           f"output and cached input tokens), got {price!r}; pass e.g. --price 0.15,0.60")
     _check_model_options(a.get("model_options", ()))
+    _whole("max_output_tokens", a.get("max_output_tokens"), 1, optional=True)
+    pattern = a.get("answer_pattern")
+    if isinstance(pattern, str):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(f"answer_pattern {pattern!r} is not a regular expression ({exc}); fix it, e.g. "
+                              "--answer-pattern 'Answer: (.*)'") from None
     _number("temperature", a.get("temperature", 0.7), optional=False)
     _number("consistency_weight", a.get("consistency_weight", 0.0), high=1.0, inclusive=True, optional=False)
     for name in ("model", "optimizer_model", "judge_model"):
@@ -193,6 +202,15 @@ class RunSpec(BaseModel):
         "accuracy, macro_f1, exact_match, contains, regex:PATTERN; for free text token_f1, rouge1, rouge2, rougeL, "
         "chrf, bleu, a weighted sum like 0.7*rougeL+0.3*chrf, or a judge model's rubric: judge:correctness, "
         "judge:faithfulness, judge:concision, judge:tone, judge:FILE.jinja")] = None
+    max_output_tokens: Annotated[int | None, Option(
+        "free text: the longest answer asked for, in tokens (default 256)", read=int, metavar="N")] = None
+    stop: Annotated[tuple[str, ...] | None, Option(
+        "free text: the answer ends at this text (repeat for more; '' for none, keeping the whole answer); "
+        "default: at the first line break when every training answer is one line, else none", repeat=True,
+        metavar="TEXT")] = None
+    answer_pattern: Annotated[StrictStr | None, Option(
+        "free text: a regular expression; only its match (its first group, if it has one) is graded, and an "
+        "answer it does not match is a failed example", metavar="REGEX")] = None
     budget: Annotated[int, Option("maximum model calls for the search", read=int, resumable=True)] = 500
     max_seconds: Annotated[float | None, Option("wall-time limit for the search", read=float, resumable=True)] = None
     max_tokens: Annotated[int | None, Option("token limit for the search (input + output)", read=int,

@@ -52,6 +52,7 @@ def _every_setting(tmp_path: Path) -> dict[str, object]:
         "dev": str(tmp_path / "train.csv"), "test": str(tmp_path / "train.csv"), "template": "Q: {{ text }}\nA:",
         "model": "openai:gpt-4o-mini@http://127.0.0.1:9/v1", "api_base": "http://127.0.0.1:9/v1",
         "api_key_env": "MY_OPENAI_KEY", "model_options": ["reasoning_effort=low", "top_p=0.9"],
+        "max_output_tokens": 400, "stop": ["###", ""], "answer_pattern": "Answer: (.*)",
         "metric": "macro_f1", "budget": 900, "max_seconds": 60.0,
         "max_tokens": 10_000, "max_usd": 1.5, "cache": SQLiteCache(tmp_path / "c.sqlite"),
         "prices": PriceTable({"m": (0.5, 1.5)}), "price": (0.2, 0.8), "concurrency": 8, "rpm": 100.0, "tpm": 5000.0,

@@ -33,7 +33,7 @@ from autoprompt.errors import BudgetExhausted, ExampleFailed, TemplateError
 from autoprompt.evaluate.consistency import Consistency, agreement
 from autoprompt.evaluate.metric import Metric, token_f1
 from autoprompt.models.client import Client
-from autoprompt.prompts.prompt import Prompt, calibration_from, parse_generation, probabilities
+from autoprompt.prompts.prompt import Prompt, calibration_from, probabilities
 from autoprompt.records.example import Example
 from autoprompt.records.prediction import Prediction
 
@@ -41,12 +41,11 @@ from autoprompt.records.prediction import Prediction
 class Evaluator:
     """Scores prompts on examples."""
 
-    def __init__(self, client: Client, metric: Metric, kind: TaskKind, *, max_tokens: int = 16,
+    def __init__(self, client: Client, metric: Metric, kind: TaskKind, *,
                  consistency: Consistency | None = None, judge_client: Client | None = None) -> None:
         self.client = client
         self.metric = metric
         self.kind = kind
-        self.max_tokens = max_tokens
         self.consistency = consistency
         self.judge_client = judge_client
 
@@ -67,11 +66,14 @@ class Evaluator:
             raise ExampleFailed(f"the prompt does not render for this example: {exc}") from None
         sampling = self.consistency
         if self.kind is TaskKind.GENERATION:
-            generated = self.client.generate(text, chat=prompt.chat, max_tokens=self.max_tokens, stop=("\n",))
-            samples = [parse_generation(self.client.generate(
-                text, chat=prompt.chat, max_tokens=self.max_tokens, stop=("\n",), temperature=sampling.temperature,
-                sample=i)) for i in range(1, sampling.samples + 1)] if sampling else []
-            return parse_generation(generated), samples
+            def ask(temperature: float = 0.0, sample: int = 0) -> str:
+                return self.client.generate(text, chat=prompt.chat, max_tokens=prompt.max_output_tokens,
+                                            stop=prompt.stop, temperature=temperature, sample=sample)
+
+            generated = ask()
+            samples = [prompt.answer(ask(sampling.temperature, i)) or ""
+                       for i in range(1, sampling.samples + 1)] if sampling else []
+            return _graded(prompt, generated), samples
         conts = prompt.continuations()
         logprobs = dict(zip(conts, self.client.score(text, list(conts.values()), chat=prompt.chat)))
         samples = sampling.draw_labels(probabilities(logprobs, prompt.calibration), text) if sampling else []
@@ -123,3 +125,12 @@ class Evaluator:
 
     def aggregate(self, examples: Sequence[Example], predictions: Sequence[Prediction]) -> float:
         return self.metric.aggregate(examples, [p.output for p in predictions], [p.score for p in predictions])
+
+
+def _graded(prompt: Prompt, generated: str) -> str:
+    """The answer to grade; one the answer pattern does not match is a failed example."""
+    answer = prompt.answer(generated)
+    if answer is None:
+        raise ExampleFailed(f"the answer does not match the answer pattern {prompt.answer_pattern!r}: "
+                            f"{' '.join(generated.split())[:80]!r}")
+    return answer

@@ -15,7 +15,6 @@ from typing import Any
 from autoprompt.errors import ConfigError, require
 from autoprompt.export.manifest import ExportedPrompt, load_prompt
 from autoprompt.prompts.answers import parse_label
-from autoprompt.prompts.prompt import parse_generation
 
 
 def _dspy() -> Any:
@@ -78,7 +77,7 @@ def template_adapter(exported: ExportedPrompt) -> Any:
 
         def parse(self, signature: Any, completion: str) -> dict[str, Any]:
             if not prompt.label_words:
-                return {target: parse_generation(completion)}
+                return {target: prompt.answer(completion) or ""}
             labels = list(prompt.label_words)
             index = parse_label(completion, [prompt.label_words[label] for label in labels])
             return {target: labels[index] if index is not None else completion.strip()}

@@ -38,10 +38,10 @@ from typing import Any
 from autoprompt.errors import ConfigError, MissingDependency
 from autoprompt.export.manifest import MANIFEST_FILE, TEMPLATE_FILE, ExportedPrompt, load_prompt, refuse_file_on_the_way
 from autoprompt.plugins import load, named
+from autoprompt.prompts.prompt import sent_stops
 
 FORMATS = ("jinja", "openai", "anthropic", "dspy", "promptfoo")
 CLASSIFY_MAX_TOKENS = 12
-GENERATE_MAX_TOKENS = 16
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 
@@ -74,10 +74,13 @@ def flatten(exported: ExportedPrompt, samples: Sequence[Mapping[str, str]] = ())
 
 
 def request_parameters(exported: ExportedPrompt) -> dict[str, Any]:
-    """The sampling parameters the API backends scored this prompt with."""
+    """The sampling parameters the API backends scored this prompt with; free text also sends its
+    stop strings (those with visible text: a line break is cut when the answer is read, since a
+    model that opens with one would otherwise stop before answering)."""
     if exported.manifest.get("task", "classification") == "classification":
         return {"max_tokens": CLASSIFY_MAX_TOKENS, "temperature": 0.0}
-    return {"max_tokens": GENERATE_MAX_TOKENS, "temperature": 0.0}
+    stop = sent_stops(exported.prompt.stop)
+    return {"max_tokens": exported.prompt.max_output_tokens, "temperature": 0.0, **({"stop": stop} if stop else {})}
 
 
 def _model_parts(exported: ExportedPrompt) -> tuple[str, str, str | None]:
@@ -123,8 +126,10 @@ def write_anthropic(exported: ExportedPrompt, out: Path, samples: Sequence[Mappi
                     model: str | None) -> Path:
     """Only ``max_tokens``: the Anthropic backend scored without sampling parameters (this
     SDK's ``messages.create`` no longer takes ``temperature``)."""
-    request = {"model": model_name(exported, model), "max_tokens": request_parameters(exported)["max_tokens"],
-               "messages": [{"role": "user", "content": flatten(exported, samples)}]}
+    parameters = request_parameters(exported)
+    request = {"model": model_name(exported, model), "max_tokens": parameters["max_tokens"],
+               "messages": [{"role": "user", "content": flatten(exported, samples)}],
+               **({"stop_sequences": parameters["stop"]} if "stop" in parameters else {})}
     return _write_json(out / "anthropic.json", request)
 
 

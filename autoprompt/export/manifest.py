@@ -3,7 +3,8 @@
 Contract:
 - ``write_prompt(directory, prompt, metadata)`` writes ``winner.jinja`` (the
   skeleton) and ``winner.json`` (the manifest: skeleton, constants, label words,
-  calibration, addressing mode, plus scores, model, data hash, seed and version).
+  calibration, addressing mode, the free-text answer settings (longest answer, stop
+  strings, answer pattern), plus scores, model, data hash, seed and version).
 - ``load_prompt(path)`` reads either file's directory or the manifest itself and
   returns an ``ExportedPrompt`` that renders byte-identically to the prompt that
   was scored. Needs jinja2 and the standard library only.
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from autoprompt.errors import ConfigError
-from autoprompt.prompts.prompt import Prompt, parse_generation
+from autoprompt.prompts.prompt import LEGACY_OUTPUT_TOKENS, Prompt
 from autoprompt.prompts.template import ENV_OPTIONS
 
 FORMAT = "autoprompt.prompt/1"
@@ -61,8 +62,9 @@ class ExportedPrompt:
         return self.prompt.decide(logprobs)
 
     def parse(self, generated: str) -> str:
-        """For generation: the answer in the model's text, as it was scored."""
-        return parse_generation(generated)
+        """For generation: the graded answer in the model's text, as it was scored (cut at the stop
+        strings, then the answer pattern's match; "" when the pattern does not match)."""
+        return self.prompt.answer(generated) or ""
 
 
 def write_prompt(directory: str | Path, prompt: Prompt, metadata: Mapping[str, Any]) -> Path:
@@ -82,6 +84,9 @@ def write_prompt(directory: str | Path, prompt: Prompt, metadata: Mapping[str, A
         "answer_space": prompt.answer_space,
         "calibrate": prompt.calibrate,
         "calibration": dict(prompt.calibration) if prompt.calibration else None,
+        "max_output_tokens": prompt.max_output_tokens,
+        "stop": list(prompt.stop),
+        "answer_pattern": prompt.answer_pattern,
         **metadata,
     }
     path = out / MANIFEST_FILE
@@ -147,8 +152,23 @@ def load_prompt(path: str | Path) -> ExportedPrompt:
         answer_space=fields["answer_space"],
         calibrate=fields["calibrate"],
         calibration=fields["calibration"],
+        **_answer_settings(manifest, manifest_path),
     )
     return ExportedPrompt(prompt, manifest)
+
+
+def _answer_settings(manifest: Mapping[str, Any], manifest_path: Path) -> dict[str, Any]:
+    """The free-text answer settings; a manifest written before they existed gets the old ones
+    (16 tokens, the first line), so it parses its answers as they were scored."""
+    tokens = manifest.get("max_output_tokens", LEGACY_OUTPUT_TOKENS)
+    stop = manifest.get("stop", ["\n"])
+    pattern = manifest.get("answer_pattern")
+    if not (isinstance(tokens, int) and not isinstance(tokens, bool) and tokens > 0) \
+            or not (isinstance(stop, list) and all(isinstance(s, str) for s in stop)) \
+            or not isinstance(pattern, str | None):
+        raise ConfigError(f"{manifest_path}: 'max_output_tokens', 'stop' or 'answer_pattern' is damaged (a positive "
+                          "number, a list of texts and a text or null); re-export the prompt")
+    return {"max_output_tokens": tokens, "stop": tuple(stop), "answer_pattern": pattern}
 
 
 _MISSING = object()

@@ -8,6 +8,8 @@ The key is read from ``ANTHROPIC_API_KEY``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from autoprompt.models.hosted import APIBackend, Completion, malformed_response, translate_sdk_error
 from autoprompt.records.usage import Usage
 
@@ -23,14 +25,15 @@ class AnthropicBackend(APIBackend):
     has_logprobs = False
 
     def _complete(self, text: str, max_tokens: int, logprobs: bool, temperature: float = 0.0,
-                  seed: int | None = None) -> Completion:
+                  seed: int | None = None, stop: Sequence[str] = ()) -> Completion:
         client = self._client()
         sdk = self._sdk()
         try:
             # temperature travels in the body: recent SDKs dropped the keyword, servers still honour it
             response = client.messages.create(
                 model=self.model, max_tokens=max_tokens, messages=[{"role": "user", "content": text}],
-                extra_body={"temperature": temperature, **self.extra_body})
+                extra_body={"temperature": temperature, **self.extra_body},
+                **({"stop_sequences": list(stop)} if stop else {}))
         except (sdk.APIError, ValueError) as exc:
             raise translate_sdk_error(sdk, exc, self, self._key, self._reached) from None
         self._reached = True

@@ -30,6 +30,7 @@ from autoprompt.errors import ConfigError, ExampleFailed, ModelError, require
 from autoprompt.models.backend import Limits
 from autoprompt.models.retry import RetryPolicy, TransientError, call_with_retries, parse_retry_after, status_error
 from autoprompt.prompts.answers import label_form, parse_label
+from autoprompt.prompts.prompt import sent_stops
 from autoprompt.records.usage import Usage
 
 UNCHOSEN = -50.0
@@ -163,13 +164,13 @@ class APIBackend:
                 "extra_body": self.extra_body, **reasoning}
 
     def _complete(self, text: str, max_tokens: int, logprobs: bool, temperature: float = 0.0,
-                  seed: int | None = None) -> Completion:
+                  seed: int | None = None, stop: Sequence[str] = ()) -> Completion:
         raise NotImplementedError
 
     def _request(self, text: str, max_tokens: int, logprobs: bool, on_usage: Callable[[Usage], None] | None,
-                 temperature: float = 0.0, seed: int | None = None) -> Completion:
-        completion = call_with_retries(lambda: self._complete(text, max_tokens, logprobs, temperature, seed),
-                                       self.policy)
+                 temperature: float = 0.0, seed: int | None = None, stop: Sequence[str] = ()) -> Completion:
+        completion = call_with_retries(lambda: self._complete(text, max_tokens, logprobs, temperature, seed,
+                                                              sent_stops(stop)), self.policy)
         if on_usage is not None:
             on_usage(completion.usage)
         return completion
@@ -182,7 +183,7 @@ class APIBackend:
     def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
                  on_usage: Callable[[Usage], None] | None = None, temperature: float = 0.0,
                  seed: int | None = None) -> str:
-        return self._request(text, max_tokens, False, on_usage, temperature, seed).text
+        return self._request(text, max_tokens, False, on_usage, temperature, seed, stop).text
 
 
 def first_line_message(exc: BaseException, secret: str) -> str:

@@ -12,6 +12,7 @@ The key is read from ``OPENAI_API_KEY`` (or ``--api-key-env``) when the client i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from autoprompt.models.hosted import (
@@ -34,13 +35,13 @@ class OpenAIBackend(APIBackend):
     client_class = "OpenAI"
 
     def _complete(self, text: str, max_tokens: int, logprobs: bool, temperature: float = 0.0,
-                  seed: int | None = None) -> Completion:
+                  seed: int | None = None, stop: Sequence[str] = ()) -> Completion:
         client = self._client()
         sdk = self._sdk()
         try:
             response = client.chat.completions.create(
-                model=self.model, messages=[{"role": "user", "content": text}],
-                extra_body=self.extra_body or None, **self._sampling(max_tokens, logprobs, temperature, seed))
+                model=self.model, messages=[{"role": "user", "content": text}], extra_body=self.extra_body or None,
+                **self._sampling(max_tokens, logprobs, temperature, seed), **({"stop": list(stop)} if stop else {}))
         except (sdk.APIError, ValueError) as exc:
             raise translate_sdk_error(sdk, exc, self, self._key, self._reached) from None
         self._reached = True

@@ -85,6 +85,9 @@ class TaskSetup:
     description: str = ""
     definitions: Mapping[str, str] = field(default_factory=dict)
     label_words: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    max_output_tokens: int = 256  # free text: the answer settings every composed prompt carries
+    stop: tuple[str, ...] = ("\n",)
+    answer_pattern: str | None = None
 
     def words(self, verbalizer: str, overrides: tuple[tuple[str, str], ...] = ()) -> dict[str, str]:
         words = verbalizers(self.labels, self.label_words).get(verbalizer, {label: label for label in self.labels})
@@ -185,4 +188,7 @@ def compose(candidate: Candidate, setup: TaskSetup, custom: Template | None = No
         chat=candidate.chat,
         answer_space=candidate.answer_space,
         calibrate=candidate.calibrate,
+        max_output_tokens=setup.max_output_tokens,
+        stop=setup.stop,
+        answer_pattern=setup.answer_pattern,
     )

@@ -8,13 +8,16 @@ Contract:
 - ``render(inputs)`` gives the exact text the model sees for one example; the
   exported prompt renders through this same code, byte for byte.
 - ``decide(logprobs)`` turns per-label log-likelihoods into a label, applying
-  contextual calibration when the prompt carries it.
+  contextual calibration when the prompt carries it; for free text, ``answer(generated)``
+  is the graded part of an answer (cut at the ``stop`` strings, then ``answer_pattern``),
+  and ``max_output_tokens`` and ``stop`` are what every backend and export asks with.
 - Depends on jinja2 and the standard library only.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +26,7 @@ from autoprompt.errors import ConfigError
 from autoprompt.prompts.template import Template
 
 CONTENT_FREE_INPUTS = ("N/A", "", "[MASK]")
+LEGACY_OUTPUT_TOKENS = 16  # what free-text answers were cut to before --max-output-tokens; older exports keep it
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,23 @@ class Prompt:
     answer_space: bool = True
     calibrate: bool = False
     calibration: Mapping[str, float] | None = field(default=None, hash=False)
+    max_output_tokens: int = LEGACY_OUTPUT_TOKENS  # free text: the longest answer asked for
+    stop: tuple[str, ...] = ("\n",)  # free text: the answer ends at the first of these (after some content)
+    answer_pattern: str | None = None  # free text: the part of the answer that is graded (group 1, else all)
+
+    def answer(self, generated: str) -> str | None:
+        """The graded answer in generated text: cut at the first ``stop`` string that follows
+        some content, stripped, then ``answer_pattern``'s match (its first group if it has one);
+        None when the pattern does not match."""
+        text = generated.strip()
+        cuts = [text.find(s) for s in self.stop if s and text.find(s) > 0]
+        text = text[:min(cuts)].strip() if cuts else text
+        if self.answer_pattern is None:
+            return text
+        match = re.search(self.answer_pattern, text)
+        if match is None:
+            return None
+        return (match.group(1) if match.re.groups else match.group(0)).strip()
 
     def render(self, inputs: Mapping[str, str]) -> str:
         """The exact text the model sees for an example with these input fields."""
@@ -112,8 +133,15 @@ def decide(logprobs: Mapping[str, float], calibration: Mapping[str, float] | Non
     return max(probs, key=lambda k: probs[k] / max(calibration[k], 1e-12))
 
 
+def sent_stops(stop: Sequence[str]) -> list[str]:
+    """The stop strings sent to an API (and written in exports): those with visible text. A line
+    break is applied when the answer is read instead: a model that opens its answer with one would
+    otherwise stop before answering. APIs take at most four."""
+    return [s for s in stop if s.strip()][:4]
+
+
 def parse_generation(text: str) -> str:
-    """The answer in generated text: its first non-empty line, stripped."""
+    """The first non-empty line of generated text, stripped (a critique, a reason)."""
     for line in text.strip().splitlines():
         if line.strip():
             return line.strip()

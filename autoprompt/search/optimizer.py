@@ -418,8 +418,11 @@ def prepare_task(
     template: str | Path | None = None, kind: TaskKind | str | None = None, seed: int = 0,
     description: str | None = None, label_definitions: Mapping[str, str] | None = None,
     label_words: Mapping[str, Mapping[str, str]] | None = None, library: TemplateLibrary | None = None,
+    max_output_tokens: int | None = None, stop: Sequence[str] | None = None, answer_pattern: str | None = None,
 ) -> Task:
-    """Load and split the data, and check every template against it, before any model call."""
+    """Load and split the data, and check every template against it, before any model call. Free-text
+    answers end at ``stop`` (default: at the end of the first line when every training target is one
+    line, else nowhere: the whole answer is kept) and are at most ``max_output_tokens`` long (256)."""
     full = _load(data, inputs, target, kind)
     bundled = BUNDLED.get(data) if isinstance(data, str) else None
     inputs, target = full.input_columns, full.target_column
@@ -453,6 +456,9 @@ def prepare_task(
         labels=labels if full.kind is TaskKind.CLASSIFICATION else (), train=train.examples,
         description=description if description is not None else (bundled.description if bundled else ""),
         definitions=label_definitions or (bundled.definitions if bundled else {}), label_words=label_words or {},
+        max_output_tokens=max_output_tokens or 256, answer_pattern=answer_pattern,
+        stop=tuple(s for s in stop if s) if stop is not None else (
+            ("\n",) if all("\n" not in ex.target.strip() for ex in train.examples) else ()),
     )
     custom = Template.from_path_or_text(template, "custom") if template is not None else None
     _check_templates(setup, custom, full)
@@ -528,6 +534,9 @@ def optimize(
     api_base: str | None = None,
     api_key_env: str | None = None,
     model_options: Sequence[str] = (),
+    max_output_tokens: int | None = None,
+    stop: Sequence[str] | None = None,
+    answer_pattern: str | None = None,
     metric: str | Metric | Callable[[Example, str], float] | None = None,
     budget: int = 500,
     max_seconds: float | None = None,
@@ -647,7 +656,8 @@ def build_optimizer(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progre
                                                    clarifiers=spec.clarifiers, context=spec.context), feedback)
     task = prepare_task(spec.data, inputs=spec.inputs, target=spec.target, dev=spec.dev, test=spec.test,
                         template=spec.template, kind=spec.kind, seed=spec.seed, description=spec.description,
-                        label_definitions=spec.label_definitions, label_words=spec.label_words, library=library)
+                        label_definitions=spec.label_definitions, label_words=spec.label_words, library=library,
+                        max_output_tokens=spec.max_output_tokens, stop=spec.stop, answer_pattern=spec.answer_pattern)
     check_feedback(feedback, [ex.id for part in (task.data.train, task.data.dev, task.data.test)
                               for ex in part.examples])
     check_budget(spec.budget, task)

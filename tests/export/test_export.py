@@ -58,3 +58,32 @@ def test_load_prompt_needs_only_jinja2(tmp_path: Path, keyword_frame: pd.DataFra
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout == result.best.prompt.render({"text": "hello there"})
+
+
+def test_free_text_answer_settings_reach_the_manifest_and_every_export(tmp_path: Path) -> None:
+    """--max-output-tokens, --stop and --answer-pattern are scored with, saved, and sent by the exports."""
+    from autoprompt.export.formats import export_run
+
+    autoprompt.optimize("past_tense", model="fake", budget=300, max_output_tokens=40, stop=["###", "\n"],
+                        answer_pattern=r"(\w+)", run_dir=tmp_path / "run")
+    manifest = json.loads((tmp_path / "run" / "winner.json").read_text())
+    settings = (manifest["max_output_tokens"], manifest["stop"], manifest["answer_pattern"])
+    assert settings == (40, ["###", "\n"], r"(\w+)")
+    exported = load_prompt(tmp_path / "run")
+    assert exported.parse("  walked away ### more\nnext") == "walked"
+    openai = json.loads(export_run(tmp_path / "run", "openai").read_text())
+    assert (openai["max_tokens"], openai["stop"]) == (40, ["###"])  # a line break is cut when reading, not sent
+    anthropic = json.loads(export_run(tmp_path / "run", "anthropic").read_text())
+    assert (anthropic["max_tokens"], anthropic["stop_sequences"]) == (40, ["###"])
+
+
+def test_an_export_from_before_the_answer_settings_parses_as_it_was_scored(tmp_path: Path) -> None:
+    autoprompt.optimize("past_tense", model="fake", budget=300, run_dir=tmp_path / "run")
+    path = tmp_path / "run" / "winner.json"
+    manifest = json.loads(path.read_text())
+    assert (manifest["max_output_tokens"], manifest["stop"]) == (256, ["\n"])  # one-line targets: the first line
+    for key in ("max_output_tokens", "stop", "answer_pattern"):
+        manifest.pop(key)
+    path.write_text(json.dumps(manifest))
+    old = load_prompt(tmp_path / "run")
+    assert (old.prompt.max_output_tokens, old.prompt.stop, old.parse("\nwalked\nmore")) == (16, ("\n",), "walked")

@@ -46,3 +46,18 @@ def test_verbalizers_drop_duplicates() -> None:
     sets = verbalizers(("negative", "positive"))
     assert list(sets) == ["as_is", "capitalized"]
     assert verbalizers(("add_to_playlist", "play_music"))["spaced"]["play_music"] == "play music"
+
+
+def test_the_graded_answer_is_cut_at_a_stop_string_then_matched() -> None:
+    from autoprompt.prompts.prompt import Prompt, sent_stops
+
+    def answer(generated: str, **settings: object) -> str | None:
+        return Prompt(template="Q: {{ q }}\nA:", constants={}, input_names=("q",), **settings).answer(generated)  # type: ignore[arg-type]
+
+    assert answer("\n walked\nInput: x") == "walked"  # the default stop: the first line, after some content
+    assert answer("line one\nline two\n", stop=()) == "line one\nline two"  # no stop: the whole answer
+    assert answer("Paris ### London", stop=("###",)) == "Paris"
+    assert answer("I think.\nAnswer: Paris", stop=(), answer_pattern=r"Answer: (\w+)") == "Paris"
+    assert answer("no answer here", stop=(), answer_pattern=r"Answer: (\w+)") is None
+    assert answer("42 apples", answer_pattern=r"\d+") == "42"
+    assert sent_stops(("\n", "###", " ", "END", "a", "b")) == ["###", "END", "a", "b"]
