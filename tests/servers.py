@@ -10,6 +10,7 @@ parameters such models refuse) and passes everything else on.
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import itertools
 import json
@@ -235,3 +236,88 @@ class ReasoningProxy(LoopbackProxy):
         usage["completion_tokens_details"] = {"reasoning_tokens": self.REASONING}
         response["usage"] = usage
         return json.dumps(response).encode()
+
+
+class _BusyServer(ThreadingHTTPServer):
+    """A threading HTTP server whose listen backlog takes a burst of connections (the default, 5,
+    drops the rest of a 64-request burst, and the client retries them a second later)."""
+
+    request_queue_size = 256
+    daemon_threads = True
+
+
+class LatencyServer:
+    """A tiny OpenAI-compatible chat-completions server of our own that answers every request after
+    ``latency`` seconds, as a hosted API does when the wait is the network and the provider's queue,
+    not the model. Answers are deterministic: the first label word the prompt lists (``Labels:`` or
+    the last word before the answer slot), with ``top_logprobs`` for every word of ``labels``.
+    It counts requests in flight (``busy``: the time integral of the in-flight count, and ``peak``),
+    so a run's average concurrency is ``busy / seconds``."""
+
+    def __init__(self, latency: float, labels: tuple[str, ...] = ("positive", "negative")) -> None:
+        self.latency = latency
+        self.labels = labels
+        self.requests = 0
+        self.in_flight = 0
+        self.peak = 0
+        self.busy = 0.0
+        self._since = time.monotonic()
+        self._lock = threading.Lock()
+        self.server = _BusyServer(("127.0.0.1", free_port()), self._handler())
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def _count(self, change: int) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self.busy += self.in_flight * (now - self._since)
+            self._since = now
+            self.in_flight += change
+            self.peak = max(self.peak, self.in_flight)
+            self.requests += change > 0
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests, self.peak, self.busy, self._since = 0, self.in_flight, 0.0, time.monotonic()
+
+    def answer(self, request: dict[str, object]) -> dict[str, object]:
+        messages = request.get("messages") or [{}]
+        text = str(messages[-1].get("content", "")) if isinstance(messages, list) else ""
+        digest = int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
+        chosen = self.labels[digest % len(self.labels)]
+        top = [{"token": word, "logprob": -0.1 if word == chosen else -2.5 - i, "bytes": None}
+               for i, word in enumerate(self.labels)]
+        return {"id": "x", "object": "chat.completion", "created": 0, "model": str(request.get("model")),
+                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": chosen},
+                             "logprobs": {"content": [{"token": chosen, "logprob": -0.1, "bytes": None,
+                                                       "top_logprobs": top}]}}],
+                "usage": {"prompt_tokens": len(text) // 4, "completion_tokens": 1, "total_tokens": len(text) // 4 + 1}}
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out at once, as from a real API (no 40 ms stall)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                server._count(+1)
+                try:
+                    time.sleep(server.latency)
+                    payload = json.dumps(server.answer(json.loads(body or b"{}"))).encode()
+                finally:
+                    server._count(-1)
+                LoopbackProxy.answer(self, 200, payload)
+
+        return Handler
+
+    def __enter__(self) -> LatencyServer:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

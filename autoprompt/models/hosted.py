@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -123,14 +124,17 @@ class APIBackend:
         return require(self.sdk_module)
 
     def _client(self) -> Any:
-        """The SDK client, created on first use; the key is read from the environment then."""
-        if getattr(self, "_cached_client", None) is None:
-            self._key = api_key(self.key_env, required=self.base_url is None)
-            self._reached = False
-            self._cached_client = getattr(self._sdk(), self.client_class)(
-                api_key=self._key, base_url=self.base_url, max_retries=0, timeout=self.policy.timeout)
-        return self._cached_client
+        """The SDK client, created once, on first use (the key is read from the environment then):
+        the first requests of a concurrent batch all ask at once, and share one connection pool."""
+        with self._client_lock:
+            if self._cached_client is None:
+                self._key = api_key(self.key_env, required=self.base_url is None)
+                self._reached = False
+                self._cached_client = getattr(self._sdk(), self.client_class)(
+                    api_key=self._key, base_url=self.base_url, max_retries=0, timeout=self.policy.timeout)
+            return self._cached_client
 
+    _cached_client: Any  # the SDK client (``_client``)
     base_url_env = ""  # the SDK's own base-URL variable: read here, so it is part of the name and every cache key
 
     def __init__(self, model: str, *, base_url: str | None = None, policy: RetryPolicy | None = None,
@@ -151,6 +155,10 @@ class APIBackend:
         self.completion_tokens = None if given is None else int(given)  # type: ignore[call-overload]
         self.logprobs = logprobs and self.has_logprobs and not self.reasoning
         self.extra_body = {**dict(extra_body or {}), **settings}
+        self._client_lock = threading.Lock()
+        self._cached_client = None
+        self._key = ""
+        self._reached = False
 
     @property
     def name(self) -> str:
