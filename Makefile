@@ -45,6 +45,7 @@ test: lint
 bench: setup-test
 	$(BIN)/python bench/end_to_end.py
 	$(BIN)/python bench/api_throughput.py
+	$(BIN)/python bench/hosted_latency.py
 	$(BIN)/python bench/ablation.py
 	$(BIN)/python bench/speed.py
 	$(BIN)/python bench/quality.py

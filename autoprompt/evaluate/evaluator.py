@@ -24,9 +24,10 @@ Contract:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
+from typing import TypeVar
 
 from autoprompt.data.dataset import TaskKind
 from autoprompt.errors import BudgetExhausted, ExampleFailed, TemplateError
@@ -36,6 +37,9 @@ from autoprompt.models.client import Client
 from autoprompt.prompts.prompt import Prompt, calibration_from, probabilities
 from autoprompt.records.example import Example
 from autoprompt.records.prediction import Prediction
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Evaluator:
@@ -54,7 +58,13 @@ class Evaluator:
             return prompt
         labels = list(prompt.continuations())
         conts = list(prompt.continuations().values())
-        content_free = [dict(zip(labels, self.client.score(t, conts, chat=prompt.chat))) for t in prompt.content_free()]
+        def score(text: str) -> list[float]:
+            return self.client.score(text, conts, chat=prompt.chat)
+
+        texts = prompt.content_free()
+        scored = [f.result() for f in self._finished(score, texts)] if self.client.concurrency > 1 else \
+            [score(text) for text in texts]
+        content_free = [dict(zip(labels, scores)) for scores in scored]
         return replace(prompt, calibration=calibration_from(content_free))
 
     def answers(self, prompt: Prompt, example: Example) -> tuple[str, list[str]]:
@@ -110,11 +120,15 @@ class Evaluator:
             raise
         return done
 
+    def _finished(self, fn: Callable[[T], R], items: Sequence[T]) -> list[Future[R]]:
+        """``fn`` over ``items``, as many at once as the client allows; every call has finished on return."""
+        with ThreadPoolExecutor(max_workers=max(1, min(self.client.concurrency, len(items)))) as pool:
+            return [pool.submit(fn, item) for item in items]
+
     def _evaluate_concurrently(self, prompt: Prompt, examples: Sequence[Example]) -> list[Prediction]:
-        with ThreadPoolExecutor(max_workers=min(self.client.concurrency, len(examples))) as pool:
-            futures = [pool.submit(self.predict, prompt, ex) for ex in examples]
+        futures = self._finished(lambda ex: self.predict(prompt, ex), examples)
         done: list[Prediction] = []
-        for future in futures:  # all have finished: the pool's exit waits for them
+        for future in futures:  # in example order; all have finished
             error = future.exception()
             if error is not None:
                 if isinstance(error, BudgetExhausted):
