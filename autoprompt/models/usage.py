@@ -5,12 +5,15 @@ Contract:
 - ``PriceTable`` maps model names to USD per million input and output tokens (and, third,
   cached input tokens; without it cached input costs the input rate); the
   longest matching prefix wins, so ``gpt-4o-mini-2024-07-18`` finds ``gpt-4o-mini``.
-  Users override or extend it with ``PriceTable({**DEFAULT_PRICES, "my-model": (1.0, 2.0)})``.
-  A model with no price costs 0 and ``known(model)`` says so.
+  A table's own entries come first (``PriceTable({"my-model": (1.0, 2.0)})``), then the
+  prices of the maintained ``genai-prices`` package (its bundled snapshot, read offline), then
+  ``DEFAULT_PRICES``, a dated list kept for when that package is missing. A model with no
+  price costs 0 and ``known(model)`` says so.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from autoprompt.records.usage import Usage
@@ -38,14 +41,14 @@ DEFAULT_PRICES: dict[str, tuple[float, ...]] = {
 
 
 class PriceTable:
-    """USD per million tokens, by model-name prefix."""
+    """USD per million tokens, by model-name prefix: the entries given here first, then the
+    maintained snapshot of the ``genai-prices`` package, then ``DEFAULT_PRICES``."""
 
     def __init__(self, prices: Mapping[str, tuple[float, ...]] | None = None) -> None:
-        self.prices = dict(DEFAULT_PRICES if prices is None else prices)
+        self.prices = dict(prices or {})
 
     def _match(self, model: str) -> tuple[float, ...] | None:
-        matches = [name for name in self.prices if model == name or model.startswith(name + "-")]
-        return self.prices[max(matches, key=len)] if matches else None
+        return _prefix_match(self.prices, model) or maintained_rates(model) or _prefix_match(DEFAULT_PRICES, model)
 
     def known(self, model: str) -> bool:
         return self._match(model) is not None
@@ -57,3 +60,29 @@ class PriceTable:
         cached_rate = price[2] if len(price) > 2 else price[0]
         fresh = usage.input_tokens - usage.cached_input_tokens
         return (fresh * price[0] + usage.cached_input_tokens * cached_rate + usage.output_tokens * price[1]) / 1_000_000
+
+
+def _prefix_match(prices: Mapping[str, tuple[float, ...]], model: str) -> tuple[float, ...] | None:
+    matches = [name for name in prices if model == name or model.startswith(name + "-")]
+    return prices[max(matches, key=len)] if matches else None
+
+
+@functools.lru_cache(maxsize=256)
+def maintained_rates(model: str) -> tuple[float, float, float] | None:
+    """USD per million input, output and cached input tokens from the ``genai-prices`` package's
+    bundled snapshot (read offline; it is never asked to update), or None for a model it does not
+    know (or when it is not installed)."""
+    try:
+        import genai_prices
+    except ImportError:
+        return None
+    million = 1_000_000
+
+    def price(**tokens: int) -> float:
+        return float(genai_prices.calc_price(genai_prices.Usage(**tokens), model).total_price)
+
+    try:
+        return (price(input_tokens=million), price(output_tokens=million),
+                price(input_tokens=million, cache_read_tokens=million))
+    except (LookupError, ValueError):
+        return None

@@ -59,3 +59,16 @@ def test_the_apis_report_their_cached_tokens() -> None:
                                prompt_tokens_details=SimpleNamespace(cached_tokens=64))
     assert _usage(reported).as_list() == [100, 7, 64]
     assert _usage(SimpleNamespace(prompt_tokens=5, completion_tokens=1, prompt_tokens_details=None)).as_list() == [5, 1]
+
+
+def test_prices_come_from_the_table_then_the_maintained_package_then_the_dated_list() -> None:
+    from autoprompt.models.usage import DEFAULT_PRICES, PriceTable, maintained_rates
+    from autoprompt.records.usage import Usage
+
+    million = Usage(input_tokens=1_000_000)
+    assert PriceTable({"gemini-2.0-flash": (9.0, 9.0)}).cost("gemini-2.0-flash", million) == 9.0  # yours first
+    rates = maintained_rates("gemini-2.0-flash")  # not in the dated list: genai-prices knows it
+    assert "gemini-2.0-flash" not in DEFAULT_PRICES and rates is not None and rates[0] > 0
+    assert PriceTable().cost("gemini-2.0-flash", million) == pytest.approx(rates[0])
+    assert PriceTable().cost("gpt-4o-mini", Usage(1_000_000, 1_000_000, 1_000_000)) == pytest.approx(0.075 + 0.6)
+    assert not PriceTable().known("some-unknown-model") and maintained_rates("some-unknown-model") is None
