@@ -254,8 +254,11 @@ class LatencyServer:
     It counts requests in flight (``busy``: the time integral of the in-flight count, and ``peak``),
     so a run's average concurrency is ``busy / seconds``."""
 
-    def __init__(self, latency: float, labels: tuple[str, ...] = ("positive", "negative")) -> None:
+    def __init__(self, latency: float, labels: tuple[str, ...] = ("positive", "negative"), *,
+                 record: bool = False) -> None:
         self.latency = latency
+        self.record = record  # keep every request body in ``bodies``
+        self.bodies: list[dict[str, object]] = []
         self.labels = labels
         self.requests = 0
         self.in_flight = 0
@@ -304,10 +307,14 @@ class LatencyServer:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                request = json.loads(body or b"{}")
                 server._count(+1)
                 try:
+                    if server.record:
+                        with server._lock:
+                            server.bodies.append(request)
                     time.sleep(server.latency)
-                    payload = json.dumps(server.answer(json.loads(body or b"{}"))).encode()
+                    payload = json.dumps(server.answer(request)).encode()
                 finally:
                     server._count(-1)
                 LoopbackProxy.answer(self, 200, payload)

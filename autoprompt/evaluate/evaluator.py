@@ -24,6 +24,8 @@ Contract:
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
@@ -78,14 +80,16 @@ class Evaluator:
         if self.kind is TaskKind.GENERATION:
             def ask(temperature: float = 0.0, sample: int = 0) -> str:
                 return self.client.generate(text, chat=prompt.chat, max_tokens=prompt.max_output_tokens,
-                                            stop=prompt.stop, temperature=temperature, sample=sample)
+                                            stop=prompt.stop, temperature=temperature, sample=sample,
+                                            cache_key=prompt_cache_key(prompt))
 
             generated = ask()
             samples = [prompt.answer(ask(sampling.temperature, i)) or ""
                        for i in range(1, sampling.samples + 1)] if sampling else []
             return _graded(prompt, generated), samples
         conts = prompt.continuations()
-        logprobs = dict(zip(conts, self.client.score(text, list(conts.values()), chat=prompt.chat)))
+        logprobs = dict(zip(conts, self.client.score(text, list(conts.values()), chat=prompt.chat,
+                                                     cache_key=prompt_cache_key(prompt))))
         samples = sampling.draw_labels(probabilities(logprobs, prompt.calibration), text) if sampling else []
         return prompt.decide(logprobs), samples
 
@@ -148,3 +152,11 @@ def _graded(prompt: Prompt, generated: str) -> str:
         raise ExampleFailed(f"the answer does not match the answer pattern {prompt.answer_pattern!r}: "
                             f"{' '.join(generated.split())[:80]!r}")
     return answer
+
+
+@functools.lru_cache(maxsize=1024)
+def prompt_cache_key(prompt: Prompt) -> str:
+    """A short name for the prompt's shared prefix, the part a provider's prompt cache can reuse
+    across examples (one per prompt; empty when the prompt starts with its input)."""
+    prefix = prompt.shared_prefix()
+    return "autoprompt-" + hashlib.sha256(prefix.encode()).hexdigest()[:16] if prefix else ""

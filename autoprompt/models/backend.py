@@ -19,7 +19,9 @@ Contract (``Backend``):
   added to every cache key; ``params_of``), ``Priced.model`` (the id a price table knows;
   ``priced_model``), ``Resettable.reset()`` (forget model state, for exactly reproducible
   scoring; ``reset``), ``TokenCounting.count_tokens(text, chat=...)`` (the prompt's length in
-  the model's tokens; ``count_tokens`` falls back to 4 characters a token).
+  the model's tokens; ``count_tokens`` falls back to 4 characters a token),
+  ``PromptCaching.with_cache_key(key)`` (the backend sending a provider's prompt-cache key;
+  ``cache_keyed``).
 - A backend raises ``ExampleFailed`` for a request that fails on its own and
   ``ModelError`` when the model is unusable.
 
@@ -177,6 +179,14 @@ class TokenCounting(Protocol):
     def count_tokens(self, text: str, *, chat: bool = False) -> int: ...
 
 
+@runtime_checkable
+class PromptCaching(Protocol):
+    """A backend whose API caches prompts by a key: ``with_cache_key(key)`` is the same backend
+    sending ``key`` with its requests (it changes what the provider caches, never the answer)."""
+
+    def with_cache_key(self, key: str) -> Backend: ...
+
+
 NO_LIMITS_BUT_ONE_AT_A_TIME = Limits(concurrency=1)
 
 
@@ -191,6 +201,11 @@ def params_of(backend: Backend) -> Mapping[str, object]:
 
 def priced_model(backend: Backend) -> str:
     return backend.model if isinstance(backend, Priced) else backend.name
+
+
+def cache_keyed(backend: Backend, key: str) -> Backend:
+    """``backend`` sending the prompt-cache ``key``, where its API takes one."""
+    return backend.with_cache_key(key) if key and isinstance(backend, PromptCaching) else backend
 
 
 def reset(backend: Backend) -> None:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from autoprompt.errors import ExampleFailed, ModelError
-from autoprompt.models.backend import Backend, UsageSink, limits_of, params_of, priced_model
+from autoprompt.models.backend import Backend, UsageSink, cache_keyed, limits_of, params_of, priced_model
 from autoprompt.models.budget import Budget
 from autoprompt.models.cache import MemoryCache, ResponseCache, request_key
 from autoprompt.models.ratelimit import RateLimiter
@@ -109,19 +109,24 @@ class Client:
             raise ExampleFailed(entry["error"])
         return entry["value"]
 
-    def score(self, text: str, continuations: Sequence[str], *, chat: bool = False, sample: int = 0) -> list[float]:
+    def score(self, text: str, continuations: Sequence[str], *, chat: bool = False, sample: int = 0,
+              cache_key: str = "") -> list[float]:
+        """Log-likelihoods; ``cache_key`` names the prompt for a provider's prompt cache (not ours:
+        the answer does not depend on it)."""
         key = self._key("score", text, list(continuations), chat, sample=sample)
+        backend = cache_keyed(self.backend, cache_key)
         return list(self._call(key, len(text) // 4, lambda sink: list(
-            self.backend.score(text, continuations, chat=chat, on_usage=sink))))
+            backend.score(text, continuations, chat=chat, on_usage=sink))))
 
     def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
-                 temperature: float = 0.0, sample: int = 0) -> str:
+                 temperature: float = 0.0, sample: int = 0, cache_key: str = "") -> str:
         """Greedy text, or with ``temperature`` > 0 the ``sample``-th sampled answer (the backend is
         asked with ``temperature`` and ``seed=sample``; the key holds both)."""
         sampling = {"temperature": temperature, "seed": sample} if temperature > 0 else {}
         key = self._key("generate", text, chat, max_tokens, list(stop), *([sampling] if sampling else []),
                         sample=sample)
         sampled = temperature > 0
-        return str(self._call(key, len(text) // 4 + max_tokens, lambda sink: self.backend.generate(
+        backend = cache_keyed(self.backend, cache_key)
+        return str(self._call(key, len(text) // 4 + max_tokens, lambda sink: backend.generate(
             text, chat=chat, max_tokens=max_tokens, stop=stop, on_usage=sink, temperature=temperature if sampled
             else 0.0, seed=sample if sampled else None)))

@@ -100,6 +100,16 @@ def split_spec(spec: str, provider: str) -> tuple[str, str | None]:
     return model, base or None
 
 
+@dataclass
+class _Connection:
+    """The SDK client of a backend and what its requests learned, shared by its views."""
+
+    client: Any = None
+    key: str = ""
+    reached: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
 class APIBackend:
     """Shared behaviour of chat-API backends; subclasses implement ``_complete``.
 
@@ -126,15 +136,26 @@ class APIBackend:
     def _client(self) -> Any:
         """The SDK client, created once, on first use (the key is read from the environment then):
         the first requests of a concurrent batch all ask at once, and share one connection pool."""
-        with self._client_lock:
-            if self._cached_client is None:
-                self._key = api_key(self.key_env, required=self.base_url is None)
-                self._reached = False
-                self._cached_client = getattr(self._sdk(), self.client_class)(
-                    api_key=self._key, base_url=self.base_url, max_retries=0, timeout=self.policy.timeout)
-            return self._cached_client
+        connection = self._connection
+        with connection.lock:
+            if connection.client is None:
+                connection.key = api_key(self.key_env, required=self.base_url is None)
+                connection.client = getattr(self._sdk(), self.client_class)(
+                    api_key=connection.key, base_url=self.base_url, max_retries=0, timeout=self.policy.timeout)
+            return connection.client
 
-    _cached_client: Any  # the SDK client (``_client``)
+    @property
+    def _key(self) -> str:
+        return self._connection.key
+
+    @property
+    def _reached(self) -> bool:
+        """Whether any request got an answer (a refused connection before that means nothing listens)."""
+        return self._connection.reached
+
+    @_reached.setter
+    def _reached(self, value: bool) -> None:
+        self._connection.reached = value
     base_url_env = ""  # the SDK's own base-URL variable: read here, so it is part of the name and every cache key
 
     def __init__(self, model: str, *, base_url: str | None = None, policy: RetryPolicy | None = None,
@@ -155,10 +176,7 @@ class APIBackend:
         self.completion_tokens = None if given is None else int(given)  # type: ignore[call-overload]
         self.logprobs = logprobs and self.has_logprobs and not self.reasoning
         self.extra_body = {**dict(extra_body or {}), **settings}
-        self._client_lock = threading.Lock()
-        self._cached_client = None
-        self._key = ""
-        self._reached = False
+        self._connection = _Connection()  # shared with ``copy.copy`` views of this backend
 
     @property
     def name(self) -> str:

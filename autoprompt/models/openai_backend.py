@@ -12,6 +12,7 @@ The key is read from ``OPENAI_API_KEY`` (or ``--api-key-env``) when the client i
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,8 +40,9 @@ class OpenAIBackend(APIBackend):
         client = self._client()
         sdk = self._sdk()
         try:
+            extra = {**self.extra_body, **({"prompt_cache_key": self.cache_key} if self.cache_key else {})}
             response = client.chat.completions.create(
-                model=self.model, messages=[{"role": "user", "content": text}], extra_body=self.extra_body or None,
+                model=self.model, messages=[{"role": "user", "content": text}], extra_body=extra or None,
                 **self._sampling(max_tokens, logprobs, temperature, seed), **({"stop": list(stop)} if stop else {}))
         except (sdk.APIError, ValueError) as exc:
             raise translate_sdk_error(sdk, exc, self, self._key, self._reached) from None
@@ -53,6 +55,16 @@ class OpenAIBackend(APIBackend):
                 top = {item.token: item.logprob for item in choice.logprobs.content[0].top_logprobs}
             usage = _usage(response.usage)
         return Completion(answer, top, usage)
+
+    cache_key = ""  # the prompt-cache key this view sends (``with_cache_key``)
+
+    def with_cache_key(self, key: str) -> OpenAIBackend:
+        """This backend sending ``prompt_cache_key``: OpenAI routes requests with the same key, and so the
+        same prompt prefix, to the same cache. A view: it shares the SDK client and connection state;
+        the answer does not change, so the response cache's key does not either."""
+        view = copy.copy(self)
+        view.cache_key = key
+        return view
 
     def _sampling(self, max_tokens: int, logprobs: bool, temperature: float, seed: int | None) -> dict[str, object]:
         """The length and sampling parameters: a reasoning model gets ``max_completion_tokens`` (with

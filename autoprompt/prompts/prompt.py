@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from autoprompt.errors import ConfigError
+from autoprompt.errors import ConfigError, TemplateError
 from autoprompt.prompts.template import Template
 
 CONTENT_FREE_INPUTS = ("N/A", "", "[MASK]")
@@ -65,6 +65,17 @@ class Prompt:
         context.update(inputs)
         context["inputs"] = dict(inputs)
         return Template("prompt", self.template).render(context)
+
+    def shared_prefix(self) -> str:
+        """The text every example's rendering starts with: everything before the first input (the
+        instruction, context and demonstrations), which a provider's prompt cache can reuse."""
+        marks = {name: f"\x00{i}\x00" for i, name in enumerate(self.input_names)}
+        try:
+            text = self.render(marks)
+        except TemplateError:  # a template that needs real inputs to render: no shared prefix to name
+            return ""
+        cuts = [text.find(mark) for mark in marks.values() if mark in text]
+        return text[:min(cuts)] if cuts else text
 
     def content_free(self) -> list[str]:
         """Renderings with content-free inputs, for contextual calibration."""

@@ -190,3 +190,37 @@ def test_declared_capabilities_are_what_the_client_reads() -> None:
     assert client.concurrency == 3 and client.limiter.rpm == 60.0
     assert client._key("a", sample=0) != Client(plain)._key("a", sample=0)
     assert client._price(Usage(input_tokens=1_000_000, output_tokens=0)) == 1.0
+
+
+def test_every_api_request_names_its_prompt_for_the_providers_prompt_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OpenAI's prompt_cache_key: one per prompt (its shared prefix), on every request; our own
+    response cache is keyed without it, since the answer does not depend on it."""
+    from autoprompt.evaluate.evaluator import Evaluator
+    from autoprompt.evaluate.registry import get_metric
+    from autoprompt.models.backend import Limits
+    from autoprompt.models.cache import MemoryCache
+    from autoprompt.models.openai_backend import OpenAIBackend
+    from autoprompt.prompts.compose import compose
+    from autoprompt.records.candidate import Candidate
+    from autoprompt.search.optimizer import prepare_task
+    from tests.servers import LatencyServer
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    task = prepare_task("sentiment", inputs=None, target=None)
+    examples = list(task.data.dev.examples)[:6]
+    one, other = compose(Candidate("fields"), task.setup), compose(Candidate("question", n_demos=2), task.setup)
+    with LatencyServer(0.0, record=True) as server:
+        backend = OpenAIBackend("m", base_url=server.url + "/v1", limits=Limits(concurrency=3))
+        cache = MemoryCache()
+        evaluator = Evaluator(Client(backend, cache=cache), get_metric("accuracy"), task.setup.kind)
+        evaluator.evaluate(one, examples)
+        evaluator.evaluate(other, examples)
+        sent = list(server.bodies)
+        again = Evaluator(Client(backend, cache=cache), get_metric("accuracy"), task.setup.kind)
+        again.evaluate(one, examples)
+    keys = [body.get("prompt_cache_key") for body in sent]
+    assert len(keys) == 12 and all(isinstance(k, str) and k.startswith("autoprompt-") for k in keys)
+    assert len(set(keys[:6])) == 1 and len(set(keys[6:])) == 1 and keys[0] != keys[6]
+    assert again.client.backend_calls == 0 and len(server.bodies) == 12  # our cache ignores the key
+    assert one.shared_prefix() and all(one.render(ex.inputs).startswith(one.shared_prefix()) for ex in examples)
