@@ -96,41 +96,55 @@ class Task:
     custom: Template | None
 
 
-class Optimizer:
-    """Finds a better prompt for a labeled task. See ``optimize`` for the arguments."""
+@dataclass(frozen=True)
+class Models:
+    """The models a run talks to: the one under optimization, a judge when it is another model,
+    and the optimizer model that writes instructions (None: not used)."""
 
-    def __init__(self, *, task: Task, backend: Backend, metric: Metric, budget: BudgetSpec,
-                 cache: ResponseCache | None, prices: PriceTable | None, seed: int, model: str,
-                 callbacks: Sequence[Callback], top_k: int, first_rung: int, strategy: str = "refine",
-                 operators: Sequence[str] = FAMILIES, writer: Backend | None = None,
-                 max_prompt_tokens: int | None = None, shared: SharedRun | None = None,
-                 shared_arguments: dict[str, Any] | None = None, judge: Backend | None = None,
+    backend: Backend
+    judge: Backend | None = None
+    writer: Backend | None = None
+
+
+class Optimizer:
+    """Finds a better prompt for a labeled task: the search ``spec`` describes (its seed, strategy,
+    operators, racing and prompt-size settings), on the prepared ``task``, through ``models``."""
+
+    def __init__(self, *, spec: RunSpec, task: Task, models: Models, metric: Metric, budget: BudgetSpec,
+                 cache: ResponseCache | None, prices: PriceTable | None, callbacks: Sequence[Callback],
+                 shared: SharedRun | None = None, shared_arguments: dict[str, Any] | None = None,
                  consistency: Consistency | None = None, feedback: Sequence[Feedback] = ()) -> None:
+        self.spec = spec
         self.task = task
-        self.backend = backend
+        self.models = models
         self.metric = metric
         self.budget = budget
         self.cache = cache
         self.prices = prices
-        self.seed = seed
-        self.model = model
         self.callbacks = list(callbacks)
-        self.top_k = top_k
-        self.first_rung = first_rung
-        self.strategy = strategy
-        self.operators = tuple(operators)
-        self.writer = writer
-        self.max_prompt_tokens = max_prompt_tokens
         self.shared = shared
         self.shared_arguments = shared_arguments
-        self.judge = judge
         self.consistency = consistency
         self.feedback = tuple(feedback)
+
+    @property
+    def backend(self) -> Backend:
+        return self.models.backend
+
+    @property
+    def seed(self) -> int:
+        return self.spec.seed
+
+    @property
+    def model(self) -> str:
+        """The model's name in the result: the spec as given, or the backend's name for an object."""
+        return self.spec.model if isinstance(self.spec.model, str) else self.backend.name
 
     def run(self) -> OptimizationResult:
         started = time.monotonic()
         client, racer = self._racer()
-        writer = Client(self.writer, client.budget, cache=self.cache, prices=self.prices) if self.writer else None
+        author = self.models.writer
+        writer = Client(author, client.budget, cache=self.cache, prices=self.prices) if author else None
         judges = [c for c in [racer.evaluator.judge_client] if c is not None]
         strategy, reserve = self._strategy(racer, writer)
         trials, stop_reason = self._search(strategy, racer, client, reserve)
@@ -152,7 +166,7 @@ class Optimizer:
             test_set=self.task.data.test, dev_set=self.task.data.dev,
             study=state.study if state.study is not None else study_of(trials),
             tokens=sum(c.usage.total for c in searching), usd=sum(c.usd for c in searching),
-            strategy=self.strategy,
+            strategy=self.spec.strategy,
             accepted=state.accepted if state.accepted is not None else _improvements(trials),
             rejected=state.rejected, selection=selection,
         )
@@ -177,13 +191,13 @@ class Optimizer:
         """A client on a fresh budget, and the racer that evaluates on the search rows through it."""
         dev, _ = self.selection_rows()
         client = Client(self.backend, self.budget.start(), cache=self.cache, prices=self.prices)
-        return client, Racer(self.evaluator(client), dev, rungs_for(len(dev), self.first_rung),
-                             max_prompt_tokens=self.max_prompt_tokens)
+        return client, Racer(self.evaluator(client), dev, rungs_for(len(dev), self.spec.first_rung),
+                             max_prompt_tokens=self.spec.max_prompt_tokens)
 
     @functools.cached_property
     def _selection_rows(self) -> tuple[list[Example], list[Example]]:
         rows = list(self.task.data.dev.examples)
-        if self.strategy != "refine" or len(rows) < HOLDOUT_MIN_ROWS:
+        if self.spec.strategy != "refine" or len(rows) < HOLDOUT_MIN_ROWS:
             return rows, []
         return hold_out(rows, by_label=self.task.setup.kind is TaskKind.CLASSIFICATION)
 
@@ -198,13 +212,13 @@ class Optimizer:
         budget and cache (kept as the evaluator's ``judge_client``)."""
         metric, judge = self.metric, None
         if metric.needs_model:
-            judge = Client(self.judge or self.backend, client.budget, cache=self.cache, prices=self.prices)
+            judge = Client(self.models.judge or self.backend, client.budget, cache=self.cache, prices=self.prices)
             metric = metric.bind(judge)
         return Evaluator(client, metric, self.task.setup.kind, consistency=self.consistency, judge_client=judge)
 
     def _reserve(self) -> int:
         """Calls the component search keeps back to complete its top candidates on dev."""
-        return min(self.top_k * len(self.task.data.dev.examples), self.budget.calls // 5)
+        return min(self.spec.top_k * len(self.task.data.dev.examples), self.budget.calls // 5)
 
     def _holdout_reserve(self, accepted: int) -> int:
         """Calls refinement keeps back for the final check: the base and the last (up to three) of
@@ -227,15 +241,15 @@ class Optimizer:
         alternatives = plain_starts(self.task)
         space = SearchSpace.for_task(self.task.setup, supports_chat=self.backend.supports_chat,
                                      custom=self.task.custom is not None)
-        if self.strategy == "components" and self.shared is not None:
+        if self.spec.strategy == "components" and self.shared is not None:
             return self._shared_strategy(space, start, racer), self._reserve
-        if self.strategy == "components":
+        if self.spec.strategy == "components":
             return OptunaStrategy(space, seed=self.seed, start=start, min_resource=racer.rungs[0]), self._reserve
         context = RefineContext(setup=self.task.setup, space=space, dev={ex.id: ex for ex in racer.dev},
                                 custom=self.task.custom, writer=writer, rng=random.Random(self.seed),
                                 feedback=self.feedback)
-        refining = RefinementStrategy(context=context, operators=build_operators(self.operators), start=start,
-                                      seed=self.seed, reviewed=reviewed_candidates(self.feedback),
+        refining = RefinementStrategy(context=context, operators=build_operators(self.spec.operators),
+                                      start=start, seed=self.seed, reviewed=reviewed_candidates(self.feedback),
                                       alternatives=alternatives, confidence=ACCEPT_CONFIDENCE)
         return refining, lambda: self._holdout_reserve(len(refining.chain))
 
@@ -304,7 +318,7 @@ class Optimizer:
         pending: dict[Candidate, Trial] = {}
         for t in sorted((t for t in trials if t.candidate not in done), key=lambda t: (-t.score, t.number)):
             pending.setdefault(t.candidate, t)
-        for trial in list(pending.values())[: self.top_k]:
+        for trial in list(pending.values())[: self.spec.top_k]:
             finished = racer.race(trial.number, trial.candidate, self.prompt(trial.candidate), _no_prune)
             finished = replace(finished, operator=trial.operator, parent=trial.parent)
             if finished.state is TrialState.INTERRUPTED:
@@ -673,14 +687,11 @@ def build_optimizer(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progre
     if store is None and shared is not None:
         store = SQLCache(shared.url)
     return Optimizer(
-        task=task, backend=backend, metric=metric, budget=budget, cache=store, prices=prices, seed=spec.seed,
-        model=spec.model if isinstance(spec.model, str) else backend.name,
-        callbacks=[*([ProgressBar()] if progress else []), StopWhenExhausted(), StopOnFailures(), *callbacks],
-        top_k=spec.top_k, first_rung=spec.first_rung, strategy=spec.strategy, operators=spec.operators,
-        writer=writer, max_prompt_tokens=spec.max_prompt_tokens, shared=shared,
-        shared_arguments=spec.record(purpose="a shared run", exclude=("cache", "storage"))
-        if shared is not None and not worker else None,
-        judge=judge, consistency=consistency, feedback=feedback,
+        spec=spec, task=task, models=Models(backend, judge, writer), metric=metric, budget=budget, cache=store,
+        prices=prices, callbacks=[*([ProgressBar()] if progress else []), StopWhenExhausted(), StopOnFailures(),
+                                  *callbacks],
+        shared=shared, shared_arguments=spec.record(purpose="a shared run", exclude=("cache", "storage"))
+        if shared is not None and not worker else None, consistency=consistency, feedback=feedback,
     )
 
 
