@@ -344,7 +344,7 @@ class RunSpec(BaseModel):
                 raise ValueError("expected {'prices': {MODEL: [input, output(, cached input)]}} in USD per million "
                                  "tokens") from None
         if value is not None and not isinstance(value, PriceTable):
-            raise ValueError("expected a PriceTable or {'prices': {MODEL: [input, output]}}")
+            raise ValueError("expected a PriceTable or {'prices': {MODEL: [input, output(, cached input)]}}")
         return value
 
     @field_validator("library", mode="before")

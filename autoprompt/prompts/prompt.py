@@ -50,7 +50,7 @@ class Prompt:
         some content, stripped, then ``answer_pattern``'s match (its first group if it has one);
         None when the pattern does not match."""
         text = generated.strip()
-        cuts = [text.find(s) for s in self.stop if s and text.find(s) > 0]
+        cuts = [cut for cut in (text.find(s, 1) for s in self.stop if s) if cut > 0]
         text = text[:min(cuts)].strip() if cuts else text
         if self.answer_pattern is None:
             return text

@@ -115,7 +115,7 @@ class RunDirectory:
             raise ConfigError(f"--out {self.path} is not empty and is not an autoprompt run (it holds {names}); pass "
                               "a new or empty folder, so nothing in it is overwritten")
         record = self.record()
-        saved = self.spec().record()  # as this version writes it, so an older run.json compares equal
+        saved = self._as_written(record)
         differ = sorted(k for k in {*saved, *arguments} - _may_change() if saved.get(k) != arguments.get(k))
         if differ and self.holds_work():
             raise ConfigError(f"{self.path} holds another run (its {', '.join(differ[:5])} differ); continue it with "
@@ -144,8 +144,9 @@ class RunDirectory:
         """Write ``run.json``; a log of a run with other limits is moved aside first."""
         record = {"format": FORMAT, "arguments": dict(arguments), "hashes": dict(hashes)}
         path = self.path / ARGUMENTS_FILE
-        if path.is_file() and self.log.is_file() and (
-                self.spec().record() != record["arguments"] or self.record().get("hashes") != record["hashes"]):
+        current = self.record() if path.is_file() and self.log.is_file() else None
+        if current is not None and (self._as_written(current) != record["arguments"]
+                                    or current.get("hashes") != record["hashes"]):
             number = 1 + sum(1 for _ in self.path.glob(f"{TRIAL_LOG}.*"))
             self.log.rename(self.path / f"{TRIAL_LOG}.{number}")
         write_atomically(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
@@ -166,6 +167,10 @@ class RunDirectory:
     def spec(self, overrides: Mapping[str, Any] | None = None) -> RunSpec:
         """The run's saved settings (with ``overrides`` replacing some), parsed by ``spec.spec_from``."""
         return spec_from({**self.record()["arguments"], **(overrides or {})}, str(self.path / ARGUMENTS_FILE))
+
+    def _as_written(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """``record``'s settings as this version writes them, so an older run.json compares equal."""
+        return spec_from(record["arguments"], str(self.path / ARGUMENTS_FILE)).record()
 
     def data_path(self, name: str) -> Path:
         """Where an argument given as a DataFrame or ``Dataset`` is saved."""

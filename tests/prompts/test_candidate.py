@@ -57,6 +57,7 @@ def test_the_graded_answer_is_cut_at_a_stop_string_then_matched() -> None:
     assert answer("\n walked\nInput: x") == "walked"  # the default stop: the first line, after some content
     assert answer("line one\nline two\n", stop=()) == "line one\nline two"  # no stop: the whole answer
     assert answer("Paris ### London", stop=("###",)) == "Paris"
+    assert answer("### Paris ### London", stop=("###",)) == "### Paris"  # a stop counts after some content
     assert answer("I think.\nAnswer: Paris", stop=(), answer_pattern=r"Answer: (\w+)") == "Paris"
     assert answer("no answer here", stop=(), answer_pattern=r"Answer: (\w+)") is None
     assert answer("42 apples", answer_pattern=r"\d+") == "42"
