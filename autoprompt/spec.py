@@ -211,6 +211,11 @@ class RunSpec(BaseModel):
     answer_pattern: Annotated[StrictStr | None, Option(
         "free text: a regular expression; only its match (its first group, if it has one) is graded, and an "
         "answer it does not match is a failed example", metavar="REGEX")] = None
+    json_schema: Annotated[StrictStr | None, Option(
+        "free text: a JSON schema (a file, or the JSON itself) every answer must follow: sent as OpenAI's "
+        "response_format, as an Anthropic tool, as a llama.cpp grammar to local models; an answer that is not JSON "
+        "is a failed example; the metric defaults to json_f1 (also json_exact) against a JSON target column",
+        file=True, metavar="FILE")] = None
     budget: Annotated[int, Option("maximum model calls for the search", read=int, resumable=True)] = 500
     max_seconds: Annotated[float | None, Option("wall-time limit for the search", read=float, resumable=True)] = None
     max_tokens: Annotated[int | None, Option("token limit for the search (input + output)", read=int,

@@ -5,7 +5,7 @@ Usage (needs only the standard library and pip):
     python datasets/build_datasets.py            # downloads bigbench==1.0.0 with pip
     python datasets/build_datasets.py --sdist bigbench-1.0.0.tar.gz
 
-Only the three ``task.json`` files below are extracted from the sdist. CSV has
+Only the four ``task.json`` files below are extracted from the sdist. CSV has
 no comment syntax, so each task's canary line is written to ``<task>.canary.txt``
 beside its data (and quoted in ``datasets/README.md``).
 """
@@ -16,6 +16,7 @@ import argparse
 import csv
 import json
 import random
+import re
 import subprocess
 import sys
 import tarfile
@@ -28,6 +29,7 @@ SOURCES = {
     "sentiment": ROOT + "multiemo/all_sentence_en/task.json",
     "intent": ROOT + "intent_recognition/task.json",
     "past_tense": ROOT + "linguistic_mappings/past_tense_json/task.json",
+    "restaurant": ROOT + "gem/e2e_nlg/task.json",
 }
 SEED = 20261122
 
@@ -94,6 +96,29 @@ def _past_tense(task: dict, rng: random.Random) -> list[dict[str, str]]:
     return out
 
 
+RESTAURANT_FIELDS = {"name": "name", "eatType": "eatType", "food": "food", "priceRange": "priceRange",
+                     "customer rating": "customerRating", "area": "area", "familyFriendly": "familyFriendly",
+                     "near": "near"}
+
+
+def _meaning(representation: str) -> dict[str, str]:
+    """E2E's ``name: X, eatType: Y, ...`` as fields in the schema's order."""
+    parts = dict(part.split(": ", 1) for part in re.split(r", (?=[A-Za-z ]+: )", representation))
+    return {field: parts[key] for key, field in RESTAURANT_FIELDS.items() if key in parts}
+
+
+def _restaurant(task: dict, rng: random.Random) -> list[dict[str, str]]:
+    """E2E NLG reversed: a description in, its meaning representation out as JSON; one description
+    (chosen at random) per distinct representation, so no answer repeats across splits."""
+    by_meaning: dict[str, list[str]] = {}
+    for ex in task["examples"]:
+        by_meaning.setdefault(ex["input"].strip(), []).append(ex["target"].strip())
+    rows = [{"text": rng.choice(sorted(texts)), "fields": json.dumps(_meaning(meaning), ensure_ascii=False)}
+            for meaning, texts in sorted(by_meaning.items())]
+    rng.shuffle(rows)
+    return rows
+
+
 def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
@@ -108,7 +133,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         sdist = args.sdist or _download(Path(tmp))
         tasks = _read_tasks(sdist)
-    builders = {"sentiment": _sentiment, "intent": _intent, "past_tense": _past_tense}
+    builders = {"sentiment": _sentiment, "intent": _intent, "past_tense": _past_tense, "restaurant": _restaurant}
     for name, build in builders.items():
         rows = build(tasks[name], random.Random(SEED))
         _write_csv(HERE / f"{name}.csv", rows)

@@ -51,6 +51,10 @@ def test_optimize_then_eval_reproduces_the_test_score(tmp_path: Path, keyword_cs
         (["--input", "text", "--target", "label", "--operators", "edit,gradient"], "unknown operator family"),
         (["--input", "text", "--target", "label", "--optimizer-model", "gpt9"], "unknown model 'gpt9'"),
         (["--input", "text", "--target", "label", "--max-prompt-tokens", "0"], "max_prompt_tokens must be"),
+        (["--input", "text", "--target", "label", "--json-schema", "/no/schema.json"], "cannot read the JSON schema"),
+        (["--input", "text", "--target", "label", "--json-schema", "{\"type\": 1}"], "'type' must be"),
+        (["--input", "text", "--target", "label", "--json-schema", "{}"], "is not a JSON schema"),
+        (["--input", "text", "--target", "label", "--metric", "json_f1"], "is not JSON"),
     ],
 )
 def test_bad_input_is_one_line_with_exit_code_2(tmp_path: Path, keyword_csv: Path, args: list[str],

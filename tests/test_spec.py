@@ -47,12 +47,14 @@ def _every_setting(tmp_path: Path) -> dict[str, object]:
     """A value other than the default for every setting, objects included."""
     (tmp_path / "train.csv").write_text("text,label\na,yes\n")
     (tmp_path / "rubric.jinja").write_text("Be brief.")
+    (tmp_path / "schema.json").write_text('{"type": "object", "properties": {"a": {"type": "string"}}}')
     return {
         "data": str(tmp_path / "train.csv"), "inputs": ["text", "title"], "target": "label",
         "dev": str(tmp_path / "train.csv"), "test": str(tmp_path / "train.csv"), "template": "Q: {{ text }}\nA:",
         "model": "openai:gpt-4o-mini@http://127.0.0.1:9/v1", "api_base": "http://127.0.0.1:9/v1",
         "api_key_env": "MY_OPENAI_KEY", "model_options": ["reasoning_effort=low", "top_p=0.9"],
         "max_output_tokens": 400, "stop": ["###", ""], "answer_pattern": "Answer: (.*)",
+        "json_schema": str(tmp_path / "schema.json"),
         "metric": "macro_f1", "budget": 900, "max_seconds": 60.0,
         "max_tokens": 10_000, "max_usd": 1.5, "cache": SQLiteCache(tmp_path / "c.sqlite"),
         "prices": PriceTable({"m": (0.5, 1.5)}), "price": (0.2, 0.8), "concurrency": 8, "rpm": 100.0, "tpm": 5000.0,

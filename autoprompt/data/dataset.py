@@ -4,7 +4,7 @@ Contract:
 - ``load_data(source, inputs=..., target=...)`` returns a frozen ``Dataset`` of
   ``Example`` records (input fields plus a target string). ``source`` is a path to a
   ``.csv``/``.jsonl``/``.json`` file, a pandas DataFrame, or the name of a bundled
-  task (``sentiment``, ``intent``, ``past_tense``).
+  task (``sentiment``, ``intent``, ``past_tense``, ``restaurant``).
 - ``split(dataset, seed=...)`` is deterministic and stratified by label for
   classification tasks. ``selection_rows(train, dev)`` keeps a demonstration pool and
   lets the other training rows score candidates; ``hold_out(rows, by_label=...)`` sets
@@ -84,6 +84,7 @@ class BundledTask:
     target: str
     description: str
     definitions: Mapping[str, str] = field(default_factory=dict)
+    json_schema: str = ""  # a file beside the data: the schema every answer follows (a JSON task)
 
 
 BUNDLED: dict[str, BundledTask] = {
@@ -112,6 +113,11 @@ BUNDLED: dict[str, BundledTask] = {
         "past_tense", "past_tense.csv", ("verb",), "past",
         "English verbs; write the simple past tense.",
     ),
+    "restaurant": BundledTask(
+        "restaurant", "restaurant.csv", ("text",), "fields",
+        "Restaurant descriptions (E2E NLG); extract the restaurant's attributes as JSON.",
+        json_schema="restaurant.schema.json",
+    ),
 }
 
 
@@ -119,6 +125,11 @@ def bundled_path(name: str) -> Path:
     """The file of a bundled task, inside the installed package."""
     task = BUNDLED[name]
     return Path(str(resources.files("autoprompt.datasets").joinpath(task.filename)))
+
+
+def bundled_schema(name: str) -> str:
+    """The JSON schema text a bundled JSON task ships beside its data."""
+    return resources.files("autoprompt.datasets").joinpath(BUNDLED[name].json_schema).read_text(encoding="utf-8")
 
 
 def _read_frame(source: str | Path) -> pd.DataFrame:

@@ -37,6 +37,7 @@ from autoprompt.evaluate.consistency import Consistency, agreement
 from autoprompt.evaluate.metric import Metric, token_f1
 from autoprompt.models.client import Client
 from autoprompt.prompts.prompt import Prompt, calibration_from, probabilities
+from autoprompt.prompts.structured import read_json
 from autoprompt.records.example import Example
 from autoprompt.records.prediction import Prediction
 
@@ -81,7 +82,7 @@ class Evaluator:
             def ask(temperature: float = 0.0, sample: int = 0) -> str:
                 return self.client.generate(text, chat=prompt.chat, max_tokens=prompt.max_output_tokens,
                                             stop=prompt.stop, temperature=temperature, sample=sample,
-                                            cache_key=prompt_cache_key(prompt))
+                                            cache_key=prompt_cache_key(prompt), json_schema=prompt.json_schema)
 
             generated = ask()
             samples = [prompt.answer(ask(sampling.temperature, i)) or ""
@@ -146,11 +147,17 @@ class Evaluator:
 
 
 def _graded(prompt: Prompt, generated: str) -> str:
-    """The answer to grade; one the answer pattern does not match is a failed example."""
+    """The answer to grade; one the answer pattern does not match, or (when the prompt asks for
+    JSON) one that holds no JSON, is a failed example."""
     answer = prompt.answer(generated)
     if answer is None:
         raise ExampleFailed(f"the answer does not match the answer pattern {prompt.answer_pattern!r}: "
                             f"{' '.join(generated.split())[:80]!r}")
+    if prompt.json_schema is not None:
+        try:
+            read_json(answer)
+        except ValueError as exc:
+            raise ExampleFailed(str(exc)) from None
     return answer
 
 

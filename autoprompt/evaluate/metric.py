@@ -10,7 +10,8 @@ Contract:
 - Reference metrics for free text come from their libraries, imported on first use:
   ``rouge1``, ``rouge2``, ``rougeL`` (F-measure, ``rouge-score``), ``chrf`` and ``bleu``
   (sentence level, ``sacrebleu``, scaled to [0, 1]); ``token_f1`` is SQuAD's token
-  overlap F1 on normalized text. Names combine with weights: ``rougeL+chrf`` (equal
+  overlap F1 on normalized text. ``json_exact`` (every field equal) and ``json_f1`` (field-level
+  F1) compare the JSON in the answer with a JSON target. Names combine with weights: ``rougeL+chrf`` (equal
   weights) or ``0.7*rougeL+0.3*token_f1``; weights are normalized to sum to 1.
 - A per-example function may return a ``Grade`` (a score with a reason) instead of a
   float; ``Metric.grade`` always returns one. A model-graded metric (``judge:RUBRIC``
@@ -21,14 +22,17 @@ Contract:
 
 from __future__ import annotations
 
+import json
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from autoprompt.errors import AutopromptError, ConfigError, require
+from autoprompt.errors import AutopromptError, ConfigError, DataError, require
 from autoprompt.prompts.answers import normalize_text
+from autoprompt.prompts.structured import read_json
 from autoprompt.records.example import Example
 from autoprompt.records.grade import Grade
 
@@ -114,6 +118,68 @@ def macro_f1(examples: Sequence[Example], outputs: Sequence[str], scores: Sequen
     return sum(f1s) / len(f1s) if f1s else 0.0
 
 
+def _json_leaves(value: Any, path: str = "") -> list[tuple[str, str]]:
+    """(path, normalized value) for every leaf of a JSON value; list items share their list's path."""
+    if isinstance(value, dict):
+        return [leaf for key, item in value.items() for leaf in _json_leaves(item, f"{path}/{key}")]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _json_leaves(item, f"{path}[]")]
+    text = value if isinstance(value, str) else json.dumps(value)
+    return [(path, normalize_text(text))]
+
+
+def _json_pair(example: Example, output: str) -> tuple[Any, Any] | None:
+    """The target's and the answer's JSON; None when the answer holds no JSON."""
+    try:
+        expected = json.loads(example.target)
+    except ValueError:
+        raise ConfigError(f"the target of example {example.id} is not JSON ({example.target[:60]!r}); json_exact and "
+                          "json_f1 compare JSON targets: fix the target column, or pick another metric") from None
+    try:
+        return expected, read_json(output)
+    except ValueError:
+        return None
+
+
+def json_exact(example: Example, output: str) -> float:
+    """1 when the answer's JSON has exactly the target's fields and values (strings compared in
+    normal form: case, punctuation and spacing aside)."""
+    pair = _json_pair(example, output)
+    return float(pair is not None and sorted(_json_leaves(pair[0])) == sorted(_json_leaves(pair[1])))
+
+
+def json_f1(example: Example, output: str) -> float:
+    """Field-level F1: the harmonic mean of the share of the answer's (field, value) pairs that the
+    target has and the share of the target's that the answer has."""
+    pair = _json_pair(example, output)
+    if pair is None:
+        return 0.0
+    expected, predicted = Counter(_json_leaves(pair[0])), Counter(_json_leaves(pair[1]))
+    if not expected or not predicted:
+        return float(expected == predicted)
+    common = sum((expected & predicted).values())
+    return 2 * common / (sum(expected.values()) + sum(predicted.values()))
+
+
+def default_metric(kind: str, structured: bool) -> str:
+    """The metric a task gets when none is named: accuracy for labels, json_f1 for JSON answers,
+    exact match for other free text."""
+    return "accuracy" if kind == "classification" else "json_f1" if structured else "exact_match"
+
+
+def check_targets(metric: Metric, examples: Sequence[Example]) -> None:
+    """``DataError`` naming the first target a JSON metric cannot read, before any model call."""
+    if "json_" not in metric.name:
+        return
+    for example in examples:
+        try:
+            json.loads(example.target)
+        except ValueError:
+            raise DataError(f"the target of example {example.id} is not JSON ({example.target[:60]!r}); "
+                            f"{metric.name} compares JSON targets: fix the target column, or pick another "
+                            "metric") from None
+
+
 def regex(pattern: str) -> Metric:
     """1 when the output matches ``pattern``; ``{target}`` in it stands for the escaped target."""
     try:
@@ -171,6 +237,8 @@ METRICS: dict[str, Metric] = {
     "exact_match": Metric("exact_match", _exact_match),
     "contains": Metric("contains", _contains),
     "token_f1": Metric("token_f1", token_f1),
+    "json_exact": Metric("json_exact", json_exact),
+    "json_f1": Metric("json_f1", json_f1),
     "rouge1": Metric("rouge1", rouge("rouge1")),
     "rouge2": Metric("rouge2", rouge("rouge2")),
     "rougeL": Metric("rougeL", rouge("rougeL")),

@@ -20,8 +20,10 @@ Contract:
   exactly the text that was scored. A template whose output is not its inputs pasted
   into fixed text (it filters or branches on them) cannot be flattened: that raises
   ``ConfigError`` and names the ``jinja`` format, which keeps the template.
-- Requests carry the sampling parameters the API backends scored with. Every writer
-  returns the path of the main file it wrote.
+- Requests carry the sampling parameters the API backends scored with, and a prompt that asks
+  for JSON carries its schema as the backends sent it (``response_format`` for OpenAI and
+  promptfoo's OpenAI provider, the forced ``answer`` tool for Anthropic); promptfoo then checks
+  each answer's fields as ``json_exact`` does. Every writer returns the path of the main file it wrote.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from autoprompt.errors import ConfigError, MissingDependency
 from autoprompt.export.manifest import MANIFEST_FILE, TEMPLATE_FILE, ExportedPrompt, load_prompt, refuse_file_on_the_way
 from autoprompt.plugins import load, named
 from autoprompt.prompts.prompt import sent_stops
+from autoprompt.prompts.structured import answer_tool, response_format
 
 FORMATS = ("jinja", "openai", "anthropic", "dspy", "promptfoo")
 CLASSIFY_MAX_TOKENS = 12
@@ -83,6 +86,14 @@ def request_parameters(exported: ExportedPrompt) -> dict[str, Any]:
     return {"max_tokens": exported.prompt.max_output_tokens, "temperature": 0.0, **({"stop": stop} if stop else {})}
 
 
+def structured(exported: ExportedPrompt, provider: str) -> dict[str, Any]:
+    """How the prompt asks for its JSON schema, in ``provider``'s request fields (none without one)."""
+    schema = exported.prompt.json_schema
+    if schema is None:
+        return {}
+    return answer_tool(schema) if provider == "anthropic" else {"response_format": response_format(schema)}
+
+
 def _model_parts(exported: ExportedPrompt) -> tuple[str, str, str | None]:
     """The run's model spec (``provider:model[@base_url]``) as provider, model and base URL."""
     spec = str(exported.manifest.get("model", ""))
@@ -103,10 +114,10 @@ def promptfoo_provider(exported: ExportedPrompt, override: str | None) -> dict[s
     max_tokens = request_parameters(exported)["max_tokens"]
     if provider == "anthropic":
         entry: dict[str, Any] = {"id": f"anthropic:messages:{model_name(exported, override)}",
-                                 "config": {"max_tokens": max_tokens}}
+                                 "config": {"max_tokens": max_tokens, **structured(exported, "anthropic")}}
     else:
         entry = {"id": f"openai:chat:{model_name(exported, override)}",
-                 "config": {"temperature": 0, "max_tokens": max_tokens}}
+                 "config": {"temperature": 0, "max_tokens": max_tokens, **structured(exported, "openai")}}
     if url and provider in ("openai", "anthropic"):
         entry["config"]["apiBaseUrl"] = url
     return entry
@@ -116,7 +127,7 @@ def write_openai(exported: ExportedPrompt, out: Path, samples: Sequence[Mapping[
                  model: str | None) -> Path:
     request: dict[str, Any] = {"model": model_name(exported, model),
                                "messages": [{"role": "user", "content": flatten(exported, samples)}],
-                               **request_parameters(exported)}
+                               **request_parameters(exported), **structured(exported, "openai")}
     if exported.manifest.get("task", "classification") == "classification":
         request |= {"logprobs": True, "top_logprobs": 20}
     return _write_json(out / "openai.json", request)
@@ -129,7 +140,8 @@ def write_anthropic(exported: ExportedPrompt, out: Path, samples: Sequence[Mappi
     parameters = request_parameters(exported)
     request = {"model": model_name(exported, model), "max_tokens": parameters["max_tokens"],
                "messages": [{"role": "user", "content": flatten(exported, samples)}],
-               **({"stop_sequences": parameters["stop"]} if "stop" in parameters else {})}
+               **({"stop_sequences": parameters["stop"]} if "stop" in parameters else {}),
+               **structured(exported, "anthropic")}
     return _write_json(out / "anthropic.json", request)
 
 
@@ -202,14 +214,29 @@ def nunjucks_text(text: str) -> str:
     return "".join(out)
 
 
+# json_exact in JavaScript: the answer's JSON has the target's fields, values in normal form (lowercase,
+# ASCII punctuation dropped, spaces collapsed: ``answers.normalize_text``)
+JSON_SAME = (
+    "(() => { const norm = v => (typeof v === 'string' ? v : JSON.stringify(v)).toLowerCase()"
+    ".replace(/[!-\\/:-@\\[-`{-~]/g, '').split(/\\s+/).filter(Boolean).join(' '); "
+    "const flat = (v, p) => v !== null && typeof v === 'object' ? (Array.isArray(v) ? v.flatMap(x => flat(x, p + '[]'))"
+    " : Object.entries(v).flatMap(([k, x]) => flat(x, p + '/' + k))) : [p + '=' + norm(v)]; "
+    "let answer; try { answer = JSON.parse(output); } catch (e) { return false; } "
+    "return JSON.stringify(flat(answer, '').sort()) === JSON.stringify(flat(JSON.parse(TARGET), '').sort()); })()"
+)
+
+
 def assertion(exported: ExportedPrompt, target: str) -> dict[str, Any]:
-    """The promptfoo check for one test: the label word first, or the reference answer."""
+    """The promptfoo check for one test: the label word first, or the reference answer (for a
+    JSON answer, the same fields and values as the target's, as ``json_exact`` compares them)."""
     words = exported.prompt.label_words
     if words:
         word = words.get(target, target).strip().lower()
         return {"type": "javascript", "value": f"output.trim().toLowerCase().startsWith({json.dumps(word)})"}
     if exported.manifest.get("metric") == "contains":
         return {"type": "icontains", "value": target}
+    if exported.prompt.json_schema is not None:
+        return {"type": "javascript", "value": JSON_SAME.replace("TARGET", json.dumps(target))}
     return {"type": "javascript", "value": f"output.trim().split('\\n')[0].trim() === {json.dumps(target.strip())}"}
 
 

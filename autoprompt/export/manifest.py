@@ -87,6 +87,7 @@ def write_prompt(directory: str | Path, prompt: Prompt, metadata: Mapping[str, A
         "max_output_tokens": prompt.max_output_tokens,
         "stop": list(prompt.stop),
         "answer_pattern": prompt.answer_pattern,
+        "json_schema": json.loads(prompt.json_schema) if prompt.json_schema else None,
         **metadata,
     }
     path = out / MANIFEST_FILE
@@ -163,12 +164,15 @@ def _answer_settings(manifest: Mapping[str, Any], manifest_path: Path) -> dict[s
     tokens = manifest.get("max_output_tokens", LEGACY_OUTPUT_TOKENS)
     stop = manifest.get("stop", ["\n"])
     pattern = manifest.get("answer_pattern")
+    schema = manifest.get("json_schema")
     if not (isinstance(tokens, int) and not isinstance(tokens, bool) and tokens > 0) \
             or not (isinstance(stop, list) and all(isinstance(s, str) for s in stop)) \
-            or not isinstance(pattern, str | None):
-        raise ConfigError(f"{manifest_path}: 'max_output_tokens', 'stop' or 'answer_pattern' is damaged (a positive "
-                          "number, a list of texts and a text or null); re-export the prompt")
-    return {"max_output_tokens": tokens, "stop": tuple(stop), "answer_pattern": pattern}
+            or not isinstance(pattern, str | None) or not (schema is None or (isinstance(schema, dict) and schema)):
+        raise ConfigError(f"{manifest_path}: 'max_output_tokens', 'stop', 'answer_pattern' or 'json_schema' is "
+                          "damaged (a positive number, a list of texts, a text or null, a JSON schema object or "
+                          "null); re-export the prompt")
+    return {"max_output_tokens": tokens, "stop": tuple(stop), "answer_pattern": pattern,
+            "json_schema": json.dumps(schema, ensure_ascii=False, separators=(",", ":")) if schema else None}
 
 
 _MISSING = object()

@@ -2,15 +2,19 @@
 
 Contract: ``AnthropicBackend.from_spec("anthropic:MODEL[@BASE_URL]")``. The Messages
 API returns no logprobs, so labels are parsed from the answer (see
-``api.APIBackend``). It takes no seed: each sampled answer is its own cached request.
+``api.APIBackend``). It takes no seed: each sampled answer is its own cached request. A JSON schema becomes one
+tool with that input schema, which the model is made to call; its input is the answer.
 The key is read from ``ANTHROPIC_API_KEY``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from typing import Any
 
 from autoprompt.models.hosted import APIBackend, Completion, malformed_response, translate_sdk_error
+from autoprompt.prompts.structured import ANSWER_TOOL, answer_tool
 from autoprompt.records.usage import Usage
 
 
@@ -25,7 +29,7 @@ class AnthropicBackend(APIBackend):
     has_logprobs = False
 
     def _complete(self, text: str, max_tokens: int, logprobs: bool, temperature: float = 0.0,
-                  seed: int | None = None, stop: Sequence[str] = ()) -> Completion:
+                  seed: int | None = None, stop: Sequence[str] = (), json_schema: str | None = None) -> Completion:
         client = self._client()
         sdk = self._sdk()
         try:
@@ -33,14 +37,24 @@ class AnthropicBackend(APIBackend):
             response = client.messages.create(
                 model=self.model, max_tokens=max_tokens, messages=[{"role": "user", "content": text}],
                 extra_body={"temperature": temperature, **self.extra_body},
-                **({"stop_sequences": list(stop)} if stop else {}))
+                **({"stop_sequences": list(stop)} if stop else {}), **(answer_tool(json_schema) if json_schema else {}))
         except (sdk.APIError, ValueError) as exc:
             raise translate_sdk_error(sdk, exc, self, self._key, self._reached) from None
         self._reached = True
         with malformed_response():
-            answer = "".join(block.text for block in response.content if getattr(block, "type", "") == "text")
+            answer = _answer(response.content, json_schema is not None)
             reported = response.usage
             read = int(getattr(reported, "cache_read_input_tokens", 0) or 0)
             written = int(getattr(reported, "cache_creation_input_tokens", 0) or 0)
             usage = Usage(reported.input_tokens + read + written, reported.output_tokens, read)
         return Completion(answer, None, usage)
+
+
+def _answer(content: Sequence[Any], structured: bool) -> str:
+    """The answer's text; for a structured answer, the answer tool's input as JSON (the text when
+    the model wrote JSON instead of calling the tool)."""
+    if structured:
+        for block in content:
+            if getattr(block, "type", "") == "tool_use" and block.name == ANSWER_TOOL:
+                return json.dumps(block.input, ensure_ascii=False)
+    return "".join(block.text for block in content if getattr(block, "type", "") == "text")

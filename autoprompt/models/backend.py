@@ -7,7 +7,8 @@ Contract (``Backend``):
   a backend may stop at the first of the ``stop`` strings (after some content), or
   may generate past it, so callers parse what they need (``prompt.parse_generation``).
   A backend that can sample also accepts ``temperature`` and ``seed`` keywords; they
-  are passed only when a caller samples (consistency), never for greedy requests.
+  are passed only when a caller samples (consistency), never for greedy requests; likewise
+  ``json_schema``, passed only when the prompt asks for JSON that follows a schema.
 - ``chat=True`` means: send ``text`` as the user turn of the model's chat template
   and score or generate the assistant's reply; ``False`` means raw text.
 - ``name`` identifies model and settings (part of every cache key);
@@ -33,6 +34,7 @@ rubric (a prompt with "Answer to grade:"), it grades by comparing with the refer
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -70,9 +72,11 @@ class Backend(Protocol):
               on_usage: UsageSink | None = None) -> list[float]: ...
 
     def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
-                 on_usage: UsageSink | None = None, temperature: float = 0.0, seed: int | None = None) -> str:
+                 on_usage: UsageSink | None = None, temperature: float = 0.0, seed: int | None = None,
+                 json_schema: str | None = None) -> str:
         """Greedy text; with ``temperature`` above 0, a sample drawn with ``seed`` (consistency
-        measurement asks for these)."""
+        measurement asks for these); with ``json_schema`` (compact JSON text), JSON that follows
+        it (passed only when a prompt asks for structured answers)."""
         ...
 
 
@@ -114,13 +118,16 @@ class FakeBackend:
         return [-1.0 - 2.0 * _noise(text, c, str(chat)) + self.rule(text, c) for c in continuations]
 
     def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
-                 on_usage: UsageSink | None = None, temperature: float = 0.0, seed: int | None = None) -> str:
+                 on_usage: UsageSink | None = None, temperature: float = 0.0, seed: int | None = None,
+                 json_schema: str | None = None) -> str:
         """Echoes the last input, put in the past tense when the prompt says "past" (most of the
         time). Sampling drifts from that answer with probability ``temperature`` times 0.6, or
-        times 0.15 when the prompt asks for a short answer."""
+        times 0.15 when the prompt asks for a short answer. Asked for JSON, see ``_fake_json``."""
         self.calls += 1
         if "Answer to grade:" in text:
             return _fake_grade(text)
+        if json_schema is not None:
+            return _fake_json(text, json_schema)
         value = _last_input(text).split(":", 1)[-1].strip().strip('"')
         if "past" in text.lower() and _noise(text, str(chat)) > 0.3:
             value += "d" if value.endswith("e") else "ed"
@@ -128,6 +135,20 @@ class FakeBackend:
         if temperature > 0 and _noise(text, str(seed)) < min(1.0, temperature * steady):
             return f"{value} {('maybe', 'probably', 'I think', 'perhaps')[int(_noise(str(seed), text) * 4)]}"
         return value
+
+
+def _fake_json(text: str, json_schema: str) -> str:
+    """The fake asked for JSON: the schema's properties found as ``property: value`` in the last
+    input, each kept unless hash noise drops it (never when the prompt says "every field"); an
+    input that says "garbled" gets an answer that is not JSON."""
+    source = _last_input(text)
+    if "garbled" in source:
+        return "{garbled"
+    names = list(json.loads(json_schema).get("properties", {}))
+    found = {name: m.group(1).strip() for name in names
+             if (m := re.search(rf"\b{re.escape(name)}\s*[:=]\s*([^,;\n]+)", source, re.I))}
+    keep_all = "every field" in text.lower()
+    return json.dumps({k: v for k, v in found.items() if keep_all or _noise(text, k) > 0.25})
 
 
 def _fake_grade(text: str) -> str:

@@ -119,14 +119,16 @@ class Client:
             backend.score(text, continuations, chat=chat, on_usage=sink))))
 
     def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
-                 temperature: float = 0.0, sample: int = 0, cache_key: str = "") -> str:
+                 temperature: float = 0.0, sample: int = 0, cache_key: str = "", json_schema: str | None = None) -> str:
         """Greedy text, or with ``temperature`` > 0 the ``sample``-th sampled answer (the backend is
-        asked with ``temperature`` and ``seed=sample``; the key holds both)."""
+        asked with ``temperature`` and ``seed=sample``; the key holds both). With ``json_schema`` the
+        answer follows that schema (the backend is asked with it only then; the key holds it)."""
         sampling = {"temperature": temperature, "seed": sample} if temperature > 0 else {}
+        structured = {"json_schema": json_schema} if json_schema else {}
         key = self._key("generate", text, chat, max_tokens, list(stop), *([sampling] if sampling else []),
-                        sample=sample)
+                        *([structured] if structured else []), sample=sample)
         sampled = temperature > 0
         backend = cache_keyed(self.backend, cache_key)
         return str(self._call(key, len(text) // 4 + max_tokens, lambda sink: backend.generate(
             text, chat=chat, max_tokens=max_tokens, stop=stop, on_usage=sink, temperature=temperature if sampled
-            else 0.0, seed=sample if sampled else None)))
+            else 0.0, seed=sample if sampled else None, **structured)))

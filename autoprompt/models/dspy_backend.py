@@ -3,7 +3,8 @@ backend (the embedded local model included) as a DSPy LM.
 
 Contract:
 - ``DSPyBackend(lm)`` implements ``Backend`` with any ``dspy.BaseLM``: each request is
-  one user message; labels are parsed from the answer (as for the API backends).
+  one user message; labels are parsed from the answer (as for the API backends); a JSON
+  schema goes to the LM as OpenAI's ``response_format`` (LiteLLM translates it per provider).
 - ``as_dspy_lm(backend)`` returns a ``dspy.BaseLM`` whose ``forward`` sends the
   conversation to ``backend.generate`` (messages joined into one user turn, addressed
   through the chat template where the backend has one) and returns an OpenAI-shaped
@@ -20,6 +21,7 @@ from typing import Any
 from autoprompt.errors import require
 from autoprompt.models.backend import Backend
 from autoprompt.models.hosted import Completion, label_scores
+from autoprompt.prompts.structured import response_format
 from autoprompt.records.usage import Usage
 
 
@@ -62,9 +64,10 @@ class DSPyBackend:
 
     def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
                  on_usage: Callable[[Usage], None] | None = None, temperature: float = 0.0,
-                 seed: int | None = None) -> str:
+                 seed: int | None = None, json_schema: str | None = None) -> str:
         sampling = {"temperature": temperature, "seed": seed, "cache": False} if temperature > 0 else {}
-        return self._ask(text, max_tokens, **sampling)
+        structured = {"response_format": response_format(json_schema)} if json_schema else {}
+        return self._ask(text, max_tokens, **sampling, **structured)
 
 
 def _joined(prompt: str | None, messages: Sequence[Mapping[str, Any]] | None) -> str:

@@ -190,13 +190,14 @@ class APIBackend:
                 "extra_body": self.extra_body, **reasoning}
 
     def _complete(self, text: str, max_tokens: int, logprobs: bool, temperature: float = 0.0,
-                  seed: int | None = None, stop: Sequence[str] = ()) -> Completion:
+                  seed: int | None = None, stop: Sequence[str] = (), json_schema: str | None = None) -> Completion:
         raise NotImplementedError
 
     def _request(self, text: str, max_tokens: int, logprobs: bool, on_usage: Callable[[Usage], None] | None,
-                 temperature: float = 0.0, seed: int | None = None, stop: Sequence[str] = ()) -> Completion:
+                 temperature: float = 0.0, seed: int | None = None, stop: Sequence[str] = (),
+                 json_schema: str | None = None) -> Completion:
         completion = call_with_retries(lambda: self._complete(text, max_tokens, logprobs, temperature, seed,
-                                                              sent_stops(stop)), self.policy)
+                                                              sent_stops(stop), json_schema), self.policy)
         if on_usage is not None:
             on_usage(completion.usage)
         return completion
@@ -208,8 +209,8 @@ class APIBackend:
 
     def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
                  on_usage: Callable[[Usage], None] | None = None, temperature: float = 0.0,
-                 seed: int | None = None) -> str:
-        return self._request(text, max_tokens, False, on_usage, temperature, seed, stop).text
+                 seed: int | None = None, json_schema: str | None = None) -> str:
+        return self._request(text, max_tokens, False, on_usage, temperature, seed, stop, json_schema).text
 
 
 def first_line_message(exc: BaseException, secret: str) -> str:

@@ -9,7 +9,8 @@ Contract (see ``backend.Backend``):
   shared with the previous request is kept, so examples that share a long prompt
   prefix pay only for their own tokens.
 - ``generate`` decodes greedily and stops at end of generation, ``max_tokens`` or the
-  first ``stop`` string that follows some content.
+  first ``stop`` string that follows some content; asked for a JSON schema, it decodes under
+  the llama.cpp grammar made from it.
 - Chat models (a chat template in the GGUF) can be addressed through the template;
   base models get raw text. ``reset()`` empties the KV cache.
 - The model loads lazily, on first use; a missing or corrupt file is a ``ModelError``.
@@ -81,6 +82,7 @@ class LocalBackend:
         self.path = resolve_model_path(spec)
         self.name = f"local:{self.path.name}"
         self._llm: Any = None
+        self._grammars: dict[str, Any] = {}
         self.tokens_evaluated = 0
 
     def _model(self) -> Any:
@@ -172,13 +174,17 @@ class LocalBackend:
         return scores
 
     def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
-                 on_usage: UsageSink | None = None, temperature: float = 0.0, seed: int | None = None) -> str:
+                 on_usage: UsageSink | None = None, temperature: float = 0.0, seed: int | None = None,
+                 json_schema: str | None = None) -> str:
         """Greedy text; with ``temperature`` > 0, sampled from the softmax of logits / temperature
-        with a generator seeded by ``seed`` (so the same request gives the same sample)."""
+        with a generator seeded by ``seed`` (so the same request gives the same sample). With
+        ``json_schema``, decoding follows the llama.cpp grammar made from the schema."""
         import numpy as np
 
         llm = self._model()
         tokens = self._tokens(self.format(text, chat), chat)
+        if json_schema is not None:
+            return self._structured(tokens, json_schema, max_tokens, on_usage, temperature, seed)
         logits = self._eval_prompt(tokens)
         rng = np.random.default_rng(seed if seed is not None else self.seed)
         out: list[int] = []
@@ -194,6 +200,37 @@ class LocalBackend:
         if on_usage is not None:
             on_usage(Usage(len(tokens), len(out)))
         return llm.detokenize(out).decode("utf-8", errors="ignore")
+
+    def _structured(self, tokens: list[int], json_schema: str, max_tokens: int, on_usage: UsageSink | None,
+                    temperature: float, seed: int | None) -> str:
+        """Decoding constrained by the schema's grammar (llama.cpp's own sampler, which keeps the KV
+        cache of the prefix shared with the previous request, as ``_eval_prompt`` does)."""
+        if len(tokens) + max_tokens > self.n_ctx:
+            raise ExampleFailed(f"prompt of {len(tokens)} tokens and an answer of {max_tokens} do not fit the "
+                                f"context of {self.n_ctx}; use fewer demonstrations or a lower --max-output-tokens")
+        llm = self._model()
+        before = llm.n_tokens
+        result = llm.create_completion(tokens, max_tokens=max_tokens, temperature=temperature, top_k=1 if
+                                       temperature <= 0 else 40, seed=seed if seed is not None else self.seed,
+                                       grammar=self._grammar(json_schema))
+        self.tokens_evaluated += max(0, len(tokens) - min(before, len(tokens)))
+        usage = result["usage"]
+        if on_usage is not None:
+            on_usage(Usage(usage["prompt_tokens"], usage["completion_tokens"]))
+        return str(result["choices"][0]["text"])
+
+    def _grammar(self, json_schema: str) -> Any:
+        """The grammar for a schema, built once per schema (building one takes milliseconds)."""
+        grammars = self._grammars
+        if json_schema not in grammars:
+            from llama_cpp import LlamaGrammar
+
+            try:
+                grammars[json_schema] = LlamaGrammar.from_json_schema(json_schema, verbose=False)
+            except (ValueError, RuntimeError, KeyError, TypeError) as exc:
+                raise ModelError(f"llama.cpp cannot make a grammar of the JSON schema ({exc}); simplify the schema "
+                                 "(types, properties, enums and arrays are supported)") from None
+        return grammars[json_schema]
 
     def reset(self) -> None:
         if self._llm is not None:

@@ -7,6 +7,7 @@ returns them, else from parsing the answer (see ``hosted.APIBackend``). Reasonin
 (o-series and gpt-5 names, or ``reasoning=true`` among the model options) get
 ``max_completion_tokens`` and no ``temperature``, ``seed`` or ``logprobs``; their labels are
 parsed from the answer, and their reasoning tokens count as output (OpenAI bills them so).
+A JSON schema goes as ``response_format`` (``json_schema``; strict when the schema allows it).
 The key is read from ``OPENAI_API_KEY`` (or ``--api-key-env``) when the client is first needed.
 """
 
@@ -23,6 +24,7 @@ from autoprompt.models.hosted import (
     malformed_response,
     translate_sdk_error,
 )
+from autoprompt.prompts.structured import response_format
 from autoprompt.records.usage import Usage
 
 
@@ -36,14 +38,15 @@ class OpenAIBackend(APIBackend):
     client_class = "OpenAI"
 
     def _complete(self, text: str, max_tokens: int, logprobs: bool, temperature: float = 0.0,
-                  seed: int | None = None, stop: Sequence[str] = ()) -> Completion:
+                  seed: int | None = None, stop: Sequence[str] = (), json_schema: str | None = None) -> Completion:
         client = self._client()
         sdk = self._sdk()
         try:
             extra = {**self.extra_body, **({"prompt_cache_key": self.cache_key} if self.cache_key else {})}
             response = client.chat.completions.create(
                 model=self.model, messages=[{"role": "user", "content": text}], extra_body=extra or None,
-                **self._sampling(max_tokens, logprobs, temperature, seed), **({"stop": list(stop)} if stop else {}))
+                **self._sampling(max_tokens, logprobs, temperature, seed), **({"stop": list(stop)} if stop else {}),
+                **({"response_format": response_format(json_schema)} if json_schema else {}))
         except (sdk.APIError, ValueError) as exc:
             raise translate_sdk_error(sdk, exc, self, self._key, self._reached) from None
         self._reached = True

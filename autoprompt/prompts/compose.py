@@ -88,6 +88,7 @@ class TaskSetup:
     max_output_tokens: int = 256  # free text: the answer settings every composed prompt carries
     stop: tuple[str, ...] = ("\n",)
     answer_pattern: str | None = None
+    json_schema: str | None = None  # compact JSON text of the schema a structured answer follows
 
     def words(self, verbalizer: str, overrides: tuple[tuple[str, str], ...] = ()) -> dict[str, str]:
         words = verbalizers(self.labels, self.label_words).get(verbalizer, {label: label for label in self.labels})
@@ -191,4 +192,5 @@ def compose(candidate: Candidate, setup: TaskSetup, custom: Template | None = No
         max_output_tokens=setup.max_output_tokens,
         stop=setup.stop,
         answer_pattern=setup.answer_pattern,
+        json_schema=setup.json_schema,
     )

@@ -10,7 +10,8 @@ Contract:
 - ``decide(logprobs)`` turns per-label log-likelihoods into a label, applying
   contextual calibration when the prompt carries it; for free text, ``answer(generated)``
   is the graded part of an answer (cut at the ``stop`` strings, then ``answer_pattern``),
-  and ``max_output_tokens`` and ``stop`` are what every backend and export asks with.
+  and ``max_output_tokens``, ``stop`` and ``json_schema`` (a structured answer) are what every
+  backend and export asks with.
 - Depends on jinja2 and the standard library only.
 """
 
@@ -44,6 +45,7 @@ class Prompt:
     max_output_tokens: int = LEGACY_OUTPUT_TOKENS  # free text: the longest answer asked for
     stop: tuple[str, ...] = ("\n",)  # free text: the answer ends at the first of these (after some content)
     answer_pattern: str | None = None  # free text: the part of the answer that is graded (group 1, else all)
+    json_schema: str | None = None  # free text: the JSON schema the answer follows (compact JSON text)
 
     def answer(self, generated: str) -> str | None:
         """The graded answer in generated text: cut at the first ``stop`` string that follows
@@ -100,7 +102,7 @@ class Prompt:
 
         return json.dumps(
             [self.template, dict(self.constants), self.input_names, dict(self.label_words),
-             self.chat, self.answer_space, self.calibrate],
+             self.chat, self.answer_space, self.calibrate, *([self.json_schema] if self.json_schema else [])],
             sort_keys=True,
             default=str,
         )

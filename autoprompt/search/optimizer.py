@@ -32,10 +32,12 @@ from typing import Any
 
 from autoprompt.data.dataset import (
     BUNDLED,
+    BundledTask,
     Dataset,
     DataWarning,
     Split,
     TaskKind,
+    bundled_schema,
     hold_out,
     load_data,
     selection_rows,
@@ -46,7 +48,7 @@ from autoprompt.data.dataset import (
 from autoprompt.errors import BudgetExhausted, ConfigError, DataError, TemplateError
 from autoprompt.evaluate.consistency import Consistency
 from autoprompt.evaluate.evaluator import Evaluator
-from autoprompt.evaluate.metric import METRICS, Metric
+from autoprompt.evaluate.metric import METRICS, Metric, check_targets, default_metric
 from autoprompt.evaluate.registry import get_metric
 from autoprompt.evaluate.stats import bootstrap, paired_difference
 from autoprompt.models.backend import Backend, Limits, Priced, priced_model, reset
@@ -58,6 +60,7 @@ from autoprompt.models.usage import PriceTable
 from autoprompt.prompts.compose import CUSTOM_TASK, TaskSetup, candidate_from, compose
 from autoprompt.prompts.library import TemplateLibrary
 from autoprompt.prompts.prompt import Prompt
+from autoprompt.prompts.structured import schema_text
 from autoprompt.prompts.template import Template
 from autoprompt.propose.feedback import feedback_library
 from autoprompt.propose.operator import RefineContext
@@ -433,11 +436,14 @@ def prepare_task(
     description: str | None = None, label_definitions: Mapping[str, str] | None = None,
     label_words: Mapping[str, Mapping[str, str]] | None = None, library: TemplateLibrary | None = None,
     max_output_tokens: int | None = None, stop: Sequence[str] | None = None, answer_pattern: str | None = None,
+    json_schema: str | None = None,
 ) -> Task:
     """Load and split the data, and check every template against it, before any model call. Free-text
     answers end at ``stop`` (default: at the end of the first line when every training target is one
-    line, else nowhere: the whole answer is kept) and are at most ``max_output_tokens`` long (256)."""
-    full = _load(data, inputs, target, kind)
+    line and no ``json_schema`` is asked for, else nowhere: the whole answer is kept) and are at most
+    ``max_output_tokens`` long (256). ``json_schema`` (a file or the JSON itself; a bundled task may
+    bring its own) is the schema every answer follows."""
+    full = _load(data, inputs, target, kind or ("generation" if json_schema is not None else None))
     bundled = BUNDLED.get(data) if isinstance(data, str) else None
     inputs, target = full.input_columns, full.target_column
     if dev is None:
@@ -465,18 +471,38 @@ def prepare_task(
     train, dev_set = selection_rows(train, dev_set, seed=seed)
     labels = full.labels
     library = library or TemplateLibrary.bundled()
+    schema = _json_schema(json_schema, bundled)
+    if schema is not None and full.kind is TaskKind.CLASSIFICATION:
+        raise ConfigError("a JSON schema is for generated answers, and this task was given as classification; "
+                          "leave kind out (a JSON schema makes the task one of generation), or the schema out")
     setup = TaskSetup(
         library=library.for_kind(full.kind.value), kind=full.kind, input_names=inputs, target_name=target,
         labels=labels if full.kind is TaskKind.CLASSIFICATION else (), train=train.examples,
         description=description if description is not None else (bundled.description if bundled else ""),
         definitions=label_definitions or (bundled.definitions if bundled else {}), label_words=label_words or {},
-        max_output_tokens=max_output_tokens or 256, answer_pattern=answer_pattern,
+        max_output_tokens=max_output_tokens or 256, answer_pattern=answer_pattern, json_schema=schema,
         stop=tuple(s for s in stop if s) if stop is not None else (
-            ("\n",) if all("\n" not in ex.target.strip() for ex in train.examples) else ()),
+            ("\n",) if schema is None and all("\n" not in ex.target.strip() for ex in train.examples) else ()),
     )
     custom = Template.from_path_or_text(template, "custom") if template is not None else None
     _check_templates(setup, custom, full)
     return Task(Split(train, dev_set, test_set), setup, custom)
+
+
+def _json_schema(given: str | None, bundled: BundledTask | None) -> str | None:
+    """The schema's compact text, from JSON text, a file, or the bundled task's own."""
+    if given is None:
+        return schema_text(bundled_schema(bundled.name), f"the {bundled.name} task's schema") \
+            if bundled is not None and bundled.json_schema else None
+    if given.lstrip().startswith("{"):
+        return schema_text(given, "--json-schema")
+    path = Path(given).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the JSON schema {path} ({type(exc).__name__}); pass a readable .json file "
+                          "or the schema itself as --json-schema") from None
+    return schema_text(text, f"JSON schema {path}")
 
 
 def _check_labels(train: Dataset, dev: Dataset, test: Dataset, dev_source: Any, test_source: Any) -> None:
@@ -551,6 +577,7 @@ def optimize(
     max_output_tokens: int | None = None,
     stop: Sequence[str] | None = None,
     answer_pattern: str | None = None,
+    json_schema: str | None = None,
     metric: str | Metric | Callable[[Example, str], float] | None = None,
     budget: int = 500,
     max_seconds: float | None = None,
@@ -671,11 +698,13 @@ def build_optimizer(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progre
     task = prepare_task(spec.data, inputs=spec.inputs, target=spec.target, dev=spec.dev, test=spec.test,
                         template=spec.template, kind=spec.kind, seed=spec.seed, description=spec.description,
                         label_definitions=spec.label_definitions, label_words=spec.label_words, library=library,
-                        max_output_tokens=spec.max_output_tokens, stop=spec.stop, answer_pattern=spec.answer_pattern)
+                        max_output_tokens=spec.max_output_tokens, stop=spec.stop, answer_pattern=spec.answer_pattern,
+                        json_schema=spec.json_schema)
     check_feedback(feedback, [ex.id for part in (task.data.train, task.data.dev, task.data.test)
                               for ex in part.examples])
     check_budget(spec.budget, task)
-    metric = get_metric(spec.metric or ("accuracy" if task.setup.kind is TaskKind.CLASSIFICATION else "exact_match"))
+    metric = get_metric(spec.metric or default_metric(task.setup.kind.value, task.setup.json_schema is not None))
+    check_targets(metric, [ex for part in (task.data.train, task.data.dev, task.data.test) for ex in part.examples])
     consistency = _consistency(spec, metric)
     backend, judge, writer = _backends(spec, metric)
     prices = price_table(spec, [backend, *[b for b in (judge, writer) if b is not None]])

@@ -158,7 +158,20 @@ class OptimizationResult:
             if agreement is not None:
                 lines.append(f"consistency on test (agreement of sampled answers): start {agreement[0]:.3f} -> "
                              f"winner {agreement[1]:.3f}")
-        return "\n".join(lines)
+        failed = self._failed_line()
+        return "\n".join(lines + ([failed] if failed else []))
+
+    def _failed_line(self) -> str:
+        """How many of the winner's examples failed (no answer to grade: scored 0), and the first reason."""
+        trial = next((t for t in self.trials if t.number == self.best.trial_number), None)
+        parts = ([("dev", trial.predictions)] if trial else []) + \
+            ([("test", self.test.winner_predictions)] if self.test else [])
+        failed = [(name, [p for p in predictions if p.failed], len(predictions)) for name, predictions in parts]
+        if not any(bad for _, bad, _ in failed):
+            return ""
+        first = next(bad[0].error for _, bad, _ in failed if bad)
+        counts = ", ".join(f"{len(bad)} of {n} on {name}" for name, bad, n in failed)
+        return f"failed examples of the winner (scored 0): {counts}; first: {' '.join(first.split())[:100]}"
 
     def export(self, directory: str | Path) -> Path:
         """Write the run's files into ``directory`` (``report.result_files.write_result``); return winner.json."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from autoprompt.data.dataset import BUNDLED, TaskKind, load_data, selection_rows, split
+from autoprompt.data.dataset import BUNDLED, TaskKind, bundled_schema, load_data, selection_rows, split
 from autoprompt.errors import DataError
 
 
@@ -23,9 +24,17 @@ def test_csv_jsonl_and_frame_load_the_same(tmp_path: Path, keyword_frame: pd.Dat
 
 def test_bundled_tasks_load_with_their_columns() -> None:
     sizes = {name: len(load_data(name)) for name in BUNDLED}
-    assert sizes == {"sentiment": 300, "intent": 280, "past_tense": 200}
+    assert sizes == {"sentiment": 300, "intent": 280, "past_tense": 200, "restaurant": 213}
     assert load_data("intent").labels.__len__() == 7
     assert load_data("past_tense").kind is TaskKind.GENERATION
+    restaurant = load_data("restaurant")
+    assert restaurant.kind is TaskKind.GENERATION and restaurant.input_columns == ("text",)
+    schema = json.loads(bundled_schema("restaurant"))
+    for ex in restaurant.examples:  # every target is JSON within the schema's fields and values
+        fields = json.loads(ex.target)
+        assert fields and set(fields) <= set(schema["properties"])
+        for name, value in fields.items():
+            assert value in schema["properties"][name].get("enum", [value])
 
 
 def test_split_is_deterministic_and_stratified(keyword_frame: pd.DataFrame) -> None:

@@ -7,8 +7,8 @@ import re
 import pytest
 
 import autoprompt
-from autoprompt.errors import ConfigError
-from autoprompt.evaluate.metric import macro_f1
+from autoprompt.errors import ConfigError, DataError
+from autoprompt.evaluate.metric import check_targets, macro_f1
 from autoprompt.evaluate.registry import get_metric
 from autoprompt.records.example import Example
 
@@ -93,3 +93,23 @@ def test_a_generation_run_optimizes_a_weighted_text_metric() -> None:
     assert result.metric == "0.5*chrf+0.5*token_f1"
     assert result.test is not None and 0.0 < result.test.winner_score <= 1.0
     assert all(0.0 <= p.score <= 1.0 for t in result.trials for p in t.predictions)
+
+
+def test_json_metrics_compare_fields_in_normal_form() -> None:
+    target = Example("e1", {}, '{"name": "Blue Spice", "area": "city centre", "food": "French"}')
+    exact, f1 = get_metric("json_exact"), get_metric("json_f1")
+    same = '{"food": "french", "name": "Blue Spice.", "area": "City  centre"}'
+    assert exact(target, same) == 1.0 and f1(target, same) == 1.0
+    partial = '{"name": "Blue Spice", "area": "riverside"}'  # 1 of 2 right, 1 of 3 found
+    assert exact(target, partial) == 0.0 and f1(target, partial) == pytest.approx(2 * 1 / (3 + 2))
+    assert f1(target, "not json") == 0.0 and f1(target, "{}") == 0.0
+    assert f1(Example("e2", {}, "{}"), "{}") == 1.0
+    lists = Example("e3", {}, '{"tags": ["a", "b"]}')
+    assert f1(lists, '{"tags": ["b", "a"]}') == 1.0 and f1(lists, '{"tags": ["a"]}') == pytest.approx(2 / 3)
+
+
+def test_json_metrics_refuse_targets_that_are_not_json_before_any_call() -> None:
+    examples = [Example("ok", {}, '{"a": 1}'), Example("row7", {}, "plain text")]
+    with pytest.raises(DataError, match=r"row7.*not JSON"):
+        check_targets(get_metric("json_f1"), examples)
+    check_targets(get_metric("exact_match"), examples)  # other metrics read any target

@@ -22,6 +22,7 @@ from autoprompt.export.formats import FORMATS, export_run, fill, flatten, nunjuc
 from autoprompt.export.manifest import load_prompt, write_prompt
 from autoprompt.prompts.compose import compose
 from autoprompt.prompts.prompt import Prompt
+from autoprompt.prompts.structured import answer_tool, response_format
 from autoprompt.records.candidate import Candidate
 from autoprompt.search.optimizer import prepare_task
 from tests.conftest import RecordingBackend
@@ -230,3 +231,59 @@ def test_promptfoo_names_the_runs_own_provider_and_base_url(model: str, provider
     assert entry["id"] == provider
     assert entry["config"].get("apiBaseUrl") == base_url
     assert promptfoo_provider(exported, "other-model")["id"].endswith(":other-model")
+
+
+@pytest.fixture
+def json_run(tmp_path: Path) -> Path:
+    """A run whose answers follow a JSON schema."""
+    rows = [{"text": f"item {i}; name: {n}, area: {a}", "fields": json.dumps({"name": n, "area": a})}
+            for i, (n, a) in enumerate([("Cotto", "riverside"), ("Strada", "city centre")] * 12)]
+    schema = '{"type": "object", "properties": {"name": {"type": "string"}, "area": {"type": "string"}}}'
+    result = autoprompt.optimize(pd.DataFrame(rows), inputs="text", target="fields", kind="generation",
+                                 json_schema=schema, model=RecordingBackend(), budget=60, seed=1, first_rung=4)
+    result.export(tmp_path / "run")
+    return tmp_path / "run"
+
+
+def test_json_exports_ask_for_the_schema_the_prompt_was_scored_with(json_run: Path, tmp_path: Path) -> None:
+    import anthropic
+    import openai
+
+    schema = load_prompt(json_run).prompt.json_schema
+    assert schema is not None
+    request = json.loads(export_run(json_run, "openai", tmp_path / "o").read_text())
+    assert request["response_format"] == response_format(schema) and "stop" not in request
+    bodies, http = capture({"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+                            "choices": [{"index": 0, "finish_reason": "stop",
+                                         "message": {"role": "assistant", "content": "{}"}}]})
+    openai.OpenAI(api_key="sk-test", base_url="http://openai.test/v1", http_client=http).chat.completions.create(
+        **request)
+    assert bodies[0]["response_format"] == response_format(schema)
+
+    request = json.loads(export_run(json_run, "anthropic", tmp_path / "a").read_text())
+    assert {k: request[k] for k in ("tools", "tool_choice")} == answer_tool(schema)
+    bodies, http = capture({"id": "m", "type": "message", "role": "assistant", "model": "m",
+                            "content": [{"type": "tool_use", "id": "t", "name": "answer", "input": {}}],
+                            "stop_reason": "tool_use", "stop_sequence": None,
+                            "usage": {"input_tokens": 1, "output_tokens": 1}},
+                           http=importlib.import_module("httpx2") if importlib.util.find_spec("httpx2") else httpx)
+    anthropic.Anthropic(api_key="sk-ant-test", base_url="http://anthropic.test", http_client=http).messages.create(
+        **request)
+    assert bodies[0]["tool_choice"] == {"type": "tool", "name": "answer"}
+
+
+def test_promptfoo_checks_json_answers_field_by_field(json_run: Path, tmp_path: Path) -> None:
+    import yaml
+
+    config = yaml.safe_load(export_run(json_run, "promptfoo", tmp_path / "p").read_text())
+    schema = load_prompt(json_run).prompt.json_schema
+    assert config["providers"][0]["config"]["response_format"] == response_format(schema or "")
+    if shutil.which("node") is None:
+        pytest.skip("node missing: the JavaScript assertion is not run")
+    check = config["tests"][0]["assert"][0]
+    target = json.loads(pd.read_csv(json_run / "data" / "test.csv")["fields"][0])
+    for output, passes in [(json.dumps({k: v.upper() + "." for k, v in target.items()}), True),
+                           (json.dumps({"name": target["name"]}), False), ("not json", False)]:
+        script = f"const output = {json.dumps(output)}; console.log(JSON.stringify({check['value']}));"
+        assert json.loads(subprocess.run(["node", "-e", script], capture_output=True, text=True,
+                                         check=True).stdout) is passes

@@ -29,7 +29,7 @@ from autoprompt.models.retry import RetryPolicy
 from autoprompt.prompts.compose import compose
 from autoprompt.records.candidate import Candidate
 from autoprompt.search.optimizer import prepare_task
-from tests.servers import FaultProxy, ReasoningProxy, llama_server, prompt_tokens_processed
+from tests.servers import FaultProxy, ReasoningProxy, ToolUseProxy, llama_server, prompt_tokens_processed
 
 pytestmark = pytest.mark.model
 KEY = "sk-autoprompt-test-SECRET-4242"
@@ -192,3 +192,21 @@ def test_sampled_answers_follow_their_seed_and_a_judge_grades_over_messages(serv
     judge = get_metric("judge:correctness").bind(Client(AnthropicBackend.from_spec(f"anthropic:smollm2@{server}")))
     grade = judge.grade(autoprompt.Example("1", {"verb": "walk"}, "walked"), "walked")
     assert 0.0 <= grade.score <= 1.0 and grade.reason  # a score, or a failed grade quoting the reply
+
+
+def test_json_answers_through_the_openai_and_anthropic_routes(server: str) -> None:
+    """OpenAI's route gets the schema as ``response_format`` (llama-server decodes under it);
+    Anthropic's gets one forced tool, answered as Anthropic documents by ``ToolUseProxy``."""
+    task = prepare_task("restaurant", inputs=None, target=None, seed=0)
+    prompt = compose(Candidate(task="fields", n_demos=2, demo_seed=1), task.setup)
+    assert prompt.json_schema is not None and prompt.stop == ()
+    examples = list(task.data.test.examples[:3])
+    with ToolUseProxy(server) as proxy:
+        for backend in (OpenAIBackend("smol", base_url=server + "/v1"), AnthropicBackend("smol", base_url=proxy.url)):
+            evaluator = Evaluator(Client(backend), get_metric("json_f1"), task.setup.kind)
+            predictions = evaluator.evaluate(prompt, examples)
+            assert not any(p.failed for p in predictions), [p.error for p in predictions]
+            for p in predictions:
+                assert set(json.loads(p.output)) <= set(json.loads(prompt.json_schema)["properties"])
+            assert sum(p.score for p in predictions) > 0  # some fields right, graded field by field
+    assert [r["tool_choice"] for r in proxy.requests] == [{"type": "tool", "name": "answer"}] * 3

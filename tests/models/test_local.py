@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 
 import autoprompt
-from autoprompt.data.dataset import bundled_path, load_data
+from autoprompt.data.dataset import bundled_path, bundled_schema, load_data
 from autoprompt.errors import ModelError
 from autoprompt.evaluate.exported import evaluate_export
 from autoprompt.export.manifest import load_prompt
@@ -68,6 +69,21 @@ def test_generation_is_greedy_and_stops_at_the_line_end(smol: LocalBackend) -> N
     assert "\n" not in first.strip() and first.strip() != ""
     longer = smol.generate(prompt, max_tokens=12)
     assert longer.startswith(first.rstrip("\n")) and "\n" in longer.strip()
+
+
+def test_structured_generation_follows_the_schema_and_keeps_scoring_exact(smol: LocalBackend) -> None:
+    schema = json.loads(bundled_schema("restaurant"))
+    before = smol.score("Review: great food\nSentiment:", [" positive", " negative"])
+    texts = ["Blue Spice is a coffee shop in the city centre.", "The Eagle is a cheap pub by the riverside."]
+    for text in texts:
+        answer = smol.generate(f"Extract the restaurant's attributes as JSON.\nText: {text}\nJSON:", chat=True,
+                               max_tokens=80, json_schema=json.dumps(schema))
+        fields = json.loads(answer)  # the grammar admits only JSON of this schema
+        assert isinstance(fields, dict) and set(fields) <= set(schema["properties"])
+        for name, value in fields.items():
+            assert value in schema["properties"][name].get("enum", [value])
+    after = smol.score("Review: great food\nSentiment:", [" positive", " negative"])
+    assert after == pytest.approx(before, abs=1e-4)  # the grammar's decoding left the KV cache consistent
 
 
 def test_chat_models_get_their_template(smol: LocalBackend) -> None:

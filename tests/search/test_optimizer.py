@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -176,3 +177,58 @@ def test_max_usd_needs_a_price_for_an_api_model_and_price_counts(keyword_frame: 
     assert result.usd > 0 and result.usd == pytest.approx(
         (result.tokens - result.calls) * 2.0 / 1e6 + result.calls * 4.0 / 1e6, rel=0.05)
     assert autoprompt.optimize(keyword_frame, model=FakeBackend(), max_usd=1.0, **task).usd == 0.0  # local: free
+
+
+def _restaurant_frame(n: int = 36) -> pd.DataFrame:
+    names, areas, foods = ["Blue Spice", "Cotto", "Strada", "Giraffe"], ["riverside", "city centre"], ["French", "Thai"]
+    rows = []
+    for i in range(n):
+        fields = {"name": names[i % 4], "area": areas[i % 2], "food": foods[(i // 2) % 2]}
+        text = f"listing {i}{' garbled' if i % 9 == 0 else ''}; name: {fields['name']}, area: {fields['area']}, " \
+               f"food: {fields['food']}"
+        rows.append({"text": text, "fields": json.dumps(fields)})
+    return pd.DataFrame(rows)
+
+
+SCHEMA = '{"type": "object", "properties": {"name": {"type": "string"}, "area": {"type": "string"}, ' \
+         '"food": {"type": "string"}}}'
+
+
+def test_json_answers_follow_the_schema_and_are_graded_field_by_field(tmp_path: Path) -> None:
+    result = autoprompt.optimize(_restaurant_frame(), inputs="text", target="fields", json_schema=SCHEMA,
+                                 model=FakeBackend(), budget=300, seed=0, first_rung=4,
+                                 clarifiers=["Give every field the text names."])
+    assert result.metric == "json_f1" and result.best.prompt.json_schema == json.dumps(
+        json.loads(SCHEMA), separators=(",", ":"))
+    assert result.best.prompt.stop == ()  # JSON may span lines: nothing cuts it
+    assert result.test is not None and result.test.winner_score > 0.5
+    failed = [p for p in result.test.winner_predictions if p.failed]
+    assert failed and all("not valid JSON" in p.error for p in failed)  # the garbled rows: counted, scored 0
+    assert f"{len(failed)} of {result.test.n} on test" in result.summary()
+    exported = autoprompt.load_prompt(Path(result.export(tmp_path)).parent)
+    assert exported.prompt.json_schema == result.best.prompt.json_schema
+
+
+def test_json_schema_errors_are_caught_before_any_call(tmp_path: Path) -> None:
+    frame = _restaurant_frame()
+    backend = FakeBackend()
+    with pytest.raises(ConfigError, match="cannot read the JSON schema"):
+        autoprompt.optimize(frame, inputs="text", target="fields", json_schema=str(tmp_path / "none.json"),
+                            model=backend)
+    (tmp_path / "bad.json").write_text("[1]")
+    with pytest.raises(ConfigError, match=r"bad\.json is not a JSON schema"):
+        autoprompt.optimize(frame, inputs="text", target="fields", json_schema=str(tmp_path / "bad.json"),
+                            model=backend)
+    with pytest.raises(ConfigError, match="given as classification"):
+        autoprompt.optimize(frame, inputs="text", target="fields", kind="classification", json_schema=SCHEMA,
+                            model=backend)
+    with pytest.raises(ConfigError, match="not JSON"):
+        autoprompt.optimize(frame.assign(fields=[f"plain {i}" for i in range(36)]), inputs="text",
+                            target="fields", kind="generation", metric="json_exact", model=backend)
+    assert backend.calls == 0
+
+
+def test_the_bundled_json_task_brings_its_schema() -> None:
+    optimizer = build_optimizer(spec_from({"data": "restaurant", "model": FakeBackend()}, "test"))
+    assert optimizer.metric.name == "json_f1"
+    assert '"familyFriendly"' in (optimizer.task.setup.json_schema or "")
