@@ -186,6 +186,10 @@ class RunSpec(BaseModel):
     test: Annotated[Any, Option("test file (default: split from --data)", file=True)] = None
     template: Annotated[StrictStr | None, Option("starting prompt: a Jinja file or Jinja text using the input columns",
                                                  file=True)] = None
+    system: Annotated[StrictStr | None, Option(
+        "a system message every prompt starts with: a Jinja file or text (it may use labels, description, "
+        "definitions, titles; not the inputs); the search may also move the instruction into it", file=True,
+        metavar="TEMPLATE")] = None
     model: Annotated[Any, Option("model under optimization: local (bundled SmolLM2), local:gemma, local:/path.gguf, "
                                  "openai:MODEL[@BASE_URL], anthropic:MODEL[@BASE_URL]")] = "local"
     api_base: Annotated[StrictStr | None, Option(

@@ -94,3 +94,18 @@ def scored_parent(context, candidate, backend: FakeBackend | None = None):  # ty
     dev = list(context.dev.values())
     prompt = compose(candidate, context.setup, context.custom)
     return Racer(evaluator, dev, (len(dev),)).race(0, candidate, prompt, lambda n, s: False)
+
+
+class ChatAPIBackend(FakeBackend):
+    """A fake chat API (every request goes as chat messages): remembers every request as sent."""
+
+    chat_api = True
+    supports_chat = False
+
+    def __init__(self) -> None:
+        super().__init__(name="fake-chat-api")
+        self.requests: list[object] = []
+
+    def score(self, text, continuations, *, chat: bool = False, on_usage=None) -> list[float]:  # type: ignore[no-untyped-def]
+        self.requests.append(text)
+        return super().score(text, continuations, chat=chat, on_usage=on_usage)

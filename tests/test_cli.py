@@ -55,6 +55,8 @@ def test_optimize_then_eval_reproduces_the_test_score(tmp_path: Path, keyword_cs
         (["--input", "text", "--target", "label", "--json-schema", "{\"type\": 1}"], "'type' must be"),
         (["--input", "text", "--target", "label", "--json-schema", "{}"], "is not a JSON schema"),
         (["--input", "text", "--target", "label", "--metric", "json_f1"], "is not JSON"),
+        (["--input", "text", "--target", "label", "--system", "Sort {{ text }}."], "--system: template 'system' uses"),
+        (["--input", "text", "--target", "label", "--system", "{{ 1/0 }}"], "system"),
     ],
 )
 def test_bad_input_is_one_line_with_exit_code_2(tmp_path: Path, keyword_csv: Path, args: list[str],

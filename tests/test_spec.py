@@ -51,6 +51,7 @@ def _every_setting(tmp_path: Path) -> dict[str, object]:
     return {
         "data": str(tmp_path / "train.csv"), "inputs": ["text", "title"], "target": "label",
         "dev": str(tmp_path / "train.csv"), "test": str(tmp_path / "train.csv"), "template": "Q: {{ text }}\nA:",
+        "system": "You sort {{ labels | join(', ') }}.",
         "model": "openai:gpt-4o-mini@http://127.0.0.1:9/v1", "api_base": "http://127.0.0.1:9/v1",
         "api_key_env": "MY_OPENAI_KEY", "model_options": ["reasoning_effort=low", "top_p=0.9"],
         "max_output_tokens": 400, "stop": ["###", ""], "answer_pattern": "Answer: (.*)",

@@ -39,6 +39,7 @@ from autoprompt.models.client import Client
 from autoprompt.prompts.prompt import Prompt, calibration_from, probabilities
 from autoprompt.prompts.structured import read_json
 from autoprompt.records.example import Example
+from autoprompt.records.message import Conversation, as_text
 from autoprompt.records.prediction import Prediction
 
 T = TypeVar("T")
@@ -61,7 +62,7 @@ class Evaluator:
             return prompt
         labels = list(prompt.continuations())
         conts = list(prompt.continuations().values())
-        def score(text: str) -> list[float]:
+        def score(text: str | Conversation) -> list[float]:
             return self.client.score(text, conts, chat=prompt.chat)
 
         texts = prompt.content_free()
@@ -74,7 +75,7 @@ class Evaluator:
         """The greedy answer, and the sampled ones when consistency is measured. A prompt that
         cannot render for this example (e.g. over the size cap with its inputs) fails the example."""
         try:
-            text = prompt.render(example.inputs)
+            text = prompt.request(example.inputs)
         except TemplateError as exc:
             raise ExampleFailed(f"the prompt does not render for this example: {exc}") from None
         sampling = self.consistency
@@ -91,7 +92,7 @@ class Evaluator:
         conts = prompt.continuations()
         logprobs = dict(zip(conts, self.client.score(text, list(conts.values()), chat=prompt.chat,
                                                      cache_key=prompt_cache_key(prompt))))
-        samples = sampling.draw_labels(probabilities(logprobs, prompt.calibration), text) if sampling else []
+        samples = sampling.draw_labels(probabilities(logprobs, prompt.calibration), as_text(text)) if sampling else []
         return prompt.decide(logprobs), samples
 
     def predict(self, prompt: Prompt, example: Example) -> Prediction:

@@ -37,9 +37,14 @@ def exported_program(exported: ExportedPrompt) -> Any:
     dspy = _dspy()
     target = str(exported.manifest.get("target", "answer"))
     program = dspy.Predict(_signature(exported))
-    program.demos = [dspy.Example(**demo["inputs"], **{target: demo["answer"]})
-                     for demo in exported.prompt.constants.get("demos", [])]
+    program.demos = [dspy.Example(**demo["inputs"], **{target: demo["answer"]}) for demo in demos_of(exported)]
     return program
+
+
+def demos_of(exported: ExportedPrompt) -> list[dict[str, Any]]:
+    """The winner's demonstrations, inline or as turns of their own."""
+    constants = exported.prompt.constants
+    return list(constants.get("turn_demos") or constants.get("demos") or [])
 
 
 def load_program(directory: str | Path) -> tuple[Any, Any]:
@@ -57,7 +62,7 @@ def load_program(directory: str | Path) -> tuple[Any, Any]:
 
 
 def template_adapter(exported: ExportedPrompt) -> Any:
-    """A ``dspy.Adapter`` that renders the exported template (in the sandbox) as one user turn."""
+    """A ``dspy.Adapter`` that renders the exported template (in the sandbox) as the scored messages."""
     dspy = _dspy()
     prompt, names = exported.prompt, exported.input_names
     target = str(exported.manifest.get("target", "answer"))
@@ -69,11 +74,11 @@ def template_adapter(exported: ExportedPrompt) -> Any:
             constants = dict(prompt.constants)
             if constants.get("instruction"):
                 constants["instruction"] = signature.instructions
-            if "demos" in constants:
-                constants["demos"] = [{"inputs": {n: str(d[n]) for n in names}, "answer": str(d[target])}
-                                      for d in demos]
-            text = replace(prompt, constants=constants).render({n: str(inputs[n]) for n in names})
-            return [{"role": "user", "content": text}]
+            edited = [{"inputs": {n: str(d[n]) for n in names}, "answer": str(d[target])} for d in demos]
+            key = "turn_demos" if constants.get("turn_demos") else "demos"
+            if key in constants:
+                constants[key] = edited
+            return replace(prompt, constants=constants).messages({n: str(inputs[n]) for n in names})
 
         def parse(self, signature: Any, completion: str) -> dict[str, Any]:
             if not prompt.label_words:

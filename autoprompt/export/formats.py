@@ -7,19 +7,21 @@ Contract:
 
   - ``jinja``: ``winner.jinja`` plus its manifest ``winner.json`` (``load_prompt``);
   - ``openai``: ``openai.json``, keyword arguments for ``client.chat.completions.create``;
-  - ``anthropic``: ``anthropic.json``, keyword arguments for ``client.messages.create``.
-    Every prompt was scored as one user turn, so it is all in ``messages`` and there is
-    no ``system``: moving text into a system prompt would change what the model sees;
+  - ``anthropic``: ``anthropic.json``, keyword arguments for ``client.messages.create``,
+    with the prompt's system message (when it has one) as ``system``;
   - ``dspy``: ``program.json``, a saved ``dspy.Predict`` with the winner's instruction
     and demonstrations, plus the prompt it came from, which
     ``autoprompt.export.dspy_program.load_program`` turns back into the scored prompt;
-  - ``promptfoo``: ``promptfooconfig.yaml``, a regression suite with the test examples.
+  - ``promptfoo``: ``promptfooconfig.yaml``, a regression suite with the test examples (a prompt
+    with a system message or demonstration turns in promptfoo's chat form, its messages as JSON).
 
-- The message formats carry the prompt with ``{{name}}`` placeholders for the inputs
-  (``flatten``); ``fill(text, inputs)`` substitutes them in one pass, and gives back
-  exactly the text that was scored. A template whose output is not its inputs pasted
-  into fixed text (it filters or branches on them) cannot be flattened: that raises
-  ``ConfigError`` and names the ``jinja`` format, which keeps the template.
+- The message formats carry the scored messages (``chat_messages``: the system message and
+  demonstration turns when the prompt has them, then the user turn) with ``{{name}}``
+  placeholders for the inputs in the user turn (``flatten``); ``fill(text, inputs)``
+  substitutes them in one pass, and gives back exactly the text that was scored. A template
+  whose output is not its inputs pasted into fixed text (it filters or branches on them)
+  cannot be flattened: that raises ``ConfigError`` and names the ``jinja`` format, which
+  keeps the template.
 - Requests carry the sampling parameters the API backends scored with, and a prompt that asks
   for JSON carries its schema as the backends sent it (``response_format`` for OpenAI and
   promptfoo's OpenAI provider, the forced ``answer`` tool for Anthropic); promptfoo then checks
@@ -42,6 +44,7 @@ from autoprompt.export.manifest import MANIFEST_FILE, TEMPLATE_FILE, ExportedPro
 from autoprompt.plugins import load, named
 from autoprompt.prompts.prompt import sent_stops
 from autoprompt.prompts.structured import answer_tool, response_format
+from autoprompt.records.message import as_dicts
 
 FORMATS = ("jinja", "openai", "anthropic", "dspy", "promptfoo")
 CLASSIFY_MAX_TOKENS = 12
@@ -123,10 +126,21 @@ def promptfoo_provider(exported: ExportedPrompt, override: str | None) -> dict[s
     return entry
 
 
+def chat_messages(exported: ExportedPrompt, samples: Sequence[Mapping[str, str]] = ()) -> list[dict[str, str]]:
+    """The scored messages with ``{{name}}`` placeholders in the user turn: the system message and
+    demonstration turns as they are (one that itself holds a placeholder cannot be filled safely)."""
+    fixed = as_dicts(exported.prompt.conversation(""))[:-1]
+    clashes = sorted({m.group(0) for message in fixed for m in _PLACEHOLDER.finditer(message["content"])
+                      if m.group(1) in exported.input_names})
+    if clashes:
+        raise ConfigError(f"the system message or a demonstration contains {', '.join(clashes)}, which this format "
+                          "uses as a placeholder; export with --format jinja instead")
+    return [*fixed, {"role": "user", "content": flatten(exported, samples)}]
+
+
 def write_openai(exported: ExportedPrompt, out: Path, samples: Sequence[Mapping[str, str]],
                  model: str | None) -> Path:
-    request: dict[str, Any] = {"model": model_name(exported, model),
-                               "messages": [{"role": "user", "content": flatten(exported, samples)}],
+    request: dict[str, Any] = {"model": model_name(exported, model), "messages": chat_messages(exported, samples),
                                **request_parameters(exported), **structured(exported, "openai")}
     if exported.manifest.get("task", "classification") == "classification":
         request |= {"logprobs": True, "top_logprobs": 20}
@@ -138,8 +152,10 @@ def write_anthropic(exported: ExportedPrompt, out: Path, samples: Sequence[Mappi
     """Only ``max_tokens``: the Anthropic backend scored without sampling parameters (this
     SDK's ``messages.create`` no longer takes ``temperature``)."""
     parameters = request_parameters(exported)
+    system = exported.prompt.system
     request = {"model": model_name(exported, model), "max_tokens": parameters["max_tokens"],
-               "messages": [{"role": "user", "content": flatten(exported, samples)}],
+               **({"system": system} if system else {}),
+               "messages": [m for m in chat_messages(exported, samples) if m["role"] != "system"],
                **({"stop_sequences": parameters["stop"]} if "stop" in parameters else {}),
                **structured(exported, "anthropic")}
     return _write_json(out / "anthropic.json", request)
@@ -169,11 +185,16 @@ def write_promptfoo(exported: ExportedPrompt, out: Path, tests: Sequence[tuple[M
         import yaml
     except ImportError:
         raise MissingDependency("pyyaml") from None
-    text = flatten(exported, [inputs for inputs, _ in tests])
+    samples = [inputs for inputs, _ in tests]
+    if exported.prompt.system or exported.prompt.turns:  # promptfoo's chat form: the messages as JSON
+        raw = nunjucks_text(json.dumps(chat_messages(exported, samples), ensure_ascii=False, indent=1),
+                            value=lambda name: "{{ (" + name + " | dump).slice(1, -1) }}")
+    else:
+        raw = nunjucks_text(flatten(exported, samples))
     config = {
         "description": f"autoprompt winner ({exported.manifest.get('metric', 'accuracy')} "
                        f"{exported.manifest.get('scores', {}).get('dev', {}).get('score', '')} on dev)",
-        "prompts": [{"id": "autoprompt-winner", "label": "autoprompt winner", "raw": nunjucks_text(text)}],
+        "prompts": [{"id": "autoprompt-winner", "label": "autoprompt winner", "raw": raw}],
         "providers": [promptfoo_provider(exported, model)],
         "tests": [{"vars": dict(inputs), "assert": [assertion(exported, target)]} for inputs, target in tests],
     }
@@ -199,13 +220,15 @@ def _literal_dumper(yaml: Any) -> Any:
     return Dumper
 
 
-def nunjucks_text(text: str) -> str:
-    """Our ``{{name}}`` text as a Nunjucks template: literal template syntax is wrapped in raw blocks."""
+def nunjucks_text(text: str, value: Callable[[str], str] = placeholder) -> str:
+    """Our ``{{name}}`` text as a Nunjucks template: literal template syntax is wrapped in raw blocks,
+    and each placeholder becomes ``value(name)`` (itself by default; inside a JSON string, the
+    value escaped as JSON)."""
     parts = re.split(r"(\{\{\w+\}\})", text)
     out = []
     for i, part in enumerate(parts):
         if i % 2 == 1:
-            out.append(part)
+            out.append(value(part[2:-2]))
         elif re.search(r"\{[{%#]|[}%#]\}", part):
             out.append("{% raw %}" + part.replace("{% endraw %}", "{% endraw %}{{ '{% endraw %}' }}{% raw %}")
                        + "{% endraw %}")

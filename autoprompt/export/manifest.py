@@ -4,10 +4,12 @@ Contract:
 - ``write_prompt(directory, prompt, metadata)`` writes ``winner.jinja`` (the
   skeleton) and ``winner.json`` (the manifest: skeleton, constants, label words,
   calibration, addressing mode, the free-text answer settings (longest answer, stop
-  strings, answer pattern), plus scores, model, data hash, seed and version).
+  strings, answer pattern, JSON schema), the system message (demonstrations given as turns
+  are constants, ``turn_demos``), plus scores, model, data hash, seed and version).
 - ``load_prompt(path)`` reads either file's directory or the manifest itself and
   returns an ``ExportedPrompt`` that renders byte-identically to the prompt that
-  was scored. Needs jinja2 and the standard library only.
+  was scored (``render`` the user turn, ``messages`` every message). Needs jinja2 and the
+  standard library only.
 """
 
 from __future__ import annotations
@@ -50,8 +52,10 @@ class ExportedPrompt:
         return self.prompt.render(inputs)
 
     def messages(self, **inputs: str) -> list[dict[str, str]]:
-        """The prompt as a one-turn chat message list."""
-        return [{"role": "user", "content": self.render(**inputs)}]
+        """The prompt as chat messages, exactly as they were scored: the system message and the
+        demonstration turns (when the prompt has them), then the user turn."""
+        self.render(**inputs)  # names any missing input
+        return self.prompt.messages(inputs)
 
     def continuations(self) -> dict[str, str]:
         """For classification: the text scored after the prompt for each label."""
@@ -88,6 +92,7 @@ def write_prompt(directory: str | Path, prompt: Prompt, metadata: Mapping[str, A
         "stop": list(prompt.stop),
         "answer_pattern": prompt.answer_pattern,
         "json_schema": json.loads(prompt.json_schema) if prompt.json_schema else None,
+        "system": prompt.system,
         **metadata,
     }
     path = out / MANIFEST_FILE
@@ -154,8 +159,18 @@ def load_prompt(path: str | Path) -> ExportedPrompt:
         calibrate=fields["calibrate"],
         calibration=fields["calibration"],
         **_answer_settings(manifest, manifest_path),
+        system=_system(manifest, manifest_path),
     )
     return ExportedPrompt(prompt, manifest)
+
+
+def _system(manifest: Mapping[str, Any], manifest_path: Path) -> str:
+    """The system message (none in a manifest written before there were system messages)."""
+    system = manifest.get("system", "")
+    if not isinstance(system, str):
+        raise ConfigError(f"{manifest_path}: 'system' must be a text, but it is a {type(system).__name__}; re-export "
+                          "the prompt")
+    return system
 
 
 def _answer_settings(manifest: Mapping[str, Any], manifest_path: Path) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 Contract (``Backend``):
 - ``score(text, continuations, chat=...)`` returns the log-likelihood of each
-  continuation (all of its tokens) after the prompt ``text``.
+  continuation (all of its tokens) after the prompt ``text``: plain text (one user turn) or a
+  conversation (``records.message``: a system message, demonstration turns, the user turn),
+  which a raw-text model reads as ``as_text`` gives it.
 - ``generate(text, chat=..., max_tokens=..., stop=...)`` returns greedy generated text;
   a backend may stop at the first of the ``stop`` strings (after some content), or
   may generate past it, so callers parse what they need (``prompt.parse_generation``).
@@ -22,7 +24,7 @@ Contract (``Backend``):
   scoring; ``reset``), ``TokenCounting.count_tokens(text, chat=...)`` (the prompt's length in
   the model's tokens; ``count_tokens`` falls back to 4 characters a token),
   ``PromptCaching.with_cache_key(key)`` (the backend sending a provider's prompt-cache key;
-  ``cache_keyed``).
+  ``cache_keyed``), ``ChatAPI.chat_api`` (every request is chat messages; ``takes_messages``).
 - A backend raises ``ExampleFailed`` for a request that fails on its own and
   ``ModelError`` when the model is unusable.
 
@@ -40,6 +42,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from autoprompt.records.message import Conversation, as_text
 from autoprompt.records.usage import Usage
 
 UsageSink = Callable[[Usage], None]
@@ -68,12 +71,12 @@ class Backend(Protocol):
         """Whether ``chat=True`` is possible."""
         ...
 
-    def score(self, text: str, continuations: Sequence[str], *, chat: bool = False,
+    def score(self, text: str | Conversation, continuations: Sequence[str], *, chat: bool = False,
               on_usage: UsageSink | None = None) -> list[float]: ...
 
-    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
-                 on_usage: UsageSink | None = None, temperature: float = 0.0, seed: int | None = None,
-                 json_schema: str | None = None) -> str:
+    def generate(self, text: str | Conversation, *, chat: bool = False, max_tokens: int = 16,
+                 stop: Sequence[str] = (), on_usage: UsageSink | None = None, temperature: float = 0.0,
+                 seed: int | None = None, json_schema: str | None = None) -> str:
         """Greedy text; with ``temperature`` above 0, a sample drawn with ``seed`` (consistency
         measurement asks for these); with ``json_schema`` (compact JSON text), JSON that follows
         it (passed only when a prompt asks for structured answers)."""
@@ -112,18 +115,20 @@ class FakeBackend:
         self.name = name
         self.calls = 0
 
-    def score(self, text: str, continuations: Sequence[str], *, chat: bool = False,
+    def score(self, text: str | Conversation, continuations: Sequence[str], *, chat: bool = False,
               on_usage: UsageSink | None = None) -> list[float]:
         self.calls += 1
+        text = as_text(text)
         return [-1.0 - 2.0 * _noise(text, c, str(chat)) + self.rule(text, c) for c in continuations]
 
-    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
-                 on_usage: UsageSink | None = None, temperature: float = 0.0, seed: int | None = None,
-                 json_schema: str | None = None) -> str:
+    def generate(self, text: str | Conversation, *, chat: bool = False, max_tokens: int = 16,
+                 stop: Sequence[str] = (), on_usage: UsageSink | None = None, temperature: float = 0.0,
+                 seed: int | None = None, json_schema: str | None = None) -> str:
         """Echoes the last input, put in the past tense when the prompt says "past" (most of the
         time). Sampling drifts from that answer with probability ``temperature`` times 0.6, or
         times 0.15 when the prompt asks for a short answer. Asked for JSON, see ``_fake_json``."""
         self.calls += 1
+        text = as_text(text)
         if "Answer to grade:" in text:
             return _fake_grade(text)
         if json_schema is not None:
@@ -197,7 +202,16 @@ class Resettable(Protocol):
 class TokenCounting(Protocol):
     """A backend that can count a prompt's tokens itself."""
 
-    def count_tokens(self, text: str, *, chat: bool = False) -> int: ...
+    def count_tokens(self, text: str | Conversation, *, chat: bool = False) -> int: ...
+
+
+@runtime_checkable
+class ChatAPI(Protocol):
+    """A backend whose every request is a list of chat messages (a hosted chat API), so a system
+    message and demonstration turns are possible whatever the addressing (``takes_messages``)."""
+
+    @property
+    def chat_api(self) -> bool: ...
 
 
 @runtime_checkable
@@ -234,10 +248,15 @@ def reset(backend: Backend) -> None:
         backend.reset()
 
 
-def count_tokens(backend: Backend, text: str, *, chat: bool = False) -> int:
+def takes_messages(backend: Backend) -> bool:
+    """Whether every request to ``backend`` goes as chat messages (else only chat addressing does)."""
+    return isinstance(backend, ChatAPI) and bool(backend.chat_api)
+
+
+def count_tokens(backend: Backend, text: str | Conversation, *, chat: bool = False) -> int:
     """The prompt's length in tokens: the backend's own count when it has one, else chars / 4."""
     if isinstance(backend, TokenCounting):
         return int(backend.count_tokens(text, chat=chat))
-    return max(1, round(len(text) / 4))
+    return max(1, round(len(as_text(text)) / 4))
 
 

@@ -30,6 +30,7 @@ from autoprompt.models.budget import Budget
 from autoprompt.models.cache import MemoryCache, ResponseCache, request_key
 from autoprompt.models.ratelimit import RateLimiter
 from autoprompt.models.usage import PriceTable
+from autoprompt.records.message import Conversation, as_text, wire
 from autoprompt.records.usage import Usage
 
 MAX_FAILURES_IN_A_ROW = 20  # requests in a row that failed after their retries: the service is down
@@ -109,26 +110,27 @@ class Client:
             raise ExampleFailed(entry["error"])
         return entry["value"]
 
-    def score(self, text: str, continuations: Sequence[str], *, chat: bool = False, sample: int = 0,
-              cache_key: str = "") -> list[float]:
+    def score(self, text: str | Conversation, continuations: Sequence[str], *, chat: bool = False,
+              sample: int = 0, cache_key: str = "") -> list[float]:
         """Log-likelihoods; ``cache_key`` names the prompt for a provider's prompt cache (not ours:
         the answer does not depend on it)."""
-        key = self._key("score", text, list(continuations), chat, sample=sample)
+        key = self._key("score", wire(text), list(continuations), chat, sample=sample)
         backend = cache_keyed(self.backend, cache_key)
-        return list(self._call(key, len(text) // 4, lambda sink: list(
+        return list(self._call(key, len(as_text(text)) // 4, lambda sink: list(
             backend.score(text, continuations, chat=chat, on_usage=sink))))
 
-    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
-                 temperature: float = 0.0, sample: int = 0, cache_key: str = "", json_schema: str | None = None) -> str:
+    def generate(self, text: str | Conversation, *, chat: bool = False, max_tokens: int = 16,
+                 stop: Sequence[str] = (), temperature: float = 0.0, sample: int = 0, cache_key: str = "",
+                 json_schema: str | None = None) -> str:
         """Greedy text, or with ``temperature`` > 0 the ``sample``-th sampled answer (the backend is
         asked with ``temperature`` and ``seed=sample``; the key holds both). With ``json_schema`` the
         answer follows that schema (the backend is asked with it only then; the key holds it)."""
         sampling = {"temperature": temperature, "seed": sample} if temperature > 0 else {}
         structured = {"json_schema": json_schema} if json_schema else {}
-        key = self._key("generate", text, chat, max_tokens, list(stop), *([sampling] if sampling else []),
+        key = self._key("generate", wire(text), chat, max_tokens, list(stop), *([sampling] if sampling else []),
                         *([structured] if structured else []), sample=sample)
         sampled = temperature > 0
         backend = cache_keyed(self.backend, cache_key)
-        return str(self._call(key, len(text) // 4 + max_tokens, lambda sink: backend.generate(
+        return str(self._call(key, len(as_text(text)) // 4 + max_tokens, lambda sink: backend.generate(
             text, chat=chat, max_tokens=max_tokens, stop=stop, on_usage=sink, temperature=temperature if sampled
             else 0.0, seed=sample if sampled else None, **structured)))

@@ -22,6 +22,7 @@ from autoprompt.errors import require
 from autoprompt.models.backend import Backend
 from autoprompt.models.hosted import Completion, label_scores
 from autoprompt.prompts.structured import response_format
+from autoprompt.records.message import Conversation, as_dicts
 from autoprompt.records.usage import Usage
 
 
@@ -41,6 +42,7 @@ class DSPyBackend:
     """Any ``dspy.BaseLM`` behind the autoprompt ``Backend`` protocol."""
 
     supports_chat = False
+    chat_api = True  # a DSPy LM takes chat messages
 
     def __init__(self, lm: Any, *, max_tokens: int = 12) -> None:
         self.lm = lm
@@ -54,17 +56,17 @@ class DSPyBackend:
     def params(self) -> dict[str, object]:
         return {k: v for k, v in dict(self.lm.kwargs).items() if "key" not in k.lower()}
 
-    def _ask(self, text: str, max_tokens: int, **sampling: Any) -> str:
-        outputs = self.lm(messages=[{"role": "user", "content": text}], max_tokens=max_tokens, **sampling)
+    def _ask(self, text: str | Conversation, max_tokens: int, **sampling: Any) -> str:
+        outputs = self.lm(messages=as_dicts(text), max_tokens=max_tokens, **sampling)
         return _text_of(outputs[0]) if outputs else ""
 
-    def score(self, text: str, continuations: Sequence[str], *, chat: bool = False,
+    def score(self, text: str | Conversation, continuations: Sequence[str], *, chat: bool = False,
               on_usage: Callable[[Usage], None] | None = None) -> list[float]:
         return label_scores(Completion(self._ask(text, self.max_tokens)), continuations)
 
-    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
-                 on_usage: Callable[[Usage], None] | None = None, temperature: float = 0.0,
-                 seed: int | None = None, json_schema: str | None = None) -> str:
+    def generate(self, text: str | Conversation, *, chat: bool = False, max_tokens: int = 16,
+                 stop: Sequence[str] = (), on_usage: Callable[[Usage], None] | None = None,
+                 temperature: float = 0.0, seed: int | None = None, json_schema: str | None = None) -> str:
         sampling = {"temperature": temperature, "seed": seed, "cache": False} if temperature > 0 else {}
         structured = {"response_format": response_format(json_schema)} if json_schema else {}
         return self._ask(text, max_tokens, **sampling, **structured)

@@ -3,7 +3,8 @@
 Contract:
 - ``APIBackend`` implements the ``Backend`` protocol on top of one method that
   subclasses provide, ``_complete(text, max_tokens, logprobs) -> Completion``: one
-  chat request with ``text`` as the user turn, greedy (temperature 0).
+  chat request, greedy (temperature 0), of ``text`` as the user turn, or of the conversation's
+  messages (its system message in the API's own place for one).
 - Classification: the generated answer is parsed into a label (case, punctuation,
   underscores and surrounding words are tolerated). Where the API returns
   logprobs, the labels' first-token log-probabilities are used as scores, so
@@ -32,6 +33,7 @@ from autoprompt.models.backend import Limits
 from autoprompt.models.retry import RetryPolicy, TransientError, call_with_retries, parse_retry_after, status_error
 from autoprompt.prompts.answers import label_form, parse_label
 from autoprompt.prompts.prompt import sent_stops
+from autoprompt.records.message import Conversation
 from autoprompt.records.usage import Usage
 
 UNCHOSEN = -50.0
@@ -123,6 +125,7 @@ class APIBackend:
     client_class = ""
     has_logprobs = True
     supports_chat = False  # every request is already a chat message; there is no raw mode to choose
+    chat_api = True  # so a system message and demonstration turns go as they are
 
     @classmethod
     def from_spec(cls, spec: str, **options: Any) -> APIBackend:
@@ -189,27 +192,27 @@ class APIBackend:
         return {"temperature": 0.0, "max_tokens": self.max_tokens, "logprobs": self.logprobs,
                 "extra_body": self.extra_body, **reasoning}
 
-    def _complete(self, text: str, max_tokens: int, logprobs: bool, temperature: float = 0.0,
+    def _complete(self, text: str | Conversation, max_tokens: int, logprobs: bool, temperature: float = 0.0,
                   seed: int | None = None, stop: Sequence[str] = (), json_schema: str | None = None) -> Completion:
         raise NotImplementedError
 
-    def _request(self, text: str, max_tokens: int, logprobs: bool, on_usage: Callable[[Usage], None] | None,
-                 temperature: float = 0.0, seed: int | None = None, stop: Sequence[str] = (),
-                 json_schema: str | None = None) -> Completion:
+    def _request(self, text: str | Conversation, max_tokens: int, logprobs: bool,
+                 on_usage: Callable[[Usage], None] | None, temperature: float = 0.0, seed: int | None = None,
+                 stop: Sequence[str] = (), json_schema: str | None = None) -> Completion:
         completion = call_with_retries(lambda: self._complete(text, max_tokens, logprobs, temperature, seed,
                                                               sent_stops(stop), json_schema), self.policy)
         if on_usage is not None:
             on_usage(completion.usage)
         return completion
 
-    def score(self, text: str, continuations: Sequence[str], *, chat: bool = False,
+    def score(self, text: str | Conversation, continuations: Sequence[str], *, chat: bool = False,
               on_usage: Callable[[Usage], None] | None = None) -> list[float]:
         completion = self._request(text, self.max_tokens, self.logprobs, on_usage)
         return label_scores(completion, continuations)
 
-    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
-                 on_usage: Callable[[Usage], None] | None = None, temperature: float = 0.0,
-                 seed: int | None = None, json_schema: str | None = None) -> str:
+    def generate(self, text: str | Conversation, *, chat: bool = False, max_tokens: int = 16,
+                 stop: Sequence[str] = (), on_usage: Callable[[Usage], None] | None = None,
+                 temperature: float = 0.0, seed: int | None = None, json_schema: str | None = None) -> str:
         return self._request(text, max_tokens, False, on_usage, temperature, seed, stop, json_schema).text
 
 

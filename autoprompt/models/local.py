@@ -11,8 +11,9 @@ Contract (see ``backend.Backend``):
 - ``generate`` decodes greedily and stops at end of generation, ``max_tokens`` or the
   first ``stop`` string that follows some content; asked for a JSON schema, it decodes under
   the llama.cpp grammar made from it.
-- Chat models (a chat template in the GGUF) can be addressed through the template;
-  base models get raw text. ``reset()`` empties the KV cache.
+- Chat models (a chat template in the GGUF) can be addressed through the template, a
+  conversation's messages included; base models get raw text (a conversation as ``as_text``).
+  ``reset()`` empties the KV cache.
 - The model loads lazily, on first use; a missing or corrupt file is a ``ModelError``.
 """
 
@@ -27,6 +28,7 @@ from typing import Any
 
 from autoprompt.errors import ExampleFailed, MissingDependency, ModelError
 from autoprompt.models.backend import UsageSink
+from autoprompt.records.message import Conversation, as_dicts, as_text
 from autoprompt.records.usage import Usage
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -108,20 +110,20 @@ class LocalBackend:
     def supports_chat(self) -> bool:
         return "tokenizer.chat_template" in self._model().metadata
 
-    def format(self, text: str, chat: bool) -> str:
-        """Wrap ``text`` as the user turn of the chat template, or leave it raw."""
+    def format(self, text: str | Conversation, chat: bool) -> str:
+        """The conversation (or ``text`` as its user turn) through the chat template, or as raw text."""
         if not chat:
-            return text
+            return as_text(text)
         from jinja2.sandbox import ImmutableSandboxedEnvironment
 
         llm = self._model()
         template = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True).from_string(
             llm.metadata["tokenizer.chat_template"]
         )
-        return template.render(messages=[{"role": "user", "content": text}], add_generation_prompt=True,
+        return template.render(messages=as_dicts(text), add_generation_prompt=True,
                                bos_token="", eos_token="")
 
-    def count_tokens(self, text: str, *, chat: bool = False) -> int:
+    def count_tokens(self, text: str | Conversation, *, chat: bool = False) -> int:
         """Tokens the model sees for ``text`` (with the chat template when ``chat``)."""
         return len(self._tokens(self.format(text, chat), chat))
 
@@ -154,7 +156,7 @@ class LocalBackend:
             return joint[len(prompt_tokens):]
         return list(self._model().tokenize(continuation.encode("utf-8"), add_bos=False, special=False))
 
-    def score(self, text: str, continuations: Sequence[str], *, chat: bool = False,
+    def score(self, text: str | Conversation, continuations: Sequence[str], *, chat: bool = False,
               on_usage: UsageSink | None = None) -> list[float]:
         prompt = self.format(text, chat)
         tokens = self._tokens(prompt, chat)
@@ -173,9 +175,9 @@ class LocalBackend:
             on_usage(Usage(len(tokens), 0))
         return scores
 
-    def generate(self, text: str, *, chat: bool = False, max_tokens: int = 16, stop: Sequence[str] = (),
-                 on_usage: UsageSink | None = None, temperature: float = 0.0, seed: int | None = None,
-                 json_schema: str | None = None) -> str:
+    def generate(self, text: str | Conversation, *, chat: bool = False, max_tokens: int = 16,
+                 stop: Sequence[str] = (), on_usage: UsageSink | None = None, temperature: float = 0.0,
+                 seed: int | None = None, json_schema: str | None = None) -> str:
         """Greedy text; with ``temperature`` > 0, sampled from the softmax of logits / temperature
         with a generator seeded by ``seed`` (so the same request gives the same sample). With
         ``json_schema``, decoding follows the llama.cpp grammar made from the schema."""

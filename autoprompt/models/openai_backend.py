@@ -25,6 +25,7 @@ from autoprompt.models.hosted import (
     translate_sdk_error,
 )
 from autoprompt.prompts.structured import response_format
+from autoprompt.records.message import Conversation, as_dicts
 from autoprompt.records.usage import Usage
 
 
@@ -37,14 +38,14 @@ class OpenAIBackend(APIBackend):
     sdk_module = "openai"
     client_class = "OpenAI"
 
-    def _complete(self, text: str, max_tokens: int, logprobs: bool, temperature: float = 0.0,
+    def _complete(self, text: str | Conversation, max_tokens: int, logprobs: bool, temperature: float = 0.0,
                   seed: int | None = None, stop: Sequence[str] = (), json_schema: str | None = None) -> Completion:
         client = self._client()
         sdk = self._sdk()
         try:
             extra = {**self.extra_body, **({"prompt_cache_key": self.cache_key} if self.cache_key else {})}
             response = client.chat.completions.create(
-                model=self.model, messages=[{"role": "user", "content": text}], extra_body=extra or None,
+                model=self.model, messages=as_dicts(text), extra_body=extra or None,
                 **self._sampling(max_tokens, logprobs, temperature, seed), **({"stop": list(stop)} if stop else {}),
                 **({"response_format": response_format(json_schema)} if json_schema else {}))
         except (sdk.APIError, ValueError) as exc:

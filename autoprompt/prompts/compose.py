@@ -4,8 +4,9 @@ Contract:
 - ``Candidate`` is a frozen record of choices: task skeleton, instruction text,
   clarifiers, context blocks, how many demonstrations and which (a seeded balanced
   draw, or an explicit ordered list of training example ids), label words (a named
-  set plus per-label overrides), calibration, and chat or raw addressing. It knows
-  nothing about models.
+  set plus per-label overrides), calibration, chat or raw addressing, and whether the
+  instructions sit in the system message and the demonstrations are turns of their own.
+  It knows nothing about models.
 - ``instruction`` is Jinja source (possibly written by a model: untrusted, rendered
   in the sandbox with the task's constants only). Empty means the library's default
   instruction for the task kind. Skeletons show it through ``{{ instruction }}``; a
@@ -89,6 +90,7 @@ class TaskSetup:
     stop: tuple[str, ...] = ("\n",)
     answer_pattern: str | None = None
     json_schema: str | None = None  # compact JSON text of the schema a structured answer follows
+    system: str = ""  # the user's system message: Jinja source rendered with the task's constants
 
     def words(self, verbalizer: str, overrides: tuple[tuple[str, str], ...] = ()) -> dict[str, str]:
         words = verbalizers(self.labels, self.label_words).get(verbalizer, {label: label for label in self.labels})
@@ -161,7 +163,10 @@ def static_context(setup: TaskSetup, words: dict[str, str]) -> dict[str, Any]:
 
 
 def compose(candidate: Candidate, setup: TaskSetup, custom: Template | None = None) -> Prompt:
-    """Turn a candidate into a renderable prompt."""
+    """Turn a candidate into a renderable prompt. With ``candidate.system`` the context, instruction
+    and clarifiers go to the system message (after the user's own system text), with
+    ``candidate.demo_turns`` each demonstration is a user turn (the skeleton for its inputs) and
+    an assistant turn (its answer) before the example's turn."""
     classification = setup.kind is TaskKind.CLASSIFICATION
     words = setup.words(candidate.verbalizer, candidate.word_overrides) if classification else {}
     static = static_context(setup, words)
@@ -171,19 +176,25 @@ def compose(candidate: Candidate, setup: TaskSetup, custom: Template | None = No
     demos: list[dict[str, Any]] = [
         {"inputs": dict(ex.inputs), "answer": words.get(ex.target, ex.target)} for ex in pick_demos(setup, candidate)
     ]
+    system = [Template("system", setup.system).render(static).strip()] if setup.system else []
+    if candidate.system:
+        system += [p for p in (context, instruction, clarifiers) if p]
+        context = instruction = clarifiers = ""
+    inline = [] if candidate.demo_turns else demos
     if candidate.task == CUSTOM_TASK and custom is not None:
         parts = [p for p in (context, instruction, clarifiers) if p]
         space = " " if candidate.answer_space else ""
-        parts += [custom.render({**static, **d["inputs"], "inputs": d["inputs"]}) + space + d["answer"] for d in demos]
+        parts += [custom.render({**static, **d["inputs"], "inputs": d["inputs"]}) + space + d["answer"]
+                  for d in inline]
         preamble = "".join(p + "\n\n" for p in parts)
         template, constants = _WRAPPER + custom.source, {**static, "preamble": preamble}
     else:
         template = setup.library.tasks[candidate.task].source
         constants = {**static, "context": context, "instruction": instruction, "clarifiers": clarifiers,
-                     "demos": demos}
+                     "demos": inline}
     return Prompt(
         template=template,
-        constants=constants,
+        constants={**constants, **({"turn_demos": demos} if candidate.demo_turns and demos else {})},
         input_names=setup.input_names,
         label_words=words,
         chat=candidate.chat,
@@ -193,4 +204,5 @@ def compose(candidate: Candidate, setup: TaskSetup, custom: Template | None = No
         stop=setup.stop,
         answer_pattern=setup.answer_pattern,
         json_schema=setup.json_schema,
+        system="\n\n".join(system),
     )

@@ -5,8 +5,10 @@ Contract:
   (context text, clarifier text, demonstrations, label list, field titles...),
   the words that stand for each label, and how the model is addressed
   (chat template or raw text).
-- ``render(inputs)`` gives the exact text the model sees for one example; the
-  exported prompt renders through this same code, byte for byte.
+- ``render(inputs)`` gives the exact text of the example's user turn; ``request(inputs)`` what a
+  backend is sent: that text, or with a ``system`` message or demonstrations as ``turns`` the
+  whole conversation (``messages`` as chat dicts). The exported prompt renders through this
+  same code, byte for byte.
 - ``decide(logprobs)`` turns per-label log-likelihoods into a label, applying
   contextual calibration when the prompt carries it; for free text, ``answer(generated)``
   is the graded part of an answer (cut at the ``stop`` strings, then ``answer_pattern``),
@@ -17,6 +19,7 @@ Contract:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -25,8 +28,10 @@ from typing import Any
 
 from autoprompt.errors import ConfigError, TemplateError
 from autoprompt.prompts.template import Template
+from autoprompt.records.message import Conversation, Message, as_dicts, as_text
 
 CONTENT_FREE_INPUTS = ("N/A", "", "[MASK]")
+TURN_BLANKS = ("context", "instruction", "clarifiers", "preamble")  # left out of a demonstration's user turn
 LEGACY_OUTPUT_TOKENS = 16  # what free-text answers were cut to before --max-output-tokens; older exports keep it
 
 
@@ -46,6 +51,7 @@ class Prompt:
     stop: tuple[str, ...] = ("\n",)  # free text: the answer ends at the first of these (after some content)
     answer_pattern: str | None = None  # free text: the part of the answer that is graded (group 1, else all)
     json_schema: str | None = None  # free text: the JSON schema the answer follows (compact JSON text)
+    system: str = ""  # the system message (rendered text; none when empty)
 
     def answer(self, generated: str) -> str | None:
         """The graded answer in generated text: cut at the first ``stop`` string that follows
@@ -66,22 +72,52 @@ class Prompt:
         context = dict(self.constants)
         context.update(inputs)
         context["inputs"] = dict(inputs)
-        return Template("prompt", self.template).render(context)
+        text = Template("prompt", self.template).render(context)
+        # a turn of a conversation starts with its content (what moved to the system message leaves blank lines)
+        return text.lstrip("\n") if self.system or self.turns else text
+
+    @functools.cached_property
+    def turns(self) -> tuple[tuple[str, str], ...]:
+        """The demonstrations in ``constants["turn_demos"]`` as (user, assistant) turns: the user turn
+        is the template for the demonstration's inputs with no context, instruction, clarifiers or
+        inline demonstrations; the assistant turn is its answer."""
+        demos = self.constants.get("turn_demos") or []
+        if not demos:
+            return ()
+        bare = {**self.constants, "turn_demos": [], **{k: "" for k in TURN_BLANKS if k in self.constants},
+                **({"demos": []} if "demos" in self.constants else {})}
+        template = Template("prompt", self.template)
+        return tuple((template.render({**bare, **d["inputs"], "inputs": dict(d["inputs"])}).lstrip("\n"),
+                      str(d["answer"])) for d in demos)
+
+    def request(self, inputs: Mapping[str, str]) -> str | Conversation:
+        """What a backend is sent for an example: the rendered text when the prompt is one user
+        turn, else the conversation (system message, demonstration turns, the example's turn)."""
+        text = self.render(inputs)
+        if not self.system and not self.turns:
+            return text
+        return self.conversation(text)
+
+    def conversation(self, text: str) -> Conversation:
+        """The messages around a user turn of ``text``: the system message, the demonstration turns."""
+        head = (Message("system", self.system),) if self.system else ()
+        turns = tuple(m for user, answer in self.turns for m in (Message("user", user), Message("assistant", answer)))
+        return (*head, *turns, Message("user", text))
 
     def shared_prefix(self) -> str:
-        """The text every example's rendering starts with: everything before the first input (the
-        instruction, context and demonstrations), which a provider's prompt cache can reuse."""
+        """The text every example's request starts with: the system message and demonstration turns,
+        then everything before the first input, which a provider's prompt cache can reuse."""
         marks = {name: f"\x00{i}\x00" for i, name in enumerate(self.input_names)}
         try:
-            text = self.render(marks)
+            text = as_text(self.conversation(self.render(marks)))
         except TemplateError:  # a template that needs real inputs to render: no shared prefix to name
             return ""
         cuts = [text.find(mark) for mark in marks.values() if mark in text]
         return text[:min(cuts)] if cuts else text
 
-    def content_free(self) -> list[str]:
-        """Renderings with content-free inputs, for contextual calibration."""
-        return [self.render({name: value for name in self.input_names}) for value in CONTENT_FREE_INPUTS]
+    def content_free(self) -> list[str | Conversation]:
+        """Requests with content-free inputs, for contextual calibration."""
+        return [self.request({name: value for name in self.input_names}) for value in CONTENT_FREE_INPUTS]
 
     def continuations(self) -> dict[str, str]:
         """The text scored after the prompt for each label."""
@@ -89,8 +125,8 @@ class Prompt:
         return {label: space + word for label, word in self.label_words.items()}
 
     def messages(self, inputs: Mapping[str, str]) -> list[dict[str, str]]:
-        """The prompt as a chat message list (one user turn)."""
-        return [{"role": "user", "content": self.render(inputs)}]
+        """The prompt as chat messages: the system message, the demonstration turns, the user turn."""
+        return as_dicts(self.conversation(self.render(inputs)))
 
     def decide(self, logprobs: Mapping[str, float]) -> str:
         """The label with the highest (calibrated) probability."""
@@ -102,7 +138,8 @@ class Prompt:
 
         return json.dumps(
             [self.template, dict(self.constants), self.input_names, dict(self.label_words),
-             self.chat, self.answer_space, self.calibrate, *([self.json_schema] if self.json_schema else [])],
+             self.chat, self.answer_space, self.calibrate, *([self.json_schema] if self.json_schema else []),
+             *([self.system] if self.system else [])],
             sort_keys=True,
             default=str,
         )

@@ -13,6 +13,9 @@ proposes, most targeted first:
   contextual calibration;
 - ``move.drop``: remove one clarifier or context block (what does not help goes);
 - ``move.task``: switch the task skeleton; ``move.chat``: switch chat/raw addressing;
+  ``move.system``: move the instruction, context and clarifiers into (or out of) the system
+  message, and ``move.turns``: demonstrations as user/assistant turns (or inline), where the
+  model takes chat messages;
 - ``move.add``: add another clarifier or context block.
 The untargeted moves are shuffled with the context's seeded generator.
 """
@@ -52,6 +55,10 @@ class MoveOperator:
         adds += [Child(replace(candidate, context=(*candidate.context, name)), "move.add")
                  for name in space.context if name not in candidate.context]
         chat = [Child(replace(candidate, chat=not candidate.chat), "move.chat")] if space.chat else []
+        if space.placements(candidate):
+            chat.append(Child(replace(candidate, system=not candidate.system), "move.system"))
+            if candidate.n_demos or candidate.demo_ids:
+                chat.append(Child(replace(candidate, demo_turns=not candidate.demo_turns), "move.turns"))
         for group in (drops, tasks, adds):
             context.rng.shuffle(group)
         return targeted + interleave(drops, tasks, adds, chat)
@@ -92,7 +99,7 @@ def merges(parent: Trial, trials: Sequence[Trial]) -> list[Child]:
 def combine(target: Candidate, base: Candidate, changed: Candidate) -> Candidate:
     """``target`` with every choice that ``changed`` made differently from ``base``."""
     updates: dict[str, Any] = {}
-    for name in ("task", "instruction", "verbalizer", "calibrate", "chat", "answer_space"):
+    for name in ("task", "instruction", "verbalizer", "calibrate", "chat", "answer_space", "system", "demo_turns"):
         if getattr(changed, name) != getattr(base, name):
             updates[name] = getattr(changed, name)
     for name in ("clarifiers", "context"):

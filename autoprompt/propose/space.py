@@ -37,10 +37,12 @@ class SearchSpace:
     calibration: bool = False
     label_spacing: bool = False
     chat: bool = False
+    messages: bool = False  # every request is chat messages: system placement and demo turns always possible
     clarifier_slots: int = 2
 
     @classmethod
-    def for_task(cls, setup: TaskSetup, *, supports_chat: bool, custom: bool = False) -> SearchSpace:
+    def for_task(cls, setup: TaskSetup, *, supports_chat: bool, custom: bool = False,
+                 messages: bool = False) -> SearchSpace:
         library = setup.library.for_kind(setup.kind.value)
         classification = setup.kind is TaskKind.CLASSIFICATION
         step = len(setup.labels) if classification and len(setup.labels) > 2 else 2
@@ -54,7 +56,14 @@ class SearchSpace:
             calibration=classification,
             label_spacing=classification,
             chat=supports_chat,
+            messages=messages,
         )
+
+    def placements(self, candidate: Candidate) -> bool:
+        """Whether the candidate's instructions and demonstrations may move between chat messages: on
+        chat APIs. (A local model addressed through its chat template could take them too; the
+        search leaves them out there, where the suite measured it without them.)"""
+        return self.messages
 
     def suggest(self, trial: optuna.Trial) -> Candidate:
         """Draw a candidate; each choice is one Optuna parameter."""
@@ -70,7 +79,11 @@ class SearchSpace:
         spacing = chat and self.label_spacing
         answer_space = bool(trial.suggest_categorical("answer_space", [True, False])) if spacing else True
         clarifiers = tuple(dict.fromkeys(c for c in picked if c != NONE))
-        return Candidate(task, clarifiers, context, n_demos, draw, verbalizer, calibrate, chat, answer_space)
+        placed = self.messages
+        system = bool(trial.suggest_categorical("system", [False, True])) if placed else False
+        turns = bool(trial.suggest_categorical("demo_turns", [False, True])) if placed and n_demos else False
+        return Candidate(task, clarifiers, context, n_demos, draw, verbalizer, calibrate, chat, answer_space,
+                         system=system, demo_turns=turns)
 
     def params_of(self, candidate: Candidate) -> dict[str, Any]:
         """The Optuna parameters that make ``suggest`` return ``candidate``."""
@@ -88,4 +101,8 @@ class SearchSpace:
             params["chat"] = candidate.chat
             if candidate.chat and self.label_spacing:
                 params["answer_space"] = candidate.answer_space
+        if self.placements(candidate):
+            params["system"] = candidate.system
+            if candidate.n_demos:
+                params["demo_turns"] = candidate.demo_turns
         return params

@@ -1,7 +1,7 @@
 """Records: frozen dataclasses that the other parts pass between them.
 
-Owns: the feedback record (``feedback``). The trial, candidate, prediction, grade and usage
-records still live beside the code that makes them (``search.trial``, ``prompts.compose``,
-``evaluate.evaluator``, ``evaluate.metric``, ``models.usage``) and move here next.
+Owns: ``example``, ``candidate`` (one set of search choices), ``message`` (a chat turn, and a
+request as backends receive it), ``prediction``, ``grade``, ``analysis`` (error analysis),
+``trial`` (and its one serializer), ``feedback``, ``usage`` and ``progress``.
 May import: nothing of the project (an import contract in ``make lint`` holds it).
 """

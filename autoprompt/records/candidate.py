@@ -1,5 +1,6 @@
 """The candidate record: one set of choices in the search space (skeleton, clarifiers, context,
-demonstrations, label words, calibration, addressing, instruction). Imports nothing of the project."""
+demonstrations, label words, calibration, addressing, instruction, and where the instructions and
+demonstrations sit among the chat messages). Imports nothing of the project."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ class Candidate:
     instruction: str = ""
     demo_ids: tuple[str, ...] = ()
     word_overrides: tuple[tuple[str, str], ...] = ()
+    system: bool = False  # the instruction, context and clarifiers in the system message
+    demo_turns: bool = False  # demonstrations as user/assistant turns instead of inline
 
     def describe(self) -> str:
         """A short one-line description for leaderboards."""
@@ -43,4 +46,8 @@ class Candidate:
             parts.append("calibrated")
         if self.chat:
             parts.append("chat" if self.answer_space else "chat-nospace")
+        if self.system:
+            parts.append("in-system")
+        if self.demo_turns:
+            parts.append("demo-turns")
         return " ".join(parts)

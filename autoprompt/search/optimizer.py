@@ -51,7 +51,7 @@ from autoprompt.evaluate.evaluator import Evaluator
 from autoprompt.evaluate.metric import METRICS, Metric, check_targets, default_metric
 from autoprompt.evaluate.registry import get_metric
 from autoprompt.evaluate.stats import bootstrap, paired_difference
-from autoprompt.models.backend import Backend, Limits, Priced, priced_model, reset
+from autoprompt.models.backend import Backend, Limits, Priced, priced_model, reset, takes_messages
 from autoprompt.models.budget import BudgetSpec
 from autoprompt.models.cache import ResponseCache, SQLiteCache
 from autoprompt.models.client import Client
@@ -243,7 +243,7 @@ class Optimizer:
         start = start_candidate(self.task)
         alternatives = plain_starts(self.task)
         space = SearchSpace.for_task(self.task.setup, supports_chat=self.backend.supports_chat,
-                                     custom=self.task.custom is not None)
+                                     custom=self.task.custom is not None, messages=takes_messages(self.backend))
         if self.spec.strategy == "components" and self.shared is not None:
             return self._shared_strategy(space, start, racer), self._reserve
         if self.spec.strategy == "components":
@@ -436,13 +436,14 @@ def prepare_task(
     description: str | None = None, label_definitions: Mapping[str, str] | None = None,
     label_words: Mapping[str, Mapping[str, str]] | None = None, library: TemplateLibrary | None = None,
     max_output_tokens: int | None = None, stop: Sequence[str] | None = None, answer_pattern: str | None = None,
-    json_schema: str | None = None,
+    json_schema: str | None = None, system: str | Path | None = None,
 ) -> Task:
     """Load and split the data, and check every template against it, before any model call. Free-text
     answers end at ``stop`` (default: at the end of the first line when every training target is one
     line and no ``json_schema`` is asked for, else nowhere: the whole answer is kept) and are at most
     ``max_output_tokens`` long (256). ``json_schema`` (a file or the JSON itself; a bundled task may
-    bring its own) is the schema every answer follows."""
+    bring its own) is the schema every answer follows. ``system`` (a file or Jinja text using the
+    task's constants, not the inputs) is a system message every prompt starts with."""
     full = _load(data, inputs, target, kind or ("generation" if json_schema is not None else None))
     bundled = BUNDLED.get(data) if isinstance(data, str) else None
     inputs, target = full.input_columns, full.target_column
@@ -481,6 +482,7 @@ def prepare_task(
         description=description if description is not None else (bundled.description if bundled else ""),
         definitions=label_definitions or (bundled.definitions if bundled else {}), label_words=label_words or {},
         max_output_tokens=max_output_tokens or 256, answer_pattern=answer_pattern, json_schema=schema,
+        system=Template.from_path_or_text(system, "system").source if system is not None else "",
         stop=tuple(s for s in stop if s) if stop is not None else (
             ("\n",) if schema is None and all("\n" not in ex.target.strip() for ex in train.examples) else ()),
     )
@@ -518,10 +520,20 @@ def _check_labels(train: Dataset, dev: Dataset, test: Dataset, dev_source: Any, 
                             f"or drop those {name} rows")
 
 
+STATIC = {"input_names", "titles", "labels", "answer_title", "description", "definitions"}  # compose.static_context
+
+
 def _check_templates(setup: TaskSetup, custom: Template | None, data: Dataset) -> None:
-    provided = {"inputs", "input_names", "titles", "labels", "answer_title", "description", "definitions",
-                "context", "clarifiers", "demos", "preamble", "instruction"}
+    provided = {*STATIC, "inputs", "context", "clarifiers", "demos", "preamble", "instruction"}
     columns = list(data.input_columns)
+    if setup.system:
+        if not setup.system.strip():
+            raise ConfigError("--system is empty; give the system message's text or a file")
+        try:
+            Template("system", setup.system).check_variables(STATIC, [])
+        except TemplateError as exc:
+            raise TemplateError(f"--system: {exc} (a system message is the same for every example: it may use "
+                                f"{', '.join(sorted(STATIC))}, not the inputs)") from None
     for template in [*setup.library.tasks.values(), *setup.library.clarifiers.values(),
                      *setup.library.context.values(), *setup.library.instructions.values(),
                      *([custom] if custom else [])]:
@@ -570,6 +582,7 @@ def optimize(
     dev: Any = None,
     test: Any = None,
     template: str | Path | None = None,
+    system: str | Path | None = None,
     model: str | Backend = "local",
     api_base: str | None = None,
     api_key_env: str | None = None,
@@ -699,7 +712,7 @@ def build_optimizer(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progre
                         template=spec.template, kind=spec.kind, seed=spec.seed, description=spec.description,
                         label_definitions=spec.label_definitions, label_words=spec.label_words, library=library,
                         max_output_tokens=spec.max_output_tokens, stop=spec.stop, answer_pattern=spec.answer_pattern,
-                        json_schema=spec.json_schema)
+                        json_schema=spec.json_schema, system=spec.system)
     check_feedback(feedback, [ex.id for part in (task.data.train, task.data.dev, task.data.test)
                               for ex in part.examples])
     check_budget(spec.budget, task)

@@ -53,7 +53,7 @@ class Racer:
 
     def race(self, number: int, candidate: Candidate, prompt: Prompt, report: Callable[[int, float], bool]) -> Trial:
         started, calls_before = time.monotonic(), self.evaluator.client.calls
-        text = prompt.render(self.dev[0].inputs)
+        text = prompt.request(self.dev[0].inputs)
         tokens = count_tokens(self.evaluator.client.backend, text, chat=prompt.chat)
         predictions: list[Prediction] = []
         rung_scores: list[tuple[int, float]] = []

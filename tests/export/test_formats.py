@@ -25,7 +25,7 @@ from autoprompt.prompts.prompt import Prompt
 from autoprompt.prompts.structured import answer_tool, response_format
 from autoprompt.records.candidate import Candidate
 from autoprompt.search.optimizer import prepare_task
-from tests.conftest import RecordingBackend
+from tests.conftest import ChatAPIBackend, RecordingBackend
 
 NODE_MODULES = Path(os.environ.get("AUTOPROMPT_NODE_MODULES", Path.home() / ".cache/autoprompt/node/node_modules"))
 RICH = Candidate(task="instruction", clarifiers=("one_word",), context=("label_definitions",), n_demos=3,
@@ -151,9 +151,11 @@ class Recording:
             def __init__(self) -> None:
                 super().__init__(model="recording", model_type="chat", temperature=0.0, max_tokens=8, cache=False)
                 self.sent: list[str] = []
+                self.conversations: list[Any] = []
 
             def forward(self, prompt: Any = None, messages: Any = None, **kwargs: Any) -> dict[str, Any]:
                 self.sent.append(messages[-1]["content"])
+                self.conversations.append(messages)
                 return {"model": "recording", "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
                         "choices": [{"index": 0, "finish_reason": "stop",
                                      "message": {"role": "assistant", "content": "Maybe."}}]}
@@ -287,3 +289,84 @@ def test_promptfoo_checks_json_answers_field_by_field(json_run: Path, tmp_path: 
         script = f"const output = {json.dumps(output)}; console.log(JSON.stringify({check['value']}));"
         assert json.loads(subprocess.run(["node", "-e", script], capture_output=True, text=True,
                                          check=True).stdout) is passes
+
+
+CHAT_WINNER = Candidate(task="instruction", clarifiers=("one_word",), n_demos=3, demo_seed=2, system=True,
+                        demo_turns=True)
+
+
+@pytest.fixture
+def chat_run(tmp_path: Path, keyword_frame: pd.DataFrame) -> Path:
+    """A run on a chat API whose winner has a system message and demonstrations as turns."""
+    system = "You sort texts into {{ labels | join(' / ') }}. Braces {like this} stay."
+    result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model=ChatAPIBackend(), budget=120,
+                                 seed=3, first_rung=4, system=system)
+    setup = prepare_task(keyword_frame, inputs="text", target="label", seed=3, system=system).setup
+    best = dataclasses.replace(result.best, candidate=CHAT_WINNER, prompt=compose(CHAT_WINNER, setup))
+    dataclasses.replace(result, best=best).export(tmp_path / "run")
+    return tmp_path / "run"
+
+
+def scored_messages(run: Path) -> list[tuple[dict[str, str], list[dict[str, str]]]]:
+    """(inputs, the exact messages the winner sends for them) over the run's test set."""
+    exported = load_prompt(run)
+    texts = pd.read_csv(run / "data" / "test.csv")["text"]
+    return [({"text": t}, exported.prompt.messages({"text": t})) for t in texts]
+
+
+def test_chat_exports_send_exactly_the_scored_messages(chat_run: Path, tmp_path: Path) -> None:
+    import anthropic
+    import openai
+
+    pairs = scored_messages(chat_run)
+    assert [m["role"] for m in pairs[0][1]] == ["system"] + ["user", "assistant"] * 3 + ["user"]
+    assert [load_prompt(export_run(chat_run, "jinja", tmp_path / "j")).messages(**inputs)
+            for inputs, _ in pairs] == [messages for _, messages in pairs]
+
+    request = json.loads(export_run(chat_run, "openai", tmp_path / "o").read_text())
+    bodies, http = capture({"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+                            "choices": [{"index": 0, "finish_reason": "stop",
+                                         "message": {"role": "assistant", "content": "yes"}}]})
+    client = openai.OpenAI(api_key="sk-test", base_url="http://openai.test/v1", http_client=http)
+    for inputs, _ in pairs:
+        client.chat.completions.create(**{**request, "messages": [{**m, "content": fill(m["content"], inputs)}
+                                                                  for m in request["messages"]]})
+    assert [b["messages"] for b in bodies] == [messages for _, messages in pairs]
+
+    request = json.loads(export_run(chat_run, "anthropic", tmp_path / "a").read_text())
+    bodies, http = capture({"id": "m", "type": "message", "role": "assistant", "model": "m",
+                            "content": [{"type": "text", "text": "yes"}], "stop_reason": "end_turn",
+                            "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}},
+                           http=importlib.import_module("httpx2") if importlib.util.find_spec("httpx2") else httpx)
+    client = anthropic.Anthropic(api_key="sk-ant-test", base_url="http://anthropic.test", http_client=http)
+    for inputs, _ in pairs:
+        client.messages.create(**{**request, "messages": [{**m, "content": fill(m["content"], inputs)}
+                                                          for m in request["messages"]]})
+    assert [[{"role": "system", "content": b["system"]}, *b["messages"]] for b in bodies] == \
+        [messages for _, messages in pairs]
+
+
+def test_a_chat_winner_as_a_dspy_program_sends_the_scored_messages(chat_run: Path, tmp_path: Path) -> None:
+    import dspy
+
+    from autoprompt.export.dspy_program import load_program
+
+    program, adapter = load_program(export_run(chat_run, "dspy", tmp_path / "d").parent)
+    assert len(program.demos) == 3  # the demonstration turns are the program's demos
+    lm = Recording()
+    pairs = scored_messages(chat_run)
+    with dspy.context(lm=lm, adapter=adapter):
+        for inputs, _ in pairs:
+            program(**inputs)
+    assert lm.conversations == [messages for _, messages in pairs]
+
+
+def test_a_chat_winner_in_promptfoo_renders_to_the_scored_messages(chat_run: Path, tmp_path: Path) -> None:
+    modules = node_modules()
+    if modules is None:
+        pytest.skip("node, nunjucks or js-yaml missing: npm install --prefix ~/.cache/autoprompt/node nunjucks js-yaml")
+    path = export_run(chat_run, "promptfoo", tmp_path / "p")
+    script = Path(__file__).parent.parent / "js" / "render_promptfoo.js"
+    out = subprocess.run(["node", str(script), str(path)], capture_output=True, text=True, check=True,
+                         env={**os.environ, "NODE_PATH": str(modules)})
+    assert [texts[0] for texts in json.loads(out.stdout)] == [messages for _, messages in scored_messages(chat_run)]

@@ -210,3 +210,20 @@ def test_json_answers_through_the_openai_and_anthropic_routes(server: str) -> No
                 assert set(json.loads(p.output)) <= set(json.loads(prompt.json_schema)["properties"])
             assert sum(p.score for p in predictions) > 0  # some fields right, graded field by field
     assert [r["tool_choice"] for r in proxy.requests] == [{"type": "tool", "name": "answer"}] * 3
+
+
+def test_a_system_message_and_demonstration_turns_through_both_routes(server: str) -> None:
+    """A conversation goes to OpenAI's route as its messages and to Anthropic's with the system
+    message as ``system``; llama-server answers both through SmolLM2's chat template."""
+    task = prepare_task("sentiment", inputs=None, target=None, seed=0, system="You label reviews.")
+    prompt = compose(Candidate(task="instruction", n_demos=2, system=True, demo_turns=True), task.setup)
+    examples = list(task.data.test.examples[:4])
+    with ToolUseProxy(server) as proxy:
+        for backend in (OpenAIBackend("smol", base_url=proxy.url + "/v1"),
+                        AnthropicBackend("smol", base_url=proxy.url)):
+            predictions = Evaluator(Client(backend), get_metric("accuracy"), task.setup.kind).evaluate(prompt, examples)
+            assert not any(p.failed for p in predictions), [p.error for p in predictions]
+    openai_sent, anthropic_sent = proxy.requests[:4], proxy.requests[4:]
+    expected = [prompt.messages(ex.inputs) for ex in examples]
+    assert [r["messages"] for r in openai_sent] == expected
+    assert [[{"role": "system", "content": r["system"]}, *r["messages"]] for r in anthropic_sent] == expected

@@ -9,6 +9,7 @@ import pandas as pd
 from autoprompt.prompts.compose import compose, verbalizers
 from autoprompt.prompts.template import Template
 from autoprompt.records.candidate import Candidate
+from autoprompt.records.message import as_dicts, as_text
 from autoprompt.search.optimizer import prepare_task
 
 
@@ -62,3 +63,34 @@ def test_the_graded_answer_is_cut_at_a_stop_string_then_matched() -> None:
     assert answer("no answer here", stop=(), answer_pattern=r"Answer: (\w+)") is None
     assert answer("42 apples", answer_pattern=r"\d+") == "42"
     assert sent_stops(("\n", "###", " ", "END", "a", "b")) == ["###", "END", "a", "b"]
+
+
+def test_instructions_move_to_the_system_message_and_demonstrations_become_turns(
+        keyword_frame: pd.DataFrame) -> None:
+    setup = prepare_task(keyword_frame, inputs="text", target="label", seed=0,
+                         system="You sort texts into {{ labels | join(', ') }}.").setup
+    inline = compose(Candidate("instruction", clarifiers=("one_word",), n_demos=3), setup)
+    moved = compose(Candidate("instruction", clarifiers=("one_word",), n_demos=3, system=True, demo_turns=True), setup)
+    assert inline.system == "You sort texts into maybe, no, yes."  # the user's system message, always first
+    assert moved.system.startswith(inline.system + "\n\n") and "one word" in moved.system
+    chat = moved.request({"text": "yes it is"})
+    assert not isinstance(chat, str) and [m.role for m in chat] == ["system"] + ["user", "assistant"] * 3 + ["user"]
+    assert chat[-1].content == "Text: yes it is\nLabel:"  # no instruction, no inline demos, no leading blank lines
+    demos = moved.constants["turn_demos"]
+    assert [m.content for m in chat[2:-1:2]] == [d["answer"] for d in demos]
+    assert chat[1].content == f"Text: {demos[0]['inputs']['text']}\nLabel:"
+    flat = as_text(chat)  # what a raw-text model reads: the inline layout's parts, in order
+    assert flat.endswith("Text: yes it is\nLabel:") and all(d["inputs"]["text"] in flat for d in demos)
+    assert moved.messages({"text": "yes it is"}) == as_dicts(chat)
+    assert moved.key() != inline.key()
+    assert compose(Candidate("fields"), setup).request({"text": "x"}) != "Text: x\nLabel:"  # the system message
+
+
+def test_a_custom_template_takes_demonstration_turns_in_its_own_format(keyword_frame: pd.DataFrame) -> None:
+    task = prepare_task(keyword_frame, inputs="text", target="label", seed=0, template="Q: {{ text }}\nA:")
+    prompt = compose(Candidate("custom", n_demos=2, demo_turns=True, system=True, clarifiers=("one_word",)),
+                     task.setup, task.custom)
+    chat = prompt.request({"text": "hello"})
+    assert not isinstance(chat, str)
+    assert [m.content for m in chat if m.role == "user"][-1] == "Q: hello\nA:"
+    assert chat[1].content.startswith("Q: ") and chat[0].role == "system"

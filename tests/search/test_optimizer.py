@@ -11,9 +11,11 @@ import pytest
 import autoprompt
 from autoprompt.errors import ConfigError, TemplateError
 from autoprompt.models.backend import FakeBackend
+from autoprompt.records.message import Message
 from autoprompt.records.trial import TrialState
 from autoprompt.search.optimizer import build_optimizer
 from autoprompt.spec import spec_from
+from tests.conftest import ChatAPIBackend
 
 START = "Text: {{ text }}\nLabel:"
 
@@ -232,3 +234,25 @@ def test_the_bundled_json_task_brings_its_schema() -> None:
     optimizer = build_optimizer(spec_from({"data": "restaurant", "model": FakeBackend()}, "test"))
     assert optimizer.metric.name == "json_f1"
     assert '"familyFriendly"' in (optimizer.task.setup.json_schema or "")
+
+
+def test_on_a_chat_api_the_search_moves_instructions_and_demonstrations_between_messages(
+        keyword_frame: pd.DataFrame) -> None:
+    backend = ChatAPIBackend()
+    result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model=backend, budget=400, seed=0,
+                                 first_rung=4, system="Texts to sort: {{ labels | join(', ') }}.")
+    operators = {t.operator for t in result.trials}
+    assert {"move.system", "move.turns"} & operators, operators
+    placed = [t for t in result.trials if t.candidate.system or t.candidate.demo_turns]
+    assert placed and any(t.state is TrialState.COMPLETE and not t.failures for t in placed)
+    sent = [r for r in backend.requests if not isinstance(r, str)]
+    assert sent and all(r[0] == Message("system", r[0].content) and r[0].content.lower().startswith(
+        "texts to sort: maybe, no, yes.") for r in sent)  # every request carries the user's system message first
+    turns = [r for r in sent if any(m.role == "assistant" for m in r)]
+    assert turns, "no request with demonstration turns"
+
+
+def test_a_local_model_keeps_its_search_space(keyword_frame: pd.DataFrame) -> None:
+    result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model=FakeBackend(), budget=300, seed=0,
+                                 first_rung=4)
+    assert not any(t.candidate.system or t.candidate.demo_turns for t in result.trials)
