@@ -8,7 +8,8 @@ Contract:
   - ``jinja``: ``winner.jinja`` plus its manifest ``winner.json`` (``load_prompt``);
   - ``openai``: ``openai.json``, keyword arguments for ``client.chat.completions.create``;
   - ``anthropic``: ``anthropic.json``, keyword arguments for ``client.messages.create``,
-    with the prompt's system message (when it has one) as ``system``;
+    with the prompt's system message (when it has one) as ``system`` and the prompt-cache
+    breakpoint the backend sent;
   - ``dspy``: ``program.json``, a saved ``dspy.Predict`` with the winner's instruction
     and demonstrations, plus the prompt it came from, which
     ``autoprompt.export.dspy_program.load_program`` turns back into the scored prompt;
@@ -44,7 +45,7 @@ from autoprompt.export.manifest import MANIFEST_FILE, TEMPLATE_FILE, ExportedPro
 from autoprompt.plugins import load, named
 from autoprompt.prompts.prompt import sent_stops
 from autoprompt.prompts.structured import answer_tool, response_format
-from autoprompt.records.message import as_dicts
+from autoprompt.records.message import Message, anthropic_messages, as_dicts
 
 FORMATS = ("jinja", "openai", "anthropic", "dspy", "promptfoo")
 CLASSIFY_MAX_TOKENS = 12
@@ -152,10 +153,9 @@ def write_anthropic(exported: ExportedPrompt, out: Path, samples: Sequence[Mappi
     """Only ``max_tokens``: the Anthropic backend scored without sampling parameters (this
     SDK's ``messages.create`` no longer takes ``temperature``)."""
     parameters = request_parameters(exported)
-    system = exported.prompt.system
+    conversation = tuple(Message(m["role"], m["content"]) for m in chat_messages(exported, samples))
     request = {"model": model_name(exported, model), "max_tokens": parameters["max_tokens"],
-               **({"system": system} if system else {}),
-               "messages": [m for m in chat_messages(exported, samples) if m["role"] != "system"],
+               **anthropic_messages(conversation if len(conversation) > 1 else conversation[0].content),
                **({"stop_sequences": parameters["stop"]} if "stop" in parameters else {}),
                **structured(exported, "anthropic")}
     return _write_json(out / "anthropic.json", request)

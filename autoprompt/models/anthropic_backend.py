@@ -1,7 +1,8 @@
 """The Anthropic backend: the Messages API through the official ``anthropic`` SDK.
 
 Contract: ``AnthropicBackend.from_spec("anthropic:MODEL[@BASE_URL]")``. A conversation's system
-message goes as the request's ``system`` parameter, its turns as ``messages``. The Messages
+message goes as the request's ``system`` parameter, its turns as ``messages``, with a prompt-cache
+breakpoint after the part every example shares (``records.message.anthropic_messages``). The Messages
 API returns no logprobs, so labels are parsed from the answer (see
 ``api.APIBackend``). It takes no seed: each sampled answer is its own cached request. A JSON schema becomes one
 tool with that input schema, which the model is made to call; its input is the answer.
@@ -16,7 +17,7 @@ from typing import Any
 
 from autoprompt.models.hosted import APIBackend, Completion, malformed_response, translate_sdk_error
 from autoprompt.prompts.structured import ANSWER_TOOL, answer_tool
-from autoprompt.records.message import Conversation, split_system
+from autoprompt.records.message import Conversation, anthropic_messages
 from autoprompt.records.usage import Usage
 
 
@@ -34,11 +35,10 @@ class AnthropicBackend(APIBackend):
                   seed: int | None = None, stop: Sequence[str] = (), json_schema: str | None = None) -> Completion:
         client = self._client()
         sdk = self._sdk()
-        system, messages = split_system(text)
         try:
             # temperature travels in the body: recent SDKs dropped the keyword, servers still honour it
             response = client.messages.create(
-                model=self.model, max_tokens=max_tokens, messages=messages, **({"system": system} if system else {}),
+                model=self.model, max_tokens=max_tokens, **anthropic_messages(text),
                 extra_body={"temperature": temperature, **self.extra_body},
                 **({"stop_sequences": list(stop)} if stop else {}), **(answer_tool(json_schema) if json_schema else {}))
         except (sdk.APIError, ValueError) as exc:

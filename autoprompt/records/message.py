@@ -10,7 +10,7 @@ Imports nothing of the project.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,23 @@ def split_system(request: str | Conversation) -> tuple[str, list[dict[str, str]]
     messages = as_dicts(request)
     system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
     return system, [m for m in messages if m["role"] != "system"]
+
+
+def anthropic_messages(request: str | Conversation) -> dict[str, Any]:
+    """The request as Anthropic's ``system`` and ``messages``, with a prompt-cache breakpoint
+    (``cache_control``) at the end of what every example shares: the last demonstration turn, or
+    else the system message. Each marked message stays one text block, so the text is unchanged;
+    a plain-text request (the shared part inside the one user turn) gets none."""
+    system, messages = split_system(request)
+    marked: list[dict[str, Any]] = [dict(m) for m in messages]
+    ephemeral = {"type": "ephemeral"}
+    if len(marked) > 1:  # demonstration turns before the example's turn
+        last = marked[-2]
+        last["content"] = [{"type": "text", "text": last["content"], "cache_control": ephemeral}]
+        return {**({"system": system} if system else {}), "messages": marked}
+    if system:
+        return {"system": [{"type": "text", "text": system, "cache_control": ephemeral}], "messages": marked}
+    return {"messages": marked}
 
 
 def wire(request: str | Conversation) -> str | list[list[str]]:

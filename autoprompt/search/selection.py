@@ -78,8 +78,9 @@ def choose(base: Trial, chain: Sequence[Trial], holdout: Mapping[int, Sequence[f
     winner = next((t for t in reversed(checked) if passes(base, t, holdout)), base)
     scores = {t.number: _mean(_rows(t, holdout.get(t.number))) for t in [base, *checked]}
     held = {t.number: _mean(rows) for t in [base, *checked] if (rows := holdout.get(t.number)) is not None}
-    where = (f"{base.n} search + {holdout_rows} held-out rows" if held else f"{base.n} search rows"
-             + (" (the budget ran out before the held-out check)" if holdout_rows else ""))
+    cut = holdout_rows and any(holdout.get(t.number) is None for t in [base, *checked])
+    where = (f"{base.n} search + {holdout_rows} held-out rows" if held else f"{base.n} search rows") + (
+        " (the budget ran out before the held-out check was done: pass a larger --budget)" if cut else "")
     if winner is base and not chain:
         how = f"no challenger beat the start (trial {base.number}) on {base.n} rows; the start is returned unchanged"
     elif winner is base:

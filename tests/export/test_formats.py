@@ -340,10 +340,18 @@ def test_chat_exports_send_exactly_the_scored_messages(chat_run: Path, tmp_path:
                            http=importlib.import_module("httpx2") if importlib.util.find_spec("httpx2") else httpx)
     client = anthropic.Anthropic(api_key="sk-ant-test", base_url="http://anthropic.test", http_client=http)
     for inputs, _ in pairs:
-        client.messages.create(**{**request, "messages": [{**m, "content": fill(m["content"], inputs)}
-                                                          for m in request["messages"]]})
-    assert [[{"role": "system", "content": b["system"]}, *b["messages"]] for b in bodies] == \
+        client.messages.create(**{**request, "messages": [
+            {**m, "content": fill(m["content"], inputs) if isinstance(m["content"], str) else m["content"]}
+            for m in request["messages"]]})
+    assert bodies[0]["messages"][-2]["content"][0]["cache_control"] == {"type": "ephemeral"}  # after the shared turns
+    assert [[{"role": "system", "content": b["system"]}, *map(one_text, b["messages"])] for b in bodies] == \
         [messages for _, messages in pairs]
+
+
+def one_text(message: dict[str, Any]) -> dict[str, Any]:
+    """A message whose content is one text block (as a cache breakpoint makes it) with its text as content."""
+    content = message["content"]
+    return {**message, "content": content if isinstance(content, str) else "".join(b["text"] for b in content)}
 
 
 def test_a_chat_winner_as_a_dspy_program_sends_the_scored_messages(chat_run: Path, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from autoprompt.errors import ModelError
 from autoprompt.evaluate.exported import evaluate_export
 from autoprompt.export.manifest import load_prompt
 from autoprompt.models.local import LocalBackend
+from autoprompt.records.message import Message, as_text
 
 pytestmark = pytest.mark.model
 
@@ -84,6 +85,18 @@ def test_structured_generation_follows_the_schema_and_keeps_scoring_exact(smol: 
             assert value in schema["properties"][name].get("enum", [value])
     after = smol.score("Review: great food\nSentiment:", [" positive", " negative"])
     assert after == pytest.approx(before, abs=1e-4)  # the grammar's decoding left the KV cache consistent
+
+
+def test_a_conversation_goes_through_the_chat_template_and_reads_as_text_when_raw(smol: LocalBackend) -> None:
+    chat = (Message("system", "You label reviews."), Message("user", "Review: awful\nSentiment:"),
+            Message("assistant", "negative"), Message("user", "Review: lovely\nSentiment:"))
+    formatted = smol.format(chat, True)
+    assert formatted.index("You label reviews.") < formatted.index("awful") < formatted.index("negative") \
+        < formatted.index("lovely")
+    assert formatted.count("<|im_start|>") == 4 + 1  # four turns, then the assistant's
+    assert smol.format(chat, False) == as_text(chat)
+    assert smol.score(chat, [" positive", " negative"], chat=True) == \
+        pytest.approx(LocalBackend("local").score(chat, [" positive", " negative"], chat=True), abs=1e-4)
 
 
 def test_chat_models_get_their_template(smol: LocalBackend) -> None:

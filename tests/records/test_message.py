@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autoprompt.records.message import Message, as_dicts, as_text, split_system, wire
+from autoprompt.records.message import Message, anthropic_messages, as_dicts, as_text, split_system, wire
 
 CHAT = (Message("system", "Be brief."), Message("user", "Q: 1+1\nA:"), Message("assistant", "2"),
         Message("user", "Q: 2+2\nA:"))
@@ -22,3 +22,14 @@ def test_anthropic_gets_the_system_message_apart() -> None:
     system, messages = split_system(CHAT)
     assert system == "Be brief." and [m["role"] for m in messages] == ["user", "assistant", "user"]
     assert split_system("hi") == ("", [{"role": "user", "content": "hi"}])
+
+
+def test_anthropic_caches_what_every_example_shares_without_changing_the_text() -> None:
+    request = anthropic_messages(CHAT)
+    assert request["system"] == "Be brief."
+    assert request["messages"][1] == {"role": "assistant", "content": [
+        {"type": "text", "text": "2", "cache_control": {"type": "ephemeral"}}]}
+    assert request["messages"][-1] == {"role": "user", "content": "Q: 2+2\nA:"}
+    only_system = anthropic_messages((Message("system", "Be brief."), Message("user", "Q")))
+    assert only_system["system"] == [{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}]
+    assert anthropic_messages("Q") == {"messages": [{"role": "user", "content": "Q"}]}  # nothing shared apart

@@ -43,3 +43,11 @@ def test_the_latest_passing_step_of_the_chain_wins_and_unscored_steps_are_skippe
     assert winner is CLEAR
     winner, selection = choose(BASE, [], {0: []}, 0)
     assert winner is BASE and selection.how.startswith("no challenger beat the start")
+
+
+def test_a_check_the_budget_cut_short_says_so_and_names_the_fix() -> None:
+    winner, selection = choose(BASE, [CLEAR], {0: [1.0, 0.0] * 5, 5: None}, 10)
+    assert winner is BASE
+    assert "the budget ran out before the held-out check was done: pass a larger --budget" in selection.how
+    _, finished = choose(BASE, [CLEAR], {0: [1.0, 0.0] * 5, 5: [1.0] * 10}, 10)
+    assert "budget ran out" not in finished.how
