@@ -51,6 +51,7 @@ bench: setup-test
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/workers.py
 	$(BIN)/python bench/generation.py
+	$(BIN)/python bench/json_extraction.py
 
 # Refinement operator families switched on and off, at equal budget (about 45 minutes).
 bench-ablation: setup-test

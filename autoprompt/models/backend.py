@@ -24,7 +24,9 @@ Contract (``Backend``):
   scoring; ``reset``), ``TokenCounting.count_tokens(text, chat=...)`` (the prompt's length in
   the model's tokens; ``count_tokens`` falls back to 4 characters a token),
   ``PromptCaching.with_cache_key(key)`` (the backend sending a provider's prompt-cache key;
-  ``cache_keyed``), ``ChatAPI.chat_api`` (every request is chat messages; ``takes_messages``).
+  ``cache_keyed``), ``ChatAPI.chat_api`` (every request is chat messages; ``takes_messages``),
+  ``BatchScoring.score_many(texts, continuations)`` and ``.batch_size`` (the examples of one
+  prompt scored together; ``batch_size``).
 - A backend raises ``ExampleFailed`` for a request that fails on its own and
   ``ModelError`` when the model is unusable.
 
@@ -39,7 +41,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from autoprompt.records.message import Conversation, as_text
@@ -205,6 +207,28 @@ class TokenCounting(Protocol):
     def count_tokens(self, text: str | Conversation, *, chat: bool = False) -> int: ...
 
 
+@dataclass(frozen=True)
+class Scored:
+    """One request of a batch: its continuations' log-likelihoods, or why the example failed; and its usage."""
+
+    scores: tuple[float, ...] = ()
+    error: str = ""
+    usage: Usage = field(default_factory=Usage)
+
+
+@runtime_checkable
+class BatchScoring(Protocol):
+    """A backend that scores several requests (the examples of one prompt) together, faster than
+    one at a time: ``score_many`` returns one ``Scored`` per request, in order; ``batch_size`` is
+    how many requests it takes at once (1: it scores one at a time, as ``score`` does)."""
+
+    @property
+    def batch_size(self) -> int: ...
+
+    def score_many(self, texts: Sequence[str | Conversation], continuations: Sequence[str], *,
+                   chat: bool = False) -> list[Scored]: ...
+
+
 @runtime_checkable
 class ChatAPI(Protocol):
     """A backend whose every request is a list of chat messages (a hosted chat API), so a system
@@ -246,6 +270,11 @@ def cache_keyed(backend: Backend, key: str) -> Backend:
 def reset(backend: Backend) -> None:
     if isinstance(backend, Resettable):
         backend.reset()
+
+
+def batch_size(backend: Backend) -> int:
+    """How many requests ``backend`` scores at once (1 unless it does batches)."""
+    return max(1, int(backend.batch_size)) if isinstance(backend, BatchScoring) else 1
 
 
 def takes_messages(backend: Backend) -> bool:

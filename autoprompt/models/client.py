@@ -16,6 +16,9 @@ Contract:
   (``ExampleFailed.cacheable``) is cached as that failure; one whose retries ran out
   is not, so a later run asks again; ``MAX_FAILURES_IN_A_ROW`` such requests in a row
   end the run with ``ModelError`` naming the last failure. Safe to use from several threads at once.
+- ``score_many(texts, continuations)`` answers several score requests under the keys ``score``
+  uses; those neither cache holds go to a batching backend (``BatchScoring``) in one call, and
+  all new requests are charged up front (or none, with ``BudgetExhausted``).
 """
 
 from __future__ import annotations
@@ -25,7 +28,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from autoprompt.errors import ExampleFailed, ModelError
-from autoprompt.models.backend import Backend, UsageSink, cache_keyed, limits_of, params_of, priced_model
+from autoprompt.models.backend import (
+    Backend,
+    BatchScoring,
+    UsageSink,
+    cache_keyed,
+    limits_of,
+    params_of,
+    priced_model,
+)
 from autoprompt.models.budget import Budget
 from autoprompt.models.cache import MemoryCache, ResponseCache, request_key
 from autoprompt.models.ratelimit import RateLimiter
@@ -118,6 +129,55 @@ class Client:
         backend = cache_keyed(self.backend, cache_key)
         return list(self._call(key, len(as_text(text)) // 4, lambda sink: list(
             backend.score(text, continuations, chat=chat, on_usage=sink))))
+
+    def score_many(self, texts: Sequence[str | Conversation], continuations: Sequence[str], *,
+                   chat: bool = False) -> list[list[float] | ExampleFailed]:
+        """Each request's log-likelihoods (or its failure), as ``score`` gives them, under the same
+        keys; the requests the caches lack go to a batching backend together. The requests this
+        client has not answered before are charged at once: all of them, or (``BudgetExhausted``)
+        none, so the caller can go one at a time."""
+        keys = [self._key("score", wire(text), list(continuations), chat, sample=0) for text in texts]
+        entries = {key: self.memo.get(key) for key in keys}
+        new = [key for key in dict.fromkeys(keys) if entries[key] is None]
+        if new:
+            self.budget.charge(len(new))
+            with self._lock:
+                self.calls += len(new)
+            entries.update(self._scored_together(new, dict(zip(keys, texts)), continuations, chat))
+        return [ExampleFailed(entry["error"]) if "error" in entry else list(entry["value"])
+                for entry in (entries[key] for key in keys) if entry is not None]
+
+    def _scored_together(self, keys: Sequence[str], texts: dict[str, str | Conversation],
+                         continuations: Sequence[str], chat: bool) -> dict[str, dict[str, Any]]:
+        """The entries of ``keys`` (charged already): from the persistent cache, else from one
+        ``score_many`` call, each stored and its usage recorded as ``_call`` does."""
+        found = {key: self.cache.get(key) if self.cache is not None else None for key in keys}
+        missing = [key for key in keys if found[key] is None]
+        if missing:
+            assert isinstance(self.backend, BatchScoring)
+            for key in missing:
+                self.limiter.acquire(len(as_text(texts[key])) // 4)
+            results = self.backend.score_many([texts[key] for key in missing], continuations, chat=chat)
+            for key, scored in zip(missing, results):
+                answer: dict[str, Any] = {"error": scored.error} if scored.error else {"value": list(scored.scores)}
+                found[key] = {**answer, "usage": scored.usage.as_list()}
+                if self.cache is not None:
+                    self.cache.put(key, found[key])
+            with self._lock:
+                self.backend_calls += len(missing)
+                self.failures_in_a_row = 0
+                for scored in results:
+                    self.usage += scored.usage
+                    self.usd += self._price(scored.usage)
+        entries: dict[str, dict[str, Any]] = {}
+        for key in keys:
+            stored = found[key]
+            assert stored is not None
+            usage = Usage(*stored["usage"])
+            self.budget.record(usage, self._price(usage))
+            self.memo.put(key, stored)
+            entries[key] = stored
+        return entries
 
     def generate(self, text: str | Conversation, *, chat: bool = False, max_tokens: int = 16,
                  stop: Sequence[str] = (), temperature: float = 0.0, sample: int = 0, cache_key: str = "",

@@ -7,7 +7,9 @@ Contract (see ``backend.Backend``):
 - ``score`` evaluates the prompt once and reads every label's full log-likelihood
   (all its tokens) from the last position's logits. The KV cache of the prefix
   shared with the previous request is kept, so examples that share a long prompt
-  prefix pay only for their own tokens.
+  prefix pay only for their own tokens. ``score_many`` scores up to ``batch_size``
+  examples of one prompt together in llama.cpp batches (``local_batch``); ``batch_size=1``
+  keeps the one-at-a-time path.
 - ``generate`` decodes greedily and stops at end of generation, ``max_tokens`` or the
   first ``stop`` string that follows some content; asked for a JSON schema, it decodes under
   the llama.cpp grammar made from it.
@@ -27,11 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from autoprompt.errors import ExampleFailed, MissingDependency, ModelError
-from autoprompt.models.backend import UsageSink
+from autoprompt.models.backend import Scored, UsageSink
+from autoprompt.models.local_batch import BatchScorer
 from autoprompt.records.message import Conversation, as_dicts, as_text
 from autoprompt.records.usage import Usage
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+DEFAULT_BATCH = 32  # examples of one prompt scored together
 
 
 def bundled_smollm2() -> Path:
@@ -76,16 +80,24 @@ def _log_softmax_at(logits: Any, token: int) -> float:
 class LocalBackend:
     """llama-cpp-python in this process, with prefix KV-cache reuse."""
 
-    def __init__(self, spec: str = "local", *, n_threads: int | None = None, n_ctx: int = 2048, seed: int = 0) -> None:
+    def __init__(self, spec: str = "local", *, n_threads: int | None = None, n_ctx: int = 2048, seed: int = 0,
+                 batch_size: int = DEFAULT_BATCH) -> None:
         self.spec = spec
         self.n_threads = n_threads
         self.n_ctx = n_ctx
         self.seed = seed
+        self.batch_size = batch_size  # examples scored together (1: one at a time, the earlier path)
+        self._batcher: BatchScorer | None = None
         self.path = resolve_model_path(spec)
         self.name = f"local:{self.path.name}"
         self._llm: Any = None
         self._grammars: dict[str, Any] = {}
-        self.tokens_evaluated = 0
+        self._one_at_a_time_tokens = 0
+
+    @property
+    def tokens_evaluated(self) -> int:
+        """Tokens decoded so far, one at a time and in batches."""
+        return self._one_at_a_time_tokens + (self._batcher.tokens_evaluated if self._batcher else 0)
 
     def _model(self) -> Any:
         if self._llm is None:
@@ -94,7 +106,7 @@ class LocalBackend:
                 from llama_cpp import Llama
             except ImportError:
                 raise MissingDependency("llama-cpp-python", "local") from None
-            threads = self.n_threads or max(1, min(os.cpu_count() or 1, 4))
+            threads = self._threads()
             try:
                 self._llm = Llama(
                     model_path=str(self.path), n_ctx=self.n_ctx, n_threads=threads, n_threads_batch=threads,
@@ -105,6 +117,9 @@ class LocalBackend:
                     f"cannot load model file {self.path}: {exc}; check that it is a complete, valid GGUF file"
                 ) from None
         return self._llm
+
+    def _threads(self) -> int:
+        return self.n_threads or max(1, min(os.cpu_count() or 1, 4))
 
     @property
     def supports_chat(self) -> bool:
@@ -147,7 +162,7 @@ class LocalBackend:
         common = min(common, len(tokens) - 1)
         llm.n_tokens = common
         llm.eval(tokens[common:])
-        self.tokens_evaluated += len(tokens) - common
+        self._one_at_a_time_tokens += len(tokens) - common
         return np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),)).copy()
 
     def _continuation_tokens(self, prompt: str, prompt_tokens: list[int], continuation: str, chat: bool) -> list[int]:
@@ -174,6 +189,21 @@ class LocalBackend:
         if on_usage is not None:
             on_usage(Usage(len(tokens), 0))
         return scores
+
+    def score_many(self, texts: Sequence[str | Conversation], continuations: Sequence[str], *,
+                   chat: bool = False) -> list[Scored]:
+        """Every request's scores, the requests decoded together (``local_batch.BatchScorer``); a
+        request too long for the context is a failed example, as in ``score``."""
+        prompts = [self.format(text, chat) for text in texts]
+        tokens = [self._tokens(prompt, chat) for prompt in prompts]
+        fits = [i for i, t in enumerate(tokens) if len(t) < self.n_ctx]
+        conts = [[self._continuation_tokens(prompts[i], tokens[i], c, chat) for c in continuations] for i in fits]
+        if self._batcher is None:
+            self._batcher = BatchScorer(self._model(), n_threads=self._threads())
+        scored = dict(zip(fits, self._batcher.score([tokens[i] for i in fits], conts))) if fits else {}
+        return [Scored(tuple(scored[i]), usage=Usage(len(t), 0)) if i in scored else
+                Scored(error=f"prompt of {len(t)} tokens does not fit the context of {self.n_ctx}; use fewer "
+                             "demonstrations or shorter inputs") for i, t in enumerate(tokens)]
 
     def generate(self, text: str | Conversation, *, chat: bool = False, max_tokens: int = 16,
                  stop: Sequence[str] = (), on_usage: UsageSink | None = None, temperature: float = 0.0,
@@ -215,7 +245,7 @@ class LocalBackend:
         result = llm.create_completion(tokens, max_tokens=max_tokens, temperature=temperature, top_k=1 if
                                        temperature <= 0 else 40, seed=seed if seed is not None else self.seed,
                                        grammar=self._grammar(json_schema))
-        self.tokens_evaluated += max(0, len(tokens) - min(before, len(tokens)))
+        self._one_at_a_time_tokens += max(0, len(tokens) - min(before, len(tokens)))
         usage = result["usage"]
         if on_usage is not None:
             on_usage(Usage(usage["prompt_tokens"], usage["completion_tokens"]))
@@ -238,6 +268,8 @@ class LocalBackend:
         if self._llm is not None:
             self._llm.reset()
             self._llm._ctx.kv_cache_clear()
+        if self._batcher is not None:
+            self._batcher.reset()
 
 
 def _sample(logits: Any, temperature: float, rng: Any) -> int:

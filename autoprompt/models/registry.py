@@ -27,14 +27,17 @@ def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int 
     if not isinstance(spec, str):
         return spec
     api = spec.startswith(("openai:", "openai/", "anthropic:", "anthropic/"))
-    if (key_env or options) and not api:
-        raise ConfigError(f"--api-key-env and --model-option apply to openai: and anthropic: models, not '{spec}'")
+    local = spec == "local" or spec.startswith("local:")
+    if (key_env or (options and not (local and set(options) <= {"batch"}))) and not api:
+        raise ConfigError(f"--api-key-env and --model-option apply to openai: and anthropic: models (a local model "
+                          f"takes only --model-option batch=N), not '{spec}'")
     if spec == "fake":
         return FakeBackend()
-    if spec == "local" or spec.startswith("local:"):
-        from autoprompt.models.local import LocalBackend
+    if local:
+        from autoprompt.models.local import DEFAULT_BATCH, LocalBackend
 
-        return LocalBackend(spec, n_threads=n_threads, seed=seed)
+        batch = (options or {}).get("batch", DEFAULT_BATCH)
+        return LocalBackend(spec, n_threads=n_threads, seed=seed, batch_size=int(batch))  # type: ignore[call-overload]
     if spec.startswith(("openai:", "openai/")):
         from autoprompt.models.openai_backend import OpenAIBackend
 

@@ -18,9 +18,10 @@ import pandas as pd
 import pytest
 
 import autoprompt
-from autoprompt.data.dataset import bundled_path
+from autoprompt.data.dataset import bundled_path, bundled_schema
 from autoprompt.evaluate.evaluator import Evaluator
 from autoprompt.evaluate.registry import get_metric
+from autoprompt.export.formats import export_run, fill
 from autoprompt.models.anthropic_backend import AnthropicBackend
 from autoprompt.models.backend import Limits
 from autoprompt.models.client import Client
@@ -233,3 +234,46 @@ def test_a_system_message_and_demonstration_turns_through_both_routes(server: st
                                                                   for m in r["messages"])]
                    for r in anthropic_sent), key=json.dumps) == expected
     assert anthropic_sent[0]["messages"][-2]["content"][0]["cache_control"] == {"type": "ephemeral"}
+
+
+@pytest.mark.parametrize("route", ["openai", "anthropic"])
+def test_a_system_prompt_search_exports_the_requests_it_scored(server: str, small_csv: Path, tmp_path: Path,
+                                                              route: str) -> None:
+    """A search with --system through each route; the exported request, filled with each test input,
+    is what the server received when the winner was scored on test: every field of it, byte for byte."""
+    out = tmp_path / route
+    with ToolUseProxy(server) as proxy:
+        model = f"openai:smollm2@{proxy.url}/v1" if route == "openai" else f"anthropic:smollm2@{proxy.url}"
+        run = cli("optimize", "--data", str(small_csv), "--input", "text", "--target", "label", "--model", model,
+                  "--system", "You label reviews as {{ labels | join(' or ') }}.", "--budget", "96", "--seed", "0",
+                  "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    request = json.loads((export_run(out, route)).read_text())
+    sent = [json.dumps(body, sort_keys=True) for body in proxy.requests]
+    tests = pd.read_csv(out / "data" / "test.csv")
+    for text in tests["text"]:
+        filled = {**request, "messages": [{**m, "content": fill(m["content"], {"text": text})
+                                           if isinstance(m["content"], str) else m["content"]}
+                                          for m in request["messages"]]}
+        assert any(json.dumps({k: json.loads(body)[k] for k in filled if k in json.loads(body)}, sort_keys=True)
+                   == json.dumps(filled, sort_keys=True) for body in sent), text
+    system = request["system"] if route == "anthropic" else request["messages"][0]["content"]
+    assert "You label reviews as negative or positive." in json.dumps(system)
+
+
+def test_a_json_extraction_search_through_the_openai_route_parses_every_test_answer(server: str,
+                                                                                     tmp_path: Path) -> None:
+    """The bundled restaurant task (a slice of it) with --json-schema and --metric json_f1 through
+    llama-server's response_format: every test answer is JSON, graded field by field."""
+    data = tmp_path / "restaurant.csv"
+    pd.read_csv(bundled_path("restaurant")).head(90).to_csv(data, index=False)
+    schema = tmp_path / "schema.json"
+    schema.write_text(bundled_schema("restaurant"), encoding="utf-8")
+    run = cli("optimize", "--data", str(data), "--input", "text", "--target", "fields", "--json-schema", str(schema),
+              "--metric", "json_f1", "--model", f"openai:smollm2@{server}/v1", "--budget", "96", "--seed", "0",
+              "--out", str(tmp_path / "run"))
+    assert run.returncode == 0, run.stderr
+    assert "failed examples" not in run.stdout, run.stdout  # no unparseable answer, on dev or test
+    manifest = json.loads((tmp_path / "run" / "winner.json").read_text())
+    assert manifest["metric"] == "json_f1" and manifest["json_schema"] == json.loads(bundled_schema("restaurant"))
+    assert manifest["scores"]["test"]["winner"] > 0.1

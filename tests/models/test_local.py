@@ -15,7 +15,10 @@ from autoprompt.errors import ModelError
 from autoprompt.evaluate.exported import evaluate_export
 from autoprompt.export.manifest import load_prompt
 from autoprompt.models.local import LocalBackend
+from autoprompt.prompts.compose import compose
+from autoprompt.records.candidate import Candidate
 from autoprompt.records.message import Message, as_text
+from autoprompt.search.optimizer import prepare_task
 
 pytestmark = pytest.mark.model
 
@@ -97,6 +100,29 @@ def test_a_conversation_goes_through_the_chat_template_and_reads_as_text_when_ra
     assert smol.format(chat, False) == as_text(chat)
     assert smol.score(chat, [" positive", " negative"], chat=True) == \
         pytest.approx(LocalBackend("local").score(chat, [" positive", " negative"], chat=True), abs=1e-4)
+
+
+def test_batched_scores_are_the_one_at_a_time_scores(smol: LocalBackend) -> None:
+    """intent has labels of several tokens (add_to_playlist...), each scored on a branch of its own."""
+    task = prepare_task("intent", inputs=None, target=None, seed=0)
+    prompt = compose(Candidate("instruction", n_demos=7, clarifiers=("one_word",)), task.setup)
+    texts = [prompt.request(ex.inputs) for ex in task.data.dev.examples[:40]]
+    conts = list(prompt.continuations().values())
+    first = str(texts[0])
+    assert max(len(smol._continuation_tokens(first, smol._tokens(first, False), c, False)) for c in conts) > 1
+    one = LocalBackend("local", batch_size=1)
+    expected = [one.score(text, conts) for text in texts]
+    before = smol.tokens_evaluated
+    scored = smol.score_many(texts, conts)
+    assert all(not s.error for s in scored)
+    for got, want in zip(scored, expected):
+        assert list(got.scores) == pytest.approx(want, abs=0.05)  # batched matrix products round differently
+    assert [max(range(len(conts)), key=lambda i: s.scores[i]) for s in scored] == \
+        [max(range(len(conts)), key=lambda i: e[i]) for e in expected]
+    decoded = smol.tokens_evaluated - before
+    assert decoded < sum(len(smol._tokens(t, False)) for t in texts) / 2  # the shared prefix decoded once
+    again = smol.score_many(texts[:3], conts)  # the prefix is kept between calls
+    assert [list(s.scores) for s in again] == pytest.approx([list(s.scores) for s in scored[:3]], abs=1e-3)
 
 
 def test_chat_models_get_their_template(smol: LocalBackend) -> None:

@@ -1,0 +1,182 @@
+"""Batched local scoring: the examples of one prompt scored together in llama.cpp batches.
+
+Contract: ``BatchScorer(llm, n_threads=...)`` owns a second llama.cpp context on the weights of
+the ``Llama`` object ``llm``, whose KV cache is unified across up to ``n_seq`` sequences.
+``score(prompts, continuations)`` takes the token lists of several prompts and, per prompt, the
+token lists of every label continuation; it returns each continuation's log-likelihood (all of
+its tokens), as ``LocalBackend.score`` does one prompt at a time, up to the floating-point
+differences of batched matrix products (a test bounds them). How:
+
+- the prompts' common prefix (the instruction and demonstrations a prompt shares across
+  examples) is evaluated once, in sequence 0, and kept for the next call, as the one-at-a-time
+  path keeps its KV cache;
+- each prompt gets its own sequence, which shares the prefix's cells (a copy of the sequence
+  id, not of the data); its own tokens follow, with logits only at its last position, which
+  gives every label's first token;
+- a continuation of several tokens gets a sequence of its own that shares the prompt's cells,
+  and its tokens but the last follow, each with logits for the next one;
+- every token of a group of prompts goes into batches of up to ``n_batch`` tokens, decoded one
+  after the other (logits are read after each), and the group's sequences are freed after it.
+
+``tokens_evaluated`` counts the tokens decoded. llama-cpp-python is imported on first use.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+N_SEQ = 64  # sequences of one context: prompts (and multi-token labels) of a group
+N_CTX = 4096  # KV cells of the batch context: the shared prefix plus a group's own tokens
+N_BATCH = 512  # tokens per llama_decode: llama-bench's fastest prompt-processing size here
+
+
+@dataclass
+class _Entry:
+    """One token of a batch: where it goes, which sequences see it, and what its logits score."""
+
+    token: int
+    pos: int
+    seqs: tuple[int, ...]
+    wants: list[tuple[int, int, int]] = field(default_factory=list)  # (prompt, label, next token) scored here
+
+
+def common_prefix(lists: Sequence[Sequence[int]]) -> int:
+    """The length of the longest prefix every list shares, leaving each at least one token of its own."""
+    shortest = min(len(tokens) for tokens in lists)
+    n = 0
+    while n < shortest - 1 and all(tokens[n] == lists[0][n] for tokens in lists):
+        n += 1
+    return n
+
+
+class BatchScorer:
+    """Scores the examples of one prompt together (see the module docstring)."""
+
+    def __init__(self, llm: Any, *, n_threads: int, n_seq: int = N_SEQ, n_ctx: int = N_CTX,
+                 n_batch: int = N_BATCH) -> None:
+        self.llm = llm
+        self.n_threads = n_threads
+        self.n_seq = n_seq
+        self.n_ctx = n_ctx
+        self.n_batch = n_batch
+        self.prefix: list[int] = []  # the tokens sequence 0 holds
+        self.tokens_evaluated = 0
+        self._ctx: Any = None
+        self._batch: Any = None
+
+    def reset(self) -> None:
+        """Forget every sequence (the next call evaluates its prefix afresh)."""
+        if self._ctx is not None:
+            self._ctx.kv_cache_clear()
+        self.prefix = []
+
+    def _context(self) -> Any:
+        if self._ctx is None:
+            import llama_cpp
+            from llama_cpp import _internals
+
+            params = llama_cpp.llama_context_params.from_buffer_copy(self.llm.context_params)
+            params.n_ctx, params.n_batch, params.n_ubatch = self.n_ctx, self.n_batch, self.n_batch
+            params.n_seq_max, params.kv_unified = self.n_seq, True
+            params.n_threads = params.n_threads_batch = self.n_threads
+            self._ctx = _internals.LlamaContext(model=self.llm._model, params=params, verbose=False)
+            self._batch = _internals.LlamaBatch(n_tokens=self.n_batch, embd=0, n_seq_max=self.n_seq, verbose=False)
+        return self._ctx
+
+    def score(self, prompts: Sequence[Sequence[int]], continuations: Sequence[Sequence[Sequence[int]]]
+              ) -> list[list[float]]:
+        """Per prompt, each continuation's log-likelihood after it."""
+        ctx = self._context()
+        shared = common_prefix(prompts)
+        self._hold_prefix(list(prompts[0][:shared]))
+        scores = [[0.0] * len(conts) for conts in continuations]
+        for group in self._groups(prompts, continuations, shared):
+            entries = self._entries(group, prompts, continuations, shared)
+            self._decode(entries, scores)
+            for seq in range(1, self.n_seq):
+                ctx.kv_cache_seq_rm(seq, -1, -1)
+        return scores
+
+    def _hold_prefix(self, prefix: list[int]) -> None:
+        """Make sequence 0 hold exactly ``prefix``, decoding only what it lacks."""
+        ctx = self._context()
+        keep = 0
+        while keep < min(len(prefix), len(self.prefix)) and prefix[keep] == self.prefix[keep]:
+            keep += 1
+        ctx.kv_cache_seq_rm(0, keep, -1)
+        self._decode([_Entry(token, pos, (0,)) for pos, token in enumerate(prefix) if pos >= keep], [])
+        self.prefix = prefix
+
+    def _needs(self, i: int, prompts: Sequence[Sequence[int]], continuations: Sequence[Sequence[Sequence[int]]],
+               shared: int) -> tuple[int, int]:
+        """(sequences, KV cells) prompt ``i`` takes beyond the prefix."""
+        longer = [c for c in continuations[i] if len(c) > 1]
+        return 1 + len(longer), len(prompts[i]) - shared + sum(len(c) - 1 for c in longer)
+
+    def _groups(self, prompts: Sequence[Sequence[int]], continuations: Sequence[Sequence[Sequence[int]]],
+                shared: int) -> list[list[int]]:
+        """Prompts in order, as many at a time as the free sequences and KV cells hold."""
+        groups: list[list[int]] = []
+        seqs = cells = 0
+        for i in range(len(prompts)):
+            more_seqs, more_cells = self._needs(i, prompts, continuations, shared)
+            if more_seqs >= self.n_seq or shared + more_cells > self.n_ctx:
+                raise ValueError(f"prompt {i} needs {more_seqs} sequences and {shared + more_cells} KV cells; the "
+                                 f"batch context has {self.n_seq} and {self.n_ctx}")
+            if not groups or seqs + more_seqs >= self.n_seq or shared + cells + more_cells > self.n_ctx:
+                groups.append([])
+                seqs = cells = 0
+            groups[-1].append(i)
+            seqs, cells = seqs + more_seqs, cells + more_cells
+        return groups
+
+    def _entries(self, group: list[int], prompts: Sequence[Sequence[int]],
+                 continuations: Sequence[Sequence[Sequence[int]]], shared: int) -> list[_Entry]:
+        """The group's tokens: each prompt's own, then each longer continuation's, in decoding order."""
+        ctx = self._context()
+        entries: list[_Entry] = []
+        seq = 1
+        for i in group:
+            own = seq
+            branches = {label: own + 1 + k for k, label in
+                        enumerate(label for label, c in enumerate(continuations[i]) if len(c) > 1)}
+            seq = own + 1 + len(branches)
+            for s in (own, *branches.values()):
+                ctx.kv_cache_seq_cp(0, s, 0, shared)
+            tail = prompts[i][shared:]
+            for k, token in enumerate(tail):
+                entries.append(_Entry(token, shared + k, (own, *branches.values())))
+            entries[-1].wants = [(i, label, c[0]) for label, c in enumerate(continuations[i])]
+            for label, branch in branches.items():
+                cont = continuations[i][label]
+                for k, token in enumerate(cont[:-1]):
+                    entries.append(_Entry(token, len(prompts[i]) + k, (branch,), [(i, label, cont[k + 1])]))
+        return entries
+
+    def _decode(self, entries: list[_Entry], scores: list[list[float]]) -> None:
+        """Decode ``entries`` in batches of ``n_batch``, adding each wanted log-probability to ``scores``."""
+        import numpy as np
+
+        ctx, batch = self._context(), self._batch
+        n_vocab = self.llm.n_vocab()
+        for start in range(0, len(entries), self.n_batch):
+            chunk = entries[start:start + self.n_batch]
+            raw = batch.batch
+            raw.n_tokens = len(chunk)
+            for j, entry in enumerate(chunk):
+                raw.token[j], raw.pos[j], raw.n_seq_id[j] = entry.token, entry.pos, len(entry.seqs)
+                for k, s in enumerate(entry.seqs):
+                    raw.seq_id[j][k] = s
+                raw.logits[j] = bool(entry.wants)
+            ctx.decode(batch)
+            self.tokens_evaluated += len(chunk)
+            for j, entry in enumerate(chunk):
+                if entry.wants:
+                    logits = np.ctypeslib.as_array(ctx.get_logits_ith(j), shape=(n_vocab,)).astype(np.float64)
+                    top = float(logits.max())
+                    norm = top + math.log(float(np.exp(logits - top).sum()))
+                    for i, label, token in entry.wants:
+                        scores[i][label] += float(logits[token]) - norm

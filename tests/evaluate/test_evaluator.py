@@ -1,0 +1,88 @@
+"""The evaluator: the same predictions one at a time, concurrently, or in a batching backend's batches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import pytest
+
+from autoprompt.errors import BudgetExhausted
+from autoprompt.evaluate.consistency import Consistency
+from autoprompt.evaluate.evaluator import Evaluator
+from autoprompt.evaluate.registry import get_metric
+from autoprompt.models.backend import FakeBackend, Scored
+from autoprompt.models.budget import Budget
+from autoprompt.models.cache import MemoryCache
+from autoprompt.models.client import Client
+from autoprompt.prompts.compose import compose
+from autoprompt.records.candidate import Candidate
+from autoprompt.records.message import Conversation
+from autoprompt.records.usage import Usage
+from autoprompt.search.optimizer import prepare_task
+
+
+class Batching(FakeBackend):
+    """The fake, scoring ``batch_size`` requests per ``score_many`` call (a request with "broken" in it
+    fails, as a prompt too long for a local model's context does)."""
+
+    def __init__(self, size: int = 4) -> None:
+        super().__init__()
+        self.batch_size = size
+        self.batches: list[int] = []
+
+    def score_many(self, texts: Sequence[str | Conversation], continuations: Sequence[str], *,
+                   chat: bool = False) -> list[Scored]:
+        self.batches.append(len(texts))
+        return [Scored(error="too long") if "broken" in str(text) else
+                Scored(tuple(self.score(text, continuations, chat=chat)), usage=Usage(7, 0)) for text in texts]
+
+
+@pytest.fixture
+def task(keyword_frame: pd.DataFrame):  # type: ignore[no-untyped-def]
+    return prepare_task(keyword_frame, inputs="text", target="label", seed=0)
+
+
+def test_batches_give_the_predictions_of_one_at_a_time(task) -> None:  # type: ignore[no-untyped-def]
+    prompt = compose(Candidate("instruction", n_demos=3), task.setup)
+    examples = list(task.data.dev.examples)
+    one = Evaluator(Client(FakeBackend()), get_metric("accuracy"), task.setup.kind).evaluate(prompt, examples)
+    backend = Batching()
+    client = Client(backend)
+    batched = Evaluator(client, get_metric("accuracy"), task.setup.kind).evaluate(prompt, examples)
+    assert batched == one
+    assert sum(backend.batches) == len(examples) and max(backend.batches) == 4
+    assert client.calls == len(examples) and client.usage.input_tokens == 7 * len(examples)
+    again = Evaluator(client, get_metric("accuracy"), task.setup.kind).evaluate(prompt, examples)
+    assert again == one and sum(backend.batches) == len(examples)  # answered from memory: no new batch
+
+
+def test_a_failed_request_in_a_batch_is_a_failed_prediction(task) -> None:  # type: ignore[no-untyped-def]
+    prompt = compose(Candidate("fields"), task.setup)
+    examples = [ex for ex in task.data.dev.examples][:5]
+    broken = examples[2].__class__(examples[2].id, {"text": "broken row"}, examples[2].target)
+    predictions = Evaluator(Client(Batching()), get_metric("accuracy"), task.setup.kind).evaluate(
+        prompt, [*examples[:2], broken, *examples[3:]])
+    assert [p.failed for p in predictions] == [False, False, True, False, False]
+    assert predictions[2].error == "too long"
+
+
+def test_a_budget_that_cannot_pay_a_whole_batch_stops_exactly_where_it_runs_out(task) -> None:  # type: ignore[no-untyped-def]
+    prompt = compose(Candidate("fields"), task.setup)
+    examples = list(task.data.dev.examples)[:10]
+    cache = MemoryCache()
+    with pytest.raises(BudgetExhausted) as info:
+        Evaluator(Client(Batching(), Budget(6), cache=cache), get_metric("accuracy"), task.setup.kind).evaluate(
+            prompt, examples)
+    assert len(info.value.predictions) == 6  # one batch of 4, then 2 one at a time
+    full = Evaluator(Client(FakeBackend()), get_metric("accuracy"), task.setup.kind).evaluate(prompt, examples)
+    assert info.value.predictions == full[:6]
+
+
+def test_sampled_labels_come_out_the_same_in_batches(task) -> None:  # type: ignore[no-untyped-def]
+    prompt = compose(Candidate("fields", calibrate=False), task.setup)
+    examples = list(task.data.dev.examples)
+    sampling = Consistency(samples=3, temperature=0.7)
+    one = Evaluator(Client(FakeBackend()), get_metric("accuracy"), task.setup.kind, consistency=sampling)
+    batched = Evaluator(Client(Batching()), get_metric("accuracy"), task.setup.kind, consistency=sampling)
+    assert batched.evaluate(prompt, examples) == one.evaluate(prompt, examples)
