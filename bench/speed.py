@@ -14,7 +14,9 @@
    evaluated tokens per second (tokens decoded, the shared prefix counted once) are given as a
    ratio of it, batched (``--model-option batch=32``, the default) and one example at a time
    (``batch=1``), side by side in this run, with the labels both chose.
-5. A whole search: ``autoprompt.optimize`` on the bundled task with a budget of 2,000 calls,
+5. Batched generation: greedy answers to the free-text task past_tense, 32 at a time against
+   one at a time, examples per second and how many answers are the same.
+6. A whole search: ``autoprompt.optimize`` on the bundled task with a budget of 2,000 calls,
    batched and one at a time, wall time and winner of each (``--search-budget 0`` skips it).
    Peak resident memory of the process closes the table.
 
@@ -169,6 +171,32 @@ def batched_scoring(prompt: Prompt, examples: list[Any], kind: Any, rounds: int)
     return out
 
 
+def batched_generation(examples_n: int, rounds: int) -> dict[str, Any]:
+    """Examples per second of greedy free-text answers, batched and one at a time, alternating rounds."""
+    task = prepare_task("past_tense", inputs=None, target=None, seed=0)
+    prompt = compose(Candidate("task_instruction", n_demos=4), task.setup)
+    examples = list(task.data.dev.examples)[:examples_n]
+    paths: dict[str, Any] = {}
+    for name, size in (("batched", 32), ("one_at_a_time", 1)):
+        backend = LocalBackend("local", n_threads=THREADS, batch_size=size)
+        Evaluator(Client(backend), get_metric("exact_match"), task.setup.kind).evaluate(prompt, examples[:2])
+        paths[name] = {"backend": backend, "seconds": 0.0, "answers": [], "score": 0.0}
+    for _ in range(rounds):
+        for path in paths.values():
+            path["backend"].reset()
+            evaluator = Evaluator(Client(path["backend"]), get_metric("exact_match"), task.setup.kind)
+            started = time.perf_counter()
+            predictions = evaluator.evaluate(prompt, examples)
+            path["seconds"] += time.perf_counter() - started
+            path["answers"] = [p.output for p in predictions]
+            path["score"] = sum(p.score for p in predictions) / len(predictions)
+    out: dict[str, Any] = {"examples": len(examples), "rounds": rounds, "max_output_tokens": prompt.max_output_tokens}
+    for name, path in paths.items():
+        out[name] = {"examples_per_s": len(examples) * rounds / path["seconds"], "exact_match": path["score"]}
+    out["same_answers"] = sum(a == b for a, b in zip(paths["batched"]["answers"], paths["one_at_a_time"]["answers"]))
+    return out
+
+
 def search(task: str, budget: int) -> dict[str, Any]:
     """The same search, batched and one at a time: wall time and winner."""
     import autoprompt
@@ -217,6 +245,13 @@ def write(report: dict[str, Any]) -> None:
         f"({batched['examples_per_s'] / single['examples_per_s']:.2f}x); same label on "
         f"{b['same_labels']} of {b['examples']} |",
     ]
+    gen = report["batched_generation"]
+    lines.append(f"| free-text answers (past_tense, {gen['examples']} examples x {gen['rounds']} rounds), examples/s, "
+                 f"batched vs one at a time | {gen['batched']['examples_per_s']:.2f} vs "
+                 f"{gen['one_at_a_time']['examples_per_s']:.2f} "
+                 f"({gen['batched']['examples_per_s'] / gen['one_at_a_time']['examples_per_s']:.2f}x); same answer on "
+                 f"{gen['same_answers']} of {gen['examples']}; exact match {gen['batched']['exact_match']:.3f} vs "
+                 f"{gen['one_at_a_time']['exact_match']:.3f} |")
     if report.get("search"):
         r = report["search"]
         lines += [f"| search, budget {r['budget']}, {name.replace('_', ' ')}: seconds, winner, test | "
@@ -242,7 +277,8 @@ def main() -> None:
               "throughput": throughput(prompt, dev[: args.examples], args.rounds),
               "prefix_reuse": prefix_reuse(prompt, dev), "growth": growth(task, dev),
               "llama_bench": llama_bench(LocalBackend("local").path, THREADS),
-              "batched_scoring": batched_scoring(prompt, dev[: args.examples], task.setup.kind, args.rounds)}
+              "batched_scoring": batched_scoring(prompt, dev[: args.examples], task.setup.kind, args.rounds),
+              "batched_generation": batched_generation(args.examples, args.rounds)}
     if args.search_budget:
         report["search"] = search(args.task, args.search_budget)
     report["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -35,7 +35,7 @@ from autoprompt.data.dataset import TaskKind
 from autoprompt.errors import BudgetExhausted, ExampleFailed, TemplateError
 from autoprompt.evaluate.consistency import Consistency, agreement
 from autoprompt.evaluate.metric import Metric, token_f1
-from autoprompt.models.backend import batch_size
+from autoprompt.models.backend import BatchGenerating, batch_size
 from autoprompt.models.client import Client
 from autoprompt.prompts.prompt import Prompt, calibration_from, probabilities
 from autoprompt.prompts.structured import read_json
@@ -106,9 +106,9 @@ class Evaluator:
             output, samples = self.answers(prompt, example)
         except ExampleFailed as exc:
             return Prediction(example.id, "", 0.0, failed=True, error=str(exc))
-        return self._graded(example, output, samples)
+        return self._prediction(example, output, samples)
 
-    def _graded(self, example: Example, output: str, samples: list[str]) -> Prediction:
+    def _prediction(self, example: Example, output: str, samples: list[str]) -> Prediction:
         grade = self.metric.grade(example, output)
         error = grade.reason if grade.failed else ""
         if self.consistency is None:
@@ -124,7 +124,7 @@ class Evaluator:
         return (similar(Example("", {}, a), b) + similar(Example("", {}, b), a)) / 2
 
     def evaluate(self, prompt: Prompt, examples: Sequence[Example]) -> list[Prediction]:
-        if self.kind is TaskKind.CLASSIFICATION and batch_size(self.client.backend) > 1 and len(examples) > 1:
+        if self._batches(prompt) and len(examples) > 1:
             return self._evaluate_in_batches(prompt, examples)
         if self.client.concurrency > 1 and len(examples) > 1:
             return self._evaluate_concurrently(prompt, examples)
@@ -136,6 +136,15 @@ class Evaluator:
             exc.predictions = done
             raise
         return done
+
+    def _batches(self, prompt: Prompt) -> bool:
+        """Whether the backend takes this prompt's examples in batches: labels always, free text
+        when the answers are greedy and free (no sampled answers, no JSON schema)."""
+        backend = self.client.backend
+        if batch_size(backend) <= 1:
+            return False
+        return self.kind is TaskKind.CLASSIFICATION or (
+            isinstance(backend, BatchGenerating) and self.consistency is None and prompt.json_schema is None)
 
     def _evaluate_in_batches(self, prompt: Prompt, examples: Sequence[Example]) -> list[Prediction]:
         """The examples scored ``batch_size`` at a time by a batching backend; the same predictions
@@ -165,17 +174,30 @@ class Evaluator:
                 texts[i] = prompt.request(ex.inputs)
             except TemplateError as exc:
                 failed[i] = f"the prompt does not render for this example: {exc}"
-        conts = list(prompt.continuations().values())
-        scored = dict(zip(texts, self.client.score_many(list(texts.values()), conts, chat=prompt.chat)))
+        answers = dict(zip(texts, self._answers_together(prompt, list(texts.values()))))
         out = []
         for i, ex in enumerate(examples):
-            result = scored.get(i)
-            if isinstance(result, ExampleFailed) or i in failed:
-                out.append(Prediction(ex.id, "", 0.0, failed=True, error=failed.get(i) or str(result)))
+            try:
+                if i in failed:
+                    raise ExampleFailed(failed[i])
+                answer = answers[i]
+                if isinstance(answer, ExampleFailed):
+                    raise answer
+                output, samples = self._label(prompt, texts[i], answer) if isinstance(answer, list) else \
+                    (_graded(prompt, answer), [])
+            except ExampleFailed as exc:
+                out.append(Prediction(ex.id, "", 0.0, failed=True, error=str(exc)))
                 continue
-            assert result is not None
-            out.append(self._graded(ex, *self._label(prompt, texts[i], result)))
+            out.append(self._prediction(ex, output, samples))
         return out
+
+    def _answers_together(self, prompt: Prompt, texts: list[str | Conversation]
+                          ) -> list[list[float] | str | ExampleFailed]:
+        """Label scores, or greedy answers, for every request, from one batched client call."""
+        if self.kind is TaskKind.CLASSIFICATION:
+            return list(self.client.score_many(texts, list(prompt.continuations().values()), chat=prompt.chat))
+        return list(self.client.generate_many(texts, chat=prompt.chat, max_tokens=prompt.max_output_tokens,
+                                              stop=prompt.stop))
 
     def _finished(self, fn: Callable[[T], R], items: Sequence[T]) -> list[Future[R]]:
         """``fn`` over ``items``, as many at once as the client allows; every call has finished on return."""

@@ -26,7 +26,8 @@ Contract (``Backend``):
   ``PromptCaching.with_cache_key(key)`` (the backend sending a provider's prompt-cache key;
   ``cache_keyed``), ``ChatAPI.chat_api`` (every request is chat messages; ``takes_messages``),
   ``BatchScoring.score_many(texts, continuations)`` and ``.batch_size`` (the examples of one
-  prompt scored together; ``batch_size``).
+  prompt scored together; ``batch_size``), ``BatchGenerating.generate_many(texts, ...)`` (their
+  greedy answers decoded together).
 - A backend raises ``ExampleFailed`` for a request that fails on its own and
   ``ModelError`` when the model is unusable.
 
@@ -227,6 +228,24 @@ class BatchScoring(Protocol):
 
     def score_many(self, texts: Sequence[str | Conversation], continuations: Sequence[str], *,
                    chat: bool = False) -> list[Scored]: ...
+
+
+@dataclass(frozen=True)
+class Generated:
+    """One request of a batch: its greedy answer, or why the example failed; and its usage."""
+
+    text: str = ""
+    error: str = ""
+    usage: Usage = field(default_factory=Usage)
+
+
+@runtime_checkable
+class BatchGenerating(Protocol):
+    """A backend that generates greedy answers to several requests together (``batch_size`` from
+    ``BatchScoring`` says how many at once): one ``Generated`` per request, in order."""
+
+    def generate_many(self, texts: Sequence[str | Conversation], *, chat: bool = False, max_tokens: int = 16,
+                      stop: Sequence[str] = ()) -> list[Generated]: ...
 
 
 @runtime_checkable

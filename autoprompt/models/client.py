@@ -16,9 +16,10 @@ Contract:
   (``ExampleFailed.cacheable``) is cached as that failure; one whose retries ran out
   is not, so a later run asks again; ``MAX_FAILURES_IN_A_ROW`` such requests in a row
   end the run with ``ModelError`` naming the last failure. Safe to use from several threads at once.
-- ``score_many(texts, continuations)`` answers several score requests under the keys ``score``
-  uses; those neither cache holds go to a batching backend (``BatchScoring``) in one call, and
-  all new requests are charged up front (or none, with ``BudgetExhausted``).
+- ``score_many(texts, continuations)`` and ``generate_many(texts, ...)`` (greedy) answer several
+  requests under the keys ``score`` and ``generate`` use; those neither cache holds go to a
+  batching backend (``BatchScoring``, ``BatchGenerating``) in one call, and all new requests are
+  charged up front (or none, with ``BudgetExhausted``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 from autoprompt.errors import ExampleFailed, ModelError
 from autoprompt.models.backend import (
     Backend,
+    BatchGenerating,
     BatchScoring,
     UsageSink,
     cache_keyed,
@@ -133,42 +135,57 @@ class Client:
     def score_many(self, texts: Sequence[str | Conversation], continuations: Sequence[str], *,
                    chat: bool = False) -> list[list[float] | ExampleFailed]:
         """Each request's log-likelihoods (or its failure), as ``score`` gives them, under the same
-        keys; the requests the caches lack go to a batching backend together. The requests this
-        client has not answered before are charged at once: all of them, or (``BudgetExhausted``)
-        none, so the caller can go one at a time."""
+        keys; the requests neither cache holds go to a batching backend (``BatchScoring``) together."""
+        backend = self.backend
+        assert isinstance(backend, BatchScoring)
         keys = [self._key("score", wire(text), list(continuations), chat, sample=0) for text in texts]
+        return self._many(keys, texts, lambda batch: [(list(s.scores), s.error, s.usage) for s in
+                                                      backend.score_many(batch, continuations, chat=chat)])
+
+    def generate_many(self, texts: Sequence[str | Conversation], *, chat: bool = False, max_tokens: int = 16,
+                      stop: Sequence[str] = ()) -> list[str | ExampleFailed]:
+        """Each request's greedy answer (or its failure), as ``generate`` gives it, under the same
+        keys; the requests neither cache holds go to a batching backend (``BatchGenerating``) together."""
+        backend = self.backend
+        assert isinstance(backend, BatchGenerating)
+        keys = [self._key("generate", wire(text), chat, max_tokens, list(stop), sample=0) for text in texts]
+        return self._many(keys, texts, lambda batch: [(g.text, g.error, g.usage) for g in backend.generate_many(
+            batch, chat=chat, max_tokens=max_tokens, stop=stop)])
+
+    def _many(self, keys: list[str], texts: Sequence[str | Conversation],
+              ask: Callable[[list[str | Conversation]], list[tuple[Any, str, Usage]]]) -> list[Any]:
+        """The answers under ``keys``: from memory, else charged (all new keys at once, or none:
+        ``BudgetExhausted``), then from the persistent cache, else from one ``ask`` of the rest."""
         entries = {key: self.memo.get(key) for key in keys}
         new = [key for key in dict.fromkeys(keys) if entries[key] is None]
         if new:
             self.budget.charge(len(new))
             with self._lock:
                 self.calls += len(new)
-            entries.update(self._scored_together(new, dict(zip(keys, texts)), continuations, chat))
-        return [ExampleFailed(entry["error"]) if "error" in entry else list(entry["value"])
+            entries.update(self._answered_together(new, dict(zip(keys, texts)), ask))
+        return [ExampleFailed(entry["error"]) if "error" in entry else entry["value"]
                 for entry in (entries[key] for key in keys) if entry is not None]
 
-    def _scored_together(self, keys: Sequence[str], texts: dict[str, str | Conversation],
-                         continuations: Sequence[str], chat: bool) -> dict[str, dict[str, Any]]:
-        """The entries of ``keys`` (charged already): from the persistent cache, else from one
-        ``score_many`` call, each stored and its usage recorded as ``_call`` does."""
+    def _answered_together(self, keys: Sequence[str], texts: dict[str, str | Conversation],
+                           ask: Callable[[list[str | Conversation]], list[tuple[Any, str, Usage]]]
+                           ) -> dict[str, dict[str, Any]]:
+        """The entries of ``keys`` (charged already), each stored and its usage recorded as ``_call`` does."""
         found = {key: self.cache.get(key) if self.cache is not None else None for key in keys}
         missing = [key for key in keys if found[key] is None]
         if missing:
-            assert isinstance(self.backend, BatchScoring)
             for key in missing:
                 self.limiter.acquire(len(as_text(texts[key])) // 4)
-            results = self.backend.score_many([texts[key] for key in missing], continuations, chat=chat)
-            for key, scored in zip(missing, results):
-                answer: dict[str, Any] = {"error": scored.error} if scored.error else {"value": list(scored.scores)}
-                found[key] = {**answer, "usage": scored.usage.as_list()}
+            results = ask([texts[key] for key in missing])
+            for key, (value, error, usage) in zip(missing, results):
+                found[key] = {**({"error": error} if error else {"value": value}), "usage": usage.as_list()}
                 if self.cache is not None:
                     self.cache.put(key, found[key])
             with self._lock:
                 self.backend_calls += len(missing)
                 self.failures_in_a_row = 0
-                for scored in results:
-                    self.usage += scored.usage
-                    self.usd += self._price(scored.usage)
+                for _, _, usage in results:
+                    self.usage += usage
+                    self.usd += self._price(usage)
         entries: dict[str, dict[str, Any]] = {}
         for key in keys:
             stored = found[key]

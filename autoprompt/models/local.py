@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from autoprompt.errors import ExampleFailed, MissingDependency, ModelError
-from autoprompt.models.backend import Scored, UsageSink
-from autoprompt.models.local_batch import BatchScorer
+from autoprompt.models.backend import Generated, Scored, UsageSink
+from autoprompt.models.local_batch import BatchScorer, is_eog
 from autoprompt.records.message import Conversation, as_dicts, as_text
 from autoprompt.records.usage import Usage
 
@@ -198,12 +198,34 @@ class LocalBackend:
         tokens = [self._tokens(prompt, chat) for prompt in prompts]
         fits = [i for i, t in enumerate(tokens) if len(t) < self.n_ctx]
         conts = [[self._continuation_tokens(prompts[i], tokens[i], c, chat) for c in continuations] for i in fits]
-        if self._batcher is None:
-            self._batcher = BatchScorer(self._model(), n_threads=self._threads())
-        scored = dict(zip(fits, self._batcher.score([tokens[i] for i in fits], conts))) if fits else {}
+        scored = dict(zip(fits, self._batch_decoder().score([tokens[i] for i in fits], conts))) if fits else {}
         return [Scored(tuple(scored[i]), usage=Usage(len(t), 0)) if i in scored else
                 Scored(error=f"prompt of {len(t)} tokens does not fit the context of {self.n_ctx}; use fewer "
                              "demonstrations or shorter inputs") for i, t in enumerate(tokens)]
+
+    def generate_many(self, texts: Sequence[str | Conversation], *, chat: bool = False, max_tokens: int = 16,
+                      stop: Sequence[str] = ()) -> list[Generated]:
+        """Greedy answers to every request, decoded together (``local_batch``), each ending as
+        ``generate``'s does; a request too long for the context is a failed example."""
+        llm = self._model()
+        tokens = [self._tokens(self.format(text, chat), chat) for text in texts]
+        fits = [i for i, t in enumerate(tokens) if len(t) + max_tokens <= self.n_ctx]
+
+        def done(out: list[int]) -> bool:
+            return _stopped(llm.detokenize(out).decode("utf-8", errors="ignore"), stop)
+
+        answers = dict(zip(fits, self._batch_decoder().generate(
+            [tokens[i] for i in fits], max_tokens=max_tokens, done=done))) if fits else {}
+        return [Generated(llm.detokenize(answers[i]).decode("utf-8", errors="ignore"),
+                          usage=Usage(len(t), len(answers[i]))) if i in answers else
+                Generated(error=f"prompt of {len(t)} tokens and an answer of {max_tokens} do not fit the context of "
+                                f"{self.n_ctx}; use fewer demonstrations or a lower --max-output-tokens")
+                for i, t in enumerate(tokens)]
+
+    def _batch_decoder(self) -> BatchScorer:
+        if self._batcher is None:
+            self._batcher = BatchScorer(self._model(), n_threads=self._threads())
+        return self._batcher
 
     def generate(self, text: str | Conversation, *, chat: bool = False, max_tokens: int = 16,
                  stop: Sequence[str] = (), on_usage: UsageSink | None = None, temperature: float = 0.0,
@@ -222,7 +244,7 @@ class LocalBackend:
         out: list[int] = []
         for _ in range(max_tokens):
             token = int(np.argmax(logits)) if temperature <= 0 else _sample(logits, temperature, rng)
-            if llm.token_eos() == token or _is_eog(llm, token):
+            if llm.token_eos() == token or is_eog(llm, token):
                 break
             out.append(token)
             piece = llm.detokenize(out).decode("utf-8", errors="ignore")
@@ -278,12 +300,6 @@ def _sample(logits: Any, temperature: float, rng: Any) -> int:
     scaled = np.asarray(logits, dtype=np.float64) / temperature
     weights = np.exp(scaled - scaled.max())
     return int(rng.choice(len(weights), p=weights / weights.sum()))
-
-
-def _is_eog(llm: Any, token: int) -> bool:
-    import llama_cpp
-
-    return bool(llama_cpp.llama_vocab_is_eog(llm._model.vocab, token))
 
 
 def _stopped(generated: str, stop: Sequence[str]) -> bool:

@@ -21,13 +21,17 @@ bounds it). How:
 - every token of a group of prompts goes into batches of up to ``n_batch`` tokens, decoded one
   after the other (logits are read after each), and the group's sequences are freed after it.
 
+``generate(prompts, max_tokens=..., done=...)`` decodes greedy answers to several prompts
+together: after the prompts' own tokens, each step is one batch of every running sequence's next
+token (the same greedy answers as one at a time, up to the same rounding).
+
 ``tokens_evaluated`` counts the tokens decoded. llama-cpp-python is imported on first use.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +48,7 @@ class _Entry:
     pos: int
     seqs: tuple[int, ...]
     wants: list[tuple[int, int, int]] = field(default_factory=list)  # (prompt, label, next token) scored here
+    pick: int | None = None  # the prompt whose next token (greedy) is chosen from this token's logits
 
 
 def common_prefix(lists: Sequence[Sequence[int]]) -> int:
@@ -104,6 +109,54 @@ class BatchScorer:
                 ctx.kv_cache_seq_rm(seq, -1, -1)
         return scores
 
+    def generate(self, prompts: Sequence[Sequence[int]], *, max_tokens: int,
+                 done: Callable[[list[int]], bool]) -> list[list[int]]:
+        """Greedy continuations of every prompt, decoded together: each step is one batch holding
+        the next token of every sequence still running. A sequence ends at an end-of-generation
+        token (not kept), at ``max_tokens``, or when ``done(its tokens)`` says so."""
+        ctx = self._context()
+        shared = common_prefix(prompts)
+        self._hold_prefix(list(prompts[0][:shared]))
+        out: list[list[int]] = [[] for _ in prompts]
+        for group in self._generation_groups(prompts, shared, max_tokens):
+            seq = {i: k + 1 for k, i in enumerate(group)}
+            for i in group:
+                ctx.kv_cache_seq_cp(0, seq[i], 0, shared)
+            entries = [_Entry(token, shared + k, (seq[i],), pick=i if k == len(prompts[i]) - shared - 1 else None)
+                       for i in group for k, token in enumerate(prompts[i][shared:])]
+            running = set(group)
+            while running:
+                chosen = self._decode(entries, [])
+                for i in sorted(running):
+                    token = chosen[i]
+                    if self.llm.token_eos() == token or is_eog(self.llm, token):
+                        running.discard(i)
+                        continue
+                    out[i].append(token)
+                    if len(out[i]) >= max_tokens or done(out[i]):
+                        running.discard(i)
+                entries = [_Entry(out[i][-1], len(prompts[i]) + len(out[i]) - 1, (seq[i],), pick=i)
+                           for i in sorted(running)]
+            for s in seq.values():
+                ctx.kv_cache_seq_rm(s, -1, -1)
+        return out
+
+    def _generation_groups(self, prompts: Sequence[Sequence[int]], shared: int, max_tokens: int) -> list[list[int]]:
+        """Prompts in order, as many at a time as the sequences and KV cells hold with room to answer."""
+        groups: list[list[int]] = []
+        cells = 0
+        for i, prompt in enumerate(prompts):
+            more = len(prompt) - shared + max_tokens
+            if shared + more > self.n_ctx:
+                raise ValueError(f"prompt {i} and its answer need {shared + more} KV cells; the batch context has "
+                                 f"{self.n_ctx}")
+            if not groups or len(groups[-1]) + 1 >= self.n_seq or shared + cells + more > self.n_ctx:
+                groups.append([])
+                cells = 0
+            groups[-1].append(i)
+            cells += more
+        return groups
+
     def _hold_prefix(self, prefix: list[int]) -> None:
         """Make sequence 0 hold exactly ``prefix``, decoding only what it lacks."""
         ctx = self._context()
@@ -162,12 +215,14 @@ class BatchScorer:
                     entries.append(_Entry(token, len(prompts[i]) + k, (branch,), [(i, label, cont[k + 1])]))
         return entries
 
-    def _decode(self, entries: list[_Entry], scores: list[list[float]]) -> None:
-        """Decode ``entries`` in batches of ``n_batch``, adding each wanted log-probability to ``scores``."""
+    def _decode(self, entries: list[_Entry], scores: list[list[float]]) -> dict[int, int]:
+        """Decode ``entries`` in batches of ``n_batch``, adding each wanted log-probability to ``scores``;
+        return the greedy next token of every prompt an entry picks for."""
         import numpy as np
 
         ctx, batch = self._context(), self._batch
         n_vocab = self.llm.n_vocab()
+        chosen: dict[int, int] = {}
         for start in range(0, len(entries), self.n_batch):
             chunk = entries[start:start + self.n_batch]
             raw = batch.batch
@@ -176,13 +231,23 @@ class BatchScorer:
                 raw.token[j], raw.pos[j], raw.n_seq_id[j] = entry.token, entry.pos, len(entry.seqs)
                 for k, s in enumerate(entry.seqs):
                     raw.seq_id[j][k] = s
-                raw.logits[j] = bool(entry.wants)
+                raw.logits[j] = bool(entry.wants) or entry.pick is not None
             ctx.decode(batch)
             self.tokens_evaluated += len(chunk)
             for j, entry in enumerate(chunk):
+                if entry.pick is not None:
+                    chosen[entry.pick] = int(np.argmax(np.ctypeslib.as_array(ctx.get_logits_ith(j), shape=(n_vocab,))))
                 if entry.wants:
                     logits = np.ctypeslib.as_array(ctx.get_logits_ith(j), shape=(n_vocab,)).astype(np.float64)
                     top = float(logits.max())
                     norm = top + math.log(float(np.exp(logits - top).sum()))
                     for i, label, token in entry.wants:
                         scores[i][label] += float(logits[token]) - norm
+        return chosen
+
+
+def is_eog(llm: Any, token: int) -> bool:
+    """Whether ``token`` ends generation for ``llm``'s vocabulary."""
+    import llama_cpp
+
+    return bool(llama_cpp.llama_vocab_is_eog(llm._model.vocab, token))

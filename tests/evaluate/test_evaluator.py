@@ -11,7 +11,7 @@ from autoprompt.errors import BudgetExhausted
 from autoprompt.evaluate.consistency import Consistency
 from autoprompt.evaluate.evaluator import Evaluator
 from autoprompt.evaluate.registry import get_metric
-from autoprompt.models.backend import FakeBackend, Scored
+from autoprompt.models.backend import FakeBackend, Generated, Scored
 from autoprompt.models.budget import Budget
 from autoprompt.models.cache import MemoryCache
 from autoprompt.models.client import Client
@@ -36,6 +36,12 @@ class Batching(FakeBackend):
         self.batches.append(len(texts))
         return [Scored(error="too long") if "broken" in str(text) else
                 Scored(tuple(self.score(text, continuations, chat=chat)), usage=Usage(7, 0)) for text in texts]
+
+    def generate_many(self, texts: Sequence[str | Conversation], *, chat: bool = False, max_tokens: int = 16,
+                      stop: Sequence[str] = ()) -> list[Generated]:
+        self.batches.append(len(texts))
+        return [Generated(self.generate(text, chat=chat, max_tokens=max_tokens, stop=stop), usage=Usage(7, 2))
+                for text in texts]
 
 
 @pytest.fixture
@@ -86,3 +92,18 @@ def test_sampled_labels_come_out_the_same_in_batches(task) -> None:  # type: ign
     one = Evaluator(Client(FakeBackend()), get_metric("accuracy"), task.setup.kind, consistency=sampling)
     batched = Evaluator(Client(Batching()), get_metric("accuracy"), task.setup.kind, consistency=sampling)
     assert batched.evaluate(prompt, examples) == one.evaluate(prompt, examples)
+
+
+def test_greedy_free_text_answers_come_out_the_same_in_batches() -> None:
+    frame = pd.DataFrame({"verb": [f"walk{i}" for i in range(30)], "past": [f"walk{i}ed" for i in range(30)]})
+    task = prepare_task(frame, inputs="verb", target="past", seed=0, kind="generation")
+    prompt = compose(Candidate("task_instruction", n_demos=2), task.setup)
+    examples = list(task.data.dev.examples)
+    one = Evaluator(Client(FakeBackend()), get_metric("exact_match"), task.setup.kind).evaluate(prompt, examples)
+    backend = Batching()
+    batched = Evaluator(Client(backend), get_metric("exact_match"), task.setup.kind).evaluate(prompt, examples)
+    assert batched == one and sum(backend.batches) == len(examples)
+    sampled = Batching()  # sampled answers (consistency) are asked one at a time
+    Evaluator(Client(sampled), get_metric("exact_match"), task.setup.kind,
+              consistency=Consistency(samples=2, temperature=0.7)).evaluate(prompt, examples)
+    assert sampled.batches == []
