@@ -7,9 +7,9 @@ Contract (see ``backend.Backend``):
 - ``score`` evaluates the prompt once and reads every label's full log-likelihood
   (all its tokens) from the last position's logits. The KV cache of the prefix
   shared with the previous request is kept, so examples that share a long prompt
-  prefix pay only for their own tokens. ``score_many`` scores up to ``batch_size``
-  examples of one prompt together in llama.cpp batches (``local_batch``); ``batch_size=1``
-  keeps the one-at-a-time path.
+  prefix pay only for their own tokens. ``score_many`` scores, and ``generate_many`` answers
+  (greedy), up to ``batch_size`` examples of one prompt together in llama.cpp batches
+  (``local_batch``); ``batch_size=1`` keeps the one-at-a-time path.
 - ``generate`` decodes greedily and stops at end of generation, ``max_tokens`` or the
   first ``stop`` string that follows some content; asked for a JSON schema, it decodes under
   the llama.cpp grammar made from it.
@@ -30,7 +30,7 @@ from typing import Any
 
 from autoprompt.errors import ExampleFailed, MissingDependency, ModelError
 from autoprompt.models.backend import Generated, Scored, UsageSink
-from autoprompt.models.local_batch import BatchScorer, is_eog
+from autoprompt.models.local_batch import BatchDecoder, is_eog
 from autoprompt.records.message import Conversation, as_dicts, as_text
 from autoprompt.records.usage import Usage
 
@@ -87,7 +87,7 @@ class LocalBackend:
         self.n_ctx = n_ctx
         self.seed = seed
         self.batch_size = batch_size  # examples scored together (1: one at a time, the earlier path)
-        self._batcher: BatchScorer | None = None
+        self._batcher: BatchDecoder | None = None
         self.path = resolve_model_path(spec)
         self.name = f"local:{self.path.name}"
         self._llm: Any = None
@@ -192,7 +192,7 @@ class LocalBackend:
 
     def score_many(self, texts: Sequence[str | Conversation], continuations: Sequence[str], *,
                    chat: bool = False) -> list[Scored]:
-        """Every request's scores, the requests decoded together (``local_batch.BatchScorer``); a
+        """Every request's scores, the requests decoded together (``local_batch.BatchDecoder``); a
         request too long for the context is a failed example, as in ``score``."""
         prompts = [self.format(text, chat) for text in texts]
         tokens = [self._tokens(prompt, chat) for prompt in prompts]
@@ -222,9 +222,9 @@ class LocalBackend:
                                 f"{self.n_ctx}; use fewer demonstrations or a lower --max-output-tokens")
                 for i, t in enumerate(tokens)]
 
-    def _batch_decoder(self) -> BatchScorer:
+    def _batch_decoder(self) -> BatchDecoder:
         if self._batcher is None:
-            self._batcher = BatchScorer(self._model(), n_threads=self._threads())
+            self._batcher = BatchDecoder(self._model(), n_threads=self._threads())
         return self._batcher
 
     def generate(self, text: str | Conversation, *, chat: bool = False, max_tokens: int = 16,

@@ -1,6 +1,6 @@
-"""Batched local scoring: the examples of one prompt scored together in llama.cpp batches.
+"""Batched local decoding: the examples of one prompt scored, or answered, together in llama.cpp batches.
 
-Contract: ``BatchScorer(llm, n_threads=...)`` owns a second llama.cpp context on the weights of
+Contract: ``BatchDecoder(llm, n_threads=...)`` owns a second llama.cpp context on the weights of
 the ``Llama`` object ``llm``, whose KV cache is unified across up to ``n_seq`` sequences.
 ``score(prompts, continuations)`` takes the token lists of several prompts and, per prompt, the
 token lists of every label continuation; it returns each continuation's log-likelihood (all of
@@ -60,8 +60,8 @@ def common_prefix(lists: Sequence[Sequence[int]]) -> int:
     return n
 
 
-class BatchScorer:
-    """Scores the examples of one prompt together (see the module docstring)."""
+class BatchDecoder:
+    """Scores, or answers, the examples of one prompt together (see the module docstring)."""
 
     def __init__(self, llm: Any, *, n_threads: int, n_seq: int = N_SEQ, n_ctx: int = N_CTX,
                  n_batch: int = N_BATCH) -> None:
