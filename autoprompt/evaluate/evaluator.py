@@ -17,7 +17,10 @@ Contract:
   order. When the backend allows concurrent requests (``client.concurrency`` > 1) the
   examples run on that many threads (no event loop of its own, so it works the same inside
   a notebook's or a web server's running loop), and every one finishes before the first
-  failure, in example order, is raised. If the
+  failure, in example order, is raised.
+  When the backend takes batches (``BatchScoring``: label scores; ``BatchGenerating``: greedy
+  free-text answers without sampling or a JSON schema), the examples go to it ``batch_size`` at a
+  time instead, with the same predictions up to the backend's rounding. If the
   budget runs out, the ``BudgetExhausted`` raised carries the predictions finished
   before it in ``.predictions``.
 """
