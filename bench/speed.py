@@ -147,53 +147,49 @@ def llama_bench(path: Path, threads: int) -> dict[str, Any]:
             "-n 0 -b 512 -ub 512 -r 3"}
 
 
-def batched_scoring(prompt: Prompt, examples: list[Any], kind: Any, rounds: int) -> dict[str, Any]:
-    """Evaluated tokens per second of the evaluator, batched and one at a time, alternating rounds."""
+def side_by_side(prompt: Prompt, examples: list[Any], kind: Any, metric: str, rounds: int) -> dict[str, Any]:
+    """The same evaluation batched (32 a batch) and one at a time, alternating rounds: per path, the
+    seconds, the tokens the model decoded and the last round's predictions."""
     paths: dict[str, Any] = {}
     for name, size in (("batched", 32), ("one_at_a_time", 1)):
         backend = LocalBackend("local", n_threads=THREADS, batch_size=size)
-        Evaluator(Client(backend), get_metric("accuracy"), kind).evaluate(prompt, examples[:2])  # load, warm up
-        paths[name] = {"backend": backend, "seconds": 0.0, "tokens": 0, "labels": []}
+        Evaluator(Client(backend), get_metric(metric), kind).evaluate(prompt, examples[:2])  # load, warm up
+        paths[name] = {"backend": backend, "seconds": 0.0, "tokens": 0, "predictions": []}
     for _ in range(rounds):
         for path in paths.values():
             backend = path["backend"]
             backend.reset()
             before, started = backend.tokens_evaluated, time.perf_counter()
-            predictions = Evaluator(Client(backend), get_metric("accuracy"), kind).evaluate(prompt, examples)
+            path["predictions"] = Evaluator(Client(backend), get_metric(metric), kind).evaluate(prompt, examples)
             path["seconds"] += time.perf_counter() - started
             path["tokens"] += backend.tokens_evaluated - before
-            path["labels"] = [p.output for p in predictions]
+    return paths
+
+
+def batched_scoring(prompt: Prompt, examples: list[Any], kind: Any, rounds: int) -> dict[str, Any]:
+    """Evaluated tokens per second of the evaluator, batched and one at a time."""
+    paths = side_by_side(prompt, examples, kind, "accuracy", rounds)
     out: dict[str, Any] = {"examples": len(examples), "rounds": rounds}
     for name, path in paths.items():
         out[name] = {"tokens_per_s": path["tokens"] / path["seconds"],
                      "examples_per_s": len(examples) * rounds / path["seconds"]}
-    out["same_labels"] = sum(a == b for a, b in zip(paths["batched"]["labels"], paths["one_at_a_time"]["labels"]))
+    out["same_labels"] = sum(a.output == b.output for a, b in zip(paths["batched"]["predictions"],
+                                                                   paths["one_at_a_time"]["predictions"]))
     return out
 
 
 def batched_generation(examples_n: int, rounds: int) -> dict[str, Any]:
-    """Examples per second of greedy free-text answers, batched and one at a time, alternating rounds."""
+    """Examples per second of greedy free-text answers, batched and one at a time."""
     task = prepare_task("past_tense", inputs=None, target=None, seed=0)
     prompt = compose(Candidate("task_instruction", n_demos=4), task.setup)
     examples = list(task.data.dev.examples)[:examples_n]
-    paths: dict[str, Any] = {}
-    for name, size in (("batched", 32), ("one_at_a_time", 1)):
-        backend = LocalBackend("local", n_threads=THREADS, batch_size=size)
-        Evaluator(Client(backend), get_metric("exact_match"), task.setup.kind).evaluate(prompt, examples[:2])
-        paths[name] = {"backend": backend, "seconds": 0.0, "answers": [], "score": 0.0}
-    for _ in range(rounds):
-        for path in paths.values():
-            path["backend"].reset()
-            evaluator = Evaluator(Client(path["backend"]), get_metric("exact_match"), task.setup.kind)
-            started = time.perf_counter()
-            predictions = evaluator.evaluate(prompt, examples)
-            path["seconds"] += time.perf_counter() - started
-            path["answers"] = [p.output for p in predictions]
-            path["score"] = sum(p.score for p in predictions) / len(predictions)
+    paths = side_by_side(prompt, examples, task.setup.kind, "exact_match", rounds)
     out: dict[str, Any] = {"examples": len(examples), "rounds": rounds, "max_output_tokens": prompt.max_output_tokens}
     for name, path in paths.items():
-        out[name] = {"examples_per_s": len(examples) * rounds / path["seconds"], "exact_match": path["score"]}
-    out["same_answers"] = sum(a == b for a, b in zip(paths["batched"]["answers"], paths["one_at_a_time"]["answers"]))
+        out[name] = {"examples_per_s": len(examples) * rounds / path["seconds"],
+                     "exact_match": sum(p.score for p in path["predictions"]) / len(examples)}
+    out["same_answers"] = sum(a.output == b.output for a, b in zip(paths["batched"]["predictions"],
+                                                                    paths["one_at_a_time"]["predictions"]))
     return out
 
 

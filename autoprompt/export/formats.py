@@ -155,7 +155,7 @@ def write_anthropic(exported: ExportedPrompt, out: Path, samples: Sequence[Mappi
     parameters = request_parameters(exported)
     conversation = tuple(Message(m["role"], m["content"]) for m in chat_messages(exported, samples))
     request = {"model": model_name(exported, model), "max_tokens": parameters["max_tokens"],
-               **anthropic_messages(conversation if len(conversation) > 1 else conversation[0].content),
+               **anthropic_messages(conversation),
                **({"stop_sequences": parameters["stop"]} if "stop" in parameters else {}),
                **structured(exported, "anthropic")}
     return _write_json(out / "anthropic.json", request)

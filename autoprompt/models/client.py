@@ -96,14 +96,24 @@ class Client:
                 self._failed_in_a_row(exc)
                 raise
             outcome["error"] = str(exc)
+        usage = Usage.sum(spent)
+        self._paid_for([usage])
+        return {**outcome, "usage": usage.as_list()}
+
+    def _paid_for(self, usages: Sequence[Usage]) -> None:
+        """Count answered backend requests, their tokens and cost; an answer ends a run of failures."""
         with self._lock:
             self.failures_in_a_row = 0
-        usage = Usage.sum(spent)
-        with self._lock:
-            self.backend_calls += 1
-            self.usage += usage
-            self.usd += self._price(usage)
-        return {**outcome, "usage": usage.as_list()}
+            self.backend_calls += len(usages)
+            for usage in usages:
+                self.usage += usage
+                self.usd += self._price(usage)
+
+    def _settle(self, key: str, entry: dict[str, Any]) -> None:
+        """Charge an entry's usage to the budget and remember it for this client."""
+        usage = Usage(*entry["usage"])
+        self.budget.record(usage, self._price(usage))
+        self.memo.put(key, entry)
 
     def _call(self, key: str, estimate: int, fn: Callable[[UsageSink], Any]) -> Any:
         entry = self.memo.get(key)
@@ -116,9 +126,7 @@ class Client:
                 entry = self._paid(estimate, fn)
                 if self.cache is not None:
                     self.cache.put(key, entry)
-            usage = Usage(*entry["usage"])
-            self.budget.record(usage, self._price(usage))
-            self.memo.put(key, entry)
+            self._settle(key, entry)
         if "error" in entry:
             raise ExampleFailed(entry["error"])
         return entry["value"]
@@ -180,19 +188,12 @@ class Client:
                 found[key] = {**({"error": error} if error else {"value": value}), "usage": usage.as_list()}
                 if self.cache is not None:
                     self.cache.put(key, found[key])
-            with self._lock:
-                self.backend_calls += len(missing)
-                self.failures_in_a_row = 0
-                for _, _, usage in results:
-                    self.usage += usage
-                    self.usd += self._price(usage)
+            self._paid_for([usage for _, _, usage in results])
         entries: dict[str, dict[str, Any]] = {}
         for key in keys:
             stored = found[key]
             assert stored is not None
-            usage = Usage(*stored["usage"])
-            self.budget.record(usage, self._price(usage))
-            self.memo.put(key, stored)
+            self._settle(key, stored)
             entries[key] = stored
         return entries
 

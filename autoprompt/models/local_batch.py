@@ -102,7 +102,10 @@ class BatchDecoder:
         shared = common_prefix(prompts)
         self._hold_prefix(list(prompts[0][:shared]))
         scores = [[0.0] * len(conts) for conts in continuations]
-        for group in self._groups(prompts, continuations, shared):
+        # a scoring group fills one batch of n_batch tokens: attention in a unified KV cache spans every
+        # cell in use, so a group kept to one batch keeps that cost near what the examples' own tokens need
+        needs = [self._needs(i, prompts, continuations, shared) for i in range(len(prompts))]
+        for group in self._groups(needs, shared, self.n_batch):
             entries = self._entries(group, prompts, continuations, shared)
             self._decode(entries, scores)
             for seq in range(1, self.n_seq):
@@ -118,7 +121,8 @@ class BatchDecoder:
         shared = common_prefix(prompts)
         self._hold_prefix(list(prompts[0][:shared]))
         out: list[list[int]] = [[] for _ in prompts]
-        for group in self._generation_groups(prompts, shared, max_tokens):
+        needs = [(1, len(prompt) - shared + max_tokens) for prompt in prompts]  # room to answer
+        for group in self._groups(needs, shared, self.n_ctx - shared):
             seq = {i: k + 1 for k, i in enumerate(group)}
             for i in group:
                 ctx.kv_cache_seq_cp(0, seq[i], 0, shared)
@@ -141,22 +145,6 @@ class BatchDecoder:
                 ctx.kv_cache_seq_rm(s, -1, -1)
         return out
 
-    def _generation_groups(self, prompts: Sequence[Sequence[int]], shared: int, max_tokens: int) -> list[list[int]]:
-        """Prompts in order, as many at a time as the sequences and KV cells hold with room to answer."""
-        groups: list[list[int]] = []
-        cells = 0
-        for i, prompt in enumerate(prompts):
-            more = len(prompt) - shared + max_tokens
-            if shared + more > self.n_ctx:
-                raise ValueError(f"prompt {i} and its answer need {shared + more} KV cells; the batch context has "
-                                 f"{self.n_ctx}")
-            if not groups or len(groups[-1]) + 1 >= self.n_seq or shared + cells + more > self.n_ctx:
-                groups.append([])
-                cells = 0
-            groups[-1].append(i)
-            cells += more
-        return groups
-
     def _hold_prefix(self, prefix: list[int]) -> None:
         """Make sequence 0 hold exactly ``prefix``, decoding only what it lacks."""
         ctx = self._context()
@@ -173,19 +161,16 @@ class BatchDecoder:
         longer = [c for c in continuations[i] if len(c) > 1]
         return 1 + len(longer), len(prompts[i]) - shared + sum(len(c) - 1 for c in longer)
 
-    def _groups(self, prompts: Sequence[Sequence[int]], continuations: Sequence[Sequence[Sequence[int]]],
-                shared: int) -> list[list[int]]:
-        """Prompts in order, as many at a time as fill one batch of ``n_batch`` tokens (and the free
-        sequences hold): attention in a unified KV cache spans every cell in use, so a group kept to
-        one batch keeps that cost near what the examples' own tokens need."""
+    def _groups(self, needs: Sequence[tuple[int, int]], shared: int, room: int) -> list[list[int]]:
+        """Prompts in order, as many at a time as the free sequences hold and as ``room`` KV cells
+        beyond the prefix take, given each prompt's (sequences, cells) ``needs``."""
         groups: list[list[int]] = []
         seqs = cells = 0
-        for i in range(len(prompts)):
-            more_seqs, more_cells = self._needs(i, prompts, continuations, shared)
+        for i, (more_seqs, more_cells) in enumerate(needs):
             if more_seqs >= self.n_seq or shared + more_cells > self.n_ctx:
                 raise ValueError(f"prompt {i} needs {more_seqs} sequences and {shared + more_cells} KV cells; the "
                                  f"batch context has {self.n_seq} and {self.n_ctx}")
-            if not groups or seqs + more_seqs >= self.n_seq or cells + more_cells > self.n_batch:
+            if not groups or seqs + more_seqs >= self.n_seq or cells + more_cells > room:
                 groups.append([])
                 seqs = cells = 0
             groups[-1].append(i)

@@ -170,15 +170,20 @@ def node_modules() -> Path | None:
     return NODE_MODULES if ready else None
 
 
-def test_promptfoo_export_renders_the_scored_prompt_in_nunjucks(run: Path, tmp_path: Path) -> None:
+def promptfoo_renders(run: Path, out: Path) -> list[Any]:
+    """The promptfoo export of ``run`` rendered as promptfoo renders it, for every test (its first prompt)."""
     modules = node_modules()
     if modules is None:
         pytest.skip("node, nunjucks or js-yaml missing: npm install --prefix ~/.cache/autoprompt/node nunjucks js-yaml")
-    path = export_run(run, "promptfoo", tmp_path / "p")
+    path = export_run(run, "promptfoo", out)
     script = Path(__file__).parent.parent / "js" / "render_promptfoo.js"
-    out = subprocess.run(["node", str(script), str(path)], capture_output=True, text=True, check=True,
-                         env={**os.environ, "NODE_PATH": str(modules)})
-    assert [texts[0] for texts in json.loads(out.stdout)] == [text for _, text in scored(run)]
+    rendered = subprocess.run(["node", str(script), str(path)], capture_output=True, text=True, check=True,
+                              env={**os.environ, "NODE_PATH": str(modules)})
+    return [texts[0] for texts in json.loads(rendered.stdout)]
+
+
+def test_promptfoo_export_renders_the_scored_prompt_in_nunjucks(run: Path, tmp_path: Path) -> None:
+    assert promptfoo_renders(run, tmp_path / "p") == [text for _, text in scored(run)]
 
 
 def test_nunjucks_text_keeps_literal_template_syntax_literal() -> None:
@@ -280,7 +285,7 @@ def test_promptfoo_checks_json_answers_field_by_field(json_run: Path, tmp_path: 
     config = yaml.safe_load(export_run(json_run, "promptfoo", tmp_path / "p").read_text())
     schema = load_prompt(json_run).prompt.json_schema
     assert config["providers"][0]["config"]["response_format"] == response_format(schema or "")
-    if shutil.which("node") is None:
+    if node_modules() is None:  # fails instead where node is required (AUTOPROMPT_REQUIRE_JS, as in CI)
         pytest.skip("node missing: the JavaScript assertion is not run")
     check = config["tests"][0]["assert"][0]
     target = json.loads(pd.read_csv(json_run / "data" / "test.csv")["fields"][0])
@@ -370,11 +375,4 @@ def test_a_chat_winner_as_a_dspy_program_sends_the_scored_messages(chat_run: Pat
 
 
 def test_a_chat_winner_in_promptfoo_renders_to_the_scored_messages(chat_run: Path, tmp_path: Path) -> None:
-    modules = node_modules()
-    if modules is None:
-        pytest.skip("node, nunjucks or js-yaml missing: npm install --prefix ~/.cache/autoprompt/node nunjucks js-yaml")
-    path = export_run(chat_run, "promptfoo", tmp_path / "p")
-    script = Path(__file__).parent.parent / "js" / "render_promptfoo.js"
-    out = subprocess.run(["node", str(script), str(path)], capture_output=True, text=True, check=True,
-                         env={**os.environ, "NODE_PATH": str(modules)})
-    assert [texts[0] for texts in json.loads(out.stdout)] == [messages for _, messages in scored_messages(chat_run)]
+    assert promptfoo_renders(chat_run, tmp_path / "p") == [messages for _, messages in scored_messages(chat_run)]
