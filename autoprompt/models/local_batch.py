@@ -4,11 +4,16 @@ Contract: ``BatchDecoder(llm, n_threads=...)`` owns a second llama.cpp context o
 the ``Llama`` object ``llm``, whose KV cache is unified across up to ``n_seq`` sequences.
 ``score(prompts, continuations)`` takes the token lists of several prompts and, per prompt, the
 token lists of every label continuation; it returns each continuation's log-likelihood (all of
-its tokens), as ``LocalBackend.score`` does one prompt at a time, up to rounding: this context
-uses flash attention (whose CPU kernel skips the cells of other sequences, which a unified cache
-would otherwise attend over), and batched matrix products round differently; measured, up to
-0.13 per label token, the same label on 39 or 40 of 40 examples (``tests/models/test_local.py``
-bounds it). How:
+its tokens). A score does not depend on what else shares the batch, nor on where a sequence's
+KV cells lie, nor on what was decoded before: one prompt at a time and 32 together give the same
+floats, bit for bit (``tests/models/test_local.py``). That holds because of how this context runs
+llama.cpp: ggml's CPU matrix products compute each token's row alone, and flash attention with
+micro-batches of 2 to 63 tokens takes ggml's one-chunk kernel, which visits a token's visible KV
+cells one by one and skips the rest. Two other kernels round differently and are kept out:
+the tiled one (64 query rows or more; its rounding depends on how a sequence's cells fall among
+64-cell tiles: measured, up to 0.23 nats per label, and searches whose winners differed) and the
+split-KV one (a single query row over 512 cells or more; its rounding depends on the thread count
+and the cache's size), which a scratch token in a sequence of its own keeps away. How:
 
 - the prompts' common prefix (the instruction and demonstrations a prompt shares across
   examples) is evaluated once, in sequence 0, and kept for the next call, as the one-at-a-time
@@ -23,7 +28,7 @@ bounds it). How:
 
 ``generate(prompts, max_tokens=..., done=...)`` decodes greedy answers to several prompts
 together: after the prompts' own tokens, each step is one batch of every running sequence's next
-token (the same greedy answers as one at a time, up to the same rounding).
+token (the same greedy answers as one at a time, for the same reason).
 
 ``tokens_evaluated`` counts the tokens decoded. llama-cpp-python is imported on first use.
 """
@@ -37,7 +42,9 @@ from typing import Any
 
 N_SEQ = 64  # sequences of one context: prompts (and multi-token labels) of a group
 N_CTX = 4096  # KV cells of the batch context: the shared prefix plus a group's own tokens
-N_BATCH = 512  # tokens per llama_decode: llama-bench's fastest prompt-processing size here
+N_BATCH = 512  # tokens per llama_decode call: llama-bench's fastest prompt-processing size here
+N_UBATCH = 63  # tokens per micro-batch: below ggml's tiled flash attention (64 query rows), see the docstring
+FLASH_ATTN = True  # with N_UBATCH, how both local contexts run, so that their scores agree bit for bit
 
 
 @dataclass
@@ -68,6 +75,7 @@ class BatchDecoder:
         self.llm = llm
         self.n_threads = n_threads
         self.n_seq = n_seq
+        self.scratch = n_seq - 1  # the sequence of the scratch token that keeps a micro-batch from one token
         self.n_ctx = n_ctx
         self.n_batch = n_batch
         self.prefix: list[int] = []  # the tokens sequence 0 holds
@@ -87,12 +95,12 @@ class BatchDecoder:
             from llama_cpp import _internals
 
             params = llama_cpp.llama_context_params.from_buffer_copy(self.llm.context_params)
-            params.n_ctx, params.n_batch, params.n_ubatch = self.n_ctx, self.n_batch, self.n_batch
+            params.n_ctx, params.n_batch, params.n_ubatch = self.n_ctx, self.n_batch + 1, N_UBATCH  # + scratch
             params.n_seq_max, params.kv_unified = self.n_seq, True
-            params.flash_attn_type = 1  # enabled: its CPU kernel skips the cells a sequence cannot see
+            params.flash_attn_type = int(FLASH_ATTN)  # as the Llama object's
             params.n_threads = params.n_threads_batch = self.n_threads
             self._ctx = _internals.LlamaContext(model=self.llm._model, params=params, verbose=False)
-            self._batch = _internals.LlamaBatch(n_tokens=self.n_batch, embd=0, n_seq_max=self.n_seq, verbose=False)
+            self._batch = _internals.LlamaBatch(n_tokens=self.n_batch + 1, embd=0, n_seq_max=self.n_seq, verbose=False)
         return self._ctx
 
     def score(self, prompts: Sequence[Sequence[int]], continuations: Sequence[Sequence[Sequence[int]]]
@@ -167,10 +175,10 @@ class BatchDecoder:
         groups: list[list[int]] = []
         seqs = cells = 0
         for i, (more_seqs, more_cells) in enumerate(needs):
-            if more_seqs >= self.n_seq or shared + more_cells > self.n_ctx:
+            if more_seqs >= self.scratch or shared + more_cells > self.n_ctx:
                 raise ValueError(f"prompt {i} needs {more_seqs} sequences and {shared + more_cells} KV cells; the "
-                                 f"batch context has {self.n_seq} and {self.n_ctx}")
-            if not groups or seqs + more_seqs >= self.n_seq or cells + more_cells > room:
+                                 f"batch context has {self.scratch - 1} and {self.n_ctx}")
+            if not groups or seqs + more_seqs >= self.scratch or cells + more_cells > room:
                 groups.append([])
                 seqs = cells = 0
             groups[-1].append(i)
@@ -210,6 +218,9 @@ class BatchDecoder:
         chosen: dict[int, int] = {}
         for start in range(0, len(entries), self.n_batch):
             chunk = entries[start:start + self.n_batch]
+            scratch = len(chunk) % N_UBATCH == 1  # a last micro-batch of one token: give it a second
+            if scratch:
+                chunk = [*chunk, _Entry(self.llm.token_bos(), 0, (self.scratch,))]
             raw = batch.batch
             raw.n_tokens = len(chunk)
             for j, entry in enumerate(chunk):
@@ -218,17 +229,29 @@ class BatchDecoder:
                     raw.seq_id[j][k] = s
                 raw.logits[j] = bool(entry.wants) or entry.pick is not None
             ctx.decode(batch)
+            if scratch:
+                ctx.kv_cache_seq_rm(self.scratch, -1, -1)
+                chunk = chunk[:-1]
             self.tokens_evaluated += len(chunk)
             for j, entry in enumerate(chunk):
                 if entry.pick is not None:
                     chosen[entry.pick] = int(np.argmax(np.ctypeslib.as_array(ctx.get_logits_ith(j), shape=(n_vocab,))))
                 if entry.wants:
-                    logits = np.ctypeslib.as_array(ctx.get_logits_ith(j), shape=(n_vocab,)).astype(np.float64)
-                    top = float(logits.max())
-                    norm = top + math.log(float(np.exp(logits - top).sum()))
+                    logits = np.ctypeslib.as_array(ctx.get_logits_ith(j), shape=(n_vocab,))
+                    norm = log_norm(logits)
                     for i, label, token in entry.wants:
                         scores[i][label] += float(logits[token]) - norm
         return chosen
+
+
+def log_norm(logits: Any) -> float:
+    """log Σ exp(logits), in float64: a token's log-probability is ``logits[token] - log_norm(logits)``
+    (one formula for both local paths, so their scores agree bit for bit)."""
+    import numpy as np
+
+    wide = np.asarray(logits, dtype=np.float64)
+    top = float(wide.max())
+    return top + math.log(float(np.exp(wide - top).sum()))
 
 
 def is_eog(llm: Any, token: int) -> bool:

@@ -38,7 +38,7 @@ def test_prefix_reuse_gives_the_same_scores_as_a_fresh_model(smol: LocalBackend)
     reused = [smol.score(t, [" positive", " negative"]) for t in texts]
     for text, scores in zip(texts, reused):
         fresh = LocalBackend("local")
-        assert fresh.score(text, [" positive", " negative"]) == pytest.approx(scores, abs=1e-3)
+        assert fresh.score(text, [" positive", " negative"]) == scores  # bit for bit
         assert all(math.isfinite(s) and s < 0 for s in scores)
 
 
@@ -53,6 +53,16 @@ def test_prefix_reuse_evaluates_only_the_new_tokens(smol: LocalBackend) -> None:
     assert evaluated < 0.4 * total
 
 
+def test_one_new_token_after_a_long_cached_prompt_scores_as_a_fresh_prompt(smol: LocalBackend) -> None:
+    """A micro-batch of a single token over 512 cells or more would take ggml's split-KV attention,
+    which rounds differently; the decoder's scratch token keeps it on the one-chunk kernel."""
+    long = PREFIX * 12 + "Review: I loved it.\nSentiment:"
+    assert len(smol._tokens(long, False)) > 600
+    smol.score(long[:-1], [" positive"])  # the decoder now holds all of it but its last tokens
+    again = smol.score(long, [" positive", " negative"])
+    assert again == LocalBackend("local").score(long, [" positive", " negative"])
+
+
 def test_multi_token_labels_use_every_token(smol: LocalBackend) -> None:
     text = "Utterance: put this song on my running list\nIntent:"
     [whole] = smol.score(text, [" add to playlist"])
@@ -60,9 +70,8 @@ def test_multi_token_labels_use_every_token(smol: LocalBackend) -> None:
     [second] = smol.score(text + " add", [" to"])
     [third] = smol.score(text + " add to", [" playlist"])
     assert len(smol._continuation_tokens(text, smol._tokens(text, False), " add to playlist", False)) == 3
-    # one batched decode and three separate ones differ by llama.cpp's numerics (0.12 nats with
-    # llama-cpp-python 0.3.36); leaving out a token would cost several nats
-    assert whole == pytest.approx(first + second + third, abs=0.25)
+    # each token's log-probability does not depend on how the tokens were decoded (local_batch's docstring)
+    assert whole == first + second + third
     assert abs(whole - first) > 1.0
 
 
@@ -87,7 +96,7 @@ def test_structured_generation_follows_the_schema_and_keeps_scoring_exact(smol: 
         for name, value in fields.items():
             assert value in schema["properties"][name].get("enum", [value])
     after = smol.score("Review: great food\nSentiment:", [" positive", " negative"])
-    assert after == pytest.approx(before, abs=1e-4)  # the grammar's decoding left the KV cache consistent
+    assert after == before  # the grammar's decoding left the KV cache consistent
 
 
 def test_a_conversation_goes_through_the_chat_template_and_reads_as_text_when_raw(smol: LocalBackend) -> None:
@@ -99,7 +108,7 @@ def test_a_conversation_goes_through_the_chat_template_and_reads_as_text_when_ra
     assert formatted.count("<|im_start|>") == 4 + 1  # four turns, then the assistant's
     assert smol.format(chat, False) == as_text(chat)
     assert smol.score(chat, [" positive", " negative"], chat=True) == \
-        pytest.approx(LocalBackend("local").score(chat, [" positive", " negative"], chat=True), abs=1e-4)
+        LocalBackend("local").score(chat, [" positive", " negative"], chat=True)
 
 
 def test_batched_scores_are_the_one_at_a_time_scores(smol: LocalBackend) -> None:
@@ -112,21 +121,16 @@ def test_batched_scores_are_the_one_at_a_time_scores(smol: LocalBackend) -> None
     assert max(len(smol._continuation_tokens(first, smol._tokens(first, False), c, False)) for c in conts) > 1
     one = LocalBackend("local", batch_size=1)
     expected = [one.score(text, conts) for text in texts]
+    smol.reset()
     before = smol.tokens_evaluated
     scored = smol.score_many(texts, conts)
     assert all(not s.error for s in scored)
-    # the batch context's flash attention and llama.cpp's batched matrix products round differently from the
-    # one-at-a-time path (measured: up to 0.13 per label token, 39 or 40 of 40 decisions the same)
-    lengths = [len(smol._continuation_tokens(first, smol._tokens(first, False), c, False)) for c in conts]
-    for got, want in zip(scored, expected):
-        assert all(abs(g - w) <= 0.2 * n for g, w, n in zip(got.scores, want, lengths)), (got.scores, want)
-    same = sum(max(range(len(conts)), key=lambda i: s.scores[i]) == max(range(len(conts)), key=lambda i: e[i])
-               for s, e in zip(scored, expected))
-    assert same >= 38  # of 40
+    assert [list(s.scores) for s in scored] == expected  # bit for bit (local_batch's docstring says why)
     decoded = smol.tokens_evaluated - before
     assert decoded < sum(len(smol._tokens(t, False)) for t in texts) / 2  # the shared prefix decoded once
-    again = smol.score_many(texts, conts)  # the prefix is kept between calls: nothing of it decoded again
-    assert [list(s.scores) for s in again] == [list(s.scores) for s in scored]
+    # whatever shares a batch, and wherever a request's KV cells lie, its scores stay the same
+    mixed = smol.score_many(texts[::-1][:25] + texts[:3], conts)
+    assert [list(s.scores) for s in mixed] == expected[::-1][:25] + expected[:3]
 
 
 def test_batched_greedy_answers_are_the_one_at_a_time_answers(smol: LocalBackend) -> None:
@@ -137,8 +141,7 @@ def test_batched_greedy_answers_are_the_one_at_a_time_answers(smol: LocalBackend
     expected = [prompt.answer(one.generate(t, max_tokens=prompt.max_output_tokens, stop=prompt.stop)) for t in texts]
     generated = smol.generate_many(texts, max_tokens=prompt.max_output_tokens, stop=prompt.stop)
     assert all(not g.error and g.usage.output_tokens > 0 for g in generated)
-    same = sum(prompt.answer(g.text) == e for g, e in zip(generated, expected))
-    assert same >= 29  # of 32 (31 when measured: greedy picks can flip where rounding differs)
+    assert [prompt.answer(g.text) for g in generated] == expected  # the same logits, so the same greedy picks
     long = smol.generate_many(texts[:2], max_tokens=3000)  # no room to answer in the context: a failed example
     assert all("do not fit the context" in g.error for g in long)
 
