@@ -13,7 +13,8 @@
    model file and thread count gives the prompt-processing rate at batch 512; the evaluator's
    evaluated tokens per second (tokens decoded, the shared prefix counted once) are given as a
    ratio of it, batched (``--model-option batch=32``, the default) and one example at a time
-   (``batch=1``), side by side in this run, with the labels both chose.
+   (``batch=1``), side by side in this run, and how many examples got bit-identical label
+   log-likelihoods from both.
 5. Batched generation: greedy answers to the free-text task past_tense, 32 at a time against
    one at a time, examples per second and how many answers are the same.
 6. A whole search: ``autoprompt.optimize`` on the bundled task with a budget of 2,000 calls,
@@ -175,6 +176,10 @@ def batched_scoring(prompt: Prompt, examples: list[Any], kind: Any, rounds: int)
                      "examples_per_s": len(examples) * rounds / path["seconds"]}
     out["same_labels"] = sum(a.output == b.output for a, b in zip(paths["batched"]["predictions"],
                                                                    paths["one_at_a_time"]["predictions"]))
+    texts, conts = [prompt.request(ex.inputs) for ex in examples], list(prompt.continuations().values())
+    together = paths["batched"]["backend"].score_many(texts, conts)
+    alone = [paths["one_at_a_time"]["backend"].score(text, conts) for text in texts]
+    out["same_scores"] = sum(list(a.scores) == b for a, b in zip(together, alone))  # bit for bit
     return out
 
 
@@ -203,8 +208,11 @@ def search(task: str, budget: int) -> dict[str, Any]:
         result = autoprompt.optimize(task, model=LocalBackend("local", n_threads=THREADS, batch_size=size),
                                      budget=budget, seed=0)
         runs[name] = {"seconds": time.perf_counter() - started, "winner": result.best.candidate.describe(),
-                      "test": result.test.winner_score if result.test else None, "calls": result.calls}
+                      "test": result.test.winner_score if result.test else None, "calls": result.calls,
+                      "dev": result.best.dev_score}
     runs["speedup"] = runs["one_at_a_time"]["seconds"] / runs["batched"]["seconds"]
+    runs["same_winner"] = all(runs["batched"][k] == runs["one_at_a_time"][k]
+                              for k in ("winner", "test", "calls", "dev"))
     runs["budget"] = budget
     return runs
 
@@ -239,7 +247,8 @@ def write(report: dict[str, Any]) -> None:
         f"| examples/s, batched vs one at a time ({b['examples']} examples x {b['rounds']} rounds) | "
         f"{batched['examples_per_s']:.2f} vs {single['examples_per_s']:.2f} "
         f"({batched['examples_per_s'] / single['examples_per_s']:.2f}x); same label on "
-        f"{b['same_labels']} of {b['examples']} |",
+        f"{b['same_labels']} of {b['examples']}; bit-identical label log-likelihoods on {b['same_scores']} of "
+        f"{b['examples']} |",
     ]
     gen = report["batched_generation"]
     lines.append(f"| free-text answers (past_tense, {gen['examples']} examples x {gen['rounds']} rounds), examples/s, "
@@ -254,6 +263,8 @@ def write(report: dict[str, Any]) -> None:
                   f"{r[name]['seconds']:.0f}, `{r[name]['winner']}`, {r[name]['test']:.3f} |"
                   for name in ("batched", "one_at_a_time")]
         lines.append(f"| search speed-up, batched vs one at a time | {r['speedup']:.2f}x |")
+        same = "yes" if r["same_winner"] else "no"
+        lines.append(f"| same winner, dev score, test score and calls both ways | {same} |")
     lines.append(f"| peak resident memory of the benchmark process | {report['peak_mb']:.0f} MB |")
     (RESULTS / "speed.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
