@@ -18,9 +18,10 @@ Contract:
   examples run on that many threads (no event loop of its own, so it works the same inside
   a notebook's or a web server's running loop), and every one finishes before the first
   failure, in example order, is raised.
-  When the backend takes batches (``BatchScoring``: label scores; ``BatchGenerating``: greedy
-  free-text answers without sampling or a JSON schema), the examples go to it ``batch_size`` at a
-  time instead, with the same predictions up to the backend's rounding. If the
+  When the backend takes batches (``BatchScoring``: label scores; ``BatchGenerating``: free-text
+  answers, greedy and sampled, without a JSON schema), the examples go to it ``batch_size`` at a
+  time instead, with the same predictions (the local backend's scores do not depend on the
+  batch), and a judge metric grades each batch's answers together (``Metric.grade_all``). If the
   budget runs out, the ``BudgetExhausted`` raised carries the predictions finished
   before it in ``.predictions``.
 """
@@ -43,6 +44,7 @@ from autoprompt.models.client import Client
 from autoprompt.prompts.prompt import Prompt, calibration_from, probabilities
 from autoprompt.prompts.structured import read_json
 from autoprompt.records.example import Example
+from autoprompt.records.grade import Grade
 from autoprompt.records.message import Conversation, as_text
 from autoprompt.records.prediction import Prediction
 
@@ -109,10 +111,9 @@ class Evaluator:
             output, samples = self.answers(prompt, example)
         except ExampleFailed as exc:
             return Prediction(example.id, "", 0.0, failed=True, error=str(exc))
-        return self._prediction(example, output, samples)
+        return self._prediction(example, output, samples, self.metric.grade(example, output))
 
-    def _prediction(self, example: Example, output: str, samples: list[str]) -> Prediction:
-        grade = self.metric.grade(example, output)
+    def _prediction(self, example: Example, output: str, samples: list[str], grade: Grade) -> Prediction:
         error = grade.reason if grade.failed else ""
         if self.consistency is None:
             return Prediction(example.id, output, grade.score, error=error, reason=grade.reason)
@@ -142,12 +143,12 @@ class Evaluator:
 
     def _batches(self, prompt: Prompt) -> bool:
         """Whether the backend takes this prompt's examples in batches: labels always, free text
-        when the answers are greedy and free (no sampled answers, no JSON schema)."""
+        unless the answers follow a JSON schema (a grammar per request)."""
         backend = self.client.backend
         if batch_size(backend) <= 1:
             return False
-        return self.kind is TaskKind.CLASSIFICATION or (
-            isinstance(backend, BatchGenerating) and self.consistency is None and prompt.json_schema is None)
+        return self.kind is TaskKind.CLASSIFICATION or (isinstance(backend, BatchGenerating) and
+                                                        prompt.json_schema is None)
 
     def _evaluate_in_batches(self, prompt: Prompt, examples: Sequence[Example]) -> list[Prediction]:
         """The examples scored ``batch_size`` at a time by a batching backend; the same predictions
@@ -170,6 +171,8 @@ class Evaluator:
         return done
 
     def _batch(self, prompt: Prompt, examples: Sequence[Example]) -> list[Prediction]:
+        """One batch: the requests answered together, then the answers graded together (a judge
+        metric's requests go to its model as a batch too)."""
         texts: dict[int, str | Conversation] = {}
         failed: dict[int, str] = {}
         for i, ex in enumerate(examples):
@@ -178,21 +181,20 @@ class Evaluator:
             except TemplateError as exc:
                 failed[i] = f"the prompt does not render for this example: {exc}"
         answers = dict(zip(texts, self._answers_together(prompt, list(texts.values()))))
-        out = []
-        for i, ex in enumerate(examples):
+        sampled = self._samples_together(prompt, list(texts.values()))
+        outputs: dict[int, tuple[str, list[str]]] = {}
+        for k, (i, answer) in enumerate(answers.items()):
             try:
-                if i in failed:
-                    raise ExampleFailed(failed[i])
-                answer = answers[i]
                 if isinstance(answer, ExampleFailed):
                     raise answer
-                output, samples = self._label(prompt, texts[i], answer) if isinstance(answer, list) else \
-                    (_graded(prompt, answer), [])
+                outputs[i] = self._label(prompt, texts[i], answer) if isinstance(answer, list) else \
+                    (_graded(prompt, answer), [_sample_answer(prompt, samples[k]) for samples in sampled])
             except ExampleFailed as exc:
-                out.append(Prediction(ex.id, "", 0.0, failed=True, error=str(exc)))
-                continue
-            out.append(self._prediction(ex, output, samples))
-        return out
+                failed[i] = str(exc)
+        grades = dict(zip(outputs, self.metric.grade_all([examples[i] for i in outputs],
+                                                         [output for output, _ in outputs.values()])))
+        return [Prediction(ex.id, "", 0.0, failed=True, error=failed[i]) if i in failed else
+                self._prediction(ex, *outputs[i], grades[i]) for i, ex in enumerate(examples)]
 
     def _answers_together(self, prompt: Prompt, texts: list[str | Conversation]
                           ) -> list[list[float] | str | ExampleFailed]:
@@ -201,6 +203,16 @@ class Evaluator:
             return list(self.client.score_many(texts, list(prompt.continuations().values()), chat=prompt.chat))
         return list(self.client.generate_many(texts, chat=prompt.chat, max_tokens=prompt.max_output_tokens,
                                               stop=prompt.stop))
+
+    def _samples_together(self, prompt: Prompt, texts: list[str | Conversation]) -> list[list[str | ExampleFailed]]:
+        """For free text measured for consistency, the sampled answers: per sample, every request's
+        from one batched client call (the same keys and answers as ``answers`` asks one at a time)."""
+        sampling = self.consistency
+        if sampling is None or self.kind is TaskKind.CLASSIFICATION:
+            return []
+        return [list(self.client.generate_many(texts, chat=prompt.chat, max_tokens=prompt.max_output_tokens,
+                                               stop=prompt.stop, temperature=sampling.temperature, sample=i))
+                for i in range(1, sampling.samples + 1)]
 
     def _finished(self, fn: Callable[[T], R], items: Sequence[T]) -> list[Future[R]]:
         """``fn`` over ``items``, as many at once as the client allows; every call has finished on return."""
@@ -221,6 +233,14 @@ class Evaluator:
 
     def aggregate(self, examples: Sequence[Example], predictions: Sequence[Prediction]) -> float:
         return self.metric.aggregate(examples, [p.output for p in predictions], [p.score for p in predictions])
+
+
+def _sample_answer(prompt: Prompt, sample: str | ExampleFailed) -> str:
+    """A sampled answer as consistency compares it ("" when the pattern does not match); a failed
+    sample request fails the example, as in ``Evaluator.answers``."""
+    if isinstance(sample, ExampleFailed):
+        raise sample
+    return prompt.answer(sample) or ""
 
 
 def _graded(prompt: Prompt, generated: str) -> str:

@@ -10,7 +10,9 @@ Contract:
   call goes through the same cache, retry and budget layer as the target model's.
   The judge model is separate from the target (``judge_model``; by default the target).
 - ``Judge(rubric, client)(example, output)`` returns a ``Grade``: ``(N - 1) / 4`` for a
-  reply saying ``Score: N`` and the reply's reason. A reply with no score, or a
+  reply saying ``Score: N`` and the reply's reason. ``grade_many(examples, outputs)`` grades
+  several outputs, their requests sent together when the judge's backend takes batches (the same
+  requests, cache keys and grades as one at a time). A reply with no score, or a
   request that fails, is a failed grade (score 0, ``failed`` set, the reason says
   what came back): a recorded failure, never an exception. An empty output gets 0
   without a call.
@@ -25,19 +27,24 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from autoprompt.errors import ConfigError, ExampleFailed
 from autoprompt.evaluate.metric import Metric, unbound
+from autoprompt.models.backend import BatchGenerating, batch_size
 from autoprompt.models.client import Client
 from autoprompt.prompts.template import Template
 from autoprompt.records.example import Example
 from autoprompt.records.grade import Grade
+from autoprompt.records.message import Conversation
 
 RUBRIC_VARIABLES = frozenset({"input", "inputs", "reference", "output"})
 REPLY_TOKENS = 60
 SCALE = 5
+SCORES = [f"Score: {n}" for n in range(1, SCALE + 1)]  # the continuations G-Eval weighs
+EMPTY = Grade(0.0, "the answer is empty")
 _SCORE = re.compile(r"score\s*[:=]?\s*\**\s*(\d+(?:\.\d+)?)(?!\s*-\s*\d)", re.I)
 _LEADING = re.compile(r"^\s*\**\s*(\d)\s*(?:/\s*\d+)?\s*(?:$|[.,)\n])")
 _REASON = re.compile(r"reason\W{0,4}(.+?)(?=\bscore\b|$)", re.I | re.S)
@@ -91,18 +98,39 @@ class Judge:
 
     def __call__(self, example: Example, output: str) -> Grade:
         if not output.strip():
-            return Grade(0.0, "the answer is empty")
-        text = self.rubric.render({"input": shown_inputs(example), "inputs": dict(example.inputs),
-                                   "reference": example.target, "output": output})
-        chat = self.client.backend.supports_chat
+            return EMPTY
+        text, chat = self._request(example, output), self.client.backend.supports_chat
         try:
-            if self.weighted:
-                return expected_grade(self.client.score(text, [f"Score: {n}" for n in range(1, SCALE + 1)],
-                                                        chat=chat))
-            reply = self.client.generate(text, chat=chat, max_tokens=self.max_tokens)
+            reply: list[float] | str = self.client.score(text, SCORES, chat=chat) if self.weighted else \
+                self.client.generate(text, chat=chat, max_tokens=self.max_tokens)
         except ExampleFailed as exc:
-            return Grade(0.0, f"the judge's request failed: {exc}", failed=True)
-        return parse_grade(reply)
+            return self._graded(exc)
+        return self._graded(reply)
+
+    def grade_many(self, examples: Sequence[Example], outputs: Sequence[str]) -> list[Grade]:
+        """Every output's grade; the requests go to the judge model together when its backend
+        takes batches (``BatchScoring`` for G-Eval, ``BatchGenerating`` for replies), else one by one."""
+        backend = self.client.backend
+        if batch_size(backend) <= 1 or not (self.weighted or isinstance(backend, BatchGenerating)):
+            return [self(example, output) for example, output in zip(examples, outputs)]
+        asked = [i for i, output in enumerate(outputs) if output.strip()]
+        texts: list[str | Conversation] = [self._request(examples[i], outputs[i]) for i in asked]
+        chat = backend.supports_chat
+        replies = self.client.score_many(texts, SCORES, chat=chat) if self.weighted else \
+            self.client.generate_many(texts, chat=chat, max_tokens=self.max_tokens)
+        grades = [EMPTY] * len(outputs)
+        for i, reply in zip(asked, replies):
+            grades[i] = self._graded(reply)
+        return grades
+
+    def _request(self, example: Example, output: str) -> str:
+        return self.rubric.render({"input": shown_inputs(example), "inputs": dict(example.inputs),
+                                   "reference": example.target, "output": output})
+
+    def _graded(self, reply: list[float] | str | ExampleFailed) -> Grade:
+        if isinstance(reply, ExampleFailed):
+            return Grade(0.0, f"the judge's request failed: {reply}", failed=True)
+        return expected_grade(reply) if isinstance(reply, list) else parse_grade(reply)
 
 
 def expected_grade(logprobs: list[float]) -> Grade:

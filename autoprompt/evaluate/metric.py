@@ -17,7 +17,9 @@ Contract:
   float; ``Metric.grade`` always returns one. A model-graded metric (``judge:RUBRIC``
   or ``geval:RUBRIC``, see ``autoprompt.evaluate.judge``) carries a ``grader`` instead:
   ``bind(client)`` gives the metric that asks the judge model through that client, so
-  judge calls share the run's cache, retries and budget.
+  judge calls share the run's cache, retries and budget. ``grade_all(examples, outputs)`` grades
+  several outputs at once: a per-example function that is a ``BatchGrader`` (a bound judge)
+  grades them together, any other one by one.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from autoprompt.errors import AutopromptError, ConfigError, DataError, require
 from autoprompt.prompts.answers import normalize_text
@@ -40,6 +42,15 @@ if TYPE_CHECKING:
     from autoprompt.models.client import Client
 
 PerExample = Callable[[Example, str], "float | Grade"]
+
+
+@runtime_checkable
+class BatchGrader(Protocol):
+    """A per-example function that can also grade several outputs together (a bound judge)."""
+
+    def __call__(self, example: Example, output: str) -> float | Grade: ...
+
+    def grade_many(self, examples: Sequence[Example], outputs: Sequence[str]) -> list[Grade]: ...
 
 
 def _mean(examples: Sequence[Example], outputs: Sequence[str], scores: Sequence[float]) -> float:
@@ -72,6 +83,16 @@ class Metric:
             detail = " ".join(str(exc).split())[:160]
             raise ConfigError(f"metric '{self.name}' raised {type(exc).__name__}: {detail} on example {example.id}; "
                               "fix the metric function") from None
+        return self._checked(example, grade)
+
+    def grade_all(self, examples: Sequence[Example], outputs: Sequence[str]) -> list[Grade]:
+        """Every output's grade, as ``grade`` gives it; a ``BatchGrader`` grades them together."""
+        if isinstance(self.per_example, BatchGrader):
+            grades = self.per_example.grade_many(examples, outputs)
+            return [self._checked(example, grade) for example, grade in zip(examples, grades)]
+        return [self.grade(example, output) for example, output in zip(examples, outputs)]
+
+    def _checked(self, example: Example, grade: Grade) -> Grade:
         if not (math.isfinite(grade.score) and -1e-9 <= grade.score <= 1.0 + 1e-9):  # allow a library's rounding
             raise ConfigError(f"metric '{self.name}' gave {grade.score!r} for example {example.id}; a metric must "
                               "return a finite number from 0 to 1; fix the metric function")

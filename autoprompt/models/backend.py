@@ -232,7 +232,7 @@ class BatchScoring(Protocol):
 
 @dataclass(frozen=True)
 class Generated:
-    """One request of a batch: its greedy answer, or why the example failed; and its usage."""
+    """One request of a batch: its answer, or why the example failed; and its usage."""
 
     text: str = ""
     error: str = ""
@@ -241,11 +241,13 @@ class Generated:
 
 @runtime_checkable
 class BatchGenerating(Protocol):
-    """A backend that generates greedy answers to several requests together (``batch_size`` from
-    ``BatchScoring`` says how many at once): one ``Generated`` per request, in order."""
+    """A backend that generates answers to several requests together (``batch_size`` from
+    ``BatchScoring`` says how many at once): one ``Generated`` per request, in order; greedy, or
+    sampled at ``temperature`` with ``seed`` for every request, as ``generate`` would answer each."""
 
     def generate_many(self, texts: Sequence[str | Conversation], *, chat: bool = False, max_tokens: int = 16,
-                      stop: Sequence[str] = ()) -> list[Generated]: ...
+                      stop: Sequence[str] = (), temperature: float = 0.0, seed: int | None = None
+                      ) -> list[Generated]: ...
 
 
 @runtime_checkable

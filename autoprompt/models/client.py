@@ -151,14 +151,19 @@ class Client:
                                                       backend.score_many(batch, continuations, chat=chat)])
 
     def generate_many(self, texts: Sequence[str | Conversation], *, chat: bool = False, max_tokens: int = 16,
-                      stop: Sequence[str] = ()) -> list[str | ExampleFailed]:
-        """Each request's greedy answer (or its failure), as ``generate`` gives it, under the same
-        keys; the requests neither cache holds go to a batching backend (``BatchGenerating``) together."""
+                      stop: Sequence[str] = (), temperature: float = 0.0, sample: int = 0
+                      ) -> list[str | ExampleFailed]:
+        """Each request's answer (or its failure), as ``generate`` gives it (greedy, or the
+        ``sample``-th sampled answer), under the same keys; the requests neither cache holds go
+        to a batching backend (``BatchGenerating``) together."""
         backend = self.backend
         assert isinstance(backend, BatchGenerating)
-        keys = [self._key("generate", wire(text), chat, max_tokens, list(stop), sample=0) for text in texts]
+        sampling = [{"temperature": temperature, "seed": sample}] if temperature > 0 else []
+        keys = [self._key("generate", wire(text), chat, max_tokens, list(stop), *sampling, sample=sample)
+                for text in texts]
         return self._many(keys, texts, lambda batch: [(g.text, g.error, g.usage) for g in backend.generate_many(
-            batch, chat=chat, max_tokens=max_tokens, stop=stop)])
+            batch, chat=chat, max_tokens=max_tokens, stop=stop, temperature=temperature if sampling else 0.0,
+            seed=sample if sampling else None)])
 
     def _many(self, keys: list[str], texts: Sequence[str | Conversation],
               ask: Callable[[list[str | Conversation]], list[tuple[Any, str, Usage]]]) -> list[Any]:

@@ -11,10 +11,11 @@ Contract (see ``backend.Backend``):
   together in llama.cpp batches; ``batch_size=1`` sends the evaluator's requests one at a time.
   Both go through ``local_batch.BatchDecoder``, whose scores do not depend on the batch: one at a
   time and batched give the same floats, so the same search and the same winner.
-- ``generate`` decodes greedily (the same decoder) and stops at end of generation,
-  ``max_tokens`` or the first ``stop`` string that follows some content; sampled answers
-  (``temperature`` > 0) and answers under a JSON schema's llama.cpp grammar come from the
-  ``Llama`` object's own context, one request at a time.
+- ``generate`` decodes greedily, or samples (``temperature`` > 0, a generator seeded by ``seed``
+  per request), through the same decoder, and stops at end of generation, ``max_tokens`` or
+  the first ``stop`` string that follows some content; ``generate_many`` takes the same
+  ``temperature`` and ``seed``, so a sample is the same whether batched or not. Answers under
+  a JSON schema's llama.cpp grammar come from the ``Llama`` object's own context.
 - Chat models (a chat template in the GGUF) can be addressed through the template, a
   conversation's messages included; base models get raw text (a conversation as ``as_text``).
   ``reset()`` empties the KV cache.
@@ -31,7 +32,7 @@ from typing import Any
 
 from autoprompt.errors import ExampleFailed, MissingDependency, ModelError
 from autoprompt.models.backend import Generated, Scored, UsageSink
-from autoprompt.models.local_batch import BatchDecoder, is_eog
+from autoprompt.models.local_batch import BatchDecoder, greedy
 from autoprompt.records.message import Conversation, as_dicts, as_text
 from autoprompt.records.usage import Usage
 
@@ -139,26 +140,6 @@ class LocalBackend:
     def _tokens(self, text: str, chat: bool) -> list[int]:
         return list(self._model().tokenize(text.encode("utf-8"), add_bos=True, special=chat))
 
-    def _eval_prompt(self, tokens: list[int]) -> Any:
-        """Evaluate ``tokens``, reusing the cached common prefix; return the last logits."""
-        import numpy as np
-
-        llm = self._model()
-        if len(tokens) >= self.n_ctx:
-            raise ExampleFailed(f"prompt of {len(tokens)} tokens does not fit the context of {self.n_ctx}; "
-                                "use fewer demonstrations or shorter inputs")
-        cached = llm.input_ids[: llm.n_tokens].tolist()
-        common = 0
-        for a, b in zip(cached, tokens):
-            if a != b:
-                break
-            common += 1
-        common = min(common, len(tokens) - 1)
-        llm.n_tokens = common
-        llm.eval(tokens[common:])
-        self._own_context_tokens += len(tokens) - common
-        return np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),)).copy()
-
     def _continuation_tokens(self, prompt: str, prompt_tokens: list[int], continuation: str, chat: bool) -> list[int]:
         joint = self._tokens(prompt + continuation, chat)
         if joint[: len(prompt_tokens)] == prompt_tokens and len(joint) > len(prompt_tokens):
@@ -188,9 +169,12 @@ class LocalBackend:
                              "demonstrations or shorter inputs") for i, t in enumerate(tokens)]
 
     def generate_many(self, texts: Sequence[str | Conversation], *, chat: bool = False, max_tokens: int = 16,
-                      stop: Sequence[str] = ()) -> list[Generated]:
-        """Greedy answers to every request, decoded together (``local_batch``), each ending as
+                      stop: Sequence[str] = (), temperature: float = 0.0, seed: int | None = None) -> list[Generated]:
+        """Answers to every request, decoded together (``local_batch``): greedy, or sampled at
+        ``temperature`` with a generator seeded by ``seed`` for each request; each ends as
         ``generate``'s does; a request too long for the context is a failed example."""
+        import numpy as np
+
         llm = self._model()
         tokens = [self._tokens(self.format(text, chat), chat) for text in texts]
         fits = [i for i, t in enumerate(tokens) if len(t) + max_tokens <= self.n_ctx]
@@ -198,8 +182,15 @@ class LocalBackend:
         def done(out: list[int]) -> bool:
             return _stopped(llm.detokenize(out).decode("utf-8", errors="ignore"), stop)
 
+        choose = greedy
+        if temperature > 0:
+            rngs = [np.random.default_rng(seed if seed is not None else self.seed) for _ in fits]
+
+            def choose(prompt: int, logits: Any) -> int:
+                return _sample(logits, temperature, rngs[prompt])
+
         answers = dict(zip(fits, self._batch_decoder().generate(
-            [tokens[i] for i in fits], max_tokens=max_tokens, done=done))) if fits else {}
+            [tokens[i] for i in fits], max_tokens=max_tokens, done=done, choose=choose))) if fits else {}
         return [Generated(llm.detokenize(answers[i]).decode("utf-8", errors="ignore"),
                           usage=Usage(len(t), len(answers[i]))) if i in answers else
                 Generated(error=f"prompt of {len(t)} tokens and an answer of {max_tokens} do not fit the context of "
@@ -217,34 +208,16 @@ class LocalBackend:
         """Greedy text (``generate_many`` of one); with ``temperature`` > 0, sampled from the softmax
         of logits / temperature with a generator seeded by ``seed`` (so the same request gives the
         same sample). With ``json_schema``, decoding follows the llama.cpp grammar made from it."""
-        import numpy as np
-
-        if json_schema is None and temperature <= 0:
-            [answer] = self.generate_many([text], chat=chat, max_tokens=max_tokens, stop=stop)
-            if answer.error:
-                raise ExampleFailed(answer.error)
-            if on_usage is not None:
-                on_usage(answer.usage)
-            return answer.text
-        llm = self._model()
-        tokens = self._tokens(self.format(text, chat), chat)
         if json_schema is not None:
-            return self._structured(tokens, json_schema, max_tokens, on_usage, temperature, seed)
-        logits = self._eval_prompt(tokens)
-        rng = np.random.default_rng(seed if seed is not None else self.seed)
-        out: list[int] = []
-        for _ in range(max_tokens):
-            token = _sample(logits, temperature, rng)
-            if llm.token_eos() == token or is_eog(llm, token):
-                break
-            out.append(token)
-            piece = llm.detokenize(out).decode("utf-8", errors="ignore")
-            if _stopped(piece, stop):
-                break
-            logits = self._eval_prompt(tokens + out)
+            return self._structured(self._tokens(self.format(text, chat), chat), json_schema, max_tokens, on_usage,
+                                    temperature, seed)
+        [answer] = self.generate_many([text], chat=chat, max_tokens=max_tokens, stop=stop, temperature=temperature,
+                                      seed=seed)
+        if answer.error:
+            raise ExampleFailed(answer.error)
         if on_usage is not None:
-            on_usage(Usage(len(tokens), len(out)))
-        return llm.detokenize(out).decode("utf-8", errors="ignore")
+            on_usage(answer.usage)
+        return answer.text
 
     def _structured(self, tokens: list[int], json_schema: str, max_tokens: int, on_usage: UsageSink | None,
                     temperature: float, seed: int | None) -> str:

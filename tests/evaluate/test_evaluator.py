@@ -38,10 +38,10 @@ class Batching(FakeBackend):
                 Scored(tuple(self.score(text, continuations, chat=chat)), usage=Usage(7, 0)) for text in texts]
 
     def generate_many(self, texts: Sequence[str | Conversation], *, chat: bool = False, max_tokens: int = 16,
-                      stop: Sequence[str] = ()) -> list[Generated]:
+                      stop: Sequence[str] = (), temperature: float = 0.0, seed: int | None = None) -> list[Generated]:
         self.batches.append(len(texts))
-        return [Generated(self.generate(text, chat=chat, max_tokens=max_tokens, stop=stop), usage=Usage(7, 2))
-                for text in texts]
+        return [Generated(self.generate(text, chat=chat, max_tokens=max_tokens, stop=stop, temperature=temperature,
+                                        seed=seed), usage=Usage(7, 2)) for text in texts]
 
 
 @pytest.fixture
@@ -103,7 +103,39 @@ def test_greedy_free_text_answers_come_out_the_same_in_batches() -> None:
     backend = Batching()
     batched = Evaluator(Client(backend), get_metric("exact_match"), task.setup.kind).evaluate(prompt, examples)
     assert batched == one and sum(backend.batches) == len(examples)
-    sampled = Batching()  # sampled answers (consistency) are asked one at a time
-    Evaluator(Client(sampled), get_metric("exact_match"), task.setup.kind,
-              consistency=Consistency(samples=2, temperature=0.7)).evaluate(prompt, examples)
-    assert sampled.batches == []
+
+
+def test_sampled_free_text_answers_come_out_the_same_in_batches() -> None:
+    """Consistency's samples go in batches too: per sample, every example's from one call, under
+    the keys one at a time would use (so a cache filled either way serves the other)."""
+    frame = pd.DataFrame({"verb": [f"walk{i}" for i in range(30)], "past": [f"walk{i}ed" for i in range(30)]})
+    task = prepare_task(frame, inputs="verb", target="past", seed=0, kind="generation")
+    prompt = compose(Candidate("task_instruction", n_demos=2), task.setup)
+    examples = list(task.data.dev.examples)
+    sampling = Consistency(samples=3, temperature=0.9)
+    one_client = Client(FakeBackend())
+    one = Evaluator(one_client, get_metric("exact_match"), task.setup.kind, consistency=sampling).evaluate(
+        prompt, examples)
+    backend = Batching()
+    client = Client(backend)
+    batched = Evaluator(client, get_metric("exact_match"), task.setup.kind, consistency=sampling).evaluate(
+        prompt, examples)
+    assert batched == one
+    assert any(p.agreement is not None and p.agreement < 1 for p in batched)  # the samples do differ
+    assert sum(backend.batches) == 4 * len(examples) and max(backend.batches) == 4  # greedy + 3 samples
+    assert client.memo.entries.keys() == one_client.memo.entries.keys()
+
+
+@pytest.mark.parametrize("rubric", ["judge:correctness", "geval:correctness"])
+def test_a_judge_grades_each_batch_of_answers_together(rubric: str) -> None:
+    frame = pd.DataFrame({"verb": [f"walk{i}" for i in range(30)], "past": [f"walk{i}ed" for i in range(30)]})
+    task = prepare_task(frame, inputs="verb", target="past", seed=0, kind="generation")
+    prompt = compose(Candidate("task_instruction", n_demos=2), task.setup)
+    examples = list(task.data.dev.examples)
+    one = Evaluator(Client(FakeBackend()), get_metric(rubric).bind(Client(FakeBackend())),
+                    task.setup.kind).evaluate(prompt, examples)
+    judge = Batching()
+    batched = Evaluator(Client(Batching()), get_metric(rubric).bind(Client(judge)),
+                        task.setup.kind).evaluate(prompt, examples)
+    assert batched == one and len({p.score for p in one}) > 1
+    assert sum(judge.batches) == len(examples) and max(judge.batches) == 4

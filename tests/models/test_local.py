@@ -54,8 +54,8 @@ def test_prefix_reuse_evaluates_only_the_new_tokens(smol: LocalBackend) -> None:
 
 
 def test_one_new_token_after_a_long_cached_prompt_scores_as_a_fresh_prompt(smol: LocalBackend) -> None:
-    """A micro-batch of a single token over 512 cells or more would take ggml's split-KV attention,
-    which rounds differently; the decoder's scratch token keeps it on the one-chunk kernel."""
+    """With keys and values of one type, a single token over 512 cells or more would take ggml's
+    split-KV attention, which rounds differently; the decoder's 8-bit keys keep it on the one-chunk kernel."""
     long = PREFIX * 12 + "Review: I loved it.\nSentiment:"
     assert len(smol._tokens(long, False)) > 600
     smol.score(long[:-1], [" positive"])  # the decoder now holds all of it but its last tokens
@@ -142,6 +142,12 @@ def test_batched_greedy_answers_are_the_one_at_a_time_answers(smol: LocalBackend
     generated = smol.generate_many(texts, max_tokens=prompt.max_output_tokens, stop=prompt.stop)
     assert all(not g.error and g.usage.output_tokens > 0 for g in generated)
     assert [prompt.answer(g.text) for g in generated] == expected  # the same logits, so the same greedy picks
+    sampled = smol.generate_many(texts[:8], max_tokens=prompt.max_output_tokens, stop=prompt.stop, temperature=1.0,
+                                 seed=3)
+    alone = [one.generate(t, max_tokens=prompt.max_output_tokens, stop=prompt.stop, temperature=1.0, seed=3)
+             for t in texts[:8]]
+    assert [g.text for g in sampled] == alone  # each request's own generator over the same logits
+    assert [g.text for g in sampled] != [g.text for g in generated[:8]]  # and they are samples
     long = smol.generate_many(texts[:2], max_tokens=3000)  # no room to answer in the context: a failed example
     assert all("do not fit the context" in g.error for g in long)
 
