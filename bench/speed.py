@@ -16,7 +16,8 @@
    (``batch=1``), side by side in this run, and how many examples got bit-identical label
    log-likelihoods from both.
 5. Batched generation: greedy answers to the free-text task past_tense, 32 at a time against
-   one at a time, examples per second and how many answers are the same.
+   one at a time, examples per second and how many answers are the same; then the same with
+   three sampled answers per example (consistency), one round.
 6. A whole search: ``autoprompt.optimize`` on the bundled task with a budget of 2,000 calls,
    batched and one at a time, wall time and winner of each (``--search-budget 0`` skips it).
    Peak resident memory of the process closes the table.
@@ -44,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from end_to_end import RESULTS, machine
 
+from autoprompt.evaluate.consistency import Consistency
 from autoprompt.evaluate.evaluator import Evaluator
 from autoprompt.evaluate.registry import get_metric
 from autoprompt.models.client import Client
@@ -148,7 +150,8 @@ def llama_bench(path: Path, threads: int) -> dict[str, Any]:
             "-n 0 -b 512 -ub 512 -r 3"}
 
 
-def side_by_side(prompt: Prompt, examples: list[Any], kind: Any, metric: str, rounds: int) -> dict[str, Any]:
+def side_by_side(prompt: Prompt, examples: list[Any], kind: Any, metric: str, rounds: int,
+                 consistency: Consistency | None = None) -> dict[str, Any]:
     """The same evaluation batched (32 a batch) and one at a time, alternating rounds: per path, the
     seconds, the tokens the model decoded and the last round's predictions."""
     paths: dict[str, Any] = {}
@@ -161,7 +164,8 @@ def side_by_side(prompt: Prompt, examples: list[Any], kind: Any, metric: str, ro
             backend = path["backend"]
             backend.reset()
             before, started = backend.tokens_evaluated, time.perf_counter()
-            path["predictions"] = Evaluator(Client(backend), get_metric(metric), kind).evaluate(prompt, examples)
+            path["predictions"] = Evaluator(Client(backend), get_metric(metric), kind,
+                                            consistency=consistency).evaluate(prompt, examples)
             path["seconds"] += time.perf_counter() - started
             path["tokens"] += backend.tokens_evaluated - before
     return paths
@@ -183,18 +187,19 @@ def batched_scoring(prompt: Prompt, examples: list[Any], kind: Any, rounds: int)
     return out
 
 
-def batched_generation(examples_n: int, rounds: int) -> dict[str, Any]:
-    """Examples per second of greedy free-text answers, batched and one at a time."""
+def batched_generation(examples_n: int, rounds: int, consistency: Consistency | None = None) -> dict[str, Any]:
+    """Examples per second of free-text answers (greedy, plus sampled ones with ``consistency``),
+    batched and one at a time."""
     task = prepare_task("past_tense", inputs=None, target=None, seed=0)
     prompt = compose(Candidate("task_instruction", n_demos=4), task.setup)
     examples = list(task.data.dev.examples)[:examples_n]
-    paths = side_by_side(prompt, examples, task.setup.kind, "exact_match", rounds)
+    paths = side_by_side(prompt, examples, task.setup.kind, "exact_match", rounds, consistency)
     out: dict[str, Any] = {"examples": len(examples), "rounds": rounds, "max_output_tokens": prompt.max_output_tokens}
     for name, path in paths.items():
         out[name] = {"examples_per_s": len(examples) * rounds / path["seconds"],
                      "exact_match": sum(p.score for p in path["predictions"]) / len(examples)}
-    out["same_answers"] = sum(a.output == b.output for a, b in zip(paths["batched"]["predictions"],
-                                                                    paths["one_at_a_time"]["predictions"]))
+    out["same_answers"] = sum(a == b for a, b in zip(paths["batched"]["predictions"],  # output, agreement, score
+                                                      paths["one_at_a_time"]["predictions"]))
     return out
 
 
@@ -257,6 +262,11 @@ def write(report: dict[str, Any]) -> None:
                  f"({gen['batched']['examples_per_s'] / gen['one_at_a_time']['examples_per_s']:.2f}x); same answer on "
                  f"{gen['same_answers']} of {gen['examples']}; exact match {gen['batched']['exact_match']:.3f} vs "
                  f"{gen['one_at_a_time']['exact_match']:.3f} |")
+    sampled = report["batched_sampling"]
+    fast, slow = sampled["batched"]["examples_per_s"], sampled["one_at_a_time"]["examples_per_s"]
+    lines.append(f"| free-text answers and 3 samples each (consistency, temperature 0.7; {sampled['examples']} "
+                 f"examples), examples/s, batched vs one at a time | {fast:.2f} vs {slow:.2f} ({fast / slow:.2f}x); "
+                 f"same prediction (answer, agreement, score) on {sampled['same_answers']} of {sampled['examples']} |")
     if report.get("search"):
         r = report["search"]
         lines += [f"| search, budget {r['budget']}, {name.replace('_', ' ')}: seconds, winner, test | "
@@ -285,7 +295,8 @@ def main() -> None:
               "prefix_reuse": prefix_reuse(prompt, dev), "growth": growth(task, dev),
               "llama_bench": llama_bench(LocalBackend("local").path, THREADS),
               "batched_scoring": batched_scoring(prompt, dev[: args.examples], task.setup.kind, args.rounds),
-              "batched_generation": batched_generation(args.examples, args.rounds)}
+              "batched_generation": batched_generation(args.examples, args.rounds),
+              "batched_sampling": batched_generation(args.examples, 1, Consistency(samples=3, temperature=0.7))}
     if args.search_budget:
         report["search"] = search(args.task, args.search_budget)
     report["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
