@@ -48,6 +48,7 @@ bench: setup-test
 	$(BIN)/python bench/hosted_latency.py
 	$(BIN)/python bench/ablation.py
 	$(BIN)/python bench/speed.py
+	$(BIN)/python bench/keys.py
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/workers.py
 	$(BIN)/python bench/generation.py

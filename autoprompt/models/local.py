@@ -30,9 +30,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from autoprompt.errors import ExampleFailed, MissingDependency, ModelError
+from autoprompt.errors import ConfigError, ExampleFailed, MissingDependency, ModelError
 from autoprompt.models.backend import Generated, Scored, UsageSink
-from autoprompt.models.local_batch import BatchDecoder, greedy
+from autoprompt.models.local_batch import KEYS, BatchDecoder, greedy
 from autoprompt.records.message import Conversation, as_dicts, as_text
 from autoprompt.records.usage import Usage
 
@@ -76,12 +76,15 @@ class LocalBackend:
     """llama-cpp-python in this process, with prefix KV-cache reuse."""
 
     def __init__(self, spec: str = "local", *, n_threads: int | None = None, n_ctx: int = 2048, seed: int = 0,
-                 batch_size: int = DEFAULT_BATCH) -> None:
+                 batch_size: int = DEFAULT_BATCH, keys: str = KEYS[0]) -> None:
         self.spec = spec
         self.n_threads = n_threads
         self.n_ctx = n_ctx
         self.seed = seed
         self.batch_size = batch_size  # examples scored together (1: one at a time; the same scores)
+        if keys not in KEYS:
+            raise ConfigError(f"keys must be one of {', '.join(KEYS)}, got {keys!r}")
+        self.keys = keys  # the KV cache's key type (local_batch's docstring)
         self._batcher: BatchDecoder | None = None
         self.path = resolve_model_path(spec)
         self.name = f"local:{self.path.name}"
@@ -199,7 +202,7 @@ class LocalBackend:
 
     def _batch_decoder(self) -> BatchDecoder:
         if self._batcher is None:
-            self._batcher = BatchDecoder(self._model(), n_threads=self._threads())
+            self._batcher = BatchDecoder(self._model(), n_threads=self._threads(), keys=self.keys)
         return self._batcher
 
     def generate(self, text: str | Conversation, *, chat: bool = False, max_tokens: int = 16,

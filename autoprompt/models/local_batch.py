@@ -16,8 +16,9 @@ among 64-cell tiles) and a split-KV one (a single query row over 512 cells or mo
 depends on the thread count). Measured with 16-bit keys: up to 0.23 nats per label between
 batched and one-at-a-time scores, and two searches whose winners differed. The 8-bit keys
 change a score about as much as those kernels' rounding does (median 0.13 nats per intent label,
-0.03 per sentiment label; accuracy over the dev and test rows 0.402 against 0.390 on intent, 0.500
-both on sentiment). How:
+0.03 per sentiment label; the same mean accuracy over 1,856 test predictions, ``bench/keys.py``).
+``keys="f16"`` keeps 16-bit keys, in micro-batches of 63 tokens (below the tiled kernel), for
+that comparison; a single-token micro-batch over 512 cells can still take the split-KV kernel. How:
 
 - the prompts' common prefix (the instruction and demonstrations a prompt shares across
   examples) is evaluated once, in sequence 0, and kept for the next call (given one prompt, all
@@ -48,6 +49,7 @@ from typing import Any
 N_SEQ = 64  # sequences of one context: prompts (and multi-token labels) of a group
 N_CTX = 4096  # KV cells of the batch context: the shared prefix plus a group's own tokens
 N_BATCH = 512  # tokens per llama_decode: llama-bench's fastest prompt-processing size here
+KEYS = ("q8_0", "f16")  # the key types of the KV cache: the first keeps every decode on one kernel
 
 
 @dataclass
@@ -84,9 +86,10 @@ class BatchDecoder:
     """Scores, or answers, the examples of one prompt together (see the module docstring)."""
 
     def __init__(self, llm: Any, *, n_threads: int, n_seq: int = N_SEQ, n_ctx: int = N_CTX,
-                 n_batch: int = N_BATCH) -> None:
+                 n_batch: int = N_BATCH, keys: str = KEYS[0]) -> None:
         self.llm = llm
         self.n_threads = n_threads
+        self.keys = keys
         self.n_seq = n_seq
         self.n_ctx = n_ctx
         self.n_batch = n_batch
@@ -107,11 +110,13 @@ class BatchDecoder:
             from llama_cpp import _internals
 
             params = llama_cpp.llama_context_params.from_buffer_copy(self.llm.context_params)
-            params.n_ctx, params.n_batch, params.n_ubatch = self.n_ctx, self.n_batch, self.n_batch
+            sixteen = self.keys == "f16"
+            params.n_ctx, params.n_batch, params.n_ubatch = self.n_ctx, self.n_batch, 63 if sixteen else self.n_batch
             params.n_seq_max, params.kv_unified = self.n_seq, True
             # flash attention with keys and values of different types: ggml's one-chunk kernel (see the docstring)
             params.flash_attn_type = 1
-            params.type_k, params.type_v = llama_cpp.GGML_TYPE_Q8_0, llama_cpp.GGML_TYPE_F16
+            params.type_k = llama_cpp.GGML_TYPE_F16 if sixteen else llama_cpp.GGML_TYPE_Q8_0
+            params.type_v = llama_cpp.GGML_TYPE_F16
             params.n_threads = params.n_threads_batch = self.n_threads
             self._ctx = _internals.LlamaContext(model=self.llm._model, params=params, verbose=False)
             self._batch = _internals.LlamaBatch(n_tokens=self.n_batch, embd=0, n_seq_max=self.n_seq, verbose=False)

@@ -11,7 +11,7 @@ import pytest
 
 import autoprompt
 from autoprompt.data.dataset import bundled_path, bundled_schema, load_data
-from autoprompt.errors import ModelError
+from autoprompt.errors import ConfigError, ModelError
 from autoprompt.evaluate.exported import evaluate_export
 from autoprompt.export.manifest import load_prompt
 from autoprompt.models.local import LocalBackend
@@ -205,3 +205,12 @@ def test_the_local_models_are_an_extra_named_in_one_line(monkeypatch: pytest.Mon
                  "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "pip install 'autoprompt-search[local]'" in err[0], err
+
+
+def test_sixteen_bit_keys_are_a_setting_and_anything_else_is_refused(smol: LocalBackend) -> None:
+    text = PREFIX + "Review: I loved every minute of it.\nSentiment:"
+    eight = smol.score(text, [" positive", " negative"])
+    sixteen = LocalBackend("local", keys="f16").score(text, [" positive", " negative"])
+    assert sixteen != eight and max(abs(a - b) for a, b in zip(sixteen, eight)) < 1.0  # rounding, not another model
+    with pytest.raises(ConfigError, match="keys must be one of q8_0, f16"):
+        LocalBackend("local", keys="f32")
