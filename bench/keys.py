@@ -72,7 +72,7 @@ def main() -> None:
     gap = paired_difference(every["f16"], every["q8_0"])
     report = {"machine": machine(), "rows": rows, "predictions": len(every["f16"]),
               "mean": {keys: sum(v) / len(v) for keys, v in every.items()},
-              "q8_0_minus_f16": {"mean": gap.mean, "low": gap.low, "high": gap.high},
+              "q8_0_minus_f16": {"mean": gap.estimate, "low": gap.low, "high": gap.high},
               "differ": sum(r["differ"] for r in rows)}
     write(report)
 
