@@ -27,7 +27,7 @@ Contract (``Backend``):
   ``cache_keyed``), ``ChatAPI.chat_api`` (every request is chat messages; ``takes_messages``),
   ``BatchScoring.score_many(texts, continuations)`` and ``.batch_size`` (the examples of one
   prompt scored together; ``batch_size``), ``BatchGenerating.generate_many(texts, ...)`` (their
-  greedy answers decoded together).
+  answers, greedy or sampled, decoded together).
 - A backend raises ``ExampleFailed`` for a request that fails on its own and
   ``ModelError`` when the model is unusable.
 

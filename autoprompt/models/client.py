@@ -16,7 +16,7 @@ Contract:
   (``ExampleFailed.cacheable``) is cached as that failure; one whose retries ran out
   is not, so a later run asks again; ``MAX_FAILURES_IN_A_ROW`` such requests in a row
   end the run with ``ModelError`` naming the last failure. Safe to use from several threads at once.
-- ``score_many(texts, continuations)`` and ``generate_many(texts, ...)`` (greedy) answer several
+- ``score_many(texts, continuations)`` and ``generate_many(texts, ...)`` (greedy or sampled) answer several
   requests under the keys ``score`` and ``generate`` use; those neither cache holds go to a
   batching backend (``BatchScoring``, ``BatchGenerating``) in one call, and all new requests are
   charged up front (or none, with ``BudgetExhausted``).
@@ -158,12 +158,11 @@ class Client:
         to a batching backend (``BatchGenerating``) together."""
         backend = self.backend
         assert isinstance(backend, BatchGenerating)
-        sampling = [{"temperature": temperature, "seed": sample}] if temperature > 0 else []
-        keys = [self._key("generate", wire(text), chat, max_tokens, list(stop), *sampling, sample=sample)
-                for text in texts]
+        keys = [self._generate_key(text, chat, max_tokens, stop, temperature, sample) for text in texts]
+        sampled = temperature > 0
         return self._many(keys, texts, lambda batch: [(g.text, g.error, g.usage) for g in backend.generate_many(
-            batch, chat=chat, max_tokens=max_tokens, stop=stop, temperature=temperature if sampling else 0.0,
-            seed=sample if sampling else None)])
+            batch, chat=chat, max_tokens=max_tokens, stop=stop, temperature=temperature if sampled else 0.0,
+            seed=sample if sampled else None)])
 
     def _many(self, keys: list[str], texts: Sequence[str | Conversation],
               ask: Callable[[list[str | Conversation]], list[tuple[Any, str, Usage]]]) -> list[Any]:
@@ -208,12 +207,18 @@ class Client:
         """Greedy text, or with ``temperature`` > 0 the ``sample``-th sampled answer (the backend is
         asked with ``temperature`` and ``seed=sample``; the key holds both). With ``json_schema`` the
         answer follows that schema (the backend is asked with it only then; the key holds it)."""
-        sampling = {"temperature": temperature, "seed": sample} if temperature > 0 else {}
         structured = {"json_schema": json_schema} if json_schema else {}
-        key = self._key("generate", wire(text), chat, max_tokens, list(stop), *([sampling] if sampling else []),
-                        *([structured] if structured else []), sample=sample)
+        key = self._generate_key(text, chat, max_tokens, stop, temperature, sample, json_schema)
         sampled = temperature > 0
         backend = cache_keyed(self.backend, cache_key)
         return str(self._call(key, len(as_text(text)) // 4 + max_tokens, lambda sink: backend.generate(
             text, chat=chat, max_tokens=max_tokens, stop=stop, on_usage=sink, temperature=temperature if sampled
             else 0.0, seed=sample if sampled else None, **structured)))
+
+    def _generate_key(self, text: str | Conversation, chat: bool, max_tokens: int, stop: Sequence[str],
+                      temperature: float, sample: int, json_schema: str | None = None) -> str:
+        """The key of a ``generate`` request (``generate_many`` asks under the same keys): the
+        sampling settings only when sampled, the schema only when given."""
+        sampling = [{"temperature": temperature, "seed": sample}] if temperature > 0 else []
+        structured = [{"json_schema": json_schema}] if json_schema else []
+        return self._key("generate", wire(text), chat, max_tokens, list(stop), *sampling, *structured, sample=sample)

@@ -50,6 +50,7 @@ N_SEQ = 64  # sequences of one context: prompts (and multi-token labels) of a gr
 N_CTX = 4096  # KV cells of the batch context: the shared prefix plus a group's own tokens
 N_BATCH = 512  # tokens per llama_decode: llama-bench's fastest prompt-processing size here
 KEYS = ("q8_0", "f16")  # the key types of the KV cache: the first keeps every decode on one kernel
+F16_UBATCH = 63  # micro-batch with 16-bit keys: below ggml's tiled flash attention (64 query rows)
 
 
 @dataclass
@@ -60,7 +61,7 @@ class _Entry:
     pos: int
     seqs: tuple[int, ...]
     wants: list[tuple[int, int, int]] = field(default_factory=list)  # (prompt, label, next token) scored here
-    pick: int | None = None  # the prompt whose next token (greedy) is chosen from this token's logits
+    pick: int | None = None  # the prompt whose next token is chosen (``Chooser``) from this token's logits
 
 
 Chooser = Callable[[int, Any], int]  # (prompt index, its logits) -> the next token
@@ -111,7 +112,8 @@ class BatchDecoder:
 
             params = llama_cpp.llama_context_params.from_buffer_copy(self.llm.context_params)
             sixteen = self.keys == "f16"
-            params.n_ctx, params.n_batch, params.n_ubatch = self.n_ctx, self.n_batch, 63 if sixteen else self.n_batch
+            params.n_ctx, params.n_batch = self.n_ctx, self.n_batch
+            params.n_ubatch = F16_UBATCH if sixteen else self.n_batch
             params.n_seq_max, params.kv_unified = self.n_seq, True
             # flash attention with keys and values of different types: ggml's one-chunk kernel (see the docstring)
             params.flash_attn_type = 1
