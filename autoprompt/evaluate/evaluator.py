@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import TypeVar
@@ -77,9 +77,10 @@ class Evaluator:
         content_free = [dict(zip(labels, scores)) for scores in scored]
         return replace(prompt, calibration=calibration_from(content_free))
 
-    def answers(self, prompt: Prompt, example: Example) -> tuple[str, list[str]]:
-        """The greedy answer, and the sampled ones when consistency is measured. A prompt that
-        cannot render for this example (e.g. over the size cap with its inputs) fails the example."""
+    def answers(self, prompt: Prompt, example: Example) -> tuple[str, list[str], dict[str, float] | None]:
+        """The greedy answer, the sampled ones when consistency is measured, and for labels every
+        label's (calibrated) probability. A prompt that cannot render for this example (e.g. over the
+        size cap with its inputs) fails the example."""
         try:
             text = prompt.request(example.inputs)
         except TemplateError as exc:
@@ -94,32 +95,44 @@ class Evaluator:
             generated = ask()
             samples = [prompt.answer(ask(sampling.temperature, i)) or ""
                        for i in range(1, sampling.samples + 1)] if sampling else []
-            return _graded(prompt, generated), samples
+            return _graded(prompt, generated), samples, None
         conts = prompt.continuations()
         scores = self.client.score(text, list(conts.values()), chat=prompt.chat, cache_key=prompt_cache_key(prompt))
         return self._label(prompt, text, scores)
 
-    def _label(self, prompt: Prompt, text: str | Conversation, scores: Sequence[float]) -> tuple[str, list[str]]:
-        """The label the scores decide, and the sampled labels when consistency is measured."""
+    def _label(self, prompt: Prompt, text: str | Conversation,
+               scores: Sequence[float]) -> tuple[str, list[str], dict[str, float]]:
+        """The label the scores decide, the sampled labels when consistency is measured, and every
+        label's (calibrated) probability."""
         logprobs = dict(zip(prompt.continuations(), scores))
+        probs = probabilities(logprobs, prompt.calibration)
         sampling = self.consistency
-        samples = sampling.draw_labels(probabilities(logprobs, prompt.calibration), as_text(text)) if sampling else []
-        return prompt.decide(logprobs), samples
+        samples = sampling.draw_labels(probs, as_text(text)) if sampling else []
+        return prompt.decide(logprobs), samples, probs
 
     def predict(self, prompt: Prompt, example: Example) -> Prediction:
         try:
-            output, samples = self.answers(prompt, example)
+            output, samples, probs = self.answers(prompt, example)
         except ExampleFailed as exc:
             return Prediction(example.id, "", 0.0, failed=True, error=str(exc))
-        return self._prediction(example, output, samples, self.metric.grade(example, output))
+        return self._prediction(example, output, samples, probs, self.metric.grade(example, output))
 
-    def _prediction(self, example: Example, output: str, samples: list[str], grade: Grade) -> Prediction:
+    def _prediction(self, example: Example, output: str, samples: list[str], probs: dict[str, float] | None,
+                    grade: Grade) -> Prediction:
         error = grade.reason if grade.failed else ""
         if self.consistency is None:
-            return Prediction(example.id, output, grade.score, error=error, reason=grade.reason)
+            return Prediction(example.id, output, grade.score, error=error, reason=grade.reason,
+                              signal=self._signal(example, probs))
         agreed = agreement(samples, self._same)
         return Prediction(example.id, output, self.consistency.blend(grade.score, agreed), error=error,
                           reason=grade.reason, agreement=agreed, quality=grade.score)
+
+    def _signal(self, example: Example, probs: dict[str, float] | None) -> float | None:
+        """For labels scored by accuracy, the row's Brier score (``brier_score``): more than one bit per
+        row for selection to compare. None (the score itself) for free text and other metrics."""
+        if probs is None or not self.metric.accuracy_like:
+            return None
+        return brier_score(probs, example.target)
 
     def _same(self, a: str, b: str) -> float:
         if self.kind is TaskKind.CLASSIFICATION:
@@ -182,17 +195,17 @@ class Evaluator:
                 failed[i] = f"the prompt does not render for this example: {exc}"
         answers = dict(zip(texts, self._answers_together(prompt, list(texts.values()))))
         sampled = self._samples_together(prompt, list(texts.values()))
-        outputs: dict[int, tuple[str, list[str]]] = {}
+        outputs: dict[int, tuple[str, list[str], dict[str, float] | None]] = {}
         for k, (i, answer) in enumerate(answers.items()):
             try:
                 if isinstance(answer, ExampleFailed):
                     raise answer
                 outputs[i] = self._label(prompt, texts[i], answer) if isinstance(answer, list) else \
-                    (_graded(prompt, answer), [_sample_answer(prompt, samples[k]) for samples in sampled])
+                    (_graded(prompt, answer), [_sample_answer(prompt, samples[k]) for samples in sampled], None)
             except ExampleFailed as exc:
                 failed[i] = str(exc)
         grades = dict(zip(outputs, self.metric.grade_all([examples[i] for i in outputs],
-                                                         [output for output, _ in outputs.values()])))
+                                                         [output for output, _, _ in outputs.values()])))
         return [Prediction(ex.id, "", 0.0, failed=True, error=failed[i]) if i in failed else
                 self._prediction(ex, *outputs[i], grades[i]) for i, ex in enumerate(examples)]
 
@@ -233,6 +246,13 @@ class Evaluator:
 
     def aggregate(self, examples: Sequence[Example], predictions: Sequence[Prediction]) -> float:
         return self.metric.aggregate(examples, [p.output for p in predictions], [p.score for p in predictions])
+
+
+def brier_score(probs: Mapping[str, float], gold: str) -> float:
+    """One minus half the squared distance between the label probabilities and the gold label, in [0, 1]:
+    1 for full confidence in the gold label, 0 for full confidence in a wrong one. A strictly proper score
+    (Brier, 1950), so its mean ranks prompts by how well they would decide, without the 0/1 coin flip."""
+    return 1.0 - 0.5 * sum((p - (label == gold)) ** 2 for label, p in probs.items())
 
 
 def _sample_answer(prompt: Prompt, sample: str | ExampleFailed) -> str:

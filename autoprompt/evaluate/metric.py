@@ -104,6 +104,12 @@ class Metric:
         return self.grader is not None
 
     @property
+    def accuracy_like(self) -> bool:
+        """Whether each row scores 1 for the right label and 0 otherwise (accuracy, macro F1), so a
+        label's probability says more about the row than its score does."""
+        return self.per_example is _accuracy
+
+    @property
     def model_graded(self) -> bool:
         """Whether the metric asks a judge model (bound or not)."""
         return self.grader is not None or self.bound

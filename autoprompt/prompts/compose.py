@@ -150,15 +150,20 @@ def render_instruction(source: str, static: dict[str, Any]) -> str:
     return Template("instruction", source).render(static).strip() if source else ""
 
 
-def static_context(setup: TaskSetup, words: dict[str, str]) -> dict[str, Any]:
-    """The constants every instruction, clarifier and context block may use."""
+def static_context(setup: TaskSetup, words: dict[str, str], candidate: Candidate | None = None) -> dict[str, Any]:
+    """The constants every instruction, clarifier and context block may use; the field names are the
+    candidate's own when it names them (``input_title`` only for a task with one input column)."""
+    titles = {name: title(name) for name in setup.input_names}
+    if candidate is not None and candidate.input_title and len(setup.input_names) == 1:
+        titles[setup.input_names[0]] = candidate.input_title
     return {
         "labels": [words[label] for label in setup.labels],
         "description": setup.description,
         "definitions": {words[k]: v for k, v in setup.definitions.items() if k in words},
-        "answer_title": title(setup.target_name),
+        "answer_title": (candidate.answer_title if candidate is not None and candidate.answer_title
+                         else title(setup.target_name)),
         "input_names": list(setup.input_names),
-        "titles": {name: title(name) for name in setup.input_names},
+        "titles": titles,
     }
 
 
@@ -169,7 +174,7 @@ def compose(candidate: Candidate, setup: TaskSetup, custom: Template | None = No
     an assistant turn (its answer) before the example's turn."""
     classification = setup.kind is TaskKind.CLASSIFICATION
     words = setup.words(candidate.verbalizer, candidate.word_overrides) if classification else {}
-    static = static_context(setup, words)
+    static = static_context(setup, words, candidate)
     context = "\n\n".join(setup.library.context[c].render(static).strip() for c in candidate.context)
     clarifiers = " ".join(setup.library.clarifiers[c].render(static).strip() for c in candidate.clarifiers)
     instruction = render_instruction(setup.instruction_of(candidate), static)

@@ -90,9 +90,9 @@ def merges(parent: Trial, trials: Sequence[Trial]) -> list[Child]:
         return []
     base = trials[parent.parent]
     better = [t for t in trials if t.parent == base.number and t.number != parent.number
-              and t.state is TrialState.COMPLETE and t.score > base.score]
+              and t.state is TrialState.COMPLETE and t.signal > base.signal]
     children = [Child(combine(parent.candidate, base.candidate, t.candidate), "move.merge")
-                for t in sorted(better, key=lambda t: -t.score)]
+                for t in sorted(better, key=lambda t: -t.signal)]
     return [c for c in children if c.candidate != parent.candidate]
 
 

@@ -1,6 +1,10 @@
-"""Label-word moves: which word stands for each label when log-likelihoods are compared.
+"""Word moves: which word stands for each label when log-likelihoods are compared, and which
+words title the prompt's fields.
 
-Contract: ``WordsOperator`` (family ``words``, classification only) proposes
+Contract: ``WordsOperator`` (family ``words``) proposes
+- ``words.field``: for a skeleton that shows field names, the parent with another input field name
+  or another answer field name (``prompts.fields``), any task kind;
+and, for classification only,
 - ``words.label``: for the labels in the parent's most confused pair (or the label it
   over-predicts), each other form of that label: the forms of every named word set
   (as is, spaced, capitalized, the user's own sets), lowercase, and its first word.
@@ -13,8 +17,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from autoprompt.data.dataset import TaskKind
-from autoprompt.prompts.compose import verbalizers
+from autoprompt.prompts.compose import CUSTOM_TASK, TaskSetup, verbalizers
+from autoprompt.prompts.fields import answer_titles, input_titles
 from autoprompt.propose.operator import Child, RefineContext, interleave
+from autoprompt.records.candidate import Candidate
 from autoprompt.records.trial import Trial
 
 
@@ -33,8 +39,10 @@ class WordsOperator:
 
     def propose(self, parent: Trial, context: RefineContext) -> list[Child]:
         setup, candidate = context.setup, parent.candidate
+        fields = field_moves(setup, candidate)
+        context.rng.shuffle(fields)
         if setup.kind is not TaskKind.CLASSIFICATION:
-            return []
+            return fields
         sets = verbalizers(setup.labels, setup.label_words)
         current = setup.words(candidate.verbalizer, candidate.word_overrides)
         analysis = parent.analysis
@@ -55,4 +63,22 @@ class WordsOperator:
         whole = [Child(replace(candidate, verbalizer=name, word_overrides=()), "words.set") for name in sets
                  if name != candidate.verbalizer or candidate.word_overrides]
         context.rng.shuffle(whole)
-        return interleave(per_label, whole)
+        return interleave(fields, per_label, whole)
+
+
+def field_moves(setup: TaskSetup, candidate: Candidate) -> list[Child]:
+    """The candidate with each other input field name and each other answer field name, where its
+    skeleton shows them (never for the user's own template, whose words are the user's)."""
+    if candidate.task == CUSTOM_TASK:
+        return []
+    shown = setup.library.tasks[candidate.task].variables()
+    inputs = [Child(replace(candidate, input_title=name), "words.field") for name in input_titles(setup)[1:]
+              if "titles" in shown and name != candidate.input_title]
+    answers = [Child(replace(candidate, answer_title=name), "words.field") for name in answer_titles(setup)[1:]
+               if "answer_title" in shown and name != candidate.answer_title]
+    if candidate.input_title:
+        inputs.append(Child(replace(candidate, input_title=""), "words.field"))
+    if candidate.answer_title:
+        answers.append(Child(replace(candidate, answer_title=""), "words.field"))
+    return interleave(inputs, answers)
+

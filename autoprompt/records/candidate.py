@@ -1,5 +1,5 @@
 """The candidate record: one set of choices in the search space (skeleton, clarifiers, context,
-demonstrations, label words, calibration, addressing, instruction, and where the instructions and
+demonstrations, label words, field names, calibration, addressing, instruction, and where the instructions and
 demonstrations sit among the chat messages). Imports nothing of the project."""
 
 from __future__ import annotations
@@ -25,10 +25,14 @@ class Candidate:
     word_overrides: tuple[tuple[str, str], ...] = ()
     system: bool = False  # the instruction, context and clarifiers in the system message
     demo_turns: bool = False  # demonstrations as user/assistant turns instead of inline
+    input_title: str = ""  # the input's field name (one input column); "": the column's name
+    answer_title: str = ""  # the answer's field name; "": the target column's name
 
     def describe(self) -> str:
         """A short one-line description for leaderboards."""
         parts = [self.task]
+        if self.input_title or self.answer_title:
+            parts[0] += f"[{self.input_title or '-'}/{self.answer_title or '-'}]"
         if self.instruction:
             short = " ".join(self.instruction.split())
             parts.append(f'instr="{short[:40]}{"..." if len(short) > 40 else ""}"')

@@ -1,5 +1,5 @@
 """The prediction record: the outcome of one prompt on one example (output, score, failure,
-the judge's reason, agreement). Imports nothing of the project."""
+the judge's reason, agreement, and the selection signal). Imports nothing of the project."""
 
 from __future__ import annotations
 
@@ -18,3 +18,9 @@ class Prediction:
     reason: str = ""
     agreement: float | None = None
     quality: float | None = None
+    signal: float | None = None  # what selection compares, in [0, 1]; None: the score itself
+
+    @property
+    def value(self) -> float:
+        """The row's selection value: the signal when there is one, else the score."""
+        return self.score if self.signal is None else self.signal

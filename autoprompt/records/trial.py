@@ -63,6 +63,20 @@ class Trial:
     def failures(self) -> int:
         return sum(p.failed for p in self.predictions)
 
+    @property
+    def values(self) -> tuple[float, ...]:
+        """Each row's selection value (``Prediction.value``), in dev order."""
+        return tuple(p.value for p in self.predictions)
+
+    @property
+    def signal(self) -> float:
+        """The mean selection value: what the search compares (the score's mean for free text)."""
+        return sum(self.values) / self.n if self.predictions else 0.0
+
+    def signal_at(self, n: int) -> float | None:
+        """The mean selection value on the first ``n`` rows, if the trial got that far."""
+        return sum(self.values[:n]) / n if 0 < n <= self.n else None
+
     def score_at(self, n: int) -> float | None:
         """The score this trial reported after its first ``n`` dev examples, if it got that far."""
         return dict(self.rung_scores).get(n)

@@ -9,7 +9,7 @@ Contract:
 - The loop: ask the strategy for a candidate, race it on the search rows, tell the
   strategy, notify callbacks; stop when the budget (less what the final step keeps
   back) is spent or a callback says so. Then the winner is picked (refinement: the
-  base or the latest accepted step that passes ``selection.choose`` on the held-out
+  base, or the last accepted step when it passes ``selection.choose``'s test on the held-out
   rows; for the component search, the best after the top unfinished candidates are
   completed on the full dev set) and start and winner are scored once on the test set.
 - Strategies: ``refine`` (default; ``refine.RefinementStrategy`` with the operator
@@ -58,6 +58,7 @@ from autoprompt.models.client import Client
 from autoprompt.models.registry import get_backend
 from autoprompt.models.usage import PriceTable
 from autoprompt.prompts.compose import CUSTOM_TASK, TaskSetup, candidate_from, compose
+from autoprompt.prompts.fields import answer_titles
 from autoprompt.prompts.library import TemplateLibrary
 from autoprompt.prompts.prompt import Prompt
 from autoprompt.prompts.structured import schema_text
@@ -223,25 +224,24 @@ class Optimizer:
         """Calls the component search keeps back to complete its top candidates on dev."""
         return min(self.spec.top_k * len(self.task.data.dev.examples), self.budget.calls // 5)
 
-    def _holdout_reserve(self, accepted: int) -> int:
-        """Calls refinement keeps back for the final check: the base and the last (up to three) of
-        the ``accepted`` steps and of one more that a running trial may add, each on every held-out
-        row (with its samples and judge calls) plus its calibration; and what that last trial may
-        spend, since a trial that starts runs to its end."""
+    def _holdout_reserve(self) -> int:
+        """Calls refinement keeps back for the final check: the base and the last accepted step,
+        each on every held-out row (with its samples and judge calls) plus its calibration; and what
+        a running trial may spend, since a trial that starts runs to its end."""
         search, held = self.selection_rows()
         if not held:
             return 0
         per_row = 1 + (self.consistency.samples if self.consistency and self.task.setup.kind is TaskKind.GENERATION
                        else 0)
         per_row *= 2 if self.metric.needs_model else 1
-        check = (1 + min(accepted + 1, 3)) * (len(held) * per_row + 4)
+        check = 2 * (len(held) * per_row + 4)
         return min(check + len(search) * per_row + 4, self.budget.calls // 5)
 
     def _strategy(self, racer: Racer, writer: Client | None) -> tuple[SearchStrategy, Callable[[], int]]:
         """The strategy, and the calls it keeps back for the end: the component search's top
-        candidates on dev, or refinement's final check (which grows with its accepted chain)."""
+        candidates on dev, or refinement's final check."""
         start = start_candidate(self.task)
-        alternatives = plain_starts(self.task)
+        alternatives = plain_starts(self.task, limit=max(3, self.budget.calls // (4 * self.spec.first_rung)))
         space = SearchSpace.for_task(self.task.setup, supports_chat=self.backend.supports_chat,
                                      custom=self.task.custom is not None, messages=takes_messages(self.backend))
         if self.spec.strategy == "components" and self.shared is not None:
@@ -254,7 +254,7 @@ class Optimizer:
         refining = RefinementStrategy(context=context, operators=build_operators(self.spec.operators),
                                       start=start, seed=self.seed, reviewed=reviewed_candidates(self.feedback),
                                       alternatives=alternatives, confidence=ACCEPT_CONFIDENCE)
-        return refining, lambda: self._holdout_reserve(len(refining.chain))
+        return refining, self._holdout_reserve
 
     def _shared_strategy(self, space: SearchSpace, start: Candidate, racer: Racer) -> SearchStrategy:
         """The component search on the shared study: created here by the run's first process, else joined."""
@@ -313,7 +313,7 @@ class Optimizer:
                                   f"{len(racer.dev)} dev examples; raise --budget (or --max-tokens/--max-usd)")
         if state.base is not None:
             base, holdout, before = state.base, self.selection_rows()[1], racer.evaluator.client.calls
-            scores = self._holdout_scores(racer, [base, *state.chain[-3:]], holdout)
+            scores = self._holdout_scores(racer, [base, *state.chain[-1:]], holdout)
             winner, selection = choose(base, state.chain, scores, len(holdout))
             selection = replace(selection, calls=racer.evaluator.client.calls - before)
             return self._finalist(winner, racer), self._finalist(base, racer), selection
@@ -331,13 +331,13 @@ class Optimizer:
         return self._finalist(winner, racer), self._finalist(trials[0], racer), None
 
     def _holdout_scores(self, racer: Racer, finalists: list[Trial],
-                        holdout: list[Example]) -> dict[int, list[float] | None]:
-        """Each finalist's per-row scores on the held-out rows (None where the budget ran out)."""
-        scores: dict[int, list[float] | None] = {t.number: [] for t in finalists}
+                        holdout: list[Example]) -> dict[int, list[Prediction] | None]:
+        """Each finalist's predictions on the held-out rows (None where the budget ran out)."""
+        scores: dict[int, list[Prediction] | None] = {t.number: [] for t in finalists}
         for trial in finalists if holdout else []:
             try:
                 prompt = racer.evaluator.prepare(self.prompt(trial.candidate))
-                scores[trial.number] = [p.score for p in racer.evaluator.evaluate(prompt, holdout)]
+                scores[trial.number] = racer.evaluator.evaluate(prompt, holdout)
             except BudgetExhausted:
                 scores[trial.number] = None
         return scores
@@ -388,12 +388,18 @@ def _never_prune(report: Callable[[int, float], bool]) -> Callable[[int, float],
     return lambda n, score: report(n, score) and False
 
 
-def plain_starts(task: Task) -> list[Candidate]:
+def plain_starts(task: Task, limit: int | None = None) -> list[Candidate]:
     """The plain prompts refinement also starts from when the user gives no template: every
-    skeleton of the library that shows no instruction, with no clarifier or demonstration."""
+    skeleton of the library that shows no instruction, with no clarifier or demonstration, then (for
+    labels) the ``fields`` skeleton under each answer field name worth trying (``prompts.fields``), at most
+    ``limit`` in all. Each races against the best start so far, so most cost one rung."""
     if task.custom is not None:
         return []
-    return [Candidate(name) for name in sorted(task.setup.library.tasks) if not task.setup.uses_instruction(name)]
+    setup = task.setup
+    bare = [Candidate(name) for name in sorted(setup.library.tasks) if not setup.uses_instruction(name)]
+    titled = [Candidate("fields", answer_title=name) for name in answer_titles(setup)[1:]
+              if "fields" in setup.library.tasks and setup.kind is TaskKind.CLASSIFICATION]
+    return [*bare, *titled][:limit]
 
 
 def start_candidate(task: Task) -> Candidate:

@@ -2,7 +2,8 @@
 
 Contract: ``Racer.race(number, candidate, prompt, report)`` evaluates ``prompt`` on
 the first r dev examples for each rung r (e.g. 16, 32, 64, all), calling
-``report(r, score)`` after each rung; when it answers True the trial is PRUNED.
+``report(r, signal)`` after each rung (the mean selection value of its predictions so far,
+``Prediction.value``); when it answers True the trial is PRUNED.
 A budget that runs out mid-race ends the trial as INTERRUPTED with every
 prediction made so far kept. With ``max_prompt_tokens``, a prompt longer than that
 (measured on the first dev example) is PRUNED before any call; trial 0, the
@@ -70,7 +71,7 @@ class Racer:
             for rung in rungs:
                 predictions += self.evaluator.evaluate(prompt, self.dev[len(predictions):rung])
                 rung_scores.append((rung, self._score(predictions)))
-                if rung < len(self.dev) and report(rung, rung_scores[-1][1]):
+                if rung < len(self.dev) and report(rung, sum(p.value for p in predictions) / len(predictions)):
                     state = TrialState.PRUNED
                     break
         except BudgetExhausted as exc:

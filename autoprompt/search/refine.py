@@ -64,11 +64,9 @@ class RefineProposal:
     margin: float
     number: int | None = None  # numbered in order by the loop
 
-    def report(self, n: int, score: float) -> bool:
-        if self.incumbent is None or self.incumbent.score_at(n) is None:
-            return False
-        reference = float(self.incumbent.score_at(n))  # type: ignore[arg-type]
-        return score < reference - self.margin / math.sqrt(n)
+    def report(self, n: int, signal: float) -> bool:
+        reference = self.incumbent.signal_at(n) if self.incumbent is not None else None
+        return reference is not None and signal < reference - self.margin / math.sqrt(n)
 
 
 class _RandomTrial:
@@ -115,7 +113,7 @@ class RefinementStrategy:
             candidate = self.alternatives.pop(0)
             if self._key(candidate) not in self._seen:
                 self._seen.add(self._key(candidate))
-                return RefineProposal(candidate, "start", None, None, self.margin)
+                return RefineProposal(candidate, "start", None, self._leading_start(), self.margin)
         if self._calibration_pending and self.base is not None:
             self._calibration_pending = False
             self._queue_calibrated_starts()
@@ -136,7 +134,7 @@ class RefinementStrategy:
         if not self.context.space.calibration:
             return
         starts = sorted((t for t in self.context.trials if t.operator == "start" and t.state is TrialState.COMPLETE),
-                        key=lambda t: (t is not self.base, -t.score, t.number))
+                        key=lambda t: (t is not self.base, -t.signal, t.number))
         for trial in starts:
             calibrated = replace(trial.candidate, calibrate=True)
             if not trial.candidate.calibrate and self._key(calibrated) not in self._seen:
@@ -152,10 +150,10 @@ class RefinementStrategy:
         self.context.trials.append(trial)
         if trial.state is not TrialState.COMPLETE:
             return
-        self.beam = sorted([*self.beam, trial], key=lambda t: (-t.score, t.prompt_tokens, t.number))[: self.beam_width]
+        self.beam = sorted([*self.beam, trial], key=lambda t: (-t.signal, t.prompt_tokens, t.number))[: self.beam_width]
         starting = isinstance(proposal, RefineProposal) and proposal.operator == "start"
-        if starting and (self.base is None or trial.score > self.base.score):
-            self.base = trial  # the best plain start: ties keep the earlier (the user's) prompt
+        if starting and self._better_start(trial):
+            self.base = trial
         if self.incumbent is None or (starting and trial is self.base) or self._wins(trial, self.incumbent):
             self.incumbent = trial
             self.accepted.append(trial.number)
@@ -167,6 +165,19 @@ class RefinementStrategy:
                 if stale.operator != "move.calibrate":
                     self._seen.discard(self._key(stale.candidate))
             self._queue = kept  # the calibrated starts still race, now against the new incumbent
+
+    def _starts(self) -> list[Trial]:
+        return [t for t in self.context.trials if t.operator == "start" and t.state is TrialState.COMPLETE]
+
+    def _leading_start(self) -> Trial | None:
+        """The start the next one races against: the best complete start so far."""
+        return max(self._starts(), key=lambda t: (t.signal, -t.number), default=None)
+
+    def _better_start(self, trial: Trial) -> bool:
+        """Whether a start replaces the base: the first start is the base; a later one must do better than
+        the base and beat the first start beyond noise, as any step must (ties keep the earlier prompt)."""
+        first = self._starts()[0]
+        return self.base is None or (trial.signal > self.base.signal and self._wins(trial, first))
 
     def _plan_round(self) -> None:
         parents = [t for t in [self.incumbent, *self.beam] if t is not None]
@@ -211,10 +222,10 @@ class RefinementStrategy:
         return compose(candidate, self.context.setup, self.context.custom).key()
 
     def _wins(self, challenger: Trial, incumbent: Trial) -> bool:
-        """True when the challenger is better on the same dev examples beyond the confidence bound."""
-        if challenger.score <= incumbent.score or challenger.n != incumbent.n:
+        """True when the challenger is better on the same dev examples beyond the confidence bound,
+        compared by each row's selection value (``Prediction.value``)."""
+        if challenger.signal <= incumbent.signal or challenger.n != incumbent.n:
             return False
-        difference = paired_difference([p.score for p in incumbent.predictions],
-                                        [p.score for p in challenger.predictions],
+        difference = paired_difference(incumbent.values, challenger.values,
                                         level=2 * self.confidence - 1, seed=self.seed)
         return difference.low > 0

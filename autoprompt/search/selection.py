@@ -1,21 +1,24 @@
-"""Selection: which prompt the search returns, checked on rows no search decision read.
+"""Selection: which prompt the search returns, decided on rows no search decision read.
 
 Contract:
 - ``choose(base, chain, holdout, holdout_rows)`` returns the winning trial and a ``Selection``
-  record. ``base`` is the prompt the user gets for free (the best plain start, or the user's own
+  record. ``base`` is the prompt the user gets for free (the chosen start, or the user's own
   template); ``chain`` the challengers refinement accepted after it, in order (each a step
-  that beat its predecessor on the search rows); ``holdout`` each finalist's per-row scores on
+  that beat its predecessor on the search rows); ``holdout`` each finalist's predictions on
   the held-out rows by trial number (None where the budget ran out before they were scored).
-- A challenger can only win when, on the held-out rows, it is at least as good as the base
-  (mean paired difference >= 0), and on every selection row (search and held-out together)
-  its gain over the base has a one-sided paired-bootstrap lower bound (``CONFIDENCE``) above
-  zero. The latest challenger that passes wins; when none does, the base is returned
-  unchanged. A search can only make the prompt more complex, so falling back along the chain is
-  the one-standard-error rule: the simpler prompt unless the evidence says otherwise.
-- Without held-out rows (a small dev set), the same rule on the search rows alone.
-- ``Selection.how`` says in one line how the winner was chosen; ``scores`` is each finalist's
-  mean on every selection row, ``holdout_scores`` on the held-out rows alone (the estimate the
-  search did not select on, to set against the test score); ``calls`` what the check cost.
+- One test decides, so the level holds for the whole run however many challengers the search
+  tried: the last accepted step (the search's incumbent) replaces the base only when, on the
+  held-out rows alone, a one-sided paired sign-flip test of its per-row selection values
+  (``Prediction.value``: a label's Brier score, else the metric's score) against the base's
+  gives a p-value at or below ``LEVEL``. Those rows were never read by a search decision, so
+  under the null (a step no better than its start) a run returns a step at most ``LEVEL`` of
+  the time; a tie (no row differs) never passes. When it fails, the base is returned unchanged.
+- Without held-out rows (a small dev set), the same test on the search rows, which selected the
+  step: the level then does not hold, and ``how`` says so.
+- ``Selection.how`` says in one line what was tested, on which rows and at what level;
+  ``scores`` is each finalist's mean score on every selection row, ``holdout_scores`` on the
+  held-out rows alone (the estimate the search did not select on, to set against the test
+  score); ``p_value`` the test's; ``calls`` what the check cost.
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from autoprompt.evaluate.stats import paired_difference
+from autoprompt.evaluate.stats import sign_flip_p
+from autoprompt.records.prediction import Prediction
 from autoprompt.records.trial import Trial
 
-CONFIDENCE = 0.95
+LEVEL = 0.05
 
 
 @dataclass(frozen=True)
@@ -42,11 +46,12 @@ class Selection:
     holdout_scores: Mapping[int, float] = field(default_factory=dict)
     checked: tuple[int, ...] = ()
     calls: int = 0
+    p_value: float | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {"base": self.base, "winner": self.winner, "search_rows": self.search_rows,
                 "holdout_rows": self.holdout_rows, "how": self.how, "checked": list(self.checked),
-                "calls": self.calls,
+                "calls": self.calls, "p_value": self.p_value, "level": LEVEL,
                 "scores": {str(k): v for k, v in self.scores.items()},
                 "holdout_scores": {str(k): v for k, v in self.holdout_scores.items()}}
 
@@ -55,42 +60,52 @@ def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def _rows(trial: Trial, holdout: Sequence[float] | None) -> list[float]:
-    return [p.score for p in trial.predictions] + list(holdout or [])
-
-
-def passes(base: Trial, challenger: Trial, holdout: Mapping[int, Sequence[float] | None], *, seed: int = 0) -> bool:
-    """True when the challenger beats the base beyond noise and does not lose on the held-out rows."""
+def p_value(base: Trial, challenger: Trial, holdout: Mapping[int, Sequence[Prediction] | None], *,
+            seed: int = 0) -> float | None:
+    """The one-sided p-value that the challenger beats the base: on the held-out rows when both were
+    scored there, else (no held-out rows) on the search rows; None when it cannot be tested."""
     base_rows, rows = holdout.get(base.number), holdout.get(challenger.number)
-    if challenger.n != base.n or (base_rows is not None and rows is None):
-        return False
-    if base_rows is not None and rows is not None and _mean(rows) < _mean(base_rows):
-        return False
-    difference = paired_difference(_rows(base, base_rows), _rows(challenger, rows), level=2 * CONFIDENCE - 1,
-                                   seed=seed)
-    return difference.low > 0
+    if base_rows is None or rows is None or len(rows) != len(base_rows):
+        return None
+    if rows:
+        return sign_flip_p([p.value for p in base_rows], [p.value for p in rows], seed=seed)
+    if challenger.n != base.n:
+        return None
+    return sign_flip_p(base.values, challenger.values, seed=seed)
 
 
-def choose(base: Trial, chain: Sequence[Trial], holdout: Mapping[int, Sequence[float] | None],
+def passes(base: Trial, challenger: Trial, holdout: Mapping[int, Sequence[Prediction] | None], *,
+           seed: int = 0) -> bool:
+    """True when the challenger beats the base at ``LEVEL`` (see ``p_value``)."""
+    p = p_value(base, challenger, holdout, seed=seed)
+    return p is not None and p <= LEVEL
+
+
+def choose(base: Trial, chain: Sequence[Trial], holdout: Mapping[int, Sequence[Prediction] | None],
            holdout_rows: int) -> tuple[Trial, Selection]:
-    """The latest accepted challenger that passes the check against the base, else the base."""
-    checked = [t for t in chain if t.number in holdout]
-    winner = next((t for t in reversed(checked) if passes(base, t, holdout)), base)
-    scores = {t.number: _mean(_rows(t, holdout.get(t.number))) for t in [base, *checked]}
-    held = {t.number: _mean(rows) for t in [base, *checked] if (rows := holdout.get(t.number)) is not None}
-    cut = holdout_rows and any(holdout.get(t.number) is None for t in [base, *checked])
-    where = (f"{base.n} search + {holdout_rows} held-out rows" if held else f"{base.n} search rows") + (
-        " (the budget ran out before the held-out check was done: pass a larger --budget)" if cut else "")
-    if winner is base and not chain:
+    """The last accepted step when it passes the test against the base, else the base."""
+    last = chain[-1] if chain else None
+    checked = [last] if last is not None and last.number in holdout else []
+    p = p_value(base, last, holdout) if checked and last is not None else None
+    winner = last if last is not None and p is not None and p <= LEVEL else base
+    scores = {t.number: _mean([p.score for p in t.predictions] + [p.score for p in holdout.get(t.number) or []])
+              for t in [base, *checked]}
+    held = {t.number: _mean([p.score for p in rows]) for t in [base, *checked] if (rows := holdout.get(t.number))}
+    tested = f"one-sided paired sign-flip test at level {LEVEL:g}"
+    where = (f"{holdout_rows} held-out rows no search decision read" if holdout_rows else
+             f"the {base.n} search rows that selected it (too few rows to hold any out, so the level is not "
+             "guaranteed)")
+    if holdout_rows and last is not None and p is None:
+        where += " (the budget ran out before the held-out check was done: pass a larger --budget)"
+    if last is None:
         how = f"no challenger beat the start (trial {base.number}) on {base.n} rows; the start is returned unchanged"
     elif winner is base:
-        how = (f"none of the {len(chain)} accepted step(s) beat the start (trial {base.number}) beyond noise on "
-               f"{where} ({CONFIDENCE:.0%} one-sided paired bootstrap, no loss on held-out rows); "
-               "the start is returned unchanged")
+        how = (f"the search's best step (trial {last.number}, {len(chain)} accepted) was tested against the start "
+               f"(trial {base.number}) on {where}" + (f" ({tested}: p = {p:.3f})" if p is not None else "")
+               + "; it did not pass, so the start is returned unchanged")
     else:
-        how = (f"trial {winner.number} beat the start (trial {base.number}) on {where}: "
-               f"{scores[base.number]:.3f} -> {scores[winner.number]:.3f}"
-               + (f", held-out {held[base.number]:.3f} -> {held[winner.number]:.3f}" if held else "")
-               + f" ({CONFIDENCE:.0%} one-sided paired bootstrap)")
+        how = (f"trial {winner.number} beat the start (trial {base.number}) on {where}"
+               + (f": held-out score {held[base.number]:.3f} -> {held[winner.number]:.3f}" if held else "")
+               + f" ({tested}: p = {p:.3f})")
     return winner, Selection(base.number, winner.number, base.n, holdout_rows, how, scores, held,
-                             tuple(t.number for t in checked))
+                             tuple(t.number for t in checked), p_value=p)

@@ -42,7 +42,8 @@ def test_racing_prunes_only_what_trails_the_incumbent_on_the_same_examples() -> 
     assert incumbent.score_at(4) == 0.5
     assert proposal.report(4, 0.25)       # 0.25 < 0.5 - 0.25 / 2
     assert not proposal.report(4, 0.5)
-    assert not proposal.report(5, 0.0)    # no incumbent score at 5: never prune blind
+    assert proposal.report(5, 0.0)        # the incumbent's own first 5 rows: 0.6 - 0.25 / sqrt(5) > 0
+    assert not proposal.report(11, 0.0)   # the incumbent was never scored on 11 rows: never prune blind
     assert incumbent.score_at(8) == 0.75
     assert proposal.report(8, 0.625) and not proposal.report(8, 0.75)  # a tie goes on, clearly behind stops
     assert not RefineProposal(Candidate("fields"), "start", None, None, 0.25).report(4, 0.0)

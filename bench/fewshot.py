@@ -1,0 +1,265 @@
+"""The 16-shot suite: does the winner beat the prompt a person writes in a minute?
+
+Usage:
+
+    python bench/fewshot.py                                  # every task, split and mode (make bench-suite)
+    python bench/fewshot.py --splits seed13 --modes none     # the tuning split only
+
+For each task of ``../shared/data/fewshot16/`` (cr, subj, sst5, yahoo; 16 examples per class for
+train and dev, five split seeds, one 500-row test file), on the same test rows:
+
+- **hand**: the two plain prompts of that folder's README (read from it, as given, label words as
+  given), scored through autoprompt's evaluator as a user's ``--template`` is, and the better of
+  the two on test: the bar;
+- **majority**: always answering the test set's most common label;
+- for each split and each mode, exactly the command a user runs:
+  ``autoprompt optimize --data train.csv --dev dev.csv --test test.csv --input text --target label
+  --model local --budget 2000 --seed 0 --out DIR``, with no template (mode ``none``) or with
+  ``--template`` set to the better hand-written prompt (mode ``hand``). From what the run exported:
+  the tool's own start (``none``: the start its search chose, the prompt a user gets for free;
+  ``hand``: the user's prompt), the winner, the **step part** (winner minus its own start, paired,
+  95% bootstrap CI), the winner minus the bar, and the dev-to-test gap (the held-out rows' score
+  against test).
+
+Tuning discipline, fixed before any run: split ``seed13`` is the tuning split (looked at while
+developing); ``seed21``, ``seed42``, ``seed87`` and ``seed100`` are run once the method is frozen.
+Figures go to ``bench/results/fewshot.md`` and ``fewshot.json``. Model work runs one process at
+a time: the optimizer runs while this process waits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from autoprompt.evaluate.evaluator import Evaluator  # noqa: E402
+from autoprompt.evaluate.registry import get_metric  # noqa: E402
+from autoprompt.evaluate.stats import bootstrap, paired_difference  # noqa: E402
+from autoprompt.models.cache import SQLiteCache  # noqa: E402
+from autoprompt.models.client import Client  # noqa: E402
+from autoprompt.prompts.compose import CUSTOM_TASK, compose  # noqa: E402
+from autoprompt.records.candidate import Candidate  # noqa: E402
+from autoprompt.search.optimizer import prepare_task  # noqa: E402
+
+SUITE = ROOT.parent / "shared" / "data" / "fewshot16"
+TASKS = ("cr", "subj", "sst5", "yahoo")
+SPLITS = ("seed13", "seed21", "seed42", "seed87", "seed100")
+TUNING = ("seed13",)
+COMMIT = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                        cwd=ROOT).stdout.strip() or "unknown"
+
+
+def hand_prompts() -> dict[str, list[str]]:
+    """The README's plain prompts per task, as Jinja templates (``{x}`` is the text)."""
+    prompts: dict[str, list[str]] = {}
+    for line in (SUITE / "README.md").read_text(encoding="utf-8").splitlines():
+        match = re.match(r"\| (\w+) \| `(.+)` \| \**[0-9.]+\** \|$", line)
+        if match and match.group(1) in TASKS:
+            prompts.setdefault(match.group(1), []).append(
+                match.group(2).replace("\\n", "\n").replace("{x}", "{{ text }}"))
+    missing = [t for t in TASKS if len(prompts.get(t, [])) != 2]
+    if missing:
+        raise SystemExit(f"{SUITE / 'README.md'}: no two plain prompts found for {', '.join(missing)}")
+    return prompts
+
+
+def paths(task: str, split: str) -> dict[str, Path]:
+    return {"train": SUITE / task / split / "train.csv", "dev": SUITE / task / split / "dev.csv",
+            "test": SUITE / task / "test.csv"}
+
+
+def test_rows(task: str) -> list[dict[str, str]]:
+    with (SUITE / task / "test.csv").open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def baselines(task: str, prompts: list[str], backend: Any, cache: Path) -> dict[str, Any]:
+    """The hand-written prompts and the majority class on the test rows, with per-row scores."""
+    files = paths(task, SPLITS[0])
+    evaluator = None
+    out: dict[str, Any] = {"hand": []}
+    for template in prompts:
+        prepared = prepare_task(str(files["train"]), inputs="text", target="label", dev=str(files["dev"]),
+                                test=str(files["test"]), template=template)
+        if evaluator is None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            evaluator = Evaluator(Client(backend, cache=SQLiteCache(cache)), get_metric("accuracy"),
+                                  prepared.setup.kind)
+        prompt = compose(Candidate(CUSTOM_TASK), prepared.setup, prepared.custom)
+        rows = [p.score for p in evaluator.evaluate(prompt, prepared.data.test.examples)]
+        out["hand"].append({"prompt": template, "test": _mean(rows), "rows": rows})
+    targets = [r["label"].strip() for r in test_rows(task)]
+    label, count = Counter(targets).most_common(1)[0]
+    out["majority"] = {"label": label, "test": count / len(targets)}
+    out["bar"] = max(range(len(prompts)), key=lambda i: out["hand"][i]["test"])
+    return out
+
+
+def run_search(task: str, split: str, mode: str, template: str, budget: int, out: Path) -> dict[str, Any]:
+    """The user's command, as a subprocess; what it exported, with per-row test scores."""
+    files = paths(task, split)
+    command = [str(Path(sys.executable).parent / "autoprompt"), "optimize", "--data", str(files["train"]),
+               "--dev", str(files["dev"]), "--test", str(files["test"]), "--input", "text", "--target", "label",
+               "--model", "local", "--budget", str(budget), "--seed", "0", "--out", str(out),
+               "--cache", str(out.parent.parent / "cache.sqlite"), *(["--template", template] if mode == "hand" else [])]
+    if out.exists():  # this script's own folder of an earlier run: the shared cache keeps its answers
+        shutil.rmtree(out)
+    started = time.monotonic()
+    finished = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    seconds = time.monotonic() - started
+    if finished.returncode != 0:
+        return {"error": (finished.stderr.strip().splitlines() or [f"exit {finished.returncode}"])[-1],
+                "seconds": seconds}
+    winner = json.loads((out / "winner.json").read_text(encoding="utf-8"))
+    meta = winner.get("metadata", winner)
+    rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]
+    trials = {t["number"]: t for t in map(json.loads, (out / "trials.jsonl").read_text(encoding="utf-8").splitlines())}
+    selection = meta.get("selection") or {}
+    return {"seconds": round(seconds), "start_rows": [float(r["start"] == r["target"]) for r in rows],
+            "winner_rows": [float(r["winner"] == r["target"]) for r in rows],
+            "dev": meta["scores"]["dev"]["score"], "holdout": meta["scores"]["dev"].get("holdout"),
+            "start": trials.get(selection.get("base"), {}).get("label", ""),
+            "winner": trials.get(meta.get("trial"), {}).get("label", ""), "how": selection.get("how", ""),
+            "calls": meta["model_calls"]["search"], "commit": COMMIT}
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def summarize(run: dict[str, Any], bar_rows: list[float]) -> None:
+    """The run's test figures from its per-row scores, paired with the start and with the bar."""
+    start, win = run.pop("start_rows"), run.pop("winner_rows")
+    run["start_test"], run["winner_test"] = _mean(start), _mean(win)
+    run["step"] = paired_difference(start, win).__dict__
+    run["vs_bar"] = paired_difference(bar_rows, win).__dict__
+    run["winner_ci"] = bootstrap(win).__dict__
+
+
+def markdown(results: dict[str, Any], budget: int, minutes: float) -> str:
+    lines = ["# 16-shot suite: the winner against the prompt a person writes in a minute", "",
+             f"SmolLM2-135M-Instruct (embedded), `autoprompt optimize --data train.csv --dev dev.csv --test test.csv "
+             f"--input text --target label --model local --budget {budget} --seed 0` on each split of "
+             "`../shared/data/fewshot16/` (500 test rows per task); mode *none* has no template, mode *hand* passes "
+             f"the better hand-written prompt as `--template`. Tuning split: {', '.join(TUNING)}; the others were "
+             f"run once. Wall time {minutes:.0f} min.", "",
+             "hand = the README's plain prompts scored through autoprompt (the better one is the bar); "
+             "start = the tool's own start (mode none: the start its search chose, what a user gets for free); "
+             "step = winner minus its own start (paired, 95% CI); vs bar = winner minus the better hand-written "
+             "prompt (paired); gap = held-out rows minus test.", "",
+             "| task | split | mode | hand (test) | majority | start | winner [95% CI] | step | vs bar | gap | "
+             "winner | calls | s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for task, result in results["tasks"].items():
+        hand = " / ".join(f"{h['test']:.3f}" for h in result["hand"])
+        for key, run in result["runs"].items():
+            split, mode = key.split("/")
+            if "error" in run:
+                lines.append(f"| {task} | {split} | {mode} | {hand} | | | error: {run['error']} | | | | | | |")
+                continue
+            ci, step, bar = run["winner_ci"], run["step"], run["vs_bar"]
+            gap = f"{run['holdout'] - run['winner_test']:+.3f}" if run.get("holdout") is not None else "-"
+            lines.append(
+                f"| {task} | {split} | {mode} | {hand} | {result['majority']['test']:.3f} | {run['start_test']:.3f} "
+                f"| {run['winner_test']:.3f} [{ci['low']:.3f}, {ci['high']:.3f}] | {step['estimate']:+.3f} "
+                f"[{step['low']:+.3f}, {step['high']:+.3f}] | {bar['estimate']:+.3f} | {gap} | `{run['winner']}` "
+                f"| {run['calls']} | {run['seconds']} |")
+    lines += ["", "Means over the splits run (per task, then over tasks):", "",
+              "| mode | task | splits | bar | start | winner | step | vs bar | mean abs gap | steps that lost on test |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for mode in ("none", "hand"):
+        per_task = []
+        for task, result in results["tasks"].items():
+            runs = [r for k, r in result["runs"].items() if k.endswith("/" + mode) and "error" not in r]
+            if not runs:
+                continue
+            bar = result["hand"][result["bar"]]["test"]
+            row = {"bar": bar, "start": _mean([r["start_test"] for r in runs]),
+                   "winner": _mean([r["winner_test"] for r in runs]),
+                   "step": _mean([r["step"]["estimate"] for r in runs]),
+                   "gap": _mean([abs(r["holdout"] - r["winner_test"]) for r in runs if r.get("holdout") is not None]),
+                   "lost": sum(r["step"]["estimate"] < 0 for r in runs)}
+            per_task.append(row)
+            lines.append(f"| {mode} | {task} | {len(runs)} | {bar:.3f} | {row['start']:.3f} | {row['winner']:.3f} | "
+                         f"{row['step']:+.3f} | {row['winner'] - bar:+.3f} | {row['gap']:.3f} | {row['lost']} |")
+        if per_task:
+            mean = {k: _mean([r[k] for r in per_task]) for k in ("bar", "start", "winner", "step", "gap")}
+            lines.append(f"| {mode} | **all** | | {mean['bar']:.3f} | {mean['start']:.3f} | **{mean['winner']:.3f}** | "
+                         f"{mean['step']:+.3f} | {mean['winner'] - mean['bar']:+.3f} | {mean['gap']:.3f} | "
+                         f"{sum(r['lost'] for r in per_task)} |")
+    lines += ["", "How each winner was chosen:"]
+    for task, result in results["tasks"].items():
+        for key, run in result["runs"].items():
+            if run.get("how"):
+                lines.append(f"- {task} {key} (code {run['commit']}; start `{run['start']}`): {run['how']}")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--tasks", default=",".join(TASKS))
+    parser.add_argument("--splits", default=",".join(SPLITS))
+    parser.add_argument("--modes", default="none,hand")
+    parser.add_argument("--budget", type=int, default=2000)
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "fewshot")
+    parser.add_argument("--name", default="fewshot", help="results file stem")
+    parser.add_argument("--keep", action="store_true", help="keep the results file's other runs")
+    args = parser.parse_args()
+    tasks, splits, modes = args.tasks.split(","), args.splits.split(","), args.modes.split(",")
+    unknown = sorted(set(tasks) - set(TASKS)) + sorted(set(splits) - set(SPLITS)) + sorted(set(modes) - {"none", "hand"})
+    if unknown:
+        raise SystemExit(f"unknown task, split or mode {', '.join(unknown)}; tasks {', '.join(TASKS)}, splits "
+                         f"{', '.join(SPLITS)}, modes none,hand")
+    from autoprompt.models.registry import get_backend
+
+    backend = get_backend("local")
+    prompts = hand_prompts()
+    target = HERE / "results" / f"{args.name}.json"
+    results: dict[str, Any] = {"budget": args.budget, "tasks": {}}
+    if args.keep and target.exists():
+        results = json.loads(target.read_text(encoding="utf-8"))
+    started = time.monotonic()
+    bars: dict[str, list[float]] = {}
+    for task in tasks:
+        print(f"{task}: hand-written prompts", flush=True)
+        base = baselines(task, prompts[task], backend, args.runs / task / "cache.sqlite")
+        bars[task] = base["hand"][base["bar"]]["rows"]
+        kept = results["tasks"].get(task, {}).get("runs", {})
+        results["tasks"][task] = {"hand": [{k: v for k, v in h.items() if k != "rows"} for h in base["hand"]],
+                                  "majority": base["majority"], "bar": base["bar"], "runs": kept}
+    for split in splits:  # split by split, so a cut-short run still covers every task
+        for task in tasks:
+            for mode in modes:
+                bar = results["tasks"][task]["hand"][results["tasks"][task]["bar"]]["prompt"]
+                run = run_search(task, split, mode, bar, args.budget, args.runs / task / split / mode)
+                if "error" not in run:
+                    summarize(run, bars[task])
+                results["tasks"][task]["runs"][f"{split}/{mode}"] = run
+                print(f"  {task} {split} {mode}: {json.dumps(run)}", flush=True)
+                write(args.name, results, args.budget, (time.monotonic() - started) / 60)
+    print(write(args.name, results, args.budget, (time.monotonic() - started) / 60))
+
+
+def write(stem: str, results: dict[str, Any], budget: int, minutes: float) -> str:
+    out = HERE / "results"
+    (out / f"{stem}.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    text = markdown(results, budget, minutes)
+    (out / f"{stem}.md").write_text(text, encoding="utf-8")
+    return text
+
+
+if __name__ == "__main__":
+    main()
