@@ -11,6 +11,9 @@ train and dev, five split seeds, one 500-row test file), on the same test rows:
 - **hand**: the two plain prompts of that folder's README (read from it, as given, label words as
   given), scored through autoprompt's evaluator as a user's ``--template`` is, and the better of
   the two on test: the bar;
+- subj's ``dev.csv`` repeats its ``train.csv`` row for row in every split, so there the command
+  leaves ``--dev`` out (autoprompt then splits the 32 training rows into demonstrations and selection
+  rows), as a user whose dev file is refused would;
 - **majority**: always answering the test set's most common label;
 - for each split and each mode, exactly the command a user runs:
   ``autoprompt optimize --data train.csv --dev dev.csv --test test.csv --input text --target label
@@ -77,8 +80,18 @@ def hand_prompts() -> dict[str, list[str]]:
 
 
 def paths(task: str, split: str) -> dict[str, Path]:
-    return {"train": SUITE / task / split / "train.csv", "dev": SUITE / task / split / "dev.csv",
-            "test": SUITE / task / "test.csv"}
+    """The split's files; without ``dev`` when its dev file repeats its training file row for row (subj's
+    do), as a user would then leave ``--dev`` out and let autoprompt split the training rows."""
+    files = {"train": SUITE / task / split / "train.csv", "dev": SUITE / task / split / "dev.csv",
+             "test": SUITE / task / "test.csv"}
+    if files["dev"].read_bytes() == files["train"].read_bytes():
+        del files["dev"]
+    return files
+
+
+def data_flags(files: dict[str, Path]) -> list[str]:
+    return ["--data", str(files["train"]), *(["--dev", str(files["dev"])] if "dev" in files else []),
+            "--test", str(files["test"])]
 
 
 def test_rows(task: str) -> list[dict[str, str]]:
@@ -92,8 +105,9 @@ def baselines(task: str, prompts: list[str], backend: Any, cache: Path) -> dict[
     evaluator = None
     out: dict[str, Any] = {"hand": []}
     for template in prompts:
-        prepared = prepare_task(str(files["train"]), inputs="text", target="label", dev=str(files["dev"]),
-                                test=str(files["test"]), template=template)
+        prepared = prepare_task(str(files["train"]), inputs="text", target="label",
+                                dev=str(files["dev"]) if "dev" in files else None, test=str(files["test"]),
+                                template=template)
         if evaluator is None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             evaluator = Evaluator(Client(backend, cache=SQLiteCache(cache)), get_metric("accuracy"),
@@ -111,10 +125,11 @@ def baselines(task: str, prompts: list[str], backend: Any, cache: Path) -> dict[
 def run_search(task: str, split: str, mode: str, template: str, budget: int, out: Path) -> dict[str, Any]:
     """The user's command, as a subprocess; what it exported, with per-row test scores."""
     files = paths(task, split)
-    command = [str(Path(sys.executable).parent / "autoprompt"), "optimize", "--data", str(files["train"]),
-               "--dev", str(files["dev"]), "--test", str(files["test"]), "--input", "text", "--target", "label",
-               "--model", "local", "--budget", str(budget), "--seed", "0", "--out", str(out),
-               "--cache", str(out.parent.parent / "cache.sqlite"), *(["--template", template] if mode == "hand" else [])]
+    command = [str(Path(sys.executable).parent / "autoprompt"), "optimize", *data_flags(files),
+               "--input", "text", "--target", "label", "--model", "local", "--budget", str(budget), "--seed", "0",
+               "--out", str(out),
+               "--cache", str(out.parent.parent / "cache.sqlite")]
+    command += ["--template", template] if mode == "hand" else []
     if out.exists():  # this script's own folder of an earlier run: the shared cache keeps its answers
         shutil.rmtree(out)
     started = time.monotonic()
@@ -178,7 +193,7 @@ def markdown(results: dict[str, Any], budget: int, minutes: float) -> str:
                 f"[{step['low']:+.3f}, {step['high']:+.3f}] | {bar['estimate']:+.3f} | {gap} | `{run['winner']}` "
                 f"| {run['calls']} | {run['seconds']} |")
     lines += ["", "Means over the splits run (per task, then over tasks):", "",
-              "| mode | task | splits | bar | start | winner | step | vs bar | mean abs gap | steps that lost on test |",
+              "| mode | task | splits | bar | start | winner | step | vs bar | mean abs gap | steps lost on test |",
               "|---|---|---|---|---|---|---|---|---|---|"]
     for mode in ("none", "hand"):
         per_task = []
@@ -219,7 +234,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the results file's other runs")
     args = parser.parse_args()
     tasks, splits, modes = args.tasks.split(","), args.splits.split(","), args.modes.split(",")
-    unknown = sorted(set(tasks) - set(TASKS)) + sorted(set(splits) - set(SPLITS)) + sorted(set(modes) - {"none", "hand"})
+    unknown = sorted({*tasks} - {*TASKS}) + sorted({*splits} - {*SPLITS}) + sorted({*modes} - {"none", "hand"})
     if unknown:
         raise SystemExit(f"unknown task, split or mode {', '.join(unknown)}; tasks {', '.join(TASKS)}, splits "
                          f"{', '.join(SPLITS)}, modes none,hand")

@@ -139,3 +139,24 @@ def test_a_judge_grades_each_batch_of_answers_together(rubric: str) -> None:
                         task.setup.kind).evaluate(prompt, examples)
     assert batched == one and len({p.score for p in one}) > 1
     assert sum(judge.batches) == len(examples) and max(judge.batches) == 4
+
+
+def test_a_label_prediction_carries_its_brier_score_as_the_selection_signal(task) -> None:  # type: ignore[no-untyped-def]
+    from autoprompt.evaluate.evaluator import brier_score
+    from autoprompt.prompts.prompt import probabilities
+
+    assert brier_score({"yes": 1.0, "no": 0.0}, "yes") == 1.0 and brier_score({"yes": 1.0, "no": 0.0}, "no") == 0.0
+    assert brier_score({"a": 0.5, "b": 0.5}, "a") == 0.75
+    prompt = compose(Candidate("instruction", calibrate=True), task.setup)
+    examples = list(task.data.dev.examples)
+    client = Client(FakeBackend())
+    evaluator = Evaluator(client, get_metric("accuracy"), task.setup.kind)
+    prompt = evaluator.prepare(prompt)
+    predictions = evaluator.evaluate(prompt, examples)
+    for example, prediction in zip(examples, predictions):
+        scores = client.score(prompt.request(example.inputs), list(prompt.continuations().values()))
+        probs = probabilities(dict(zip(prompt.continuations(), scores)), prompt.calibration)
+        assert prediction.signal == pytest.approx(brier_score(probs, example.target))   # calibrated, as decided
+        assert prediction.value == prediction.signal != prediction.score
+    exact = Evaluator(client, get_metric("regex:yes"), task.setup.kind).evaluate(prompt, examples[:3])
+    assert all(p.signal is None and p.value == p.score for p in exact)   # not accuracy: the score itself

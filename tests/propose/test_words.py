@@ -26,3 +26,17 @@ def test_words_target_the_confused_labels(keyword_frame: pd.DataFrame) -> None:
     assert per_label
     assert {label for c in per_label for label, _ in c.candidate.word_overrides} <= {"yes", "no"}
     assert any(c.operator == "words.set" for c in children)
+
+
+def test_field_names_are_moves_where_the_skeleton_shows_them(keyword_frame: pd.DataFrame) -> None:
+    context = refine_context(keyword_frame)
+    parent = scored_parent(context, Candidate("fields", answer_title="Answer"))
+    fields = [c.candidate for c in WordsOperator().propose(parent, context) if c.operator == "words.field"]
+    assert {c.input_title for c in fields} >= {"Review", "Sentence", "Question"}
+    assert {c.answer_title for c in fields} >= {"Sentiment", "Topic", ""}   # "" goes back to the column's name
+    assert all(c.task == "fields" and (c.input_title == "" or c.answer_title == "Answer") for c in fields)
+    question = scored_parent(context, Candidate("question"))   # shows no field names
+    assert not [c for c in WordsOperator().propose(question, context) if c.operator == "words.field"]
+    custom = refine_context(keyword_frame, template="Text: {{ text }}\nLabel:")
+    assert not [c for c in WordsOperator().propose(scored_parent(custom, Candidate("custom")), custom)
+                if c.operator == "words.field"]
