@@ -3,8 +3,10 @@
 Contract:
 - ``RefinementStrategy`` is a ``SearchStrategy`` (``ask``/``tell``). Its first proposals
   are the starting prompts (``start``, then each of ``alternatives``: without a user
-  template, the bare skeletons), each scored on the whole dev set; the best of them is
-  the ``base``, the prompt the user gets for free, and the first incumbent. Right after
+  template, the bare skeletons and titled ``fields`` prompts); the first is scored on the whole
+  dev set. The ``base``, the prompt the user gets for free and the first incumbent, is the first
+  start, or a later one with a better mean signal that beats the first beyond noise (as any
+  step must beat its incumbent). Right after
   the starts, each ``reviewed`` candidate (prompts a person gave feedback on, operator
   ``reviewed``) that is valid for the task. Then, round by
   round, it takes a parent from the beam (the incumbent first, the runners-up when
@@ -14,7 +16,10 @@ Contract:
   rendered prompt was already tried, and queues up to ``width`` per operator,
   interleaved across operators. When no operator has anything new, it tries a random
   point of the search space (operator ``random``).
-- Racing: a proposal's ``report(n, score)`` compares its score on the first n dev
+- Starts race each other: each start after the first is raced against the best complete start
+  so far with the narrow ``START_MARGIN``, so only a start about as good as the leader at every
+  rung is scored on every row (successive halving against the leader); most stop at the first.
+- Racing: a proposal's ``report(n, signal)`` compares its mean selection value on the first n dev
   examples with the incumbent's on the same n examples. At every rung it is pruned
   when it trails by more than ``margin / sqrt(n)``: a challenger that merely ties the
   incumbent on a small prefix goes on (a prefix the incumbent happened to do well on
@@ -51,6 +56,9 @@ from autoprompt.propose.operator import Child, Operator, RefineContext, interlea
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.trial import Trial, TrialState
 from autoprompt.search.strategy import StrategyState
+
+
+START_MARGIN = 0.1  # a start goes on past a rung only while it is about as good as the best start there
 
 
 @dataclass(frozen=True)
@@ -113,7 +121,7 @@ class RefinementStrategy:
             candidate = self.alternatives.pop(0)
             if self._key(candidate) not in self._seen:
                 self._seen.add(self._key(candidate))
-                return RefineProposal(candidate, "start", None, self._leading_start(), self.margin)
+                return RefineProposal(candidate, "start", None, self._leading_start(), START_MARGIN)
         if self._calibration_pending and self.base is not None:
             self._calibration_pending = False
             self._queue_calibrated_starts()
