@@ -53,6 +53,7 @@ bench: setup-test
 	$(BIN)/python bench/workers.py
 	$(BIN)/python bench/generation.py
 	$(BIN)/python bench/json_extraction.py
+	$(BIN)/python bench/selection.py
 
 # Refinement operator families switched on and off, at equal budget (about 45 minutes).
 bench-ablation: setup-test
@@ -64,9 +65,12 @@ bench-compare: setup-test
 	$(BIN)/python bench/quality.py
 
 # The unseen-task suite (bench/suite/README.md): both halves, 3 seeds, the user's own command at 2,000 calls
-# (bench/results/suite.md; one half: python bench/suite.py --half confirmation -> suite-confirmation.md).
+# (bench/results/suite.md; one half: python bench/suite.py --half confirmation -> suite-confirmation.md);
+# then the 16-shot suite of ../shared/data/fewshot16 against its hand-written prompts, every split, with and
+# without --template (bench/results/fewshot.md; hours: one split is python bench/fewshot.py --splits seed21).
 bench-suite: setup
 	$(BIN)/python bench/suite.py --half all
+	$(BIN)/python bench/fewshot.py
 
 # Free text (past_tense): a metric, a judge and consistency as objectives (about 25 minutes).
 bench-generation: setup-test

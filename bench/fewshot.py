@@ -47,6 +47,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+from suite import run_cli  # noqa: E402  (bench/suite.py: the user's command as a subprocess)
 
 from autoprompt.evaluate.evaluator import Evaluator  # noqa: E402
 from autoprompt.evaluate.registry import get_metric  # noqa: E402
@@ -132,12 +135,9 @@ def run_search(task: str, split: str, mode: str, template: str, budget: int, out
     command += ["--template", template] if mode == "hand" else []
     if out.exists():  # this script's own folder of an earlier run: the shared cache keeps its answers
         shutil.rmtree(out)
-    started = time.monotonic()
-    finished = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    seconds = time.monotonic() - started
-    if finished.returncode != 0:
-        return {"error": (finished.stderr.strip().splitlines() or [f"exit {finished.returncode}"])[-1],
-                "seconds": seconds}
+    seconds, error = run_cli(command)
+    if error:
+        return {"error": error, "seconds": seconds}
     winner = json.loads((out / "winner.json").read_text(encoding="utf-8"))
     meta = winner.get("metadata", winner)
     rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]

@@ -103,18 +103,25 @@ def run_search(task: dict[str, Any], seed: int, budget: int, out: Path) -> dict[
                "--dev", str(paths["dev"]), "--test", str(paths["test"]), "--input", ",".join(task["inputs"]),
                "--target", task["target"], "--model", "local", "--budget", str(budget), "--seed", str(seed),
                "--out", str(out), "--cache", str(out.parent / "cache.sqlite")]
-    started = time.monotonic()
-    finished = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    seconds = time.monotonic() - started
-    if finished.returncode != 0:
-        return {"error": (finished.stderr.strip().splitlines() or [f"exit {finished.returncode}"])[-1],
-                "seconds": seconds}
+    seconds, error = run_cli(command)
+    if error:
+        return {"error": error, "seconds": seconds}
     winner = json.loads((out / "winner.json").read_text(encoding="utf-8"))
     scores = winner["metadata"]["scores"] if "metadata" in winner else winner["scores"]
     rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]
     return {"seconds": seconds, "dev": scores["dev"]["score"], "holdout": scores["dev"].get("holdout"),
             "test": scores["test"]["winner"], "outputs": [r["winner"] for r in rows],
             "winner": winner_description(winner), "how": scores["dev"].get("how", "")}
+
+
+def run_cli(command: list[str]) -> tuple[float, str]:
+    """Run a user's command; its seconds, and its last error line ("" when it succeeded)."""
+    started = time.monotonic()
+    finished = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    seconds = time.monotonic() - started
+    if finished.returncode != 0:
+        return seconds, (finished.stderr.strip().splitlines() or [f"exit {finished.returncode}"])[-1]
+    return seconds, ""
 
 
 def winner_description(winner: dict[str, Any]) -> str:

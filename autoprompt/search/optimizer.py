@@ -306,7 +306,7 @@ class Optimizer:
 
     def _finalize(self, trials: list[Trial], racer: Racer,
                   state: StrategyState) -> tuple[Finalist, Finalist, Selection | None]:
-        """Refinement: the held-out check picks among the base and its accepted successors. The
+        """Refinement: the held-out check tests the last accepted step against the base. The
         component search completes the top unfinished candidates on dev and takes the best."""
         if not trials or trials[0].state is not TrialState.COMPLETE:
             raise BudgetExhausted(f"the budget ran out before the starting prompt was scored on the "

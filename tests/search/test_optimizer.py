@@ -262,3 +262,16 @@ def test_a_local_model_keeps_its_search_space(keyword_frame: pd.DataFrame) -> No
     result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model=FakeBackend(), budget=300, seed=0,
                                  first_rung=4)
     assert not any(t.candidate.system or t.candidate.demo_turns for t in result.trials)
+
+
+def test_starts_race_the_leading_start_so_a_small_budget_goes_to_search_steps(keyword_frame: pd.DataFrame) -> None:
+    """Every start after the first races the best start so far: on a 500-call run the starts cost a
+    third of the budget at most, and only a start that leads is scored on every row."""
+    result = run(keyword_frame, template=None, budget=500, first_rung=16)
+    starts = [t for t in result.trials if t.operator == "start"]
+    assert len(starts) == 1 + 500 // 64   # the first, and at most budget / (4 x first rung) others
+    assert sum(t.calls for t in starts) <= result.calls / 3
+    complete = [t for t in starts if t.state is TrialState.COMPLETE]
+    assert all(t is starts[0] or t.signal > max(s.signal for s in complete if s.number < t.number)
+               for t in complete)
+    assert any(t.operator != "start" for t in result.trials)
