@@ -390,13 +390,16 @@ def _never_prune(report: Callable[[int, float], bool]) -> Callable[[int, float],
 
 def plain_starts(task: Task, limit: int | None = None) -> list[Candidate]:
     """The plain prompts refinement also starts from when the user gives no template: every
-    skeleton of the library that shows no instruction, with no clarifier or demonstration, then (for
+    skeleton of the library that shows no instruction, with no clarifier or demonstration (first, with the
+    task's ``description`` when it has one, ``fields`` under it as a ``Task:`` line), then (for
     labels) the ``fields`` skeleton under each answer field name worth trying (``prompts.fields``), at most
     ``limit`` in all. Each races against the best start so far, so most cost one rung."""
     if task.custom is not None:
         return []
     setup = task.setup
     bare = [Candidate(name) for name in sorted(setup.library.tasks) if not setup.uses_instruction(name)]
+    if setup.description and "background" in setup.library.context and "fields" in setup.library.tasks:
+        bare.insert(0, Candidate("fields", context=("background",)))  # --description's line, as "Task: ..."
     titled = [Candidate("fields", answer_title=name) for name in answer_titles(setup)[1:]
               if "fields" in setup.library.tasks and setup.kind is TaskKind.CLASSIFICATION]
     return [*bare, *titled][:limit]

@@ -275,3 +275,14 @@ def test_starts_race_the_leading_start_so_a_small_budget_goes_to_search_steps(ke
     assert all(t is starts[0] or t.signal > max(s.signal for s in complete if s.number < t.number)
                for t in complete)
     assert any(t.operator != "start" for t in result.trials)
+
+
+def test_a_task_description_is_a_start_of_its_own(keyword_frame: pd.DataFrame) -> None:
+    from autoprompt.prompts.compose import compose
+    from autoprompt.search.optimizer import prepare_task
+
+    result = run(keyword_frame, template=None, budget=300, description="Say whether the item agrees.")
+    second = [t for t in result.trials if t.operator == "start"][1]
+    assert second.candidate == autoprompt.Candidate("fields", context=("background",))
+    setup = prepare_task(keyword_frame, inputs="text", target="label", description="Say whether the item agrees.").setup
+    assert compose(second.candidate, setup).render({"text": "x"}).startswith("Task: Say whether the item agrees.")
