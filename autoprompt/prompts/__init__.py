@@ -2,7 +2,8 @@
 renderable prompt, and reading answers.
 
 Owns: ``template`` (the sandbox), ``library`` (the bundled and user templates), ``compose``
-(``Candidate`` and ``compose``), ``fields`` (the field names worth trying for a task), ``prompt`` (``Prompt``: render, continuations, decide),
+(``Candidate`` and ``compose``), ``fields`` (the field names worth trying for a task),
+``prompt`` (``Prompt``: render, continuations, decide),
 ``answers`` (normal forms, which label an answer names), ``structured`` (JSON schemas, the JSON
 in an answer, and how each API is asked for a schema).
 May import: errors, data, records. Knows nothing of models, evaluation or the search.
