@@ -57,7 +57,6 @@ from autoprompt.records.candidate import Candidate
 from autoprompt.records.trial import Trial, TrialState
 from autoprompt.search.strategy import StrategyState
 
-
 START_MARGIN = 0.1  # a start goes on past a rung only while it is about as good as the best start there
 
 
