@@ -81,4 +81,3 @@ def field_moves(setup: TaskSetup, candidate: Candidate) -> list[Child]:
     if candidate.answer_title:
         answers.append(Child(replace(candidate, answer_title=""), "words.field"))
     return interleave(inputs, answers)
-

@@ -86,8 +86,8 @@ def choose(base: Trial, chain: Sequence[Trial], holdout: Mapping[int, Sequence[P
     """The last accepted step when it passes the test against the base, else the base."""
     last = chain[-1] if chain else None
     checked = [last] if last is not None and last.number in holdout else []
-    p = p_value(base, last, holdout) if checked and last is not None else None
-    winner = last if last is not None and p is not None and p <= LEVEL else base
+    p = p_value(base, checked[0], holdout) if checked else None
+    winner = checked[0] if checked and p is not None and p <= LEVEL else base
     scores = {t.number: _mean([p.score for p in t.predictions] + [p.score for p in holdout.get(t.number) or []])
               for t in [base, *checked]}
     held = {t.number: _mean([p.score for p in rows]) for t in [base, *checked] if (rows := holdout.get(t.number))}
