@@ -4,8 +4,8 @@ Contract: ``MoveOperator`` (family ``move``) reads the parent's error analysis a
 proposes, most targeted first:
 - ``move.merge``: the parent plus what a sibling changed, for every sibling (same
   grandparent) that beat the grandparent: improvements found side by side are combined;
-- ``move.format``: outputs that did not parse, or generations far longer than the
-  reference, bring in a format clarifier (``one_word``, ``answer_with_label``,
+- ``move.format``: outputs that did not parse, generations far longer than the
+  reference, or sampled answers that mostly disagree (consistency), bring in a format clarifier (``one_word``, ``answer_with_label``,
   ``short``, ``only_answer``, whichever the library has);
 - ``move.definitions``: confused label pairs bring in the label definitions as context
   (when the task has definitions), else the clarifier naming the labels;
@@ -66,7 +66,7 @@ class MoveOperator:
     def _targeted(self, candidate: Candidate, analysis: ErrorAnalysis, context: RefineContext) -> list[Child]:
         space, setup = context.space, context.setup
         children: list[Child] = []
-        if analysis.failed or analysis.too_long:
+        if analysis.failed or analysis.too_long or analysis.unsteady:
             children += [Child(_with_clarifier(candidate, name), "move.format") for name in FORMAT_CLARIFIERS
                          if name in space.clarifiers and name not in candidate.clarifiers]
         if analysis.confusions:

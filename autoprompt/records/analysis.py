@@ -28,6 +28,7 @@ class ErrorAnalysis:
     predicted: tuple[tuple[str, int], ...] = ()
     expected: tuple[tuple[str, int], ...] = ()
     too_long: tuple[str, ...] = ()
+    unsteady: tuple[str, ...] = ()
 
     @property
     def reasons(self) -> tuple[str, ...]:

@@ -44,3 +44,11 @@ def test_only_the_scored_prefix_is_analysed() -> None:
     examples = [ex(0, "a"), ex(1, "b"), ex(2, "b")]
     analysis = analyze(examples, [Prediction("0", "b", 0.0)], TaskKind.CLASSIFICATION)
     assert analysis.n == 1 and dict(analysis.expected) == {"a": 1}
+
+
+def test_rows_whose_samples_mostly_disagree_are_unsteady() -> None:
+    examples = [ex(0, "walked"), ex(1, "ran"), ex(2, "sang")]
+    predictions = [Prediction("0", "walked", 1.0, agreement=1.0), Prediction("1", "ran", 1.0, agreement=0.25),
+                   Prediction("2", "sang", 1.0)]
+    assert analyze(examples, predictions, TaskKind.GENERATION).unsteady == ("1",)
+    assert analyze(examples, predictions, TaskKind.CLASSIFICATION).unsteady == ("1",)
