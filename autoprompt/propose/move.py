@@ -5,8 +5,9 @@ proposes, most targeted first:
 - ``move.merge``: the parent plus what a sibling changed, for every sibling (same
   grandparent) that beat the grandparent: improvements found side by side are combined;
 - ``move.format``: outputs that did not parse, generations far longer than the
-  reference, or sampled answers that mostly disagree (consistency), bring in a format clarifier (``one_word``, ``answer_with_label``,
-  ``short``, ``only_answer``, whichever the library has);
+  reference, or sampled answers that mostly disagree (consistency), bring in a format
+  clarifier (``one_word``, ``answer_with_label``, ``short``, ``only_answer``, whichever the
+  library has);
 - ``move.definitions``: confused label pairs bring in the label definitions as context
   (when the task has definitions), else the clarifier naming the labels;
 - ``move.calibrate``: a label predicted far more often than it is right turns on
