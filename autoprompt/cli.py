@@ -1,8 +1,11 @@
 """The command line: ``autoprompt optimize | resume | review | worker | eval | report | export | init``.
 
 Contract: every ``AutopromptError`` (and a file-system error, and a usage mistake) becomes
-one line on stderr and exit code 2, with no traceback; so does any other exception, named
-as unexpected, unless ``AUTOPROMPT_DEBUG=1`` asks for the traceback. Ctrl-C exits 130.
+one line on stderr with no traceback, and an exit status: 2 for bad input (a usage mistake, a
+file that cannot be read, any ``ConfigError``, a refused key or model), 1 for a failure while
+running (a server that cannot be reached, a spent budget). Any other exception is one line too,
+named as unexpected, with exit 1, unless ``AUTOPROMPT_DEBUG=1`` asks for the traceback.
+Ctrl-C exits 130.
 Progress goes to stderr, results to stdout. Every command's ``--help`` ends with an example.
 """
 
@@ -259,7 +262,7 @@ def _run(command: Any, args: argparse.Namespace) -> int:
         return int(command())
     except AutopromptError as exc:
         print(f"{_fresh_line()}autoprompt: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
+        return exc.exit_code
     except OSError as exc:  # a file or folder the user named cannot be read or written
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"{_fresh_line()}autoprompt: error: {where}{exc.strerror or exc}; check the path and its permissions",
@@ -272,7 +275,7 @@ def _run(command: Any, args: argparse.Namespace) -> int:
         print(f"{_fresh_line()}autoprompt: error: unexpected {type(exc).__name__}: {detail}; this is a bug or an input "
               "autoprompt does not check yet: please report it with the command (AUTOPROMPT_DEBUG=1 shows the "
               "traceback)", file=sys.stderr)
-        return 2
+        return 1
     except KeyboardInterrupt:
         run = getattr(args, "run_dir", None) if args.command == "optimize" else getattr(args, "run", None)
         hint = f"; every answer so far is saved: autoprompt resume {run}" if args.command in ("optimize", "resume") \

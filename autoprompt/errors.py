@@ -4,14 +4,17 @@ A failed *example* (an unparseable answer, a refused request) is a score, never 
 exception. Exceptions are for failures of the whole run:
 
 - ``AutopromptError``: base class; the CLI turns any of these into a one-line
-  message and exit code 2.
+  message and the class's ``exit_code``: 2 for bad input (the user must change a setting,
+  a file or the environment), 1 for a failure while running.
   - ``ConfigError``: the user asked for something impossible (bad option, bad budget).
     - ``DataError``: the data cannot be loaded or used (missing column, empty file...).
     - ``TemplateError``: a template does not parse or needs a variable the data lacks.
     - ``RunInUse``: another process is running in the same run directory (names its PID).
-  - ``ModelError``: the model cannot be loaded or called at all.
-  - ``BudgetExhausted``: the call or time budget ran out; what was computed is kept.
-  - ``MissingDependency``: an optional package is not installed; says how to install it.
+  - ``ModelError``: the model cannot be loaded or called at all (exit 1).
+    - ``ModelConfigError`` (also a ``ConfigError``): a refused key, an unknown model, a model
+      file that does not exist or load, refused parameters; a setting to fix (exit 2).
+  - ``BudgetExhausted``: the call or time budget ran out; what was computed is kept (exit 1).
+  - ``MissingDependency``: an optional package is not installed; says how to install it (exit 2).
   - ``TransientError`` (in ``retry``): a failure worth retrying (429, 5xx, timeout);
     never escapes the retry layer, which turns the last one into ``ExampleFailed``.
   - ``ExampleFailed``: one request failed (too long for the context, refused...); the
@@ -28,9 +31,13 @@ from typing import Any
 class AutopromptError(Exception):
     """Base class of every error autoprompt raises on purpose."""
 
+    exit_code = 1  # the CLI's exit status: a failure while running
+
 
 class ConfigError(AutopromptError):
     """An option or argument is invalid."""
+
+    exit_code = 2  # bad input
 
 
 class DataError(ConfigError):
@@ -49,6 +56,11 @@ class ModelError(AutopromptError):
     """The model cannot be loaded or used."""
 
 
+class ModelConfigError(ModelError, ConfigError):
+    """The model as named cannot be used: a key the service refuses, an unknown model, a model file that
+    does not exist or load, parameters or a schema it refuses. A setting to fix (exit 2, as ``ConfigError``)."""
+
+
 class BudgetExhausted(AutopromptError):
     """The budget of model calls, tokens, USD or wall time is spent.
 
@@ -62,6 +74,8 @@ class BudgetExhausted(AutopromptError):
 
 class MissingDependency(AutopromptError):
     """An optional dependency is not installed."""
+
+    exit_code = 2  # the environment to fix
 
     def __init__(self, package: str, extra: str | None = None) -> None:
         fix = f"pip install 'autoprompt-search[{extra}]'" if extra else f"pip install {package}"

@@ -142,6 +142,11 @@ CASES: list[Case] = [
          files={"data.json": '{"text": "a", "label": "yes"}'}),
     Case("data-json-bad", opt("--data", "{d}/data.json", drop=("--data",)), "line 1", files={"data.json": "[{"}),
     Case("test-repeats-train", opt("--test", "{d}/test.csv"), "no test rows are left", files={"test.csv": CSV}),
+    Case("data-blank-label", OPT, "no value in target column 'label' (data rows 3)",
+         files={"data.csv": CSV.replace("item 2 says maybe clearly,maybe", "item 2 says maybe clearly,  ")}),
+    Case("data-null-label-jsonl", opt("--data", "{d}/data.jsonl", drop=("--data",)), "no value in target column",
+         files={"data.jsonl": "".join(json.dumps({**r, "label": None if i == 4 else r["label"]}) + "\n"
+                                      for i, r in enumerate(ROWS))}),
     Case("data-input-named-twice", opt("--input", "text,text", drop=("--input",)), "named twice"),
     Case("data-header-repeats-a-column", OPT, "appears twice", files={"data.csv": "text,text,label\na,b,yes\n"}),
     Case("dev-label-not-in-train", opt("--dev", "{d}/dev.csv"), "'perhaps'",
@@ -282,8 +287,8 @@ CASES: list[Case] = [
          "eval reads the columns", run=True, files={"other.csv": "review,label\na,yes\nb,no\n"}),
     Case("flag-model-url-with-key", opt("--model", "openai:gpt-4o-mini@https://me:sk-secret@api.example.com/v1",
                                         drop=("--model",)), "credentials"),
-    Case("flag-optimizer-model-refused", opt("--optimizer-model", "openai:m@http://127.0.0.1:9/v1",
-                                             "--operators", "rewrite"), "127.0.0.1:9"),
+    Case("eval-template-cannot-render", ("eval", "--prompt", "{d}/run", "--data", "{d}/data.csv", "--model", "fake"),
+         "does not render", run=True, edit=lambda d: (d / "run" / "winner.jinja").write_text("{{ text + 1 }}")),
     Case("eval-prompt-missing", ("eval", "--prompt", "{d}/none.json", "--data", "{d}/data.csv", "--model", "fake"),
          "none"),
     Case("eval-data-missing", ("eval", "--prompt", "{d}/run", "--data", "{d}/none.csv", "--model", "fake"),
@@ -508,7 +513,7 @@ def test_an_unexpected_exception_is_still_one_line_and_debugging_shows_it(monkey
         raise RuntimeError("boom\nsecond line")
 
     monkeypatch.setattr(cli, "_init", broken)
-    assert main(["init", "x.yaml"]) == 2
+    assert main(["init", "x.yaml"]) == 1  # a bug is a failure while running, not bad input
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unexpected RuntimeError: boom second line" in err and "AUTOPROMPT_DEBUG" in err
     monkeypatch.setenv("AUTOPROMPT_DEBUG", "1")
@@ -531,6 +536,20 @@ def test_a_run_that_failed_before_its_first_answer_may_be_replaced(tmp_path: Pat
     (tmp_path / "data.csv").write_text(CSV)
     argv = [arg.replace("{d}", str(tmp_path)) for arg in OPT]
     wrong = [*argv[:argv.index("--model") + 1], "openai:m@http://127.0.0.1:9/v1", *argv[argv.index("--model") + 2:]]
-    assert main(wrong) == 2
+    assert main(wrong) == 1  # nothing listens there: a failure while running
     assert (tmp_path / "out" / "run.json").is_file()
     assert main(argv) == 0  # the corrected command takes the folder over: nothing was computed there
+
+
+def test_a_server_that_cannot_be_reached_is_one_line_exit_1_and_nothing_changed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Not bad input but a failure while running (exit 1), reported the same way: one line, files intact."""
+    (tmp_path / "data.csv").write_text(CSV)
+    before = snapshot(tmp_path)
+    argv = [arg.replace("{d}", str(tmp_path)) for arg in opt("--optimizer-model", "openai:m@http://127.0.0.1:9/v1",
+                                                            "--operators", "rewrite")]
+    assert main(argv) == 1
+    lines = error_lines(capsys.readouterr().err)
+    assert len(lines) == 1 and "cannot connect" in lines[0] and "127.0.0.1:9" in lines[0], lines
+    after = snapshot(tmp_path)
+    assert {name: after.get(name) for name in before} == before

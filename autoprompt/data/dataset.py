@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import random
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -162,7 +163,7 @@ def _read_frame(source: str | Path) -> pd.DataFrame:
         if twice:
             raise DataError(f"column '{twice[0]}' appears twice in the header of {path}; give each column its own name")
     try:
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=True)
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except (ValueError, pd.errors.ParserError) as exc:
         first = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise DataError(f"cannot parse {path}: {first}; fix the file's {suffix[1:].upper()} syntax") from None
@@ -259,26 +260,20 @@ def load_data(
     if len(frame) == 0:
         raise DataError(f"{where} has no rows; give at least two examples")
     _check_columns(frame, (*input_columns, target), where)
-    missing = frame[target].isna()
-    if missing.any():
-        rows = ", ".join(str(i + 1) for i in list(frame.index[missing])[:5])
-        raise DataError(
-            f"{int(missing.sum())} example(s) in {where} have no value in target column '{target}' "
-            f"(data rows {rows}); fill in or drop those rows"
-        )
+    _check_filled(frame, target, where)
+    for column in input_columns:
+        _warn_blank(frame, column, where)
     targets = [str(v).strip() for v in frame[target]]
     examples = tuple(
-        Example(
-            id=str(i),
-            inputs={c: "" if _is_missing(row[c]) else str(row[c]) for c in input_columns},
-            target=targets[i],
-        )
+        Example(id=str(i), inputs={c: "" if _is_missing(row[c]) else str(row[c]) for c in input_columns},
+                target=targets[i])
         for i, (_, row) in enumerate(frame.iterrows())
     )
     task_kind = TaskKind(kind) if kind else _infer_kind(targets)
     labels: tuple[str, ...] = ()
     if task_kind is TaskKind.CLASSIFICATION:
         labels = tuple(sorted(set(targets)))
+        _check_label_spelling(labels, where)
         if len(labels) < 2:
             raise DataError(
                 f"target column '{target}' in {where} has a single class ('{labels[0]}'); "
@@ -288,7 +283,46 @@ def load_data(
 
 
 def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and value != value)
+    """A cell with no value: JSON null, a DataFrame's NaN, or text that is empty or blank. Words such as
+    ``NA``, ``None`` or ``null`` are text (CSV files are read with no missing-value words)."""
+    return value is None or (isinstance(value, float) and value != value) or \
+        (isinstance(value, str) and not value.strip())
+
+
+def _blank_rows(frame: pd.DataFrame, column: str) -> str:
+    """The 1-based data rows whose ``column`` has no value, as text ("" for none)."""
+    empty = [i for i, value in enumerate(frame[column]) if _is_missing(value)]
+    return ", ".join(str(i + 1) for i in empty[:5]) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
+
+
+def _check_filled(frame: pd.DataFrame, target: str, where: str) -> None:
+    """One ``DataError`` naming the rows whose target has no value: a label cannot be guessed."""
+    rows = _blank_rows(frame, target)
+    if rows:
+        raise DataError(f"example(s) in {where} have no value in target column '{target}' (data rows {rows}); "
+                        "fill in or drop those rows")
+
+
+def _warn_blank(frame: pd.DataFrame, column: str, where: str) -> None:
+    """A warning naming the rows whose input ``column`` is blank: they are kept as empty text (public data
+    sets hold such rows, and the model can still be asked), never filled in or dropped silently."""
+    rows = _blank_rows(frame, column)
+    if rows:
+        warnings.warn(f"input column '{column}' of {where} is blank in data rows {rows}; those rows are kept "
+                      "with empty text (drop them from the file if they are mistakes)", DataWarning, stacklevel=3)
+
+
+def _check_label_spelling(labels: Sequence[str], where: str) -> None:
+    """Warn about labels that differ only by case or spacing: probably one class written two ways."""
+    groups: dict[str, list[str]] = {}
+    for label in labels:
+        groups.setdefault(" ".join(label.lower().split()), []).append(label)
+    for spellings in groups.values():
+        if len(spellings) > 1:
+            shown = ", ".join(repr(s) for s in spellings)
+            warnings.warn(f"labels {shown} in {where} differ only by case or spacing and count as "
+                          f"{len(spellings)} classes; write them one way if they are one class", DataWarning,
+                          stacklevel=3)
 
 
 def split(

@@ -51,6 +51,8 @@ from autoprompt.records.prediction import Prediction
 T = TypeVar("T")
 R = TypeVar("R")
 
+NO_RENDER = "the prompt does not render"  # how a failed row that never reached the model starts
+
 
 class Evaluator:
     """Scores prompts on examples."""
@@ -84,7 +86,7 @@ class Evaluator:
         try:
             text = prompt.request(example.inputs)
         except TemplateError as exc:
-            raise ExampleFailed(f"the prompt does not render for this example: {exc}") from None
+            raise ExampleFailed(f"{NO_RENDER} for this example: {exc}") from None
         sampling = self.consistency
         if self.kind is TaskKind.GENERATION:
             def ask(temperature: float = 0.0, sample: int = 0) -> str:
@@ -192,7 +194,7 @@ class Evaluator:
             try:
                 texts[i] = prompt.request(ex.inputs)
             except TemplateError as exc:
-                failed[i] = f"the prompt does not render for this example: {exc}"
+                failed[i] = f"{NO_RENDER} for this example: {exc}"
         answers = dict(zip(texts, self._answers_together(prompt, list(texts.values()))))
         sampled = self._samples_together(prompt, list(texts.values()))
         outputs: dict[int, tuple[str, list[str], dict[str, float] | None]] = {}

@@ -3,8 +3,10 @@
 Contract: ``evaluate_export(exported, data, model=...)`` loads the data with the
 prompt's own input and target columns, scores it from an empty model state in
 file order (as the search scored its test set), and returns a dict with at least
-``accuracy`` and ``n``. A judge metric grades with ``judge_model`` (default: ``model``);
-a run that optimized ``METRIC~W*consistency`` is scored on the metric alone.
+``accuracy`` and ``n``. When every row failed, nothing was scored: a prompt that does not
+render is a ``TemplateError``, any other failure of every row a ``ModelError``. A judge
+metric grades with ``judge_model`` (default: ``model``); a run that optimized
+``METRIC~W*consistency`` is scored on the metric alone.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from autoprompt.data.dataset import TaskKind, load_data
-from autoprompt.errors import ConfigError, DataError
-from autoprompt.evaluate.evaluator import Evaluator
+from autoprompt.errors import ConfigError, DataError, ModelError, TemplateError
+from autoprompt.evaluate.evaluator import NO_RENDER, Evaluator
 from autoprompt.evaluate.registry import get_metric
 from autoprompt.export.manifest import ExportedPrompt
 from autoprompt.models.backend import Backend
 from autoprompt.models.client import Client
 from autoprompt.models.registry import get_backend
+from autoprompt.records.prediction import Prediction
 
 
 def evaluate_export(exported: ExportedPrompt, data: str | Path, *, model: str | Backend = "local",
@@ -46,6 +49,7 @@ def evaluate_export(exported: ExportedPrompt, data: str | Path, *, model: str | 
     judge = Client(get_backend(judge_model) if judge_model is not None else backend) if chosen.needs_model else None
     evaluator = Evaluator(Client(backend), chosen.bind(judge) if judge else chosen, kind, judge_client=judge)
     predictions = evaluator.evaluate(exported.prompt, dataset.examples)
+    _check_any_answered(predictions)
     outputs_correct = [float(p.output == ex.target) for p, ex in zip(predictions, dataset.examples)]
     return {
         "metric": evaluator.metric.name,
@@ -55,3 +59,15 @@ def evaluate_export(exported: ExportedPrompt, data: str | Path, *, model: str | 
         "failed": sum(p.failed for p in predictions),
         "calls": evaluator.client.calls + (judge.calls if judge else 0),
     }
+
+
+def _check_any_answered(predictions: list[Prediction]) -> None:
+    """A score of 0 from a prompt that never reached the model is not a score: when every row failed,
+    the first failure is the error (a template that cannot render is bad input, the rest a runtime failure)."""
+    if not predictions or not all(p.failed for p in predictions):
+        return
+    first = " ".join(predictions[0].error.split())[:200]
+    if all(p.error.startswith(NO_RENDER) for p in predictions):
+        raise TemplateError(f"{first} (nor for any of the {len(predictions)} rows); fix the exported template "
+                            "(winner.jinja / winner.json) or export the run again")
+    raise ModelError(f"every one of the {len(predictions)} rows failed; the first: {first}")

@@ -19,7 +19,7 @@ Contract (see ``backend.Backend``):
 - Chat models (a chat template in the GGUF) can be addressed through the template, a
   conversation's messages included; base models get raw text (a conversation as ``as_text``).
   ``reset()`` empties the KV cache.
-- The model loads lazily, on first use; a missing or corrupt file is a ``ModelError``.
+- The model loads lazily, on first use; a missing or corrupt file is a ``ModelConfigError``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from autoprompt.errors import ConfigError, ExampleFailed, MissingDependency, ModelError
+from autoprompt.errors import ConfigError, ExampleFailed, MissingDependency, ModelConfigError
 from autoprompt.models.backend import Generated, Scored, UsageSink
 from autoprompt.models.local_batch import KEYS, BatchDecoder, greedy
 from autoprompt.records.message import Conversation, as_dicts, as_text
@@ -65,7 +65,7 @@ def resolve_model_path(spec: str) -> Path:
     else:
         path = Path(target).expanduser()
     if not path.is_file():
-        raise ModelError(
+        raise ModelConfigError(
             f"model file {path} does not exist; pass an existing GGUF file as local:/path/to/model.gguf, "
             "or use 'local' for the bundled SmolLM2"
         )
@@ -111,7 +111,7 @@ class LocalBackend:
                     n_batch=512, seed=self.seed, logits_all=False, verbose=False,
                 )
             except (ValueError, RuntimeError) as exc:
-                raise ModelError(
+                raise ModelConfigError(
                     f"cannot load model file {self.path}: {exc}; check that it is a complete, valid GGUF file"
                 ) from None
         return self._llm
@@ -249,8 +249,8 @@ class LocalBackend:
             try:
                 grammars[json_schema] = LlamaGrammar.from_json_schema(json_schema, verbose=False)
             except (ValueError, RuntimeError, KeyError, TypeError) as exc:
-                raise ModelError(f"llama.cpp cannot make a grammar of the JSON schema ({exc}); simplify the schema "
-                                 "(types, properties, enums and arrays are supported)") from None
+                raise ModelConfigError(f"llama.cpp cannot make a grammar of the JSON schema ({exc}); simplify the "
+                                       "schema (types, properties, enums and arrays are supported)") from None
         return grammars[json_schema]
 
     def reset(self) -> None:

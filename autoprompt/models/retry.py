@@ -4,7 +4,7 @@ Contract:
 - Backends turn a transient failure (429, 5xx including Anthropic's 529, timeouts,
   dropped connections, a malformed response body) into ``TransientError``, carrying
   the server's ``Retry-After`` when it sent one, and any other failure of the
-  request (bad key, unknown model, other 4xx) into ``ModelError``, which is fatal.
+  request (bad key, unknown model, other 4xx) into ``ModelConfigError``, which is fatal.
 - ``call_with_retries(fn, policy)`` retries only ``TransientError``, with exponential
   backoff and jitter (tenacity), waiting at least ``Retry-After``, for at most
   ``policy.attempts`` attempts; then the example fails (``ExampleFailed``), the run goes on.
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from autoprompt.errors import AutopromptError, ExampleFailed, MissingDependency, ModelError
+from autoprompt.errors import AutopromptError, ExampleFailed, MissingDependency, ModelConfigError
 
 T = TypeVar("T")
 TRANSIENT_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
@@ -58,10 +58,10 @@ def status_error(status: int, message: str, *, retry_after: float | None, key_en
     if status in TRANSIENT_STATUS:
         return TransientError(f"HTTP {status}: {message}", retry_after)
     if status in (401, 403):
-        return ModelError(f"the server rejected the API key (HTTP {status}); set a valid key in {key_env}")
+        return ModelConfigError(f"the server rejected the API key (HTTP {status}); set a valid key in {key_env}")
     if status == 404:
-        return ModelError(f"model '{model}' or its endpoint was not found (HTTP 404); check the name in --model")
-    return ModelError(f"the request was refused (HTTP {status}: {message}); check --model and its parameters")
+        return ModelConfigError(f"model '{model}' or its endpoint was not found (HTTP 404); check the name in --model")
+    return ModelConfigError(f"the request was refused (HTTP {status}: {message}); check --model and its parameters")
 
 
 def _wait(policy: RetryPolicy) -> Callable[[Any], float]:

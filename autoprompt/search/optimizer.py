@@ -88,6 +88,7 @@ from autoprompt.storage.shared import SharedRun, SQLCache
 
 STRATEGIES = ("refine", "components")
 HOLDOUT_MIN_ROWS = 30  # below this, refinement checks its winner on the search rows alone
+MAX_START_DEMOS = 16  # the demonstrations a start may show (one per label)
 ACCEPT_CONFIDENCE = 0.9  # one-sided paired-bootstrap confidence a challenger needs to replace the incumbent
 
 
@@ -402,7 +403,16 @@ def plain_starts(task: Task, limit: int | None = None) -> list[Candidate]:
         bare.insert(0, Candidate("fields", context=("background",)))  # --description's line, as "Task: ..."
     titled = [Candidate("fields", answer_title=name) for name in answer_titles(setup)[1:]
               if "fields" in setup.library.tasks and setup.kind is TaskKind.CLASSIFICATION]
-    return [*bare, *titled][:limit]
+    return [*bare, *demo_starts(setup), *titled][:limit]
+
+
+def demo_starts(setup: TaskSetup) -> list[Candidate]:
+    """A few worked examples under the ``fields`` skeleton, as a person pastes them: a balanced draw of
+    one per label (two for two labels or free text), when the training rows have that many."""
+    step = len(setup.labels) if setup.kind is TaskKind.CLASSIFICATION and len(setup.labels) > 2 else 2
+    if "fields" not in setup.library.tasks or len(setup.train) < step or step > MAX_START_DEMOS:
+        return []
+    return [Candidate("fields", n_demos=step)]
 
 
 def start_candidate(task: Task) -> Candidate:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from autoprompt.data.dataset import BUNDLED, TaskKind, bundled_schema, load_data, selection_rows, split
+from autoprompt.data.dataset import BUNDLED, DataWarning, TaskKind, bundled_schema, load_data, selection_rows, split
 from autoprompt.errors import DataError
 
 
@@ -55,6 +55,8 @@ def test_split_is_deterministic_and_stratified(keyword_frame: pd.DataFrame) -> N
         ("", ".csv", "is empty"),
         ("text,label\na,x\nb,y\n", ".xlsx", "unknown file type"),
         ("text,label\na,x\nb,\nc,y\n", ".csv", "no value in target column 'label'"),
+        ("text,label\na,x\nb,  \nc,y\n", ".csv", r"no value in target column 'label' \(data rows 2\)"),
+        ('{"text": "a", "label": null}\n{"text": "b", "label": "y"}\n', ".jsonl", "no value in target column"),
         ("text,label\na,x\nb,x\nc,x\n", ".csv", "single class"),
         ("words,label\na,x\nb,y\n", ".csv", "column 'text' is not in"),
     ],
@@ -91,3 +93,28 @@ def test_selection_rows_keep_a_demo_pool_and_score_on_the_rest(keyword_frame: pd
     _, mixed = selection_rows(train, clash, seed=3)
     ids = [ex.id for ex in mixed.examples]
     assert len(set(ids)) == len(ids) and any(i.startswith("train-") for i in ids)
+
+
+def test_missing_value_words_are_text(tmp_path: Path) -> None:
+    """``NA``, ``None``, ``null``, ``nan`` and ``N/A`` are real inputs and labels, not missing cells."""
+    path = tmp_path / "words.csv"
+    path.write_text("text,label\nNA,None\nnull,NA\nnan,None\nN/A,NA\n")
+    data = load_data(path, inputs="text", target="label", kind="classification")
+    assert [ex.inputs["text"] for ex in data.examples] == ["NA", "null", "nan", "N/A"]
+    assert data.labels == ("NA", "None")
+
+
+def test_labels_equal_up_to_case_or_spacing_are_warned_about(tmp_path: Path) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_text("text,label\na,Positive\nb,positive\nc,negative\nd,negative\n")
+    with pytest.warns(DataWarning, match="'Positive', 'positive' .* differ only by case or spacing"):
+        data = load_data(path, inputs="text", target="label", kind="classification")
+    assert len(data.labels) == 3
+
+
+def test_blank_inputs_are_kept_as_empty_text_and_named(tmp_path: Path) -> None:
+    path = tmp_path / "blank.jsonl"
+    path.write_text('{"text": null, "label": "x"}\n{"text": "  ", "label": "y"}\n{"text": "c", "label": "y"}\n')
+    with pytest.warns(DataWarning, match="blank in data rows 1, 2"):
+        data = load_data(path, inputs="text", target="label", kind="classification")
+    assert [ex.inputs["text"] for ex in data.examples] == ["", "", "c"]
