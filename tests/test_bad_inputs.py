@@ -94,6 +94,28 @@ def _changed_data(d: Path) -> None:
     (d / "data.csv").write_text(CSV.replace("item 7 says", "item 7 now says"))
 
 
+def _link(name: str) -> Callable[[Path], None]:
+    """Plant a symbolic link at ``run/name`` pointing at a file (or, for a folder, a folder) of the user's."""
+    def edit(d: Path) -> None:
+        planted = d / "run" / name
+        victim = d / ("victim" if planted.is_dir() else "victim.txt")
+        if planted.is_dir():
+            victim.mkdir()
+            (victim / "keep.txt").write_text("the user's own file\n")
+            shutil.rmtree(planted)
+        else:
+            victim.write_text("the user's own file\n")
+            planted.unlink(missing_ok=True)
+        planted.symlink_to(victim)
+    return edit
+
+
+LINKED = ("report.md", "report.html", "run.lock", "trials.log.jsonl", "leaderboard.csv", "trials.jsonl",
+          "winner.jinja", "cache.sqlite", "data", "predictions.jsonl", "run.json.tmp", "baseline")
+RUN_COMMANDS = {"report": ("report", "{d}/run"), "resume": ("resume", "{d}/run"),
+                "export": ("export", "{d}/run", "--format", "openai")}
+
+
 RECURSIVE = "{% macro f(x) %}{{ f(x) }}{% endmacro %}{{ f(text) }}"
 HUGE = "{{ text }}{{ 'x' * 60000000 }}"
 BAD_TEMPLATES = {
@@ -264,6 +286,14 @@ CASES: list[Case] = [
          run=True, files={"x.txt": "mine"}),
     Case("review-n-zero", ("review", "{d}/run", "--n", "0"), "--n", run=True),
     Case("init-under-a-file", ("init", "{d}/x.txt/run.yaml"), "x.txt", files={"x.txt": "mine"}),
+    # run folders received from someone else: a link planted at any file is refused, nothing written through it
+    *[Case(f"{group}-link-at-{name.replace('.', '-')}", argv, "symbolic link", run=True, edit=_link(name))
+      for group, argv in RUN_COMMANDS.items() for name in LINKED],
+    Case("export-out-a-folder-of-the-users", ("export", "{d}/run", "--format", "openai", "--out", "{d}/mine"),
+         "holds no autoprompt output", run=True, files={"mine/openai.txt": "mine"}),
+    Case("export-out-holds-a-link", ("export", "{d}/run", "--format", "openai", "--out", "{d}/exp"),
+         "symbolic link", run=True, files={"exp/openai.json": "{}"},
+         edit=lambda d: (d / "exp" / "anthropic.json").symlink_to(d / "data.csv")),
     # manifests (winner.json travels between machines: untrusted)
     *[Case(f"manifest-outside-file-{command[0]}", (*command,), "outside", run=True,
            edit=_set_manifest("template_file", path))

@@ -41,13 +41,23 @@ from pathlib import Path
 from typing import Any
 
 from autoprompt.errors import ConfigError, MissingDependency
-from autoprompt.export.manifest import MANIFEST_FILE, TEMPLATE_FILE, ExportedPrompt, load_prompt, refuse_file_on_the_way
+from autoprompt.export.manifest import (
+    MANIFEST_FILE,
+    TEMPLATE_FILE,
+    ExportedPrompt,
+    check_output_folder,
+    load_prompt,
+    refuse_file_on_the_way,
+)
+from autoprompt.files import make_folder, refuse_links, write_text
 from autoprompt.plugins import load, named
 from autoprompt.prompts.prompt import sent_stops
 from autoprompt.prompts.structured import answer_tool, response_format
 from autoprompt.records.message import Message, anthropic_messages, as_dicts
 
 FORMATS = ("jinja", "openai", "anthropic", "dspy", "promptfoo")
+# what the formats write: a folder holding one of these is an export's, and may be written again
+EXPORTED_FILES = (MANIFEST_FILE, "openai.json", "anthropic.json", "program.json", "promptfooconfig.yaml")
 CLASSIFY_MAX_TOKENS = 12
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
@@ -162,10 +172,10 @@ def write_anthropic(exported: ExportedPrompt, out: Path, samples: Sequence[Mappi
 
 
 def write_jinja(exported: ExportedPrompt, out: Path, run: Path) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     for name in (MANIFEST_FILE, TEMPLATE_FILE):
         if (run / name).resolve() != (out / name).resolve():
-            shutil.copyfile(run / name, out / name)
+            shutil.copyfile(run / name, out / name, follow_symlinks=False)
     return out / MANIFEST_FILE
 
 
@@ -199,10 +209,8 @@ def write_promptfoo(exported: ExportedPrompt, out: Path, tests: Sequence[tuple[M
         "tests": [{"vars": dict(inputs), "assert": [assertion(exported, target)]} for inputs, target in tests],
     }
     path = out / "promptfooconfig.yaml"
-    out.mkdir(parents=True, exist_ok=True)
-    path.write_text("# Regression suite for the autoprompt winner: npx promptfoo eval -c promptfooconfig.yaml\n"
-                    + yaml.dump(config, Dumper=_literal_dumper(yaml), sort_keys=False, allow_unicode=True,
-                                width=1000), encoding="utf-8")
+    write_text(path, "# Regression suite for the autoprompt winner: npx promptfoo eval -c promptfooconfig.yaml\n"
+               + yaml.dump(config, Dumper=_literal_dumper(yaml), sort_keys=False, allow_unicode=True, width=1000))
     return path
 
 
@@ -281,9 +289,13 @@ def export_run(run: str | Path, fmt: str, out: str | Path | None = None, *, mode
     plugged = load("autoprompt.exporters", fmt) if fmt not in FORMATS else None
     if fmt not in FORMATS and plugged is None:
         raise ConfigError(f"unknown export format {fmt!r}; choose one of {', '.join(formats())}")
+    refuse_links(run, "run folder")
     exported = load_prompt(run)
     target = Path(out) if out is not None else run / "export" / fmt
     refuse_file_on_the_way(target, f"export --out {target}", "pass a folder")
+    if out is not None:  # a folder of the user's is never written into, as with optimize --out
+        check_output_folder(target, ours=EXPORTED_FILES)
+    refuse_links(target, "export folder")
     tests = test_examples(run, exported)
     samples = [inputs for inputs, _ in tests]
     writers: dict[str, Callable[[Path], Path]] = {
@@ -319,14 +331,13 @@ def _written_whole(target: Path, write: Callable[[Path], Path]) -> Path:
         written = write(temporary)
         for path in sorted(p for p in temporary.rglob("*") if p.is_file()):
             destination = target / path.relative_to(temporary)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path, destination)
+            make_folder(destination.parent)
+            os.replace(path, destination)  # a link at the destination is replaced, never followed
         return target / written.relative_to(temporary)
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
 
 
 def _write_json(path: Path, payload: Mapping[str, Any]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_text(path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     return path

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from autoprompt.errors import ConfigError
+from autoprompt.files import make_folder, read_bytes, write_text
 from autoprompt.prompts.prompt import LEGACY_OUTPUT_TOKENS, Prompt
 from autoprompt.prompts.template import ENV_OPTIONS
 
@@ -74,8 +75,8 @@ class ExportedPrompt:
 def write_prompt(directory: str | Path, prompt: Prompt, metadata: Mapping[str, Any]) -> Path:
     """Write the template file and the manifest; return the manifest's path."""
     out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / TEMPLATE_FILE).write_text(prompt.template, encoding="utf-8")
+    make_folder(out)
+    write_text(out / TEMPLATE_FILE, prompt.template)
     manifest = {
         "format": FORMAT,
         "template_file": TEMPLATE_FILE,
@@ -96,7 +97,7 @@ def write_prompt(directory: str | Path, prompt: Prompt, metadata: Mapping[str, A
         **metadata,
     }
     path = out / MANIFEST_FILE
-    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_text(path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return path
 
 
@@ -123,7 +124,7 @@ def read_record(path: Path, fmt: str, *, what: str, fix: str, missing: str) -> d
     if not path.is_file():
         raise ConfigError(missing)
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
+        record = json.loads(read_bytes(path, links=False).decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} is not valid JSON ({exc}); {fix}") from None
     if not isinstance(record, dict) or record.get("format") != fmt:
@@ -210,7 +211,7 @@ def _template_source(manifest: Mapping[str, Any], manifest_path: Path) -> str:
     path = folder / name
     if path.is_file():
         try:
-            return path.read_text(encoding="utf-8")
+            return read_bytes(path).decode("utf-8")
         except UnicodeDecodeError:
             raise ConfigError(f"{path} is not UTF-8 text; re-export the prompt") from None
     if not isinstance(manifest.get("template"), str):

@@ -7,13 +7,16 @@ Contract:
   values are JSON-serialisable. ``MemoryCache`` lives for one process;
   ``SQLiteCache(path)`` persists, is safe across threads (WAL, busy timeout), and
   a corrupt file is reported, moved aside as ``<name>.corrupt-<time>`` and replaced,
-  never silently reused.
+  never silently reused. A new cache file is created 0600 (it holds every prompt and
+  answer); a link, a file that is not SQLite, or a SQLite database with tables of its own
+  (not autoprompt's) is refused untouched.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import sys
 import threading
@@ -22,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from autoprompt.errors import ConfigError
+from autoprompt.files import make_folder, open_private
 
 
 def request_key(parts: Any) -> str:
@@ -61,7 +65,8 @@ class SQLiteCache:
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
             self._check_path()
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_folder(self.path.parent)
+            os.close(open_private(self.path))  # a new cache is created private to the user (0600)
             try:
                 self._conn = self._open()
             except sqlite3.DatabaseError as exc:
@@ -74,6 +79,9 @@ class SQLiteCache:
 
     def _check_path(self) -> None:
         """Refuse a path that is not a cache, so nothing of the user's is ever moved aside as "corrupt"."""
+        if self.path.is_symlink():
+            raise ConfigError(f"cache {self.path} is a symbolic link; autoprompt never writes through links: pass "
+                              "the path of a new file, or of a cache autoprompt created")
         if self.path.is_dir():
             raise ConfigError(f"cache {self.path} is a folder; pass a file path such as {self.path / 'cache.sqlite'}")
         if self.path.is_file() and self.path.stat().st_size > 0:
@@ -81,6 +89,11 @@ class SQLiteCache:
                 if handle.read(16) != b"SQLite format 3\x00":
                     raise ConfigError(f"cache {self.path} is not a SQLite cache (another kind of file); pass a new "
                                       "file path for --cache, so this file is left alone")
+            tables = _tables(self.path)
+            if tables is not None and tables - {"responses"}:
+                raise ConfigError(f"cache {self.path} is a SQLite database autoprompt did not create (it holds "
+                                  f"the table {sorted(tables - {'responses'})[0]!r}); pass a new file path for "
+                                  "--cache, so this database is left alone")
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
@@ -115,3 +128,18 @@ class SQLiteCache:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+def _tables(path: Path) -> set[str] | None:
+    """The table names of the SQLite file at ``path``, read without writing; None when it cannot be read
+    (a damaged cache, moved aside by ``SQLiteCache``)."""
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError:
+        return None
+    finally:
+        conn.close()

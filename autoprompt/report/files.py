@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from autoprompt.files import write_text
 from autoprompt.report.html import page
 from autoprompt.report.writer import RunRecord, markdown
 
@@ -12,6 +13,6 @@ def write_report(directory: str | Path) -> tuple[Path, Path]:
     """Write ``report.md`` and ``report.html`` for the run in ``directory``; return both paths."""
     run = RunRecord.load(directory)
     md, page_path = run.directory / "report.md", run.directory / "report.html"
-    md.write_text(markdown(run), encoding="utf-8")
-    page_path.write_text(page(run), encoding="utf-8")
+    write_text(md, markdown(run))
+    write_text(page_path, page(run))
     return md, page_path

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autoprompt.export.manifest import MANIFEST_FILE, check_output_folder, write_prompt
+from autoprompt.files import refuse_links, write_text
 from autoprompt.records.trial import TrialState, leaderboard_order, trial_record
 from autoprompt.report.files import write_report
 
@@ -70,6 +71,7 @@ def write_result(result: OptimizationResult, directory: str | Path) -> Path:
     from autoprompt import __version__
 
     check_output_folder(out, ours=(MANIFEST_FILE, "run.json", "run.lock"))
+    refuse_links(out, "output folder")
 
     metadata = {
         "task": result.kind,
@@ -102,16 +104,15 @@ def write_result(result: OptimizationResult, directory: str | Path) -> Path:
     path = write_prompt(out, result.best.prompt, metadata)
     write_prompt(out / "baseline", result.baseline.prompt, {**metadata, "candidate": dataclasses.asdict(
         result.baseline.candidate)})
-    leaderboard_table(result).to_csv(out / "leaderboard.csv", index=False)
-    (out / "trials.jsonl").write_text(
-        "".join(json.dumps(trial_record(t)) + "\n" for t in result.trials), encoding="utf-8")
+    write_text(out / "leaderboard.csv", leaderboard_table(result).to_csv(index=False))
+    write_text(out / "trials.jsonl", "".join(json.dumps(trial_record(t)) + "\n" for t in result.trials))
     if result.test_set is not None and len(result.test_set):
         _write_dataset(out / "data" / "test.csv", result.test_set)
     if result.test is not None and result.test_set is not None:
-        (out / "predictions.jsonl").write_text("".join(
+        write_text(out / "predictions.jsonl", "".join(
             json.dumps({"id": ex.id, "target": ex.target, "start": a.output, "winner": b.output}) + "\n"
             for ex, a, b in zip(result.test_set.examples, result.test.baseline_predictions,
-                                result.test.winner_predictions)), encoding="utf-8")
+                                result.test.winner_predictions)))
     _write_dev_predictions(result, out / "dev_predictions.jsonl")
     write_report(out)
     return path
@@ -123,11 +124,11 @@ def _write_dev_predictions(result: OptimizationResult, path: Path) -> None:
     if winner is None or result.dev_set is None:
         return
     examples = {ex.id: ex for ex in result.dev_set.examples}
-    path.write_text("".join(json.dumps({
+    write_text(path, "".join(json.dumps({
         "id": p.example_id, "inputs": dict(examples[p.example_id].inputs), "target": examples[p.example_id].target,
         "output": p.output, "score": round(p.score, 4), "reason": p.reason, "failed": p.failed,
         **({"agreement": round(p.agreement, 4)} if p.agreement is not None else {}),
-    }) + "\n" for p in winner.predictions if p.example_id in examples), encoding="utf-8")
+    }) + "\n" for p in winner.predictions if p.example_id in examples))
 
 
 def operator_table(result: OptimizationResult) -> pd.DataFrame:
@@ -153,9 +154,8 @@ def operator_table(result: OptimizationResult) -> pd.DataFrame:
 def _write_dataset(path: Path, dataset: Dataset) -> None:
     import pandas as pd
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     rows = [{**ex.inputs, dataset.target_column: ex.target} for ex in dataset.examples]
-    pd.DataFrame(rows).to_csv(path, index=False)
+    write_text(path, pd.DataFrame(rows).to_csv(index=False))
 
 
 def result_html(result: OptimizationResult, rows: int = 10) -> str:

@@ -31,6 +31,7 @@ from typing import Any
 from autoprompt.errors import ConfigError
 from autoprompt.evaluate.stats import Interval, bootstrap, pareto_front
 from autoprompt.export.manifest import ExportedPrompt, load_prompt
+from autoprompt.files import refuse_links
 from autoprompt.records.feedback import Feedback
 from autoprompt.records.trial import leaderboard_order
 from autoprompt.storage.feedback_file import FEEDBACK_FILE, load_feedback
@@ -79,6 +80,7 @@ class RunRecord:
     @classmethod
     def load(cls, directory: str | Path) -> RunRecord:
         directory = Path(directory)
+        refuse_links(directory, "run folder")
         winner = load_prompt(directory)
         baseline = load_prompt(directory / "baseline") if (directory / "baseline").is_dir() else winner
         trials = tuple(_trial_row(r) for r in _jsonl(directory / "trials.jsonl", required=True))

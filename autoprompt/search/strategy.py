@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from autoprompt.files import make_folder
 from autoprompt.propose.operator import Rejection
 from autoprompt.propose.space import SearchSpace
 from autoprompt.propose.tpe import optuna_module, tpe_sampler
@@ -160,8 +161,8 @@ def save_study(study: optuna.Study, path: str | Path) -> str:
     which ``optuna-dashboard URL`` and ``optuna.load_study(study_name="autoprompt", storage=URL)`` open."""
     optuna = optuna_module()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.unlink(missing_ok=True)
+    make_folder(path.parent)
+    path.unlink(missing_ok=True)  # a link there is removed, not followed
     url = f"sqlite:///{path.resolve()}"
     copy = optuna.create_study(storage=url, study_name="autoprompt", directions=study.directions)
     copy.add_trials(study.trials)

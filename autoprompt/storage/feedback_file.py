@@ -18,8 +18,8 @@ from typing import Any
 
 from autoprompt.data.dataset import json_lines
 from autoprompt.errors import ConfigError, DataError
+from autoprompt.files import append_line
 from autoprompt.records.feedback import Feedback, Verdict
-from autoprompt.storage.files import append_line
 
 FEEDBACK_FILE = "feedback.jsonl"
 
@@ -66,7 +66,7 @@ def load_feedback(source: str | Path | Iterable[Feedback | Mapping[str, Any]]) -
 
 def append_feedback(path: str | Path, record: Feedback) -> None:
     """Add one record to a feedback file, flushed to disk at once."""
-    append_line(path, json.dumps(record.to_json()))
+    append_line(Path(path), json.dumps(record.to_json()))
 
 
 def check_feedback(records: Sequence[Feedback], ids: Iterable[str]) -> None:

@@ -34,10 +34,10 @@ from pathlib import Path
 from typing import Any
 
 from autoprompt.errors import ConfigError, RunInUse
+from autoprompt.files import append_line, make_folder, open_private, refuse_links, write_text
 from autoprompt.records.progress import Progress
 from autoprompt.records.trial import Trial
 from autoprompt.spec import RunSpec, options, spec_from
-from autoprompt.storage.files import append_line, write_atomically
 
 ARGUMENTS_FILE = "run.json"
 TRIAL_LOG = "trials.log.jsonl"
@@ -65,9 +65,10 @@ class RunDirectory:
         """Hold the directory for this process; ``RunInUse`` if another one holds it."""
         import fcntl
 
+        refuse_links(self.path, "run folder")
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
-            handle = open(self.path / LOCK_FILE, "a+")
+            make_folder(self.path)
+            handle = os.fdopen(open_private(self.path / LOCK_FILE), "r+")
         except OSError as exc:
             raise ConfigError(f"cannot write the run to {self.path}: {exc.strerror or exc}; pass a writable --out "
                               "folder") from None
@@ -91,11 +92,9 @@ class RunDirectory:
         """Make this folder the run's, once ``check`` has passed: write the in-memory data
         (``frames``: name -> JSONL text) and ``run.json`` with the data ``hashes``."""
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
+            make_folder(self.path)
             for name, text in frames.items():
-                path = self.data_path(name)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                write_atomically(path, text)
+                write_text(self.data_path(name), text)
             self.save_arguments(arguments, hashes)
         except OSError as exc:
             raise ConfigError(f"cannot write the run to {self.path}: {exc.strerror or exc}; pass a writable --out "
@@ -107,6 +106,7 @@ class RunDirectory:
         from autoprompt.export.manifest import refuse_file_on_the_way
 
         refuse_file_on_the_way(self.path, f"--out {self.path}", "pass a new or empty folder")
+        refuse_links(self.path, "run folder")
         held = sorted(p.name for p in self.path.iterdir() if p.name != LOCK_FILE) if self.path.is_dir() else []
         if not held:
             return
@@ -149,12 +149,13 @@ class RunDirectory:
                                     or current.get("hashes") != record["hashes"]):
             number = 1 + sum(1 for _ in self.path.glob(f"{TRIAL_LOG}.*"))
             self.log.rename(self.path / f"{TRIAL_LOG}.{number}")
-        write_atomically(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+        write_text(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
 
     def record(self) -> dict[str, Any]:
         """``run.json`` as written, checked for shape: every way it can be wrong is a ``ConfigError``."""
         from autoprompt.export.manifest import read_record
 
+        refuse_links(self.path, "run folder")
         record = read_record(self.path / ARGUMENTS_FILE, FORMAT, what="a run written by this version",
                              fix="the run cannot be resumed; start a new one with another --out",
                              missing=f"{self.path} holds no run ({ARGUMENTS_FILE} is missing); "
@@ -243,7 +244,7 @@ def _drop_cut_line(path: Path) -> None:
     if path.is_file():
         lines = _lines(path)
         if path.read_bytes() != "".join(line + "\n" for line in lines).encode():
-            write_atomically(path, "".join(line + "\n" for line in lines))
+            write_text(path, "".join(line + "\n" for line in lines))
 
 
 def frames(spec: RunSpec) -> dict[str, str]:

@@ -41,6 +41,31 @@ def test_a_file_that_is_not_a_cache_is_refused_and_left_alone(tmp_path: Path) ->
     assert notes.read_text() == "text,label\nmine,yes\n" and sorted(p.name for p in tmp_path.iterdir()) == ["notes.csv"]
 
 
+def test_a_database_of_the_users_or_a_link_is_refused_untouched(tmp_path: Path) -> None:
+    import sqlite3
+
+    mine = tmp_path / "app.db"
+    with sqlite3.connect(mine) as conn:
+        conn.execute("CREATE TABLE users (name TEXT)")
+    conn.close()
+    before = mine.read_bytes()
+    with pytest.raises(ConfigError, match="did not create .* 'users'"):
+        SQLiteCache(mine).get("k")
+    link = tmp_path / "cache.sqlite"
+    link.symlink_to(mine)
+    with pytest.raises(ConfigError, match="symbolic link"):
+        SQLiteCache(link).get("k")
+    assert mine.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["app.db", "cache.sqlite"]
+
+
+def test_a_new_cache_and_run_folder_are_private(tmp_path: Path, keyword_frame: pd.DataFrame) -> None:
+    """The cache holds every prompt and answer: 0600 inside a 0700 run folder, whatever the umask."""
+    autoprompt.optimize(keyword_frame, inputs="text", target="label", model=FakeBackend(), budget=40,
+                        run_dir=tmp_path / "run")
+    assert (tmp_path / "run").stat().st_mode & 0o777 == 0o700
+    assert (tmp_path / "run" / "cache.sqlite").stat().st_mode & 0o777 == 0o600
+
+
 def test_key_covers_the_whole_request() -> None:
     base = ["openai:m", {"temperature": 0.0}, "score", "text", [" a"], False, 0]
     variants = [

@@ -1,0 +1,112 @@
+"""Files in folders autoprompt writes (run folders, export folders): never through a symbolic link,
+whole or not at all, private to the user. Standard library and ``errors`` only; every part may use it.
+
+A run folder travels (a tarball, a shared drive) and is untrusted input: a link planted in it must
+not turn a report, a resume or an export into a write to another file of the user's, nor a read of one
+into an export or an error message.
+
+Contract:
+- ``refuse_links(folder, what)``: a ``ConfigError`` naming the first symbolic link anywhere inside
+  ``folder`` (the folder itself is the user's to name); nothing is read or written. Every command that
+  writes or reads a run or export folder calls it first.
+- ``write_text(path, text)``: the text goes to a new file created exclusively (``mkstemp``, mode 0600) in
+  ``path``'s folder, which is then ``os.replace``d onto ``path``: a reader sees the old file or the new one,
+  and a link at ``path`` is replaced, never followed.
+- ``append_line(path, line)``: one line appended through ``O_NOFOLLOW`` (a link is refused), flushed and
+  fsynced before returning; a new file is created 0600.
+- ``open_private(path)``: a read-write descriptor of ``path``, created 0600 if new, refused when it is a
+  link or not a regular file (the run lock, a new cache).
+- ``make_folder(path)``: the folder and any missing parents, the new ones 0700 (private to the user).
+- ``read_bytes(path, links=...)``: the bytes of a regular file; a FIFO, a device or a folder is refused
+  at once (nothing blocks), and with ``links=False`` so is a link.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+from autoprompt.errors import ConfigError
+
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # absent on Windows, where the lstat checks below still hold
+NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+
+
+def refuse_links(folder: Path, what: str) -> None:
+    """``ConfigError`` naming the first symbolic link inside ``folder`` (``what`` names the folder)."""
+    if not folder.is_dir():
+        return
+    for root, folders, files in os.walk(folder, followlinks=False):
+        for name in sorted([*folders, *files]):
+            path = Path(root) / name
+            if path.is_symlink():
+                raise ConfigError(f"{what} {folder} holds a symbolic link, {path.relative_to(folder)}; autoprompt "
+                                  "never writes or reads through links: remove it, or copy the folder without links")
+
+
+def make_folder(path: Path) -> None:
+    """Create ``path`` and missing parents, the new ones 0700."""
+    for folder in reversed([p for p in (path, *path.parents) if not p.exists()]):
+        folder.mkdir(mode=0o700, exist_ok=True)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` (UTF-8) atomically, through a private temporary file beside it."""
+    make_folder(path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append one line and make it durable (flushed and fsynced) before returning; never through a link."""
+    handle = _open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    with os.fdopen(handle, "a", encoding="utf-8") as out:
+        out.write(line + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def open_private(path: Path) -> int:
+    """A read-write descriptor of the regular file ``path``, created 0600 when new; never through a link."""
+    handle = _open(path, os.O_RDWR | os.O_CREAT)
+    if not stat.S_ISREG(os.fstat(handle).st_mode):
+        os.close(handle)
+        raise ConfigError(f"{path} is not a regular file; remove it")
+    return handle
+
+
+def read_bytes(path: Path, *, links: bool = True) -> bytes:
+    """The bytes of the regular file ``path``. A FIFO, device or folder is a ``ConfigError`` at once (the
+    file is opened without blocking and checked before any read); so is a link when ``links`` is False."""
+    try:
+        handle = os.open(path, os.O_RDONLY | NONBLOCK | (0 if links else NOFOLLOW))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or (not links and path.is_symlink()):
+            raise ConfigError(f"{path} is a symbolic link; autoprompt does not read through links here: "
+                              "replace it with the file itself") from None
+        raise
+    with os.fdopen(handle, "rb") as source:
+        if not stat.S_ISREG(os.fstat(source.fileno()).st_mode):
+            raise ConfigError(f"{path} is not a regular file (a FIFO, a device or a folder); pass a file")
+        return source.read()
+
+
+def _open(path: Path, flags: int) -> int:
+    if path.is_symlink():
+        raise ConfigError(f"{path} is a symbolic link; autoprompt never writes through links: remove it")
+    try:
+        return os.open(path, flags | NOFOLLOW, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ConfigError(f"{path} is a symbolic link; autoprompt never writes through links: remove it") from None
+        raise
+
