@@ -28,7 +28,6 @@ import argparse
 import dataclasses
 import enum
 import math
-import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError, field_va
 
 from autoprompt.errors import ConfigError
 from autoprompt.models.backend import Backend
+from autoprompt.prompts.pattern import check_pattern
 
 MAX_SEED = 2**32 - 1  # numpy's and Optuna's samplers take seeds up to this
 API_PROVIDERS = ("openai", "anthropic")
@@ -126,11 +126,7 @@ def check_ranges(a: Mapping[str, Any]) -> None:
     _whole("max_output_tokens", a.get("max_output_tokens"), 1, optional=True)
     pattern = a.get("answer_pattern")
     if isinstance(pattern, str):
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ConfigError(f"answer_pattern {pattern!r} is not a regular expression ({exc}); fix it, e.g. "
-                              "--answer-pattern 'Answer: (.*)'") from None
+        check_pattern(pattern, f"answer_pattern {pattern[:80]!r} (fix it, e.g. --answer-pattern 'Answer: (.*)')")
     _number("temperature", a.get("temperature", 0.7), optional=False)
     _number("consistency_weight", a.get("consistency_weight", 0.0), high=1.0, inclusive=True, optional=False)
     for name in ("model", "optimizer_model", "judge_model"):

@@ -14,7 +14,9 @@ files, the Python API. Add a case here for every bad input a user reports.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +35,9 @@ ROWS = [{"text": f"item {i} says {label} clearly", "label": label}
 CSV = "text,label\n" + "".join(f"{r['text']},{r['label']}\n" for r in ROWS)
 OPT = ("optimize", "--data", "{d}/data.csv", "--input", "text", "--target", "label", "--model", "fake",
        "--budget", "200", "--out", "{d}/out")
+
+
+CASE_SECONDS = 10  # every case ends within this, hostile patterns and templates included
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,11 @@ def _link(name: str) -> Callable[[Path], None]:
     return edit
 
 
+def _fifo(name: str) -> Callable[[Path], None]:
+    """A named pipe nobody writes to: reading it would block forever."""
+    return lambda d: os.mkfifo(d / name)
+
+
 LINKED = ("report.md", "report.html", "run.lock", "trials.log.jsonl", "leaderboard.csv", "trials.jsonl",
           "winner.jinja", "cache.sqlite", "data", "predictions.jsonl", "run.json.tmp", "baseline")
 RUN_COMMANDS = {"report": ("report", "{d}/run"), "resume": ("resume", "{d}/run"),
@@ -169,6 +179,9 @@ CASES: list[Case] = [
     Case("data-null-label-jsonl", opt("--data", "{d}/data.jsonl", drop=("--data",)), "no value in target column",
          files={"data.jsonl": "".join(json.dumps({**r, "label": None if i == 4 else r["label"]}) + "\n"
                                       for i, r in enumerate(ROWS))}),
+    Case("data-a-fifo", opt("--data", "{d}/pipe.csv", drop=("--data",)), "not a regular file", edit=_fifo("pipe.csv")),
+    Case("flag-json-schema-a-fifo", opt("--json-schema", "{d}/pipe.json", "--metric", "json_f1"),
+         "not a regular file", edit=_fifo("pipe.json")),
     Case("data-input-named-twice", opt("--input", "text,text", drop=("--input",)), "named twice"),
     Case("data-header-repeats-a-column", OPT, "appears twice", files={"data.csv": "text,text,label\na,b,yes\n"}),
     Case("dev-label-not-in-train", opt("--dev", "{d}/dev.csv"), "'perhaps'",
@@ -238,6 +251,12 @@ CASES: list[Case] = [
          "cannot connect to the storage"),
     Case("flag-unknown-metric", opt("--metric", "acuracy"), "acuracy"),
     Case("flag-bad-regex-metric", opt("--metric", "regex:(["), "regex"),
+    # patterns that backtrack without bound fail at once (each case runs under the table's time limit)
+    *[Case(f"flag-{name}-backtracks-{i}", argv(pattern), "backtracks without bound")
+      for name, argv in (("answer-pattern", lambda p: opt("--answer-pattern", p, "--data", "past_tense",
+                                                            drop=("--data", "--input", "--target"))),
+                         ("regex-metric", lambda p: opt("--metric", f"regex:{p}")))
+      for i, pattern in enumerate((r"(x+x+)+y", r"\b(\w+\s?)+$", r"(a|aa)+$"))],
     Case("flag-unknown-model", opt("--model", "gpt9", drop=("--model",)), "gpt9"),
     Case("flag-dry-run-budget-too-small", opt("--dry-run", "--budget", "5", drop=("--budget",)), "--budget"),
     Case("flag-dry-run-budget-zero", opt("--dry-run", "--budget", "0", drop=("--budget",)), "budget must be"),
@@ -311,6 +330,8 @@ CASES: list[Case] = [
                                   "--model", "fake"), "input_names", run=True, edit=_set_manifest("input_names", 5)),
     Case("manifest-bad-template", ("export", "{d}/run", "--format", "openai"), "template", run=True,
          edit=lambda d: (d / "run" / "winner.jinja").write_text("{{ 1/0 }}")),
+    Case("manifest-pattern-backtracks", ("eval", "--prompt", "{d}/run", "--data", "{d}/data.csv", "--model", "fake"),
+         "backtracks without bound", run=True, edit=_set_manifest("answer_pattern", r"(x+x+)+y")),
     Case("manifest-unknown-task", ("eval", "--prompt", "{d}/run", "--data", "{d}/data.csv", "--model", "fake"),
          "neither classification", run=True, edit=_set_manifest("task", "poetry")),
     Case("eval-data-lacks-columns", ("eval", "--prompt", "{d}/run", "--data", "{d}/other.csv", "--model", "fake"),
@@ -376,10 +397,12 @@ def test_bad_input_is_one_line_exit_2_and_nothing_changed(case: Case, tmp_path: 
         case.edit(tmp_path)
     before = snapshot(tmp_path)
     capsys.readouterr()
+    started = time.monotonic()
     try:
         code = main([arg.replace("{d}", str(tmp_path)) for arg in case.argv])
     except SystemExit as exit_:  # argparse's usage errors end the process, as from a shell
         code = exit_.code
+    assert time.monotonic() - started < CASE_SECONDS, "a bad input must fail at once, not after minutes of work"
     err = capsys.readouterr().err
     assert code == 2, err
     assert "Traceback" not in err

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autoprompt.errors import DataError
+from autoprompt.files import read_bytes
 from autoprompt.records.example import Example
 
 if TYPE_CHECKING:
@@ -147,7 +148,7 @@ def _read_frame(source: str | Path) -> pd.DataFrame:
     if suffix not in (".csv", ".jsonl", ".json"):
         raise DataError(f"unknown file type '{suffix or path.name}' for {path}; use a .csv, .jsonl or .json file")
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = read_bytes(path).decode("utf-8-sig")  # a regular file: a FIFO is refused, never waited on
     except UnicodeDecodeError as exc:
         raise DataError(f"{path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
                         "save it as UTF-8") from None

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from autoprompt.errors import AutopromptError, ConfigError, DataError, require
 from autoprompt.prompts.answers import normalize_text
+from autoprompt.prompts.pattern import PatternTimeout, check_pattern, search
 from autoprompt.prompts.structured import read_json
 from autoprompt.records.example import Example
 from autoprompt.records.grade import Grade
@@ -209,13 +210,13 @@ def check_targets(metric: Metric, examples: Sequence[Example]) -> None:
 
 def regex(pattern: str) -> Metric:
     """1 when the output matches ``pattern``; ``{target}`` in it stands for the escaped target."""
-    try:
-        re.compile(pattern.replace("{target}", "x"))
-    except re.error as exc:
-        raise ConfigError(f"metric regex '{pattern}' is invalid: {exc}; fix the pattern") from None
+    check_pattern(pattern.replace("{target}", "x"), f"metric regex '{pattern[:80]}' is invalid (fix the pattern)")
 
     def score(example: Example, output: str) -> float:
-        return float(re.search(pattern.replace("{target}", re.escape(example.target)), output) is not None)
+        try:
+            return float(search(pattern.replace("{target}", re.escape(example.target)), output) is not None)
+        except PatternTimeout:
+            return 0.0  # a match that cannot be decided in time is no match
 
     return Metric(f"regex:{pattern}", score)
 

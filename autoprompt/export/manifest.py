@@ -22,6 +22,7 @@ from typing import Any
 
 from autoprompt.errors import ConfigError
 from autoprompt.files import make_folder, read_bytes, write_text
+from autoprompt.prompts.pattern import check_pattern
 from autoprompt.prompts.prompt import LEGACY_OUTPUT_TOKENS, Prompt
 from autoprompt.prompts.template import ENV_OPTIONS
 
@@ -187,6 +188,8 @@ def _answer_settings(manifest: Mapping[str, Any], manifest_path: Path) -> dict[s
         raise ConfigError(f"{manifest_path}: 'max_output_tokens', 'stop', 'answer_pattern' or 'json_schema' is "
                           "damaged (a positive number, a list of texts, a text or null, a JSON schema object or "
                           "null); re-export the prompt")
+    if pattern is not None:
+        check_pattern(pattern, f"{manifest_path}: 'answer_pattern' {pattern[:80]!r} (re-export the prompt)")
     return {"max_output_tokens": tokens, "stop": tuple(stop), "answer_pattern": pattern,
             "json_schema": json.dumps(schema, ensure_ascii=False, separators=(",", ":")) if schema else None}
 

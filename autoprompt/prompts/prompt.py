@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from autoprompt.errors import ConfigError, TemplateError
+from autoprompt.prompts import pattern
 from autoprompt.prompts.template import Template
 from autoprompt.records.message import Conversation, Message, as_dicts, as_text
 
@@ -62,7 +62,7 @@ class Prompt:
         text = text[:min(cuts)].strip() if cuts else text
         if self.answer_pattern is None:
             return text
-        match = re.search(self.answer_pattern, text)
+        match = pattern.search(self.answer_pattern, text)  # time-limited: the pattern is untrusted
         if match is None:
             return None
         return (match.group(1) if match.re.groups else match.group(0)).strip()

@@ -51,6 +51,7 @@ from autoprompt.evaluate.evaluator import Evaluator
 from autoprompt.evaluate.metric import METRICS, Metric, check_targets, default_metric
 from autoprompt.evaluate.registry import get_metric
 from autoprompt.evaluate.stats import bootstrap, paired_difference
+from autoprompt.files import read_bytes
 from autoprompt.models.backend import Backend, Limits, Priced, priced_model, reset, takes_messages
 from autoprompt.models.budget import BudgetSpec
 from autoprompt.models.cache import ResponseCache, SQLiteCache
@@ -519,7 +520,7 @@ def _json_schema(given: str | None, bundled: BundledTask | None) -> str | None:
         return schema_text(given, "--json-schema")
     path = Path(given).expanduser()
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bytes(path).decode("utf-8")  # a regular file: a FIFO is refused, never waited on
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read the JSON schema {path} ({type(exc).__name__}); pass a readable .json file "
                           "or the schema itself as --json-schema") from None
