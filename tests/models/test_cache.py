@@ -49,7 +49,7 @@ def test_a_database_of_the_users_or_a_link_is_refused_untouched(tmp_path: Path) 
         conn.execute("CREATE TABLE users (name TEXT)")
     conn.close()
     before = mine.read_bytes()
-    with pytest.raises(ConfigError, match="did not create .* 'users'"):
+    with pytest.raises(ConfigError, match=r"did not create .* 'users'"):
         SQLiteCache(mine).get("k")
     link = tmp_path / "cache.sqlite"
     link.symlink_to(mine)
