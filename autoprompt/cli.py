@@ -257,11 +257,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(commands[args.command], args)
 
 
+def _shown(exc: BaseException) -> str:
+    """An error's text on one line, with the credentials of any URL in it hidden."""
+    from autoprompt.models.hosted import without_credentials
+
+    return without_credentials(" ".join(str(exc).split()))
+
+
 def _run(command: Any, args: argparse.Namespace) -> int:
     try:
         return int(command())
     except AutopromptError as exc:
-        print(f"{_fresh_line()}autoprompt: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        print(f"{_fresh_line()}autoprompt: error: {_shown(exc)}", file=sys.stderr)
         return exc.exit_code
     except OSError as exc:  # a file or folder the user named cannot be read or written
         where = f"{exc.filename}: " if exc.filename else ""
@@ -271,7 +278,7 @@ def _run(command: Any, args: argparse.Namespace) -> int:
     except Exception as exc:  # a bug, or an input nothing checks yet: still one line, unless debugging
         if os.environ.get("AUTOPROMPT_DEBUG"):
             raise
-        detail = " ".join(str(exc).split())[:300]
+        detail = _shown(exc)[:300]
         print(f"{_fresh_line()}autoprompt: error: unexpected {type(exc).__name__}: {detail}; this is a bug or an input "
               "autoprompt does not check yet: please report it with the command (AUTOPROMPT_DEBUG=1 shows the "
               "traceback)", file=sys.stderr)

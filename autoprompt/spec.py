@@ -28,6 +28,7 @@ import argparse
 import dataclasses
 import enum
 import math
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,6 +152,11 @@ def model_settings(options: Sequence[str]) -> dict[str, object]:
     return out
 
 
+# option names that hold secrets: never saved, so refused (max_tokens and other counts are not secrets)
+SECRET_OPTION = re.compile(r"(?i)(api[_-]?key|secret|passw(or)?d|authori[sz]ation|bearer|credential"
+                           r"|(^|[_-])token($|[_-])|(^|[_-])auth($|[_-]))")
+
+
 def _check_model_options(options: Any) -> None:
     if isinstance(options, str):
         options = [options]
@@ -161,6 +167,11 @@ def _check_model_options(options: Any) -> None:
             raise ConfigError(f"a model option must be KEY=VALUE, got {option!r}; pass e.g. --model-option "
                               "reasoning_effort=low")
     settings = model_settings(options)
+    secret = next((name for name in settings if SECRET_OPTION.search(name)), None)
+    if secret is not None:
+        raise ConfigError(f"model option {secret[:40]!r} looks like a secret, and model options are saved in run.json "
+                          "and sent with every request; put the key in an environment variable and name it with "
+                          "--api-key-env")
     for name in ("max_completion_tokens", "batch"):
         if settings.get(name) is not None:
             _whole(name, settings[name], 1)

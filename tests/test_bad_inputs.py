@@ -336,6 +336,8 @@ CASES: list[Case] = [
          "neither classification", run=True, edit=_set_manifest("task", "poetry")),
     Case("eval-data-lacks-columns", ("eval", "--prompt", "{d}/run", "--data", "{d}/other.csv", "--model", "fake"),
          "eval reads the columns", run=True, files={"other.csv": "review,label\na,yes\nb,no\n"}),
+    *[Case(f"flag-secret-model-option-{name}", opt("--model-option", f"{name}=sk-live-123"), "looks like a secret")
+      for name in ("api_key", "hf_token", "client_secret", "Authorization")],
     Case("flag-model-url-with-key", opt("--model", "openai:gpt-4o-mini@https://me:sk-secret@api.example.com/v1",
                                         drop=("--model",)), "credentials"),
     Case("eval-template-cannot-render", ("eval", "--prompt", "{d}/run", "--data", "{d}/data.csv", "--model", "fake"),

@@ -14,7 +14,10 @@ Contract:
   requests per minute and tokens per minute are given as ``Limits``.
 - Keys come only from the environment variable named by ``key_env`` and are never
   put in names, cache keys, messages or logs. A self-hosted server (``@BASE_URL``)
-  may run without a key.
+  may run without a key. Credentials inside a URL (``https://user:key@host``, from
+  ``OPENAI_BASE_URL`` say) are sent to the server but shown as ``***@host`` everywhere
+  (``without_credentials``); a key sent to a host other than the provider's own API or
+  this machine is announced once with a ``KeySentElsewhere`` warning, before the first call.
 """
 
 from __future__ import annotations
@@ -66,6 +69,31 @@ def _first_token_score(top: Mapping[str, float], continuation: str) -> float:
     target = label_form(continuation)
     matches = [lp for token, lp in top.items() if label_form(token) and target.startswith(label_form(token))]
     return max(matches) if matches else UNCHOSEN
+
+
+class KeySentElsewhere(UserWarning):
+    """An API key is about to be sent to a server other than the provider's own API."""
+
+
+_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
+LOOPBACK = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
+
+
+def without_credentials(text: str) -> str:
+    """``text`` with the credentials of every URL in it (``scheme://user:key@``) shown as ``***@``."""
+    return _CREDENTIALS.sub(r"\1***@", text)
+
+
+def announce_key(key_env: str, base_url: str) -> None:
+    """Warn that the key in ``key_env`` goes to ``base_url``, unless that is this machine."""
+    host = urlsplit(base_url if "://" in base_url else f"http://{base_url}").hostname or ""
+    if host in LOOPBACK or host.startswith("127."):
+        return
+    import warnings
+
+    warnings.warn(f"the API key in {key_env} is sent to {without_credentials(base_url)}, not to the provider's own "
+                  "API; pass another --api-key-env (or unset the base URL) if that host must not have it",
+                  KeySentElsewhere, stacklevel=2)
 
 
 def api_key(env: str, *, required: bool) -> str:
@@ -143,6 +171,8 @@ class APIBackend:
         with connection.lock:
             if connection.client is None:
                 connection.key = api_key(self.key_env, required=self.base_url is None)
+                if connection.key != NO_KEY and self.base_url is not None:
+                    announce_key(self.key_env, self.base_url)
                 connection.client = getattr(self._sdk(), self.client_class)(
                     api_key=connection.key, base_url=self.base_url, max_retries=0, timeout=self.policy.timeout)
             return connection.client
@@ -183,7 +213,7 @@ class APIBackend:
 
     @property
     def name(self) -> str:
-        return f"{self.provider}:{self.model}" + (f"@{self.base_url}" if self.base_url else "")
+        return f"{self.provider}:{self.model}" + (f"@{without_credentials(self.base_url)}" if self.base_url else "")
 
     @property
     def params(self) -> dict[str, object]:
@@ -221,7 +251,7 @@ def first_line_message(exc: BaseException, secret: str) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if secret and secret != NO_KEY:
         text = text.replace(secret, "***")
-    return re.sub(r"(sk|key)-[A-Za-z0-9_\-*]{6,}", r"\1-***", text)[:200]
+    return without_credentials(re.sub(r"(sk|key)-[A-Za-z0-9_\-*]{6,}", r"\1-***", text))[:200]
 
 
 def translate_sdk_error(sdk: object, exc: BaseException, backend: APIBackend, secret: str, reached: bool) -> Exception:
@@ -240,7 +270,7 @@ def translate_sdk_error(sdk: object, exc: BaseException, backend: APIBackend, se
         return TransientError(f"request timed out after {backend.policy.timeout:g}s")
     if isinstance(exc, sdk.APIConnectionError):  # type: ignore[attr-defined]
         if not reached:
-            where = backend.base_url or f"the {backend.provider} API"
+            where = without_credentials(backend.base_url or f"the {backend.provider} API")
             return ModelError(f"cannot connect to {where} ({message}); start the server, or fix the URL in the "
                               f"model spec {backend.name} (--model, --optimizer-model or --judge-model)")
         return TransientError(f"connection error: {message}")

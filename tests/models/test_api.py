@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from autoprompt.errors import ConfigError, ExampleFailed
@@ -133,3 +135,37 @@ def test_model_options_are_key_value_pairs_read_as_json() -> None:
                          (["max_completion_tokens=0"], "max_completion_tokens must be a whole number")):
         with pytest.raises(ConfigError, match=message):
             spec_from({"model": "openai:o3", "model_options": bad}, "test")
+
+
+def test_a_key_sent_to_another_host_is_announced_and_loopback_is_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    import warnings
+
+    from autoprompt.models.hosted import KeySentElsewhere
+    from autoprompt.models.openai_backend import OpenAIBackend
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-announce-me")
+    with pytest.warns(KeySentElsewhere, match="OPENAI_API_KEY is sent to https://proxy.example.com/v1"):
+        OpenAIBackend("gpt-4o-mini", base_url="https://proxy.example.com/v1")._client()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        OpenAIBackend("gpt-4o-mini", base_url="http://127.0.0.1:8080/v1")._client()
+        monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+        OpenAIBackend("gpt-4o-mini")._client()  # the provider's own API
+
+
+def test_credentials_in_the_base_url_variable_never_reach_a_name_or_a_message(tmp_path: Path) -> None:
+    """``OPENAI_BASE_URL=http://user:KEY@host`` (nothing listens there): one line, exit 1, no key."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.servers import free_port
+
+    env = {**os.environ, "OPENAI_API_KEY": "sk-k", "OPENAI_BASE_URL": f"http://me:sk-inurl-5150@127.0.0.1:{free_port()}/v1"}
+    run = subprocess.run([sys.executable, "-m", "autoprompt.cli", "optimize", "--data", "sentiment", "--model",
+                          "openai:m", "--budget", "2000", "--out", str(tmp_path / "run")],
+                         capture_output=True, text=True, env=env)
+    assert run.returncode == 1 and "cannot connect" in run.stderr and "***@127.0.0.1" in run.stderr, run.stderr
+    assert "sk-inurl-5150" not in run.stderr
+    assert "sk-inurl-5150" not in "".join(p.read_text(errors="replace") for p in (tmp_path / "run").rglob("*")
+                                          if p.is_file())
