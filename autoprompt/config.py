@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, MissingDependency
+from .files import read_bytes
 from .spec import canonical, keys, options, spec_from
 
 STARTER = """\
@@ -79,6 +80,23 @@ out: runs/sentiment
 """
 
 
+MAX_CONFIG_BYTES = 1_000_000
+
+
+def _loader(yaml: Any) -> Any:
+    """YAML's safe loader without aliases: an anchor used again (``*name``) is refused, so a small file
+    cannot expand into gigabytes (a "billion laughs" bomb)."""
+    class NoAliases(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise yaml.YAMLError(f"aliases (*{event.anchor}) are not allowed in a run config{event.start_mark}; "
+                                     "write the value out")
+            return super().compose_node(parent, index)
+
+    return NoAliases
+
+
 def load_config(path: str | Path) -> dict[str, Any]:
     """Read and validate a YAML run config: the settings it gives, by field name (``spec.canonical``).
     Every problem is a ``ConfigError`` naming the file and the key."""
@@ -89,8 +107,12 @@ def load_config(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist; write a starter one with: autoprompt init {path}")
+    size = path.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path} is {size} bytes; a run config is at most {MAX_CONFIG_BYTES} (put long templates "
+                          "in files and name them)")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yaml.load(read_bytes(path).decode("utf-8"), Loader=_loader(yaml)) or {}
     except UnicodeDecodeError:
         raise ConfigError(f"{path} is not UTF-8 text; write a starter config with: autoprompt init") from None
     except yaml.YAMLError as exc:

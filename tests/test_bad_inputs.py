@@ -209,6 +209,10 @@ CASES: list[Case] = [
       for name in ("extends", "huge-range", "unsafe", "missing-variable")],
     # configs
     Case("config-missing", opt("--config", "{d}/nope.yaml"), "nope.yaml"),
+    Case("config-yaml-bomb", opt("--config", "{d}/c.yaml"), "aliases", files={"c.yaml": "a: &a ['x','x','x','x']\n"
+         + "".join(f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi"))
+         + "seed: 0\n"}),
+    Case("config-too-big", opt("--config", "{d}/c.yaml"), "at most", files={"c.yaml": "# x\n" * 400_000}),
     Case("config-bad-yaml", opt("--config", "{d}/c.yaml"), "not valid YAML", files={"c.yaml": "budget: [1, 2\n"}),
     Case("config-binary", opt("--config", "{d}/c.yaml"), "c.yaml", files={"c.yaml": bytes(range(256))}),
     Case("config-a-list", opt("--config", "{d}/c.yaml"), "mapping", files={"c.yaml": "- 1\n- 2\n"}),
