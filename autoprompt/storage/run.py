@@ -120,7 +120,12 @@ class RunDirectory:
         if differ and self.holds_work():
             raise ConfigError(f"{self.path} holds another run (its {', '.join(differ[:5])} differ); continue it with "
                               f"'autoprompt resume {self.path}', or pass a new --out folder")
-        for name, digest in dict(record.get("hashes") or {}).items():
+        saved_hashes = dict(record.get("hashes") or {})
+        unhashed = sorted(name for name in hashes if not saved_hashes.get(name))
+        if unhashed and self.holds_work():
+            raise ConfigError(f"{self.path / ARGUMENTS_FILE} holds no hash of the {unhashed[0]} file, so its answers "
+                              "cannot be checked against the data; start a new run with another --out")
+        for name, digest in saved_hashes.items():
             if hashes.get(name) not in (None, digest):
                 raise ConfigError(f"{name} file {saved.get(name)} changed since the run in {self.path} started (its "
                                   "SHA-256 differs from run.json's); restore it, or start a new run with another --out")
