@@ -434,7 +434,7 @@ def _in_run_directory(run: RunDirectory, spec: RunSpec, callbacks: Sequence[Call
     log.read()
     optimizer = build_optimizer(spec, callbacks=[*callbacks, log], progress=progress)
     record, tables = run_record(run, spec), frames(spec)
-    hashes = data_hashes(record, tables)
+    hashes = data_hashes({name: run.here(value) for name, value in record.items()}, tables)
     run.check(record, hashes)
     with run.lock():
         run.claim(record, tables, hashes)

@@ -43,6 +43,7 @@ ARGUMENTS_FILE = "run.json"
 TRIAL_LOG = "trials.log.jsonl"
 CACHE_FILE = "cache.sqlite"
 LOCK_FILE = "run.lock"
+RUN_PREFIX = "$RUN/"  # a path saved inside the run folder, relative to wherever the folder is
 FORMAT = "autoprompt.run/1"
 
 
@@ -171,12 +172,38 @@ class RunDirectory:
         return record
 
     def spec(self, overrides: Mapping[str, Any] | None = None) -> RunSpec:
-        """The run's saved settings (with ``overrides`` replacing some), parsed by ``spec.spec_from``."""
-        return spec_from({**self.record()["arguments"], **(overrides or {})}, str(self.path / ARGUMENTS_FILE))
+        """The run's saved settings (with ``overrides`` replacing some), parsed by ``spec.spec_from``; a path
+        saved inside the folder (``$RUN/...``) is taken inside the folder where it is now."""
+        saved = {name: self.here(value) for name, value in self.record()["arguments"].items()}
+        return spec_from({**saved, **(overrides or {})}, str(self.path / ARGUMENTS_FILE))
+
+    def here(self, value: Any) -> Any:
+        """``value`` with every ``$RUN/...`` path made a path inside this folder; one that climbs out of it
+        (``$RUN/../x``) is a ``ConfigError``."""
+        if isinstance(value, list):
+            return [self.here(v) for v in value]
+        if not (isinstance(value, str) and value.startswith(RUN_PREFIX)):
+            return value
+        path = (self.path / value.removeprefix(RUN_PREFIX)).resolve()
+        if not path.is_relative_to(self.path.resolve()):
+            raise ConfigError(f"{self.path / ARGUMENTS_FILE} names {value[:80]!r}, outside the run folder; start a "
+                              "new run with another --out")
+        return str(path)
+
+    def portable(self, value: Any) -> Any:
+        """``value`` with every absolute path inside this folder written as ``$RUN/...``, so the folder
+        may move: a resume then reads and writes where the folder is, never where it was."""
+        if isinstance(value, list):
+            return [self.portable(v) for v in value]
+        if not (isinstance(value, str) and os.path.isabs(value) and "\n" not in value):
+            return value
+        root, path = self.path.resolve(), Path(value)
+        return RUN_PREFIX + path.relative_to(root).as_posix() if path.is_relative_to(root) else value
 
     def _as_written(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """``record``'s settings as this version writes them, so an older run.json compares equal."""
-        return spec_from(record["arguments"], str(self.path / ARGUMENTS_FILE)).record()
+        written = spec_from(record["arguments"], str(self.path / ARGUMENTS_FILE)).record()
+        return {name: self.portable(value) for name, value in written.items()}
 
     def data_path(self, name: str) -> Path:
         """Where an argument given as a DataFrame or ``Dataset`` is saved."""
@@ -291,7 +318,8 @@ def _sha256(data: bytes) -> str:
 
 def run_record(run: RunDirectory, spec: RunSpec) -> dict[str, Any]:
     """The spec as ``run.json`` keeps it: in-memory tables as the files ``claim`` saves them to."""
-    return spec.record({name: str(run.data_path(name)) for name in spec.tables()})
+    record = spec.record({name: str(run.data_path(name)) for name in spec.tables()})
+    return {name: run.portable(value) for name, value in record.items()}
 
 
 def _may_change() -> set[str]:

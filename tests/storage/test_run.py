@@ -151,3 +151,29 @@ def test_a_run_json_written_before_the_run_specification_still_resumes(keyword_f
     assert again.best.candidate == first.best.candidate and again.paid_calls == 0
     assert not list((tmp_path / "run").glob("trials.log.jsonl.*"))
     assert "limits" not in json.loads(path.read_text())["arguments"]  # rewritten in today's form
+
+
+def test_a_moved_run_folder_resumes_where_it_is(keyword_frame, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """run.json names the folder's own files as ``$RUN/...``: a moved (or received) folder replays its cache
+    in place and never re-creates the old one."""
+    first = autoprompt.optimize(keyword_frame, inputs="text", target="label", model="fake", budget=200, seed=0,
+                                run_dir=tmp_path / "a" / "run")
+    arguments = json.loads((tmp_path / "a" / "run" / "run.json").read_text())["arguments"]
+    assert arguments["cache"] == "$RUN/cache.sqlite" and arguments["data"] == "$RUN/data/data.jsonl"
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "run").rename(tmp_path / "b" / "run")
+    again = autoprompt.resume(tmp_path / "b" / "run")
+    assert again.paid_calls == 0 and again.best.candidate == first.best.candidate
+    assert not (tmp_path / "a" / "run").exists()
+
+
+def test_a_run_json_path_that_climbs_out_of_its_folder_is_refused(keyword_frame, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    autoprompt.optimize(keyword_frame, inputs="text", target="label", model="fake", budget=200, seed=0,
+                        run_dir=tmp_path / "run")
+    path = tmp_path / "run" / "run.json"
+    record = json.loads(path.read_text())
+    record["arguments"]["cache"] = "$RUN/../elsewhere.sqlite"
+    path.write_text(json.dumps(record))
+    with pytest.raises(ConfigError, match="outside the run folder"):
+        autoprompt.resume(tmp_path / "run")
+    assert not (tmp_path / "elsewhere.sqlite").exists()
