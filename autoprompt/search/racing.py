@@ -67,6 +67,8 @@ class Racer:
             prompt = self.evaluator.prepare(prompt) if rungs else prompt
         except ExampleFailed as exc:  # calibration needs label scores this backend cannot give
             state, rungs, failure = TrialState.PRUNED, (), str(exc)
+        except BudgetExhausted:  # the last calls of the budget went to calibrating it: nothing was scored
+            state, rungs = TrialState.INTERRUPTED, ()
         try:
             for rung in rungs:
                 predictions += self.evaluator.evaluate(prompt, self.dev[len(predictions):rung])

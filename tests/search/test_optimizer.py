@@ -54,6 +54,26 @@ def test_budget_spent_mid_trial_keeps_what_was_computed(keyword_frame: pd.DataFr
     assert backend.calls == result.calls + result.test_calls
 
 
+def test_budget_spent_while_calibrating_a_trial_ends_the_search_not_the_run(keyword_frame: pd.DataFrame) -> None:
+    """Calibration spends three calls before any row: when they are the budget's last, the trial is
+    interrupted (nothing scored) and the run ends as any spent run does."""
+    from autoprompt.evaluate.evaluator import Evaluator
+    from autoprompt.evaluate.registry import get_metric
+    from autoprompt.models.budget import Budget
+    from autoprompt.models.client import Client
+    from autoprompt.prompts.compose import compose
+    from autoprompt.records.candidate import Candidate
+    from autoprompt.search.racing import Racer
+    from tests.conftest import refine_context
+
+    context = refine_context(keyword_frame)
+    client = Client(FakeBackend(), Budget(1))
+    racer = Racer(Evaluator(client, get_metric("accuracy"), context.setup.kind), list(context.dev.values()), (4,))
+    candidate = Candidate("fields", calibrate=True)
+    trial = racer.race(1, candidate, compose(candidate, context.setup, context.custom), lambda n, s: False)
+    assert trial.state is TrialState.INTERRUPTED and trial.predictions == ()
+
+
 def test_leaderboard_ranks_complete_candidates_first(keyword_frame: pd.DataFrame) -> None:
     board = run(keyword_frame).leaderboard
     assert list(board.columns[:4]) == ["trial", "candidate", "dev_score", "n_dev"]
