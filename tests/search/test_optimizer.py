@@ -148,10 +148,11 @@ def test_plain_skeletons_are_starts_and_the_best_is_the_base(keyword_frame: pd.D
     result = run(keyword_frame, template=None, budget=600)
     starts = [t for t in result.trials if t.operator == "start"]
     assert [t.candidate.task for t in starts[:4]] == ["instruction", "fields", "question", "quoted"]
-    titled = [t.candidate.answer_title for t in starts[4:]]
+    assert starts[4].candidate.task == "fields" and starts[4].candidate.n_demos == 3  # one worked example per label
+    titled = [t.candidate.answer_title for t in starts[5:]]
     assert titled == ["Maybe, no or yes", "Answer", "Sentiment", "Topic", "Category", "Rating", "Type", "Class",
                       "Output"][:len(titled)]
-    assert len(titled) >= 3 and all(t.candidate.task == "fields" for t in starts[4:])
+    assert len(titled) >= 3 and all(t.candidate.task == "fields" and not t.candidate.n_demos for t in starts[5:])
     assert all(t.state is not TrialState.INTERRUPTED for t in starts) and starts[0].state is TrialState.COMPLETE
     assert result.selection is not None and result.baseline.trial_number == result.selection.base
     base = result.trials[result.selection.base]
