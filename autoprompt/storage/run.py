@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from autoprompt.errors import ConfigError, RunInUse
-from autoprompt.files import append_line, make_folder, open_private, refuse_links, write_text
+from autoprompt.files import append_line, make_folder, open_private, read_bytes, refuse_links, write_text
 from autoprompt.records.progress import Progress
 from autoprompt.records.trial import Trial
 from autoprompt.spec import RunSpec, options, spec_from
@@ -122,14 +122,16 @@ class RunDirectory:
             raise ConfigError(f"{self.path} holds another run (its {', '.join(differ[:5])} differ); continue it with "
                               f"'autoprompt resume {self.path}', or pass a new --out folder")
         saved_hashes = dict(record.get("hashes") or {})
-        unhashed = sorted(name for name in hashes if not saved_hashes.get(name))
+        unhashed = sorted(name for name in hashes if name in DATA_FILES and not saved_hashes.get(name))
         if unhashed and self.holds_work():
             raise ConfigError(f"{self.path / ARGUMENTS_FILE} holds no hash of the {unhashed[0]} file, so its answers "
                               "cannot be checked against the data; start a new run with another --out")
         for name, digest in saved_hashes.items():
             if hashes.get(name) not in (None, digest):
-                raise ConfigError(f"{name} file {saved.get(name)} changed since the run in {self.path} started (its "
-                                  "SHA-256 differs from run.json's); restore it, or start a new run with another --out")
+                path = saved.get(name)
+                shown = f"{name} file {path}" if isinstance(path, str) else f"{name} file"
+                raise ConfigError(f"the {shown} changed since the run in {self.path} started (its SHA-256 differs "
+                                  "from run.json's), so the answers saved for it would not match; restore it, or start a new run with another --out")
 
     def holds_work(self) -> bool:
         """Whether a run here computed anything (a logged trial, a cached answer, an export); a run
@@ -300,13 +302,20 @@ def _frame_text(data: Any) -> str:
     return text
 
 
+DATA_FILES = ("data", "dev", "test")
+TEXT_FILES = ("template", "system", "json_schema", "clarifiers", "context")  # a text, or a file holding it
+
+
 def file_hashes(arguments: Mapping[str, Any]) -> dict[str, str]:
-    """SHA-256 of each data file the arguments name (bundled task names and objects have none)."""
+    """SHA-256 of each data file the arguments name (bundled task names and objects have none), and of each
+    template, system message, schema, clarifier or context block given as a file (``clarifiers[0]``...)."""
     out = {}
-    for name in ("data", "dev", "test"):
-        value = arguments.get(name)
-        if isinstance(value, str) and "\n" not in value and Path(value).is_file():
-            out[name] = _sha256(Path(value).read_bytes())
+    for name in (*DATA_FILES, *TEXT_FILES):
+        values = arguments.get(name)
+        for i, value in enumerate(values if isinstance(values, list | tuple) else [values]):
+            key = f"{name}[{i}]" if isinstance(values, list | tuple) else name
+            if isinstance(value, str) and "\n" not in value and len(value) < 4096 and Path(value).is_file():
+                out[key] = _sha256(read_bytes(Path(value)))
     return out
 
 

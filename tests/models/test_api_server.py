@@ -11,6 +11,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -136,6 +138,38 @@ def test_twenty_percent_faults_change_nothing(server: str, small_csv: Path) -> N
     assert outcomes == [[(p.example_id, p.output, p.failed) for p in t.predictions] for t in clean.trials]
     assert not any("gave up" in p.error for t in faulty.trials for p in t.predictions)
     assert faulty.calls == clean.calls
+
+
+def test_twenty_failures_in_a_row_end_the_run_and_nothing_paid_for_is_lost(server: str, small_csv: Path,
+                                                                           tmp_path: Path) -> None:
+    """A server that breaks mid-run (every request a 500): the run ends after 20 failed requests in a row,
+    one line, exit 1; once it heals, the resume asks only what was never answered, so the server answers
+    each request of the run exactly once, as many as a run that never met a fault."""
+    command = ("optimize", "--data", str(small_csv), "--input", "text", "--target", "label", "--budget", "48",
+               "--seed", "0", "--concurrency", "10")  # ten retry sleeps at a time: the 20 failures take ~30 s
+    with FaultProxy(server, every=10**9) as clean:
+        assert cli(*command, "--model", f"openai:smollm2@{clean.url}/v1", "--out", str(tmp_path / "clean"),
+                   "--model-option", "cache_prompt=false").returncode == 0
+    with FaultProxy(server, every=10**9) as proxy:
+        model = f"openai:smollm2@{proxy.url}/v1"
+        watcher = threading.Thread(target=_break_after, args=(proxy, clean.relayed // 2), daemon=True)
+        watcher.start()
+        run = cli(*command, "--model", model, "--out", str(tmp_path / "run"), "--model-option", "cache_prompt=false")
+        lines = [line for line in run.stderr.splitlines() if line.startswith("autoprompt:")]
+        assert run.returncode == 1 and len(lines) == 1 and "20 requests in a row" in lines[0], run.stderr
+        assert 0 < proxy.relayed < clean.relayed
+        proxy.broken = False
+        resumed = cli("resume", str(tmp_path / "run"))
+        assert resumed.returncode == 0, resumed.stderr
+    assert proxy.relayed == clean.relayed
+    winner = json.loads((tmp_path / "run" / "winner.json").read_text())
+    assert winner["candidate"] == json.loads((tmp_path / "clean" / "winner.json").read_text())["candidate"]
+
+
+def _break_after(proxy: FaultProxy, answers: int) -> None:
+    while proxy.relayed < answers:
+        time.sleep(0.01)
+    proxy.broken = True
 
 
 def test_concurrent_evaluation_matches_sequential(server: str) -> None:
