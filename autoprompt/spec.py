@@ -32,13 +32,31 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError, field_validator, model_validator
 
 from autoprompt.errors import ConfigError
 from autoprompt.models.backend import Backend
 from autoprompt.prompts.pattern import check_pattern
+
+if TYPE_CHECKING:  # what each object-valued setting holds; pydantic sees Any, and the field validators check it
+    import pandas as pd
+
+    from autoprompt.data.dataset import Dataset
+    from autoprompt.evaluate.metric import Metric, PerExample
+    from autoprompt.models.cache import ResponseCache
+    from autoprompt.models.usage import PriceTable
+    from autoprompt.prompts.library import TemplateLibrary
+
+    DataSource = str | pd.DataFrame | Dataset | None
+    ModelSource = str | Backend
+    MetricSource = str | Metric | PerExample | None
+    CacheSource = str | ResponseCache | None
+    Prices = PriceTable | None
+    Library = TemplateLibrary | None
+else:
+    DataSource = ModelSource = MetricSource = CacheSource = Prices = Library = Any
 
 MAX_SEED = 2**32 - 1  # numpy's and Optuna's samplers take seeds up to this
 API_PROVIDERS = ("openai", "anthropic")
@@ -132,7 +150,7 @@ def check_ranges(a: Mapping[str, Any]) -> None:
     _number("consistency_weight", a.get("consistency_weight", 0.0), high=1.0, inclusive=True, optional=False)
     for name in ("model", "optimizer_model", "judge_model"):
         value = a.get(name)
-        if value is not None and not isinstance(value, str | Backend | dict):
+        if value is not None and not isinstance(value, str | Backend) and not _kept_object(value):
             raise ConfigError(f"{name} must be a model spec like 'local' or 'openai:gpt-4o-mini', or an object with "
                               f"the Backend methods (name, supports_chat, score, generate); got "
                               f"{type(value).__name__}")
@@ -185,20 +203,21 @@ class RunSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
-    data: Annotated[Any, Option("CSV/JSONL file, or a bundled task: sentiment, intent, past_tense (required)",
+    data: Annotated[DataSource, Option("CSV/JSONL file, or a bundled task: sentiment, intent, past_tense (required)",
                                 file=True)] = None
     inputs: Annotated[StrictStr | list[StrictStr] | None, Option("input column(s), comma-separated",
                                                                  alias="input")] = None
     target: Annotated[StrictStr | None, Option("target column")] = None
-    dev: Annotated[Any, Option("dev file (default: split from --data)", file=True)] = None
-    test: Annotated[Any, Option("test file (default: split from --data)", file=True)] = None
+    dev: Annotated[DataSource, Option("dev file (default: split from --data)", file=True)] = None
+    test: Annotated[DataSource, Option("test file (default: split from --data)", file=True)] = None
     template: Annotated[StrictStr | None, Option("starting prompt: a Jinja file or Jinja text using the input columns",
                                                  file=True)] = None
     system: Annotated[StrictStr | None, Option(
         "a system message every prompt starts with: a Jinja file or text (it may use labels, description, "
         "definitions, titles; not the inputs); the search may also move the instruction into it", file=True,
         metavar="TEMPLATE")] = None
-    model: Annotated[Any, Option("model under optimization: local (bundled SmolLM2), local:gemma, local:/path.gguf, "
+    model: Annotated[ModelSource, Option(
+        "model under optimization: local (bundled SmolLM2), local:gemma, local:/path.gguf, "
                                  "openai:MODEL[@BASE_URL], anthropic:MODEL[@BASE_URL]")] = "local"
     api_base: Annotated[StrictStr | None, Option(
         "API models: the server's base URL (the same as --model openai:MODEL@URL), e.g. "
@@ -211,7 +230,7 @@ class RunSpec(BaseModel):
         "max_completion_tokens=N caps a reasoning model's answer); local models: batch=N, the examples scored "
         "together in one llama.cpp batch (default 32; 1 scores one at a time); repeat for more", alias="model_option",
         repeat=True)] = ()
-    metric: Annotated[Any, Option(
+    metric: Annotated[MetricSource, Option(
         "accuracy, macro_f1, exact_match, contains, regex:PATTERN; for free text token_f1, rouge1, rouge2, rougeL, "
         "chrf, bleu, a weighted sum like 0.7*rougeL+0.3*chrf, or a judge model's rubric: judge:correctness, "
         "judge:faithfulness, judge:concision, judge:tone, judge:FILE.jinja")] = None
@@ -234,9 +253,10 @@ class RunSpec(BaseModel):
     max_tokens: Annotated[int | None, Option("token limit for the search (input + output)", read=int,
                                              resumable=True)] = None
     max_usd: Annotated[float | None, Option("cost limit for the search in USD", read=float, resumable=True)] = None
-    cache: Annotated[Any, Option("SQLite response cache (default: OUT/cache.sqlite); a re-run pays only for new "
+    cache: Annotated[CacheSource, Option(
+        "SQLite response cache (default: OUT/cache.sqlite); a re-run pays only for new "
                                  "requests", file=True)] = None
-    prices: Annotated[Any, Option("USD per million input and output tokens, by model (a PriceTable)",
+    prices: Annotated[Prices, Option("USD per million input and output tokens, by model (a PriceTable)",
                                   cli=False)] = None
     price: Annotated[tuple[float, ...] | None, Option(
         "USD per million input and output tokens of --model (and, third, cached input tokens), e.g. 0.15,0.60; "
@@ -255,8 +275,9 @@ class RunSpec(BaseModel):
     label_definitions: Annotated[dict[StrictStr, StrictStr] | None, Option(
         "a sentence per label, for the label-definition context block", cli=False)] = None
     label_words: Annotated[dict[StrictStr, dict[StrictStr, StrictStr]] | None, Option(
-        "per label, the words the prompt may use for it", cli=False)] = None
-    library: Annotated[Any, Option("the template library (default: the bundled one)", cli=False)] = None
+        "named sets of label words the search may try, {SET: {LABEL: WORD}}, each mapping every label",
+        cli=False)] = None
+    library: Annotated[Library, Option("the template library (default: the bundled one)", cli=False)] = None
     clarifiers: Annotated[tuple[StrictStr, ...], Option(
         "an added instruction of your own (text or file); repeat for more", alias="clarifier", repeat=True,
         file=True)] = ()
@@ -269,14 +290,16 @@ class RunSpec(BaseModel):
         "space", choices=("refine", "components"))] = "refine"
     operators: Annotated[tuple[StrictStr, ...], Option(
         "refinement operator families, comma-separated; rewrite needs --optimizer-model", read=_csv)] = FAMILIES
-    optimizer_model: Annotated[Any, Option("model that writes new instructions (same specs as --model; may be the "
+    optimizer_model: Annotated[ModelSource | None, Option(
+        "model that writes new instructions (same specs as --model; may be the "
                                            "same model); its calls count against --budget")] = None
     max_prompt_tokens: Annotated[int | None, Option("skip proposals whose prompt is longer than this",
                                                     read=int)] = None
     storage: Annotated[StrictStr | None, Option(
         "database URL for a shared run (postgresql://user@host/db); needs --strategy components; "
         "'autoprompt worker --storage URL' processes join it")] = None
-    judge_model: Annotated[Any, Option("model that grades judge:RUBRIC metrics (same specs as --model; default: "
+    judge_model: Annotated[ModelSource | None, Option(
+        "model that grades judge:RUBRIC metrics (same specs as --model; default: "
                                        "--model); its calls count against --budget")] = None
     consistency: Annotated[int, Option("also sample K answers per example and report how much they agree (0: off)",
                                        read=int, metavar="K")] = 0
@@ -385,9 +408,33 @@ class RunSpec(BaseModel):
     @field_validator("cache", mode="before")
     @classmethod
     def _cache(cls, value: Any) -> Any:
-        if isinstance(value, dict):  # an in-memory cache was not kept: the run directory's serves
+        if _kept_object(value):  # an in-memory cache was not kept: the run directory's serves
             return None
-        return str(value) if isinstance(value, Path) else value
+        if isinstance(value, Path):
+            return str(value)
+        if isinstance(value, _PLAIN) or not (isinstance(value, str) or value is None or (
+                callable(getattr(type(value), "get", None)) and callable(getattr(type(value), "put", None)))):
+            raise ValueError("expected the path of an SQLite cache file, or a cache object with get(key) and "
+                             "put(key, value)")
+        return value
+
+    @field_validator("metric", mode="before")
+    @classmethod
+    def _metric(cls, value: Any) -> Any:
+        if isinstance(value, _PLAIN) and not _kept_object(value):
+            raise ValueError("expected a metric name such as accuracy, macro_f1, token_f1 or judge:correctness, "
+                             "a Metric, or a function (example, answer) -> score")
+        return value
+
+    @field_validator("data", "dev", "test", mode="before")
+    @classmethod
+    def _data_source(cls, value: Any) -> Any:
+        if isinstance(value, Path):
+            return str(value)
+        if isinstance(value, _PLAIN):
+            raise ValueError(f"expected a CSV/JSONL file path, a bundled task name, a pandas DataFrame or a Dataset, "
+                             f"not a {type(value).__name__}")
+        return value
 
     def record(self, data_paths: Mapping[str, str] | None = None, *, purpose: str = "run.json",
                exclude: Collection[str] = ()) -> dict[str, Any]:
@@ -438,6 +485,14 @@ def _is_frame(value: Any) -> bool:
     from autoprompt.data.dataset import Dataset
 
     return isinstance(value, pd.DataFrame | Dataset)
+
+
+_PLAIN = (bool, int, float, list, tuple, dict, bytes)  # what YAML or JSON can hold where a name or object belongs
+
+
+def _kept_object(value: Any) -> bool:
+    """Whether ``value`` is the ``{"object": NAME}`` that ``record`` keeps for an object it cannot save."""
+    return isinstance(value, dict) and set(value) == {"object"} and isinstance(value["object"], str)
 
 
 def _portable(value: Any, *, file: bool) -> Any:
@@ -507,8 +562,11 @@ def spec_from(values: Mapping[str, Any], where: str) -> RunSpec:
         error = exc.errors()[0]
         key = str(error["loc"][0]) if error["loc"] else "settings"
         got = repr(error.get("input"))[:80]
-        hint = f"; valid settings: {', '.join(options())}" if error["type"] == "extra_forbidden" else ""
-        raise ConfigError(f"{where}: {key}: {error['msg']} (got {got}){hint}") from None
+        hint = f"; valid settings: {', '.join(options())}" if error["type"] == "extra_forbidden" else \
+            "; YAML reads unquoted yes, no, on and off as true or false: quote them" \
+            if isinstance(error.get("input"), bool) and error["type"] == "string_type" else ""
+        message = str(error['msg']).removeprefix("Value error, ")
+        raise ConfigError(f"{where}: {key}: {message} (got {got}){hint}") from None
 
 
 # --- the command line -----------------------------------------------------------------------------------

@@ -159,6 +159,40 @@ def _component(name: str) -> str:
     return BAD_TEMPLATES[name][0].replace("text", "labels")
 
 
+# settings of the wrong shape in a config: one line naming the setting, never an AttributeError mid-run
+SHAPES = (  # id, the YAML line, what the error names
+    ("config-cache-number", "cache: 5", "cache"),
+    ("config-cache-list", "cache: [a.sqlite]", "cache"),
+    ("config-cache-mapping", "cache: {path: a.sqlite}", "cache"),
+    ("config-cache-true", "cache: true", "cache"),
+    ("config-model-mapping", "model: {provider: openai}", "model"),
+    ("config-model-number", "model: 5", "model"),
+    ("config-optimizer-model-list", "optimizer_model: [fake]", "optimizer_model"),
+    ("config-judge-model-mapping", "judge_model: {name: fake}", "judge_model"),
+    ("config-metric-number", "metric: 5", "metric"),
+    ("config-metric-mapping", "metric: {name: accuracy}", "metric"),
+    ("config-metric-list", "metric: [accuracy]", "metric"),
+    ("config-dev-mapping", "dev: {a: 1}", "dev"),
+    ("config-test-number", "test: 3", "test"),
+    ("config-prices-list", "prices: [1, 2]", "prices"),
+    ("config-prices-short", "prices: {prices: {fake: [1]}}", "prices"),
+    ("config-library-text", "library: x", "library"),
+    ("config-library-unknown", "library: {a: 1}", "library"),
+    ("config-label-words-unknown-label", "label_words: {short: {'yes': y, 'no': n, maybe: m, perhaps: p}}", "perhaps"),
+    ("config-label-words-missing-label", "label_words: {short: {'yes': y}}", "lacks 'maybe'"),
+    ("config-label-words-flat", "label_words: {positive: good}", "label_words"),
+    ("config-definitions-unknown-label", "label_definitions: {perhaps: not sure}", "perhaps"),
+    ("config-definitions-list", "label_definitions: [a, b]", "label_definitions"),
+    ("config-feedback-numbers", "feedback: [1, 2]", "feedback"),
+    ("config-operators-unknown", "operators: [feedback, magic]", "magic"),
+    ("config-inputs-number", "input: 5", "input"),
+    ("config-stop-mapping", "stop: {a: 1}", "stop"),
+    ("config-kind-unknown", "kind: regression", "kind"),
+    ("config-model-options-mapping", "model_option: {a: 1}", "model_option"),
+)
+SHAPE_CASES = [Case(id_, opt("--config", "{d}/c.yaml"), expect, files={"c.yaml": line + "\n"})
+               for id_, line, expect in SHAPES]
+
 CASES: list[Case] = [
     # data
     Case("data-missing-file", opt("--data", "{d}/nope.csv", drop=("--data",)), "nope.csv"),
@@ -233,6 +267,7 @@ CASES: list[Case] = [
          files={"c.yaml": "budget: -5\n"}),
     Case("config-weight-above-1", opt("--config", "{d}/c.yaml"), "consistency_weight",
          files={"c.yaml": "consistency_weight: 2\n"}),
+    *SHAPE_CASES,
     Case("config-unknown-strategy", opt("--config", "{d}/c.yaml"), "strategy", files={"c.yaml": "strategy: anneal\n"}),
     # flags
     Case("flag-budget-zero", opt("--budget", "0", drop=("--budget",)), "budget must be"),

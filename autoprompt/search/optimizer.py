@@ -489,6 +489,7 @@ def prepare_task(
                       f"{leaked} across train, dev and test) and were dropped, so no row is scored as unseen "
                       "after it was shown or used for selection", DataWarning, stacklevel=3)
     _check_labels(full, dev_set, test_set, dev, test)
+    _check_label_maps(full, label_definitions, label_words)
     train, dev_set = selection_rows(train, dev_set, seed=seed)
     labels = full.labels
     library = library or TemplateLibrary.bundled()
@@ -525,6 +526,27 @@ def _json_schema(given: str | None, bundled: BundledTask | None) -> str | None:
         raise ConfigError(f"cannot read the JSON schema {path} ({type(exc).__name__}); pass a readable .json file "
                           "or the schema itself as --json-schema") from None
     return schema_text(text, f"JSON schema {path}")
+
+
+def _check_label_maps(train: Dataset, definitions: Mapping[str, str] | None,
+                      words: Mapping[str, Mapping[str, str]] | None) -> None:
+    """Label definitions name labels of the data; each named set of label words maps every label, and only labels."""
+    if not (definitions or words):
+        return
+    labels = set(train.labels)
+    if train.kind is not TaskKind.CLASSIFICATION:
+        raise ConfigError("label_definitions and label_words are for classification tasks, and this one is "
+                          "generation; leave them out")
+    unknown = sorted(set(definitions or {}) - labels)
+    if unknown:
+        raise ConfigError(f"label_definitions names {unknown[0][:40]!r}, which is not a label of the data (labels: "
+                          f"{', '.join(sorted(labels))[:200]}); fix or drop that key")
+    for name, mapping in (words or {}).items():
+        extra, missing = sorted(set(mapping) - labels), sorted(labels - set(mapping))
+        if extra or missing:
+            problem = f"names {extra[0][:40]!r}, not a label of the data" if extra else f"lacks {missing[0][:40]!r}"
+            raise ConfigError(f"label_words set {name[:40]!r} {problem}; each set maps every label (labels: "
+                              f"{', '.join(sorted(labels))[:200]}) to its word")
 
 
 def _check_labels(train: Dataset, dev: Dataset, test: Dataset, dev_source: Any, test_source: Any) -> None:

@@ -131,7 +131,8 @@ class RunDirectory:
                 path = saved.get(name)
                 shown = f"{name} file {path}" if isinstance(path, str) else f"{name} file"
                 raise ConfigError(f"the {shown} changed since the run in {self.path} started (its SHA-256 differs "
-                                  "from run.json's), so the answers saved for it would not match; restore it, or start a new run with another --out")
+                                  "from run.json's), so the answers saved for it would not match; restore it, or start "
+                                  "a new run with another --out")
 
     def holds_work(self) -> bool:
         """Whether a run here computed anything (a logged trial, a cached answer, an export); a run
