@@ -259,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _shown(exc: BaseException) -> str:
     """An error's text on one line, with the credentials of any URL in it hidden."""
-    from autoprompt.models.hosted import without_credentials
+    from autoprompt.errors import without_credentials
 
     return without_credentials(" ".join(str(exc).split()))
 

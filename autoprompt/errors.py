@@ -20,12 +20,28 @@ exception. Exceptions are for failures of the whole run:
   - ``ExampleFailed``: one request failed (too long for the context, refused...); the
     evaluator records it as a failed score and the run goes on.
 
-Every message names the problem and the fix.
+Every message names the problem and the fix. A value from the user or a file shows in a message
+only as ``excerpt(value)`` (short, escaped), and a URL only through ``without_credentials``.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
+
+
+def without_credentials(text: str) -> str:
+    """``text`` with the credentials of every URL in it (``scheme://user:key@``) shown as ``***@``."""
+    return _CREDENTIALS.sub(r"\1***@", text)
+
+
+def excerpt(value: object, limit: int = 60) -> str:
+    """``value`` as a message may quote it: its escaped ``repr``, cut to about ``limit`` characters,
+    credentials in URLs masked, so a hostile or huge value never floods a terminal or leaks a key."""
+    shown = without_credentials(repr(value))
+    return shown if len(shown) <= limit else shown[:limit] + "...(" + str(len(shown)) + " characters)"
 
 
 class AutopromptError(Exception):

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError, field_validator, model_validator
 
-from autoprompt.errors import ConfigError
+from autoprompt.errors import ConfigError, excerpt
 from autoprompt.models.backend import Backend
 from autoprompt.prompts.pattern import check_pattern
 
@@ -108,7 +108,7 @@ def _whole(name: str, value: Any, low: int, high: int | None = None, *, optional
         and (high is None or value <= high)
     if not in_range:
         bound = f"from {low} to {high}" if high is not None else f"{low} or more"
-        raise ConfigError(f"{name} must be a whole number {bound}, got {value!r}")
+        raise ConfigError(f"{name} must be a whole number {bound}, got {excerpt(value)}")
 
 
 def _number(name: str, value: Any, *, low: float = 0.0, high: float | None = None, inclusive: bool = False,
@@ -119,14 +119,15 @@ def _number(name: str, value: Any, *, low: float = 0.0, high: float | None = Non
         and (value >= low if inclusive else value > low) and (high is None or value <= high)
     if not usable:
         bound = f"from {low:g} to {high:g}" if high is not None else f"above {low:g}"
-        raise ConfigError(f"{name} must be a finite number {bound}, got {value!r}")
+        raise ConfigError(f"{name} must be a finite number {bound}, got {excerpt(value)}")
 
 
 def check_ranges(a: Mapping[str, Any]) -> None:
     """``ConfigError`` for the first number or object out of its range or of the wrong kind."""
     budget = a.get("budget", 500)
     if not isinstance(budget, int) or isinstance(budget, bool) or budget <= 0:
-        raise ConfigError(f"budget must be a positive number of model calls, got {budget!r}; pass e.g. --budget 500")
+        raise ConfigError(f"budget must be a positive number of model calls, got {excerpt(budget)}; "
+                          "pass e.g. --budget 500")
     _whole("seed", a.get("seed", 0), 0, MAX_SEED)
     _whole("first_rung", a.get("first_rung", 16), 1)
     _whole("top_k", a.get("top_k", 3), 1)
@@ -140,7 +141,7 @@ def check_ranges(a: Mapping[str, Any]) -> None:
     if price is not None and not (isinstance(price, list | tuple) and len(price) in (2, 3) and all(
             isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v >= 0 for v in price)):
         raise ConfigError(f"price must be two (or three) finite numbers of 0 or more (USD per million input, "
-                          f"output and cached input tokens), got {price!r}; pass e.g. --price 0.15,0.60")
+                          f"output and cached input tokens), got {excerpt(price)}; pass e.g. --price 0.15,0.60")
     _check_model_options(a.get("model_options", ()))
     _whole("max_output_tokens", a.get("max_output_tokens"), 1, optional=True)
     pattern = a.get("answer_pattern")
@@ -182,7 +183,7 @@ def _check_model_options(options: Any) -> None:
         return  # the type check names it
     for option in options:
         if not isinstance(option, str) or "=" not in option or not option.partition("=")[0].strip():
-            raise ConfigError(f"a model option must be KEY=VALUE, got {option!r}; pass e.g. --model-option "
+            raise ConfigError(f"a model option must be KEY=VALUE, got {excerpt(option)}; pass e.g. --model-option "
                               "reasoning_effort=low")
     settings = model_settings(options)
     secret = next((name for name in settings if SECRET_OPTION.search(name)), None)
@@ -329,11 +330,11 @@ class RunSpec(BaseModel):
         if self.api_base is None:
             return self
         if not (isinstance(self.model, str) and self.model.startswith(tuple(p + ":" for p in API_PROVIDERS))):
-            raise ValueError(f"api_base applies to openai: and anthropic: models, not {self.model!r}")
+            raise ValueError(f"api_base applies to openai: and anthropic: models, not {excerpt(self.model)}")
         model, _, given = self.model.partition("@")
         if given and given.rstrip("/") != self.api_base.rstrip("/"):
-            raise ValueError(f"the model {self.model!r} names another base URL than api_base {self.api_base!r}; "
-                             "give it once")
+            raise ValueError(f"the model {excerpt(self.model)} names another base URL than api_base "
+                             f"{excerpt(self.api_base)}; give it once")
         object.__setattr__(self, "model", f"{model}@{self.api_base}")
         return self
 
@@ -341,6 +342,14 @@ class RunSpec(BaseModel):
     @classmethod
     def _path_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, Path) else value
+
+    @field_validator("storage")
+    @classmethod
+    def _no_password(cls, value: str | None) -> str | None:
+        if value is not None and re.search(r"://[^/@\s]*:[^/@\s]*@", value):
+            raise ValueError("the URL holds a password, and it would be saved in run.json and the shared database; "
+                             "put the password in PGPASSWORD or ~/.pgpass and leave it out of the URL")
+        return value
 
     @field_validator("clarifiers", "context", mode="before")
     @classmethod
@@ -561,7 +570,7 @@ def spec_from(values: Mapping[str, Any], where: str) -> RunSpec:
     except ValidationError as exc:
         error = exc.errors()[0]
         key = str(error["loc"][0]) if error["loc"] else "settings"
-        got = repr(error.get("input"))[:80]
+        got = excerpt(error.get("input"), 80)
         hint = f"; valid settings: {', '.join(options())}" if error["type"] == "extra_forbidden" else \
             "; YAML reads unquoted yes, no, on and off as true or false: quote them" \
             if isinstance(error.get("input"), bool) and error["type"] == "string_type" else ""

@@ -37,6 +37,7 @@ OPT = ("optimize", "--data", "{d}/data.csv", "--input", "text", "--target", "lab
        "--budget", "200", "--out", "{d}/out")
 
 
+SECRETS = ("sk-secret", "sk-live-123")  # keys planted in cases: never printed back
 CASE_SECONDS = 10  # every case ends within this, hostile patterns and templates included
 
 
@@ -296,8 +297,10 @@ CASES: list[Case] = [
     Case("flag-cache-is-a-folder", opt("--cache", "{d}/folder"), "is a folder", files={"folder/x.txt": "x"}),
     Case("flag-cache-is-not-a-cache", opt("--cache", "{d}/notes.txt"), "not a SQLite cache",
          files={"notes.txt": "my notes"}),
-    Case("flag-storage-down", opt("--strategy", "components", "--storage", "postgresql://me:pw@127.0.0.1:1/db"),
+    Case("flag-storage-down", opt("--strategy", "components", "--storage", "postgresql://me@127.0.0.1:1/db"),
          "cannot connect to the storage"),
+    Case("flag-storage-password", opt("--strategy", "components", "--storage",
+                                      "postgresql://me:sk-secret@127.0.0.1:1/db"), "PGPASSWORD"),
     Case("flag-unknown-metric", opt("--metric", "acuracy"), "acuracy"),
     Case("flag-bad-regex-metric", opt("--metric", "regex:(["), "regex"),
     # patterns that backtrack without bound fail at once (each case runs under the table's time limit)
@@ -467,6 +470,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_changed(case: Case, tmp_path: 
     assert len(lines) == 1 and lines[0].startswith("autoprompt: error: "), err
     assert case.expect.lower() in lines[0].lower(), lines[0]
     assert "error: unexpected" not in lines[0], "a bad input must be checked, not caught by the CLI's last resort"
+    assert not any(secret in err for secret in SECRETS), "a secret from the input was echoed"
     after = snapshot(tmp_path)
     assert {name: after.get(name) for name in before} == before, "a file that existed before was changed"
 

@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from autoprompt.errors import AutopromptError, ConfigError, DataError, require
+from autoprompt.errors import AutopromptError, ConfigError, DataError, excerpt, require
 from autoprompt.prompts.answers import normalize_text
 from autoprompt.prompts.pattern import PatternTimeout, check_pattern, search
 from autoprompt.prompts.structured import read_json
@@ -95,8 +95,8 @@ class Metric:
 
     def _checked(self, example: Example, grade: Grade) -> Grade:
         if not (math.isfinite(grade.score) and -1e-9 <= grade.score <= 1.0 + 1e-9):  # allow a library's rounding
-            raise ConfigError(f"metric '{self.name}' gave {grade.score!r} for example {example.id}; a metric must "
-                              "return a finite number from 0 to 1; fix the metric function")
+            raise ConfigError(f"metric '{self.name}' gave {excerpt(grade.score)} for example {example.id}; a "
+                              "metric must return a finite number from 0 to 1; fix the metric function")
         return replace(grade, score=min(max(grade.score, 0.0), 1.0))
 
     @property

@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from autoprompt.errors import ConfigError, require
+from autoprompt.errors import ConfigError, excerpt, require
 from autoprompt.export.manifest import ExportedPrompt, load_prompt
 from autoprompt.prompts.answers import parse_label
 
@@ -25,8 +25,8 @@ def _signature(exported: ExportedPrompt) -> Any:
     dspy = _dspy()
     target = str(exported.manifest.get("target", "answer"))
     if not target.isidentifier():
-        raise ConfigError(f"the target column {target!r} is not a Python identifier, which a DSPy field name must "
-                          "be; rename the column (e.g. to 'label') and optimize again, or export another format")
+        raise ConfigError(f"the target column {excerpt(target)} is not a Python identifier, which a DSPy field name "
+                          "must be; rename the column (e.g. to 'label') and optimize again, or export another format")
     instruction = str(exported.prompt.constants.get("instruction") or "")
     spec = f"{', '.join(exported.input_names)} -> {target}"
     return dspy.Signature(spec, instruction) if instruction else dspy.Signature(spec)

@@ -40,7 +40,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from autoprompt.errors import ConfigError, MissingDependency
+from autoprompt.errors import ConfigError, MissingDependency, excerpt
 from autoprompt.export.manifest import (
     MANIFEST_FILE,
     TEMPLATE_FILE,
@@ -288,7 +288,7 @@ def export_run(run: str | Path, fmt: str, out: str | Path | None = None, *, mode
     run = Path(run)
     plugged = load("autoprompt.exporters", fmt) if fmt not in FORMATS else None
     if fmt not in FORMATS and plugged is None:
-        raise ConfigError(f"unknown export format {fmt!r}; choose one of {', '.join(formats())}")
+        raise ConfigError(f"unknown export format {excerpt(fmt)}; choose one of {', '.join(formats())}")
     refuse_links(run, "run folder")
     exported = load_prompt(run)
     target = Path(out) if out is not None else run / "export" / fmt

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autoprompt.errors import ConfigError
+from autoprompt.errors import ConfigError, excerpt
 from autoprompt.files import make_folder, read_bytes, write_text
 from autoprompt.prompts.pattern import check_pattern
 from autoprompt.prompts.prompt import LEGACY_OUTPUT_TOKENS, Prompt
@@ -130,7 +130,7 @@ def read_record(path: Path, fmt: str, *, what: str, fix: str, missing: str) -> d
         raise ConfigError(f"{path} is not valid JSON ({exc}); {fix}") from None
     if not isinstance(record, dict) or record.get("format") != fmt:
         found = record.get("format") if isinstance(record, dict) else None
-        raise ConfigError(f"{path} is not {what} (format {found!r})")
+        raise ConfigError(f"{path} is not {what} (format {excerpt(found)})")
     return record
 
 
@@ -209,8 +209,8 @@ def _template_source(manifest: Mapping[str, Any], manifest_path: Path) -> str:
     name = manifest.get("template_file", TEMPLATE_FILE)
     folder = manifest_path.parent.resolve()
     if not isinstance(name, str) or not (folder / name).resolve().is_relative_to(folder):
-        raise ConfigError(f"{manifest_path} names template_file {name!r}, outside its own folder; a manifest may "
-                          f"only name a file beside it (e.g. {TEMPLATE_FILE!r}); fix or re-export it")
+        raise ConfigError(f"{manifest_path} names template_file {excerpt(name)}, outside its own folder; a manifest "
+                          f"may only name a file beside it (e.g. {TEMPLATE_FILE!r}); fix or re-export it")
     path = folder / name
     if path.is_file():
         try:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from autoprompt.errors import ConfigError, ExampleFailed, ModelError, require
+from autoprompt.errors import ConfigError, ExampleFailed, ModelError, require, without_credentials
 from autoprompt.models.backend import Limits
 from autoprompt.models.retry import RetryPolicy, TransientError, call_with_retries, parse_retry_after, status_error
 from autoprompt.prompts.answers import label_form, parse_label
@@ -75,13 +75,7 @@ class KeySentElsewhere(UserWarning):
     """An API key is about to be sent to a server other than the provider's own API."""
 
 
-_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
 LOOPBACK = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
-
-
-def without_credentials(text: str) -> str:
-    """``text`` with the credentials of every URL in it (``scheme://user:key@``) shown as ``***@``."""
-    return _CREDENTIALS.sub(r"\1***@", text)
 
 
 def announce_key(key_env: str, base_url: str) -> None:

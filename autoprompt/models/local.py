@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from autoprompt.errors import ConfigError, ExampleFailed, MissingDependency, ModelConfigError
+from autoprompt.errors import ConfigError, ExampleFailed, MissingDependency, ModelConfigError, excerpt
 from autoprompt.models.backend import Generated, Scored, UsageSink
 from autoprompt.models.local_batch import KEYS, BatchDecoder, greedy
 from autoprompt.records.message import Conversation, as_dicts, as_text
@@ -83,7 +83,7 @@ class LocalBackend:
         self.seed = seed
         self.batch_size = batch_size  # examples scored together (1: one at a time; the same scores)
         if keys not in KEYS:
-            raise ConfigError(f"keys must be one of {', '.join(KEYS)}, got {keys!r}")
+            raise ConfigError(f"keys must be one of {', '.join(KEYS)}, got {excerpt(keys)}")
         self.keys = keys  # the KV cache's key type (local_batch's docstring)
         self._batcher: BatchDecoder | None = None
         self.path = resolve_model_path(spec)

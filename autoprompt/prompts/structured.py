@@ -21,7 +21,7 @@ import json
 import re
 from typing import Any
 
-from autoprompt.errors import ConfigError
+from autoprompt.errors import ConfigError, excerpt
 
 FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 
@@ -38,7 +38,8 @@ def schema_text(text: str, where: str) -> str:
                           '{"type": "object", "properties": {...}}); fix the file')
     kind = schema.get("type")
     if kind is not None and not isinstance(kind, str | list):
-        raise ConfigError(f"{where}: 'type' must be a JSON type name such as \"object\", got {kind!r}; fix the schema")
+        raise ConfigError(f"{where}: 'type' must be a JSON type name such as \"object\", got {excerpt(kind)}; "
+                          "fix the schema")
     return json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
 
 

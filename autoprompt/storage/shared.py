@@ -30,7 +30,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from autoprompt.errors import ConfigError, MissingDependency
+from autoprompt.errors import ConfigError, MissingDependency, excerpt, without_credentials
 from autoprompt.records.trial import Trial, trial_from_record
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def _engine(url: str) -> Any:
     except ModuleNotFoundError as exc:
         raise MissingDependency(exc.name or "a database driver", "postgres") from None
     except sqlalchemy.exc.ArgumentError as exc:
-        raise ConfigError(f"storage URL {url!r} is not valid ({exc}); use e.g. "
+        raise ConfigError(f"storage URL {excerpt(url)} is not valid ({without_credentials(str(exc))[:200]}); use e.g. "
                           "postgresql://user@host:5432/db or sqlite:///run.db") from None
 
 
