@@ -651,8 +651,21 @@ def test_a_run_that_failed_before_its_first_answer_may_be_replaced(tmp_path: Pat
     argv = [arg.replace("{d}", str(tmp_path)) for arg in OPT]
     wrong = [*argv[:argv.index("--model") + 1], "openai:m@http://127.0.0.1:9/v1", *argv[argv.index("--model") + 2:]]
     assert main(wrong) == 1  # nothing listens there: a failure while running
-    assert (tmp_path / "out" / "run.json").is_file()
+    assert not (tmp_path / "out").exists()  # the folder was new and nothing was computed: none is left behind
+    (tmp_path / "out").mkdir()
+    assert main(wrong) == 1
+    assert (tmp_path / "out").is_dir()  # a folder that existed before stays
     assert main(argv) == 0  # the corrected command takes the folder over: nothing was computed there
+
+
+def test_a_missing_api_key_leaves_no_run_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    (tmp_path / "data.csv").write_text(CSV)
+    argv = [arg.replace("{d}", str(tmp_path)) for arg in opt("--model", "openai:gpt-4o-mini", drop=("--model",))]
+    assert main(argv) == 2
+    assert "OPENAI_API_KEY" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv"]
 
 
 def test_a_server_that_cannot_be_reached_is_one_line_exit_1_and_nothing_changed(

@@ -45,7 +45,7 @@ from autoprompt.data.dataset import (
     unique_rows,
     without_leaks,
 )
-from autoprompt.errors import BudgetExhausted, ConfigError, DataError, TemplateError
+from autoprompt.errors import AutopromptError, BudgetExhausted, ConfigError, DataError, TemplateError
 from autoprompt.evaluate.consistency import Consistency
 from autoprompt.evaluate.evaluator import Evaluator
 from autoprompt.evaluate.metric import METRICS, Metric, check_targets, default_metric
@@ -436,9 +436,17 @@ def _in_run_directory(run: RunDirectory, spec: RunSpec, callbacks: Sequence[Call
     record, tables = run_record(run, spec), frames(spec)
     hashes = data_hashes({name: run.here(value) for name, value in record.items()}, tables)
     run.check(record, hashes)
+    new, existed = run.is_new(), run.path.exists()
     with run.lock():
         run.claim(record, tables, hashes)
-        result = optimizer.run()
+        try:
+            result = optimizer.run()
+        except AutopromptError:
+            if isinstance(optimizer.cache, SQLiteCache):
+                optimizer.cache.close()
+            if new and not run.holds_work():  # failed before its first answer: leave no folder behind
+                run.discard(folder=not existed)
+            raise
         log.complete(result.trials)
         result.export(run.path)
         if result.study is not None:

@@ -208,6 +208,25 @@ class RunDirectory:
         written = spec_from(record["arguments"], str(self.path / ARGUMENTS_FILE)).record()
         return {name: self.portable(value) for name, value in written.items()}
 
+    def is_new(self) -> bool:
+        """Whether the folder does not exist yet, or is empty."""
+        return not self.path.is_dir() or not any(self.path.iterdir())
+
+    def discard(self, *, folder: bool) -> None:
+        """Remove what a run that computed nothing left (its arguments, empty cache, saved data, lock):
+        for a folder that was new, so a run that failed before its first answer leaves no folder behind.
+        Only autoprompt's own names are removed, and the folder itself only when ``folder`` (it was created
+        by this run) and nothing else is left in it."""
+        names = (ARGUMENTS_FILE, TRIAL_LOG, LOCK_FILE, *(CACHE_FILE + end for end in ("", "-wal", "-shm", "-journal")))
+        data = self.path / "data"
+        for path in [*(self.path / name for name in names),
+                     *(data / f"{name}.jsonl" for name in ("data", "dev", "test"))]:
+            if path.is_file() and not path.is_symlink():
+                path.unlink()
+        for made in (data, self.path) if folder else (data,):
+            if made.is_dir() and not made.is_symlink() and not any(made.iterdir()):
+                made.rmdir()
+
     def data_path(self, name: str) -> Path:
         """Where an argument given as a DataFrame or ``Dataset`` is saved."""
         return (self.path / "data" / f"{name}.jsonl").resolve()
