@@ -80,7 +80,7 @@ from autoprompt.search.racing import Racer, rungs_for
 from autoprompt.search.refine import RefinementStrategy
 from autoprompt.search.result import Finalist, OptimizationResult, TestReport, completed
 from autoprompt.search.selection import Selection, choose
-from autoprompt.search.shared_strategy import SharedStrategy, StopWhenSpent
+from autoprompt.search.shared_strategy import SharedBudget, SharedStrategy, StopWhenSpent
 from autoprompt.search.strategy import OptunaStrategy, SearchStrategy, StrategyState, halving_pruner, study_of
 from autoprompt.spec import RunSpec, spec_from
 from autoprompt.storage.feedback_file import check_feedback, load_feedback
@@ -196,7 +196,8 @@ class Optimizer:
     def _racer(self) -> tuple[Client, Racer]:
         """A client on a fresh budget, and the racer that evaluates on the search rows through it."""
         dev, _ = self.selection_rows()
-        client = Client(self.backend, self.budget.start(), cache=self.cache, prices=self.prices)
+        budget = SharedBudget(self.shared, self.budget) if self.shared is not None else self.budget.start()
+        client = Client(self.backend, budget, cache=self.cache, prices=self.prices)
         return client, Racer(self.evaluator(client), dev, rungs_for(len(dev), self.spec.first_rung),
                              max_prompt_tokens=self.spec.max_prompt_tokens)
 

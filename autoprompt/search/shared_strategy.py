@@ -3,8 +3,10 @@
 Contract: ``SharedStrategy`` wraps ``OptunaStrategy`` on the shared study: it fails stale
 trials before asking, records a heartbeat while a trial is evaluated, and stores each
 trial's record for the other workers; ``StopWhenSpent`` stops a worker once all of them
-together have spent the budget. A worker process is ``autoprompt.search.worker``; the
-study and its database are ``autoprompt.storage.shared``.
+together have spent the budget. ``SharedBudget`` is the ``Budget`` every process of the run
+charges in its database, call by call, so the caps hold for all of them together. A worker
+process is ``autoprompt.search.worker``; the study and its database are
+``autoprompt.storage.shared``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from autoprompt.errors import BudgetExhausted
+from autoprompt.models.budget import Budget, BudgetSpec
+from autoprompt.models.usage import Usage
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.progress import Progress
 from autoprompt.records.trial import Trial, trial_record
@@ -87,6 +92,39 @@ class SharedStrategy:
         for key, value in {**trial_record(trial, answers=True), "worker": os.getpid()}.items():
             optuna_trial.set_user_attr(key, value)
         self.inner.tell(proposal.inner, trial)
+
+
+class SharedBudget(Budget):
+    """A ``Budget`` counted in the shared run's database: each charge is one conditional UPDATE
+    there (``SharedRun.charge``), so the calls, tokens and USD of all processes together stop at
+    the caps. The time limit stays each process's own; ``calls`` counts this process's."""
+
+    def __init__(self, run: SharedRun, caps: BudgetSpec) -> None:
+        super().__init__(caps.calls, caps.seconds, max_tokens=caps.tokens, max_usd=caps.usd)
+        self.run = run
+
+    @property
+    def remaining(self) -> float:
+        return float("inf") if self.max_calls is None else self.max_calls - self.run.spent()
+
+    def charge(self, n: int = 1) -> None:
+        with self._lock:
+            if self.out_of_time():
+                raise BudgetExhausted(f"time limit of {self.max_seconds:g}s reached after {self.calls} model calls")
+            if not self.run.charge(n, calls=self.max_calls, tokens=self.max_tokens, usd=self.max_usd):
+                calls, tokens, usd = self.run.totals()
+                raise BudgetExhausted(
+                    f"USD budget of {self.max_usd:g} spent by all processes (${usd:.4f})"
+                    if self.max_usd is not None and usd >= self.max_usd else
+                    f"token budget of {self.max_tokens} spent by all processes ({tokens} tokens)"
+                    if self.max_tokens is not None and tokens >= self.max_tokens else
+                    f"budget of {self.max_calls} model calls spent by all processes ({calls} charged)")
+            self.calls += n
+
+    def record(self, usage: Usage, usd: float = 0.0) -> None:
+        super().record(usage, usd)
+        if usage.total or usd:
+            self.run.add_usage(usage.total, usd)
 
 
 class StopWhenSpent:

@@ -14,8 +14,11 @@ Contract:
   RUNNING in the database), and ``HeartbeatProposal`` keeps that worker's heartbeat
   while it evaluates. Each finished trial stores its predictions, calls and worker PID
   as user attributes, so any process can rebuild every worker's trials (``trials``).
-- Budget: ``spent()`` is the model calls charged by every worker's finished trials; the
-  ``StopWhenSpent`` callback stops a worker once the run's search budget is reached.
+- Budget: the table ``autoprompt_budget`` holds the run's calls, tokens and USD, charged by
+  every process. ``charge(n, calls=, tokens=, usd=)`` is one UPDATE that adds ``n`` calls only
+  while every cap still holds (True) or changes nothing (False), so N workers together stop
+  at the cap, never N times it; ``add_usage`` adds tokens and USD; ``spent()`` is the calls
+  charged so far. ``create`` starts the counts at zero.
 - ``work(url, model=...)`` joins a shared run as a worker: the same loop as ``optimize``,
   no finalization. The process that created the run (``optimize(storage=url,
   strategy="components")``) waits for running trials once the budget is spent, then
@@ -112,13 +115,57 @@ class SQLCache:
 
 
 class SharedRun:
-    """The study and cache of a run at a database URL."""
+    """The study, budget and cache of a run at a database URL."""
 
     def __init__(self, url: str, *, heartbeat: float = HEARTBEAT, grace: float = GRACE) -> None:
         self.url = url
         self.heartbeat = heartbeat
         self.grace = grace
         self._storage: Any = None
+        self._counts: tuple[Any, Any] | None = None
+
+    def _budget_table(self) -> tuple[Any, Any]:
+        """The engine and the counts table, created once; the run's row is added if missing."""
+        if self._counts is None:
+            import sqlalchemy as sa
+
+            engine = _engine(self.url)
+            table = sa.Table("autoprompt_budget", sa.MetaData(), sa.Column("run", sa.String(64), primary_key=True),
+                             sa.Column("calls", sa.BigInteger, nullable=False),
+                             sa.Column("tokens", sa.BigInteger, nullable=False),
+                             sa.Column("usd", sa.Float, nullable=False))
+            table.metadata.create_all(engine, checkfirst=True)
+            try:
+                with engine.begin() as conn:
+                    conn.execute(table.insert().values(run=STUDY, calls=0, tokens=0, usd=0.0))
+            except sa.exc.IntegrityError:
+                pass  # the row exists: another process added it
+            self._counts = engine, table
+        return self._counts
+
+    def charge(self, n: int, *, calls: int | None, tokens: int | None = None, usd: float | None = None) -> bool:
+        """Add ``n`` calls in one statement, only if the calls stay within ``calls`` and the tokens and
+        USD spent are still below their caps; whether it was charged."""
+        engine, table = self._budget_table()
+        row = table.c.run == STUDY
+        holds = [row, *([table.c.calls + n <= calls] if calls is not None else []),
+                 *([table.c.tokens < tokens] if tokens is not None else []),
+                 *([table.c.usd < usd] if usd is not None else [])]
+        with engine.begin() as conn:
+            return bool(conn.execute(table.update().where(*holds).values(calls=table.c.calls + n)).rowcount == 1)
+
+    def add_usage(self, tokens: int, usd: float) -> None:
+        engine, table = self._budget_table()
+        with engine.begin() as conn:
+            conn.execute(table.update().where(table.c.run == STUDY).values(
+                tokens=table.c.tokens + tokens, usd=table.c.usd + usd))
+
+    def totals(self) -> tuple[int, int, float]:
+        """Calls, tokens and USD charged by every process of the run."""
+        engine, table = self._budget_table()
+        with engine.connect() as conn:
+            found = conn.execute(table.select().where(table.c.run == STUDY)).first()
+        return (int(found.calls), int(found.tokens), float(found.usd)) if found else (0, 0, 0.0)
 
     @property
     def storage(self) -> Any:
@@ -150,6 +197,9 @@ class SharedRun:
         study = optuna.create_study(study_name=STUDY, storage=self.storage, direction="maximize", sampler=sampler,
                                     pruner=pruner)
         study.set_user_attr("arguments", arguments)
+        engine, table = self._budget_table()
+        with engine.begin() as conn:  # counts a run left in this database before are not this run's
+            conn.execute(table.update().where(table.c.run == STUDY).values(calls=0, tokens=0, usd=0.0))
         study.enqueue_trial(start)
         return study
 
@@ -169,11 +219,8 @@ class SharedRun:
         return spec_from({**saved, **(overrides or {})}, f"the shared run at {self.url}")
 
     def spent(self) -> int:
-        import optuna
-
-        finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-        return sum(int(t.user_attrs.get("calls", 0)) for t in self.study().get_trials(deepcopy=False,
-                                                                                     states=finished))
+        """The model calls every process of the run has charged."""
+        return self.totals()[0]
 
     def settle(self, evaluate_one: Callable[[], object], poll: float = 0.5) -> None:
         """Once the budget is spent: wait for running trials, failing stale ones, and evaluate
