@@ -1,6 +1,6 @@
 """Shared-run driver: the run's first process or a worker, on a slow deterministic fake model.
 
-    python shared_worker.py first URL DATA OUT LEDGER     # optimize(storage=URL), exports to OUT
+    python shared_worker.py first URL DATA OUT LEDGER [BUDGET]  # optimize(storage=URL), exports to OUT
     python shared_worker.py worker URL - - LEDGER         # autoprompt.search.worker.work(URL)
 
 Each trial this process evaluates adds "PID NUMBER STATE CALLS" to LEDGER; LEDGER.PID holds how
@@ -37,6 +37,7 @@ class SlowFake(FakeBackend):
 
 def main() -> None:
     role, url, data, out, ledger = sys.argv[1:6]
+    budget = int(sys.argv[6]) if len(sys.argv) > 6 else 1500
     model = SlowFake(Path(f"{ledger}.{os.getpid()}"))
 
     def log(trial: autoprompt.Trial, progress: object) -> None:
@@ -44,8 +45,10 @@ def main() -> None:
             handle.write(f"{os.getpid()} {trial.number} {trial.state.value} {model.calls}\n")
 
     if role == "first":
-        autoprompt.optimize(data, inputs="text", target="label", model=model, strategy="components",
-                            budget=1500, seed=0, first_rung=4, storage=url, run_dir=Path(out), callbacks=[log])
+        result = autoprompt.optimize(data, inputs="text", target="label", model=model, strategy="components",
+                                     budget=budget, seed=0, first_rung=4, storage=url, run_dir=Path(out),
+                                     callbacks=[log])
+        Path(f"{ledger}.first").write_text(f"{result.calls} {result.test_calls}\n")
     else:
         work(url, model=model, callbacks=[log])
 

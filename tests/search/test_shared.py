@@ -23,8 +23,9 @@ from tests.postgres import new_database, postgres_server, url_path  # noqa: F401
 DRIVER = Path(__file__).parent.parent / "drivers" / "shared_worker.py"
 
 
-def spawn(role: str, url: str, data: Path | str, out: Path | str, ledger: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, str(DRIVER), role, url, str(data), str(out), str(ledger)],
+def spawn(role: str, url: str, data: Path | str, out: Path | str, ledger: Path,
+          budget: int = 1500) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, str(DRIVER), role, url, str(data), str(out), str(ledger), str(budget)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -98,6 +99,30 @@ def test_two_workers_one_killed_mid_run_lose_and_duplicate_nothing(postgres_serv
                for number in failed), "a dead worker's trial was lost"
     assert {first.pid, a.pid, b.pid} <= {pid for pid, _, _ in rows(ledger)}
     assert (tmp_path / "run" / "winner.json").is_file() and (tmp_path / "run" / "report.html").is_file()
+
+
+def test_three_workers_together_stop_at_the_budget(postgres_server: str, tmp_path: Path,  # noqa: F811
+                                                   keyword_csv: Path) -> None:
+    """Each call is charged in the database before it is made: the first process and three workers
+    together pay for at most --budget calls in the search, where each process's own count would let
+    every one of them run on to the cap."""
+    from autoprompt.storage.shared import SharedRun
+
+    url, ledger = new_database(postgres_server), tmp_path / "ledger"
+    first = spawn("first", url, keyword_csv, tmp_path / "run", ledger, budget=300)
+    wait_for(lambda: len(rows(ledger)) >= 1)
+    workers = [spawn("worker", url, "-", "-", ledger) for _ in range(3)]
+    _, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    for worker in workers:
+        assert worker.wait(timeout=120) == 0, worker.stderr.read() if worker.stderr else ""
+    charged = SharedRun(url).spent()
+    assert charged <= 300
+    search_calls, test_calls = map(int, Path(f"{ledger}.first").read_text().split())
+    assert search_calls <= charged  # the first process's own share
+    paid = {pid: int(Path(f"{ledger}.{pid}").read_text() or 0) for pid in (first.pid, *(w.pid for w in workers))}
+    assert sum(paid.values()) - test_calls <= charged, "a process paid for a call it never charged"
+    assert sum(1 for pid in paid if pid != first.pid and paid[pid] > 0) >= 2, "the workers did not share the work"
 
 
 def test_sql_cache_keeps_the_first_answer(tmp_path: Path) -> None:
