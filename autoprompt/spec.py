@@ -545,11 +545,11 @@ def canonical(values: Mapping[str, Any]) -> dict[str, Any]:
         if name in repeated and isinstance(value, str):
             value = [value]  # a flag's spelling takes one value where the setting is a list
         out[aliases.get(name, name)] = value
-    if isinstance(out.get("limits"), dict):
+    if isinstance(out.get("limits"), dict) and set(out["limits"]) <= {"concurrency", "rpm", "tpm"}:
         out.update(out.pop("limits"))
     if "consistency" in out and out["consistency"] is None:
         out["consistency"] = 0
-    if isinstance(out.get("consistency"), dict):
+    if isinstance(out.get("consistency"), dict) and set(out["consistency"]) <= {"samples", "temperature", "weight"}:
         saved = out.pop("consistency")
         out.update({"consistency": saved.get("samples", 0), "temperature": saved.get("temperature", 0.7),
                     "consistency_weight": saved.get("weight", 0.0)})

@@ -160,6 +160,19 @@ def _component(name: str) -> str:
     return BAD_TEMPLATES[name][0].replace("text", "labels")
 
 
+# run.json tampered with: each saved setting given a value of the wrong shape (a mapping that is no
+# kept object, where most settings hold text, numbers or lists; a list where mappings belong)
+TAMPERED = {name: {"planted": [1]} for name in (
+    "inputs", "target", "dev", "test", "template", "system", "model", "api_base", "api_key_env", "model_options",
+    "metric", "max_output_tokens", "stop", "answer_pattern", "json_schema", "budget", "max_seconds", "max_tokens",
+    "max_usd", "cache", "prices", "price", "concurrency", "rpm", "tpm", "seed", "kind", "description",
+    "library", "clarifiers", "context", "top_k", "first_rung", "strategy", "operators", "optimizer_model",
+    "max_prompt_tokens", "storage", "judge_model", "consistency", "temperature", "consistency_weight", "feedback")}
+TAMPERED.update({"limits": {"concurrency": 2, "planted": 1}, "label_definitions": ["planted"],
+                 "label_words": {"set": ["planted"]}, "data": ["planted"]})
+TAMPERED_CASES = [Case(f"resume-tampered-{name.replace('_', '-')}", ("resume", "{d}/run"), name, run=True,
+                       edit=_set_argument(name, value)) for name, value in TAMPERED.items()]
+
 # settings of the wrong shape in a config: one line naming the setting, never an AttributeError mid-run
 SHAPES = (  # id, the YAML line, what the error names
     ("config-cache-number", "cache: 5", "cache"),
@@ -269,6 +282,7 @@ CASES: list[Case] = [
     Case("config-weight-above-1", opt("--config", "{d}/c.yaml"), "consistency_weight",
          files={"c.yaml": "consistency_weight: 2\n"}),
     *SHAPE_CASES,
+    *TAMPERED_CASES,
     Case("config-unknown-strategy", opt("--config", "{d}/c.yaml"), "strategy", files={"c.yaml": "strategy: anneal\n"}),
     # flags
     Case("flag-budget-zero", opt("--budget", "0", drop=("--budget",)), "budget must be"),
