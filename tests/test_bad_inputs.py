@@ -138,7 +138,9 @@ RUN_COMMANDS = {"report": ("report", "{d}/run"), "resume": ("resume", "{d}/run")
 
 
 RECURSIVE = "{% macro f(x) %}{{ f(x) }}{% endmacro %}{{ f(text) }}"
-HUGE = "{{ text }}{{ 'x' * 60000000 }}"
+HUGE = "{{ text }}{% for i in range(99000) %}{{ 'xxxxxxxxxxxxxxxxxxxx' }}{% endfor %}"  # 2 MB from few steps
+NESTED = "{{ text }}{% for a in range(100) %}{% for b in range(100) %}{% for c in range(100) %}{% for d in " \
+         "range(100) %}{% endfor %}{% endfor %}{% endfor %}{% endfor %}"  # 10**8 steps, each range allowed
 BAD_TEMPLATES = {
     "syntax": ("{{ text", "syntax error"),
     "missing-variable": ("Q: {{ question }}", "'question'"),
@@ -154,7 +156,15 @@ BAD_TEMPLATES = {
     "attr-format-escape": ("{{ ('{0.__class__.__init__.__globals__}'|attr('format'))(text) }}", "unsafe"),
     "attribute-of-undefined": ("{{ text.upper().nothing.more }}", "failed to render"),
     "huge-output": (HUGE, "characters"),
+    "nested-loops": (NESTED, "steps"),
+    "loops-over-the-input": ("{% for a in text %}{% for b in text %}{% for c in text %}{% for d in text %}"
+                             "{% endfor %}{% endfor %}{% endfor %}{% endfor %}{{ text }}", "steps"),
+    "string-times-billion": ("{{ text }}{{ 'x' * 10**9 }}", "would build"),
+    "list-times-billion": ("{{ text }}{{ ([1] * 10**9) | length }}", "would build"),
+    "power-tower": ("{{ text }}{{ 7 ** 100000000 }}", "exponent"),
 }
+HOSTILE_WINNERS = ("nested-loops", "loops-over-the-input", "string-times-billion", "power-tower", "huge-output",
+                   "recursive-macro")
 
 def _component(name: str) -> str:
     return BAD_TEMPLATES[name][0].replace("text", "labels")
@@ -412,6 +422,13 @@ CASES: list[Case] = [
       for name in ("api_key", "hf_token", "client_secret", "Authorization")],
     Case("flag-model-url-with-key", opt("--model", "openai:gpt-4o-mini@https://me:sk-secret@api.example.com/v1",
                                         drop=("--model",)), "credentials"),
+    *[Case(f"eval-hostile-winner-{name}", ("eval", "--prompt", "{d}/run", "--data", "{d}/data.csv", "--model",
+                                             "fake"), "does not render", run=True,
+           edit=lambda d, source=BAD_TEMPLATES[name][0]: (d / "run" / "winner.jinja").write_text(
+               source.replace("text", "inputs.text")))
+      for name in HOSTILE_WINNERS],
+    *[Case(f"clarifier-{name}", opt("--clarifier", _component(name)), BAD_TEMPLATES[name][1])
+      for name in ("nested-loops", "string-times-billion", "power-tower")],
     Case("eval-template-cannot-render", ("eval", "--prompt", "{d}/run", "--data", "{d}/data.csv", "--model", "fake"),
          "does not render", run=True, edit=lambda d: (d / "run" / "winner.jinja").write_text("{{ text + 1 }}")),
     Case("eval-prompt-missing", ("eval", "--prompt", "{d}/none.json", "--data", "{d}/data.csv", "--model", "fake"),
@@ -555,6 +572,19 @@ def test_load_prompt_and_decide_refuse_bad_manifests(finished_run: Path, tmp_pat
     (run / "winner.json").write_text(json.dumps({k: v for k, v in manifest.items() if k != "constants"}))
     with pytest.raises(AutopromptError, match="constants"):
         autoprompt.load_prompt(run)
+
+
+@pytest.mark.parametrize("name", HOSTILE_WINNERS)
+def test_a_hostile_winner_template_fails_at_once_in_production(name: str, finished_run: Path, tmp_path: Path) -> None:
+    """``load_prompt(...).render()`` keeps the sandbox's budget: a received winner.jinja cannot hang a service."""
+    run = tmp_path / "run"
+    shutil.copytree(finished_run / "run", run)
+    (run / "winner.jinja").write_text(BAD_TEMPLATES[name][0].replace("text", "inputs.text"))
+    prompt = autoprompt.load_prompt(run)
+    started = time.monotonic()
+    with pytest.raises(AutopromptError, match=BAD_TEMPLATES[name][1]):
+        prompt.render(text="an input " * 100)
+    assert time.monotonic() - started < 2
 
 
 def test_resume_after_a_kill_that_cut_the_last_log_line_after_a_brace(finished_run: Path, tmp_path: Path) -> None:

@@ -2,8 +2,12 @@
 
 Contract:
 - Every template (bundled, user-written or, later, model-written) renders in
-  ``jinja2.sandbox.SandboxedEnvironment`` with ``StrictUndefined``: untrusted text
-  can't reach Python objects, and a missing variable is an error, never "".
+  ``BoundedSandbox``, Jinja's ``SandboxedEnvironment`` with ``StrictUndefined``: untrusted
+  text can't reach Python objects, and a missing variable is an error, never "". The work
+  of one render is bounded inside the sandbox: all its loops together take at most
+  ``MAX_LOOP_STEPS`` steps (nested loops included), ``*`` may not build a string or list
+  longer than ``MAX_RENDERED_CHARS`` and ``**`` takes exponents up to ``MAX_EXPONENT``;
+  the output is at most ``MAX_RENDERED_CHARS``. ``load_prompt`` renders through it too.
 - ``Template.variables()`` lists the variables the source needs (``jinja2.meta``),
   so a template that needs a column the data lacks fails before any model call.
 - Depends on jinja2 only: exported prompts render with this module alone.
@@ -11,8 +15,9 @@ Contract:
 
 from __future__ import annotations
 
+import contextvars
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +26,7 @@ from typing import Any
 import jinja2
 import jinja2.meta
 import jinja2.nodes
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from autoprompt.errors import TemplateError
@@ -32,14 +38,57 @@ ENV_OPTIONS: dict[str, Any] = {
     "autoescape": False,
 }
 MAX_RENDERED_CHARS = 1_000_000  # no prompt is this long; a template that renders more is a mistake or an attack
+MAX_LOOP_STEPS = 100_000  # loop steps in one render, all loops together; the bundled templates take a few hundred
+MAX_EXPONENT = 1_000
+_STEPS: contextvars.ContextVar[list[int]] = contextvars.ContextVar("autoprompt_loop_steps")
 _OTHER_FILES = "{% include %}, {% import %} or {% extends %}"
 _KINDS_RE = re.compile(r"^\{#\s*kinds:\s*([a-z ]+?)\s*#\}\s*\n")
+
+
+def _counted(iterable: Iterable[Any]) -> Iterator[Any]:
+    """``iterable``, each step charged to the render's loop budget."""
+    steps = _STEPS.get(None) or [0]
+    for item in iterable:
+        steps[0] += 1
+        if steps[0] > MAX_LOOP_STEPS:
+            raise SecurityError(f"its loops took over {MAX_LOOP_STEPS:,} steps")
+        yield item
+
+
+def _long(value: Any) -> bool:
+    return isinstance(value, str | list | tuple)
+
+
+class BoundedSandbox(SandboxedEnvironment):
+    """Jinja's sandbox with a budget of work per render (see the module contract): every
+    ``{% for %}`` iterates through a counting filter, and ``*`` and ``**`` are checked first."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def __init__(self) -> None:
+        super().__init__(undefined=jinja2.StrictUndefined, **ENV_OPTIONS)
+        self.filters["_counted"] = _counted
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> jinja2.nodes.Template:
+        tree = super()._parse(source, name, filename)
+        for loop in tree.find_all(jinja2.nodes.For):
+            loop.iter = jinja2.nodes.Filter(loop.iter, "_counted", [], [], None, None, lineno=loop.lineno)
+        return tree
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*" and ((_long(left) and isinstance(right, int)) or (_long(right) and isinstance(left, int))):
+            size, times = (len(left), right) if _long(left) else (len(right), left)
+            if size * times > MAX_RENDERED_CHARS:
+                raise SecurityError(f"'*' would build {size * times:,} items, over {MAX_RENDERED_CHARS:,}")
+        if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"'**' takes exponents up to {MAX_EXPONENT}, got {right:g}")
+        return super().call_binop(context, operator, left, right)
 
 
 @lru_cache(maxsize=1)
 def environment() -> SandboxedEnvironment:
     """The one Jinja environment autoprompt renders with."""
-    return SandboxedEnvironment(undefined=jinja2.StrictUndefined, **ENV_OPTIONS)
+    return BoundedSandbox()
 
 
 @lru_cache(maxsize=4096)
@@ -116,6 +165,7 @@ class Template:
         """The rendered text; every way rendering can fail (a missing variable, an unsafe
         operation, ``{% include %}`` without a loader, ``1/0``, runaway recursion, an output over
         ``MAX_RENDERED_CHARS``) is a ``TemplateError`` naming the template."""
+        budget = _STEPS.set([0])
         try:
             text = self.compiled().render(**context)
         except jinja2.UndefinedError as exc:
@@ -130,6 +180,8 @@ class Template:
         except (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError, AttributeError,
                 MemoryError) as exc:
             raise TemplateError(self._runtime_error(exc)) from None
+        finally:
+            _STEPS.reset(budget)
         if len(text) > MAX_RENDERED_CHARS:
             raise TemplateError(f"template '{self.name}' renders to {len(text):,} characters, over the limit of "
                                 f"{MAX_RENDERED_CHARS:,}; shorten the template")
