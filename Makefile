@@ -31,7 +31,7 @@ setup: $(BASE_STAMP)
 setup-test: $(TEST_STAMP)
 
 demo: setup
-	$(BIN)/autoprompt optimize --data sentiment --model local --budget 800 --seed 0 --out runs/demo
+	$(BIN)/autoprompt optimize --data intent --model local --budget 500 --seed 0 --out runs/demo
 	$(BIN)/autoprompt eval --prompt runs/demo/winner.json --data runs/demo/data/test.csv --model local
 
 lint: setup-test
