@@ -45,7 +45,7 @@ from autoprompt.data.dataset import (
     unique_rows,
     without_leaks,
 )
-from autoprompt.errors import AutopromptError, BudgetExhausted, ConfigError, DataError, TemplateError
+from autoprompt.errors import AutopromptError, BudgetExhausted, ConfigError, DataError, TemplateError, excerpt
 from autoprompt.evaluate.consistency import Consistency
 from autoprompt.evaluate.evaluator import Evaluator
 from autoprompt.evaluate.metric import METRICS, Metric, check_targets, default_metric
@@ -546,16 +546,18 @@ def _check_label_maps(train: Dataset, definitions: Mapping[str, str] | None,
     if train.kind is not TaskKind.CLASSIFICATION:
         raise ConfigError("label_definitions and label_words are for classification tasks, and this one is "
                           "generation; leave them out")
+    shown = excerpt(sorted(labels), 200)
     unknown = sorted(set(definitions or {}) - labels)
     if unknown:
-        raise ConfigError(f"label_definitions names {unknown[0][:40]!r}, which is not a label of the data (labels: "
-                          f"{', '.join(sorted(labels))[:200]}); fix or drop that key")
+        raise ConfigError(f"label_definitions names {excerpt(unknown[0])}, which is not a label of the data (labels: "
+                          f"{shown}); fix or drop that key")
     for name, mapping in (words or {}).items():
         extra, missing = sorted(set(mapping) - labels), sorted(labels - set(mapping))
         if extra or missing:
-            problem = f"names {extra[0][:40]!r}, not a label of the data" if extra else f"lacks {missing[0][:40]!r}"
-            raise ConfigError(f"label_words set {name[:40]!r} {problem}; each set maps every label (labels: "
-                              f"{', '.join(sorted(labels))[:200]}) to its word")
+            problem = f"names {excerpt(extra[0])}, not a label of the data" if extra else \
+                f"lacks {excerpt(missing[0])}"
+            raise ConfigError(f"label_words set {excerpt(name)} {problem}; each set maps every label (labels: "
+                              f"{shown}) to its word")
 
 
 def _check_labels(train: Dataset, dev: Dataset, test: Dataset, dev_source: Any, test_source: Any) -> None:

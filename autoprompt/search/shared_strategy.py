@@ -110,7 +110,7 @@ class SharedBudget(Budget):
     def charge(self, n: int = 1) -> None:
         with self._lock:
             if self.out_of_time():
-                raise BudgetExhausted(f"time limit of {self.max_seconds:g}s reached after {self.calls} model calls")
+                raise BudgetExhausted(str(self._spent()))  # Budget's own message for the time limit
             if not self.run.charge(n, calls=self.max_calls, tokens=self.max_tokens, usd=self.max_usd):
                 calls, tokens, usd = self.run.totals()
                 raise BudgetExhausted(

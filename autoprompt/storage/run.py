@@ -220,7 +220,7 @@ class RunDirectory:
         names = (ARGUMENTS_FILE, TRIAL_LOG, LOCK_FILE, *(CACHE_FILE + end for end in ("", "-wal", "-shm", "-journal")))
         data = self.path / "data"
         for path in [*(self.path / name for name in names),
-                     *(data / f"{name}.jsonl" for name in ("data", "dev", "test"))]:
+                     *(data / f"{name}.jsonl" for name in DATA_FILES)]:
             if path.is_file() and not path.is_symlink():
                 path.unlink()
         for made in (data, self.path) if folder else (data,):
