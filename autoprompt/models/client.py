@@ -1,7 +1,7 @@
 """The client: the one layer every model call goes through.
 
 Contract:
-- ``Client(backend, budget, cache=..., prices=...)`` answers the same two questions as
+- ``Client(backend, budget, cache=..., prices=..., limiter=...)`` answers the same two questions as
   a ``Backend``.
 - Answers are keyed by ``request_key`` of the whole request (backend name, its
   sampling parameters, text, addressing mode, continuations or generation length,
@@ -10,7 +10,8 @@ Contract:
   persistent ``cache`` (e.g. ``SQLiteCache``) already holds the answer, the backend
   is not called. So a re-run behaves exactly like the first run while making no
   backend calls; ``calls`` counts charged requests, ``backend_calls`` paid ones.
-- A paid call first waits for the backend's rate limits; its token usage and USD
+- A paid call first waits for the backend's rate limits (``limiter``: by default this process's
+  ``RateLimiter`` at the backend's ``Limits``; a shared run passes one every process shares); its token usage and USD
   cost are recorded after (and stored with the answer, so a re-run charges the
   same tokens to the budget). An answer that fails its example for good
   (``ExampleFailed.cacheable``) is cached as that failure; one whose retries ran out
@@ -41,7 +42,7 @@ from autoprompt.models.backend import (
 )
 from autoprompt.models.budget import Budget
 from autoprompt.models.cache import MemoryCache, ResponseCache, request_key
-from autoprompt.models.ratelimit import RateLimiter
+from autoprompt.models.ratelimit import Limiter, RateLimiter
 from autoprompt.models.usage import PriceTable
 from autoprompt.records.message import Conversation, as_text, wire
 from autoprompt.records.usage import Usage
@@ -53,13 +54,13 @@ class Client:
     """Budgeted, cached, rate-limited access to a backend."""
 
     def __init__(self, backend: Backend, budget: Budget | None = None, *, cache: ResponseCache | None = None,
-                 prices: PriceTable | None = None) -> None:
+                 prices: PriceTable | None = None, limiter: Limiter | None = None) -> None:
         self.backend = backend
         self.budget = budget or Budget()
         self.cache = cache
         self.prices = prices or PriceTable()
         limits = limits_of(backend)
-        self.limiter = RateLimiter(limits.rpm, limits.tpm)
+        self.limiter = limiter or RateLimiter(limits.rpm, limits.tpm)
         self.concurrency = limits.concurrency
         self.memo = MemoryCache()
         self.calls = 0

@@ -52,7 +52,7 @@ from autoprompt.evaluate.metric import METRICS, Metric, check_targets, default_m
 from autoprompt.evaluate.registry import get_metric
 from autoprompt.evaluate.stats import bootstrap, paired_difference
 from autoprompt.files import read_bytes
-from autoprompt.models.backend import Backend, Limits, Priced, priced_model, reset, takes_messages
+from autoprompt.models.backend import Backend, Limits, Priced, limits_of, priced_model, reset, takes_messages
 from autoprompt.models.budget import BudgetSpec
 from autoprompt.models.cache import ResponseCache, SQLiteCache
 from autoprompt.models.client import Client
@@ -80,7 +80,7 @@ from autoprompt.search.racing import Racer, rungs_for
 from autoprompt.search.refine import RefinementStrategy
 from autoprompt.search.result import Finalist, OptimizationResult, TestReport, completed
 from autoprompt.search.selection import Selection, choose
-from autoprompt.search.shared_strategy import SharedBudget, SharedStrategy, StopWhenSpent
+from autoprompt.search.shared_strategy import SharedBudget, SharedRateLimiter, SharedStrategy, StopWhenSpent
 from autoprompt.search.strategy import OptunaStrategy, SearchStrategy, StrategyState, halving_pruner, study_of
 from autoprompt.spec import RunSpec, spec_from
 from autoprompt.storage.feedback_file import check_feedback, load_feedback
@@ -196,8 +196,12 @@ class Optimizer:
     def _racer(self) -> tuple[Client, Racer]:
         """A client on a fresh budget, and the racer that evaluates on the search rows through it."""
         dev, _ = self.selection_rows()
-        budget = SharedBudget(self.shared, self.budget) if self.shared is not None else self.budget.start()
-        client = Client(self.backend, budget, cache=self.cache, prices=self.prices)
+        budget, limiter = self.budget.start(), None
+        if self.shared is not None:  # the caps and rate limits of every process of the run together
+            limits = limits_of(self.backend)
+            budget, limiter = SharedBudget(self.shared, self.budget), SharedRateLimiter(self.shared, limits.rpm,
+                                                                                         limits.tpm)
+        client = Client(self.backend, budget, cache=self.cache, prices=self.prices, limiter=limiter)
         return client, Racer(self.evaluator(client), dev, rungs_for(len(dev), self.spec.first_rung),
                              max_prompt_tokens=self.spec.max_prompt_tokens)
 

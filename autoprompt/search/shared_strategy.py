@@ -4,7 +4,9 @@ Contract: ``SharedStrategy`` wraps ``OptunaStrategy`` on the shared study: it fa
 trials before asking, records a heartbeat while a trial is evaluated, and stores each
 trial's record for the other workers; ``StopWhenSpent`` stops a worker once all of them
 together have spent the budget. ``SharedBudget`` is the ``Budget`` every process of the run
-charges in its database, call by call, so the caps hold for all of them together. A worker
+charges in its database, call by call, so the caps hold for all of them together.
+``SharedRateLimiter`` is the ``Limiter`` they share: a request waits until it fits the requests
+and tokens per minute of all processes together (``SharedRun.admit``). A worker
 process is ``autoprompt.search.worker``; the study and its database are
 ``autoprompt.storage.shared``.
 """
@@ -13,12 +15,14 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from autoprompt.errors import BudgetExhausted
 from autoprompt.models.budget import Budget, BudgetSpec
+from autoprompt.models.ratelimit import wait_time
 from autoprompt.models.usage import Usage
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.progress import Progress
@@ -125,6 +129,27 @@ class SharedBudget(Budget):
         super().record(usage, usd)
         if usage.total or usd:
             self.run.add_usage(usage.total, usd)
+
+
+class SharedRateLimiter:
+    """Requests and tokens per minute counted over every process of the shared run."""
+
+    def __init__(self, run: SharedRun, rpm: float | None, tpm: float | None, *,
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.run = run
+        self.rpm = rpm
+        self.tpm = tpm
+        self.clock = clock  # a wall clock: every machine's must agree
+        self.sleep = sleep
+
+    def acquire(self, tokens: int = 0) -> None:
+        if self.rpm is None and self.tpm is None:
+            return
+        def wait(events: list[tuple[float, int]], now: float) -> float:
+            return wait_time(events, now, self.rpm, self.tpm, tokens)
+
+        while (seconds := self.run.admit(tokens, wait, now=self.clock())) > 0:
+            self.sleep(seconds)
 
 
 class StopWhenSpent:

@@ -19,6 +19,13 @@ Contract:
   while every cap still holds (True) or changes nothing (False), so N workers together stop
   at the cap, never N times it; ``add_usage`` adds tokens and USD; ``spent()`` is the calls
   charged so far. ``create`` starts the counts at zero.
+- Rate limits: the table ``autoprompt_requests`` holds the time and tokens of every process's
+  requests of the last minute. ``admit(tokens, wait)`` asks ``wait(events, now)`` (the limiter's
+  window arithmetic, ``models.ratelimit.wait_time``) how long until one more request fits, given
+  those requests oldest first; it adds the request and returns 0 when it fits now, else returns the
+  seconds to wait (adding nothing). The run's
+  budget row is locked first, so two processes never both take the last place. Times are the
+  machines' wall clocks, which must agree to within a second or so.
 - ``work(url, model=...)`` joins a shared run as a worker: the same loop as ``optimize``,
   no finalization. The process that created the run (``optimize(storage=url,
   strategy="components")``) waits for running trials once the budget is spent, then
@@ -78,6 +85,17 @@ def _reachable(url: str) -> None:
         engine.dispose()
 
 
+def _create(engine: Any, table: Any) -> None:
+    """Create ``table`` unless it exists; two processes creating it at once is not an error."""
+    import sqlalchemy as sa
+
+    try:
+        table.metadata.create_all(engine, checkfirst=True)
+    except (sa.exc.ProgrammingError, sa.exc.IntegrityError, sa.exc.OperationalError):
+        if not sa.inspect(engine).has_table(table.name):
+            raise
+
+
 class SQLCache:
     """Responses in a database table, shared by every worker of a run."""
 
@@ -93,7 +111,7 @@ class SQLCache:
             engine = _engine(self.url)
             table = sa.Table("autoprompt_responses", sa.MetaData(), sa.Column("key", sa.String(64), primary_key=True),
                              sa.Column("value", sa.Text, nullable=False))
-            table.metadata.create_all(engine, checkfirst=True)
+            _create(engine, table)
             self._engine, self._table = engine, table
         return self._engine, self._table
 
@@ -123,6 +141,7 @@ class SharedRun:
         self.grace = grace
         self._storage: Any = None
         self._counts: tuple[Any, Any] | None = None
+        self._requests: Any = None
 
     def _budget_table(self) -> tuple[Any, Any]:
         """The engine and the counts table, created once; the run's row is added if missing."""
@@ -134,7 +153,7 @@ class SharedRun:
                              sa.Column("calls", sa.BigInteger, nullable=False),
                              sa.Column("tokens", sa.BigInteger, nullable=False),
                              sa.Column("usd", sa.Float, nullable=False))
-            table.metadata.create_all(engine, checkfirst=True)
+            _create(engine, table)
             try:
                 with engine.begin() as conn:
                     conn.execute(table.insert().values(run=STUDY, calls=0, tokens=0, usd=0.0))
@@ -153,6 +172,37 @@ class SharedRun:
                  *([table.c.usd < usd] if usd is not None else [])]
         with engine.begin() as conn:
             return bool(conn.execute(table.update().where(*holds).values(calls=table.c.calls + n)).rowcount == 1)
+
+    def _request_table(self) -> tuple[Any, Any, Any]:
+        """The engine, the counts table and the requests table, created once."""
+        engine, counts = self._budget_table()
+        if self._requests is None:
+            import sqlalchemy as sa
+
+            table = sa.Table("autoprompt_requests", sa.MetaData(),
+                             sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+                             sa.Column("run", sa.String(64), nullable=False, index=True),
+                             sa.Column("at", sa.Float, nullable=False),
+                             sa.Column("tokens", sa.BigInteger, nullable=False))
+            _create(engine, table)
+            self._requests = table
+        return engine, counts, self._requests
+
+    def admit(self, tokens: int, wait: Callable[[list[tuple[float, int]], float], float], *,
+              now: float | None = None) -> float:
+        """Take a place for one request of ``tokens`` tokens in the run's one-minute windows (0.0),
+        or the seconds until one frees up, as ``wait`` computes it (nothing taken)."""
+        engine, counts, table = self._request_table()
+        now = time.time() if now is None else now
+        with engine.begin() as conn:  # the run's row, locked: one process at a time counts and takes a place
+            conn.execute(counts.update().where(counts.c.run == STUDY).values(calls=counts.c.calls))
+            conn.execute(table.delete().where(table.c.run == STUDY, table.c.at <= now - 60.0))
+            events = [(float(r.at), int(r.tokens)) for r in conn.execute(
+                table.select().where(table.c.run == STUDY).order_by(table.c.at))]
+            seconds = wait(events, now)
+            if seconds <= 0:
+                conn.execute(table.insert().values(run=STUDY, at=now, tokens=tokens))
+        return max(seconds, 0.0)
 
     def add_usage(self, tokens: int, usd: float) -> None:
         engine, table = self._budget_table()

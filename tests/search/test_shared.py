@@ -146,3 +146,62 @@ def test_shared_runs_refuse_what_workers_could_not_share(tmp_path: Path, keyword
     with pytest.raises(ConfigError, match="is not valid"):
         autoprompt.optimize(keyword_csv, inputs="text", target="label", model="fake", storage="nonsense://",
                             strategy="components")
+
+
+class Waited(Exception):
+    """Raised by a test's sleep: the limiter asked to wait."""
+
+
+def test_processes_share_one_rate_limit(tmp_path: Path) -> None:
+    """Two processes' limiters on one database: the requests and tokens per minute hold for both
+    together, and a place frees up once the minute has passed."""
+    from autoprompt.search.shared_strategy import SharedRateLimiter
+    from autoprompt.storage.shared import SharedRun
+
+    url, now, slept = url_path(tmp_path / "r.db"), [0.0], []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    a, b = (SharedRateLimiter(SharedRun(url), 3, 1000, clock=lambda: now[0], sleep=sleep) for _ in range(2))
+    a.acquire(100)
+    now[0] = 10.0
+    b.acquire(100)
+    a.acquire(100)
+    assert slept == []
+    b.acquire(100)  # the fourth request of the minute, the first process's included
+    assert slept == [50.0] and now[0] == 60.0
+    a.acquire(900)  # 200 tokens of the last minute (t=10 and t=10) plus 900 > 1000: waits for t=70
+    assert slept == [50.0, 10.0]
+
+
+def test_concurrent_workers_never_exceed_the_shared_rate(postgres_server: str) -> None:  # noqa: F811
+    """Eight threads, each its own connection, racing for five places: exactly five are taken."""
+    import threading
+
+    from autoprompt.search.shared_strategy import SharedRateLimiter
+    from autoprompt.storage.shared import SharedRun
+
+    url, admitted, refused, errors = new_database(postgres_server), [], [], []
+
+    def refuse(seconds: float) -> None:
+        raise Waited
+
+    def worker() -> None:
+        limiter = SharedRateLimiter(SharedRun(url), 5, None, clock=lambda: 1000.0, sleep=refuse)
+        for _ in range(3):
+            try:
+                limiter.acquire()
+                admitted.append(1)
+            except Waited:
+                refused.append(1)
+            except Exception as exc:  # noqa: BLE001 (a thread's failure must fail the test)
+                errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and len(admitted) == 5 and len(refused) == 19
