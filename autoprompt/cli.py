@@ -96,6 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--model", help="model name to put in the request (default: the run's model)")
     wrk = _command(sub, "worker", "join a shared run's search until its budget is spent", WORKER_EXAMPLE)
     wrk.add_argument("--storage", required=True, help="the run's database URL")
+    wrk.add_argument("--run", metavar="NAME", help="the run to join, when the database holds several (as "
+                     "'optimize --run NAME' named it)")
     wrk.add_argument("--model", help="model spec, when the run's model must be given again")
     res = _command(sub, "resume", "continue an interrupted run from its directory", RESUME_EXAMPLE)
     res.add_argument("run", help="the --out directory of the interrupted run")
@@ -141,7 +143,7 @@ def _optimize(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     from autoprompt.search.worker import work
 
-    done = work(args.storage, model=args.model, progress=True)
+    done = work(args.storage, run=args.run, model=args.model, progress=True)
     print(f"\nworker done: {done} trial(s) evaluated here; the run's first process writes the result")
     return 0
 

@@ -299,6 +299,9 @@ class RunSpec(BaseModel):
     storage: Annotated[StrictStr | None, Option(
         "database URL for a shared run (postgresql://user@host/db); needs --strategy components; "
         "'autoprompt worker --storage URL' processes join it")] = None
+    run_name: Annotated[StrictStr, Option(
+        "the shared run's name in the --storage database, so one database holds many runs; workers join it "
+        "with 'autoprompt worker --storage URL --run NAME'", alias="run", metavar="NAME")] = "autoprompt"
     judge_model: Annotated[ModelSource | None, Option(
         "model that grades judge:RUBRIC metrics (same specs as --model; default: "
                                        "--model); its calls count against --budget")] = None
@@ -349,6 +352,14 @@ class RunSpec(BaseModel):
         if value is not None and re.search(r"://[^/@\s]*:[^/@\s]*@", value):
             raise ValueError("the URL holds a password, and it would be saved in run.json and the shared database; "
                              "put the password in PGPASSWORD or ~/.pgpass and leave it out of the URL")
+        return value
+
+    @field_validator("run_name")
+    @classmethod
+    def _run_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", value):
+            raise ValueError(f"the run name {excerpt(value)} must be 1 to 64 letters, digits, '_', '.' or '-', "
+                             "starting with a letter or digit")
         return value
 
     @field_validator("clarifiers", "context", mode="before")

@@ -65,7 +65,7 @@ def _every_setting(tmp_path: Path) -> dict[str, object]:
         "library": TemplateLibrary.bundled().add("clarifiers", Template("brief", "Answer in one word.")),
         "clarifiers": [str(tmp_path / "rubric.jinja"), "Be exact."], "context": ["Reviews of films."], "top_k": 5,
         "first_rung": 8, "strategy": "components", "operators": ["move", "demos"], "optimizer_model": "local",
-        "max_prompt_tokens": 300, "storage": "sqlite:///x.db", "judge_model": "local:gemma", "consistency": 3,
+        "max_prompt_tokens": 300, "storage": "sqlite:///x.db", "run_name": "exp-2", "judge_model": "local:gemma", "consistency": 3,
         "temperature": 0.9, "consistency_weight": 0.25,
         "feedback": [Feedback(example_id="e1", output="x", verdict=Verdict.REJECT, note="too long")],
         "run_dir": str(tmp_path / "run"),

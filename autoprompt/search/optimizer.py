@@ -675,6 +675,7 @@ def optimize(
     max_prompt_tokens: int | None = None,
     run_dir: str | Path | None = None,
     storage: str | None = None,
+    run_name: str = "autoprompt",
     judge_model: str | Backend | None = None,
     consistency: int | Consistency | None = None,
     feedback: str | Path | Sequence[Feedback] | None = None,
@@ -713,6 +714,7 @@ def optimize(
     ``strategy="components"``) makes this a shared run (see ``autoprompt.storage.shared``):
     ``autoprompt worker --storage URL`` processes, here or on other machines, join the
     study and the response cache there, and this process finalizes once the budget is spent.
+    ``run_name`` names the run there, so one database holds many runs (workers pass ``--run NAME``).
 
     Free text: ``metric="judge:correctness"`` (or ``faithfulness``, ``concision``, ``tone``, a
     ``.jinja`` rubric, or a weighted sum like ``0.5*judge:concision+0.5*rougeL``) grades each
@@ -781,7 +783,7 @@ def build_optimizer(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progre
     build_operators(spec.operators)  # validates the family names before any model call
     budget = BudgetSpec(spec.budget, spec.max_seconds, spec.max_tokens, spec.max_usd)
     budget.start()  # validates every cap before any model call
-    shared = SharedRun(spec.storage) if spec.storage is not None else None
+    shared = SharedRun(spec.storage, name=spec.run_name) if spec.storage is not None else None
     store = SQLiteCache(spec.cache) if isinstance(spec.cache, str | Path) else spec.cache
     if store is None and shared is not None:
         store = SQLCache(shared.url)

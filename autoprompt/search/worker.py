@@ -1,6 +1,7 @@
 """A worker of a shared run: ``work(url)`` joins the run at ``url`` (its study and cache in a
 database) and evaluates trials until all workers together have spent the budget; it returns the
-trials done here. The run's first process finalizes.
+trials done here. The run's first process finalizes. Without a run name it joins the database's
+only run (several: an error naming them).
 """
 
 from __future__ import annotations
@@ -13,9 +14,16 @@ from autoprompt.search.optimizer import build_optimizer
 from autoprompt.storage.shared import SharedRun
 
 
-def work(url: str, *, model: Any = None, progress: bool = False, callbacks: Sequence[Any] = ()) -> int:
-    """Join the shared run at ``url`` as a worker until its budget is spent; return the trials done here."""
-    shared = SharedRun(url)
+def work(url: str, *, run: str | None = None, model: Any = None, progress: bool = False,
+         callbacks: Sequence[Any] = ()) -> int:
+    """Join the shared run named ``run`` at ``url`` (None: the database's only run) as a worker until
+    its budget is spent; return the trials done here."""
+    shared = SharedRun(url) if run is None else SharedRun(url, name=run)
+    names = shared.runs() if run is None else []
+    if len(names) > 1:
+        raise ConfigError(f"{url} holds {len(names)} runs ({', '.join(names)}); name the one to join with --run NAME")
+    if names:
+        shared = SharedRun(url, name=names[0])
     if model is None:
         spec = shared.spec()
         if isinstance(spec.model, dict):

@@ -5,7 +5,9 @@ Contract:
 - ``SQLCache(url)`` is a ``ResponseCache`` in the table ``autoprompt_responses`` of any
   SQLAlchemy database (PostgreSQL for runs shared between machines). When two workers
   store the same request, the first answer stays.
-- ``SharedRun(url)`` is the study ``autoprompt`` in ``url`` (Optuna's RDB storage) with
+- ``SharedRun(url, name=...)`` is the study ``name`` (default ``autoprompt``) in ``url`` (Optuna's RDB
+  storage; one database holds many runs, each under its own name, whose budgets, rate limits and trials
+  never mix; ``runs()`` lists them) with
   heartbeats: a trial whose worker has been silent for ``grace`` seconds is failed by
   the next worker that asks for one, and its parameters are queued again once, so the
   claim of a worker that died is taken over. The run's arguments are the study's user
@@ -135,8 +137,9 @@ class SQLCache:
 class SharedRun:
     """The study, budget and cache of a run at a database URL."""
 
-    def __init__(self, url: str, *, heartbeat: float = HEARTBEAT, grace: float = GRACE) -> None:
+    def __init__(self, url: str, *, name: str = STUDY, heartbeat: float = HEARTBEAT, grace: float = GRACE) -> None:
         self.url = url
+        self.name = name
         self.heartbeat = heartbeat
         self.grace = grace
         self._storage: Any = None
@@ -156,7 +159,7 @@ class SharedRun:
             _create(engine, table)
             try:
                 with engine.begin() as conn:
-                    conn.execute(table.insert().values(run=STUDY, calls=0, tokens=0, usd=0.0))
+                    conn.execute(table.insert().values(run=self.name, calls=0, tokens=0, usd=0.0))
             except sa.exc.IntegrityError:
                 pass  # the row exists: another process added it
             self._counts = engine, table
@@ -166,7 +169,7 @@ class SharedRun:
         """Add ``n`` calls in one statement, only if the calls stay within ``calls`` and the tokens and
         USD spent are still below their caps; whether it was charged."""
         engine, table = self._budget_table()
-        row = table.c.run == STUDY
+        row = table.c.run == self.name
         holds = [row, *([table.c.calls + n <= calls] if calls is not None else []),
                  *([table.c.tokens < tokens] if tokens is not None else []),
                  *([table.c.usd < usd] if usd is not None else [])]
@@ -195,26 +198,26 @@ class SharedRun:
         engine, counts, table = self._request_table()
         now = time.time() if now is None else now
         with engine.begin() as conn:  # the run's row, locked: one process at a time counts and takes a place
-            conn.execute(counts.update().where(counts.c.run == STUDY).values(calls=counts.c.calls))
-            conn.execute(table.delete().where(table.c.run == STUDY, table.c.at <= now - 60.0))
+            conn.execute(counts.update().where(counts.c.run == self.name).values(calls=counts.c.calls))
+            conn.execute(table.delete().where(table.c.run == self.name, table.c.at <= now - 60.0))
             events = [(float(r.at), int(r.tokens)) for r in conn.execute(
-                table.select().where(table.c.run == STUDY).order_by(table.c.at))]
+                table.select().where(table.c.run == self.name).order_by(table.c.at))]
             seconds = wait(events, now)
             if seconds <= 0:
-                conn.execute(table.insert().values(run=STUDY, at=now, tokens=tokens))
+                conn.execute(table.insert().values(run=self.name, at=now, tokens=tokens))
         return max(seconds, 0.0)
 
     def add_usage(self, tokens: int, usd: float) -> None:
         engine, table = self._budget_table()
         with engine.begin() as conn:
-            conn.execute(table.update().where(table.c.run == STUDY).values(
+            conn.execute(table.update().where(table.c.run == self.name).values(
                 tokens=table.c.tokens + tokens, usd=table.c.usd + usd))
 
     def totals(self) -> tuple[int, int, float]:
         """Calls, tokens and USD charged by every process of the run."""
         engine, table = self._budget_table()
         with engine.connect() as conn:
-            found = conn.execute(table.select().where(table.c.run == STUDY)).first()
+            found = conn.execute(table.select().where(table.c.run == self.name)).first()
         return (int(found.calls), int(found.tokens), float(found.usd)) if found else (0, 0, 0.0)
 
     @property
@@ -236,20 +239,20 @@ class SharedRun:
     def study(self, *, sampler: Any = None, pruner: Any = None) -> optuna.Study:
         import optuna
 
-        return optuna.load_study(study_name=STUDY, storage=self.storage, sampler=sampler, pruner=pruner)
+        return optuna.load_study(study_name=self.name, storage=self.storage, sampler=sampler, pruner=pruner)
 
     def create(self, arguments: dict[str, Any], *, sampler: Any, pruner: Any, start: dict[str, Any]) -> optuna.Study:
         import optuna
 
-        if STUDY in optuna.get_all_study_names(storage=self.storage):
-            raise ConfigError(f"{self.url} already holds a run; join it with 'autoprompt worker --storage URL', "
-                              "or use another database")
-        study = optuna.create_study(study_name=STUDY, storage=self.storage, direction="maximize", sampler=sampler,
+        if self.name in optuna.get_all_study_names(storage=self.storage):
+            raise ConfigError(f"{self.url} already holds a run named {self.name!r}; join it with 'autoprompt worker "
+                              f"--storage URL --run {self.name}', or give this run another name with --run NAME")
+        study = optuna.create_study(study_name=self.name, storage=self.storage, direction="maximize", sampler=sampler,
                                     pruner=pruner)
         study.set_user_attr("arguments", arguments)
         engine, table = self._budget_table()
         with engine.begin() as conn:  # counts a run left in this database before are not this run's
-            conn.execute(table.update().where(table.c.run == STUDY).values(calls=0, tokens=0, usd=0.0))
+            conn.execute(table.update().where(table.c.run == self.name).values(calls=0, tokens=0, usd=0.0))
         study.enqueue_trial(start)
         return study
 
@@ -259,14 +262,22 @@ class SharedRun:
 
         from autoprompt.spec import spec_from
 
-        if STUDY not in optuna.get_all_study_names(storage=self.storage):
-            raise ConfigError(f"{self.url} holds no run yet; start one with "
+        names = optuna.get_all_study_names(storage=self.storage)
+        if self.name not in names:
+            held = f"holds only the runs {', '.join(map(repr, sorted(names)))}" if names else "holds no run yet"
+            raise ConfigError(f"{self.url} {held}, none named {self.name!r}; pass --run NAME, or start a run with "
                               "'autoprompt optimize --strategy components --storage URL ...'")
         saved = self.study().user_attrs.get("arguments")
         if not isinstance(saved, dict):
             raise ConfigError(f"the shared run at {self.url} is damaged (its arguments are not a mapping); start a "
                               "new run in another database")
         return spec_from({**saved, **(overrides or {})}, f"the shared run at {self.url}")
+
+    def runs(self) -> list[str]:
+        """The names of the runs the database holds."""
+        import optuna
+
+        return sorted(optuna.get_all_study_names(storage=self.storage))
 
     def spent(self) -> int:
         """The model calls every process of the run has charged."""

@@ -205,3 +205,28 @@ def test_concurrent_workers_never_exceed_the_shared_rate(postgres_server: str) -
     for thread in threads:
         thread.join()
     assert not errors and len(admitted) == 5 and len(refused) == 19
+
+
+def test_one_database_holds_many_runs_that_never_mix(tmp_path: Path, keyword_csv: Path) -> None:
+    """Two runs under their own names in one database: each has its own study, budget and trials; a
+    worker must name the run it joins, and a name already taken is refused."""
+    import optuna
+
+    from autoprompt.storage.shared import SharedRun
+
+    url = url_path(tmp_path / "many.db")
+    results = {name: autoprompt.optimize(keyword_csv, inputs="text", target="label", model="fake", storage=url,
+                                         strategy="components", run_name=name, budget=budget, seed=seed)
+               for name, budget, seed in (("first", 120, 0), ("second", 200, 1))}
+    assert SharedRun(url).runs() == ["first", "second"]
+    for name, result in results.items():
+        study = optuna.load_study(study_name=name, storage=url)
+        assert len(study.trials) == len(result.trials)
+        assert SharedRun(url, name=name).spent() == result.calls <= (120 if name == "first" else 200)
+    with pytest.raises(ConfigError, match=r"holds 2 runs \(first, second\); name the one to join with --run NAME"):
+        work(url, model=autoprompt.FakeBackend())
+    with pytest.raises(ConfigError, match="none named 'third'"):
+        work(url, run="third", model=autoprompt.FakeBackend())
+    with pytest.raises(ConfigError, match="already holds a run named 'first'"):
+        autoprompt.optimize(keyword_csv, inputs="text", target="label", model="fake", storage=url,
+                            strategy="components", run_name="first")
