@@ -196,7 +196,7 @@ def test_concurrent_workers_never_exceed_the_shared_rate(postgres_server: str) -
                 admitted.append(1)
             except Waited:
                 refused.append(1)
-            except Exception as exc:  # noqa: BLE001 (a thread's failure must fail the test)
+            except Exception as exc:  # a thread's failure must fail the test
                 errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(8)]
