@@ -145,6 +145,7 @@ class SharedRateLimiter:
     def acquire(self, tokens: int = 0) -> None:
         if self.rpm is None and self.tpm is None:
             return
+
         def wait(events: list[tuple[float, int]], now: float) -> float:
             return wait_time(events, now, self.rpm, self.tpm, tokens)
 

@@ -11,19 +11,20 @@ from typing import Any
 
 from autoprompt.errors import ConfigError
 from autoprompt.search.optimizer import build_optimizer
-from autoprompt.storage.shared import SharedRun
+from autoprompt.storage.shared import STUDY, SharedRun
 
 
 def work(url: str, *, run: str | None = None, model: Any = None, progress: bool = False,
          callbacks: Sequence[Any] = ()) -> int:
     """Join the shared run named ``run`` at ``url`` (None: the database's only run) as a worker until
     its budget is spent; return the trials done here."""
-    shared = SharedRun(url) if run is None else SharedRun(url, name=run)
-    names = shared.runs() if run is None else []
-    if len(names) > 1:
-        raise ConfigError(f"{url} holds {len(names)} runs ({', '.join(names)}); name the one to join with --run NAME")
-    if names:
-        shared = SharedRun(url, name=names[0])
+    if run is None:
+        names = SharedRun(url).runs()
+        if len(names) > 1:
+            raise ConfigError(f"{url} holds {len(names)} runs ({', '.join(names)}); name the one to join with "
+                              "--run NAME")
+        run = names[0] if names else STUDY  # none: spec() says the database holds no run yet
+    shared = SharedRun(url, name=run)
     if model is None:
         spec = shared.spec()
         if isinstance(spec.model, dict):

@@ -191,12 +191,10 @@ class SharedRun:
             self._requests = table
         return engine, counts, self._requests
 
-    def admit(self, tokens: int, wait: Callable[[list[tuple[float, int]], float], float], *,
-              now: float | None = None) -> float:
+    def admit(self, tokens: int, wait: Callable[[list[tuple[float, int]], float], float], *, now: float) -> float:
         """Take a place for one request of ``tokens`` tokens in the run's one-minute windows (0.0),
         or the seconds until one frees up, as ``wait`` computes it (nothing taken)."""
         engine, counts, table = self._request_table()
-        now = time.time() if now is None else now
         with engine.begin() as conn:  # the run's row, locked: one process at a time counts and takes a place
             conn.execute(counts.update().where(counts.c.run == self.name).values(calls=counts.c.calls))
             conn.execute(table.delete().where(table.c.run == self.name, table.c.at <= now - 60.0))
@@ -244,7 +242,7 @@ class SharedRun:
     def create(self, arguments: dict[str, Any], *, sampler: Any, pruner: Any, start: dict[str, Any]) -> optuna.Study:
         import optuna
 
-        if self.name in optuna.get_all_study_names(storage=self.storage):
+        if self.name in self.runs():
             raise ConfigError(f"{self.url} already holds a run named {self.name!r}; join it with 'autoprompt worker "
                               f"--storage URL --run {self.name}', or give this run another name with --run NAME")
         study = optuna.create_study(study_name=self.name, storage=self.storage, direction="maximize", sampler=sampler,
@@ -258,13 +256,12 @@ class SharedRun:
 
     def spec(self, overrides: Mapping[str, Any] | None = None) -> RunSpec:
         """The run's settings as its first process saved them (with ``overrides`` replacing some)."""
-        import optuna
 
         from autoprompt.spec import spec_from
 
-        names = optuna.get_all_study_names(storage=self.storage)
+        names = self.runs()
         if self.name not in names:
-            held = f"holds only the runs {', '.join(map(repr, sorted(names)))}" if names else "holds no run yet"
+            held = f"holds only the runs {', '.join(map(repr, names))}" if names else "holds no run yet"
             raise ConfigError(f"{self.url} {held}, none named {self.name!r}; pass --run NAME, or start a run with "
                               "'autoprompt optimize --strategy components --storage URL ...'")
         saved = self.study().user_attrs.get("arguments")
