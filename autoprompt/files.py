@@ -9,7 +9,7 @@ Contract:
 - ``refuse_links(folder, what)``: a ``ConfigError`` naming the first symbolic link anywhere inside
   ``folder`` (the folder itself is the user's to name); nothing is read or written. Every command that
   writes or reads a run or export folder calls it first.
-- ``write_text(path, text)``: the text goes to a new file created exclusively (``mkstemp``, mode 0600) in
+- ``write_text(path, text)`` / ``write_bytes(path, data)``: the text goes to a new file created exclusively (``mkstemp``, mode 0600) in
   ``path``'s folder, which is then ``os.replace``d onto ``path``: a reader sees the old file or the new one,
   and a link at ``path`` is replaced, never followed.
 - ``append_line(path, line)``: one line appended through ``O_NOFOLLOW`` (a link is refused), flushed and
@@ -17,6 +17,8 @@ Contract:
 - ``open_private(path)``: a read-write descriptor of ``path``, created 0600 if new, refused when it is a
   link or not a regular file (the run lock, a new cache).
 - ``make_folder(path)``: the folder and any missing parents, the new ones 0700 (private to the user).
+- ``names_file(value)``: whether a setting given as text names an existing file (one line, short) rather
+  than being the text itself: the one rule for every "a text, or a file holding it" setting.
 - ``read_bytes(path, links=...)``: the bytes of a regular file; a FIFO, a device or a folder is refused
   at once (nothing blocks), and with ``links=False`` so is a link.
 """
@@ -55,11 +57,16 @@ def make_folder(path: Path) -> None:
 
 def write_text(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` (UTF-8) atomically, through a private temporary file beside it."""
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically, through a private temporary file beside it."""
     make_folder(path.parent)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -82,6 +89,13 @@ def open_private(path: Path) -> int:
         os.close(handle)
         raise ConfigError(f"{path} is not a regular file; remove it")
     return handle
+
+
+def names_file(value: object) -> bool:
+    """Whether ``value`` is a path, or a one-line text under 4,096 characters naming an existing file."""
+    if isinstance(value, Path):
+        return value.is_file()
+    return isinstance(value, str) and "\n" not in value and 0 < len(value) < 4096 and Path(value).is_file()
 
 
 def read_bytes(path: Path, *, links: bool = True) -> bytes:

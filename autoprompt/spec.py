@@ -37,7 +37,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError, field_validator, model_validator
 
 from autoprompt.errors import ConfigError, excerpt
+from autoprompt.files import names_file
 from autoprompt.models.backend import Backend
+from autoprompt.records.feedback import Feedback
 from autoprompt.prompts.pattern import check_pattern
 
 if TYPE_CHECKING:  # what each object-valued setting holds; pydantic sees Any, and the field validators check it
@@ -310,7 +312,7 @@ class RunSpec(BaseModel):
     temperature: Annotated[float, Option("sampling temperature for --consistency", read=float)] = 0.7
     consistency_weight: Annotated[float, Option("optimize (1-W)*metric + W*agreement instead of the metric alone",
                                                 read=float, metavar="W")] = 0.0
-    feedback: Annotated[StrictStr | tuple[Any, ...] | None, Option(
+    feedback: Annotated[StrictStr | tuple[Feedback, ...] | None, Option(
         "feedback.jsonl written by 'autoprompt review' (a run's own --out directory file is read anyway): notes "
         "become clarifiers and rewrites", resumable=True)] = None
     run_dir: Annotated[StrictStr | None, Option(
@@ -386,9 +388,12 @@ class RunSpec(BaseModel):
     @field_validator("feedback", mode="before")
     @classmethod
     def _feedback(cls, value: Any) -> Any:
+        """A path, or the records (``Feedback`` or their JSON form, as ``run.json`` keeps them)."""
         if isinstance(value, Path):
             return str(value)
-        return tuple(value) if isinstance(value, list) else value
+        if isinstance(value, list | tuple):
+            return tuple(r if isinstance(r, Feedback) else Feedback.from_json(r) for r in value)
+        return value
 
     @field_validator("prices", mode="before")
     @classmethod
@@ -530,7 +535,7 @@ def _portable(value: Any, *, file: bool) -> Any:
         return str(value.path.resolve())
     if isinstance(value, Path):
         return str(value.resolve())
-    if isinstance(value, str) and file and "\n" not in value and Path(value).is_file():
+    if isinstance(value, str) and file and names_file(value):
         return str(Path(value).resolve())
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {k: v.value if isinstance(v, enum.Enum) else v for k, v in dataclasses.asdict(value).items()}

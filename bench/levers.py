@@ -15,7 +15,10 @@ prompt of the suite's README (the bar):
   demonstrations (one per label, two for two labels; draws 0 and 1) from the demonstration pool the
   search uses;
 - ``knn-k`` / ``+cal``: the ``k`` pool examples most similar to each test input (BM25),
-  most similar last, as the search's per-input demonstrations would be.
+  most similar last, as the search's per-input demonstrations would be;
+- under the best answer field name: ``fields[I/T]``, each input field name the search proposes
+  (``Review:``, ``Sentence:``, ``Question:``...), and ``instruction[-/T]``, the instruction
+  skeleton (which names the labels) under that answer field name, each with ``+cal``.
 
 It decides nothing by itself: it shows, per task, which levers are worth building into the default
 search, on the tuning split only (``bench/fewshot.py`` then confirms on the splits run once).
@@ -45,7 +48,7 @@ from autoprompt.evaluate.stats import paired_difference  # noqa: E402
 from autoprompt.models.cache import SQLiteCache  # noqa: E402
 from autoprompt.models.client import Client  # noqa: E402
 from autoprompt.prompts.compose import CUSTOM_TASK, compose  # noqa: E402
-from autoprompt.prompts.fields import answer_titles  # noqa: E402
+from autoprompt.prompts.fields import answer_titles, input_titles  # noqa: E402
 from autoprompt.propose.demos import Similarity  # noqa: E402
 from autoprompt.records.candidate import Candidate  # noqa: E402
 from autoprompt.search.optimizer import Task, prepare_task  # noqa: E402
@@ -88,6 +91,13 @@ def demo_variants(name: str, base: Candidate, labels: int) -> list[tuple[str, Ca
             (f"{name} knn-{shots}", base, shots)]
 
 
+def wording_variants(task: Task, best: Candidate) -> list[tuple[str, Candidate, int]]:
+    """Under the best answer field name: every input field name, and the instruction skeleton."""
+    answer = best.answer_title
+    inputs = [(f"fields[{i}/{answer}]", replace(best, input_title=i), 0) for i in input_titles(task.setup)[1:]]
+    return [*inputs, (f"instruction[-/{answer}]", Candidate("instruction", answer_title=answer), 0)]
+
+
 def scored(evaluator: Evaluator, task: Task, plan: list[tuple[str, Candidate, int]],
            rows: dict[str, list[float]], where: str) -> None:
     for name, candidate, k in plan:
@@ -102,6 +112,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--splits", nargs="+", default=list(TUNING))
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
+    parser.add_argument("--wording-only", action="store_true",
+                        help="leave out the demonstration variants (the slow part)")
+    parser.add_argument("--out", default="levers", help="result file stem under bench/results/")
     parser.add_argument("--runs", type=Path, default=Path("/tmp/autoprompt-levers"))
     args = parser.parse_args()
     from autoprompt.models.registry import get_backend
@@ -123,17 +136,19 @@ def main() -> None:
             plain = prepared(task_name, split, None)
             scored(evaluator, plain, titles(plain), rows, f"{task_name} {split}")
             best = max(titles(plain), key=lambda v: sum(rows[v[0]]))  # the best plain field name, on test
-            scored(evaluator, plain, demo_variants(best[0], best[1], len(plain.setup.labels)), rows,
-                   f"{task_name} {split}")
+            if not args.wording_only:
+                scored(evaluator, plain, demo_variants(best[0], best[1], len(plain.setup.labels)), rows,
+                       f"{task_name} {split}")
+            scored(evaluator, plain, wording_variants(plain, best[1]), rows, f"{task_name} {split}")
             bar = max(("hand1", "hand2"), key=lambda h: sum(rows[h]))
             results[f"{task_name}/{split}"] = {
                 name: {"test": sum(r) / len(r), "vs_bar": paired_difference(rows[bar], r).__dict__}
                 for name, r in rows.items()}
     minutes = (time.perf_counter() - started) / 60
     out = HERE / "results"
-    (out / "levers.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    (out / f"{args.out}.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
     lines = ["# Levers on the 16-shot suite: fixed prompts on the 500 test rows", "",
-             f"SmolLM2-135M-Instruct (embedded); `python bench/levers.py --splits {' '.join(args.splits)}`; "
+             f"SmolLM2-135M-Instruct (embedded); `python bench/levers.py {' '.join(sys.argv[1:])}`; "
              f"data `{SUITE.relative_to(ROOT.parent)}`; wall time {minutes:.0f} min. vs bar = paired difference "
              "with the better hand-written prompt (95% CI).", "",
              "| task/split | variant | test | vs bar [95% CI] |", "|---|---|---|---|"]
@@ -142,7 +157,7 @@ def main() -> None:
             d = row["vs_bar"]
             lines.append(f"| {key} | `{name}` | {row['test']:.3f} | {d['estimate']:+.3f} "
                          f"[{d['low']:+.3f}, {d['high']:+.3f}] |")
-    (out / "levers.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (out / f"{args.out}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 
 

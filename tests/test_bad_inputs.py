@@ -97,9 +97,9 @@ def _damaged_log(d: Path) -> None:
 
 
 def _changed_template(d: Path) -> None:
-    """The run given a template file, which is then edited: the kill-edit-resume a user may do."""
-    (d / "t.jinja").write_text("Text: {{ text }}\nLabel:")
-    _set_argument("template", str(d / "t.jinja"))(d)
+    """The run's copy of its template file, edited after a kill: the kill-edit-resume a user may do."""
+    (d / "run" / "inputs" / "template.jinja").write_text("Text: {{ text }}\nLabel:")
+    _set_argument("template", "$RUN/inputs/template.jinja")(d)
     record = json.loads((d / "run" / "run.json").read_text())
     import hashlib
     record["hashes"]["template"] = hashlib.sha256(b"Text: {{ text }}\nAnswer:").hexdigest()
@@ -107,7 +107,7 @@ def _changed_template(d: Path) -> None:
 
 
 def _changed_data(d: Path) -> None:
-    (d / "data.csv").write_text(CSV.replace("item 7 says", "item 7 now says"))
+    (d / "run" / "inputs" / "data.csv").write_text(CSV.replace("item 7 says", "item 7 now says"))
 
 
 def _link(name: str) -> Callable[[Path], None]:
@@ -132,7 +132,8 @@ def _fifo(name: str) -> Callable[[Path], None]:
 
 
 LINKED = ("report.md", "report.html", "run.lock", "trials.log.jsonl", "leaderboard.csv", "trials.jsonl",
-          "winner.jinja", "cache.sqlite", "data", "predictions.jsonl", "run.json.tmp", "baseline")
+          "winner.jinja", "cache.sqlite", "data", "predictions.jsonl", "run.json.tmp", "baseline", "inputs",
+          "inputs/data.csv")
 RUN_COMMANDS = {"report": ("report", "{d}/run"), "resume": ("resume", "{d}/run"),
                 "export": ("export", "{d}/run", "--format", "openai")}
 
@@ -371,8 +372,12 @@ CASES: list[Case] = [
     Case("resume-run-json-limits", ("resume", "{d}/run"), "concurrency", run=True,
          edit=_set_argument("limits", {"concurrency": 0, "rpm": None, "tpm": None})),
     Case("resume-changed-data", ("resume", "{d}/run"), "data.csv", run=True, edit=_changed_data),
-    Case("resume-template-file-changed", ("resume", "{d}/run"), "t.jinja changed since", run=True,
+    Case("resume-template-file-changed", ("resume", "{d}/run"), "template.jinja changed since", run=True,
          edit=_changed_template),
+    Case("resume-data-outside-the-folder", ("resume", "{d}/run"), "outside the run folder", run=True,
+         edit=lambda d: _set_argument("data", str(d / "data.csv"))(d)),
+    Case("resume-template-outside-the-folder", ("resume", "{d}/run"), "outside the run folder", run=True,
+         edit=lambda d: _set_argument("template", str(d / "data.csv"))(d)),
     Case("resume-hashes-emptied", ("resume", "{d}/run"), "holds no hash of the data file", run=True,
          edit=_edit_json("run.json", lambda r: r.__setitem__("hashes", {}))),
     Case("resume-hash-blank", ("resume", "{d}/run"), "holds no hash of the data file", run=True,
@@ -474,12 +479,8 @@ def test_bad_input_is_one_line_exit_2_and_nothing_changed(case: Case, tmp_path: 
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "data.csv").write_text(CSV)
     if case.run:
-        shutil.copytree(finished_run / "run", tmp_path / "run")
+        shutil.copytree(finished_run / "run", tmp_path / "run")  # its inputs and cache travel with it
         (tmp_path / "data.csv").write_text((finished_run / "data.csv").read_text())
-        arguments = json.loads((tmp_path / "run" / "run.json").read_text())
-        arguments["arguments"]["data"] = str(tmp_path / "data.csv")
-        arguments["arguments"]["cache"] = str(tmp_path / "run" / "cache.sqlite")
-        (tmp_path / "run" / "run.json").write_text(json.dumps(arguments))
     for name, content in case.files.items():
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)

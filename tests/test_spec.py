@@ -92,7 +92,7 @@ def test_every_setting_round_trips_through_the_one_serializer(tmp_path: Path) ->
             assert after.section("clarifiers")["brief"].source == "Answer in one word."
             assert set(after.section("tasks")) == set(before.section("tasks"))
         elif name == "feedback":
-            assert after[0]["note"] == "too long" and after[0]["verdict"] == "reject"
+            assert after == before  # the same Feedback records, parsed back from their JSON form
         elif name in ("data", "dev", "test"):
             assert after == str(Path(values[name]).resolve())  # type: ignore[arg-type]
         elif name == "clarifiers":

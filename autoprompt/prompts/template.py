@@ -29,6 +29,7 @@ import jinja2.nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
+from autoprompt.files import names_file
 from autoprompt.errors import TemplateError
 
 ENV_OPTIONS: dict[str, Any] = {
@@ -115,7 +116,7 @@ class Template:
     @classmethod
     def from_path_or_text(cls, value: str | Path, name: str | None = None) -> Template:
         """Read a template file if ``value`` names one, else take ``value`` as source."""
-        if isinstance(value, Path) or (len(str(value)) < 4096 and "\n" not in str(value) and Path(value).is_file()):
+        if isinstance(value, Path) or names_file(value):
             path = Path(value)
             return cls.from_text(name or path.stem, path.read_text(encoding="utf-8"))
         if isinstance(value, str) and value.endswith((".jinja", ".j2", ".txt")) and "{" not in value:

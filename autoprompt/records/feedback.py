@@ -3,8 +3,8 @@
 Contract: ``Feedback`` is frozen: a ``rating`` (1-5, optional), a free-text ``note``
 ("too long"), a ``verdict`` (``Verdict.ACCEPT``/``REJECT``/``NONE``), the output that was
 reviewed, the trial that produced it and that trial's candidate (a later search starts
-from the reviewed prompt). ``to_json`` is its one serialized form. Imports nothing of
-the project.
+from the reviewed prompt). ``to_json`` is its one serialized form and ``from_json`` its one
+parser (``ValueError`` naming what is wrong with a record). Imports nothing of the project.
 """
 
 from __future__ import annotations
@@ -42,3 +42,26 @@ class Feedback:
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "verdict": self.verdict.value}
+
+    @classmethod
+    def from_json(cls, record: object) -> Feedback:
+        """A record as ``to_json`` writes it; ``ValueError`` naming the problem otherwise."""
+        if not isinstance(record, Mapping):
+            raise ValueError(f"a feedback record is a JSON object with an 'example_id', got a {type(record).__name__}")
+        if record.get("candidate") is not None and not isinstance(record["candidate"], Mapping):
+            raise ValueError("'candidate' must be an object as 'autoprompt review' writes it")
+        try:
+            verdict = Verdict(record.get("verdict", "none") or "none")
+        except ValueError:
+            raise ValueError(f"verdict '{str(record.get('verdict'))[:40]}' is not one of accept, reject, none") from None
+        if "example_id" not in record:
+            raise ValueError("a feedback record needs an 'example_id'")
+        rating, trial = record.get("rating"), record.get("trial")
+        if rating not in (None, "") and not str(rating).strip().isdigit():
+            raise ValueError(f"rating '{str(rating)[:40]}' is not a whole number from 1 to 5")
+        if trial is not None and (isinstance(trial, bool) or not isinstance(trial, int)):
+            raise ValueError(f"trial '{str(trial)[:40]}' is not a trial number")
+        candidate = record.get("candidate")
+        return cls(str(record["example_id"]), str(record.get("note") or ""),
+                   None if rating in (None, "") else int(str(rating)), verdict, str(record.get("output") or ""),
+                   trial, dict(candidate) if candidate is not None else None)

@@ -197,10 +197,10 @@ class Optimizer:
         """A client on a fresh budget, and the racer that evaluates on the search rows through it."""
         dev, _ = self.selection_rows()
         budget, limiter = self.budget.start(), None
-        if self.shared is not None:  # the caps and rate limits of every process of the run together
+        if self.shared is not None:  # the caps, time limit and rate limits of every process of the run together
             limits = limits_of(self.backend)
-            budget, limiter = SharedBudget(self.shared, self.budget), SharedRateLimiter(self.shared, limits.rpm,
-                                                                                         limits.tpm)
+            budget = SharedBudget(self.shared, self.budget, started=self.shared.started())
+            limiter = SharedRateLimiter(self.shared, limits.rpm, limits.tpm)
         client = Client(self.backend, budget, cache=self.cache, prices=self.prices, limiter=limiter)
         return client, Racer(self.evaluator(client), dev, rungs_for(len(dev), self.spec.first_rung),
                              max_prompt_tokens=self.spec.max_prompt_tokens)
@@ -440,10 +440,11 @@ def _in_run_directory(run: RunDirectory, spec: RunSpec, callbacks: Sequence[Call
     optimizer = build_optimizer(spec, callbacks=[*callbacks, log], progress=progress)
     record, tables = run_record(run, spec), frames(spec)
     hashes = data_hashes({name: run.here(value) for name, value in record.items()}, tables)
+    record, copies = run.keep_inputs(record)
     run.check(record, hashes)
     new, existed = run.is_new(), run.path.exists()
     with run.lock():
-        run.claim(record, tables, hashes)
+        run.claim(record, tables, hashes, copies)
         try:
             result = optimizer.run()
         except AutopromptError:

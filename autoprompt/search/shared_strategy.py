@@ -101,11 +101,20 @@ class SharedStrategy:
 class SharedBudget(Budget):
     """A ``Budget`` counted in the shared run's database: each charge is one conditional UPDATE
     there (``SharedRun.charge``), so the calls, tokens and USD of all processes together stop at
-    the caps. The time limit stays each process's own; ``calls`` counts this process's."""
+    the caps. The time limit counts from ``started``, when the run was created (``SharedRun.started``,
+    wall clock), so a worker that joins late stops with the others; ``calls`` counts this process's."""
 
-    def __init__(self, run: SharedRun, caps: BudgetSpec) -> None:
+    def __init__(self, run: SharedRun, caps: BudgetSpec, *, started: float | None,
+                 clock: Callable[[], float] = time.time) -> None:
         super().__init__(caps.calls, caps.seconds, max_tokens=caps.tokens, max_usd=caps.usd)
         self.run = run
+        self.run_started = started
+        self.clock = clock
+
+    def out_of_time(self) -> bool:
+        if self.run_started is None:  # a run an older version created: each process's own clock
+            return super().out_of_time()
+        return self.max_seconds is not None and self.clock() - self.run_started >= self.max_seconds
 
     @property
     def remaining(self) -> float:

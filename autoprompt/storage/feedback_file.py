@@ -19,32 +19,17 @@ from typing import Any
 from autoprompt.data.dataset import json_lines
 from autoprompt.errors import ConfigError, DataError
 from autoprompt.files import append_line
-from autoprompt.records.feedback import Feedback, Verdict
+from autoprompt.records.feedback import Feedback
 
 FEEDBACK_FILE = "feedback.jsonl"
 
 
 def from_json(record: Any, where: str = "feedback") -> Feedback:
-    """A record as written by ``Feedback.to_json``; ``DataError`` naming the problem otherwise."""
-    if isinstance(record, Mapping):
-        record = dict(record)
-    if not isinstance(record, dict):
-        raise DataError(f"{where}: a feedback record is a JSON object with an 'example_id', got a "
-                        f"{type(record).__name__}; fix or delete that line")
-    if record.get("candidate") is not None and not isinstance(record["candidate"], dict):
-        raise DataError(f"{where}: 'candidate' must be an object as 'autoprompt review' writes it; fix that line")
+    """A record as written by ``Feedback.to_json``; ``DataError`` naming the problem and ``where`` otherwise."""
     try:
-        verdict = Verdict(record.get("verdict", "none") or "none")
-    except ValueError:
-        raise DataError(f"{where}: verdict '{record.get('verdict')}' is not one of accept, reject, none") from None
-    if "example_id" not in record:
-        raise DataError(f"{where}: a feedback record needs an 'example_id'")
-    rating = record.get("rating")
-    if rating not in (None, "") and not str(rating).strip().isdigit():
-        raise DataError(f"{where}: rating '{rating}' is not a whole number from 1 to 5")
-    return Feedback(str(record["example_id"]), str(record.get("note") or ""),
-                    None if rating in (None, "") else int(rating), verdict, str(record.get("output") or ""),
-                    record.get("trial"), record.get("candidate"))
+        return Feedback.from_json(record)
+    except ValueError as exc:
+        raise DataError(f"{where}: {exc}; fix or delete that line") from None
 
 
 def load_feedback(source: str | Path | Iterable[Feedback | Mapping[str, Any]]) -> list[Feedback]:

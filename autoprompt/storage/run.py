@@ -5,7 +5,11 @@ Contract:
 
   - ``run.json``: the run's arguments, written before any model call (data given as a
     DataFrame or ``Dataset`` is saved beside it as ``data/source.jsonl``). API keys are
-    never written: they come from the environment.
+    never written: they come from the environment. Every path in it is the folder's own
+    (``$RUN/...``): each input file (data, dev and test files, a template, system message,
+    schema, clarifier or context file) is copied into ``inputs/`` when the run starts, with its
+    SHA-256, and the run reads the copy from then on. A ``run.json`` naming an input file
+    outside its folder (a received folder may) is refused, never read.
   - ``cache.sqlite``: every model answer, committed as it arrives (WAL).
   - ``trials.log.jsonl``: one line per finished trial (candidate, score of each dev
     example, operator and parent, timings), appended and flushed as it finishes.
@@ -33,8 +37,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autoprompt.errors import ConfigError, RunInUse
-from autoprompt.files import append_line, make_folder, open_private, read_bytes, refuse_links, write_text
+from autoprompt.errors import ConfigError, RunInUse, excerpt
+from autoprompt.files import (
+    append_line,
+    make_folder,
+    names_file,
+    open_private,
+    read_bytes,
+    refuse_links,
+    write_bytes,
+    write_text,
+)
 from autoprompt.records.progress import Progress
 from autoprompt.records.trial import Trial
 from autoprompt.spec import RunSpec, options, spec_from
@@ -43,6 +56,7 @@ ARGUMENTS_FILE = "run.json"
 TRIAL_LOG = "trials.log.jsonl"
 CACHE_FILE = "cache.sqlite"
 LOCK_FILE = "run.lock"
+INPUTS = "inputs"  # the folder's copies of the run's input files
 RUN_PREFIX = "$RUN/"  # a path saved inside the run folder, relative to wherever the folder is
 FORMAT = "autoprompt.run/1"
 
@@ -89,13 +103,17 @@ class RunDirectory:
         finally:
             handle.close()
 
-    def claim(self, arguments: Mapping[str, Any], frames: Mapping[str, str], hashes: Mapping[str, str]) -> None:
+    def claim(self, arguments: Mapping[str, Any], frames: Mapping[str, str], hashes: Mapping[str, str],
+              copies: Mapping[Path, bytes] | None = None) -> None:
         """Make this folder the run's, once ``check`` has passed: write the in-memory data
-        (``frames``: name -> JSONL text) and ``run.json`` with the data ``hashes``."""
+        (``frames``: name -> JSONL text), the input files' ``copies`` (path here -> bytes) and
+        ``run.json`` with the data ``hashes``."""
         try:
             make_folder(self.path)
             for name, text in frames.items():
                 write_text(self.data_path(name), text)
+            for path, data in (copies or {}).items():
+                write_bytes(path, data)
             self.save_arguments(arguments, hashes)
         except OSError as exc:
             raise ConfigError(f"cannot write the run to {self.path}: {exc.strerror or exc}; pass a writable --out "
@@ -178,6 +196,7 @@ class RunDirectory:
         """The run's saved settings (with ``overrides`` replacing some), parsed by ``spec.spec_from``; a path
         saved inside the folder (``$RUN/...``) is taken inside the folder where it is now."""
         saved = {name: self.here(value) for name, value in self.record()["arguments"].items()}
+        self._refuse_outside_inputs(saved)
         return spec_from({**saved, **(overrides or {})}, str(self.path / ARGUMENTS_FILE))
 
     def here(self, value: Any) -> Any:
@@ -192,6 +211,38 @@ class RunDirectory:
             raise ConfigError(f"{self.path / ARGUMENTS_FILE} names {value[:80]!r}, outside the run folder; start a "
                               "new run with another --out")
         return str(path)
+
+    def _refuse_outside_inputs(self, arguments: Mapping[str, Any]) -> None:
+        """``ConfigError`` when an input setting names a file outside this folder: a run keeps copies of its
+        inputs, so such a ``run.json`` was not written by a run here, and the file is not read."""
+        root = self.path.resolve()
+        for name in (*DATA_FILES, *TEXT_FILES):
+            values = arguments.get(name)
+            for value in values if isinstance(values, list) else [values]:
+                if names_file(value) and not Path(value).resolve().is_relative_to(root):
+                    raise ConfigError(f"{self.path / ARGUMENTS_FILE} names the {name} file {excerpt(str(value))}, "
+                                      "outside the run folder (a run keeps copies of its inputs inside it); start a "
+                                      "new run with another --out")
+
+    def keep_inputs(self, arguments: Mapping[str, Any]) -> tuple[dict[str, Any], dict[Path, bytes]]:
+        """``arguments`` with each input file outside this folder named by its copy in ``inputs/``
+        (``$RUN/inputs/data.csv``, ``$RUN/inputs/clarifiers-0.jinja``...), and the copies to write: path
+        here -> the file's bytes, read once (so the copy is the file that was hashed)."""
+        kept, copies = dict(arguments), {}
+        root = self.path.resolve()
+        for name in (*DATA_FILES, *TEXT_FILES):
+            values = arguments.get(name)
+            listed = isinstance(values, list)
+            out = []
+            for i, value in enumerate(values if listed else [values]):
+                if names_file(value) and not Path(value).resolve().is_relative_to(root):
+                    copy = self.path / INPUTS / f"{name}{f'-{i}' if listed else ''}{Path(value).suffix}"
+                    copies[copy] = read_bytes(Path(value))
+                    value = RUN_PREFIX + copy.relative_to(self.path).as_posix()
+                out.append(value)
+            if name in arguments:
+                kept[name] = out if listed else out[0]
+        return kept, copies
 
     def portable(self, value: Any) -> Any:
         """``value`` with every absolute path inside this folder written as ``$RUN/...``, so the folder
@@ -218,12 +269,14 @@ class RunDirectory:
         Only autoprompt's own names are removed, and the folder itself only when ``folder`` (it was created
         by this run) and nothing else is left in it."""
         names = (ARGUMENTS_FILE, TRIAL_LOG, LOCK_FILE, *(CACHE_FILE + end for end in ("", "-wal", "-shm", "-journal")))
-        data = self.path / "data"
-        for path in [*(self.path / name for name in names),
-                     *(data / f"{name}.jsonl" for name in DATA_FILES)]:
+        data, inputs = self.path / "data", self.path / INPUTS
+        kept = [*(self.path / name for name in names), *(data / f"{name}.jsonl" for name in DATA_FILES),
+                *(p for p in (inputs.iterdir() if inputs.is_dir() and not inputs.is_symlink() else [])
+                  if p.name.startswith((*DATA_FILES, *TEXT_FILES)))]
+        for path in kept:
             if path.is_file() and not path.is_symlink():
                 path.unlink()
-        for made in (data, self.path) if folder else (data,):
+        for made in (data, inputs, self.path) if folder else (data, inputs):
             if made.is_dir() and not made.is_symlink() and not any(made.iterdir()):
                 made.rmdir()
 
@@ -334,7 +387,7 @@ def file_hashes(arguments: Mapping[str, Any]) -> dict[str, str]:
         values = arguments.get(name)
         for i, value in enumerate(values if isinstance(values, list | tuple) else [values]):
             key = f"{name}[{i}]" if isinstance(values, list | tuple) else name
-            if isinstance(value, str) and "\n" not in value and len(value) < 4096 and Path(value).is_file():
+            if names_file(value):
                 out[key] = _sha256(read_bytes(Path(value)))
     return out
 

@@ -248,6 +248,7 @@ class SharedRun:
         study = optuna.create_study(study_name=self.name, storage=self.storage, direction="maximize", sampler=sampler,
                                     pruner=pruner)
         study.set_user_attr("arguments", arguments)
+        study.set_user_attr("started", time.time())  # --max-seconds counts from here, for every process
         engine, table = self._budget_table()
         with engine.begin() as conn:  # counts a run left in this database before are not this run's
             conn.execute(table.update().where(table.c.run == self.name).values(calls=0, tokens=0, usd=0.0))
@@ -269,6 +270,14 @@ class SharedRun:
             raise ConfigError(f"the shared run at {self.url} is damaged (its arguments are not a mapping); start a "
                               "new run in another database")
         return spec_from({**saved, **(overrides or {})}, f"the shared run at {self.url}")
+
+    def started(self) -> float | None:
+        """When the run was created (seconds since the epoch, the creating machine's clock); None before it
+        is created (its first process counts from its own start) or for a run an older version created."""
+        if self.name not in self.runs():
+            return None
+        value = self.study().user_attrs.get("started")
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
     def runs(self) -> list[str]:
         """The names of the runs the database holds."""

@@ -230,3 +230,17 @@ def test_one_database_holds_many_runs_that_never_mix(tmp_path: Path, keyword_csv
     with pytest.raises(ConfigError, match="already holds a run named 'first'"):
         autoprompt.optimize(keyword_csv, inputs="text", target="label", model="fake", storage=url,
                             strategy="components", run_name="first")
+
+
+def test_the_time_limit_counts_from_the_runs_start_for_every_process(tmp_path: Path, keyword_csv: Path) -> None:
+    """--max-seconds holds for the run, not for each process: a worker joining after the run's time is up
+    does no trial, though budget is left."""
+    from autoprompt.storage.shared import SharedRun
+
+    url = url_path(tmp_path / "timed.db")
+    result = autoprompt.optimize(keyword_csv, inputs="text", target="label", model="fake", storage=url,
+                                 strategy="components", budget=100_000, max_seconds=1.0, seed=0)
+    started = SharedRun(url).started()
+    assert started is not None and result.calls < 100_000 and time.time() - started >= 1.0
+    assert work(url, model=autoprompt.FakeBackend()) == 0
+    assert SharedRun(url).spent() == result.calls

@@ -177,3 +177,39 @@ def test_a_run_json_path_that_climbs_out_of_its_folder_is_refused(keyword_frame,
     with pytest.raises(ConfigError, match="outside the run folder"):
         autoprompt.resume(tmp_path / "run")
     assert not (tmp_path / "elsewhere.sqlite").exists()
+
+
+def test_a_run_keeps_copies_of_its_input_files_and_reads_only_those(keyword_csv: Path, tmp_path: Path) -> None:
+    """The data file and a template file are copied into the run folder with their hashes; the folder,
+    moved away from the originals (which are then gone), resumes from its copies alone."""
+    template = tmp_path / "t.jinja"
+    template.write_text("Text: {{ text }}\nLabel:")
+    first = autoprompt.optimize(str(keyword_csv), inputs="text", target="label", model="fake", budget=200, seed=0,
+                                template=str(template), run_dir=tmp_path / "a" / "run")
+    run = tmp_path / "a" / "run"
+    record = json.loads((run / "run.json").read_text())
+    assert record["arguments"]["data"] == "$RUN/inputs/data.csv"
+    assert record["arguments"]["template"] == "$RUN/inputs/template.jinja"
+    assert (run / "inputs" / "data.csv").read_bytes() == keyword_csv.read_bytes()
+    assert (run / "inputs" / "template.jinja").stat().st_mode & 0o077 == 0
+    keyword_csv.unlink()
+    template.unlink()
+    (tmp_path / "b").mkdir()
+    run.rename(tmp_path / "b" / "run")
+    again = autoprompt.resume(tmp_path / "b" / "run")
+    assert again.paid_calls == 0 and again.best.candidate == first.best.candidate
+
+
+def test_a_run_json_naming_an_input_outside_its_folder_is_refused_unread(keyword_csv: Path, tmp_path: Path) -> None:
+    """A received run.json that names a file of the user's as its data: one error, the file never read."""
+    autoprompt.optimize(str(keyword_csv), inputs="text", target="label", model="fake", budget=200, seed=0,
+                        run_dir=tmp_path / "run")
+    secret = tmp_path / "secrets.csv"
+    secret.write_text("text,label\nmy password is hunter2,yes\n")
+    path = tmp_path / "run" / "run.json"
+    record = json.loads(path.read_text())
+    record["arguments"]["data"] = str(secret)
+    path.write_text(json.dumps(record))
+    with pytest.raises(ConfigError, match="outside the run folder") as raised:
+        autoprompt.resume(tmp_path / "run")
+    assert "hunter2" not in str(raised.value)
