@@ -53,7 +53,8 @@ INIT_EXAMPLE = """example:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, with a usage mistake as one line (the promise for every bad input) instead of the usage block."""
+    """argparse, with a usage mistake as one line (the promise for every bad input) instead of the usage block,
+    and no abbreviated flags (``--dat`` is a mistake, not ``--data``)."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"autoprompt: error: {message}; see '{self.prog} --help'\n")
@@ -61,6 +62,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _command(sub: Any, name: str, help: str, example: str) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = sub.add_parser(name, help=help, description=help, epilog=example,
+                                                     allow_abbrev=False,
                                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     return parser
 
@@ -74,11 +76,14 @@ def _add_optimize(opt: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="autoprompt", description="Find better prompts automatically.",
+    parser = _Parser(prog="autoprompt", description="Find better prompts automatically.", allow_abbrev=False,
                                      epilog="example:\n  autoprompt init run.yaml && autoprompt optimize --config "
                                      "run.yaml && autoprompt report runs/sentiment",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    from autoprompt import __version__
+
+    parser.add_argument("--version", action="version", version=f"autoprompt {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     _add_optimize(_command(sub, "optimize", "search for a better prompt", OPTIMIZE_EXAMPLE))
     ev = _command(sub, "eval", "score an exported prompt on a data file", EVAL_EXAMPLE)
     ev.add_argument("--prompt", required=True, help="winner.json (or its directory)")
@@ -249,7 +254,11 @@ def _fresh_line() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # a bare 'autoprompt': what it can do
+        parser.print_help()
+        return 0
     commands = {"optimize": lambda: _optimize(args), "eval": lambda: _eval(args),
                 "report": lambda: _report(args), "export": lambda: _export(args), "init": lambda: _init(args),
                 "resume": lambda: _resume(args), "worker": lambda: _worker(args), "review": lambda: _review(args)}

@@ -9,9 +9,9 @@ Contract:
 - ``refuse_links(folder, what)``: a ``ConfigError`` naming the first symbolic link anywhere inside
   ``folder`` (the folder itself is the user's to name); nothing is read or written. Every command that
   writes or reads a run or export folder calls it first.
-- ``write_text(path, text)`` / ``write_bytes(path, data)``: the text goes to a new file created exclusively (``mkstemp``, mode 0600) in
-  ``path``'s folder, which is then ``os.replace``d onto ``path``: a reader sees the old file or the new one,
-  and a link at ``path`` is replaced, never followed.
+- ``write_text(path, text)`` / ``write_bytes(path, data)``: the content goes to a new file created
+  exclusively (``mkstemp``, mode 0600) in ``path``'s folder, which is then ``os.replace``d onto ``path``:
+  a reader sees the old file or the new one, and a link at ``path`` is replaced, never followed.
 - ``append_line(path, line)``: one line appended through ``O_NOFOLLOW`` (a link is refused), flushed and
   fsynced before returning; a new file is created 0600.
 - ``open_private(path)``: a read-write descriptor of ``path``, created 0600 if new, refused when it is a
@@ -30,6 +30,7 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import TypeGuard
 
 from autoprompt.errors import ConfigError
 
@@ -91,7 +92,7 @@ def open_private(path: Path) -> int:
     return handle
 
 
-def names_file(value: object) -> bool:
+def names_file(value: object) -> TypeGuard[str | Path]:
     """Whether ``value`` is a path, or a one-line text under 4,096 characters naming an existing file."""
     if isinstance(value, Path):
         return value.is_file()

@@ -39,8 +39,8 @@ from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError, field_va
 from autoprompt.errors import ConfigError, excerpt
 from autoprompt.files import names_file
 from autoprompt.models.backend import Backend
-from autoprompt.records.feedback import Feedback
 from autoprompt.prompts.pattern import check_pattern
+from autoprompt.records.feedback import Feedback
 
 if TYPE_CHECKING:  # what each object-valued setting holds; pydantic sees Any, and the field validators check it
     import pandas as pd

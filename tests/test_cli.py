@@ -124,3 +124,21 @@ def test_dry_run_counts_judge_calls_and_sampled_answers(tmp_path: Path) -> None:
     bad = cli("optimize", "--data", "past_tense", "--model", "fake", "--out", str(tmp_path / "o"),
               "--metric", "judge:kindness")
     assert bad.returncode == 2 and "unknown judge rubric 'kindness'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_version_help_and_module_entry_point() -> None:
+    """``--version``, ``python -m autoprompt`` and a bare ``autoprompt`` (which prints what it can do)."""
+    import autoprompt
+
+    version = cli("--version")
+    assert version.returncode == 0 and version.stdout.strip() == f"autoprompt {autoprompt.__version__}"
+    module = subprocess.run([sys.executable, "-m", "autoprompt", "--help"], capture_output=True, text=True)
+    assert module.returncode == 0 and "optimize" in module.stdout and "resume" in module.stdout
+    bare = cli()
+    assert bare.returncode == 0 and bare.stdout.startswith("usage: autoprompt") and not bare.stderr
+
+
+def test_an_abbreviated_flag_is_a_mistake_not_a_guess(tmp_path: Path) -> None:
+    out = cli("optimize", "--dat", "reviews.csv", "--out", str(tmp_path / "run"))
+    assert out.returncode == 2 and "unrecognized arguments: --dat" in out.stderr
+    assert not (tmp_path / "run").exists()

@@ -29,8 +29,8 @@ import jinja2.nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
-from autoprompt.files import names_file
 from autoprompt.errors import TemplateError
+from autoprompt.files import names_file
 
 ENV_OPTIONS: dict[str, Any] = {
     "trim_blocks": True,

@@ -53,7 +53,8 @@ class Feedback:
         try:
             verdict = Verdict(record.get("verdict", "none") or "none")
         except ValueError:
-            raise ValueError(f"verdict '{str(record.get('verdict'))[:40]}' is not one of accept, reject, none") from None
+            shown = str(record.get("verdict"))[:40]
+            raise ValueError(f"verdict '{shown}' is not one of accept, reject, none") from None
         if "example_id" not in record:
             raise ValueError("a feedback record needs an 'example_id'")
         rating, trial = record.get("rating"), record.get("trial")

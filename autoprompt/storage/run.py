@@ -227,14 +227,15 @@ class RunDirectory:
     def keep_inputs(self, arguments: Mapping[str, Any]) -> tuple[dict[str, Any], dict[Path, bytes]]:
         """``arguments`` with each input file outside this folder named by its copy in ``inputs/``
         (``$RUN/inputs/data.csv``, ``$RUN/inputs/clarifiers-0.jinja``...), and the copies to write: path
-        here -> the file's bytes, read once (so the copy is the file that was hashed)."""
+        here -> the file's bytes."""
         kept, copies = dict(arguments), {}
         root = self.path.resolve()
         for name in (*DATA_FILES, *TEXT_FILES):
             values = arguments.get(name)
             listed = isinstance(values, list)
+            items: list[Any] = values if isinstance(values, list) else [values]
             out = []
-            for i, value in enumerate(values if listed else [values]):
+            for i, value in enumerate(items):
                 if names_file(value) and not Path(value).resolve().is_relative_to(root):
                     copy = self.path / INPUTS / f"{name}{f'-{i}' if listed else ''}{Path(value).suffix}"
                     copies[copy] = read_bytes(Path(value))
