@@ -137,7 +137,7 @@ def _spec(args: argparse.Namespace) -> Any:
 def _optimize(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from autoprompt.search.optimizer import run_spec
+    from autoprompt.search.assembly import run_spec
 
     spec = _spec(args)
     if args.dry_run:
@@ -187,7 +187,7 @@ def _dry_run(spec: Any) -> int:
     from autoprompt.models.budget import BudgetSpec
     from autoprompt.prompts.library import TemplateLibrary
     from autoprompt.search.estimate import estimate
-    from autoprompt.search.optimizer import check_budget, prepare_task, with_user_templates
+    from autoprompt.search.task import check_budget, prepare_task, with_user_templates
 
     BudgetSpec(spec.budget, spec.max_seconds, spec.max_tokens, spec.max_usd).start()
     library = with_user_templates(TemplateLibrary.bundled(), clarifiers=spec.clarifiers, context=spec.context)

@@ -58,7 +58,7 @@ from autoprompt.models.cache import SQLiteCache  # noqa: E402
 from autoprompt.models.client import Client  # noqa: E402
 from autoprompt.prompts.compose import CUSTOM_TASK, compose  # noqa: E402
 from autoprompt.records.candidate import Candidate  # noqa: E402
-from autoprompt.search.optimizer import prepare_task  # noqa: E402
+from autoprompt.search.task import prepare_task  # noqa: E402
 
 SUITE = ROOT.parent / "shared" / "data" / "fewshot16"
 TASKS = ("cr", "subj", "sst5", "yahoo")

@@ -109,7 +109,7 @@ def run(budget: int, seed: int) -> dict[str, Any]:
                           "search_seconds": round(time.monotonic() - started, 1), "prompt": result.best.prompt,
                           "start_prompt": result.baseline.prompt}
             print(f"\n{name}: {result.summary()}", flush=True)
-    from autoprompt.search.optimizer import prepare_task
+    from autoprompt.search.task import prepare_task
 
     test = prepare_task("past_tense", inputs=None, target=None, seed=seed).data.test.examples
     scored = {"start": yardsticks(model, rows["metric"]["start_prompt"], test)}

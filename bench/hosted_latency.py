@@ -38,7 +38,7 @@ from autoprompt.models.client import Client
 from autoprompt.models.openai_backend import OpenAIBackend
 from autoprompt.prompts.compose import compose
 from autoprompt.records.candidate import Candidate
-from autoprompt.search.optimizer import prepare_task
+from autoprompt.search.task import prepare_task
 from tests.servers import LatencyServer
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -34,7 +34,7 @@ from autoprompt.models.client import Client
 from autoprompt.models.local import LocalBackend
 from autoprompt.prompts.compose import compose
 from autoprompt.records.candidate import Candidate
-from autoprompt.search.optimizer import prepare_task
+from autoprompt.search.task import prepare_task
 
 THREADS = 2
 TASKS = ("sentiment", "intent")

@@ -51,7 +51,7 @@ from autoprompt.prompts.compose import CUSTOM_TASK, compose  # noqa: E402
 from autoprompt.prompts.fields import answer_titles, input_titles  # noqa: E402
 from autoprompt.propose.demos import Similarity  # noqa: E402
 from autoprompt.records.candidate import Candidate  # noqa: E402
-from autoprompt.search.optimizer import Task, prepare_task  # noqa: E402
+from autoprompt.search.task import Task, prepare_task  # noqa: E402
 
 
 def prepared(task: str, split: str, template: str | None) -> Task:

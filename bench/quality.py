@@ -59,7 +59,8 @@ from autoprompt.models.client import Client
 from autoprompt.models.local import LocalBackend, bundled_smollm2
 from autoprompt.prompts.compose import compose
 from autoprompt.records.example import Example
-from autoprompt.search.optimizer import Task, prepare_task, start_candidate
+from autoprompt.search.starts import start_candidate
+from autoprompt.search.task import Task, prepare_task
 
 TASK_TOKENS = 24
 PROMPT_TOKENS = 256

@@ -49,7 +49,7 @@ from autoprompt.models.client import Client  # noqa: E402
 from autoprompt.prompts.compose import compose  # noqa: E402
 from autoprompt.records.candidate import Candidate  # noqa: E402
 from autoprompt.records.example import Example  # noqa: E402
-from autoprompt.search.optimizer import prepare_task  # noqa: E402
+from autoprompt.search.task import prepare_task  # noqa: E402
 
 TASKS = HERE / "suite" / "tasks"
 COMMIT = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,

@@ -5,16 +5,19 @@ Usage:
 
     python bench/verbalizers.py              # every task of the tuning split (seed13)
     python bench/verbalizers.py subj sst5
+    python bench/verbalizers.py --rows pool  # fit on the demonstration pool only, as the search can
 
 For each task, under the ``fields`` skeleton with the task's field name (the one the search's
-titled starts find), one forward pass per labelled row (train and dev, no demonstrations, so no
-row sees itself) gives the next-token log-probabilities over the whole vocabulary. The
+titled starts find), one forward pass per labelled row (``--rows all``: train and dev; ``--rows
+pool``: the demonstration pool alone, the rows no search decision reads; no demonstrations in the
+prompt, so no row sees itself) gives the next-token log-probabilities over the whole vocabulary. The
 accuracy and the cross-entropy of *any* assignment of one-token words to labels then follow
 without another model call. Per label, the candidates are the ``K`` words (lowercase, 3+ letters,
 one token after a space) that most separate its rows from the others among its 200 most likely;
 coordinate ascent from the task's own words picks an assignment on the rows, by cross-entropy
 (``chosen``) or by accuracy (``chosen-acc``). Both are then scored on the 500 test rows.
-Figures go to ``bench/results/verbalizers.md``. Uses the local backend's decoder directly.
+Figures go to ``bench/results/verbalizers.md`` (``verbalizers-pool.md`` for ``--rows pool``). Uses
+the local backend's decoder directly.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from fewshot import paths  # noqa: E402
 from autoprompt.models.local import LocalBackend  # noqa: E402
 from autoprompt.prompts.compose import compose  # noqa: E402
 from autoprompt.records.candidate import Candidate  # noqa: E402
-from autoprompt.search.optimizer import prepare_task  # noqa: E402
+from autoprompt.search.task import prepare_task  # noqa: E402
 
 K = 15
 TASKS = {"subj": "Answer", "sst5": "Rating", "cr": "Sentiment", "yahoo": "Topic"}
@@ -99,14 +102,15 @@ def ascend(start: list[int], options: list[list[int]], loss: Callable[[list[int]
     return current
 
 
-def study(vocab: Vocabulary, task: str, split: str, title: str) -> None:
+def study(vocab: Vocabulary, task: str, split: str, title: str, pool_only: bool) -> None:
     files = paths(task, split)
     prepared = prepare_task(str(files["train"]), inputs="text", target="label",
                             dev=str(files["dev"]) if "dev" in files else None, test=str(files["test"]), seed=0)
     candidate = Candidate("fields", answer_title=title)
     prompt = compose(candidate, prepared.setup, prepared.custom)
     labels = list(prepared.setup.labels)
-    rows = list({ex.id: ex for ex in [*prepared.setup.train, *prepared.data.dev.examples]}.values())
+    labelled = [*prepared.setup.train, *([] if pool_only else prepared.data.dev.examples)]
+    rows = list({ex.id: ex for ex in labelled}.values())
     test = prepared.data.test.examples
     x, y = vocab.logprobs([prompt.render(r.inputs) for r in rows]), np.array([labels.index(r.target) for r in rows])
     xt = vocab.logprobs([prompt.render(r.inputs) for r in test])
@@ -134,16 +138,23 @@ def study(vocab: Vocabulary, task: str, split: str, title: str) -> None:
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("tasks", nargs="*", choices=[*TASKS, []], default=[])
+    parser.add_argument("--rows", choices=("all", "pool"), default="all")
+    args = parser.parse_args()
     started = time.time()
     vocab = Vocabulary(LocalBackend("local"))
     say(f"word tokens in the vocabulary: {len(vocab.words)}")
     for task, title in TASKS.items():
-        if len(sys.argv) == 1 or task in sys.argv[1:]:
-            study(vocab, task, "seed13", title)
+        if not args.tasks or task in args.tasks:
+            study(vocab, task, "seed13", title, args.rows == "pool")
     head = ["# Label words from the model's vocabulary, chosen on the labelled rows (a lever study)", "",
             f"SmolLM2-135M-Instruct (embedded); `python bench/verbalizers.py {' '.join(sys.argv[1:])}`; tuning "
             f"split seed13; wall time {(time.time() - started) / 60:.0f} min.", ""]
-    (HERE / "results" / "verbalizers.md").write_text("\n".join(head + OUT) + "\n", encoding="utf-8")
+    out = HERE / "results" / ("verbalizers-pool.md" if args.rows == "pool" else "verbalizers.md")
+    out.write_text("\n".join(head + OUT) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -72,7 +72,7 @@ def refine_context(frame: pd.DataFrame, *, writer: FakeBackend | None = None, te
     from autoprompt.propose.feedback import feedback_library
     from autoprompt.propose.operator import RefineContext
     from autoprompt.propose.space import SearchSpace
-    from autoprompt.search.optimizer import prepare_task
+    from autoprompt.search.task import prepare_task
 
     task = prepare_task(frame, inputs="text", target="label", template=template, seed=seed,
                         library=feedback_library(TemplateLibrary.bundled(), feedback))

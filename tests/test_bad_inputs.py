@@ -28,7 +28,7 @@ import autoprompt
 from autoprompt.cli import main
 from autoprompt.data.dataset import DataWarning
 from autoprompt.errors import AutopromptError
-from autoprompt.search.optimizer import prepare_task
+from autoprompt.search.task import prepare_task
 
 ROWS = [{"text": f"item {i} says {label} clearly", "label": label}
         for i, label in enumerate(("yes", "no", "maybe") * 20)]

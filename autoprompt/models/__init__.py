@@ -1,7 +1,8 @@
 """Models: every way to ask a model, and the layer every call goes through.
 
-Owns: ``backend`` (the ``Backend`` protocol, the fake backend, ``get_backend``), ``local``
-(llama.cpp), ``hosted`` (the base of the hosted backends: limits, key handling, error
+Owns: ``backend`` (the ``Backend`` protocol and its optional capabilities, the fake backend),
+``registry`` (``get_backend``: a model spec or an instance), ``local`` (llama.cpp) and
+``local_batch`` (its batched decoding), ``hosted`` (the base of the hosted backends: limits, key handling, error
 mapping), ``openai_backend``, ``anthropic_backend``, ``dspy_backend``; ``client`` (cache,
 budget, rate limits, failures in a row), ``cache``, ``budget``, ``ratelimit``, ``retry``,
 ``usage`` (tokens and prices).

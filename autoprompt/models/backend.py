@@ -250,6 +250,26 @@ class BatchGenerating(Protocol):
                       ) -> list[Generated]: ...
 
 
+@dataclass(frozen=True)
+class TopTokens:
+    """One request of a batch: the most likely next tokens after it, each as the model writes it
+    (leading space included) with its log-probability, most likely first; or why it failed."""
+
+    tokens: tuple[tuple[str, float], ...] = ()
+    error: str = ""
+    usage: Usage = field(default_factory=Usage)
+
+
+@runtime_checkable
+class NextTokens(Protocol):
+    """A backend that lists the ``top`` most likely next tokens after each of several requests: one
+    ``TopTokens`` per request, in order. The label-word search reads the model's own vocabulary
+    through it."""
+
+    def next_tokens(self, texts: Sequence[str | Conversation], *, chat: bool = False,
+                    top: int = 200) -> list[TopTokens]: ...
+
+
 @runtime_checkable
 class ChatAPI(Protocol):
     """A backend whose every request is a list of chat messages (a hosted chat API), so a system

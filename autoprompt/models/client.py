@@ -20,7 +20,8 @@ Contract:
 - ``score_many(texts, continuations)`` and ``generate_many(texts, ...)`` (greedy or sampled) answer several
   requests under the keys ``score`` and ``generate`` use; those neither cache holds go to a
   batching backend (``BatchScoring``, ``BatchGenerating``) in one call, and all new requests are
-  charged up front (or none, with ``BudgetExhausted``).
+  charged up front (or none, with ``BudgetExhausted``). ``next_tokens(texts, top=...)`` does the same
+  for a backend that lists the likeliest next tokens (``NextTokens``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from autoprompt.models.backend import (
     Backend,
     BatchGenerating,
     BatchScoring,
+    NextTokens,
     UsageSink,
     cache_keyed,
     limits_of,
@@ -150,6 +152,18 @@ class Client:
         keys = [self._key("score", wire(text), list(continuations), chat, sample=0) for text in texts]
         return self._many(keys, texts, lambda batch: [(list(s.scores), s.error, s.usage) for s in
                                                       backend.score_many(batch, continuations, chat=chat)])
+
+    def next_tokens(self, texts: Sequence[str | Conversation], *, chat: bool = False,
+                    top: int = 200) -> list[list[tuple[str, float]] | ExampleFailed]:
+        """Each request's ``top`` most likely next tokens with their log-probabilities (or its failure),
+        from a backend that lists them (``NextTokens``); one charged call per new request, cached as
+        ``score``'s answers are."""
+        backend = self.backend
+        assert isinstance(backend, NextTokens)
+        keys = [self._key("next_tokens", wire(text), top, chat, sample=0) for text in texts]
+        answers = self._many(keys, texts, lambda batch: [([list(pair) for pair in t.tokens], t.error, t.usage)
+                                                          for t in backend.next_tokens(batch, chat=chat, top=top)])
+        return [a if isinstance(a, ExampleFailed) else [(str(w), float(lp)) for w, lp in a] for a in answers]
 
     def generate_many(self, texts: Sequence[str | Conversation], *, chat: bool = False, max_tokens: int = 16,
                       stop: Sequence[str] = (), temperature: float = 0.0, sample: int = 0

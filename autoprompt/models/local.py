@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from autoprompt.errors import ConfigError, ExampleFailed, MissingDependency, ModelConfigError, excerpt
-from autoprompt.models.backend import Generated, Scored, UsageSink
+from autoprompt.models.backend import Generated, Scored, TopTokens, UsageSink
 from autoprompt.models.local_batch import KEYS, BatchDecoder, greedy
 from autoprompt.records.message import Conversation, as_dicts, as_text
 from autoprompt.records.usage import Usage
@@ -198,6 +198,34 @@ class LocalBackend:
                           usage=Usage(len(t), len(answers[i]))) if i in answers else
                 Generated(error=f"prompt of {len(t)} tokens and an answer of {max_tokens} do not fit the context of "
                                 f"{self.n_ctx}; use fewer demonstrations or a lower --max-output-tokens")
+                for i, t in enumerate(tokens)]
+
+    def next_tokens(self, texts: Sequence[str | Conversation], *, chat: bool = False,
+                    top: int = 200) -> list[TopTokens]:
+        """The ``top`` most likely next tokens after each request, decoded together (``local_batch``),
+        with their log-probabilities; tokens that read the same keep the likelier one."""
+        import numpy as np
+
+        llm = self._model()
+        tokens = [self._tokens(self.format(text, chat), chat) for text in texts]
+        fits = [i for i, t in enumerate(tokens) if len(t) < self.n_ctx]
+        found: dict[int, tuple[tuple[str, float], ...]] = {}
+
+        def capture(prompt: int, logits: Any) -> int:
+            values = np.asarray(logits, dtype=np.float64)
+            values = values - np.logaddexp.reduce(values)
+            best = np.argsort(-values)[: 2 * top]
+            listed: dict[str, float] = {}
+            for token in best:
+                listed.setdefault(llm.detokenize([int(token)]).decode("utf-8", errors="ignore"), float(values[token]))
+            found[fits[prompt]] = tuple(list(listed.items())[:top])
+            return int(best[0])
+
+        if fits:
+            self._batch_decoder().generate([tokens[i] for i in fits], max_tokens=1, done=lambda out: True,
+                                           choose=capture)
+        return [TopTokens(found[i], usage=Usage(len(t), 0)) if i in found else
+                TopTokens(error=f"prompt of {len(t)} tokens does not fit the context of {self.n_ctx}")
                 for i, t in enumerate(tokens)]
 
     def _batch_decoder(self) -> BatchDecoder:

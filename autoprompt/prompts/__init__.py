@@ -5,6 +5,7 @@ Owns: ``template`` (the sandbox), ``library`` (the bundled and user templates), 
 (``Candidate`` and ``compose``), ``fields`` (the field names worth trying for a task),
 ``prompt`` (``Prompt``: render, continuations, decide),
 ``answers`` (normal forms, which label an answer names), ``structured`` (JSON schemas, the JSON
-in an answer, and how each API is asked for a schema).
+in an answer, and how each API is asked for a schema), ``pattern`` (users' regular expressions,
+with a time limit).
 May import: errors, data, records. Knows nothing of models, evaluation or the search.
 """

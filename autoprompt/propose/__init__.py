@@ -1,7 +1,8 @@
 """Propose: operator families that read a trial and its mistakes and return candidates.
 
-Owns: ``operator`` (the ``Operator`` protocol, ``RefineContext``, rejections, the family
-registry), ``move``, ``demos``, ``edit``, ``explore``, ``words``, ``rewrite`` (the optimizer
-model), ``feedback`` (reviewers' notes as clarifiers and rewrites).
+Owns: ``operator`` (the ``Operator`` protocol, ``RefineContext``, rejections), ``registry``
+(the families by name), ``space`` (the choices a candidate can make), ``tpe`` (Optuna's
+sampler, shared with the component search), ``move``, ``demos``, ``edit``, ``explore``,
+``words``, ``rewrite`` (the optimizer model), ``feedback`` (reviewers' notes as clarifiers and rewrites).
 May import: errors, data, prompts, models, evaluate, records, storage (feedback files).
 """

@@ -74,6 +74,7 @@ class RefineContext:
     dev: Mapping[str, Example]
     custom: Template | None = None
     writer: Client | None = None
+    scorer: Client | None = None  # the model under optimization, on the run's budget (label-word search)
     rng: random.Random = field(default_factory=lambda: random.Random(0))
     trials: list[Trial] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)

@@ -9,7 +9,14 @@ and, for classification only,
   over-predicts), each other form of that label: the forms of every named word set
   (as is, spaced, capitalized, the user's own sets), lowercase, and its first word.
   Stored as ``Candidate.word_overrides``; words stay distinct across labels;
-- ``words.set``: switch the whole named word set (clearing overrides).
+- ``words.set``: switch the whole named word set (clearing overrides);
+- ``words.vocab``: label words from the model's own vocabulary (``propose.vocabulary``), chosen
+  on the parent's prompt over every labelled row the search may read (the demonstration pool, less
+  the parent's own demonstrations, and the search rows; never the held-out rows), when the model
+  lists its likeliest next tokens (``NextTokens``); one call per row, on the run's budget. The
+  words are fitted to the search rows they then race on, so the held-out check that ends the
+  search is what vouches for them (on the pool alone, 60 rows of a 10-way task, the words fit the
+  rows and little else: ``bench/results/verbalizers-pool.md``).
 """
 
 from __future__ import annotations
@@ -17,9 +24,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from autoprompt.data.dataset import TaskKind
-from autoprompt.prompts.compose import CUSTOM_TASK, TaskSetup, verbalizers
+from autoprompt.errors import ExampleFailed
+from autoprompt.models.backend import NextTokens
+from autoprompt.prompts.compose import CUSTOM_TASK, TaskSetup, compose, pick_demos, verbalizers
 from autoprompt.prompts.fields import answer_titles, input_titles
 from autoprompt.propose.operator import Child, RefineContext, interleave
+from autoprompt.propose.vocabulary import LIKELY, MIN_ROWS_PER_LABEL, choose_words
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.trial import Trial
 
@@ -63,7 +73,27 @@ class WordsOperator:
         whole = [Child(replace(candidate, verbalizer=name, word_overrides=()), "words.set") for name in sets
                  if name != candidate.verbalizer or candidate.word_overrides]
         context.rng.shuffle(whole)
-        return interleave(fields, per_label, whole)
+        return interleave(self._vocabulary(parent, context), fields, per_label, whole)
+
+    def _vocabulary(self, parent: Trial, context: RefineContext) -> list[Child]:
+        """The parent under label words read from the model's vocabulary (see the module contract)."""
+        client, setup, candidate = context.scorer, context.setup, parent.candidate
+        if client is None or not isinstance(client.backend, NextTokens):
+            return []
+        prompt = compose(candidate, setup, context.custom)
+        shown = {ex.id for ex in pick_demos(setup, candidate)}
+        rows = [ex for ex in [*setup.train, *context.dev.values()] if ex.id not in shown]
+        current = dict(prompt.label_words)
+        if any(sum(ex.target == label for ex in rows) < MIN_ROWS_PER_LABEL for label in current):
+            return []
+        lists = client.next_tokens([prompt.request(ex.inputs) for ex in rows], chat=prompt.chat, top=LIKELY)
+        answered = [(tokens, ex.target) for tokens, ex in zip(lists, rows) if not isinstance(tokens, ExampleFailed)]
+        chosen = choose_words([t for t, _ in answered], [target for _, target in answered], current,
+                              space=prompt.answer_space)
+        if chosen is None:
+            return []
+        overrides = {**dict(candidate.word_overrides), **{k: w for k, w in chosen.items() if w != current[k]}}
+        return [Child(replace(candidate, word_overrides=tuple(sorted(overrides.items()))), "words.vocab")]
 
 
 def field_moves(setup: TaskSetup, candidate: Candidate) -> list[Child]:

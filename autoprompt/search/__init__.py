@@ -1,9 +1,14 @@
 """Search: the loop, its strategies, racing, the final check, and what a run returns.
 
-Owns: ``optimizer`` (``optimize``, task preparation, the loop), ``refine`` and ``strategy``
-(refinement rounds, Optuna's component search), ``space``, ``racing``, ``selection`` (the
-final check), ``callbacks`` (progress, early stopping), ``estimate`` (dry runs), ``trial``
-(the trial record and its one serializer), ``result`` (``OptimizationResult``).
+Owns: ``optimizer`` (``optimize``, the one-call face), ``assembly`` (a ``RunSpec`` into an
+``Optimizer``, run in its run directory), ``task`` (task preparation and every input check,
+shared by the real and the dry run), ``starts`` (the starting prompts), ``loop`` (the
+``Optimizer``: ask, race, tell, callbacks; the final check and test scoring), ``refine`` and
+``strategy`` (refinement rounds, Optuna's component search), ``racing``, ``selection`` (the
+final check), ``callbacks`` (progress, early stopping), ``estimate`` (dry runs), ``result``
+(``OptimizationResult``), ``resume`` (a run continued from its directory),
+``shared_strategy`` and ``worker`` (a run shared through a database, its budget and rate
+limits, and the processes that join it).
 May import: everything above it: data, prompts, models, evaluate, propose, storage, export,
 report. Nothing imports the search but storage's resume and the face.
 """

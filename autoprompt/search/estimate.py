@@ -21,7 +21,7 @@ from autoprompt.records.candidate import Candidate
 from autoprompt.records.usage import Usage
 
 if TYPE_CHECKING:
-    from autoprompt.search.optimizer import Task
+    from autoprompt.search.task import Task
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def estimate(task: Task, *, model: str, budget: int, max_tokens: int = 12, price
              seed: int = 0, judged: bool = False, samples: int = 0) -> Estimate:
     """Upper bound of the spend of ``optimize`` with these settings; a ``judged`` metric adds a judge
     call per answer, and ``samples`` sampled answers per example (generation only) add their calls."""
-    from autoprompt.search.optimizer import start_candidate
+    from autoprompt.search.starts import start_candidate
 
     space = SearchSpace.for_task(task.setup, supports_chat=False, custom=task.custom is not None)
     start = start_candidate(task)

@@ -27,7 +27,7 @@ def resume(directory: str | Path, *, model: Any = None, metric: Any = None, opti
     """Continue the run in ``directory`` (see the module contract). ``model``, ``metric``,
     ``optimizer_model`` and ``judge_model`` must be passed again when the run was given objects rather than names.
     ``budget`` replaces the run's budget (to go on after a finished run, e.g. with new feedback)."""
-    from autoprompt.search.optimizer import run_spec
+    from autoprompt.search.assembly import run_spec
 
     run = RunDirectory(Path(directory))
     saved = run.record()["arguments"]

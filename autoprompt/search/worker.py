@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from autoprompt.errors import ConfigError
-from autoprompt.search.optimizer import build_optimizer
+from autoprompt.search.assembly import build_optimizer
 from autoprompt.storage.shared import STUDY, SharedRun
 
 

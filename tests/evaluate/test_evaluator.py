@@ -19,7 +19,7 @@ from autoprompt.prompts.compose import compose
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.message import Conversation
 from autoprompt.records.usage import Usage
-from autoprompt.search.optimizer import prepare_task
+from autoprompt.search.task import prepare_task
 
 
 class Batching(FakeBackend):

@@ -24,7 +24,7 @@ from autoprompt.prompts.compose import compose
 from autoprompt.prompts.prompt import Prompt
 from autoprompt.prompts.structured import answer_tool, response_format
 from autoprompt.records.candidate import Candidate
-from autoprompt.search.optimizer import prepare_task
+from autoprompt.search.task import prepare_task
 from tests.conftest import ChatAPIBackend, RecordingBackend
 
 NODE_MODULES = Path(os.environ.get("AUTOPROMPT_NODE_MODULES", Path.home() / ".cache/autoprompt/node/node_modules"))

@@ -31,7 +31,7 @@ from autoprompt.models.openai_backend import OpenAIBackend
 from autoprompt.models.retry import RetryPolicy
 from autoprompt.prompts.compose import compose
 from autoprompt.records.candidate import Candidate
-from autoprompt.search.optimizer import prepare_task
+from autoprompt.search.task import prepare_task
 from tests.servers import FAULTS, FaultProxy, ReasoningProxy, ToolUseProxy, llama_server, prompt_tokens_processed
 
 pytestmark = pytest.mark.model

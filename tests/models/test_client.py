@@ -202,7 +202,7 @@ def test_every_api_request_names_its_prompt_for_the_providers_prompt_cache(monke
     from autoprompt.models.openai_backend import OpenAIBackend
     from autoprompt.prompts.compose import compose
     from autoprompt.records.candidate import Candidate
-    from autoprompt.search.optimizer import prepare_task
+    from autoprompt.search.task import prepare_task
     from tests.servers import LatencyServer
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")

@@ -18,7 +18,7 @@ from autoprompt.models.local import LocalBackend
 from autoprompt.prompts.compose import compose
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.message import Message, as_text
-from autoprompt.search.optimizer import prepare_task
+from autoprompt.search.task import prepare_task
 
 pytestmark = pytest.mark.model
 
@@ -214,3 +214,37 @@ def test_sixteen_bit_keys_are_a_setting_and_anything_else_is_refused(smol: Local
     assert sixteen != eight and max(abs(a - b) for a, b in zip(sixteen, eight)) < 1.0  # rounding, not another model
     with pytest.raises(ConfigError, match="keys must be one of q8_0, f16"):
         LocalBackend("local", keys="f32")
+
+
+def test_the_likeliest_next_tokens_carry_the_label_scores_and_are_charged_once(smol: LocalBackend) -> None:
+    """``next_tokens`` lists the model's likeliest tokens with the log-probabilities ``score`` gives a
+    one-token label; through a client each new request is one call, a repeat is free."""
+    from autoprompt.models.budget import Budget
+    from autoprompt.models.client import Client
+
+    texts = [PREFIX + "Review: a wonderful, moving film.\nSentiment:", PREFIX + "Review: dull and far too long.\n"
+             "Sentiment:"]
+    listed = smol.next_tokens(texts, top=50)
+    assert all(not t.error and len(t.tokens) == 50 for t in listed)
+    for text, top in zip(texts, listed):
+        logprobs = dict(top.tokens)
+        assert [lp for _, lp in top.tokens] == sorted((lp for _, lp in top.tokens), reverse=True)
+        for word in (" positive", " negative"):
+            assert math.isclose(logprobs[word], smol.score(text, [word])[0], abs_tol=1e-4)
+    assert dict(listed[0].tokens)[" positive"] > dict(listed[0].tokens)[" negative"]
+    client = Client(smol, Budget(10))
+    first = client.next_tokens(texts, top=50)
+    again = client.next_tokens(texts, top=50)
+    assert first == again == [[(w, lp) for w, lp in t.tokens] for t in listed] and client.calls == 2
+
+
+def test_a_search_reads_label_words_from_the_models_vocabulary(tmp_path: Path) -> None:
+    """With the local model, refinement proposes label words chosen on the demonstration pool
+    (``words.vocab``), and scores them like any other challenger: here for labels named by codes, which
+    say nothing to the model."""
+    frame = pd.read_csv(bundled_path("sentiment")).head(150)
+    frame["label"] = frame["label"].map({"negative": "class_a", "positive": "class_b"})
+    result = autoprompt.optimize(frame, inputs="text", target="label", model="local", budget=300, seed=0,
+                                 operators=["words"], template="Review: {{ text }}\nSentiment:")
+    vocab = [t for t in result.trials if t.operator == "words.vocab"]
+    assert vocab and all(t.candidate.word_overrides for t in vocab)

@@ -10,7 +10,7 @@ from autoprompt.prompts.compose import compose, verbalizers
 from autoprompt.prompts.template import Template
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.message import as_dicts, as_text
-from autoprompt.search.optimizer import prepare_task
+from autoprompt.search.task import prepare_task
 
 
 def test_demos_are_class_balanced_and_seeded(keyword_frame: pd.DataFrame) -> None:

@@ -7,7 +7,7 @@ import pandas as pd
 from autoprompt.prompts.compose import compose
 from autoprompt.prompts.fields import ANSWER_WORDS, INPUT_WORDS, answer_titles, input_titles
 from autoprompt.records.candidate import Candidate
-from autoprompt.search.optimizer import prepare_task
+from autoprompt.search.task import prepare_task
 
 
 def sentiment_task():  # type: ignore[no-untyped-def]

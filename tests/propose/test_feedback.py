@@ -15,7 +15,8 @@ from autoprompt.propose.feedback import FeedbackOperator, clarifier_names, clari
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.feedback import Feedback, Verdict
 from autoprompt.records.trial import Trial, TrialState
-from autoprompt.search.optimizer import prepare_task, start_candidate
+from autoprompt.search.starts import start_candidate
+from autoprompt.search.task import prepare_task
 from autoprompt.storage.feedback_file import append_feedback, load_feedback
 from tests.conftest import ScriptedWriter, refine_context
 

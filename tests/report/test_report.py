@@ -20,7 +20,7 @@ from autoprompt.prompts.compose import compose
 from autoprompt.records.candidate import Candidate
 from autoprompt.report.files import write_report
 from autoprompt.report.writer import RunRecord, best_so_far, confusion, leaderboard, operators, pareto, word_diff
-from autoprompt.search.optimizer import prepare_task
+from autoprompt.search.task import prepare_task
 from tests.conftest import RecordingBackend
 
 WINNER = Candidate(task="question", clarifiers=("one_word",), n_demos=2)

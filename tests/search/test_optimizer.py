@@ -13,7 +13,7 @@ from autoprompt.errors import ConfigError, TemplateError
 from autoprompt.models.backend import FakeBackend
 from autoprompt.records.message import Message
 from autoprompt.records.trial import TrialState
-from autoprompt.search.optimizer import build_optimizer
+from autoprompt.search.assembly import build_optimizer
 from autoprompt.spec import spec_from
 from tests.conftest import ChatAPIBackend
 
@@ -300,7 +300,7 @@ def test_starts_race_the_leading_start_so_a_small_budget_goes_to_search_steps(ke
 
 def test_a_task_description_is_a_start_of_its_own(keyword_frame: pd.DataFrame) -> None:
     from autoprompt.prompts.compose import compose
-    from autoprompt.search.optimizer import prepare_task
+    from autoprompt.search.task import prepare_task
 
     result = run(keyword_frame, template=None, budget=300, description="Say whether the item agrees.")
     second = [t for t in result.trials if t.operator == "start"][1]

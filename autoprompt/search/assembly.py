@@ -1,0 +1,157 @@
+"""Assembly: a checked ``RunSpec`` becomes an ``Optimizer`` (backends, metric, task, budget,
+cache, prices, callbacks, shared storage), run in its run directory when it names one.
+
+Contract: ``build_optimizer(spec)`` checks every setting and builds everything before any model
+call; ``run_spec(spec)`` runs it (holding the run directory's lock, with its cache, argument
+file, input copies and trial log, when ``spec.run_dir`` is set); ``price_table(spec, backends)``
+is the prices a run charges with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from autoprompt.errors import AutopromptError, ConfigError
+from autoprompt.evaluate.consistency import Consistency
+from autoprompt.evaluate.metric import METRICS, Metric, check_targets, default_metric
+from autoprompt.evaluate.registry import get_metric
+from autoprompt.models.backend import Backend, Priced, priced_model
+from autoprompt.models.budget import BudgetSpec
+from autoprompt.models.cache import SQLiteCache
+from autoprompt.models.registry import get_backend
+from autoprompt.models.usage import PriceTable
+from autoprompt.prompts.library import TemplateLibrary
+from autoprompt.propose.feedback import feedback_library
+from autoprompt.propose.registry import build_operators
+from autoprompt.search.callbacks import Callback, ProgressBar, StopOnFailures, StopWhenExhausted
+from autoprompt.search.loop import Models, Optimizer
+from autoprompt.search.result import OptimizationResult
+from autoprompt.search.task import check_budget, prepare_task, with_user_templates
+from autoprompt.spec import RunSpec
+from autoprompt.storage.feedback_file import check_feedback, load_feedback
+from autoprompt.storage.run import RunDirectory, data_hashes, frames, run_record
+from autoprompt.storage.shared import SharedRun, SQLCache
+
+
+def _in_run_directory(run: RunDirectory, spec: RunSpec, callbacks: Sequence[Callback],
+                      progress: bool) -> OptimizationResult:
+    """``optimize`` holding ``run``'s lock, with its cache, its argument file and its trial log.
+    Every setting is checked, and the folder claimed (``RunDirectory.claim``), before anything is written."""
+    spec = spec.model_copy(update={
+        "cache": run.cache if spec.cache is None and spec.storage is None else spec.cache,
+        "feedback": tuple(run.feedback(spec.feedback))})
+    log = run.trial_log()
+    log.read()
+    optimizer = build_optimizer(spec, callbacks=[*callbacks, log], progress=progress)
+    record, tables = run_record(run, spec), frames(spec)
+    hashes = data_hashes({name: run.here(value) for name, value in record.items()}, tables)
+    record, copies = run.keep_inputs(record)
+    run.check(record, hashes)
+    new, existed = run.is_new(), run.path.exists()
+    with run.lock():
+        run.claim(record, tables, hashes, copies)
+        try:
+            result = optimizer.run()
+        except AutopromptError:
+            if isinstance(optimizer.cache, SQLiteCache):
+                optimizer.cache.close()
+            if new and not run.holds_work():  # failed before its first answer: leave no folder behind
+                run.discard(folder=not existed)
+            raise
+        log.complete(result.trials)
+        result.export(run.path)
+        if result.study is not None:
+            result.save_study(run.path / "study.sqlite3")
+    return result
+
+
+def run_spec(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progress: bool = False) -> OptimizationResult:
+    """Run the search ``spec`` describes: in its run directory when it names one."""
+    if spec.run_dir is not None:
+        return _in_run_directory(RunDirectory(Path(spec.run_dir)), spec, callbacks, progress)
+    return build_optimizer(spec, callbacks=callbacks, progress=progress).run()
+
+
+def build_optimizer(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progress: bool = False,
+                    worker: bool = False) -> Optimizer:
+    """An ``Optimizer`` for ``spec``, every setting checked before any model call; a ``worker`` joins
+    the shared run ``spec.storage`` instead of creating it."""
+    if spec.data is None:
+        raise ConfigError("data is required: a CSV/JSONL file, a DataFrame, a Dataset or a bundled task name "
+                          "(--data on the command line, 'data:' in a config)")
+    if spec.storage is not None and spec.strategy != "components":
+        raise ConfigError("a shared run (--storage) needs --strategy components: refinement is one sequence of "
+                          "rounds, while Optuna's component search lets several workers ask for trials at once")
+    feedback = load_feedback(spec.feedback or ())
+    library = feedback_library(with_user_templates(spec.library or TemplateLibrary.bundled(),
+                                                   clarifiers=spec.clarifiers, context=spec.context), feedback)
+    task = prepare_task(spec.data, inputs=spec.inputs, target=spec.target, dev=spec.dev, test=spec.test,
+                        template=spec.template, kind=spec.kind, seed=spec.seed, description=spec.description,
+                        label_definitions=spec.label_definitions, label_words=spec.label_words, library=library,
+                        max_output_tokens=spec.max_output_tokens, stop=spec.stop, answer_pattern=spec.answer_pattern,
+                        json_schema=spec.json_schema, system=spec.system)
+    check_feedback(feedback, [ex.id for part in (task.data.train, task.data.dev, task.data.test)
+                              for ex in part.examples])
+    check_budget(spec.budget, task)
+    metric = get_metric(spec.metric or default_metric(task.setup.kind.value, task.setup.json_schema is not None))
+    check_targets(metric, [ex for part in (task.data.train, task.data.dev, task.data.test) for ex in part.examples])
+    consistency = _consistency(spec, metric)
+    backend, judge, writer = _backends(spec, metric)
+    prices = price_table(spec, [backend, *[b for b in (judge, writer) if b is not None]])
+    build_operators(spec.operators)  # validates the family names before any model call
+    budget = BudgetSpec(spec.budget, spec.max_seconds, spec.max_tokens, spec.max_usd)
+    budget.start()  # validates every cap before any model call
+    shared = SharedRun(spec.storage, name=spec.run_name) if spec.storage is not None else None
+    store = SQLiteCache(spec.cache) if isinstance(spec.cache, str | Path) else spec.cache
+    if store is None and shared is not None:
+        store = SQLCache(shared.url)
+    return Optimizer(
+        spec=spec, task=task, models=Models(backend, judge, writer), metric=metric, budget=budget, cache=store,
+        prices=prices, callbacks=[*([ProgressBar()] if progress else []), StopWhenExhausted(), StopOnFailures(),
+                                  *callbacks],
+        shared=shared, shared_arguments=spec.record(purpose="a shared run", exclude=("cache", "storage"))
+        if shared is not None and not worker else None, consistency=consistency, feedback=feedback,
+    )
+
+
+def price_table(spec: RunSpec, backends: Sequence[Backend]) -> PriceTable:
+    """The run's prices: ``prices`` (default: the bundled table) with ``price`` for the model under
+    optimization. With ``max_usd``, a priced (API) model the table does not know is a ``ConfigError``:
+    its calls would count as free and the cap would never stop the run."""
+    table = spec.prices or PriceTable()
+    if spec.price is not None:
+        table = PriceTable({**table.prices, priced_model(backends[0]): spec.price})
+    for number, backend in enumerate(backends if spec.max_usd is not None else []):
+        if isinstance(backend, Priced) and not table.known(backend.model):
+            fix = "pass --price IN,OUT (USD per million input and output tokens)" if number == 0 else \
+                "pass its price in prices=PriceTable({...}) from Python"
+            raise ConfigError(f"--max-usd needs the price of {backend.model}, which autoprompt does not know, so its "
+                              f"calls would count as free; {fix}, or drop --max-usd")
+    return table
+
+
+def _backends(spec: RunSpec, metric: Metric) -> tuple[Backend, Backend | None, Backend | None]:
+    """The model under optimization, the judge (when it is another model) and the optimizer model."""
+    if spec.judge_model is not None and not metric.needs_model:
+        raise ConfigError(f"a judge model grades judge:RUBRIC or geval:RUBRIC metrics, and '{metric.name}' asks "
+                          "none; pass e.g. --metric judge:correctness, or drop --judge-model")
+    limits = spec.limits()
+    backend = get_backend(spec.model, seed=spec.seed, limits=limits, key_env=spec.api_key_env,
+                          options=spec.model_settings())
+    judge = None
+    if spec.judge_model is not None and spec.judge_model != spec.model:
+        judge = get_backend(spec.judge_model, seed=spec.seed, limits=limits)
+    writer = None
+    if spec.optimizer_model is not None:
+        writer = backend if spec.optimizer_model == spec.model else get_backend(
+            spec.optimizer_model, seed=spec.seed, limits=limits)
+    return backend, judge, writer
+
+
+def _consistency(spec: RunSpec, metric: Metric) -> Consistency | None:
+    settings: Consistency | None = spec.consistency_settings()
+    if settings is not None and settings.weight > 0 and metric.aggregate is not METRICS["accuracy"].aggregate:
+        raise ConfigError(f"a consistency weight needs a metric that is a mean over examples; '{metric.name}' "
+                          "is not; use accuracy, or keep the weight at 0 to measure agreement only")
+    return settings

@@ -1,0 +1,362 @@
+"""The loop: ask the strategy for a candidate, race it on the search rows, tell the strategy,
+notify the callbacks; then pick the winner and score start and winner on the test set.
+
+Contract:
+- ``Optimizer(spec=, task=, models=, ...)`` stores its arguments; ``run()`` does the work and
+  returns an ``OptimizationResult``; ``work()`` is a shared run's worker (search only).
+- Selection rows: the dev set plus the training rows outside the demonstration pool
+  (``dataset.selection_rows``); for refinement, every third row of each label is held out
+  (``selection_rows()``, from ``HOLDOUT_MIN_ROWS`` rows up) and only the final check reads it.
+- The search stops when the budget (less what the final step keeps back) is spent or a callback
+  says so. Then the winner is picked (refinement: the base, or the last accepted step when it
+  passes ``selection.choose``'s test on the held-out rows; the component search: the best after
+  the top unfinished candidates are completed on the full dev set), and start and winner are
+  scored once on the test set, from an empty model state.
+- ``Models`` names the models a run talks to.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from autoprompt.data.dataset import (
+    TaskKind,
+    hold_out,
+)
+from autoprompt.errors import BudgetExhausted
+from autoprompt.evaluate.consistency import Consistency
+from autoprompt.evaluate.evaluator import Evaluator
+from autoprompt.evaluate.metric import Metric
+from autoprompt.evaluate.stats import bootstrap, paired_difference
+from autoprompt.models.backend import Backend, limits_of, reset, takes_messages
+from autoprompt.models.budget import BudgetSpec
+from autoprompt.models.cache import ResponseCache
+from autoprompt.models.client import Client
+from autoprompt.models.usage import PriceTable
+from autoprompt.prompts.compose import compose
+from autoprompt.prompts.prompt import Prompt
+from autoprompt.propose.operator import RefineContext
+from autoprompt.propose.registry import build_operators
+from autoprompt.propose.space import SearchSpace
+from autoprompt.propose.tpe import tpe_sampler
+from autoprompt.records.candidate import Candidate
+from autoprompt.records.example import Example
+from autoprompt.records.feedback import Feedback
+from autoprompt.records.prediction import Prediction
+from autoprompt.records.progress import Progress
+from autoprompt.records.trial import Trial, TrialState
+from autoprompt.search.callbacks import Callback
+from autoprompt.search.racing import Racer, rungs_for
+from autoprompt.search.refine import RefinementStrategy
+from autoprompt.search.result import Finalist, OptimizationResult, TestReport, completed
+from autoprompt.search.selection import Selection, choose
+from autoprompt.search.shared_strategy import SharedBudget, SharedRateLimiter, SharedStrategy, StopWhenSpent
+from autoprompt.search.starts import plain_starts, reviewed_candidates, start_candidate
+from autoprompt.search.strategy import OptunaStrategy, SearchStrategy, StrategyState, halving_pruner, study_of
+from autoprompt.search.task import Task
+from autoprompt.spec import RunSpec
+from autoprompt.storage.shared import SharedRun
+
+HOLDOUT_MIN_ROWS = 30  # below this, refinement checks its winner on the search rows alone
+
+
+ACCEPT_CONFIDENCE = 0.9  # one-sided paired-bootstrap confidence a challenger needs to replace the incumbent
+
+
+@dataclass(frozen=True)
+class Models:
+    """The models a run talks to: the one under optimization, a judge when it is another model,
+    and the optimizer model that writes instructions (None: not used)."""
+
+    backend: Backend
+    judge: Backend | None = None
+    writer: Backend | None = None
+
+
+class Optimizer:
+    """Finds a better prompt for a labeled task: the search ``spec`` describes (its seed, strategy,
+    operators, racing and prompt-size settings), on the prepared ``task``, through ``models``."""
+
+    def __init__(self, *, spec: RunSpec, task: Task, models: Models, metric: Metric, budget: BudgetSpec,
+                 cache: ResponseCache | None, prices: PriceTable | None, callbacks: Sequence[Callback],
+                 shared: SharedRun | None = None, shared_arguments: dict[str, Any] | None = None,
+                 consistency: Consistency | None = None, feedback: Sequence[Feedback] = ()) -> None:
+        self.spec = spec
+        self.task = task
+        self.models = models
+        self.metric = metric
+        self.budget = budget
+        self.cache = cache
+        self.prices = prices
+        self.callbacks = list(callbacks)
+        self.shared = shared
+        self.shared_arguments = shared_arguments
+        self.consistency = consistency
+        self.feedback = tuple(feedback)
+
+    @property
+    def backend(self) -> Backend:
+        return self.models.backend
+
+    @property
+    def seed(self) -> int:
+        return self.spec.seed
+
+    @property
+    def model(self) -> str:
+        """The model's name in the result: the spec as given, or the backend's name for an object."""
+        return self.spec.model if isinstance(self.spec.model, str) else self.backend.name
+
+    def run(self) -> OptimizationResult:
+        started = time.monotonic()
+        client, racer = self._racer()
+        author = self.models.writer
+        writer = Client(author, client.budget, cache=self.cache, prices=self.prices) if author else None
+        judges = [c for c in [racer.evaluator.judge_client] if c is not None]
+        strategy, reserve = self._strategy(racer, writer)
+        trials, stop_reason = self._search(strategy, racer, client, reserve)
+        state = strategy.settle(lambda: self._evaluate(strategy, racer, len(trials)))
+        if state.trials is not None:
+            trials, stop_reason = list(state.trials), "budget spent"
+        best, baseline, selection = self._finalize(trials, racer, state)
+        test, testing = self._test(baseline, best)
+        writing = [writer] if writer is not None else []
+        searching = [client, *writing, *judges]
+        return OptimizationResult(
+            best=best, baseline=baseline, trials=tuple(trials), test=test, metric=self.objective,
+            model=self.model, seed=self.seed, calls=sum(c.calls for c in searching),
+            optimizer_calls=sum(c.calls for c in writing), test_calls=sum(c.calls for c in testing),
+            judge_calls=sum(c.calls for c in judges), paid_calls=sum(c.backend_calls for c in [*searching, *testing]),
+            seconds=time.monotonic() - started, stop_reason=stop_reason, dev_size=len(racer.dev),
+            target=self.task.setup.target_name, kind=self.task.setup.kind.value,
+            data_hashes={name: getattr(self.task.data, name).fingerprint() for name in ("train", "dev", "test")},
+            test_set=self.task.data.test, dev_set=self.task.data.dev,
+            study=state.study if state.study is not None else study_of(trials),
+            tokens=sum(c.usage.total for c in searching), usd=sum(c.usd for c in searching),
+            strategy=self.spec.strategy,
+            accepted=state.accepted if state.accepted is not None else _improvements(trials),
+            rejected=state.rejected, selection=selection,
+        )
+
+    def work(self) -> int:
+        """As a worker of a shared run: search until every worker together has spent the
+        budget; return how many trials this process evaluated."""
+        assert self.shared is not None
+        if self.shared.spent() >= self.budget.calls - self._reserve():
+            return 0
+        client, racer = self._racer()
+        strategy, reserve = self._strategy(racer, None)
+        trials, _ = self._search(strategy, racer, client, reserve)
+        return len(trials)
+
+    @property
+    def objective(self) -> str:
+        """The name of what the search maximizes: the metric, with the consistency term if it counts."""
+        return self.consistency.name(self.metric.name) if self.consistency else self.metric.name
+
+    def _racer(self) -> tuple[Client, Racer]:
+        """A client on a fresh budget, and the racer that evaluates on the search rows through it."""
+        dev, _ = self.selection_rows()
+        budget, limiter = self.budget.start(), None
+        if self.shared is not None:  # the caps, time limit and rate limits of every process of the run together
+            limits = limits_of(self.backend)
+            budget = SharedBudget(self.shared, self.budget, started=self.shared.started())
+            limiter = SharedRateLimiter(self.shared, limits.rpm, limits.tpm)
+        client = Client(self.backend, budget, cache=self.cache, prices=self.prices, limiter=limiter)
+        return client, Racer(self.evaluator(client), dev, rungs_for(len(dev), self.spec.first_rung),
+                             max_prompt_tokens=self.spec.max_prompt_tokens)
+
+    @functools.cached_property
+    def _selection_rows(self) -> tuple[list[Example], list[Example]]:
+        rows = list(self.task.data.dev.examples)
+        if self.spec.strategy != "refine" or len(rows) < HOLDOUT_MIN_ROWS:
+            return rows, []
+        return hold_out(rows, by_label=self.task.setup.kind is TaskKind.CLASSIFICATION)
+
+    def selection_rows(self) -> tuple[list[Example], list[Example]]:
+        """The rows the search races on, and the held-out rows (every third of each label) that only
+        the final check reads; with fewer than ``HOLDOUT_MIN_ROWS`` rows, nothing is held out.
+        Computed once: the search loop asks for them before every trial."""
+        return self._selection_rows
+
+    def evaluator(self, client: Client) -> Evaluator:
+        """An evaluator through ``client``; a judge metric grades through a judge client on the same
+        budget and cache (kept as the evaluator's ``judge_client``)."""
+        metric, judge = self.metric, None
+        if metric.needs_model:
+            judge = Client(self.models.judge or self.backend, client.budget, cache=self.cache, prices=self.prices)
+            metric = metric.bind(judge)
+        return Evaluator(client, metric, self.task.setup.kind, consistency=self.consistency, judge_client=judge)
+
+    def _reserve(self) -> int:
+        """Calls the component search keeps back to complete its top candidates on dev."""
+        return min(self.spec.top_k * len(self.task.data.dev.examples), self.budget.calls // 5)
+
+    def _holdout_reserve(self) -> int:
+        """Calls refinement keeps back for the final check: the base and the last accepted step,
+        each on every held-out row (with its samples and judge calls) plus its calibration; and what
+        a running trial may spend, since a trial that starts runs to its end."""
+        search, held = self.selection_rows()
+        if not held:
+            return 0
+        per_row = 1 + (self.consistency.samples if self.consistency and self.task.setup.kind is TaskKind.GENERATION
+                       else 0)
+        per_row *= 2 if self.metric.needs_model else 1
+        check = 2 * (len(held) * per_row + 4)
+        return min(check + len(search) * per_row + 4, self.budget.calls // 5)
+
+    def _strategy(self, racer: Racer, writer: Client | None) -> tuple[SearchStrategy, Callable[[], int]]:
+        """The strategy, and the calls it keeps back for the end: the component search's top
+        candidates on dev, or refinement's final check."""
+        start = start_candidate(self.task)
+        alternatives = plain_starts(self.task, limit=max(3, self.budget.calls // (4 * self.spec.first_rung)))
+        space = SearchSpace.for_task(self.task.setup, supports_chat=self.backend.supports_chat,
+                                     custom=self.task.custom is not None, messages=takes_messages(self.backend))
+        if self.spec.strategy == "components" and self.shared is not None:
+            return self._shared_strategy(space, start, racer), self._reserve
+        if self.spec.strategy == "components":
+            return OptunaStrategy(space, seed=self.seed, start=start, min_resource=racer.rungs[0]), self._reserve
+        context = RefineContext(setup=self.task.setup, space=space, dev={ex.id: ex for ex in racer.dev},
+                                custom=self.task.custom, writer=writer, scorer=racer.evaluator.client,
+                                rng=random.Random(self.seed), feedback=self.feedback)
+        refining = RefinementStrategy(context=context, operators=build_operators(self.spec.operators),
+                                      start=start, seed=self.seed, reviewed=reviewed_candidates(self.feedback),
+                                      alternatives=alternatives, confidence=ACCEPT_CONFIDENCE)
+        return refining, self._holdout_reserve
+
+    def _shared_strategy(self, space: SearchSpace, start: Candidate, racer: Racer) -> SearchStrategy:
+        """The component search on the shared study: created here by the run's first process, else joined."""
+        assert self.shared is not None
+        sampler = tpe_sampler(os.getpid() if self.shared_arguments is None else self.seed)
+        pruner = halving_pruner(racer.rungs[0])
+        if self.shared_arguments is not None:
+            study = self.shared.create(self.shared_arguments, sampler=sampler, pruner=pruner,
+                                       start=space.params_of(start))
+        else:
+            study = self.shared.study(sampler=sampler, pruner=pruner)
+        self.callbacks.append(StopWhenSpent(self.shared, self.budget.calls - self._reserve()))
+        return SharedStrategy(OptunaStrategy(space, seed=self.seed, start=start, min_resource=racer.rungs[0],
+                                             study=study), self.shared)
+
+    def _search(self, strategy: SearchStrategy, racer: Racer, client: Client,
+                reserve: Callable[[], int]) -> tuple[list[Trial], str]:
+        """Evaluate proposals until the budget, less what ``reserve()`` keeps back, is spent."""
+        trials: list[Trial] = []
+        while client.budget.remaining > reserve() and not client.budget.out_of_time():
+            trial = self._evaluate(strategy, racer, len(trials))
+            trials.append(trial)
+            if trial.state is TrialState.INTERRUPTED:
+                return trials, "budget spent"
+            progress = self._progress(trials, client)
+            votes = [callback(trial, progress) for callback in self.callbacks]
+            if any(votes):
+                return trials, f"stopped by {type(self.callbacks[votes.index(True)]).__name__}"
+        return trials, "budget spent" if client.budget.remaining <= reserve() else "time limit"
+
+    def _evaluate(self, strategy: SearchStrategy, racer: Racer, count: int) -> Trial:
+        """Ask for one proposal, race it, tell the strategy; the trial is numbered as the strategy
+        numbers it (the study's trial number on a shared run), else in order."""
+        proposal = strategy.ask()
+        number = count if proposal.number is None else proposal.number
+        report = proposal.report if number else _never_prune(proposal.report)
+        trial = racer.race(number, proposal.candidate, self.prompt(proposal.candidate), report)
+        trial = replace(trial, operator=proposal.operator, parent=proposal.parent)
+        strategy.tell(proposal, trial)
+        return trial
+
+    def _progress(self, trials: list[Trial], client: Client) -> Progress:
+        full = completed(trials) or trials
+        leader = max(full, key=lambda t: t.score)
+        return Progress(len(trials), client.calls, self.budget.calls, leader.score, leader.candidate.describe())
+
+    def prompt(self, candidate: Candidate) -> Prompt:
+        return compose(candidate, self.task.setup, self.task.custom)
+
+    def _finalize(self, trials: list[Trial], racer: Racer,
+                  state: StrategyState) -> tuple[Finalist, Finalist, Selection | None]:
+        """Refinement: the held-out check tests the last accepted step against the base. The
+        component search completes the top unfinished candidates on dev and takes the best."""
+        if not trials or trials[0].state is not TrialState.COMPLETE:
+            raise BudgetExhausted(f"the budget ran out before the starting prompt was scored on the "
+                                  f"{len(racer.dev)} dev examples; raise --budget (or --max-tokens/--max-usd)")
+        if state.base is not None:
+            base, holdout, before = state.base, self.selection_rows()[1], racer.evaluator.client.calls
+            scores = self._holdout_scores(racer, [base, *state.chain[-1:]], holdout)
+            winner, selection = choose(base, state.chain, scores, len(holdout))
+            selection = replace(selection, calls=racer.evaluator.client.calls - before)
+            return self._finalist(winner, racer), self._finalist(base, racer), selection
+        done = {t.candidate for t in completed(trials)}
+        pending: dict[Candidate, Trial] = {}
+        for t in sorted((t for t in trials if t.candidate not in done), key=lambda t: (-t.score, t.number)):
+            pending.setdefault(t.candidate, t)
+        for trial in list(pending.values())[: self.spec.top_k]:
+            finished = racer.race(trial.number, trial.candidate, self.prompt(trial.candidate), _no_prune)
+            finished = replace(finished, operator=trial.operator, parent=trial.parent)
+            if finished.state is TrialState.INTERRUPTED:
+                break
+            trials[trial.number] = finished
+        winner = max(completed(trials), key=lambda t: (t.score, t.number == 0, -t.prompt_chars, -t.number))
+        return self._finalist(winner, racer), self._finalist(trials[0], racer), None
+
+    def _holdout_scores(self, racer: Racer, finalists: list[Trial],
+                        holdout: list[Example]) -> dict[int, list[Prediction] | None]:
+        """Each finalist's predictions on the held-out rows (None where the budget ran out)."""
+        scores: dict[int, list[Prediction] | None] = {t.number: [] for t in finalists}
+        for trial in finalists if holdout else []:
+            try:
+                prompt = racer.evaluator.prepare(self.prompt(trial.candidate))
+                scores[trial.number] = racer.evaluator.evaluate(prompt, holdout)
+            except BudgetExhausted:
+                scores[trial.number] = None
+        return scores
+
+    def _finalist(self, trial: Trial, racer: Racer) -> Finalist:
+        prompt = racer.evaluator.prepare(self.prompt(trial.candidate))
+        return Finalist(trial.candidate, prompt, trial.score, trial.number)
+
+    def _test(self, baseline: Finalist, best: Finalist) -> tuple[TestReport | None, list[Client]]:
+        """Start and winner on the test set, and the clients that scored them (model, judge)."""
+        test = self.task.data.test.examples
+        if not test:
+            return None, []
+        evaluator = self.evaluator(Client(self.backend, cache=self.cache, prices=self.prices))
+        base = self.score_fresh(evaluator, baseline.prompt, test)
+        win = self.score_fresh(evaluator, best.prompt, test)
+        base_scores, win_scores = [p.score for p in base], [p.score for p in win]
+        report = TestReport(
+            n=len(test), baseline=bootstrap(base_scores, seed=self.seed), winner=bootstrap(win_scores, seed=self.seed),
+            difference=paired_difference(base_scores, win_scores, seed=self.seed),
+            baseline_score=evaluator.aggregate(test, base), winner_score=evaluator.aggregate(test, win),
+            baseline_predictions=tuple(base), winner_predictions=tuple(win),
+        )
+        return report, [c for c in (evaluator.client, evaluator.judge_client) if c is not None]
+
+    def score_fresh(self, evaluator: Evaluator, prompt: Prompt, examples: Sequence[Example]) -> list[Prediction]:
+        """Score from an empty model state, so ``autoprompt eval`` reproduces the numbers exactly."""
+        reset(self.backend)
+        return evaluator.evaluate(prompt, examples)
+
+
+def _improvements(trials: Sequence[Trial]) -> tuple[int, ...]:
+    """Trial numbers that set a new best complete score, in order."""
+    best, numbers = float("-inf"), []
+    for trial in completed(list(trials)):
+        if trial.score > best:
+            best = trial.score
+            numbers.append(trial.number)
+    return tuple(numbers)
+
+
+def _no_prune(n: int, score: float) -> bool:
+    return False
+
+
+def _never_prune(report: Callable[[int, float], bool]) -> Callable[[int, float], bool]:
+    """The starting prompt is always scored on the whole dev set; Optuna still sees its rungs."""
+    return lambda n, score: report(n, score) and False
