@@ -75,6 +75,7 @@ class RefineContext:
     custom: Template | None = None
     writer: Client | None = None
     scorer: Client | None = None  # the model under optimization, on the run's budget (label-word search)
+    reserve: int = 0  # calls the search keeps back for its end: an operator's own calls never reach into them
     rng: random.Random = field(default_factory=lambda: random.Random(0))
     trials: list[Trial] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)

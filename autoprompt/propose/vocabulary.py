@@ -7,8 +7,10 @@ likeliest next tokens after the prompt (``(token, log-probability)`` pairs, as
 (label -> word). It returns other label words that do better on those rows, or None. Pure: no
 model is asked.
 
-- A word is a token that reads as one: three or more letters, after a space when the prompt puts
-  one before its answer (``space``). A word missing from a row's list counts as likely as that
+- A word is a token that reads as one: three or more lowercase letters, after a space when the
+  prompt puts one before its answer (``space``). Capitalized tokens are left out: they are the
+  likely first words of any sentence (``This``, ``Not``), which a search on few rows mistakes
+  for telling ones (seen on the suite's tuning split). A word missing from a row's list counts as likely as that
   row's least likely listed token (an upper bound, the most a list of the top tokens can say).
 - Candidates per label: the ``PER_LABEL`` words whose mean log-probability on the label's rows
   exceeds their mean on the other rows the most, among the ``LIKELY`` likeliest on the label's
@@ -38,7 +40,7 @@ def words_of(tokens: Sequence[tuple[str, float]], *, space: bool) -> dict[str, f
         if space != token.startswith(" "):
             continue
         word = token[1:] if space else token
-        if len(word) >= 3 and word.isalpha():
+        if len(word) >= 3 and word.isalpha() and word.islower():
             out.setdefault(word, logprob)
     return out
 

@@ -13,7 +13,8 @@ and, for classification only,
 - ``words.vocab``: label words from the model's own vocabulary (``propose.vocabulary``), chosen
   on the parent's prompt over every labelled row the search may read (the demonstration pool, less
   the parent's own demonstrations, and the search rows; never the held-out rows), when the model
-  lists its likeliest next tokens (``NextTokens``); one call per row, on the run's budget. The
+  lists its likeliest next tokens (``NextTokens``); one call per row, on the run's budget, and
+  only while that leaves the calls the search keeps back for its end (``context.reserve``). The
   words are fitted to the search rows they then race on, so the held-out check that ends the
   search is what vouches for them (on the pool alone, 60 rows of a 10-way task, the words fit the
   rows and little else: ``bench/results/verbalizers-pool.md``).
@@ -85,6 +86,8 @@ class WordsOperator:
         rows = [ex for ex in [*setup.train, *context.dev.values()] if ex.id not in shown]
         current = dict(prompt.label_words)
         if any(sum(ex.target == label for ex in rows) < MIN_ROWS_PER_LABEL for label in current):
+            return []
+        if client.budget.remaining - len(rows) <= context.reserve:  # the final check's calls are not ours
             return []
         lists = client.next_tokens([prompt.request(ex.inputs) for ex in rows], chat=prompt.chat, top=LIKELY)
         answered = [(tokens, ex.target) for tokens, ex in zip(lists, rows) if not isinstance(tokens, ExampleFailed)]

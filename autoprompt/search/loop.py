@@ -224,7 +224,8 @@ class Optimizer:
             return OptunaStrategy(space, seed=self.seed, start=start, min_resource=racer.rungs[0]), self._reserve
         context = RefineContext(setup=self.task.setup, space=space, dev={ex.id: ex for ex in racer.dev},
                                 custom=self.task.custom, writer=writer, scorer=racer.evaluator.client,
-                                rng=random.Random(self.seed), feedback=self.feedback)
+                                rng=random.Random(self.seed), feedback=self.feedback,
+                                reserve=self._holdout_reserve())
         refining = RefinementStrategy(context=context, operators=build_operators(self.spec.operators),
                                       start=start, seed=self.seed, reviewed=reviewed_candidates(self.feedback),
                                       alternatives=alternatives, confidence=ACCEPT_CONFIDENCE)

@@ -33,6 +33,7 @@ def test_nothing_is_proposed_when_the_words_already_do_best_or_rows_are_too_few(
 
 
 def test_only_tokens_that_read_as_words_count() -> None:
-    tokens = [(" great", -1.0), ("great", -1.5), (" a", -2.0), (" 42", -2.5), ("\n", -3.0), (" don", -3.1)]
+    tokens = [(" great", -1.0), ("great", -1.5), (" a", -2.0), (" 42", -2.5), ("\n", -3.0), (" don", -3.1),
+              (" This", -3.2)]
     assert words_of(tokens, space=True) == {"great": -1.0, "don": -3.1}
     assert words_of(tokens, space=False) == {"great": -1.5}
