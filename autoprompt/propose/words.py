@@ -11,9 +11,11 @@ and, for classification only,
   Stored as ``Candidate.word_overrides``; words stay distinct across labels;
 - ``words.set``: switch the whole named word set (clearing overrides);
 - ``words.vocab``: label words from the model's own vocabulary (``propose.vocabulary``), chosen
-  on the parent's prompt over every labelled row the search may read (the demonstration pool, less
-  the parent's own demonstrations, and the search rows; never the held-out rows), when the model
-  lists its likeliest next tokens (``NextTokens``); one call per row, on the run's budget, and
+  on the parent's prompt without demonstrations (shown demonstrations make the model repeat their
+  words, so the likeliest tokens say little: a 10-shot parent's child scored as its parent on the
+  tuning split) over every labelled row the search may read (the demonstration pool and the
+  search rows; never the held-out rows); the child is that prompt under those words. Only with a
+  model that lists its likeliest next tokens (``NextTokens``); one call per row, on the run's budget, and
   only while that leaves the calls the search keeps back for its end (``context.reserve``). The
   words are fitted to the search rows they then race on, so the held-out check that ends the
   search is what vouches for them (on the pool alone, 60 rows of a 10-way task, the words fit the
@@ -27,7 +29,7 @@ from dataclasses import replace
 from autoprompt.data.dataset import TaskKind
 from autoprompt.errors import ExampleFailed
 from autoprompt.models.backend import NextTokens
-from autoprompt.prompts.compose import CUSTOM_TASK, TaskSetup, compose, pick_demos, verbalizers
+from autoprompt.prompts.compose import CUSTOM_TASK, TaskSetup, compose, verbalizers
 from autoprompt.prompts.fields import answer_titles, input_titles
 from autoprompt.propose.operator import Child, RefineContext, interleave
 from autoprompt.propose.vocabulary import LIKELY, MIN_ROWS_PER_LABEL, choose_words
@@ -78,12 +80,12 @@ class WordsOperator:
 
     def _vocabulary(self, parent: Trial, context: RefineContext) -> list[Child]:
         """The parent under label words read from the model's vocabulary (see the module contract)."""
-        client, setup, candidate = context.scorer, context.setup, parent.candidate
+        client, setup = context.scorer, context.setup
         if client is None or not isinstance(client.backend, NextTokens):
             return []
+        candidate = replace(parent.candidate, n_demos=0, demo_ids=())
         prompt = compose(candidate, setup, context.custom)
-        shown = {ex.id for ex in pick_demos(setup, candidate)}
-        rows = [ex for ex in [*setup.train, *context.dev.values()] if ex.id not in shown]
+        rows = [*setup.train, *context.dev.values()]
         current = dict(prompt.label_words)
         if any(sum(ex.target == label for ex in rows) < MIN_ROWS_PER_LABEL for label in current):
             return []
