@@ -3,6 +3,7 @@
 Owns: ``operator`` (the ``Operator`` protocol, ``RefineContext``, rejections), ``registry``
 (the families by name), ``space`` (the choices a candidate can make), ``tpe`` (Optuna's
 sampler, shared with the component search), ``move``, ``demos``, ``edit``, ``explore``,
-``words``, ``rewrite`` (the optimizer model), ``feedback`` (reviewers' notes as clarifiers and rewrites).
+``words`` and ``vocabulary`` (label words read from the model's next-token lists), ``rewrite``
+(the optimizer model), ``feedback`` (reviewers' notes as clarifiers and rewrites).
 May import: errors, data, prompts, models, evaluate, records, storage (feedback files).
 """

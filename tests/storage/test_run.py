@@ -77,13 +77,20 @@ def test_a_second_process_on_a_run_directory_is_told_who_holds_it(tmp_path: Path
     assert cli(*args).returncode == 0  # the lock went with its holder
 
 
+def _interruptible() -> None:
+    """In the child: Ctrl-C as a terminal delivers it, even when the tests run in a background job (whose
+    shell ignores SIGINT, which the child would inherit and Python would then leave ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_saves_everything_and_resume_finishes_paying_only_for_new_answers(tmp_path: Path,
                                                                                  keyword_csv: Path) -> None:
     run = tmp_path / "run"
     args = ["--data", str(keyword_csv), "--input", "text", "--target", "label", "--model", "fake", "--budget",
             "3000", "--seed", "4"]
     process = subprocess.Popen([sys.executable, "-m", "autoprompt.cli", "optimize", *args, "--out", str(run)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_interruptible)
     deadline = time.monotonic() + 120
     while paid_trials(run) < 5 and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.05)
