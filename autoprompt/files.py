@@ -16,6 +16,9 @@ Contract:
   fsynced before returning; a new file is created 0600.
 - ``open_private(path)``: a read-write descriptor of ``path``, created 0600 if new, refused when it is a
   link or not a regular file (the run lock, a new cache).
+- ``try_lock(handle)``: an exclusive, non-blocking OS lock on an open file, released when it is closed
+  (or its process dies): ``flock`` on POSIX, ``msvcrt.locking`` on Windows (on one byte far past the
+  end, so the file's text, the holder's PID, stays readable); False when another holds it.
 - ``make_folder(path)``: the folder and any missing parents, the new ones 0700 (private to the user).
 - ``names_file(value)``: whether a setting given as text names an existing file (one line, short) rather
   than being the text itself: the one rule for every "a text, or a file holding it" setting.
@@ -48,6 +51,32 @@ def refuse_links(folder: Path, what: str) -> None:
             if path.is_symlink():
                 raise ConfigError(f"{what} {folder} holds a symbolic link, {path.relative_to(folder)}; autoprompt "
                                   "never writes or reads through links: remove it, or copy the folder without links")
+
+
+LOCKED_BYTE = 2**31 - 2  # where a Windows lock goes: past any text the lock file holds
+
+
+def try_lock(handle: int) -> bool:
+    """Take an exclusive lock on the open file ``handle`` without waiting; False when another holds it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        position = os.lseek(handle, 0, os.SEEK_CUR)
+        os.lseek(handle, LOCKED_BYTE, os.SEEK_SET)
+        try:
+            msvcrt.locking(handle, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        except OSError:
+            return False
+        finally:
+            os.lseek(handle, position, os.SEEK_SET)
+        return True
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
 
 
 def make_folder(path: Path) -> None:

@@ -45,6 +45,7 @@ from autoprompt.files import (
     open_private,
     read_bytes,
     refuse_links,
+    try_lock,
     write_bytes,
     write_text,
 )
@@ -77,9 +78,8 @@ class RunDirectory:
 
     @contextmanager
     def lock(self) -> Iterator[None]:
-        """Hold the directory for this process; ``RunInUse`` if another one holds it."""
-        import fcntl
-
+        """Hold the directory for this process; ``RunInUse`` if another one holds it (``files.try_lock``:
+        an OS lock, so a killed process leaves no stale lock behind, on POSIX and Windows alike)."""
         refuse_links(self.path, "run folder")
         try:
             make_folder(self.path)
@@ -88,9 +88,7 @@ class RunDirectory:
             raise ConfigError(f"cannot write the run to {self.path}: {exc.strerror or exc}; pass a writable --out "
                               "folder") from None
         try:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
+            if not try_lock(handle.fileno()):
                 handle.seek(0)
                 holder = handle.read().strip() or "another process"
                 raise RunInUse(f"run {self.path} is in use by PID {holder}; wait for it to finish, stop it, "

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import autoprompt
-from autoprompt.errors import ConfigError
+from autoprompt.errors import ConfigError, RunInUse
 from autoprompt.storage.run import RunDirectory, TrialLog
 
 DRIVER = Path(__file__).parent.parent / "drivers" / "killable_run.py"
@@ -220,3 +220,27 @@ def test_a_run_json_naming_an_input_outside_its_folder_is_refused_unread(keyword
     with pytest.raises(ConfigError, match="outside the run folder") as raised:
         autoprompt.resume(tmp_path / "run")
     assert "hunter2" not in str(raised.value)
+
+
+def test_the_run_lock_needs_no_fcntl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where there is no ``fcntl`` (Windows), the lock is ``msvcrt.locking`` on one byte past the PID. This
+    machine has no Windows, so ``msvcrt`` is a stand-in that locks as Windows does, exclusively and
+    without waiting (through the real ``flock``, captured before ``fcntl`` is hidden)."""
+    import fcntl
+    import types
+
+    def locking(handle: int, mode: int, nbytes: int) -> None:
+        assert (mode, nbytes) == (fake.LK_NBLCK, 1) and os.lseek(handle, 0, os.SEEK_CUR) > 1000
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    fake = types.ModuleType("msvcrt")
+    fake.LK_NBLCK = 2  # type: ignore[attr-defined]
+    fake.locking = locking  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # import fcntl now raises ImportError
+    monkeypatch.setitem(sys.modules, "msvcrt", fake)
+    with RunDirectory(tmp_path / "run").lock():
+        assert (tmp_path / "run" / "run.lock").read_text() == str(os.getpid())
+        with pytest.raises(RunInUse, match=f"in use by PID {os.getpid()}"), RunDirectory(tmp_path / "run").lock():
+            pass
+    with RunDirectory(tmp_path / "run").lock():  # released with its holder
+        pass
