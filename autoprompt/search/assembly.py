@@ -45,8 +45,8 @@ def _in_run_directory(run: RunDirectory, spec: RunSpec, callbacks: Sequence[Call
     log.read()
     optimizer = build_optimizer(spec, callbacks=[*callbacks, log], progress=progress)
     record, tables = run_record(run, spec), frames(spec)
-    hashes = data_hashes({name: run.here(value) for name, value in record.items()}, tables)
     record, copies = run.keep_inputs(record)
+    hashes = data_hashes({name: run.here(value) for name, value in record.items()}, tables, copies)
     run.check(record, hashes)
     new, existed = run.is_new(), run.path.exists()
     with run.lock():

@@ -210,37 +210,34 @@ class RunDirectory:
                               "new run with another --out")
         return str(path)
 
+    def _outside(self, value: Any) -> bool:
+        """Whether ``value`` names a file that is not inside this folder."""
+        return names_file(value) and not Path(value).resolve().is_relative_to(self.path.resolve())
+
     def _refuse_outside_inputs(self, arguments: Mapping[str, Any]) -> None:
         """``ConfigError`` when an input setting names a file outside this folder: a run keeps copies of its
         inputs, so such a ``run.json`` was not written by a run here, and the file is not read."""
-        root = self.path.resolve()
-        for name in (*DATA_FILES, *TEXT_FILES):
-            values = arguments.get(name)
-            for value in values if isinstance(values, list) else [values]:
-                if names_file(value) and not Path(value).resolve().is_relative_to(root):
-                    raise ConfigError(f"{self.path / ARGUMENTS_FILE} names the {name} file {excerpt(str(value))}, "
-                                      "outside the run folder (a run keeps copies of its inputs inside it); start a "
-                                      "new run with another --out")
+        for name, _, value in input_settings(arguments):
+            if self._outside(value):
+                raise ConfigError(f"{self.path / ARGUMENTS_FILE} names the {name} file {excerpt(str(value))}, "
+                                  "outside the run folder (a run keeps copies of its inputs inside it); start a "
+                                  "new run with another --out")
 
     def keep_inputs(self, arguments: Mapping[str, Any]) -> tuple[dict[str, Any], dict[Path, bytes]]:
         """``arguments`` with each input file outside this folder named by its copy in ``inputs/``
-        (``$RUN/inputs/data.csv``, ``$RUN/inputs/clarifiers-0.jinja``...), and the copies to write: path
-        here -> the file's bytes."""
-        kept, copies = dict(arguments), {}
-        root = self.path.resolve()
-        for name in (*DATA_FILES, *TEXT_FILES):
-            values = arguments.get(name)
-            listed = isinstance(values, list)
-            items: list[Any] = values if isinstance(values, list) else [values]
-            out = []
-            for i, value in enumerate(items):
-                if names_file(value) and not Path(value).resolve().is_relative_to(root):
-                    copy = self.path / INPUTS / f"{name}{f'-{i}' if listed else ''}{Path(value).suffix}"
-                    copies[copy] = read_bytes(Path(value))
-                    value = RUN_PREFIX + copy.relative_to(self.path).as_posix()
-                out.append(value)
-            if name in arguments:
-                kept[name] = out if listed else out[0]
+        (``$RUN/inputs/data.csv``, ``$RUN/inputs/clarifiers-0.jinja``...), and the copies to write: the
+        copy's path (as ``here`` gives it) -> the file's bytes, read once, so ``file_hashes`` hashes
+        exactly what is copied."""
+        kept = {name: list(value) if isinstance(value, list) else value for name, value in arguments.items()}
+        copies: dict[Path, bytes] = {}
+        for name, index, value in input_settings(arguments):
+            if self._outside(value):
+                saved = f"{RUN_PREFIX}{INPUTS}/{name}{'' if index is None else f'-{index}'}{Path(value).suffix}"
+                copies[Path(self.here(saved))] = read_bytes(Path(value))
+                if index is None:
+                    kept[name] = saved
+                else:
+                    kept[name][index] = saved
         return kept, copies
 
     def portable(self, value: Any) -> Any:
@@ -358,9 +355,10 @@ def frames(spec: RunSpec) -> dict[str, str]:
     return {name: _frame_text(value) for name, value in spec.tables().items()}
 
 
-def data_hashes(arguments: Mapping[str, Any], frames: Mapping[str, str]) -> dict[str, str]:
+def data_hashes(arguments: Mapping[str, Any], frames: Mapping[str, str],
+                contents: Mapping[Path, bytes] | None = None) -> dict[str, str]:
     """SHA-256 of every data file the arguments name, and of every in-memory table as it is saved."""
-    return {**file_hashes(arguments), **{name: _sha256(text.encode()) for name, text in frames.items()}}
+    return {**file_hashes(arguments, contents), **{name: _sha256(text.encode()) for name, text in frames.items()}}
 
 
 def _frame_text(data: Any) -> str:
@@ -378,16 +376,27 @@ DATA_FILES = ("data", "dev", "test")
 TEXT_FILES = ("template", "system", "json_schema", "clarifiers", "context")  # a text, or a file holding it
 
 
-def file_hashes(arguments: Mapping[str, Any]) -> dict[str, str]:
-    """SHA-256 of each data file the arguments name (bundled task names and objects have none), and of each
-    template, system message, schema, clarifier or context block given as a file (``clarifiers[0]``...)."""
-    out = {}
+def input_settings(arguments: Mapping[str, Any]) -> Iterator[tuple[str, int | None, Any]]:
+    """Every value of a setting that may name an input file: (setting, its index in a list or None, value)."""
     for name in (*DATA_FILES, *TEXT_FILES):
         values = arguments.get(name)
-        for i, value in enumerate(values if isinstance(values, list | tuple) else [values]):
-            key = f"{name}[{i}]" if isinstance(values, list | tuple) else name
-            if names_file(value):
-                out[key] = _sha256(read_bytes(Path(value)))
+        if isinstance(values, list | tuple):
+            yield from ((name, i, value) for i, value in enumerate(values))
+        elif name in arguments:
+            yield name, None, values
+
+
+def file_hashes(arguments: Mapping[str, Any], contents: Mapping[Path, bytes] | None = None) -> dict[str, str]:
+    """SHA-256 of each data file the arguments name (bundled task names and objects have none), and of each
+    template, system message, schema, clarifier or context block given as a file (``clarifiers[0]``...);
+    a file in ``contents`` (a copy about to be written: path -> bytes) is hashed from those bytes."""
+    out = {}
+    for name, index, value in input_settings(arguments):
+        key = name if index is None else f"{name}[{index}]"
+        if isinstance(value, str) and contents and Path(value) in contents:
+            out[key] = _sha256(contents[Path(value)])
+        elif names_file(value):
+            out[key] = _sha256(read_bytes(Path(value)))
     return out
 
 
