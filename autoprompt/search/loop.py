@@ -25,10 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from autoprompt.data.dataset import (
-    TaskKind,
-    hold_out,
-)
+from autoprompt.data.dataset import TaskKind, hold_out
 from autoprompt.errors import BudgetExhausted
 from autoprompt.evaluate.consistency import Consistency
 from autoprompt.evaluate.evaluator import Evaluator
@@ -64,8 +61,6 @@ from autoprompt.spec import RunSpec
 from autoprompt.storage.shared import SharedRun
 
 HOLDOUT_MIN_ROWS = 30  # below this, refinement checks its winner on the search rows alone
-
-
 ACCEPT_CONFIDENCE = 0.9  # one-sided paired-bootstrap confidence a challenger needs to replace the incumbent
 
 

@@ -11,9 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from autoprompt.data.dataset import (
-    TaskKind,
-)
+from autoprompt.data.dataset import TaskKind
 from autoprompt.errors import ConfigError
 from autoprompt.evaluate.consistency import Consistency
 from autoprompt.evaluate.metric import Metric

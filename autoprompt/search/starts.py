@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from autoprompt.data.dataset import (
-    TaskKind,
-)
+from autoprompt.data.dataset import TaskKind
 from autoprompt.prompts.compose import CUSTOM_TASK, TaskSetup, candidate_from
 from autoprompt.prompts.fields import answer_titles
 from autoprompt.records.candidate import Candidate
