@@ -45,8 +45,12 @@ class Budget:
     def remaining(self) -> float:
         return float("inf") if self.max_calls is None else self.max_calls - self.calls
 
+    def elapsed(self) -> float:
+        """Seconds the time limit has counted so far (this process's, since the budget was made)."""
+        return time.monotonic() - self.started
+
     def out_of_time(self) -> bool:
-        return self.max_seconds is not None and time.monotonic() - self.started >= self.max_seconds
+        return self.max_seconds is not None and self.elapsed() >= self.max_seconds
 
     def _spent(self) -> str | None:
         if self.out_of_time():

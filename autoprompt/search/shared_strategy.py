@@ -111,10 +111,10 @@ class SharedBudget(Budget):
         self.run_started = started
         self.clock = clock
 
-    def out_of_time(self) -> bool:
+    def elapsed(self) -> float:
         if self.run_started is None:  # a run an older version created: each process's own clock
-            return super().out_of_time()
-        return self.max_seconds is not None and self.clock() - self.run_started >= self.max_seconds
+            return super().elapsed()
+        return self.clock() - self.run_started
 
     @property
     def remaining(self) -> float:
