@@ -59,6 +59,11 @@ class _Rows:
         return sum(self.logprob(i, word) for i in rows) / len(rows)
 
 
+def enough_rows(targets: Sequence[str], labels: Sequence[str]) -> bool:
+    """Whether every label has ``MIN_ROWS_PER_LABEL`` rows (and there are two labels or more)."""
+    return len(labels) >= 2 and all(sum(t == label for t in targets) >= MIN_ROWS_PER_LABEL for label in labels)
+
+
 def _quality(rows: _Rows, targets: Sequence[str], words: Mapping[str, str]) -> tuple[float, float]:
     """(accuracy, minus the cross-entropy of the gold label among the label words) on the rows."""
     labels, correct, loss = list(words), 0, 0.0
@@ -82,7 +87,7 @@ def choose_words(lists: Sequence[Sequence[tuple[str, float]]], targets: Sequence
                  *, space: bool) -> dict[str, str] | None:
     """Better label words for these rows, or None (see the module contract)."""
     labels = list(current)
-    if len(labels) < 2 or any(sum(t == label for t in targets) < MIN_ROWS_PER_LABEL for label in labels):
+    if not enough_rows(targets, labels):
         return None
     rows = _Rows(lists, space=space)
     vocabulary = sorted(set().union(*rows.words))

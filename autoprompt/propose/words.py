@@ -32,7 +32,7 @@ from autoprompt.models.backend import NextTokens
 from autoprompt.prompts.compose import CUSTOM_TASK, TaskSetup, compose, verbalizers
 from autoprompt.prompts.fields import answer_titles, input_titles
 from autoprompt.propose.operator import Child, RefineContext, interleave
-from autoprompt.propose.vocabulary import LIKELY, MIN_ROWS_PER_LABEL, choose_words
+from autoprompt.propose.vocabulary import LIKELY, choose_words, enough_rows
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.trial import Trial
 
@@ -87,7 +87,7 @@ class WordsOperator:
         prompt = compose(candidate, setup, context.custom)
         rows = [*setup.train, *context.dev.values()]
         current = dict(prompt.label_words)
-        if any(sum(ex.target == label for ex in rows) < MIN_ROWS_PER_LABEL for label in current):
+        if not enough_rows([ex.target for ex in rows], list(current)):  # before any call is paid for
             return []
         if client.budget.remaining - len(rows) <= context.reserve:  # the final check's calls are not ours
             return []
