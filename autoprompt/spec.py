@@ -30,7 +30,7 @@ import enum
 import math
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -41,6 +41,7 @@ from autoprompt.files import names_file
 from autoprompt.models.backend import Backend
 from autoprompt.prompts.pattern import check_pattern
 from autoprompt.records.feedback import Feedback
+from autoprompt.records.model_spec import ModelSpec
 
 if TYPE_CHECKING:  # what each object-valued setting holds; pydantic sees Any, and the field validators check it
     import pandas as pd
@@ -61,7 +62,6 @@ else:
     DataSource = ModelSource = MetricSource = CacheSource = Prices = Library = Any
 
 MAX_SEED = 2**32 - 1  # numpy's and Optuna's samplers take seeds up to this
-API_PROVIDERS = ("openai", "anthropic")
 FAMILIES = ("feedback", "move", "demos", "explore", "words", "edit", "rewrite")  # propose.registry's, pinned by a test
 
 
@@ -323,24 +323,20 @@ class RunSpec(BaseModel):
     @classmethod
     def _provider_colon(cls, value: Any) -> Any:
         """``openai/MODEL`` (as LiteLLM and OpenRouter users write it) is ``openai:MODEL``."""
-        if isinstance(value, str):
-            for provider in API_PROVIDERS:
-                if value.startswith(provider + "/"):
-                    return f"{provider}:{value.removeprefix(provider + '/')}"
-        return value
+        return str(ModelSpec.parse(value)) if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _api_base_in_the_model(self) -> RunSpec:
         """``api_base`` joins the model spec (one place for the URL: the name, the cache key, the exports)."""
         if self.api_base is None:
             return self
-        if not (isinstance(self.model, str) and self.model.startswith(tuple(p + ":" for p in API_PROVIDERS))):
+        parsed = ModelSpec.parse(self.model) if isinstance(self.model, str) else None
+        if parsed is None or not parsed.hosted:
             raise ValueError(f"api_base applies to openai: and anthropic: models, not {excerpt(self.model)}")
-        model, _, given = self.model.partition("@")
-        if given and given.rstrip("/") != self.api_base.rstrip("/"):
+        if parsed.base_url and parsed.base_url.rstrip("/") != self.api_base.rstrip("/"):
             raise ValueError(f"the model {excerpt(self.model)} names another base URL than api_base "
                              f"{excerpt(self.api_base)}; give it once")
-        object.__setattr__(self, "model", f"{model}@{self.api_base}")
+        object.__setattr__(self, "model", str(replace(parsed, base_url=self.api_base)))
         return self
 
     @field_validator("template", "storage", "run_dir", mode="before")

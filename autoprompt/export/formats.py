@@ -54,6 +54,7 @@ from autoprompt.plugins import load, named
 from autoprompt.prompts.prompt import sent_stops
 from autoprompt.prompts.structured import answer_tool, response_format
 from autoprompt.records.message import Message, anthropic_messages, as_dicts
+from autoprompt.records.model_spec import ModelSpec
 
 FORMATS = ("jinja", "openai", "anthropic", "dspy", "promptfoo")
 # what the formats write: a folder holding one of these is an export's, and may be written again
@@ -108,32 +109,29 @@ def structured(exported: ExportedPrompt, provider: str) -> dict[str, Any]:
     return answer_tool(schema) if provider == "anthropic" else {"response_format": response_format(schema)}
 
 
-def _model_parts(exported: ExportedPrompt) -> tuple[str, str, str | None]:
-    """The run's model spec (``provider:model[@base_url]``) as provider, model and base URL."""
-    spec = str(exported.manifest.get("model", ""))
-    provider, _, rest = spec.partition(":") if ":" in spec else ("", "", spec)
-    model, _, url = rest.partition("@")
-    return provider, model, url or None
+def _model_spec(exported: ExportedPrompt) -> ModelSpec:
+    """The run's model spec (``provider:model[@base_url]``)."""
+    return ModelSpec.parse(str(exported.manifest.get("model", "")))
 
 
 def model_name(exported: ExportedPrompt, override: str | None) -> str:
     """``override``, or the run's model without its provider prefix and base URL."""
-    return override or _model_parts(exported)[1]
+    return override or _model_spec(exported).name
 
 
 def promptfoo_provider(exported: ExportedPrompt, override: str | None) -> dict[str, Any]:
     """The run's own provider in promptfoo's terms: Anthropic's messages API, or OpenAI's chat API
     (the default, also for local runs), with the run's base URL as ``apiBaseUrl``."""
-    provider, _, url = _model_parts(exported)
+    spec = _model_spec(exported)
     max_tokens = request_parameters(exported)["max_tokens"]
-    if provider == "anthropic":
+    if spec.provider == "anthropic":
         entry: dict[str, Any] = {"id": f"anthropic:messages:{model_name(exported, override)}",
                                  "config": {"max_tokens": max_tokens, **structured(exported, "anthropic")}}
     else:
         entry = {"id": f"openai:chat:{model_name(exported, override)}",
                  "config": {"temperature": 0, "max_tokens": max_tokens, **structured(exported, "openai")}}
-    if url and provider in ("openai", "anthropic"):
-        entry["config"]["apiBaseUrl"] = url
+    if spec.base_url:  # only a hosted model has one
+        entry["config"]["apiBaseUrl"] = spec.base_url
     return entry
 
 

@@ -37,6 +37,7 @@ from autoprompt.models.retry import RetryPolicy, TransientError, call_with_retri
 from autoprompt.prompts.answers import label_form, parse_label
 from autoprompt.prompts.prompt import sent_stops
 from autoprompt.records.message import Conversation
+from autoprompt.records.model_spec import ModelSpec
 from autoprompt.records.usage import Usage
 
 UNCHOSEN = -50.0
@@ -112,16 +113,16 @@ def is_reasoning_model(model: str) -> bool:
 
 def split_spec(spec: str, provider: str) -> tuple[str, str | None]:
     """``provider:MODEL[@BASE_URL]`` (or ``provider/MODEL``, as LiteLLM and OpenRouter users write
-    it) -> (MODEL, BASE_URL or None)."""
-    rest = spec.removeprefix(provider + ":").removeprefix(provider + "/")
-    model, _, base = rest.partition("@")
-    if not model:
+    it) -> (MODEL, BASE_URL or None), refusing a spec with no model or with credentials in its URL."""
+    parsed = ModelSpec.parse(spec)
+    if parsed.provider != provider or not parsed.model:
         raise ConfigError(f"model spec '{spec}' names no model; use {provider}:MODEL or {provider}:MODEL@BASE_URL")
+    base = parsed.base_url
     if base and ("@" in base or ("://" in base and (urlsplit(base).username or urlsplit(base).password))):
         raise ConfigError(f"the base URL of the {provider} model spec holds credentials (user:key@host); they would "
                           "be saved with the run: put the key in an environment variable instead, and the URL "
                           "without it in the spec")
-    return model, base or None
+    return parsed.model, base
 
 
 @dataclass

@@ -34,6 +34,7 @@ from autoprompt.errors import ConfigError, ExampleFailed, MissingDependency, Mod
 from autoprompt.models.backend import Generated, Scored, TopTokens, UsageSink
 from autoprompt.models.local_batch import KEYS, BatchDecoder, greedy
 from autoprompt.records.message import Conversation, as_dicts, as_text
+from autoprompt.records.model_spec import ModelSpec
 from autoprompt.records.usage import Usage
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -57,7 +58,7 @@ def bundled_gemma() -> Path:
 
 def resolve_model_path(spec: str) -> Path:
     """The GGUF file a ``local`` model spec names."""
-    target = spec.removeprefix("local").removeprefix(":")
+    target = ModelSpec.parse(spec).model
     if target in ("", "smollm2"):
         path = bundled_smollm2()
     elif target == "gemma":

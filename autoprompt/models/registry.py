@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from autoprompt.errors import ConfigError
 from autoprompt.models.backend import Backend, FakeBackend
 from autoprompt.plugins import load, named
+from autoprompt.records.model_spec import ModelSpec
 
 if TYPE_CHECKING:
     from autoprompt.models.backend import Limits
@@ -26,8 +27,8 @@ def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int 
     the variable holding the key) apply to API backends, and ``key_env`` is a ``ConfigError`` for others."""
     if not isinstance(spec, str):
         return spec
-    api = spec.startswith(("openai:", "openai/", "anthropic:", "anthropic/"))
-    local = spec == "local" or spec.startswith("local:")
+    parsed = ModelSpec.parse(spec)
+    api, local = parsed.hosted, parsed.provider == "local"
     if (key_env or (options and not (local and set(options) <= {"batch"}))) and not api:
         raise ConfigError(f"--api-key-env and --model-option apply to openai: and anthropic: models (a local model "
                           f"takes only --model-option batch=N), not '{spec}'")
@@ -38,15 +39,15 @@ def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int 
 
         batch = (options or {}).get("batch", DEFAULT_BATCH)
         return LocalBackend(spec, n_threads=n_threads, seed=seed, batch_size=int(batch))  # type: ignore[call-overload]
-    if spec.startswith(("openai:", "openai/")):
+    if parsed.provider == "openai":
         from autoprompt.models.openai_backend import OpenAIBackend
 
         return OpenAIBackend.from_spec(spec, limits=limits, key_env=key_env, options=options)
-    if spec.startswith(("anthropic:", "anthropic/")):
+    if parsed.provider == "anthropic":
         from autoprompt.models.anthropic_backend import AnthropicBackend
 
         return AnthropicBackend.from_spec(spec, limits=limits, key_env=key_env, options=options)
-    factory = load("autoprompt.backends", spec.partition(":")[0])
+    factory = load("autoprompt.backends", parsed.provider)
     if factory is not None:
         return _plugged(factory(spec), spec)
     installed = "".join(f", '{name}'" for name in named("autoprompt.backends"))

@@ -18,6 +18,7 @@ from autoprompt.models.usage import PriceTable
 from autoprompt.prompts.compose import compose
 from autoprompt.propose.space import SearchSpace
 from autoprompt.records.candidate import Candidate
+from autoprompt.records.model_spec import ModelSpec
 from autoprompt.records.usage import Usage
 
 if TYPE_CHECKING:
@@ -72,6 +73,6 @@ def estimate(task: Task, *, model: str, budget: int, max_tokens: int = 12, price
     output = max_tokens if task.setup.kind is TaskKind.CLASSIFICATION else 16
     usage = Usage(int(per_call * calls), output * calls)
     table = prices or PriceTable()
-    model_name = model.split(":", 1)[-1].split("@", 1)[0]
+    model_name = ModelSpec.parse(model).name
     return Estimate(calls, usage.input_tokens, usage.output_tokens, table.cost(model_name, usage),
                     table.known(model_name))

@@ -1,0 +1,62 @@
+"""The name of a model, read once: ``ModelSpec``.
+
+Contract: ``ModelSpec.parse(text)`` reads every form a user writes for a model and is the only
+parser of it; every part (the backend registry, the hosted backends, the run specification, the
+exports, the spend estimate) asks the parsed value rather than splitting the text again.
+
+Forms:
+- ``local``, ``fake``, or a plug-in's bare name: ``provider`` only;
+- ``local:NAME_OR_PATH`` or ``PLUGIN:REST``: ``provider`` and ``model`` (the rest, as written:
+  a path may hold ``@``);
+- ``openai:MODEL[@BASE_URL]`` and ``anthropic:MODEL[@BASE_URL]`` (also ``openai/MODEL``, as LiteLLM
+  and OpenRouter users write it): ``provider``, ``model`` and ``base_url``.
+
+``str(spec)`` writes the canonical form back (``openai/MODEL`` becomes ``openai:MODEL``), so a
+run file, a cache key and an export all name the model the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+HOSTED_PROVIDERS = ("openai", "anthropic")  # the providers whose models are reached at a base URL
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model as ``provider``, its ``model`` within the provider, and a hosted model's ``base_url``."""
+
+    provider: str
+    model: str = ""
+    base_url: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> ModelSpec:
+        """The parts of ``text``; never raises (a hosted spec naming no model has ``model == ""``,
+        which its backend refuses with the fix)."""
+        for provider in HOSTED_PROVIDERS:
+            if text.startswith(provider + "/"):
+                text = f"{provider}:{text.removeprefix(provider + '/')}"
+        provider, colon, rest = text.partition(":")
+        if not colon:
+            return cls(provider)
+        if provider not in HOSTED_PROVIDERS:
+            return cls(provider, rest)
+        model, _, base_url = rest.partition("@")
+        return cls(provider, model, base_url or None)
+
+    @property
+    def hosted(self) -> bool:
+        """Whether the model is reached through a hosted API (OpenAI's or Anthropic's, or a server
+        speaking one of them)."""
+        return self.provider in HOSTED_PROVIDERS
+
+    @property
+    def name(self) -> str:
+        """The model's own name, for prices and exports: ``model``, or the bare name (``local``)."""
+        return self.model or self.provider
+
+    def __str__(self) -> str:
+        if not self.model and self.base_url is None:
+            return self.provider
+        return f"{self.provider}:{self.model}" + (f"@{self.base_url}" if self.base_url else "")
