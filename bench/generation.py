@@ -41,7 +41,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from end_to_end import RESULTS, machine
 
 import autoprompt
-from autoprompt.data.dataset import TaskKind
 from autoprompt.evaluate.consistency import Consistency
 from autoprompt.evaluate.evaluator import Evaluator
 from autoprompt.evaluate.registry import get_metric
@@ -50,6 +49,7 @@ from autoprompt.models.client import Client
 from autoprompt.models.local import LocalBackend
 from autoprompt.prompts.prompt import Prompt
 from autoprompt.records.example import Example
+from autoprompt.records.task_kind import TaskKind
 
 SAMPLES = Consistency(samples=4, temperature=0.7)
 OBJECTIVES = {

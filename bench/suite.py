@@ -40,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from autoprompt.data.dataset import TaskKind, load_data  # noqa: E402
+from autoprompt.data.dataset import load_data  # noqa: E402
 from autoprompt.evaluate.evaluator import Evaluator  # noqa: E402
 from autoprompt.evaluate.registry import get_metric  # noqa: E402
 from autoprompt.evaluate.stats import bootstrap, paired_difference  # noqa: E402
@@ -49,6 +49,7 @@ from autoprompt.models.client import Client  # noqa: E402
 from autoprompt.prompts.compose import compose  # noqa: E402
 from autoprompt.records.candidate import Candidate  # noqa: E402
 from autoprompt.records.example import Example  # noqa: E402
+from autoprompt.records.task_kind import TaskKind  # noqa: E402
 from autoprompt.search.task import prepare_task  # noqa: E402
 
 TASKS = HERE / "suite" / "tasks"

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import difflib
-import enum
 import hashlib
 import io
 import json
@@ -31,16 +30,10 @@ from typing import TYPE_CHECKING, Any
 from autoprompt.errors import DataError
 from autoprompt.files import read_bytes
 from autoprompt.records.example import Example
+from autoprompt.records.task_kind import TaskKind
 
 if TYPE_CHECKING:
     import pandas as pd
-
-
-class TaskKind(str, enum.Enum):
-    """What the model must produce: one of a fixed set of labels, or free text."""
-
-    CLASSIFICATION = "classification"
-    GENERATION = "generation"
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from autoprompt.data.dataset import TaskKind
 from autoprompt.records.analysis import ErrorAnalysis, Mistake
 from autoprompt.records.example import Example
 from autoprompt.records.prediction import Prediction
+from autoprompt.records.task_kind import TaskKind
 
 LENGTH_FACTOR = 2.0
 STEADY = 0.5

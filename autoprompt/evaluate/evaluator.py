@@ -35,7 +35,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import TypeVar
 
-from autoprompt.data.dataset import TaskKind
 from autoprompt.errors import BudgetExhausted, ExampleFailed, TemplateError
 from autoprompt.evaluate.consistency import Consistency, agreement
 from autoprompt.evaluate.metric import Metric, token_f1
@@ -47,6 +46,7 @@ from autoprompt.records.example import Example
 from autoprompt.records.grade import Grade
 from autoprompt.records.message import Conversation, as_text
 from autoprompt.records.prediction import Prediction
+from autoprompt.records.task_kind import TaskKind
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from autoprompt.data.dataset import TaskKind, load_data
+from autoprompt.data.dataset import load_data
 from autoprompt.errors import ConfigError, DataError, ModelError, TemplateError
 from autoprompt.evaluate.evaluator import NO_RENDER, Evaluator
 from autoprompt.evaluate.registry import get_metric
@@ -23,6 +23,7 @@ from autoprompt.models.backend import Backend
 from autoprompt.models.client import Client
 from autoprompt.models.registry import get_backend
 from autoprompt.records.prediction import Prediction
+from autoprompt.records.task_kind import TaskKind
 
 
 def evaluate_export(exported: ExportedPrompt, data: str | Path, *, model: str | Backend = "local",

@@ -55,6 +55,7 @@ from autoprompt.prompts.prompt import sent_stops
 from autoprompt.prompts.structured import answer_tool, response_format
 from autoprompt.records.message import Message, anthropic_messages, as_dicts
 from autoprompt.records.model_spec import ModelSpec
+from autoprompt.records.task_kind import TaskKind
 
 FORMATS = ("jinja", "openai", "anthropic", "dspy", "promptfoo")
 # what the formats write: a folder holding one of these is an export's, and may be written again
@@ -274,7 +275,7 @@ def test_examples(run: Path, exported: ExportedPrompt) -> list[tuple[dict[str, s
     path = run / "data" / "test.csv"
     if not path.is_file():
         return []
-    from autoprompt.data.dataset import TaskKind, load_data
+    from autoprompt.data.dataset import load_data
 
     kind = TaskKind(exported.manifest.get("task", "classification"))
     data = load_data(path, inputs=list(exported.input_names), target=exported.manifest["target"], kind=kind)

@@ -25,13 +25,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from autoprompt.data.dataset import TaskKind
 from autoprompt.errors import ConfigError
 from autoprompt.prompts.library import TemplateLibrary
 from autoprompt.prompts.prompt import Prompt
 from autoprompt.prompts.template import Template
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.example import Example
+from autoprompt.records.task_kind import TaskKind
 
 CUSTOM_TASK = "custom"
 _WRAPPER = "{{ preamble }}"

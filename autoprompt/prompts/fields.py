@@ -10,8 +10,8 @@ then ``INPUT_WORDS``. Pure functions of the task; no model is asked.
 
 from __future__ import annotations
 
-from autoprompt.data.dataset import TaskKind
 from autoprompt.prompts.compose import TaskSetup, title
+from autoprompt.records.task_kind import TaskKind
 
 # what people title the answer and the input of a task with, most general first
 ANSWER_WORDS = ("Answer", "Sentiment", "Topic", "Category", "Rating", "Type", "Class", "Label", "Output")

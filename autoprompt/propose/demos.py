@@ -20,13 +20,13 @@ from dataclasses import replace
 from itertools import zip_longest
 from typing import Any
 
-from autoprompt.data.dataset import TaskKind
 from autoprompt.errors import MissingDependency
 from autoprompt.prompts.compose import pick_demos
 from autoprompt.propose.operator import Child, RefineContext, interleave
 from autoprompt.records.analysis import ErrorAnalysis
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.example import Example
+from autoprompt.records.task_kind import TaskKind
 from autoprompt.records.trial import Trial
 
 _WORD = re.compile(r"\w+")

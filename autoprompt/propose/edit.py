@@ -18,9 +18,9 @@ from dataclasses import replace
 from functools import lru_cache
 from importlib import resources
 
-from autoprompt.data.dataset import TaskKind
 from autoprompt.prompts.template import Template
 from autoprompt.propose.operator import Child, RefineContext, interleave
+from autoprompt.records.task_kind import TaskKind
 from autoprompt.records.trial import Trial
 
 _JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)

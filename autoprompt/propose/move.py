@@ -27,10 +27,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from autoprompt.data.dataset import TaskKind
 from autoprompt.propose.operator import Child, RefineContext, interleave
 from autoprompt.records.analysis import ErrorAnalysis
 from autoprompt.records.candidate import Candidate
+from autoprompt.records.task_kind import TaskKind
 from autoprompt.records.trial import Trial, TrialState
 
 FORMAT_CLARIFIERS = ("answer_with_label", "one_word", "only_answer", "short")

@@ -32,13 +32,13 @@ from dataclasses import dataclass, field
 from itertools import zip_longest
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from autoprompt.data.dataset import TaskKind
 from autoprompt.errors import TemplateError
 from autoprompt.prompts.compose import TaskSetup, compose, static_context
 from autoprompt.prompts.template import Template
 from autoprompt.propose.space import SearchSpace
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.example import Example
+from autoprompt.records.task_kind import TaskKind
 from autoprompt.records.trial import Trial
 
 if TYPE_CHECKING:

@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from autoprompt.data.dataset import TaskKind
 from autoprompt.prompts.compose import CUSTOM_TASK, TaskSetup, verbalizers
 from autoprompt.records.candidate import Candidate
+from autoprompt.records.task_kind import TaskKind
 
 if TYPE_CHECKING:
     import optuna

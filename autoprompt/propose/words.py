@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from autoprompt.data.dataset import TaskKind
 from autoprompt.errors import ExampleFailed
 from autoprompt.models.backend import NextTokens
 from autoprompt.prompts.compose import CUSTOM_TASK, TaskSetup, compose, verbalizers
@@ -34,6 +33,7 @@ from autoprompt.prompts.fields import answer_titles, input_titles
 from autoprompt.propose.operator import Child, RefineContext, interleave
 from autoprompt.propose.vocabulary import LIKELY, choose_words, enough_rows
 from autoprompt.records.candidate import Candidate
+from autoprompt.records.task_kind import TaskKind
 from autoprompt.records.trial import Trial
 
 

@@ -13,12 +13,12 @@ import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from autoprompt.data.dataset import TaskKind
 from autoprompt.models.usage import PriceTable
 from autoprompt.prompts.compose import compose
 from autoprompt.propose.space import SearchSpace
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.model_spec import ModelSpec
+from autoprompt.records.task_kind import TaskKind
 from autoprompt.records.usage import Usage
 
 if TYPE_CHECKING:

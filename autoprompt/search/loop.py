@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from autoprompt.data.dataset import TaskKind, hold_out
+from autoprompt.data.dataset import hold_out
 from autoprompt.errors import BudgetExhausted
 from autoprompt.evaluate.consistency import Consistency
 from autoprompt.evaluate.evaluator import Evaluator
@@ -47,6 +47,7 @@ from autoprompt.records.example import Example
 from autoprompt.records.feedback import Feedback
 from autoprompt.records.prediction import Prediction
 from autoprompt.records.progress import Progress
+from autoprompt.records.task_kind import TaskKind
 from autoprompt.records.trial import Trial, TrialState
 from autoprompt.search.callbacks import Callback
 from autoprompt.search.racing import Racer, rungs_for

@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from autoprompt.data.dataset import TaskKind
 from autoprompt.errors import ConfigError
 from autoprompt.evaluate.consistency import Consistency
 from autoprompt.evaluate.metric import Metric
@@ -22,6 +21,7 @@ from autoprompt.prompts.library import TemplateLibrary
 from autoprompt.propose.registry import FAMILIES
 from autoprompt.records.example import Example
 from autoprompt.records.feedback import Feedback
+from autoprompt.records.task_kind import TaskKind
 from autoprompt.search.assembly import run_spec
 from autoprompt.search.callbacks import Callback
 from autoprompt.search.result import OptimizationResult

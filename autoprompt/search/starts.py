@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from autoprompt.data.dataset import TaskKind
 from autoprompt.prompts.compose import CUSTOM_TASK, TaskSetup, candidate_from
 from autoprompt.prompts.fields import answer_titles
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.feedback import Feedback
+from autoprompt.records.task_kind import TaskKind
 from autoprompt.search.task import Task
 
 MAX_START_DEMOS = 16  # the demonstrations a start may show (one per label)

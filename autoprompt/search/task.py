@@ -26,7 +26,6 @@ from autoprompt.data.dataset import (
     Dataset,
     DataWarning,
     Split,
-    TaskKind,
     bundled_schema,
     load_data,
     selection_rows,
@@ -42,6 +41,7 @@ from autoprompt.prompts.structured import schema_text
 from autoprompt.prompts.template import Template
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.example import Example
+from autoprompt.records.task_kind import TaskKind
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from autoprompt.data.dataset import BUNDLED, DataWarning, TaskKind, bundled_schema, load_data, selection_rows, split
+from autoprompt.data.dataset import BUNDLED, DataWarning, bundled_schema, load_data, selection_rows, split
 from autoprompt.errors import DataError
+from autoprompt.records.task_kind import TaskKind
 
 
 def test_csv_jsonl_and_frame_load_the_same(tmp_path: Path, keyword_frame: pd.DataFrame) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from autoprompt.data.dataset import TaskKind
 from autoprompt.evaluate.analysis import analyze
 from autoprompt.records.example import Example
 from autoprompt.records.prediction import Prediction
+from autoprompt.records.task_kind import TaskKind
 
 
 def ex(i: int, target: str, text: str = "x") -> Example:

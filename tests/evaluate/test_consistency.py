@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 import autoprompt
-from autoprompt.data.dataset import TaskKind
 from autoprompt.errors import ConfigError
 from autoprompt.evaluate.consistency import Consistency, agreement
 from autoprompt.evaluate.evaluator import Evaluator
@@ -18,6 +17,7 @@ from autoprompt.models.cache import SQLiteCache
 from autoprompt.models.client import Client
 from autoprompt.prompts.prompt import Prompt
 from autoprompt.records.example import Example
+from autoprompt.records.task_kind import TaskKind
 
 
 def test_settings_are_checked_with_the_fix() -> None:

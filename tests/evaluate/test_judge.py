@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 import autoprompt
-from autoprompt.data.dataset import TaskKind
 from autoprompt.errors import BudgetExhausted, ConfigError, ExampleFailed
 from autoprompt.evaluate.evaluator import Evaluator
 from autoprompt.evaluate.exported import evaluate_export
@@ -20,6 +19,7 @@ from autoprompt.models.cache import SQLiteCache
 from autoprompt.models.client import Client
 from autoprompt.prompts.prompt import Prompt
 from autoprompt.records.example import Example
+from autoprompt.records.task_kind import TaskKind
 from tests.conftest import ScriptedWriter
 
 EXAMPLE = Example("e1", {"verb": "walk"}, "walked")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from autoprompt.data.dataset import TaskKind
 from autoprompt.prompts.template import Template
 from autoprompt.propose.edit import added_phrases, paraphrase, phrases, substitutions
+from autoprompt.records.task_kind import TaskKind
 
 SOURCE = ("Classify the {{ input_names | join(', ') }} as one of: {{ labels | join(', ') }}. "
           "Read it carefully, then answer.")
