@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from autoprompt.export.manifest import ExportedPrompt, load_prompt
 from autoprompt.prompts.prompt import Prompt
 from autoprompt.prompts.template import Template
+from autoprompt.version import __version__
 
 from .errors import (
     AutopromptError,
@@ -31,8 +32,6 @@ from .errors import (
     RunInUse,
     TemplateError,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AutopromptError",

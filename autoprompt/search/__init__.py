@@ -6,7 +6,8 @@ shared by the real and the dry run), ``starts`` (the starting prompts), ``loop``
 ``Optimizer``: ask, race, tell, callbacks; the final check and test scoring), ``refine`` and
 ``strategy`` (refinement rounds, Optuna's component search), ``racing``, ``selection`` (the
 final check), ``callbacks`` (progress, early stopping), ``estimate`` (dry runs), ``result``
-(``OptimizationResult``), ``resume`` (a run continued from its directory),
+(``OptimizationResult``, its tables, and the winner, answers and reports it writes into its
+folder), ``resume`` (a run continued from its directory),
 ``shared_strategy`` and ``worker`` (a run shared through a database, its budget and rate
 limits, and the processes that join it).
 May import: everything above it: data, prompts, models, evaluate, propose, storage, export,
