@@ -24,18 +24,24 @@ Contract:
   than being the text itself: the one rule for every "a text, or a file holding it" setting.
 - ``read_bytes(path, links=...)``: the bytes of a regular file; a FIFO, a device or a folder is refused
   at once (nothing blocks), and with ``links=False`` so is a link.
+- ``refuse_file_on_the_way(folder, what, fix)`` / ``check_output_folder(folder, ours=...)``: a folder
+  that cannot be made (a file in its place), or one of the user's (not empty, holding none of ``ours``),
+  is a ``ConfigError`` before anything is written.
+- ``read_record(path, fmt, ...)``: a JSON file autoprompt wrote with ``"format": fmt``; absent, not
+  JSON or of another format is a ``ConfigError`` naming the fix.
 """
 
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
-from autoprompt.errors import ConfigError
+from autoprompt.errors import ConfigError, excerpt
 
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # absent on Windows, where the lstat checks below still hold
 NONBLOCK = getattr(os, "O_NONBLOCK", 0)
@@ -154,3 +160,34 @@ def _open(path: Path, flags: int) -> int:
             raise ConfigError(f"{path} is a symbolic link; autoprompt never writes through links: remove it") from None
         raise
 
+
+def refuse_file_on_the_way(directory: Path, what: str, fix: str) -> None:
+    """``ConfigError`` when ``directory``, or a folder above it, is a file (so it cannot be made)."""
+    for parent in (directory, *directory.parents):
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(f"{what}: {parent} is a file, not a folder; {fix}")
+
+
+def check_output_folder(directory: Path, *, ours: tuple[str, ...]) -> None:
+    """``ConfigError`` unless ``directory`` is new, empty, or already holds autoprompt's output (one of
+    ``ours``): a folder of the user's is never written into, so nothing of theirs is overwritten."""
+    refuse_file_on_the_way(directory, f"{directory}", "pass a new or empty folder")
+    held = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
+    if held and not set(ours) & set(held):
+        raise ConfigError(f"{directory} is not empty and holds no autoprompt output (it holds {', '.join(held[:4])}); "
+                          "pass a new or empty folder, so nothing in it is overwritten")
+
+
+def read_record(path: Path, fmt: str, *, what: str, fix: str, missing: str) -> dict[str, Any]:
+    """A JSON file written by autoprompt with ``"format": fmt``; each way it can be wrong is a
+    ``ConfigError``: ``missing`` when absent, ``fix`` when it is not JSON, ``what`` it should be."""
+    if not path.is_file():
+        raise ConfigError(missing)
+    try:
+        record = json.loads(read_bytes(path, links=False).decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid JSON ({exc}); {fix}") from None
+    if not isinstance(record, dict) or record.get("format") != fmt:
+        found = record.get("format") if isinstance(record, dict) else None
+        raise ConfigError(f"{path} is not {what} (format {excerpt(found)})")
+    return record

@@ -41,15 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from autoprompt.errors import ConfigError, MissingDependency, excerpt
-from autoprompt.export.manifest import (
-    MANIFEST_FILE,
-    TEMPLATE_FILE,
-    ExportedPrompt,
-    check_output_folder,
-    load_prompt,
-    refuse_file_on_the_way,
-)
-from autoprompt.files import make_folder, refuse_links, write_text
+from autoprompt.export.manifest import MANIFEST_FILE, TEMPLATE_FILE, ExportedPrompt, load_prompt
+from autoprompt.files import check_output_folder, make_folder, refuse_file_on_the_way, refuse_links, write_text
 from autoprompt.plugins import load, named
 from autoprompt.prompts.prompt import sent_stops
 from autoprompt.prompts.structured import answer_tool, response_format

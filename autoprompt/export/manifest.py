@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from autoprompt.errors import ConfigError, excerpt
-from autoprompt.files import make_folder, read_bytes, write_text
+from autoprompt.files import make_folder, read_bytes, read_record, write_text
 from autoprompt.prompts.pattern import check_pattern
 from autoprompt.prompts.prompt import LEGACY_OUTPUT_TOKENS, Prompt
 from autoprompt.prompts.template import ENV_OPTIONS
@@ -100,38 +100,6 @@ def write_prompt(directory: str | Path, prompt: Prompt, metadata: Mapping[str, A
     path = out / MANIFEST_FILE
     write_text(path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return path
-
-
-def refuse_file_on_the_way(directory: Path, what: str, fix: str) -> None:
-    """``ConfigError`` when ``directory``, or a folder above it, is a file (so it cannot be made)."""
-    for parent in (directory, *directory.parents):
-        if parent.exists() and not parent.is_dir():
-            raise ConfigError(f"{what}: {parent} is a file, not a folder; {fix}")
-
-
-def check_output_folder(directory: Path, *, ours: tuple[str, ...] = (MANIFEST_FILE, "run.json")) -> None:
-    """``ConfigError`` unless ``directory`` is new, empty, or already holds autoprompt's output (one of
-    ``ours``): a folder of the user's is never written into, so nothing of theirs is overwritten."""
-    refuse_file_on_the_way(directory, f"{directory}", "pass a new or empty folder")
-    held = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
-    if held and not set(ours) & set(held):
-        raise ConfigError(f"{directory} is not empty and holds no autoprompt output (it holds {', '.join(held[:4])}); "
-                          "pass a new or empty folder, so nothing in it is overwritten")
-
-
-def read_record(path: Path, fmt: str, *, what: str, fix: str, missing: str) -> dict[str, Any]:
-    """A JSON file written by autoprompt with ``"format": fmt``; each way it can be wrong is a
-    ``ConfigError``: ``missing`` when absent, ``fix`` when it is not JSON, ``what`` it should be."""
-    if not path.is_file():
-        raise ConfigError(missing)
-    try:
-        record = json.loads(read_bytes(path, links=False).decode("utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path} is not valid JSON ({exc}); {fix}") from None
-    if not isinstance(record, dict) or record.get("format") != fmt:
-        found = record.get("format") if isinstance(record, dict) else None
-        raise ConfigError(f"{path} is not {what} (format {excerpt(found)})")
-    return record
 
 
 def load_prompt(path: str | Path) -> ExportedPrompt:

@@ -17,7 +17,7 @@ Contract:
   both prompts' answers on it (``predictions.jsonl``), the winner's answers on dev
   (``dev_predictions.jsonl``, what ``autoprompt review`` shows) and the reports (the report
   part's ``write_report``); it returns the path of ``winner.json``. A folder holding anything
-  but an earlier export of a run is refused (``export.manifest.check_output_folder``).
+  but an earlier export of a run is refused (``files.check_output_folder``).
 - ``leaderboard_table``, ``history_table`` and ``operator_table`` are the result's tables as
   DataFrames; the leaderboard's order is ``records.trial.leaderboard_order``, the one the
   reports use. ``result_html`` is the summary and the leaderboard's head as HTML (what a
@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 from autoprompt.data.dataset import Dataset
 from autoprompt.evaluate.stats import Interval, pareto_front
-from autoprompt.export.manifest import MANIFEST_FILE, check_output_folder, write_prompt
-from autoprompt.files import refuse_links, write_text
+from autoprompt.export.manifest import MANIFEST_FILE, write_prompt
+from autoprompt.files import check_output_folder, refuse_links, write_text
 from autoprompt.prompts.prompt import Prompt
 from autoprompt.propose.operator import Rejection
 from autoprompt.records.candidate import Candidate

@@ -4,6 +4,7 @@ Owns: ``run`` (the run directory: ``run.json``, the trial log, the lock, ``resum
 ``shared`` (a run shared through a database, its workers), ``feedback_file``
 (``feedback.jsonl``). Every file is written through ``autoprompt.files`` (no links followed,
 atomic replaces, private folders).
-May import: errors, spec (the run specification), records, data, prompts, models (caches, limits); ``run`` and
-``shared`` reach the search to resume or join a run.
+May import: errors, files, spec (the run specification), records, data, models (the response cache), the
+proposers' component space (a shared run's trials, read back as candidates). Never the search, evaluation,
+exports or reports (an import contract in ``make lint`` holds it).
 """

@@ -44,6 +44,8 @@ from autoprompt.files import (
     names_file,
     open_private,
     read_bytes,
+    read_record,
+    refuse_file_on_the_way,
     refuse_links,
     try_lock,
     write_bytes,
@@ -120,8 +122,6 @@ class RunDirectory:
     def check(self, arguments: Mapping[str, Any], hashes: Mapping[str, str]) -> None:
         """``ConfigError`` unless the folder is new, empty, or holds this same run (same arguments but for
         the limits and feedback, which a resume may change) whose data files are unchanged."""
-        from autoprompt.export.manifest import refuse_file_on_the_way
-
         refuse_file_on_the_way(self.path, f"--out {self.path}", "pass a new or empty folder")
         refuse_links(self.path, "run folder")
         held = sorted(p.name for p in self.path.iterdir() if p.name != LOCK_FILE) if self.path.is_dir() else []
@@ -178,8 +178,6 @@ class RunDirectory:
 
     def record(self) -> dict[str, Any]:
         """``run.json`` as written, checked for shape: every way it can be wrong is a ``ConfigError``."""
-        from autoprompt.export.manifest import read_record
-
         refuse_links(self.path, "run folder")
         record = read_record(self.path / ARGUMENTS_FILE, FORMAT, what="a run written by this version",
                              fix="the run cannot be resumed; start a new one with another --out",
