@@ -307,3 +307,27 @@ def test_a_task_description_is_a_start_of_its_own(keyword_frame: pd.DataFrame) -
     assert second.candidate == autoprompt.Candidate("fields", context=("background",))
     setup = prepare_task(keyword_frame, inputs="text", target="label", description="Say whether the item agrees.").setup
     assert compose(second.candidate, setup).render({"text": "x"}).startswith("Task: Say whether the item agrees.")
+
+
+@pytest.mark.parametrize("strategy", ["refine", "components"])
+def test_a_search_keeps_optuna_quiet_for_its_own_studies_only(keyword_frame: pd.DataFrame, strategy: str,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    import optuna
+
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.INFO)  # a user who wants Optuna's trial lines for their studies
+    optuna.logging.enable_propagation()
+    try:
+        with caplog.at_level("INFO", logger="optuna"):
+            autoprompt.optimize(keyword_frame, inputs="text", target="label", model=FakeBackend(), budget=120,
+                                seed=0, strategy=strategy)
+            ours = [r for r in caplog.records if r.name.startswith("optuna") and r.levelname == "INFO"]
+            study = optuna.create_study()
+            study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+        theirs = [r for r in caplog.records if r.name.startswith("optuna") and r.levelname == "INFO"]
+        assert ours == []
+        assert optuna.logging.get_verbosity() == optuna.logging.INFO
+        assert any("Trial 1 finished" in r.getMessage() for r in theirs)
+    finally:
+        optuna.logging.disable_propagation()
+        optuna.logging.set_verbosity(before)
