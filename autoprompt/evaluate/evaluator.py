@@ -1,8 +1,11 @@
 """The evaluator: runs a prompt over examples through the client and scores each.
 
 Contract:
-- ``prepare(prompt)`` computes contextual calibration when the prompt asks for it
-  (one call per content-free input) and returns the calibrated copy.
+- ``prepare(prompt)`` computes the calibration prior when the prompt asks for it and returns the
+  calibrated copy: each label's mean probability over ``calibration_inputs``, the task's own inputs
+  with their labels unread (batch calibration, Zhou et al., 2024), or without them over content-free
+  inputs (contextual calibration, Zhao et al., 2021). One scoring call per input, cached like any
+  other, so inputs the uncalibrated prompt was already scored on cost nothing.
 - ``predict(prompt, example)`` returns a ``Prediction``: the output (a label or
   generated text), its metric score, the judge's reason when the metric has one, and
   whether it failed. A request that fails on its own (``ExampleFailed``) is a failed
@@ -58,26 +61,55 @@ class Evaluator:
     """Scores prompts on examples."""
 
     def __init__(self, client: Client, metric: Metric, kind: TaskKind, *,
-                 consistency: Consistency | None = None, judge_client: Client | None = None) -> None:
+                 consistency: Consistency | None = None, judge_client: Client | None = None,
+                 calibration_inputs: Sequence[Mapping[str, str]] = ()) -> None:
         self.client = client
         self.metric = metric
         self.kind = kind
         self.consistency = consistency
         self.judge_client = judge_client
+        self.calibration_inputs = calibration_inputs
 
     def prepare(self, prompt: Prompt) -> Prompt:
         if not prompt.calibrate or prompt.calibration is not None or self.kind is not TaskKind.CLASSIFICATION:
             return prompt
         labels = list(prompt.continuations())
-        conts = list(prompt.continuations().values())
-        def score(text: str | Conversation) -> list[float]:
-            return self.client.score(text, conts, chat=prompt.chat)
+        scored = self._label_scores(prompt, self._calibration_requests(prompt))
+        return replace(prompt, calibration=calibration_from([dict(zip(labels, scores)) for scores in scored]))
 
-        texts = prompt.content_free()
-        scored = [f.result() for f in self._finished(score, texts)] if self.client.concurrency > 1 else \
-            [score(text) for text in texts]
-        content_free = [dict(zip(labels, scores)) for scores in scored]
-        return replace(prompt, calibration=calibration_from(content_free))
+    def _calibration_requests(self, prompt: Prompt) -> list[str | Conversation]:
+        """The prompt over the task's own inputs (those it cannot render left out), or over
+        content-free inputs when the evaluator has none."""
+        requests: list[str | Conversation] = []
+        for inputs in self.calibration_inputs:
+            try:
+                requests.append(prompt.request(inputs))
+            except TemplateError:
+                continue
+        return requests or prompt.content_free()
+
+    def _label_scores(self, prompt: Prompt, texts: list[str | Conversation]) -> list[list[float]]:
+        """Every label's log-likelihood after each request: batched when the backend takes batches,
+        concurrent when it allows, else one at a time. A failed request is left out; when all fail,
+        the first failure is raised."""
+        conts = list(prompt.continuations().values())
+
+        def score(text: str | Conversation) -> list[float] | ExampleFailed:
+            try:
+                return self.client.score(text, conts, chat=prompt.chat)
+            except ExampleFailed as exc:
+                return exc
+
+        if self._batches(prompt) and len(texts) > 1:
+            answers = self.client.score_many(texts, conts, chat=prompt.chat)
+        elif self.client.concurrency > 1:
+            answers = [f.result() for f in self._finished(score, texts)]
+        else:
+            answers = [score(text) for text in texts]
+        kept = [a for a in answers if not isinstance(a, ExampleFailed)]
+        if not kept:
+            raise next(a for a in answers if isinstance(a, ExampleFailed))
+        return kept
 
     def answers(self, prompt: Prompt, example: Example) -> tuple[str, list[str], dict[str, float] | None]:
         """The greedy answer, the sampled ones when consistency is measured, and for labels every

@@ -10,7 +10,7 @@ Contract:
   whole conversation (``messages`` as chat dicts). The exported prompt renders through this
   same code, byte for byte.
 - ``decide(logprobs)`` turns per-label log-likelihoods into a label, applying
-  contextual calibration when the prompt carries it; for free text, ``answer(generated)``
+  the calibration prior when the prompt carries it; for free text, ``answer(generated)``
   is the graded part of an answer (cut at the ``stop`` strings, then ``answer_pattern``),
   and ``max_output_tokens``, ``stop`` and ``json_schema`` (a structured answer) are what every
   backend and export asks with.
@@ -154,14 +154,15 @@ def normalize(logprobs: Mapping[str, float]) -> dict[str, float]:
 
 
 def calibration_from(content_free: Sequence[Mapping[str, float]]) -> dict[str, float]:
-    """Average label probabilities over content-free inputs (Zhao et al., 2021)."""
+    """Average label probabilities over the scored inputs: the task's own (batch calibration, Zhou et al.,
+    2024) or content-free ones (contextual calibration, Zhao et al., 2021)."""
     probs = [normalize(lp) for lp in content_free]
     labels = list(probs[0])
     return {label: sum(p[label] for p in probs) / len(probs) for label in labels}
 
 
 def probabilities(logprobs: Mapping[str, float], calibration: Mapping[str, float] | None = None) -> dict[str, float]:
-    """The labels' probabilities, divided by their content-free priors when calibrated, summing to 1."""
+    """The labels' probabilities, divided by their priors when calibrated, summing to 1."""
     probs = normalize(logprobs)
     if calibration:
         probs = {k: p / max(calibration[k], 1e-12) for k, p in probs.items()}
@@ -170,7 +171,7 @@ def probabilities(logprobs: Mapping[str, float], calibration: Mapping[str, float
 
 
 def decide(logprobs: Mapping[str, float], calibration: Mapping[str, float] | None = None) -> str:
-    """Pick the label; with calibration, divide each probability by its content-free prior."""
+    """Pick the label; with calibration, divide each probability by its prior."""
     if not logprobs:
         raise ConfigError("no label log-probabilities to decide from; pass one log-probability per label, "
                           "e.g. {label: logprob for label in prompt.labels}")

@@ -11,7 +11,7 @@ proposes, most targeted first:
 - ``move.definitions``: confused label pairs bring in the label definitions as context
   (when the task has definitions), else the clarifier naming the labels;
 - ``move.calibrate``: a label predicted far more often than it is right turns on
-  contextual calibration;
+  calibration (its prior is the evaluator's: the task's own inputs, or content-free ones);
 - ``move.drop``: remove one clarifier or context block (what does not help goes);
 - ``move.task``: switch the task skeleton; ``move.chat``: switch chat/raw addressing;
   ``move.system``: move the instruction, context and clarifiers into (or out of) the system

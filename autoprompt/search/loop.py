@@ -7,6 +7,9 @@ Contract:
 - Selection rows: the dev set plus the training rows outside the demonstration pool
   (``dataset.selection_rows``); for refinement, every third row of each label is held out
   (``selection_rows()``, from ``HOLDOUT_MIN_ROWS`` rows up) and only the final check reads it.
+- A calibrated prompt's prior is its labels' mean probability over the inputs of the first
+  ``CALIBRATION_ROWS`` search rows (batch calibration; their labels unread, the held-out and test
+  rows never): the rows racing scores first, so the prior costs no call the race would not make.
 - The search stops when the budget (less what the final step keeps back) is spent or a callback
   says so. Then the winner is picked (refinement: the base, or the last accepted step when it
   passes ``selection.choose``'s test on the held-out rows; the component search: the best after
@@ -41,7 +44,7 @@ from autoprompt.prompts.prompt import Prompt
 from autoprompt.propose.operator import RefineContext
 from autoprompt.propose.registry import build_operators
 from autoprompt.propose.space import SearchSpace
-from autoprompt.propose.tpe import tpe_sampler
+from autoprompt.propose.tpe import quiet_optuna, tpe_sampler
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.example import Example
 from autoprompt.records.feedback import Feedback
@@ -62,6 +65,7 @@ from autoprompt.spec import RunSpec
 from autoprompt.storage.shared import SharedRun
 
 HOLDOUT_MIN_ROWS = 30  # below this, refinement checks its winner on the search rows alone
+CALIBRATION_ROWS = 32  # the first search rows (racing's first rungs), whose inputs set a calibrated prompt's prior
 ACCEPT_CONFIDENCE = 0.9  # one-sided paired-bootstrap confidence a challenger needs to replace the incumbent
 
 
@@ -110,6 +114,12 @@ class Optimizer:
         return self.spec.model if isinstance(self.spec.model, str) else self.backend.name
 
     def run(self) -> OptimizationResult:
+        """Search, pick the winner, score start and winner on the test set (Optuna's per-trial log
+        lines off meanwhile, for this run's studies only)."""
+        with quiet_optuna():
+            return self._run()
+
+    def _run(self) -> OptimizationResult:
         started = time.monotonic()
         client, racer = self._racer()
         author = self.models.writer
@@ -146,9 +156,10 @@ class Optimizer:
         assert self.shared is not None
         if self.shared.spent() >= self.budget.calls - self._reserve():
             return 0
-        client, racer = self._racer()
-        strategy, reserve = self._strategy(racer, None)
-        trials, _ = self._search(strategy, racer, client, reserve)
+        with quiet_optuna():
+            client, racer = self._racer()
+            strategy, reserve = self._strategy(racer, None)
+            trials, _ = self._search(strategy, racer, client, reserve)
         return len(trials)
 
     @property
@@ -188,7 +199,9 @@ class Optimizer:
         if metric.needs_model:
             judge = Client(self.models.judge or self.backend, client.budget, cache=self.cache, prices=self.prices)
             metric = metric.bind(judge)
-        return Evaluator(client, metric, self.task.setup.kind, consistency=self.consistency, judge_client=judge)
+        search, _ = self.selection_rows()
+        return Evaluator(client, metric, self.task.setup.kind, consistency=self.consistency, judge_client=judge,
+                         calibration_inputs=[ex.inputs for ex in search[:CALIBRATION_ROWS]])
 
     def _reserve(self) -> int:
         """Calls the component search keeps back to complete its top candidates on dev."""

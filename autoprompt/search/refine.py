@@ -26,7 +26,7 @@ Contract:
   must not stop a real improvement), one that falls clearly behind stops. Successive
   halving against the incumbent, paired by example.
 - Right after the starts, a classification task with calibration in its space gets every
-  start with contextual calibration (operator ``move.calibrate``): the base's scored on
+  start with calibration (operator ``move.calibrate``; the prior is the evaluator's): the base's scored on
   the whole dev set, the others raced. For small models it is the single move that most
   often pays, and it can reorder the starts. They are accepted like any challenger.
 - Selection: complete trials enter the beam (the best ``beam_width``). A challenger

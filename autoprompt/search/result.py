@@ -199,7 +199,10 @@ class OptimizationResult:
 
         if self.study is None:
             raise ConfigError("this result holds no Optuna study (it was built by hand, not by optimize)")
-        return save_study(self.study, path)
+        from autoprompt.propose.tpe import quiet_optuna
+
+        with quiet_optuna():
+            return save_study(self.study, path)
 
     def lineage(self, number: int | None = None) -> list[Trial]:
         """The chain of parents down to trial ``number`` (default: the winner); one trial when it has no parent."""

@@ -17,6 +17,7 @@ from autoprompt.models.cache import MemoryCache
 from autoprompt.models.client import Client
 from autoprompt.prompts.compose import compose
 from autoprompt.records.candidate import Candidate
+from autoprompt.records.example import Example
 from autoprompt.records.message import Conversation
 from autoprompt.records.usage import Usage
 from autoprompt.search.task import prepare_task
@@ -160,3 +161,25 @@ def test_a_label_prediction_carries_its_brier_score_as_the_selection_signal(task
         assert prediction.value == prediction.signal != prediction.score
     exact = Evaluator(client, get_metric("regex:yes"), task.setup.kind).evaluate(prompt, examples[:3])
     assert all(p.signal is None and p.value == p.score for p in exact)   # not accuracy: the score itself
+
+
+@pytest.mark.parametrize(("backend", "kept"), [(FakeBackend(), 7), (Batching(size=4), 6)],
+                         ids=["one at a time", "batched, one row failing"])
+def test_calibration_divides_by_the_mean_label_probabilities_over_the_tasks_own_inputs(task, backend, kept) -> None:  # type: ignore[no-untyped-def]
+    from autoprompt.prompts.prompt import normalize
+
+    prompt = compose(Candidate("instruction", calibrate=True), task.setup)
+    rows = [*list(task.data.dev.examples)[:6], Example("x", {"text": "broken row"}, "")]
+    client = Client(backend, cache=MemoryCache())
+    evaluator = Evaluator(client, get_metric("accuracy"), task.setup.kind, calibration_inputs=[r.inputs for r in rows])
+    calibrated = evaluator.prepare(prompt)
+    labels = list(prompt.continuations())
+    scored = [normalize(dict(zip(labels, FakeBackend().score(prompt.request(r.inputs),
+                                                              list(prompt.continuations().values())))))
+              for r in rows[:kept]]   # a row the backend cannot score is left out
+    assert calibrated.calibration == pytest.approx({k: sum(p[k] for p in scored) / kept for k in labels})
+    content_free = Evaluator(Client(FakeBackend()), get_metric("accuracy"), task.setup.kind).prepare(prompt)
+    assert content_free.calibration != calibrated.calibration  # no inputs given: the content-free prior
+    before = client.calls
+    evaluator.evaluate(calibrated, rows[:6])
+    assert client.calls == before  # the rows the prior read cost nothing more when scored
