@@ -8,11 +8,14 @@
     >>> autoprompt.review("runs/demo")              # rate answers, type notes; resume acts on them
 
 Importing this package imports nothing heavy: pandas, optuna and llama-cpp-python
-load on first use.
+load on first use. A search logs each trial and its decisions to the ``autoprompt`` logger at
+INFO; like any library, it shows nothing until the application configures logging
+(``logging.basicConfig(level="INFO")``, or the CLI's ``-v``).
 """
 
 from __future__ import annotations
 
+import logging
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +35,8 @@ from .errors import (
     RunInUse,
     TemplateError,
 )
+
+logging.getLogger("autoprompt").addHandler(logging.NullHandler())  # the library's one logger, quiet by default
 
 __all__ = [
     "AutopromptError",

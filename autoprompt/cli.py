@@ -7,12 +7,15 @@ running (a server that cannot be reached, a spent budget). Any other exception i
 named as unexpected, with exit 1, unless ``AUTOPROMPT_DEBUG=1`` asks for the traceback.
 Ctrl-C exits 130.
 Progress goes to stderr, results to stdout. Every command's ``--help`` ends with an example.
+Every command takes ``-q`` (no progress bar: results, warnings and errors only) and ``-v`` (each
+trial and decision as a log line on stderr, in place of the bar; ``-vv`` adds debug lines).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import warnings
@@ -64,6 +67,11 @@ def _command(sub: Any, name: str, help: str, example: str) -> argparse.ArgumentP
     parser: argparse.ArgumentParser = sub.add_parser(name, help=help, description=help, epilog=example,
                                                      allow_abbrev=False,
                                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument("-q", "--quiet", action="store_true", help="no progress bar: results, warnings and errors only")
+    shown.add_argument("-v", "--verbose", action="count", default=0,
+                       help="each trial and decision as a log line on stderr, in place of the progress bar "
+                       "(-vv: debug lines too)")
     return parser
 
 
@@ -118,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-_COMMAND_ONLY = ("command", "config", "dry_run")
+_COMMAND_ONLY = ("command", "config", "dry_run", "quiet", "verbose")
 
 
 def _spec(args: argparse.Namespace) -> Any:
@@ -142,13 +150,13 @@ def _optimize(args: argparse.Namespace) -> int:
     spec = _spec(args)
     if args.dry_run:
         return _dry_run(spec)
-    return _finished(run_spec(spec, progress=True), Path(spec.run_dir))
+    return _finished(run_spec(spec, progress=_bar(args)), Path(spec.run_dir))
 
 
 def _worker(args: argparse.Namespace) -> int:
     from autoprompt.search.worker import work
 
-    done = work(args.storage, run=args.run, model=args.model, progress=True)
+    done = work(args.storage, run=args.run, model=args.model, progress=_bar(args))
     print(f"\nworker done: {done} trial(s) evaluated here; the run's first process writes the result")
     return 0
 
@@ -158,7 +166,7 @@ def _resume(args: argparse.Namespace) -> int:
 
     from autoprompt.search.resume import resume
 
-    return _finished(resume(args.run, model=args.model, budget=args.budget, progress=True), Path(args.run))
+    return _finished(resume(args.run, model=args.model, budget=args.budget, progress=_bar(args)), Path(args.run))
 
 
 def _review(args: argparse.Namespace) -> int:
@@ -166,6 +174,22 @@ def _review(args: argparse.Namespace) -> int:
 
     review(args.run, n=args.n, seed=args.seed)
     return 0
+
+
+def _bar(args: argparse.Namespace) -> bool:
+    """Whether to draw the progress bar: not with -q, and not with -v (its log lines take the place)."""
+    return not (args.quiet or args.verbose)
+
+
+def _logging(args: argparse.Namespace) -> logging.Handler:
+    """The ``autoprompt`` logger's lines on stderr at the level -q/-v ask for (warnings by default)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("autoprompt: %(message)s"))
+    logger = logging.getLogger("autoprompt")
+    logger.addHandler(handler)
+    logger.setLevel(logging.ERROR if args.quiet else logging.DEBUG if args.verbose > 1 else
+                    logging.INFO if args.verbose else logging.WARNING)
+    return handler
 
 
 def _finished(result: Any, out: Any) -> int:
@@ -262,10 +286,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = {"optimize": lambda: _optimize(args), "eval": lambda: _eval(args),
                 "report": lambda: _report(args), "export": lambda: _export(args), "init": lambda: _init(args),
                 "resume": lambda: _resume(args), "worker": lambda: _worker(args), "review": lambda: _review(args)}
-    with warnings.catch_warnings():  # the library's warnings as one line each, only while the CLI runs
-        warnings.filterwarnings("ignore", message=r".* is experimental")  # Optuna's notes to developers
-        warnings.showwarning = _show_warning
-        return _run(commands[args.command], args)
+    logger = logging.getLogger("autoprompt")
+    level, handler = logger.level, _logging(args)
+    try:
+        with warnings.catch_warnings():  # the library's warnings as one line each, only while the CLI runs
+            warnings.filterwarnings("ignore", message=r".* is experimental")  # Optuna's notes to developers
+            warnings.showwarning = _show_warning
+            return _run(commands[args.command], args)
+    finally:  # main() may run again in the same process (tests, notebooks): leave the logger as found
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _shown(exc: BaseException) -> str:

@@ -142,3 +142,21 @@ def test_an_abbreviated_flag_is_a_mistake_not_a_guess(tmp_path: Path) -> None:
     out = cli("optimize", "--dat", "reviews.csv", "--out", str(tmp_path / "run"))
     assert out.returncode == 2 and "unrecognized arguments: --dat" in out.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_quiet_and_verbose_choose_what_stderr_shows_and_change_no_result(tmp_path: Path, keyword_csv: Path) -> None:
+    flags = ["optimize", "--data", str(keyword_csv), "--input", "text", "--target", "label", "--model", "fake",
+             "--budget", "200", "--seed", "0"]
+    runs = {name: cli(*flags, "--out", str(tmp_path / name), *extra)
+            for name, extra in (("default", []), ("quiet", ["-q"]), ("verbose", ["-v"]))}
+    assert all(run.returncode == 0 for run in runs.values()), {k: r.stderr for k, r in runs.items()}
+    assert "calls | trial" in runs["default"].stderr and "autoprompt: trial" not in runs["default"].stderr
+    assert runs["quiet"].stderr.strip() == ""
+    logged = [line for line in runs["verbose"].stderr.splitlines() if line.startswith("autoprompt: trial ")]
+    trials = (tmp_path / "verbose" / "trials.jsonl").read_text().splitlines()
+    assert len(logged) == len(trials) and "calls | trial" not in runs["verbose"].stderr
+    assert "autoprompt: the winner: " in runs["verbose"].stderr
+    winners = {name: json.loads((tmp_path / name / "winner.json").read_text())["candidate"] for name in runs}
+    assert winners["quiet"] == winners["default"] == winners["verbose"]
+    both = cli(*flags, "--out", str(tmp_path / "both"), "-q", "-v")
+    assert both.returncode == 2 and "not allowed with" in both.stderr and not (tmp_path / "both").exists()

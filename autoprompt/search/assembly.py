@@ -24,7 +24,7 @@ from autoprompt.models.usage import PriceTable
 from autoprompt.prompts.library import TemplateLibrary
 from autoprompt.propose.feedback import feedback_library
 from autoprompt.propose.registry import build_operators
-from autoprompt.search.callbacks import Callback, ProgressBar, StopOnFailures, StopWhenExhausted
+from autoprompt.search.callbacks import Callback, LogTrials, ProgressBar, StopOnFailures, StopWhenExhausted
 from autoprompt.search.loop import Models, Optimizer
 from autoprompt.search.result import OptimizationResult
 from autoprompt.search.task import check_budget, prepare_task, with_user_templates
@@ -108,8 +108,8 @@ def build_optimizer(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progre
         store = SQLCache(shared.url)
     return Optimizer(
         spec=spec, task=task, models=Models(backend, judge, writer), metric=metric, budget=budget, cache=store,
-        prices=prices, callbacks=[*([ProgressBar()] if progress else []), StopWhenExhausted(), StopOnFailures(),
-                                  *callbacks],
+        prices=prices, callbacks=[*([ProgressBar()] if progress else []), LogTrials(), StopWhenExhausted(),
+                                  StopOnFailures(), *callbacks],
         shared=shared, shared_arguments=spec.record(purpose="a shared run", exclude=("cache", "storage"))
         if shared is not None and not worker else None, consistency=consistency, feedback=feedback,
     )

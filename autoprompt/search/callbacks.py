@@ -2,11 +2,14 @@
 
 Contract: a callback is any callable ``(trial, progress) -> bool | None`` called
 after each trial; returning True stops the search (the result keeps everything
-found so far). ``Progress`` is a frozen snapshot of the run.
+found so far). ``Progress`` is a frozen snapshot of the run. ``LogTrials`` writes each trial
+as one INFO line of the ``autoprompt.search`` logger (silent unless the application, or the
+CLI's ``-v``, shows that level).
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from typing import TextIO
@@ -36,6 +39,22 @@ class ProgressBar:
             stream.flush()
         elif progress.trials % self.every == 1:
             stream.write(line + "\n")
+
+
+class LogTrials:
+    """Each trial as one line of the ``autoprompt.search`` logger, at INFO."""
+
+    def __init__(self, logger: logging.Logger | None = None) -> None:
+        self.logger = logger
+
+    def __call__(self, trial: Trial, progress: Progress) -> None:
+        logger = self.logger or logging.getLogger("autoprompt.search")
+        if not logger.isEnabledFor(logging.INFO):
+            return
+        origin = trial.operator + (f" from trial {trial.parent}" if trial.parent is not None else "")
+        logger.info("trial %d (%s): %s: dev %.3f on %d rows, %s, %d calls (%d/%s in all)", trial.number, origin,
+                    trial.candidate.describe(), trial.score, trial.n, trial.state.value, trial.calls,
+                    progress.calls, progress.max_calls or "-")
 
 
 class StopWhenExhausted:

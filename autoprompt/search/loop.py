@@ -21,6 +21,7 @@ Contract:
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import random
 import time
@@ -64,6 +65,7 @@ from autoprompt.search.task import Task
 from autoprompt.spec import RunSpec
 from autoprompt.storage.shared import SharedRun
 
+LOG = logging.getLogger("autoprompt.search")
 HOLDOUT_MIN_ROWS = 30  # below this, refinement checks its winner on the search rows alone
 CALIBRATION_ROWS = 32  # the first search rows (racing's first rungs), whose inputs set a calibrated prompt's prior
 ACCEPT_CONFIDENCE = 0.9  # one-sided paired-bootstrap confidence a challenger needs to replace the incumbent
@@ -300,6 +302,7 @@ class Optimizer:
             scores = self._holdout_scores(racer, [base, *state.chain[-1:]], holdout)
             winner, selection = choose(base, state.chain, scores, len(holdout))
             selection = replace(selection, calls=racer.evaluator.client.calls - before)
+            LOG.info("the winner: %s", selection.how)
             return self._finalist(winner, racer), self._finalist(base, racer), selection
         done = {t.candidate for t in completed(trials)}
         pending: dict[Candidate, Trial] = {}
@@ -336,6 +339,7 @@ class Optimizer:
         if not test:
             return None, []
         evaluator = self.evaluator(Client(self.backend, cache=self.cache, prices=self.prices))
+        LOG.info("scoring the start and the winner on the %d test rows", len(test))
         base = self.score_fresh(evaluator, baseline.prompt, test)
         win = self.score_fresh(evaluator, best.prompt, test)
         base_scores, win_scores = [p.score for p in base], [p.score for p in win]
