@@ -92,13 +92,15 @@ def _parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"autoprompt {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    from .spec import add_options
+
     _add_optimize(_command(sub, "optimize", "search for a better prompt", OPTIMIZE_EXAMPLE))
     ev = _command(sub, "eval", "score an exported prompt on a data file", EVAL_EXAMPLE)
     ev.add_argument("--prompt", required=True, help="winner.json (or its directory)")
     ev.add_argument("--data", required=True, help="CSV/JSONL file or bundled task name")
-    ev.add_argument("--model", default="local")
-    ev.add_argument("--metric", help="default: the metric the prompt was optimized for")
-    ev.add_argument("--judge-model", help="model that grades judge:RUBRIC metrics (default: --model)")
+    add_options(ev, ("model", "metric", "judge_model"), given={
+        "model": "the model the prompt was optimized for", "metric": "the metric it was optimized for",
+        "judge_model": ""})
     ev.add_argument("--json", action="store_true", help="print a JSON object")
     rep = _command(sub, "report", "write report.html and report.md for a run directory", REPORT_EXAMPLE)
     rep.add_argument("run", help="directory written by 'autoprompt optimize --out DIR'")
@@ -108,14 +110,11 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--out", help="output directory (default: RUN/export/FORMAT)")
     exp.add_argument("--model", help="model name to put in the request (default: the run's model)")
     wrk = _command(sub, "worker", "join a shared run's search until its budget is spent", WORKER_EXAMPLE)
-    wrk.add_argument("--storage", required=True, help="the run's database URL")
-    wrk.add_argument("--run", metavar="NAME", help="the run to join, when the database holds several (as "
-                     "'optimize --run NAME' named it)")
-    wrk.add_argument("--model", help="model spec, when the run's model must be given again")
+    add_options(wrk, ("storage", "run_name", "model"), given={"run_name": "the database's one run",
+                                                              "model": "the run's"}, required=("storage",))
     res = _command(sub, "resume", "continue an interrupted run from its directory", RESUME_EXAMPLE)
     res.add_argument("run", help="the --out directory of the interrupted run")
-    res.add_argument("--model", help="model spec, when the run's model must be given again")
-    res.add_argument("--budget", type=int, help="a new budget of model calls, e.g. to go on after 'autoprompt review'")
+    add_options(res, ("model", "budget"), given={"model": "the run's", "budget": "the run's"})
     rev = _command(sub, "review", "rate the winner's answers, give feedback, accept or reject them", REVIEW_EXAMPLE)
     rev.add_argument("run", help="directory written by 'autoprompt optimize --out DIR'")
     rev.add_argument("--n", type=int, default=8, help="how many dev examples to show (default 8)")
@@ -156,7 +155,7 @@ def _optimize(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     from autoprompt.search.worker import work
 
-    done = work(args.storage, run=args.run, model=args.model, progress=_bar(args))
+    done = work(args.storage, run=args.run_name, model=args.model, progress=_bar(args))
     print(f"\nworker done: {done} trial(s) evaluated here; the run's first process writes the result")
     return 0
 

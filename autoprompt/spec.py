@@ -593,15 +593,23 @@ def spec_from(values: Mapping[str, Any], where: str) -> RunSpec:
 # --- the command line -----------------------------------------------------------------------------------
 
 
-def add_options(parser: argparse.ArgumentParser) -> None:
-    """Add a flag for every setting that has one. Only flags given on the command line land in the
-    namespace (``argparse.SUPPRESS``): the defaults stay the spec's, and a config file fills the rest."""
+def add_options(parser: argparse.ArgumentParser, names: Sequence[str] | None = None, *,
+                given: Mapping[str, str] | None = None, required: Collection[str] = ()) -> None:
+    """Add a flag for every setting that has one, or for the settings ``names`` only (the few that
+    ``resume``, ``worker`` and ``eval`` take, declared here once like the rest). Only flags given on the
+    command line land in the namespace (``argparse.SUPPRESS``): the defaults stay the spec's, and a
+    config file fills the rest. ``given`` maps a setting to what its default means in that command
+    instead (``"the run's"``; empty: as its help says): the flag then reads None when absent; a flag
+    in ``required`` must be given."""
     for name, (default, opt) in options().items():
-        if not opt.cli:
+        if not opt.cli or (names is not None and name not in names):
             continue
-        shown = f" (default {','.join(default) if isinstance(default, tuple) else default})" \
-            if default not in (None, ()) else ""
-        parser.add_argument(opt.flag(name), dest=name, type=opt.read, default=argparse.SUPPRESS,
+        meaning = (given or {}).get(name)
+        shown = f" (default {meaning})" if meaning else \
+            f" (default {','.join(default) if isinstance(default, tuple) else default})" if default not in (None, ()) \
+            else ""
+        parser.add_argument(opt.flag(name), dest=name, type=opt.read, required=name in required,
+                            default=None if name in (given or {}) else argparse.SUPPRESS,
                             metavar=opt.metavar or (None if opt.choices else (opt.alias or name).upper()),
                             action="append" if opt.repeat else "store", help=opt.help + shown, choices=opt.choices)
 

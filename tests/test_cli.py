@@ -160,3 +160,29 @@ def test_quiet_and_verbose_choose_what_stderr_shows_and_change_no_result(tmp_pat
     assert winners["quiet"] == winners["default"] == winners["verbose"]
     both = cli(*flags, "--out", str(tmp_path / "both"), "-q", "-v")
     assert both.returncode == 2 and "not allowed with" in both.stderr and not (tmp_path / "both").exists()
+
+
+def test_eval_scores_with_the_runs_own_model_by_default(tmp_path: Path, keyword_csv: Path) -> None:
+    out = tmp_path / "run"
+    run = cli("optimize", "--data", str(keyword_csv), "--input", "text", "--target", "label", "--model", "fake",
+              "--budget", "150", "--seed", "0", "--out", str(out), "-q")
+    assert run.returncode == 0, run.stderr
+    ev = cli("eval", "--prompt", str(out), "--data", str(out / "data" / "test.csv"), "--json")
+    assert ev.returncode == 0, ev.stderr
+    scores = json.loads((out / "winner.json").read_text())["scores"]
+    assert json.loads(ev.stdout)["accuracy"] == scores["test"]["winner"]
+
+
+def test_the_flags_of_resume_worker_and_eval_are_the_run_specifications() -> None:
+    """Declared once, in ``spec.py``: the help of a setting's flag is the same in every command."""
+    import argparse
+
+    from autoprompt.cli import _parser
+    from autoprompt.spec import options
+
+    commands = {a.dest: a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction)}["command"]
+    for command, names in {"eval": ("model", "metric", "judge_model"), "resume": ("model", "budget"),
+                           "worker": ("storage", "run_name", "model")}.items():
+        flags = {a.dest: a for a in commands.choices[command]._actions}
+        for name in names:
+            assert flags[name].help.startswith(options()[name][1].help), (command, name)

@@ -1,6 +1,7 @@
 """Scoring an exported prompt on a data file: what ``autoprompt eval`` does.
 
-Contract: ``evaluate_export(exported, data, model=...)`` loads the data with the
+Contract: ``evaluate_export(exported, data, model=...)`` (default: the run's own model, as
+``winner.json`` names it) loads the data with the
 prompt's own input and target columns, scores it from an empty model state in
 file order (as the search scored its test set), and returns a dict with at least
 ``accuracy`` and ``n``. When every row failed, nothing was scored: a prompt that does not
@@ -11,11 +12,12 @@ metric grades with ``judge_model`` (default: ``model``); a run that optimized
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from autoprompt.data.dataset import load_data
-from autoprompt.errors import ConfigError, DataError, ModelError, TemplateError
+from autoprompt.errors import ConfigError, DataError, ModelError, TemplateError, excerpt
 from autoprompt.evaluate.evaluator import NO_RENDER, Evaluator
 from autoprompt.evaluate.registry import get_metric
 from autoprompt.export.manifest import ExportedPrompt
@@ -26,8 +28,10 @@ from autoprompt.records.prediction import Prediction
 from autoprompt.records.task_kind import TaskKind
 
 
-def evaluate_export(exported: ExportedPrompt, data: str | Path, *, model: str | Backend = "local",
+def evaluate_export(exported: ExportedPrompt, data: str | Path, *, model: str | Backend | None = None,
                     metric: str | None = None, judge_model: str | Backend | None = None) -> dict[str, Any]:
+    """Score the exported prompt on ``data`` with ``model`` (default: the model the run optimized for,
+    as ``winner.json`` names it) and ``metric`` (default: the run's)."""
     manifest = exported.manifest
     try:
         kind = TaskKind(manifest.get("task", "classification"))
@@ -44,7 +48,7 @@ def evaluate_export(exported: ExportedPrompt, data: str | Path, *, model: str | 
             raise
         raise DataError(f"{exc}".split(". Pass")[0] + f"; eval reads the columns the prompt was optimized on "
                         f"({', '.join(exported.input_names)} and {target}): pass --data with those columns") from None
-    backend = get_backend(model)
+    backend = _backend(model, manifest)
     # a run that weighed in consistency saved "METRIC~W*consistency"; eval scores the metric itself
     chosen = get_metric(metric or manifest.get("metric", "accuracy").split("~")[0])
     judge = Client(get_backend(judge_model) if judge_model is not None else backend) if chosen.needs_model else None
@@ -72,3 +76,15 @@ def _check_any_answered(predictions: list[Prediction]) -> None:
         raise TemplateError(f"{first} (nor for any of the {len(predictions)} rows); fix the exported template "
                             "(winner.jinja / winner.json) or export the run again")
     raise ModelError(f"every one of the {len(predictions)} rows failed; the first: {first}")
+
+
+def _backend(model: str | Backend | None, manifest: Mapping[str, Any]) -> Backend:
+    """``model``, or the run's own model (``local`` for an export that names none)."""
+    if model is not None:
+        return get_backend(model)
+    recorded = manifest.get("model") or "local"
+    try:
+        return get_backend(str(recorded))
+    except ConfigError as exc:
+        raise ConfigError(f"the prompt was optimized for {excerpt(recorded)}, which cannot be reached from here "
+                          f"({exc}); pass --model") from None
