@@ -149,7 +149,7 @@ class Optimizer:
             tokens=sum(c.usage.total for c in searching), usd=sum(c.usd for c in searching),
             strategy=self.spec.strategy,
             accepted=state.accepted if state.accepted is not None else _improvements(trials),
-            rejected=state.rejected, selection=selection,
+            rejected=state.rejected, selection=selection, model_options=self.spec.model_settings(),
         )
 
     def work(self) -> int:
