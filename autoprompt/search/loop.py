@@ -285,7 +285,8 @@ class Optimizer:
     def _progress(self, trials: list[Trial], client: Client) -> Progress:
         full = completed(trials) or trials
         leader = max(full, key=lambda t: t.score)
-        return Progress(len(trials), client.calls, self.budget.calls, leader.score, leader.candidate.describe())
+        return Progress(len(trials), client.calls, self.budget.calls, leader.score, leader.candidate.describe(),
+                        seconds=client.budget.elapsed(), usd=client.usd)
 
     def prompt(self, candidate: Candidate) -> Prompt:
         return compose(candidate, self.task.setup, self.task.custom)
