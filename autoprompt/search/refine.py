@@ -26,9 +26,10 @@ Contract:
   must not stop a real improvement), one that falls clearly behind stops. Successive
   halving against the incumbent, paired by example.
 - Right after the starts, a classification task with calibration in its space gets every
-  start with calibration (operator ``move.calibrate``; the prior is the evaluator's): the base's scored on
-  the whole dev set, the others raced. For small models it is the single move that most
-  often pays, and it can reorder the starts. They are accepted like any challenger.
+  start, pruned ones too, with calibration (operator ``move.calibrate``; the prior is
+  the evaluator's): the base's scored on the whole dev set, the others raced. For small
+  models it is the single move that most often pays, and it can reorder the starts. They
+  are accepted like any challenger.
 - Selection: complete trials enter the beam (the best ``beam_width``). A challenger
   replaces the incumbent only when it wins on the same dev examples: the one-sided
   paired-bootstrap lower bound at ``confidence`` is above zero. So the search does not
@@ -137,11 +138,14 @@ class RefinementStrategy:
         return self._queue.popleft()
 
     def _queue_calibrated_starts(self) -> None:
-        """Each start with calibration: the base's scored in full, the others raced."""
+        """Each start with calibration, pruned ones too (calibration reorders the starts: a prompt
+        whose raw answers lean to one label loses the first rung and may lead once calibrated):
+        the base's scored in full, the others raced, the best raw ones first. The rows a start was
+        scored on are cached, so its calibrated copy pays only for the prior's other inputs."""
         if not self.context.space.calibration:
             return
-        starts = sorted((t for t in self.context.trials if t.operator == "start" and t.state is TrialState.COMPLETE),
-                        key=lambda t: (t is not self.base, -t.signal, t.number))
+        starts = sorted((t for t in self.context.trials if t.operator == "start" and t.n),
+                        key=lambda t: (t is not self.base, t.state is not TrialState.COMPLETE, -t.signal, t.number))
         for trial in starts:
             calibrated = replace(trial.candidate, calibrate=True)
             if not trial.candidate.calibrate and self._key(calibrated) not in self._seen:
