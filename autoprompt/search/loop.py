@@ -205,6 +205,12 @@ class Optimizer:
         return Evaluator(client, metric, self.task.setup.kind, consistency=self.consistency, judge_client=judge,
                          calibration_inputs=[ex.inputs for ex in search[:CALIBRATION_ROWS]])
 
+    def _calibrated_pruned_starts(self) -> int:
+        """How many pruned starts get a calibrated copy: as many as a tenth of the budget pays for, each
+        paying for the prior's rows past the first rung (the rows its raw copy was scored on are cached)."""
+        extra = max(1, min(CALIBRATION_ROWS, len(self.selection_rows()[0])) - self.spec.first_rung)
+        return self.budget.calls // 10 // extra
+
     def _reserve(self) -> int:
         """Calls the component search keeps back to complete its top candidates on dev."""
         return min(self.spec.top_k * len(self.task.data.dev.examples), self.budget.calls // 5)
@@ -239,7 +245,8 @@ class Optimizer:
                                 reserve=self._holdout_reserve())
         refining = RefinementStrategy(context=context, operators=build_operators(self.spec.operators),
                                       start=start, seed=self.seed, reviewed=reviewed_candidates(self.feedback),
-                                      alternatives=alternatives, confidence=ACCEPT_CONFIDENCE)
+                                      alternatives=alternatives, confidence=ACCEPT_CONFIDENCE,
+                                      calibrate_pruned=self._calibrated_pruned_starts())
         return refining, self._holdout_reserve
 
     def _shared_strategy(self, space: SearchSpace, start: Candidate, racer: Racer) -> SearchStrategy:

@@ -266,7 +266,7 @@ def test_the_bundled_json_task_brings_its_schema() -> None:
 def test_on_a_chat_api_the_search_moves_instructions_and_demonstrations_between_messages(
         keyword_frame: pd.DataFrame) -> None:
     backend = ChatAPIBackend()
-    result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model=backend, budget=600, seed=0,
+    result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model=backend, budget=400, seed=0,
                                  first_rung=4, system="Texts to sort: {{ labels | join(', ') }}.")
     operators = {t.operator for t in result.trials}
     assert {"move.system", "move.turns"} & operators, operators
