@@ -103,6 +103,16 @@ def _rates(text: str) -> tuple[float, ...]:
 # --- ranges: one message per setting, whichever door it came through ---------------------------------
 
 
+def _default(name: str) -> Any:
+    """A setting's default, as ``RunSpec`` declares it (the checks below never restate one)."""
+    return RunSpec.model_fields[name].default
+
+
+def _value(given: Mapping[str, Any], name: str) -> Any:
+    """The setting as given, else its default."""
+    return given.get(name, _default(name))
+
+
 def _whole(name: str, value: Any, low: int, high: int | None = None, *, optional: bool = False) -> None:
     if value is None and optional:
         return
@@ -126,17 +136,17 @@ def _number(name: str, value: Any, *, low: float = 0.0, high: float | None = Non
 
 def check_ranges(a: Mapping[str, Any]) -> None:
     """``ConfigError`` for the first number or object out of its range or of the wrong kind."""
-    budget = a.get("budget", 500)
+    budget = _value(a, "budget")
     if not isinstance(budget, int) or isinstance(budget, bool) or budget <= 0:
         raise ConfigError(f"budget must be a positive number of model calls, got {excerpt(budget)}; "
                           "pass e.g. --budget 500")
-    _whole("seed", a.get("seed", 0), 0, MAX_SEED)
-    _whole("first_rung", a.get("first_rung", 16), 1)
-    _whole("top_k", a.get("top_k", 3), 1)
+    _whole("seed", _value(a, "seed"), 0, MAX_SEED)
+    _whole("first_rung", _value(a, "first_rung"), 1)
+    _whole("top_k", _value(a, "top_k"), 1)
     _whole("max_tokens", a.get("max_tokens"), 1, optional=True)
     _whole("max_prompt_tokens", a.get("max_prompt_tokens"), 1, optional=True)
-    _whole("concurrency", a.get("concurrency", 4), 1)
-    _whole("consistency", a.get("consistency", 0), 0)
+    _whole("concurrency", _value(a, "concurrency"), 1)
+    _whole("consistency", _value(a, "consistency"), 0)
     for name in ("max_seconds", "max_usd", "rpm", "tpm"):
         _number(name, a.get(name))
     price = a.get("price")
@@ -144,13 +154,13 @@ def check_ranges(a: Mapping[str, Any]) -> None:
             isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v >= 0 for v in price)):
         raise ConfigError(f"price must be two (or three) finite numbers of 0 or more (USD per million input, "
                           f"output and cached input tokens), got {excerpt(price)}; pass e.g. --price 0.15,0.60")
-    _check_model_options(a.get("model_options", ()))
+    _check_model_options(_value(a, "model_options"))
     _whole("max_output_tokens", a.get("max_output_tokens"), 1, optional=True)
     pattern = a.get("answer_pattern")
     if isinstance(pattern, str):
         check_pattern(pattern, f"answer_pattern {pattern[:80]!r} (fix it, e.g. --answer-pattern 'Answer: (.*)')")
-    _number("temperature", a.get("temperature", 0.7), optional=False)
-    _number("consistency_weight", a.get("consistency_weight", 0.0), high=1.0, inclusive=True, optional=False)
+    _number("temperature", _value(a, "temperature"), optional=False)
+    _number("consistency_weight", _value(a, "consistency_weight"), high=1.0, inclusive=True, optional=False)
     for name in ("model", "optimizer_model", "judge_model"):
         value = a.get(name)
         if value is not None and not isinstance(value, str | Backend) and not _kept_object(value):
@@ -563,8 +573,8 @@ def canonical(values: Mapping[str, Any]) -> dict[str, Any]:
         out["consistency"] = 0
     if isinstance(out.get("consistency"), dict) and set(out["consistency"]) <= {"samples", "temperature", "weight"}:
         saved = out.pop("consistency")
-        out.update({"consistency": saved.get("samples", 0), "temperature": saved.get("temperature", 0.7),
-                    "consistency_weight": saved.get("weight", 0.0)})
+        out.update({"consistency": saved.get("samples", 0), "temperature": _value(saved, "temperature"),
+                    "consistency_weight": saved.get("weight", _default("consistency_weight"))})
     return out
 
 

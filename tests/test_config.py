@@ -26,11 +26,11 @@ def test_init_writes_a_starter_that_validates_and_refuses_to_overwrite(tmp_path:
 
 
 def test_every_optimize_flag_is_a_setting_and_a_config_key() -> None:
-    from autoprompt.cli import _parser
+    from autoprompt.cli import _COMMAND_ONLY, _parser
     from autoprompt.spec import keys, options
 
     commands = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
-    dests = {a.dest for a in commands.choices["optimize"]._actions} - {"help", "config", "dry_run"}
+    dests = {a.dest for a in commands.choices["optimize"]._actions} - {"help", *_COMMAND_ONLY}
     assert dests == {name for name, (_, opt) in options().items() if opt.cli}
     assert set(keys()) >= {"input", "clarifier", "out", "max_seconds", "consistency_weight"}
 

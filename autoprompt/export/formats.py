@@ -44,16 +44,13 @@ from autoprompt.errors import ConfigError, MissingDependency, excerpt
 from autoprompt.export.manifest import MANIFEST_FILE, TEMPLATE_FILE, ExportedPrompt, load_prompt
 from autoprompt.files import check_output_folder, make_folder, refuse_file_on_the_way, refuse_links, write_text
 from autoprompt.plugins import load, named
-from autoprompt.prompts.prompt import sent_stops
-from autoprompt.prompts.structured import answer_tool, response_format
 from autoprompt.records.message import Message, anthropic_messages, as_dicts
-from autoprompt.records.model_spec import ModelSpec
 from autoprompt.records.task_kind import TaskKind
+from autoprompt.wire import answer_tool, response_format
 
 FORMATS = ("jinja", "openai", "anthropic", "dspy", "promptfoo")
 # what the formats write: a folder holding one of these is an export's, and may be written again
 EXPORTED_FILES = (MANIFEST_FILE, "openai.json", "anthropic.json", "program.json", "promptfooconfig.yaml")
-CLASSIFY_MAX_TOKENS = 12
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 
@@ -85,16 +82,6 @@ def flatten(exported: ExportedPrompt, samples: Sequence[Mapping[str, str]] = ())
     return text
 
 
-def request_parameters(exported: ExportedPrompt) -> dict[str, Any]:
-    """The sampling parameters the API backends scored this prompt with; free text also sends its
-    stop strings (those with visible text: a line break is cut when the answer is read, since a
-    model that opens with one would otherwise stop before answering)."""
-    if exported.manifest.get("task", "classification") == "classification":
-        return {"max_tokens": CLASSIFY_MAX_TOKENS, "temperature": 0.0}
-    stop = sent_stops(exported.prompt.stop)
-    return {"max_tokens": exported.prompt.max_output_tokens, "temperature": 0.0, **({"stop": stop} if stop else {})}
-
-
 def structured(exported: ExportedPrompt, provider: str) -> dict[str, Any]:
     """How the prompt asks for its JSON schema, in ``provider``'s request fields (none without one)."""
     schema = exported.prompt.json_schema
@@ -103,21 +90,16 @@ def structured(exported: ExportedPrompt, provider: str) -> dict[str, Any]:
     return answer_tool(schema) if provider == "anthropic" else {"response_format": response_format(schema)}
 
 
-def _model_spec(exported: ExportedPrompt) -> ModelSpec:
-    """The run's model spec (``provider:model[@base_url]``)."""
-    return ModelSpec.parse(str(exported.manifest.get("model", "")))
-
-
 def model_name(exported: ExportedPrompt, override: str | None) -> str:
     """``override``, or the run's model without its provider prefix and base URL."""
-    return override or _model_spec(exported).name
+    return override or exported.model.name
 
 
 def promptfoo_provider(exported: ExportedPrompt, override: str | None) -> dict[str, Any]:
     """The run's own provider in promptfoo's terms: Anthropic's messages API, or OpenAI's chat API
     (the default, also for local runs), with the run's base URL as ``apiBaseUrl``."""
-    spec = _model_spec(exported)
-    max_tokens = request_parameters(exported)["max_tokens"]
+    spec = exported.model
+    max_tokens = exported.answer_tokens()
     if spec.provider == "anthropic":
         entry: dict[str, Any] = {"id": f"anthropic:messages:{model_name(exported, override)}",
                                  "config": {"max_tokens": max_tokens, **structured(exported, "anthropic")}}
@@ -144,22 +126,16 @@ def chat_messages(exported: ExportedPrompt, samples: Sequence[Mapping[str, str]]
 def write_openai(exported: ExportedPrompt, out: Path, samples: Sequence[Mapping[str, str]],
                  model: str | None) -> Path:
     request: dict[str, Any] = {"model": model_name(exported, model), "messages": chat_messages(exported, samples),
-                               **request_parameters(exported), **structured(exported, "openai")}
-    if exported.manifest.get("task", "classification") == "classification":
-        request |= {"logprobs": True, "top_logprobs": 20}
+                               **exported.openai_parameters()}
     return _write_json(out / "openai.json", request)
 
 
 def write_anthropic(exported: ExportedPrompt, out: Path, samples: Sequence[Mapping[str, str]],
                     model: str | None) -> Path:
-    """Only ``max_tokens``: the Anthropic backend scored without sampling parameters (this
-    SDK's ``messages.create`` no longer takes ``temperature``)."""
-    parameters = request_parameters(exported)
+    """As the Anthropic backend sent it (``ExportedPrompt.anthropic_parameters``), with placeholders."""
     conversation = tuple(Message(m["role"], m["content"]) for m in chat_messages(exported, samples))
-    request = {"model": model_name(exported, model), "max_tokens": parameters["max_tokens"],
-               **anthropic_messages(conversation),
-               **({"stop_sequences": parameters["stop"]} if "stop" in parameters else {}),
-               **structured(exported, "anthropic")}
+    request = {"model": model_name(exported, model), **anthropic_messages(conversation),
+               **exported.anthropic_parameters()}
     return _write_json(out / "anthropic.json", request)
 
 

@@ -8,7 +8,9 @@ Contract:
   are constants, ``turn_demos``), plus scores, model, data hash, seed and version).
 - ``load_prompt(path)`` reads either file's directory or the manifest itself and
   returns an ``ExportedPrompt`` that renders byte-identically to the prompt that
-  was scored (``render`` the user turn, ``messages`` every message). Needs jinja2 and the
+  was scored (``render`` the user turn, ``messages`` every message), and gives the whole
+  request the search sent for an input (``openai_request``, ``anthropic_request``: the model's
+  request settings from ``wire``, with the run's model options). Needs jinja2 and the
   standard library only.
 """
 
@@ -23,12 +25,16 @@ from typing import Any
 from autoprompt.errors import ConfigError, excerpt
 from autoprompt.files import make_folder, read_bytes, read_record, write_text
 from autoprompt.prompts.pattern import check_pattern
-from autoprompt.prompts.prompt import LEGACY_OUTPUT_TOKENS, Prompt
+from autoprompt.prompts.prompt import LEGACY_OUTPUT_TOKENS, Prompt, sent_stops
 from autoprompt.prompts.template import ENV_OPTIONS
+from autoprompt.records.message import anthropic_messages, as_dicts
+from autoprompt.records.model_spec import ModelSpec
+from autoprompt.wire import RequestOptions, answer_tool, response_format
 
 FORMAT = "autoprompt.prompt/1"
 TEMPLATE_FILE = "winner.jinja"
 MANIFEST_FILE = "winner.json"
+CLASSIFY_MAX_TOKENS = 12  # the API backends' longest label answer (a label's first tokens)
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,58 @@ class ExportedPrompt:
         """For generation: the graded answer in the model's text, as it was scored (cut at the stop
         strings, then the answer pattern's match; "" when the pattern does not match)."""
         return self.prompt.answer(generated) or ""
+
+    @property
+    def model(self) -> ModelSpec:
+        """The model the run optimized for, as ``winner.json`` names it."""
+        return ModelSpec.parse(str(self.manifest.get("model", "")))
+
+    def request_options(self) -> RequestOptions:
+        """The model's request settings (reasoning or not, the ``--model-option`` values sent as given),
+        read as the backend read them."""
+        options = self.manifest.get("model_options") or {}
+        return RequestOptions.of(self.model.name, options if isinstance(options, Mapping) else {})
+
+    def openai_parameters(self) -> dict[str, Any]:
+        """Every field but the model and the messages of the OpenAI chat request the search scored
+        this prompt with: the length and sampling fields (a reasoning model's ``max_completion_tokens``
+        and nothing it refuses; for labels, the first answer token's log-probabilities), the stop
+        strings of a free-text answer (those with visible text: a line break is cut when the answer is
+        read), its JSON schema, and the run's other model options as ``extra_body``."""
+        options = self.request_options()
+        labels = self.manifest.get("task", "classification") == "classification"
+        stop = [] if labels else sent_stops(self.prompt.stop)
+        schema = self.prompt.json_schema
+        return {**options.sampling(self.answer_tokens(), logprobs=labels), **({"stop": stop} if stop else {}),
+                **({"response_format": response_format(schema)} if schema else {}),
+                **({"extra_body": dict(options.extra)} if options.extra else {})}
+
+    def answer_tokens(self) -> int:
+        """The longest answer the search asked for (before a reasoning model's room to think)."""
+        labels = self.manifest.get("task", "classification") == "classification"
+        return CLASSIFY_MAX_TOKENS if labels else self.prompt.max_output_tokens
+
+    def openai_request(self, *, model: str | None = None, **inputs: str) -> dict[str, Any]:
+        """The keyword arguments of ``openai.OpenAI().chat.completions.create`` for one input: the
+        request the search scored, byte for byte (``model`` overrides the run's model name)."""
+        self.render(**inputs)  # names any missing input
+        return {"model": model or self.model.name, "messages": as_dicts(self.prompt.request(inputs)),
+                **self.openai_parameters()}
+
+    def anthropic_parameters(self) -> dict[str, Any]:
+        """Every field but the model and the messages of the Anthropic request, as the Anthropic backend
+        sent it: ``max_tokens``, the temperature and the run's model options in ``extra_body`` (recent
+        SDKs no longer take ``temperature`` as a keyword), stop sequences, a JSON schema's answer tool."""
+        stop, schema = self.openai_parameters().get("stop"), self.prompt.json_schema
+        return {"max_tokens": self.answer_tokens(), "extra_body": {"temperature": 0.0, **self.request_options().extra},
+                **({"stop_sequences": stop} if stop else {}), **(answer_tool(schema) if schema else {})}
+
+    def anthropic_request(self, *, model: str | None = None, **inputs: str) -> dict[str, Any]:
+        """The keyword arguments of ``anthropic.Anthropic().messages.create`` for one input: the request
+        the search scored (``model`` overrides the run's model name)."""
+        self.render(**inputs)
+        return {"model": model or self.model.name, **anthropic_messages(self.prompt.request(inputs)),
+                **self.anthropic_parameters()}
 
 
 def write_prompt(directory: str | Path, prompt: Prompt, metadata: Mapping[str, Any]) -> Path:

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from autoprompt.models.hosted import APIBackend, Completion, malformed_response, translate_sdk_error
-from autoprompt.prompts.structured import ANSWER_TOOL, answer_tool
 from autoprompt.records.message import Conversation, anthropic_messages
 from autoprompt.records.usage import Usage
+from autoprompt.wire import ANSWER_TOOL, answer_tool
 
 
 class AnthropicBackend(APIBackend):

@@ -21,9 +21,9 @@ from typing import Any
 from autoprompt.errors import require
 from autoprompt.models.backend import Backend
 from autoprompt.models.hosted import Completion, label_scores
-from autoprompt.prompts.structured import response_format
 from autoprompt.records.message import Conversation, as_dicts
 from autoprompt.records.usage import Usage
+from autoprompt.wire import response_format
 
 
 def _dspy() -> Any:

@@ -39,6 +39,7 @@ from autoprompt.prompts.prompt import sent_stops
 from autoprompt.records.message import Conversation
 from autoprompt.records.model_spec import ModelSpec
 from autoprompt.records.usage import Usage
+from autoprompt.wire import RequestOptions
 
 UNCHOSEN = -50.0
 NO_KEY = "no-key-needed"
@@ -99,16 +100,6 @@ def api_key(env: str, *, required: bool) -> str:
     if required:
         raise ConfigError(f"{env} is not set; export your API key as {env}, or pass a self-hosted server as MODEL@URL")
     return NO_KEY
-
-
-REASONING_NAMES = re.compile(r"^(o\d+|gpt-5)([-.]|$)")
-REASONING_MIN_TOKENS = 1024  # a reasoning model spends output tokens thinking before the answer
-
-
-def is_reasoning_model(model: str) -> bool:
-    """OpenAI's reasoning models (o1, o3, o4-mini, gpt-5...): they refuse ``max_tokens``,
-    ``temperature`` and ``logprobs``, and take ``max_completion_tokens``, reasoning included."""
-    return bool(REASONING_NAMES.match(model.rsplit("/", 1)[-1]))
 
 
 def split_spec(spec: str, provider: str) -> tuple[str, str | None]:
@@ -197,13 +188,11 @@ class APIBackend:
         self.policy = policy or RetryPolicy()
         self.limits = limits or Limits()
         self.max_tokens = max_tokens
-        settings = dict(options or {})
-        reasoning = settings.pop("reasoning", None)
-        self.reasoning = is_reasoning_model(model) if reasoning is None else reasoning in (True, "true", "1", 1)
-        given = settings.pop("max_completion_tokens", None)  # a reasoning model's cap, reasoning included
-        self.completion_tokens = None if given is None else int(given)  # type: ignore[call-overload]
+        self.request = RequestOptions.of(model, options)  # what the exports write down too
+        self.reasoning = self.request.reasoning
+        self.completion_tokens = self.request.completion_tokens
         self.logprobs = logprobs and self.has_logprobs and not self.reasoning
-        self.extra_body = {**dict(extra_body or {}), **settings}
+        self.extra_body = {**dict(extra_body or {}), **self.request.extra}
         self._connection = _Connection()  # shared with ``copy.copy`` views of this backend
 
     @property

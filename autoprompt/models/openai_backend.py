@@ -17,16 +17,10 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
-from autoprompt.models.hosted import (
-    REASONING_MIN_TOKENS,
-    APIBackend,
-    Completion,
-    malformed_response,
-    translate_sdk_error,
-)
-from autoprompt.prompts.structured import response_format
+from autoprompt.models.hosted import APIBackend, Completion, malformed_response, translate_sdk_error
 from autoprompt.records.message import Conversation, as_dicts
 from autoprompt.records.usage import Usage
+from autoprompt.wire import response_format
 
 
 class OpenAIBackend(APIBackend):
@@ -71,16 +65,9 @@ class OpenAIBackend(APIBackend):
         return view
 
     def _sampling(self, max_tokens: int, logprobs: bool, temperature: float, seed: int | None) -> dict[str, object]:
-        """The length and sampling parameters: a reasoning model gets ``max_completion_tokens`` (with
-        room to think) and none of the parameters it refuses; labels are then read from the answer."""
-        if self.reasoning:
-            return {"max_completion_tokens": self.completion_tokens or max(max_tokens, REASONING_MIN_TOKENS)}
-        sampling: dict[str, object] = {"max_tokens": max_tokens, "temperature": temperature}
-        if logprobs:
-            sampling |= {"logprobs": True, "top_logprobs": 20}
-        if seed is not None:
-            sampling["seed"] = seed
-        return sampling
+        """The length and sampling parameters (``wire.RequestOptions.sampling``): a reasoning model gets
+        ``max_completion_tokens`` and none of the parameters it refuses; labels are then read from the answer."""
+        return self.request.sampling(max_tokens, logprobs=logprobs, temperature=temperature, seed=seed)
 
 
 def _usage(reported: Any) -> Usage:

@@ -1,5 +1,5 @@
 """The progress record: where a search stands after a trial (trials, calls, the call budget, the
-best score and its description). Imports nothing of the project."""
+best score and its description, the seconds and USD spent so far). Imports nothing of the project."""
 
 from __future__ import annotations
 
@@ -15,3 +15,12 @@ class Progress:
     max_calls: int | None
     best_score: float
     best_description: str
+    seconds: float = 0.0
+    usd: float = 0.0
+
+    def eta(self) -> float | None:
+        """Seconds left at the pace so far, until the call budget is spent (None before any call or
+        without a budget)."""
+        if not self.max_calls or self.calls <= 0 or self.seconds <= 0:
+            return None
+        return self.seconds * max(self.max_calls - self.calls, 0) / self.calls

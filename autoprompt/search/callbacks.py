@@ -32,13 +32,26 @@ class ProgressBar:
         stream = self.stream or sys.stderr
         total = progress.max_calls or max(progress.calls, 1)
         filled = int(self.width * min(progress.calls / total, 1.0))
+        eta = progress.eta()
         line = (f"[{'#' * filled}{'.' * (self.width - filled)}] {progress.calls}/{total} calls "
-                f"| trial {progress.trials} | best dev {progress.best_score:.3f}")
+                f"| trial {progress.trials} | best dev {progress.best_score:.3f} | {_clock(progress.seconds)}"
+                + (f", ETA {_clock(eta)}" if eta is not None else "")
+                + (f" | ${progress.usd:.4f}" if progress.usd else ""))
         if stream.isatty():
             stream.write("\r" + line)
             stream.flush()
-        elif progress.trials % self.every == 1:
+        elif (progress.trials - 1) % self.every == 0:  # trials 1, 1 + every, ...: the first shows at once
             stream.write(line + "\n")
+
+
+def _clock(seconds: float) -> str:
+    """``42s``, ``3m05s`` or ``1h02m``."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
 
 
 class LogTrials:

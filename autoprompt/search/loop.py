@@ -149,7 +149,7 @@ class Optimizer:
             tokens=sum(c.usage.total for c in searching), usd=sum(c.usd for c in searching),
             strategy=self.spec.strategy,
             accepted=state.accepted if state.accepted is not None else _improvements(trials),
-            rejected=state.rejected, selection=selection,
+            rejected=state.rejected, selection=selection, model_options=self.spec.model_settings(),
         )
 
     def work(self) -> int:
@@ -205,6 +205,12 @@ class Optimizer:
         return Evaluator(client, metric, self.task.setup.kind, consistency=self.consistency, judge_client=judge,
                          calibration_inputs=[ex.inputs for ex in search[:CALIBRATION_ROWS]])
 
+    def _calibrated_pruned_starts(self) -> int:
+        """How many pruned starts get a calibrated copy: as many as a tenth of the budget pays for, each
+        paying for the prior's rows past the first rung (the rows its raw copy was scored on are cached)."""
+        extra = max(1, min(CALIBRATION_ROWS, len(self.selection_rows()[0])) - self.spec.first_rung)
+        return self.budget.calls // 10 // extra
+
     def _reserve(self) -> int:
         """Calls the component search keeps back to complete its top candidates on dev."""
         return min(self.spec.top_k * len(self.task.data.dev.examples), self.budget.calls // 5)
@@ -239,7 +245,8 @@ class Optimizer:
                                 reserve=self._holdout_reserve())
         refining = RefinementStrategy(context=context, operators=build_operators(self.spec.operators),
                                       start=start, seed=self.seed, reviewed=reviewed_candidates(self.feedback),
-                                      alternatives=alternatives, confidence=ACCEPT_CONFIDENCE)
+                                      alternatives=alternatives, confidence=ACCEPT_CONFIDENCE,
+                                      calibrate_pruned=self._calibrated_pruned_starts())
         return refining, self._holdout_reserve
 
     def _shared_strategy(self, space: SearchSpace, start: Candidate, racer: Racer) -> SearchStrategy:
@@ -285,7 +292,8 @@ class Optimizer:
     def _progress(self, trials: list[Trial], client: Client) -> Progress:
         full = completed(trials) or trials
         leader = max(full, key=lambda t: t.score)
-        return Progress(len(trials), client.calls, self.budget.calls, leader.score, leader.candidate.describe())
+        return Progress(len(trials), client.calls, self.budget.calls, leader.score, leader.candidate.describe(),
+                        seconds=client.budget.elapsed(), usd=client.usd)
 
     def prompt(self, candidate: Candidate) -> Prompt:
         return compose(candidate, self.task.setup, self.task.custom)

@@ -26,9 +26,11 @@ Contract:
   must not stop a real improvement), one that falls clearly behind stops. Successive
   halving against the incumbent, paired by example.
 - Right after the starts, a classification task with calibration in its space gets every
-  start with calibration (operator ``move.calibrate``; the prior is the evaluator's): the base's scored on
-  the whole dev set, the others raced. For small models it is the single move that most
-  often pays, and it can reorder the starts. They are accepted like any challenger.
+  complete start, and the best ``calibrate_pruned`` pruned ones, with calibration (operator
+  ``move.calibrate``; the prior is the evaluator's): the base's scored on the whole dev set,
+  the others raced. For small
+  models it is the single move that most often pays, and it can reorder the starts. They
+  are accepted like any challenger.
 - Selection: complete trials enter the beam (the best ``beam_width``). A challenger
   replaces the incumbent only when it wins on the same dev examples: the one-sided
   paired-bootstrap lower bound at ``confidence`` is above zero. So the search does not
@@ -91,7 +93,8 @@ class RefinementStrategy:
 
     def __init__(self, *, context: RefineContext, operators: Sequence[Operator], start: Candidate,
                  beam_width: int = 4, width: int = 2, confidence: float = 0.9, margin: float = 0.25,
-                 seed: int = 0, reviewed: Sequence[Candidate] = (), alternatives: Sequence[Candidate] = ()) -> None:
+                 seed: int = 0, reviewed: Sequence[Candidate] = (), alternatives: Sequence[Candidate] = (),
+                 calibrate_pruned: int = 0) -> None:
         self.context = context
         self.operators = list(operators)
         self.start = start
@@ -102,6 +105,7 @@ class RefinementStrategy:
         self.margin = margin
         self.seed = seed
         self.reviewed = list(reviewed)
+        self.calibrate_pruned = calibrate_pruned
         self.incumbent: Trial | None = None
         self.base: Trial | None = None
         self.chain: list[Trial] = []
@@ -137,11 +141,18 @@ class RefinementStrategy:
         return self._queue.popleft()
 
     def _queue_calibrated_starts(self) -> None:
-        """Each start with calibration: the base's scored in full, the others raced."""
+        """Each complete start with calibration, and the best ``calibrate_pruned`` pruned ones
+        (calibration reorders the starts: a prompt whose raw answers lean to one label loses the
+        first rung and may lead once calibrated): the base's scored in full, the others raced. The
+        rows a start was scored on are cached, so its calibrated copy pays only for the prior's other
+        inputs."""
         if not self.context.space.calibration:
             return
-        starts = sorted((t for t in self.context.trials if t.operator == "start" and t.state is TrialState.COMPLETE),
-                        key=lambda t: (t is not self.base, -t.signal, t.number))
+        tried = [t for t in self.context.trials if t.operator == "start" and t.n]
+        pruned = sorted((t for t in tried if t.state is not TrialState.COMPLETE), key=lambda t: (-t.signal, t.number))
+        kept = {t.number for t in pruned[:self.calibrate_pruned]}
+        starts = sorted((t for t in tried if t.state is TrialState.COMPLETE or t.number in kept),
+                        key=lambda t: (t is not self.base, t.state is not TrialState.COMPLETE, -t.signal, t.number))
         for trial in starts:
             calibrated = replace(trial.candidate, calibrate=True)
             if not trial.candidate.calibrate and self._key(calibrated) not in self._seen:

@@ -124,6 +124,7 @@ class OptimizationResult:
     accepted: tuple[int, ...] = ()
     rejected: tuple[Rejection, ...] = ()
     selection: Selection | None = None
+    model_options: Mapping[str, object] = field(default_factory=dict)  # --model-option, as every request sent them
 
     @property
     def pareto(self) -> list[Trial]:
@@ -269,6 +270,7 @@ def write_result(result: OptimizationResult, directory: str | Path) -> Path:
         "target": result.target,
         "metric": result.metric,
         "model": result.model,
+        "model_options": dict(result.model_options),
         "seed": result.seed,
         "library_version": __version__,
         "candidate": dataclasses.asdict(result.best.candidate),

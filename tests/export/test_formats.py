@@ -22,9 +22,9 @@ from autoprompt.export.formats import FORMATS, export_run, fill, flatten, nunjuc
 from autoprompt.export.manifest import load_prompt, write_prompt
 from autoprompt.prompts.compose import compose
 from autoprompt.prompts.prompt import Prompt
-from autoprompt.prompts.structured import answer_tool, response_format
 from autoprompt.records.candidate import Candidate
 from autoprompt.search.task import prepare_task
+from autoprompt.wire import answer_tool, response_format
 from tests.conftest import ChatAPIBackend, RecordingBackend
 
 NODE_MODULES = Path(os.environ.get("AUTOPROMPT_NODE_MODULES", Path.home() / ".cache/autoprompt/node/node_modules"))
@@ -87,11 +87,77 @@ def test_openai_export_is_sent_byte_for_byte_by_the_openai_sdk(run: Path, tmp_pa
     assert bodies[0]["max_tokens"] == 12 and bodies[0]["temperature"] == 0.0 and bodies[0]["logprobs"] is True
 
 
+REPLY = {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+         "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "yes"}}]}
+
+
+@pytest.mark.parametrize(("model", "options"), [
+    ("gpt-4o-mini", {}),
+    ("gpt-4o-mini", {"top_p": 0.5}),
+    ("gpt-5-mini", {"reasoning_effort": "low"}),
+    ("my-reasoner", {"reasoning": True, "max_completion_tokens": 2048, "reasoning_effort": "high"}),
+], ids=["chat", "chat with an option", "reasoning by name", "reasoning by option"])
+def test_the_openai_export_is_the_request_the_backend_scored_with(run: Path, tmp_path: Path, model: str,
+                                                                  options: dict[str, Any]) -> None:
+    """Byte for byte, through the SDK: what the search's backend sent for a row, and what the export sends."""
+    import openai
+
+    from autoprompt.models.openai_backend import OpenAIBackend
+
+    manifest = json.loads((run / "winner.json").read_text())
+    spec = f"openai:{model}@http://openai.test/v1"
+    (run / "winner.json").write_text(json.dumps({**manifest, "model": spec, "model_options": options}))
+    backend = OpenAIBackend.from_spec(spec, options=options)
+    sent, http = capture(REPLY)
+    backend._connection.client = openai.OpenAI(api_key="sk-test", base_url="http://openai.test/v1", http_client=http)
+    request = json.loads(export_run(run, "openai", tmp_path / "o").read_text())
+    exported, http = capture(REPLY)
+    client = openai.OpenAI(api_key="sk-test", base_url="http://openai.test/v1", http_client=http)
+    loaded = load_prompt(run)
+    prompt = loaded.prompt
+    for inputs, _ in scored(run)[:3]:
+        backend.score(prompt.request(inputs), list(prompt.continuations().values()))
+        client.chat.completions.create(**{**request, "messages": [{**m, "content": fill(m["content"], inputs)}
+                                                                  for m in request["messages"]]})
+        client.chat.completions.create(**loaded.openai_request(**inputs))  # no template filled by hand
+    assert exported[::2] == sent and exported[1::2] == sent
+    reasoning = "max_completion_tokens" in sent[0]
+    assert reasoning == (model != "gpt-4o-mini")
+    assert not reasoning or not {"max_tokens", "temperature", "logprobs", "top_logprobs"} & set(sent[0])
+    assert all(sent[0][k] == v for k, v in options.items() if k not in ("reasoning", "max_completion_tokens"))
+
+
+@pytest.mark.parametrize("options", [{}, {"top_k": 5}], ids=["plain", "with an option"])
+def test_the_anthropic_request_is_the_one_the_backend_scored_with(run: Path, options: dict[str, Any]) -> None:
+    import anthropic
+
+    from autoprompt.models.anthropic_backend import AnthropicBackend
+
+    manifest = json.loads((run / "winner.json").read_text())
+    spec = "anthropic:claude-test@http://anthropic.test"
+    (run / "winner.json").write_text(json.dumps({**manifest, "model": spec, "model_options": options}))
+    reply = {"id": "m", "type": "message", "role": "assistant", "model": "m",
+             "content": [{"type": "text", "text": "yes"}], "stop_reason": "end_turn", "stop_sequence": None,
+             "usage": {"input_tokens": 1, "output_tokens": 1}}
+    http_module = importlib.import_module("httpx2") if importlib.util.find_spec("httpx2") else httpx
+    backend = AnthropicBackend.from_spec(spec, options=options)
+    sent, http = capture(reply, http=http_module)
+    backend._connection.client = anthropic.Anthropic(api_key="sk-ant-test", base_url="http://anthropic.test",
+                                                     http_client=http)
+    exported, http = capture(reply, http=http_module)
+    client = anthropic.Anthropic(api_key="sk-ant-test", base_url="http://anthropic.test", http_client=http)
+    loaded = load_prompt(run)
+    for inputs, _ in scored(run)[:3]:
+        backend.score(loaded.prompt.request(inputs), list(loaded.continuations().values()))
+        client.messages.create(**loaded.anthropic_request(**inputs))
+    assert exported == sent and all(sent[0][k] == v for k, v in options.items())
+
+
 def test_anthropic_export_is_sent_byte_for_byte_by_the_anthropic_sdk(run: Path, tmp_path: Path) -> None:
     import anthropic
 
     request = json.loads(export_run(run, "anthropic", tmp_path / "a").read_text())
-    assert set(request) == {"messages", "model", "max_tokens"}  # scored as one user turn
+    assert set(request) == {"messages", "model", "max_tokens", "extra_body"}  # scored as one user turn
     bodies, http = capture({"id": "m", "type": "message", "role": "assistant", "model": request["model"],
                             "content": [{"type": "text", "text": "yes"}], "stop_reason": "end_turn",
                             "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}},
@@ -102,6 +168,7 @@ def test_anthropic_export_is_sent_byte_for_byte_by_the_anthropic_sdk(run: Path, 
         messages = [{**m, "content": fill(m["content"], inputs)} for m in request["messages"]]
         client.messages.create(**{**request, "messages": messages})
     assert [b["messages"][0]["content"] for b in bodies] == [text for _, text in pairs]
+    assert bodies[0]["temperature"] == 0.0  # in the body, as the backend sends it
 
 
 def test_dspy_export_loads_with_dspy_and_sends_the_scored_prompt(run: Path, tmp_path: Path) -> None:

@@ -103,8 +103,8 @@ def test_the_key_comes_from_the_variable_named_by_api_key_env(monkeypatch: pytes
 
 
 def test_reasoning_models_get_only_the_parameters_they_take(monkeypatch: pytest.MonkeyPatch) -> None:
-    from autoprompt.models.hosted import is_reasoning_model
     from autoprompt.models.openai_backend import OpenAIBackend
+    from autoprompt.wire import is_reasoning_model
 
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     names = ("o1", "o3-mini", "o4-mini", "gpt-5", "gpt-5-nano", "openai/o3")

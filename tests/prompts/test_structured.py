@@ -1,4 +1,4 @@
-"""Structured answers: schemas checked once, JSON read from answers, and the request shapes."""
+"""Structured answers: schemas checked once, and JSON read from answers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 
 from autoprompt.errors import ConfigError
-from autoprompt.prompts.structured import answer_tool, read_json, response_format, schema_text, strict_schema
+from autoprompt.prompts.structured import read_json, schema_text
 
 SCHEMA = {"type": "object", "properties": {"name": {"type": "string"}, "area": {"type": "string"}}}
 
@@ -35,20 +35,3 @@ def test_json_is_read_from_plain_fenced_and_wrapped_answers(answer: str) -> None
 def test_an_answer_without_json_is_a_value_error(answer: str) -> None:
     with pytest.raises(ValueError, match="not valid JSON"):
         read_json(answer)
-
-
-def test_strict_only_when_every_object_is_closed_and_fully_required() -> None:
-    assert not strict_schema(SCHEMA)
-    closed = {**SCHEMA, "required": ["name", "area"], "additionalProperties": False}
-    assert strict_schema(closed)
-    nested = {**closed, "properties": {**closed["properties"], "x": {"type": "object", "properties": {}}},
-              "required": ["name", "area", "x"]}
-    assert not strict_schema(nested)
-    assert response_format(json.dumps(closed))["json_schema"] == {"name": "answer", "schema": closed, "strict": True}
-    assert response_format(json.dumps(SCHEMA))["json_schema"]["strict"] is False
-
-
-def test_anthropic_is_made_to_call_one_answer_tool() -> None:
-    request = answer_tool(json.dumps(SCHEMA))
-    assert request["tool_choice"] == {"type": "tool", "name": "answer"}
-    assert request["tools"][0]["input_schema"] == SCHEMA
