@@ -126,3 +126,23 @@ def test_same_seed_same_refinement(keyword_frame: pd.DataFrame) -> None:
     runs = [autoprompt.optimize(keyword_frame, inputs="text", target="label", model=autoprompt.FakeBackend(),
                                 budget=200, first_rung=4, seed=3) for _ in range(2)]
     assert [replace(t, seconds=0) for t in runs[0].trials] == [replace(t, seconds=0) for t in runs[1].trials]
+
+
+def test_complete_starts_and_the_best_pruned_ones_are_raced_again_calibrated(keyword_frame: pd.DataFrame) -> None:
+    context = refine_context(keyword_frame)
+    starts = [Candidate("instruction"), Candidate("fields"), Candidate("question"), Candidate("quoted")]
+    strategy = RefinementStrategy(context=context, operators=[], start=starts[0], alternatives=starts[1:],
+                                  calibrate_pruned=1)
+    outcomes = {0: [1.0, 0.0] * 8, 1: [1.0, 0.0, 0.0, 0.0], 2: [0.0] * 4, 3: [1.0, 1.0, 0.0, 0.0]}
+    for number in range(4):
+        proposal = strategy.ask()
+        assert proposal.operator == "start"
+        done = trial(number, outcomes[number], proposal.candidate)
+        done = done if number == 0 else replace(done, state=TrialState.PRUNED)
+        strategy.tell(proposal, done)
+    calibrated = [strategy.ask() for _ in range(2)]
+    assert [(p.operator, p.candidate) for p in calibrated] == [
+        ("move.calibrate", replace(starts[0], calibrate=True)),   # the base first, scored in full
+        ("move.calibrate", replace(starts[3], calibrate=True))]   # then the best pruned start (0.5 of 4 rows)
+    assert calibrated[0].incumbent is None and calibrated[1].incumbent is not None
+    assert strategy.ask().operator != "move.calibrate"  # no budget for the other pruned starts
