@@ -208,15 +208,11 @@ def _finished(result: Any, out: Any) -> int:
 def _dry_run(spec: Any) -> int:
     from autoprompt.evaluate.registry import get_metric
     from autoprompt.models.budget import BudgetSpec
-    from autoprompt.prompts.library import TemplateLibrary
+    from autoprompt.search.assembly import task_of
     from autoprompt.search.estimate import estimate
-    from autoprompt.search.task import check_budget, prepare_task, with_user_templates
 
     BudgetSpec(spec.budget, spec.max_seconds, spec.max_tokens, spec.max_usd).start()
-    library = with_user_templates(TemplateLibrary.bundled(), clarifiers=spec.clarifiers, context=spec.context)
-    task = prepare_task(spec.data, inputs=spec.inputs, target=spec.target, dev=spec.dev, test=spec.test,
-                        template=spec.template, seed=spec.seed, description=spec.description, library=library)
-    check_budget(spec.budget, task)
+    task, _ = task_of(spec)
     judged = spec.metric is not None and get_metric(spec.metric).needs_model
     print(estimate(task, model=spec.model, budget=spec.budget, seed=spec.seed, judged=judged,
                    samples=spec.consistency))

@@ -23,7 +23,6 @@ Figures (accuracy, and the paired difference of ``bc`` and ``cc`` with ``raw``, 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -36,28 +35,19 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from fewshot import SUITE, TASKS, TUNING, hand_prompts, paths  # noqa: E402
+from fewshot import SUITE, hand_prompts  # noqa: E402
+from levers import cells, fixed_prompt_parser, prepared  # noqa: E402
 
 from autoprompt.evaluate.evaluator import Evaluator  # noqa: E402
-from autoprompt.evaluate.registry import get_metric  # noqa: E402
 from autoprompt.evaluate.stats import paired_difference  # noqa: E402
-from autoprompt.models.cache import SQLiteCache  # noqa: E402
-from autoprompt.models.client import Client  # noqa: E402
 from autoprompt.prompts.compose import CUSTOM_TASK, compose  # noqa: E402
 from autoprompt.prompts.fields import answer_titles  # noqa: E402
 from autoprompt.prompts.prompt import Prompt  # noqa: E402
 from autoprompt.records.candidate import Candidate  # noqa: E402
 from autoprompt.records.example import Example  # noqa: E402
-from autoprompt.search.task import Task, prepare_task  # noqa: E402
+from autoprompt.search.task import Task  # noqa: E402
 
 MODES = ("raw", "cc", "bc")
-
-
-def prepared(task: str, split: str, template: str | None) -> Task:
-    files = paths(task, split)
-    return prepare_task(str(files["train"]), inputs="text", target="label",
-                        dev=str(files["dev"]) if "dev" in files else None, test=str(files["test"]),
-                        template=template)
 
 
 def label_probabilities(evaluator: Evaluator, prompt: Prompt, rows: list[Example]) -> list[dict[str, float]]:
@@ -101,35 +91,24 @@ def measure(evaluator: Evaluator, task: Task, candidate: Candidate) -> dict[str,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--splits", nargs="+", default=list(TUNING))
-    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
-    parser.add_argument("--runs", type=Path, default=Path("/tmp/autoprompt-levers"))
-    args = parser.parse_args()
-    from autoprompt.models.registry import get_backend
-
-    backend = get_backend("local")
+    args = fixed_prompt_parser(__doc__).parse_args()
     hand = hand_prompts()
     results: dict[str, Any] = {}
     started = time.perf_counter()
-    for task_name in args.tasks:
-        args.runs.mkdir(parents=True, exist_ok=True)
-        cache = SQLiteCache(args.runs / f"{task_name}.sqlite")
-        for split in args.splits:
-            plain = prepared(task_name, split, None)
-            evaluator = Evaluator(Client(backend, cache=cache), get_metric("accuracy"), plain.setup.kind)
-            plan = [(f"hand{i + 1}", prepared(task_name, split, t), Candidate(CUSTOM_TASK))
-                    for i, t in enumerate(hand[task_name])]
-            plan += [(name, plain, c) for name, c in variants(plain)]
-            table: dict[str, Any] = {}
-            for name, task, candidate in plan:
-                rows = measure(evaluator, task, candidate)
-                table[name] = {mode: {"test": sum(r) / len(r),
-                                      "vs_raw": paired_difference(rows["raw"], r).__dict__}
-                               for mode, r in rows.items()}
-                print(f"{task_name} {split} {name}: " + " ".join(
-                    f"{m} {table[name][m]['test']:.3f}" for m in MODES), flush=True)
-            results[f"{task_name}/{split}"] = table
+    for task_name, split, evaluator in cells(args):
+        plain = prepared(task_name, split, None)
+        plan = [(f"hand{i + 1}", prepared(task_name, split, t), Candidate(CUSTOM_TASK))
+                for i, t in enumerate(hand[task_name])]
+        plan += [(name, plain, c) for name, c in variants(plain)]
+        table: dict[str, Any] = {}
+        for name, task, candidate in plan:
+            rows = measure(evaluator, task, candidate)
+            table[name] = {mode: {"test": sum(r) / len(r),
+                                  "vs_raw": paired_difference(rows["raw"], r).__dict__}
+                           for mode, r in rows.items()}
+            print(f"{task_name} {split} {name}: " + " ".join(
+                f"{m} {table[name][m]['test']:.3f}" for m in MODES), flush=True)
+        results[f"{task_name}/{split}"] = table
     write(results, (time.perf_counter() - started) / 60)
 
 

@@ -31,6 +31,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,29 @@ def prepared(task: str, split: str, template: str | None) -> Task:
     return prepare_task(str(files["train"]), inputs="text", target="label",
                         dev=str(files["dev"]) if "dev" in files else None, test=str(files["test"]),
                         template=template)
+
+
+def fixed_prompt_parser(doc: str) -> argparse.ArgumentParser:
+    """The options of a fixed-prompt bench: which splits and tasks, and where the response caches go."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--splits", nargs="+", default=list(TUNING))
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
+    parser.add_argument("--runs", type=Path, default=Path("/tmp/autoprompt-levers"))
+    return parser
+
+
+def cells(args: argparse.Namespace) -> Iterator[tuple[str, str, Evaluator]]:
+    """Each (task, split) asked for, with an accuracy evaluator through the embedded model and the
+    task's response cache (shared by every fixed-prompt bench: a prompt scored once is free after)."""
+    from autoprompt.models.registry import get_backend
+
+    backend = get_backend("local")
+    args.runs.mkdir(parents=True, exist_ok=True)
+    for task_name in args.tasks:
+        cache = SQLiteCache(args.runs / f"{task_name}.sqlite")
+        for split in args.splits:
+            kind = prepared(task_name, split, None).setup.kind
+            yield task_name, split, Evaluator(Client(backend, cache=cache), get_metric("accuracy"), kind)
 
 
 def score(evaluator: Evaluator, task: Task, candidate: Candidate) -> list[float]:
@@ -109,41 +133,31 @@ def scored(evaluator: Evaluator, task: Task, plan: list[tuple[str, Candidate, in
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--splits", nargs="+", default=list(TUNING))
-    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
+    parser = fixed_prompt_parser(__doc__)
     parser.add_argument("--wording-only", action="store_true",
                         help="leave out the demonstration variants (the slow part)")
     parser.add_argument("--out", default="levers", help="result file stem under bench/results/")
-    parser.add_argument("--runs", type=Path, default=Path("/tmp/autoprompt-levers"))
     args = parser.parse_args()
-    from autoprompt.models.registry import get_backend
-
-    backend = get_backend("local")
     hand = hand_prompts()
     results: dict[str, Any] = {}
     started = time.perf_counter()
-    for task_name in args.tasks:
-        args.runs.mkdir(parents=True, exist_ok=True)
-        cache = SQLiteCache(args.runs / f"{task_name}.sqlite")
-        for split in args.splits:
-            rows: dict[str, list[float]] = {}
-            custom = [prepared(task_name, split, t) for t in hand[task_name]]
-            evaluator = Evaluator(Client(backend, cache=cache), get_metric("accuracy"), custom[0].setup.kind)
-            for i, t in enumerate(custom):
-                rows[f"hand{i + 1}"] = score(evaluator, t, Candidate(CUSTOM_TASK))
-                rows[f"hand{i + 1}+cal"] = score(evaluator, t, Candidate(CUSTOM_TASK, calibrate=True))
-            plain = prepared(task_name, split, None)
-            scored(evaluator, plain, titles(plain), rows, f"{task_name} {split}")
-            best = max(titles(plain), key=lambda v: sum(rows[v[0]]))  # the best plain field name, on test
-            if not args.wording_only:
-                scored(evaluator, plain, demo_variants(best[0], best[1], len(plain.setup.labels)), rows,
-                       f"{task_name} {split}")
-            scored(evaluator, plain, wording_variants(plain, best[1]), rows, f"{task_name} {split}")
-            bar = max(("hand1", "hand2"), key=lambda h: sum(rows[h]))
-            results[f"{task_name}/{split}"] = {
-                name: {"test": sum(r) / len(r), "vs_bar": paired_difference(rows[bar], r).__dict__}
-                for name, r in rows.items()}
+    for task_name, split, evaluator in cells(args):
+        rows: dict[str, list[float]] = {}
+        custom = [prepared(task_name, split, t) for t in hand[task_name]]
+        for i, t in enumerate(custom):
+            rows[f"hand{i + 1}"] = score(evaluator, t, Candidate(CUSTOM_TASK))
+            rows[f"hand{i + 1}+cal"] = score(evaluator, t, Candidate(CUSTOM_TASK, calibrate=True))
+        plain = prepared(task_name, split, None)
+        scored(evaluator, plain, titles(plain), rows, f"{task_name} {split}")
+        best = max(titles(plain), key=lambda v: sum(rows[v[0]]))  # the best plain field name, on test
+        if not args.wording_only:
+            scored(evaluator, plain, demo_variants(best[0], best[1], len(plain.setup.labels)), rows,
+                   f"{task_name} {split}")
+        scored(evaluator, plain, wording_variants(plain, best[1]), rows, f"{task_name} {split}")
+        bar = max(("hand1", "hand2"), key=lambda h: sum(rows[h]))
+        results[f"{task_name}/{split}"] = {
+            name: {"test": sum(r) / len(r), "vs_bar": paired_difference(rows[bar], r).__dict__}
+            for name, r in rows.items()}
     minutes = (time.perf_counter() - started) / 60
     out = HERE / "results"
     (out / f"{args.out}.json").write_text(json.dumps(results, indent=1), encoding="utf-8")

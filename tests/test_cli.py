@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 
@@ -186,3 +187,24 @@ def test_the_flags_of_resume_worker_and_eval_are_the_run_specifications() -> Non
         flags = {a.dest: a for a in commands.choices[command]._actions}
         for name in names:
             assert flags[name].help.startswith(options()[name][1].help), (command, name)
+
+
+def test_the_dry_run_estimates_the_task_the_run_will_search(tmp_path: Path) -> None:
+    """One preparation for both: with --json-schema the rows are a JSON task (free text, up to 256 tokens
+    an answer), though their few repeated targets would read as labels without it."""
+    data = tmp_path / "rows.csv"
+    frame = pd.DataFrame({"text": [f"order {i} {'shipped' if i % 2 else 'late'}" for i in range(40)],
+                          "label": [json.dumps({"ok": bool(i % 2)}) for i in range(40)]})
+    frame.to_csv(data, index=False)
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps({"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}))
+    flags = ["optimize", "--data", str(data), "--input", "text", "--target", "label", "--model", "fake",
+             "--budget", "300", "--out", str(tmp_path / "o"), "--dry-run"]
+    labels, structured = cli(*flags), cli(*flags, "--json-schema", str(schema))
+    assert labels.returncode == structured.returncode == 0, (labels.stderr, structured.stderr)
+
+    def per_call(out: str) -> float:
+        words = out.split()
+        return int(words[words.index("output") - 1]) / int(words[words.index("model") - 1])
+
+    assert per_call(labels.stdout) == 12 and per_call(structured.stdout) == 256

@@ -45,6 +45,7 @@ from autoprompt.export.manifest import MANIFEST_FILE, TEMPLATE_FILE, ExportedPro
 from autoprompt.files import check_output_folder, make_folder, refuse_file_on_the_way, refuse_links, write_text
 from autoprompt.plugins import load, named
 from autoprompt.records.message import Message, anthropic_messages, as_dicts
+from autoprompt.records.model_spec import PROVIDERS
 from autoprompt.records.task_kind import TaskKind
 from autoprompt.wire import answer_tool, response_format
 
@@ -100,14 +101,14 @@ def promptfoo_provider(exported: ExportedPrompt, override: str | None) -> dict[s
     (the default, also for local runs), with the run's base URL as ``apiBaseUrl``."""
     spec = exported.model
     max_tokens = exported.answer_tokens()
-    if spec.provider == "anthropic":
+    if spec.hosted and PROVIDERS[spec.provider].api == "anthropic":
         entry: dict[str, Any] = {"id": f"anthropic:messages:{model_name(exported, override)}",
                                  "config": {"max_tokens": max_tokens, **structured(exported, "anthropic")}}
     else:
         entry = {"id": f"openai:chat:{model_name(exported, override)}",
                  "config": {"temperature": 0, "max_tokens": max_tokens, **structured(exported, "openai")}}
-    if spec.base_url:  # only a hosted model has one
-        entry["config"]["apiBaseUrl"] = spec.base_url
+    if spec.endpoint:  # the spec's base URL, or its provider's (Gemini's, OpenRouter's...)
+        entry["config"]["apiBaseUrl"] = spec.endpoint
     return entry
 
 

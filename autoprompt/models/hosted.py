@@ -37,7 +37,7 @@ from autoprompt.models.retry import RetryPolicy, TransientError, call_with_retri
 from autoprompt.prompts.answers import label_form, parse_label
 from autoprompt.prompts.prompt import sent_stops
 from autoprompt.records.message import Conversation
-from autoprompt.records.model_spec import ModelSpec
+from autoprompt.records.model_spec import PROVIDERS, ModelSpec
 from autoprompt.records.usage import Usage
 from autoprompt.wire import RequestOptions
 
@@ -102,12 +102,16 @@ def api_key(env: str, *, required: bool) -> str:
     return NO_KEY
 
 
-def split_spec(spec: str, provider: str) -> tuple[str, str | None]:
-    """``provider:MODEL[@BASE_URL]`` (or ``provider/MODEL``, as LiteLLM and OpenRouter users write
-    it) -> (MODEL, BASE_URL or None), refusing a spec with no model or with credentials in its URL."""
+def split_spec(spec: str, api: str) -> tuple[str, str | None]:
+    """``PROVIDER:MODEL[@BASE_URL]`` (or ``PROVIDER/MODEL``, as LiteLLM users write it) for a provider
+    speaking ``api`` -> (MODEL, BASE_URL or None), refusing a spec with no model or with credentials in
+    its URL."""
     parsed = ModelSpec.parse(spec)
-    if parsed.provider != provider or not parsed.model:
+    known = PROVIDERS.get(parsed.provider)
+    if known is None or known.api != api or not parsed.model:
+        provider = parsed.provider if known is not None else api
         raise ConfigError(f"model spec '{spec}' names no model; use {provider}:MODEL or {provider}:MODEL@BASE_URL")
+    provider = parsed.provider
     base = parsed.base_url
     if base and ("@" in base or ("://" in base and (urlsplit(base).username or urlsplit(base).password))):
         raise ConfigError(f"the base URL of the {provider} model spec holds credentials (user:key@host); they would "
@@ -142,10 +146,13 @@ class APIBackend:
     chat_api = True  # so a system message and demonstration turns go as they are
 
     @classmethod
-    def from_spec(cls, spec: str, **options: Any) -> APIBackend:
-        """Build from ``provider:MODEL[@BASE_URL]``."""
+    def from_spec(cls, spec: str, *, key_env: str | None = None, **options: Any) -> APIBackend:
+        """Build from ``PROVIDER:MODEL[@BASE_URL]``: the provider's base URL and key variable
+        (``records.model_spec.PROVIDERS``) unless the spec or ``key_env`` names others."""
         model, base_url = split_spec(spec, cls.provider)
-        return cls(model, base_url=base_url, **options)
+        provider = PROVIDERS[ModelSpec.parse(spec).provider]
+        return cls(model, base_url=base_url or provider.base_url, key_env=key_env or provider.key_env,
+                   own_base_url=provider.base_url, key_required=provider.key_required and base_url is None, **options)
 
     def _sdk(self) -> Any:
         return require(self.sdk_module)
@@ -156,8 +163,8 @@ class APIBackend:
         connection = self._connection
         with connection.lock:
             if connection.client is None:
-                connection.key = api_key(self.key_env, required=self.base_url is None)
-                if connection.key != NO_KEY and self.base_url is not None:
+                connection.key = api_key(self.key_env, required=self.key_required)
+                if connection.key != NO_KEY and self.base_url not in (None, self.own_base_url):
                     announce_key(self.key_env, self.base_url)
                 connection.client = getattr(self._sdk(), self.client_class)(
                     api_key=connection.key, base_url=self.base_url, max_retries=0, timeout=self.policy.timeout)
@@ -180,11 +187,14 @@ class APIBackend:
     def __init__(self, model: str, *, base_url: str | None = None, policy: RetryPolicy | None = None,
                  limits: Limits | None = None, max_tokens: int = 12, logprobs: bool = True,
                  extra_body: Mapping[str, object] | None = None, key_env: str | None = None,
-                 options: Mapping[str, object] | None = None) -> None:
+                 options: Mapping[str, object] | None = None, own_base_url: str | None = None,
+                 key_required: bool | None = None) -> None:
         self.model = model
         self.base_url = base_url or (os.environ.get(self.base_url_env, "").strip() or None if self.base_url_env
                                      else None)
         self.key_env = key_env or self.key_env
+        self.own_base_url = own_base_url  # the provider's own API: its key goes there without a warning
+        self.key_required = self.base_url is None if key_required is None else key_required
         self.policy = policy or RetryPolicy()
         self.limits = limits or Limits()
         self.max_tokens = max_tokens

@@ -1,6 +1,7 @@
 """The model registry: a model spec (``local``, ``local:gemma``, ``openai:MODEL[@URL]``,
-``anthropic:MODEL[@URL]``, also written ``openai/MODEL``, ``fake``) or a backend instance,
-resolved to a backend.
+``anthropic:MODEL[@URL]``, ``gemini:MODEL``, ``openrouter:VENDOR/MODEL``, ``ollama:MODEL[@URL]``,
+also written ``PROVIDER/MODEL``, ``fake``) or a backend instance, resolved to a backend (a hosted
+provider through the SDK of the API it speaks: ``records.model_spec.PROVIDERS``).
 
 Contract: ``get_backend(spec)`` returns an instance as it is and builds one from a spec,
 importing the backend's module (and its SDK) only then; an unknown spec is a ``ConfigError``
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from autoprompt.errors import ConfigError
 from autoprompt.models.backend import Backend, FakeBackend
 from autoprompt.plugins import load, named
-from autoprompt.records.model_spec import ModelSpec
+from autoprompt.records.model_spec import PROVIDERS, ModelSpec
 
 if TYPE_CHECKING:
     from autoprompt.models.backend import Limits
@@ -30,8 +31,8 @@ def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int 
     parsed = ModelSpec.parse(spec)
     api, local = parsed.hosted, parsed.provider == "local"
     if (key_env or (options and not (local and set(options) <= {"batch"}))) and not api:
-        raise ConfigError(f"--api-key-env and --model-option apply to openai: and anthropic: models (a local model "
-                          f"takes only --model-option batch=N), not '{spec}'")
+        raise ConfigError(f"--api-key-env and --model-option apply to hosted models ({', '.join(PROVIDERS)}; a "
+                          f"local model takes only --model-option batch=N), not '{spec}'")
     if spec == "fake":
         return FakeBackend()
     if local:
@@ -39,11 +40,11 @@ def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int 
 
         batch = (options or {}).get("batch", DEFAULT_BATCH)
         return LocalBackend(spec, n_threads=n_threads, seed=seed, batch_size=int(batch))  # type: ignore[call-overload]
-    if parsed.provider == "openai":
+    if parsed.hosted and PROVIDERS[parsed.provider].api == "openai":
         from autoprompt.models.openai_backend import OpenAIBackend
 
         return OpenAIBackend.from_spec(spec, limits=limits, key_env=key_env, options=options)
-    if parsed.provider == "anthropic":
+    if parsed.hosted and PROVIDERS[parsed.provider].api == "anthropic":
         from autoprompt.models.anthropic_backend import AnthropicBackend
 
         return AnthropicBackend.from_spec(spec, limits=limits, key_env=key_env, options=options)
@@ -53,7 +54,8 @@ def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int 
     installed = "".join(f", '{name}'" for name in named("autoprompt.backends"))
     raise ConfigError(
         f"unknown model '{spec}'; use 'local' (bundled SmolLM2), 'local:gemma', 'local:/path/to/model.gguf', "
-        f"'openai:MODEL[@BASE_URL]', 'anthropic:MODEL[@BASE_URL]', 'fake'{installed}"
+        f"'openai:MODEL[@BASE_URL]', 'anthropic:MODEL[@BASE_URL]', 'gemini:MODEL', 'openrouter:VENDOR/MODEL', "
+        f"'ollama:MODEL[@BASE_URL]', 'fake'{installed}"
     )
 
 

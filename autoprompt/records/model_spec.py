@@ -8,8 +8,10 @@ Forms:
 - ``local``, ``fake``, or a plug-in's bare name: ``provider`` only;
 - ``local:NAME_OR_PATH`` or ``PLUGIN:REST``: ``provider`` and ``model`` (the rest, as written:
   a path may hold ``@``);
-- ``openai:MODEL[@BASE_URL]`` and ``anthropic:MODEL[@BASE_URL]`` (also ``openai/MODEL``, as LiteLLM
-  and OpenRouter users write it): ``provider``, ``model`` and ``base_url``.
+- ``PROVIDER:MODEL[@BASE_URL]`` for a hosted provider of ``PROVIDERS`` (``openai``, ``anthropic``,
+  ``gemini``, ``openrouter``, ``ollama``; also ``PROVIDER/MODEL``, as LiteLLM users write it):
+  ``provider``, ``model`` and ``base_url``. ``PROVIDERS`` says which API each speaks, where it
+  is reached by default and which variable holds its key.
 
 ``str(spec)`` writes the canonical form back (``openai/MODEL`` becomes ``openai:MODEL``), so a
 run file, a cache key and an export all name the model the same way.
@@ -19,7 +21,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-HOSTED_PROVIDERS = ("openai", "anthropic")  # the providers whose models are reached at a base URL
+
+@dataclass(frozen=True)
+class Provider:
+    """A hosted provider: the API it speaks (``openai`` or ``anthropic``: which SDK and request shape),
+    its base URL (None: the SDK's own), the variable holding its key, and whether it needs one."""
+
+    api: str
+    base_url: str | None
+    key_env: str
+    key_required: bool = True
+
+
+PROVIDERS = {
+    "openai": Provider("openai", None, "OPENAI_API_KEY"),
+    "anthropic": Provider("anthropic", None, "ANTHROPIC_API_KEY"),
+    "gemini": Provider("openai", "https://generativelanguage.googleapis.com/v1beta/openai/", "GEMINI_API_KEY"),
+    "openrouter": Provider("openai", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"),
+    "ollama": Provider("openai", "http://127.0.0.1:11434/v1", "OLLAMA_API_KEY", key_required=False),
+}
+HOSTED_PROVIDERS = tuple(PROVIDERS)  # the providers whose models are reached at a base URL
 
 
 @dataclass(frozen=True)
@@ -50,6 +71,12 @@ class ModelSpec:
         """Whether the model is reached through a hosted API (OpenAI's or Anthropic's, or a server
         speaking one of them)."""
         return self.provider in HOSTED_PROVIDERS
+
+    @property
+    def endpoint(self) -> str | None:
+        """Where a hosted model is reached: the spec's base URL, else its provider's (None: the SDK's own)."""
+        provider = PROVIDERS.get(self.provider)
+        return self.base_url or (provider.base_url if provider else None)
 
     @property
     def name(self) -> str:

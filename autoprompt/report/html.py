@@ -15,12 +15,16 @@ from typing import Any
 
 from autoprompt.errors import MissingDependency
 from autoprompt.report.writer import (
+    EXAMPLE_COLUMNS,
     FEEDBACK_COLUMNS,
     RunRecord,
     best_so_far,
     confusion,
     escape,
+    example_heading,
+    examples,
     feedback_rows,
+    labelled,
     leaderboard,
     operators,
     pareto,
@@ -149,10 +153,12 @@ def sections(run: RunRecord) -> list[str]:
            "<h2>Operators (accepted = became the incumbent; gain = dev score over its parent)</h2>",
            table(("operator", "trials", "complete", "accepted", "best dev", "gain"),
                  [tuple(r.values()) for r in operators(run)])]
-    for which in ("start", "winner") if run.tests else ():
+    for which in ("start", "winner") if run.tests and labelled(run) else ():
         columns, matrix = confusion(run, which)
         out += [f"<h2>Confusion on test: {which} (rows expected, columns answered)</h2>",
                 table(("expected", *columns), [(label, *row) for label, row in zip(columns, matrix)], shade=True)]
+    if run.tests:
+        out += [f"<h2>{escape(example_heading(run))}</h2>", table(EXAMPLE_COLUMNS, examples(run))]
     out += ["<h2>What changed: start to winner</h2>",
             "<pre>" + diff_html(prompt_text(run.baseline), prompt_text(run.winner)) + "</pre>"]
     if run.feedback:

@@ -63,6 +63,17 @@ class TestRow:
     target: str
     start: str
     winner: str
+    inputs: str = ""  # the inputs as one line (older runs kept none)
+    start_score: float | None = None  # each answer's graded value (older runs kept none)
+    winner_score: float | None = None
+
+    @property
+    def change(self) -> str:
+        """``fixed`` / ``broken`` (the winner's score above / below the start's), ``changed`` (another
+        answer, the same score), or ``same``."""
+        if self.start_score is not None and self.winner_score is not None and self.start_score != self.winner_score:
+            return "fixed" if self.winner_score > self.start_score else "broken"
+        return "same" if self.start == self.winner else "changed"
 
 
 @dataclass(frozen=True)
@@ -84,8 +95,7 @@ class RunRecord:
         winner = load_prompt(directory)
         baseline = load_prompt(directory / "baseline") if (directory / "baseline").is_dir() else winner
         trials = tuple(_trial_row(r) for r in _jsonl(directory / "trials.jsonl", required=True))
-        tests = tuple(TestRow(str(r["id"]), str(r["target"]), str(r["start"]), str(r["winner"]))
-                      for r in _jsonl(directory / "predictions.jsonl", required=False))
+        tests = tuple(_test_row(r) for r in _jsonl(directory / "predictions.jsonl", required=False))
         notes = directory / FEEDBACK_FILE
         feedback = tuple(load_feedback(notes)) if notes.is_file() else ()
         return cls(directory, winner.manifest, winner, baseline, trials, tests, feedback)
@@ -109,6 +119,18 @@ def _jsonl(path: Path, *, required: bool) -> list[dict[str, Any]]:
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path} is not valid JSON lines ({exc}); re-run the export") from None
+
+
+def _test_row(r: Mapping[str, Any]) -> TestRow:
+    inputs = r.get("inputs")
+    line = " | ".join(" ".join(str(v).split()) for v in inputs.values()) if isinstance(inputs, Mapping) else ""
+
+    def score(name: str) -> float | None:
+        value = r.get(name)
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+    return TestRow(str(r["id"]), str(r["target"]), str(r["start"]), str(r["winner"]), line,
+                   score("start_score"), score("winner_score"))
 
 
 def _trial_row(r: Mapping[str, Any]) -> TrialRow:
@@ -139,6 +161,37 @@ def leaderboard(run: RunRecord, k: int = TOP_K) -> list[tuple[TrialRow, Interval
     """The best ``k`` distinct candidates (``leaderboard_order``) with 95% intervals."""
     ranked = leaderboard_order(run.trials, lambda t: t.label, run.dev_size)
     return [(t, bootstrap(list(t.scores)) if t.scores else Interval(t.score, t.score, t.score)) for t in ranked[:k]]
+
+
+EXAMPLE_ROWS = 20  # test rows shown in the examples table
+EXAMPLE_COLUMNS = ("example", "input", "reference", "start's answer", "winner's answer", "start score",
+                   "winner score", "change")
+CHANGES = ("fixed", "broken", "changed", "same")
+
+
+def labelled(run: RunRecord) -> bool:
+    """Whether the run's task answers with labels (a confusion matrix means something)."""
+    return run.manifest.get("task", "classification") == "classification"
+
+
+def examples(run: RunRecord, k: int = EXAMPLE_ROWS) -> list[tuple[Any, ...]]:
+    """At most ``k`` test rows, those whose answer changed first (fixed, broken, changed), then the rest,
+    each text cut to one short line."""
+    ranked = sorted(run.tests, key=lambda t: CHANGES.index(t.change))
+    return [(t.example_id, _clip(t.inputs), _clip(t.target), _clip(t.start), _clip(t.winner),
+             "" if t.start_score is None else f"{t.start_score:.2f}",
+             "" if t.winner_score is None else f"{t.winner_score:.2f}", t.change) for t in ranked[:k]]
+
+
+def example_heading(run: RunRecord) -> str:
+    counts = Counter(t.change for t in run.tests)
+    return (f"Examples on test (the first {min(EXAMPLE_ROWS, len(run.tests))} of {len(run.tests)}, changed answers "
+            f"first: {', '.join(f'{counts[c]} {c}' for c in CHANGES)})")
+
+
+def _clip(text: str, limit: int = 100) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[:limit - 1] + "…"
 
 
 def confusion(run: RunRecord, which: str) -> tuple[list[str], list[list[int]]]:
@@ -252,10 +305,12 @@ def markdown(run: RunRecord) -> str:
              f"## Operators ({run.manifest.get('strategy', 'refine')} strategy; accepted = became the incumbent)", "",
              markdown_table(("operator", "trials", "complete", "accepted", "best_dev", "gain"),
                             [tuple(r.values()) for r in operators(run)]), ""]
-    for which in ("start", "winner") if run.tests else ():
+    for which in ("start", "winner") if run.tests and labelled(run) else ():
         columns, matrix = confusion(run, which)
         parts += [f"## Confusion on test: {which} (rows expected, columns answered)", "",
                   markdown_table(("expected", *columns), [(label, *row) for label, row in zip(columns, matrix)]), ""]
+    if run.tests:
+        parts += [f"## {example_heading(run)}", "", markdown_table(EXAMPLE_COLUMNS, examples(run)), ""]
     diff = diff_markdown(word_diff(prompt_text(run.baseline), prompt_text(run.winner)))
     parts += ["## What changed: start -> winner ([-removed-] {+added+})", "", "```", diff, "```", ""]
     if run.feedback:

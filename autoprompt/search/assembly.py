@@ -1,8 +1,9 @@
 """Assembly: a checked ``RunSpec`` becomes an ``Optimizer`` (backends, metric, task, budget,
 cache, prices, callbacks, shared storage), run in its run directory when it names one.
 
-Contract: ``build_optimizer(spec)`` checks every setting and builds everything before any model
-call; ``run_spec(spec)`` runs it (holding the run directory's lock, with its cache, argument
+Contract: ``task_of(spec)`` is the task a spec describes, every task setting checked (the real
+run's and the dry run's one call); ``build_optimizer(spec)`` checks every setting and builds
+everything before any model call; ``run_spec(spec)`` runs it (holding the run directory's lock, with its cache, argument
 file, input copies and trial log, when ``spec.run_dir`` is set); ``price_table(spec, backends)``
 is the prices a run charges with.
 """
@@ -24,10 +25,11 @@ from autoprompt.models.usage import PriceTable
 from autoprompt.prompts.library import TemplateLibrary
 from autoprompt.propose.feedback import feedback_library
 from autoprompt.propose.registry import build_operators
+from autoprompt.records.feedback import Feedback
 from autoprompt.search.callbacks import Callback, LogTrials, ProgressBar, StopOnFailures, StopWhenExhausted
 from autoprompt.search.loop import Models, Optimizer
 from autoprompt.search.result import OptimizationResult
-from autoprompt.search.task import check_budget, prepare_task, with_user_templates
+from autoprompt.search.task import Task, check_budget, prepare_task, with_user_templates
 from autoprompt.spec import RunSpec
 from autoprompt.storage.feedback_file import check_feedback, load_feedback
 from autoprompt.storage.run import RunDirectory, data_hashes, frames, run_record
@@ -73,16 +75,9 @@ def run_spec(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progress: boo
     return build_optimizer(spec, callbacks=callbacks, progress=progress).run()
 
 
-def build_optimizer(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progress: bool = False,
-                    worker: bool = False) -> Optimizer:
-    """An ``Optimizer`` for ``spec``, every setting checked before any model call; a ``worker`` joins
-    the shared run ``spec.storage`` instead of creating it."""
-    if spec.data is None:
-        raise ConfigError("data is required: a CSV/JSONL file, a DataFrame, a Dataset or a bundled task name "
-                          "(--data on the command line, 'data:' in a config)")
-    if spec.storage is not None and spec.strategy != "components":
-        raise ConfigError("a shared run (--storage) needs --strategy components: refinement is one sequence of "
-                          "rounds, while Optuna's component search lets several workers ask for trials at once")
+def task_of(spec: RunSpec) -> tuple[Task, list[Feedback]]:
+    """The task ``spec`` describes, every task setting checked, and its feedback records: one call for
+    the real run and the dry run, so an estimate sees the task the run will search."""
     feedback = load_feedback(spec.feedback or ())
     library = feedback_library(with_user_templates(spec.library or TemplateLibrary.bundled(),
                                                    clarifiers=spec.clarifiers, context=spec.context), feedback)
@@ -94,6 +89,20 @@ def build_optimizer(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progre
     check_feedback(feedback, [ex.id for part in (task.data.train, task.data.dev, task.data.test)
                               for ex in part.examples])
     check_budget(spec.budget, task)
+    return task, feedback
+
+
+def build_optimizer(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progress: bool = False,
+                    worker: bool = False) -> Optimizer:
+    """An ``Optimizer`` for ``spec``, every setting checked before any model call; a ``worker`` joins
+    the shared run ``spec.storage`` instead of creating it."""
+    if spec.data is None:
+        raise ConfigError("data is required: a CSV/JSONL file, a DataFrame, a Dataset or a bundled task name "
+                          "(--data on the command line, 'data:' in a config)")
+    if spec.storage is not None and spec.strategy != "components":
+        raise ConfigError("a shared run (--storage) needs --strategy components: refinement is one sequence of "
+                          "rounds, while Optuna's component search lets several workers ask for trials at once")
+    task, feedback = task_of(spec)
     metric = get_metric(spec.metric or default_metric(task.setup.kind.value, task.setup.json_schema is not None))
     check_targets(metric, [ex for part in (task.data.train, task.data.dev, task.data.test) for ex in part.examples])
     consistency = _consistency(spec, metric)

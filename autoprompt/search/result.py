@@ -303,7 +303,8 @@ def write_result(result: OptimizationResult, directory: str | Path) -> Path:
         _write_dataset(out / "data" / "test.csv", result.test_set)
     if result.test is not None and result.test_set is not None:
         write_text(out / "predictions.jsonl", "".join(
-            json.dumps({"id": ex.id, "target": ex.target, "start": a.output, "winner": b.output}) + "\n"
+            json.dumps({"id": ex.id, "inputs": dict(ex.inputs), "target": ex.target, "start": a.output,
+                        "winner": b.output, "start_score": round(a.score, 4), "winner_score": round(b.score, 4)}) + "\n"
             for ex, a, b in zip(result.test_set.examples, result.test.baseline_predictions,
                                 result.test.winner_predictions)))
     _write_dev_predictions(result, out / "dev_predictions.jsonl")

@@ -153,6 +153,39 @@ def test_a_key_sent_to_another_host_is_announced_and_loopback_is_not(monkeypatch
         OpenAIBackend("gpt-4o-mini")._client()  # the provider's own API
 
 
+@pytest.mark.parametrize(("spec", "model", "url", "env"), [
+    ("gemini:gemini-2.0-flash", "gemini-2.0-flash", "https://generativelanguage.googleapis.com/v1beta/openai/",
+     "GEMINI_API_KEY"),
+    ("openrouter/meta-llama/llama-3-8b-instruct", "meta-llama/llama-3-8b-instruct", "https://openrouter.ai/api/v1",
+     "OPENROUTER_API_KEY"),
+])
+def test_providers_users_name_reach_their_own_api_with_their_own_key(monkeypatch: pytest.MonkeyPatch, spec: str,
+                                                                      model: str, url: str, env: str) -> None:
+    import warnings
+
+    from autoprompt.models.openai_backend import OpenAIBackend
+
+    monkeypatch.delenv(env, raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-must-not-go-there")
+    backend = get_backend(spec)
+    assert isinstance(backend, OpenAIBackend)
+    assert (backend.model, backend.base_url, backend.key_env) == (model, url, env)
+    with pytest.raises(ConfigError, match=f"{env} is not set"):
+        backend._client()  # a hosted provider needs its key; the OpenAI one is never sent instead
+    monkeypatch.setenv(env, "sk-provider")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the provider's own API: no warning that the key goes elsewhere
+        assert get_backend(spec)._client().api_key == "sk-provider"  # type: ignore[attr-defined]
+
+
+def test_ollama_needs_no_key_and_is_on_this_machine_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OLLAMA_API_KEY", raising=False)
+    backend = get_backend("ollama/llama3.2")
+    assert (backend.model, backend.base_url) == ("llama3.2", "http://127.0.0.1:11434/v1")  # type: ignore[attr-defined]
+    assert backend._client().api_key == "no-key-needed"  # type: ignore[attr-defined]
+    assert get_backend("ollama:llama3.2@http://gpu-box:11434/v1").base_url == "http://gpu-box:11434/v1"  # type: ignore[attr-defined]
+
+
 def test_credentials_in_the_base_url_variable_never_reach_a_name_or_a_message(tmp_path: Path) -> None:
     """``OPENAI_BASE_URL=http://user:KEY@host`` (nothing listens there): one line, exit 1, no key."""
     import os

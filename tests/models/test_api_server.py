@@ -72,6 +72,15 @@ def test_openai_client_scores_labels_with_logprobs(server: str) -> None:
     assert seen and seen[0].input_tokens > 0
 
 
+def test_an_ollama_spec_reaches_an_openai_compatible_server(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from autoprompt.models.registry import get_backend
+
+    monkeypatch.setenv("OLLAMA_API_KEY", KEY)  # this server wants a key; Ollama itself needs none
+    scores = get_backend(f"ollama:smollm2@{server}/v1").score(
+        "Is this review positive or negative? 'A wonderful, moving film.' Answer:", [" positive", " negative"])
+    assert len(scores) == 2 and max(scores) > -50
+
+
 def test_anthropic_client_through_messages_route(server: str) -> None:
     backend = AnthropicBackend.from_spec(f"anthropic:smollm2@{server}")
     text = backend.generate("Say the word 'hello'.", max_tokens=8)
@@ -114,11 +123,20 @@ def test_a_search_against_a_reasoning_model_sends_only_what_it_accepts(server: s
         run = cli("optimize", "--data", str(small_csv), "--input", "text", "--target", "label", "--model",
                   f"openai:o4-mini@{proxy.url}/v1", "--model-option", "max_completion_tokens=8", "--budget", "48",
                   "--seed", "0", "--out", str(tmp_path / "run"))
-    assert run.returncode == 0, run.stderr
+        assert run.returncode == 0, run.stderr
+        import openai
+
+        searched = len(proxy.requests)
+        exported = autoprompt.load_prompt(tmp_path / "run")
+        openai.OpenAI(api_key=KEY, base_url=f"{proxy.url}/v1").chat.completions.create(
+            **exported.openai_request(text="A wonderful film."))  # the export of a reasoning model's winner
+        assert proxy.rejected == [] and len(proxy.requests) == searched + 1
+        assert proxy.requests[-1]["max_completion_tokens"] == 8
     assert proxy.rejected == [] and len(proxy.requests) > 40
     assert all(r.get("max_completion_tokens") == 8 for r in proxy.requests)
     manifest = json.loads((tmp_path / "run" / "winner.json").read_text())
     assert manifest["model"] == f"openai:o4-mini@{proxy.url}/v1" and manifest["scores"]["test"] is not None
+    assert manifest["model_options"] == {"max_completion_tokens": 8}
 
 
 def test_twenty_percent_faults_change_nothing(server: str, small_csv: Path) -> None:

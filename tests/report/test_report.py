@@ -19,7 +19,16 @@ from autoprompt.errors import ConfigError
 from autoprompt.prompts.compose import compose
 from autoprompt.records.candidate import Candidate
 from autoprompt.report.files import write_report
-from autoprompt.report.writer import RunRecord, best_so_far, confusion, leaderboard, operators, pareto, word_diff
+from autoprompt.report.writer import (
+    RunRecord,
+    best_so_far,
+    confusion,
+    examples,
+    leaderboard,
+    operators,
+    pareto,
+    word_diff,
+)
 from autoprompt.search.task import prepare_task
 from tests.conftest import RecordingBackend
 
@@ -126,3 +135,26 @@ def test_the_cli_table_the_csv_and_the_report_rank_one_run_alike(run: Path) -> N
     ranked = [t.number for t, _ in leaderboard(RunRecord.load(run), k=len(csv))]
     assert ranked == list(csv["trial"])
     assert len(ranked) > 3
+
+
+def test_the_examples_table_puts_changed_answers_first(run: Path) -> None:
+    record = RunRecord.load(run)
+    shown = examples(record)
+    changes = [row[-1] for row in shown]
+    assert changes == sorted(changes, key=("fixed", "broken", "changed", "same").index)
+    assert all(row[1] and row[5] and row[6] for row in shown)  # inputs and both scores, from predictions.jsonl
+    for t in record.tests:
+        if t.change in ("fixed", "broken"):
+            assert (t.winner_score > t.start_score) == (t.change == "fixed")  # type: ignore[operator]
+            assert (t.winner == t.target) == (t.change == "fixed")  # accuracy: the right label or not
+    md = (run / "report.md").read_text()
+    assert "## Examples on test" in md and "<h2>Examples on test" in (run / "report.html").read_text()
+
+
+def test_a_free_text_report_has_examples_and_no_confusion_matrix(tmp_path: Path) -> None:
+    result = autoprompt.optimize("past_tense", model=autoprompt.FakeBackend(), budget=400, seed=0)
+    result.export(tmp_path / "run")
+    md, page = (tmp_path / "run" / "report.md").read_text(), (tmp_path / "run" / "report.html").read_text()
+    assert "Confusion" not in md and "Confusion" not in page
+    assert "## Examples on test" in md and "reference" in md
+    assert len(page) < 200_000  # was 1.09 MB of empty confusion cells for an 85-row free-text test set
