@@ -304,9 +304,11 @@ def test_a_system_prompt_search_exports_the_requests_it_scored(server: str, smal
     sent = [json.dumps(body, sort_keys=True) for body in proxy.requests]
     tests = pd.read_csv(out / "data" / "test.csv")
     for text in tests["text"]:
-        filled = {**request, "messages": [{**m, "content": fill(m["content"], {"text": text})
+        kwargs = {**request, "messages": [{**m, "content": fill(m["content"], {"text": text})
                                            if isinstance(m["content"], str) else m["content"]}
                                           for m in request["messages"]]}
+        # the body the SDK sends for these keyword arguments: extra_body's fields at the top level
+        filled = {**{k: v for k, v in kwargs.items() if k != "extra_body"}, **kwargs.get("extra_body", {})}
         assert any(json.dumps({k: json.loads(body)[k] for k in filled if k in json.loads(body)}, sort_keys=True)
                    == json.dumps(filled, sort_keys=True) for body in sent), text
     system = request["system"] if route == "anthropic" else request["messages"][0]["content"]
