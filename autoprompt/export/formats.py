@@ -45,7 +45,6 @@ from autoprompt.export.manifest import MANIFEST_FILE, TEMPLATE_FILE, ExportedPro
 from autoprompt.files import check_output_folder, make_folder, refuse_file_on_the_way, refuse_links, write_text
 from autoprompt.plugins import load, named
 from autoprompt.records.message import Message, anthropic_messages, as_dicts
-from autoprompt.records.model_spec import PROVIDERS
 from autoprompt.records.task_kind import TaskKind
 from autoprompt.wire import answer_tool, response_format
 
@@ -101,7 +100,7 @@ def promptfoo_provider(exported: ExportedPrompt, override: str | None) -> dict[s
     (the default, also for local runs), with the run's base URL as ``apiBaseUrl``."""
     spec = exported.model
     max_tokens = exported.answer_tokens()
-    if spec.hosted and PROVIDERS[spec.provider].api == "anthropic":
+    if spec.api == "anthropic":
         entry: dict[str, Any] = {"id": f"anthropic:messages:{model_name(exported, override)}",
                                  "config": {"max_tokens": max_tokens, **structured(exported, "anthropic")}}
     else:

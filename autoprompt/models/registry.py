@@ -40,11 +40,11 @@ def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int 
 
         batch = (options or {}).get("batch", DEFAULT_BATCH)
         return LocalBackend(spec, n_threads=n_threads, seed=seed, batch_size=int(batch))  # type: ignore[call-overload]
-    if parsed.hosted and PROVIDERS[parsed.provider].api == "openai":
+    if parsed.api == "openai":
         from autoprompt.models.openai_backend import OpenAIBackend
 
         return OpenAIBackend.from_spec(spec, limits=limits, key_env=key_env, options=options)
-    if parsed.hosted and PROVIDERS[parsed.provider].api == "anthropic":
+    if parsed.api == "anthropic":
         from autoprompt.models.anthropic_backend import AnthropicBackend
 
         return AnthropicBackend.from_spec(spec, limits=limits, key_env=key_env, options=options)

@@ -73,6 +73,12 @@ class ModelSpec:
         return self.provider in HOSTED_PROVIDERS
 
     @property
+    def api(self) -> str | None:
+        """The API a hosted model speaks (``openai`` or ``anthropic``); None for any other model."""
+        provider = PROVIDERS.get(self.provider)
+        return provider.api if provider else None
+
+    @property
     def endpoint(self) -> str | None:
         """Where a hosted model is reached: the spec's base URL, else its provider's (None: the SDK's own)."""
         provider = PROVIDERS.get(self.provider)
