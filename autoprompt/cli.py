@@ -36,6 +36,9 @@ EVAL_EXAMPLE = """example:
   autoprompt eval --prompt runs/sentiment/winner.json --data runs/sentiment/data/test.csv --model local --json"""
 REPORT_EXAMPLE = """example:
   autoprompt report runs/sentiment        # writes runs/sentiment/report.html and report.md"""
+MLFLOW_EXAMPLE = """example:
+  autoprompt mlflow runs/sentiment --register sentiment     # parameters, scores, curves, files; the winner as
+                                                            # prompts:/sentiment/N (MLFLOW_TRACKING_URI says where)"""
 EXPORT_EXAMPLE = """example:
   autoprompt export runs/sentiment --format openai          # -> runs/sentiment/export/openai/openai.json
   autoprompt export runs/sentiment --format promptfoo --out suite/ --model gpt-4o-mini
@@ -109,6 +112,12 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", required=True, choices=formats(), help="what to write")
     exp.add_argument("--out", help="output directory (default: RUN/export/FORMAT)")
     exp.add_argument("--model", help="model name to put in the request (default: the run's model)")
+    mlf = _command(sub, "mlflow", "log a run to an MLflow experiment, and its winner to the Prompt Registry",
+                   MLFLOW_EXAMPLE)
+    mlf.add_argument("run", help="directory written by 'autoprompt optimize --out DIR'")
+    mlf.add_argument("--experiment", default="autoprompt", help="MLflow experiment (default autoprompt)")
+    mlf.add_argument("--register", metavar="NAME", help="register the winner in the Prompt Registry under NAME")
+    mlf.add_argument("--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, else MLflow's own)")
     wrk = _command(sub, "worker", "join a shared run's search until its budget is spent", WORKER_EXAMPLE)
     add_options(wrk, ("storage", "run_name", "model"), given={"run_name": "the database's one run",
                                                               "model": "the run's"}, required=("storage",))
@@ -248,6 +257,16 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mlflow(args: argparse.Namespace) -> int:
+    from autoprompt.report.mlflow_log import log_to_mlflow
+
+    tracked = log_to_mlflow(args.run, experiment=args.experiment, register=args.register,
+                            tracking_uri=args.tracking_uri)
+    print(f"logged to MLflow: run {tracked.run_id} in experiment {args.experiment}"
+          + (f"; winner registered as {tracked.prompt_uri}" if tracked.prompt_uri else ""))
+    return 0
+
+
 def _init(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -280,6 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     commands = {"optimize": lambda: _optimize(args), "eval": lambda: _eval(args),
                 "report": lambda: _report(args), "export": lambda: _export(args), "init": lambda: _init(args),
+                "mlflow": lambda: _mlflow(args),
                 "resume": lambda: _resume(args), "worker": lambda: _worker(args), "review": lambda: _review(args)}
     logger = logging.getLogger("autoprompt")
     level, handler = logger.level, _logging(args)

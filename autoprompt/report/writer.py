@@ -10,7 +10,8 @@ Contract:
   dev score against model calls, the Pareto front of score against prompt tokens,
   confusion matrices of the start and the winner on test, a word-level diff from the
   starting prompt to the winner, which operators produced accepted improvements, cost
-  in calls (judge calls apart), tokens and USD, consistency on test when it was
+  in calls (judge calls apart), tokens and USD, the start's and the winner's tokens per production call
+  and USD per 1,000 calls (from their answers on test), consistency on test when it was
   measured, the reviewers' feedback, and the top-k leaderboard with 95% bootstrap intervals.
 - Plots are matplotlib SVGs written into the page: it opens offline, with no external
   file, and its small script (sortable tables) logs nothing to the console.
@@ -34,6 +35,7 @@ from autoprompt.export.manifest import ExportedPrompt, load_prompt
 from autoprompt.files import refuse_links
 from autoprompt.records.feedback import Feedback
 from autoprompt.records.trial import leaderboard_order
+from autoprompt.records.usage import Spend
 from autoprompt.storage.feedback_file import FEEDBACK_FILE, load_feedback
 
 TOP_K = 10
@@ -272,6 +274,9 @@ def summary_lines(run: RunRecord) -> list[str]:
     if test:
         held = f" (held-out rows: {dev['holdout']:.3f})" if dev.get("holdout") is not None else ""
         lines.append(f"dev-to-test gap of the winner: {dev.get('score', 0) - test['winner']:+.3f}{held}")
+    spends = production_spends(test)
+    if spends:
+        lines.append(production_line(*spends))
     if test and test.get("consistency"):
         lines.append(f"consistency on test (agreement of sampled answers): start {test['consistency'][0]:.3f} -> "
                      f"winner {test['consistency'][1]:.3f}")
@@ -283,6 +288,31 @@ def summary_lines(run: RunRecord) -> list[str]:
         lines.append(f"reviewer feedback: {len(run.feedback)} record(s), {sum(r.negative for r in run.feedback)} "
                      f"rejected or rated 2 or lower (feedback.jsonl)")
     return lines
+
+
+def production_spends(test: Any) -> tuple[Spend, Spend] | None:
+    """The start's and the winner's ``Spend`` on test from ``winner.json`` (None when it has none or they
+    are not numbers: a file autoprompt did not write)."""
+    production = test.get("production") if isinstance(test, dict) else None
+    if not isinstance(production, dict):
+        return None
+    try:
+        start, winner = (Spend(*(production[who][key] for key in ("calls", "tokens", "usd")))
+                         for who in ("start", "winner"))
+    except (TypeError, KeyError):
+        return None
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for s in (start, winner)
+                  for v in (s.calls, s.tokens, s.usd))
+    return (start, winner) if numbers and start.calls > 0 else None
+
+
+def production_line(start: Spend, winner: Spend) -> str:
+    """Start against winner per production call: tokens in and out, and USD per 1,000 calls."""
+    def cost(spend: Spend) -> str:
+        return f"{spend.per_call:.0f} tokens" + (f", ${spend.usd_per_1000:.4f} per 1,000 calls" if spend.usd else "")
+    ratio = f" ({winner.per_call / start.per_call:.2f}x the tokens)" if start.per_call else ""
+    unpriced = "" if start.usd or winner.usd else "; no price for this model (--price sets one)"
+    return f"per production call: start {cost(start)} -> winner {cost(winner)}{ratio}{unpriced}"
 
 
 def diff_markdown(pieces: Sequence[tuple[str, str]]) -> str:

@@ -53,6 +53,7 @@ from autoprompt.records.prediction import Prediction
 from autoprompt.records.progress import Progress
 from autoprompt.records.task_kind import TaskKind
 from autoprompt.records.trial import Trial, TrialState
+from autoprompt.records.usage import Spend
 from autoprompt.search.callbacks import Callback
 from autoprompt.search.racing import Racer, rungs_for
 from autoprompt.search.refine import RefinementStrategy
@@ -348,16 +349,24 @@ class Optimizer:
             return None, []
         evaluator = self.evaluator(Client(self.backend, cache=self.cache, prices=self.prices))
         LOG.info("scoring the start and the winner on the %d test rows", len(test))
-        base = self.score_fresh(evaluator, baseline.prompt, test)
-        win = self.score_fresh(evaluator, best.prompt, test)
+        base, base_spend = self._scored(evaluator, baseline.prompt, test)
+        win, win_spend = self._scored(evaluator, best.prompt, test)
         base_scores, win_scores = [p.score for p in base], [p.score for p in win]
         report = TestReport(
             n=len(test), baseline=bootstrap(base_scores, seed=self.seed), winner=bootstrap(win_scores, seed=self.seed),
             difference=paired_difference(base_scores, win_scores, seed=self.seed),
             baseline_score=evaluator.aggregate(test, base), winner_score=evaluator.aggregate(test, win),
-            baseline_predictions=tuple(base), winner_predictions=tuple(win),
+            baseline_predictions=tuple(base), winner_predictions=tuple(win), baseline_spend=base_spend,
+            winner_spend=base_spend if best.prompt == baseline.prompt else win_spend,
         )
         return report, [c for c in (evaluator.client, evaluator.judge_client) if c is not None]
+
+    def _scored(self, evaluator: Evaluator, prompt: Prompt, examples: Sequence[Example]
+                ) -> tuple[list[Prediction], Spend]:
+        """``score_fresh``'s predictions, and what the model's answers to them cost (the judge's apart)."""
+        before = evaluator.client.served
+        predictions = self.score_fresh(evaluator, prompt, examples)
+        return predictions, evaluator.client.served - before
 
     def score_fresh(self, evaluator: Evaluator, prompt: Prompt, examples: Sequence[Example]) -> list[Prediction]:
         """Score from an empty model state, so ``autoprompt eval`` reproduces the numbers exactly."""

@@ -158,3 +158,22 @@ def test_a_free_text_report_has_examples_and_no_confusion_matrix(tmp_path: Path)
     assert "Confusion" not in md and "Confusion" not in page
     assert "## Examples on test" in md and "reference" in md
     assert len(page) < 200_000  # was 1.09 MB of empty confusion cells for an 85-row free-text test set
+
+
+def test_the_production_cost_is_read_only_from_numbers_autoprompt_wrote() -> None:
+    """winner.json is untrusted: a damaged production entry leaves the line out instead of failing the report."""
+    from autoprompt.records.usage import Spend
+    from autoprompt.report.writer import production_line, production_spends
+
+    good = {"production": {"start": {"calls": 4, "tokens": 400, "usd": 0.002},
+                           "winner": {"calls": 4, "tokens": 800, "usd": 0.004}}}
+    start, winner = production_spends(good) or (Spend(), Spend())
+    assert (start.per_call, winner.usd_per_1000) == (100.0, 1.0)
+    assert production_line(start, winner) == ("per production call: start 100 tokens, $0.5000 per 1,000 calls -> "
+                                               "winner 200 tokens, $1.0000 per 1,000 calls (2.00x the tokens)")
+    assert production_line(Spend(4, 400), Spend(4, 400)).endswith("no price for this model (--price sets one)")
+    for damaged in ({"production": {"start": "x"}}, {"production": []}, None, {"production": {
+            "start": {"calls": "4", "tokens": 1, "usd": 0}, "winner": {"calls": 4, "tokens": 1, "usd": 0}}},
+                    {"production": {"start": {"calls": 0, "tokens": 0, "usd": 0},
+                                    "winner": {"calls": 0, "tokens": 0, "usd": 0}}}):
+        assert production_spends(damaged) is None
