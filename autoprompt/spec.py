@@ -40,6 +40,7 @@ from autoprompt.errors import ConfigError, excerpt
 from autoprompt.files import names_file
 from autoprompt.models.backend import Backend
 from autoprompt.prompts.pattern import check_pattern
+from autoprompt.propose.families import FAMILIES
 from autoprompt.records.feedback import Feedback
 from autoprompt.records.model_spec import ModelSpec
 
@@ -62,7 +63,6 @@ else:
     DataSource = ModelSource = MetricSource = CacheSource = Prices = Library = Any
 
 MAX_SEED = 2**32 - 1  # numpy's and Optuna's samplers take seeds up to this
-FAMILIES = ("feedback", "move", "demos", "explore", "words", "edit", "rewrite")  # propose.registry's, pinned by a test
 
 
 @dataclass(frozen=True)
