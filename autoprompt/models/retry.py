@@ -69,7 +69,8 @@ def _wait(policy: RetryPolicy) -> Callable[[Any], float]:
 
     # exponential with up to a second of jitter, from waits every tenacity since 8.2 has (the jitter wait's
     # own ``multiplier`` only came in 9.2, and its ``initial`` warns there)
-    backoff = tenacity.wait_exponential(multiplier=policy.initial_wait, max=policy.max_wait) + tenacity.wait_random(0, 1)
+    backoff = tenacity.wait_exponential(multiplier=policy.initial_wait, max=policy.max_wait) \
+        + tenacity.wait_random(0, 1)
 
     def wait(state: Any) -> float:
         exc = state.outcome.exception() if state.outcome else None
