@@ -17,10 +17,12 @@ import http.client
 import itertools
 import json
 import os
+import re
 import socket
 import subprocess
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -295,6 +297,41 @@ class ToolUseProxy(LoopbackProxy):
                    "usage": {"input_tokens": usage.get("prompt_tokens", 0),
                              "output_tokens": usage.get("completion_tokens", 0)}}
         self.answer(handler, 200, json.dumps(message).encode())
+
+
+class AzureProxy(LoopbackProxy):
+    """Azure OpenAI's data plane in front of llama-server, as Azure documents it: a chat request is a POST to
+    ``/openai/deployments/{deployment}/chat/completions?api-version=V`` with the key in the ``api-key``
+    header. A wrong key is 401, an unknown deployment 404 ``DeploymentNotFound``, a request without an
+    ``api-version`` 404; the rest goes to llama-server's ``/v1/chat/completions``. ``seen`` keeps each
+    request's path, api-version and whether it carried a bearer token (Azure's key header replaces it)."""
+
+    def __init__(self, upstream: str, key: str, deployments: tuple[str, ...] = ("smollm2",)) -> None:
+        super().__init__(upstream)
+        self.key = key
+        self.deployments = deployments
+        self.seen: list[tuple[str, str, bool]] = []
+
+    def post(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
+        url = urllib.parse.urlsplit(handler.path)
+        version = urllib.parse.parse_qs(url.query).get("api-version", [""])[0]
+        route = re.fullmatch(r"/openai/deployments/([^/]+)/chat/completions", url.path)
+        with self._lock:
+            self.seen.append((url.path, version, "Authorization" in handler.headers))
+        if handler.headers.get("api-key") != self.key:
+            error = {"code": "401", "message": "Access denied due to invalid subscription key or wrong API endpoint."}
+            self.answer(handler, 401, json.dumps({"error": error}).encode())
+        elif route is None or route.group(1) not in self.deployments or not version:
+            error = {"code": "DeploymentNotFound", "message": "The API deployment for this resource does not exist."}
+            self.answer(handler, 404, json.dumps({"error": error}).encode())
+        else:
+            conn = http.client.HTTPConnection(self.upstream, timeout=120)
+            conn.request("POST", "/v1/chat/completions", body=body, headers={
+                "Content-Type": "application/json", "Authorization": f"Bearer {self.key}"})
+            response = conn.getresponse()
+            payload = response.read()
+            conn.close()
+            self.answer(handler, response.status, payload)
 
 
 class _BusyServer(ThreadingHTTPServer):

@@ -186,6 +186,36 @@ def test_ollama_needs_no_key_and_is_on_this_machine_by_default(monkeypatch: pyte
     assert get_backend("ollama:llama3.2@http://gpu-box:11434/v1").base_url == "http://gpu-box:11434/v1"  # type: ignore[attr-defined]
 
 
+def test_azure_takes_its_endpoint_key_and_version_from_azures_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    import warnings
+
+    from autoprompt.models.client import Client
+    from autoprompt.models.openai_backend import AZURE_API_VERSION, AzureOpenAIBackend
+
+    for name in ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", "OPENAI_API_VERSION"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError, match="azure:chat-prod names no endpoint; use azure:DEPLOYMENT@https://"):
+        get_backend("azure:chat-prod")
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "https://acme.openai.azure.com")
+    backend = get_backend("azure/chat-prod")
+    assert isinstance(backend, AzureOpenAIBackend)
+    assert (backend.model, backend.base_url, backend.key_env) == ("chat-prod", "https://acme.openai.azure.com",
+                                                                   "AZURE_OPENAI_API_KEY")
+    with pytest.raises(ConfigError, match="AZURE_OPENAI_API_KEY is not set"):
+        backend._client()
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "azure-key")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the resource endpoint is Azure's own API: no warning about the key
+        client = get_backend("azure:chat-prod")._client()  # type: ignore[attr-defined]
+    assert str(client.base_url) == "https://acme.openai.azure.com/openai/" and client.api_key == "azure-key"
+    assert client._api_version == AZURE_API_VERSION  # noqa: SLF001 (the SDK keeps it there)
+    key = Client(backend)._key("score", "x", sample=0)
+    monkeypatch.setenv("OPENAI_API_VERSION", "2025-04-01-preview")
+    other = get_backend("azure:chat-prod")
+    assert other.params["api_version"] == "2025-04-01-preview"  # type: ignore[attr-defined]
+    assert Client(other)._key("score", "x", sample=0) != key  # another API version, another cached answer
+
+
 def test_credentials_in_the_base_url_variable_never_reach_a_name_or_a_message(tmp_path: Path) -> None:
     """``OPENAI_BASE_URL=http://user:KEY@host`` (nothing listens there): one line, exit 1, no key."""
     import os

@@ -32,7 +32,7 @@ from autoprompt.models.retry import RetryPolicy
 from autoprompt.prompts.compose import compose
 from autoprompt.records.candidate import Candidate
 from autoprompt.search.task import prepare_task
-from tests.servers import FAULTS, FaultProxy, ReasoningProxy, ToolUseProxy, llama_server, prompt_tokens_processed
+from tests.servers import FAULTS, AzureProxy, FaultProxy, ReasoningProxy, ToolUseProxy, llama_server, prompt_tokens_processed
 
 pytestmark = pytest.mark.model
 KEY = "sk-autoprompt-test-SECRET-4242"
@@ -79,6 +79,30 @@ def test_an_ollama_spec_reaches_an_openai_compatible_server(server: str, monkeyp
     scores = get_backend(f"ollama:smollm2@{server}/v1").score(
         "Is this review positive or negative? 'A wonderful, moving film.' Answer:", [" positive", " negative"])
     assert len(scores) == 2 and max(scores) > -50
+
+
+def test_an_azure_deployment_is_reached_at_its_route_with_its_version_and_key(server: str,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from autoprompt.errors import ModelConfigError
+    from autoprompt.models.registry import get_backend
+    from autoprompt.models.openai_backend import AZURE_API_VERSION
+
+    review = "Is this review positive or negative? 'A wonderful, moving film.' Answer:"
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", KEY)
+    with AzureProxy(server, KEY) as azure:
+        scores = get_backend(f"azure:smollm2@{azure.url}").score(review, [" positive", " negative"])
+        assert len(scores) == 2 and max(scores) > -50  # logprobs came back through the deployment's route
+        monkeypatch.setenv("OPENAI_API_VERSION", "2025-04-01-preview")
+        backend = get_backend(f"azure:smollm2@{azure.url}")
+        assert backend.generate("Say the word 'hello'.", max_tokens=8).strip()
+        assert azure.seen == [("/openai/deployments/smollm2/chat/completions", AZURE_API_VERSION, False),
+                              ("/openai/deployments/smollm2/chat/completions", "2025-04-01-preview", False)]
+        monkeypatch.setenv("AZURE_OPENAI_API_KEY", "wrong")
+        with pytest.raises(ModelConfigError, match="AZURE_OPENAI_API_KEY"):
+            get_backend(f"azure:smollm2@{azure.url}").score(review, [" positive", " negative"])
+        monkeypatch.setenv("AZURE_OPENAI_API_KEY", KEY)
+        with pytest.raises(ModelConfigError, match="'gpt-4o' or its endpoint was not found"):
+            get_backend(f"azure:gpt-4o@{azure.url}").score(review, [" positive", " negative"])
 
 
 def test_anthropic_client_through_messages_route(server: str) -> None:
