@@ -208,7 +208,7 @@ def test_azure_takes_its_endpoint_key_and_version_from_azures_variables(monkeypa
         warnings.simplefilter("error")  # the resource endpoint is Azure's own API: no warning about the key
         client = get_backend("azure:chat-prod")._client()  # type: ignore[attr-defined]
     assert str(client.base_url) == "https://acme.openai.azure.com/openai/" and client.api_key == "azure-key"
-    assert client._api_version == AZURE_API_VERSION  # noqa: SLF001 (the SDK keeps it there)
+    assert client._api_version == AZURE_API_VERSION
     key = Client(backend)._key("score", "x", sample=0)
     monkeypatch.setenv("OPENAI_API_VERSION", "2025-04-01-preview")
     other = get_backend("azure:chat-prod")

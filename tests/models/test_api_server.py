@@ -32,7 +32,15 @@ from autoprompt.models.retry import RetryPolicy
 from autoprompt.prompts.compose import compose
 from autoprompt.records.candidate import Candidate
 from autoprompt.search.task import prepare_task
-from tests.servers import FAULTS, AzureProxy, FaultProxy, ReasoningProxy, ToolUseProxy, llama_server, prompt_tokens_processed
+from tests.servers import (
+    FAULTS,
+    AzureProxy,
+    FaultProxy,
+    ReasoningProxy,
+    ToolUseProxy,
+    llama_server,
+    prompt_tokens_processed,
+)
 
 pytestmark = pytest.mark.model
 KEY = "sk-autoprompt-test-SECRET-4242"
@@ -84,8 +92,8 @@ def test_an_ollama_spec_reaches_an_openai_compatible_server(server: str, monkeyp
 def test_an_azure_deployment_is_reached_at_its_route_with_its_version_and_key(server: str,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     from autoprompt.errors import ModelConfigError
-    from autoprompt.models.registry import get_backend
     from autoprompt.models.openai_backend import AZURE_API_VERSION
+    from autoprompt.models.registry import get_backend
 
     review = "Is this review positive or negative? 'A wonderful, moving film.' Answer:"
     monkeypatch.setenv("AZURE_OPENAI_API_KEY", KEY)
