@@ -329,6 +329,10 @@ class RunSpec(BaseModel):
     run_dir: Annotated[StrictStr | None, Option(
         "directory for the run, the exported winner and the reports (required on the command line)", alias="out",
         saved=False)] = None
+    track: Annotated[Literal["mlflow"] | None, Option(
+        "when the run ends, log it to an experiment tracker: mlflow (MLFLOW_TRACKING_URI says where, "
+        "MLFLOW_EXPERIMENT_NAME names the experiment, default autoprompt; the winner is registered in the Prompt "
+        "Registry under the --out folder's name)", choices=("mlflow",), resumable=True)] = None
 
     @field_validator("model", mode="before")
     @classmethod

@@ -63,7 +63,7 @@ def _every_setting(tmp_path: Path) -> dict[str, object]:
         "consistency": 3,
         "temperature": 0.9, "consistency_weight": 0.25,
         "feedback": [Feedback(example_id="e1", output="x", verdict=Verdict.REJECT, note="too long")],
-        "run_dir": str(tmp_path / "run"),
+        "run_dir": str(tmp_path / "run"), "track": "mlflow",
     }
 
 

@@ -10,7 +10,8 @@ Contract:
     its 95% interval), calls, tokens, USD, tokens per production call and USD per 1,000 calls; and
     the search as curves: each trial's dev score and the best so far, stepped by trial number;
   - artifacts: the files the run wrote about its result (winner, start, leaderboard, trials,
-    predictions, reports); never its data, cache or run log.
+    predictions, reports) and its exports (``export/FORMAT``, each format the prompt can take);
+    never its data, cache or run log.
   - With ``register``, the winner goes to the Prompt Registry under that name, in MLflow's own
     ``{{ name }}`` form (chat messages when it was scored as a conversation), with the model and
     its request settings as the version's model config and the run's scores as tags.
@@ -26,14 +27,15 @@ Contract:
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autoprompt.errors import ConfigError
-from autoprompt.export.formats import chat_messages, test_examples
+from autoprompt.errors import ConfigError, MissingDependency
+from autoprompt.export.formats import FORMATS, chat_messages, export_run, test_examples
 from autoprompt.report.writer import RunRecord, production_spends
 
 # What a run directory holds about its result (``OptimizationResult.export``); data copies, the response
@@ -58,9 +60,9 @@ def log_to_mlflow(directory: str | Path, *, experiment: str = "autoprompt", regi
                   tracking_uri: str | None = None) -> TrackedRun:
     """Log the run in ``directory`` to MLflow (see the module's contract)."""
     run = RunRecord.load(directory)
-    mlflow = _mlflow()
-    client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    mlflow = mlflow_package()
     try:
+        client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
         found = client.get_experiment_by_name(experiment)
         experiment_id = found.experiment_id if found else client.create_experiment(experiment)
         run_id = client.create_run(experiment_id, run_name=run.directory.resolve().name).info.run_id
@@ -73,7 +75,8 @@ def log_to_mlflow(directory: str | Path, *, experiment: str = "autoprompt", regi
         client.set_terminated(run_id, "FINISHED")
         return TrackedRun(run_id, experiment_id, uri)
     except mlflow.exceptions.MlflowException as exc:
-        raise ConfigError(f"MLflow at {client.tracking_uri} refused the run: {' '.join(str(exc).split())[:300]}; check "
+        where = tracking_uri or mlflow.get_tracking_uri()
+        raise ConfigError(f"MLflow at {where} refused the run: {' '.join(str(exc).split())[:300]}; check "
                           "the tracking URI (--tracking-uri or MLFLOW_TRACKING_URI) and the names given") from None
 
 
@@ -92,9 +95,17 @@ def _log(client: Any, run_id: str, run: RunRecord) -> None:
     for path in ARTIFACTS:
         if (run.directory / path).is_file():
             client.log_artifact(run_id, str(run.directory / path), str(Path(path).parent) if "/" in path else None)
+    with tempfile.TemporaryDirectory(prefix="autoprompt-exports-") as scratch:
+        for fmt in FORMATS:
+            try:  # a format the prompt cannot take (or whose package is missing) is left out
+                written = export_run(run.directory, fmt, Path(scratch) / fmt)
+            except (ConfigError, MissingDependency):
+                continue
+            client.log_artifacts(run_id, str(written.parent), f"export/{fmt}")
 
 
-def _mlflow() -> Any:
+def mlflow_package() -> Any:
+    """The ``mlflow`` module, or a ``ConfigError`` naming the extra that installs it."""
     try:
         import mlflow
     except ImportError:

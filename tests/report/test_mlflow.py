@@ -46,7 +46,9 @@ def test_a_run_goes_to_mlflow_with_its_settings_scores_curves_and_files(run: Pat
     values = [m.value for m in sorted(curve, key=lambda m: m.step)]
     assert values == sorted(values) and values[-1] == pytest.approx(max(t["score"] for t in complete))
     files = {a.path for a in client.list_artifacts(logged.info.run_id)}
-    assert {"winner.json", "winner.jinja", "trials.jsonl", "report.html", "baseline"} <= files
+    assert {"winner.json", "winner.jinja", "trials.jsonl", "report.html", "baseline", "export"} <= files
+    exports = {a.path for a in client.list_artifacts(logged.info.run_id, "export")}
+    assert {"export/openai", "export/anthropic", "export/promptfoo", "export/jinja"} <= exports
     assert not files & {"data", "cache.sqlite", "run.json"}  # the user's data and the run's workings stay home
 
 
@@ -71,3 +73,40 @@ def test_bad_input_is_one_line_that_names_the_fix(tmp_path: Path, capsys: pytest
     assert main(["mlflow", str(tmp_path), "--tracking-uri", f"sqlite:///{tmp_path / 'm.db'}"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "autoprompt optimize --out DIR" in err and not (tmp_path / "m.db").exists()
+
+
+def test_track_mlflow_logs_the_run_when_it_ends_and_a_refusing_tracker_costs_the_run_nothing(
+        tmp_path: Path, keyword_csv: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "tracked")
+    flags = ["optimize", "--data", str(keyword_csv), "--input", "text", "--target", "label", "--model", "fake",
+             "--budget", "150", "--track", "mlflow", "-q"]
+    assert main([*flags, "--out", str(tmp_path / "keywords v1")]) == 0
+    client = mlflow.MlflowClient(uri, registry_uri=uri)
+    experiment = client.get_experiment_by_name("tracked")
+    assert experiment is not None and len(client.search_runs([experiment.experiment_id])) == 1
+    assert client.get_prompt_version("keywords-v1", 1).format(text="x")  # named after the --out folder
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "nosuchstore://here")
+    capsys.readouterr()
+    assert main([*flags, "--out", str(tmp_path / "second")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: MLflow at nosuchstore://here refused the run" in err
+    assert f"log it later with: autoprompt mlflow {tmp_path / 'second'}" in err
+    assert (tmp_path / "second" / "winner.json").is_file() and (tmp_path / "second" / "report.html").is_file()
+
+
+def test_optimize_tracks_a_run_with_no_folder_through_a_temporary_export(tmp_path: Path, keyword_frame: object,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import autoprompt
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model="fake", budget=150,
+                                 track="mlflow", run_name="notebook-run")
+    client = mlflow.MlflowClient(uri, registry_uri=uri)
+    experiment = client.get_experiment_by_name("autoprompt")
+    assert experiment is not None
+    (logged,) = client.search_runs([experiment.experiment_id])
+    assert logged.data.metrics["dev_winner"] == pytest.approx(result.best.dev_score)
+    assert client.get_prompt_version("notebook-run", 1).tags["autoprompt_run_id"] == logged.info.run_id
