@@ -9,7 +9,8 @@ Forms:
 - ``local:NAME_OR_PATH`` or ``PLUGIN:REST``: ``provider`` and ``model`` (the rest, as written:
   a path may hold ``@``);
 - ``PROVIDER:MODEL[@BASE_URL]`` for a hosted provider of ``PROVIDERS`` (``openai``, ``anthropic``,
-  ``gemini``, ``openrouter``, ``ollama``, ``azure``: there MODEL is the deployment and BASE_URL the
+  ``gemini``, ``openrouter``, ``ollama``, ``groq``, ``together``, ``deepseek``, ``mistral``,
+  ``vllm``, ``azure``: there MODEL is the deployment and BASE_URL the
   resource endpoint; also ``PROVIDER/MODEL``, as LiteLLM users write it):
   ``provider``, ``model`` and ``base_url``. ``PROVIDERS`` says which API each speaks, where it
   is reached by default and which variable holds its key.
@@ -40,6 +41,11 @@ PROVIDERS = {
     "gemini": Provider("openai", "https://generativelanguage.googleapis.com/v1beta/openai/", "GEMINI_API_KEY"),
     "openrouter": Provider("openai", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"),
     "ollama": Provider("openai", "http://127.0.0.1:11434/v1", "OLLAMA_API_KEY", key_required=False),
+    "groq": Provider("openai", "https://api.groq.com/openai/v1", "GROQ_API_KEY"),
+    "together": Provider("openai", "https://api.together.xyz/v1", "TOGETHER_API_KEY"),
+    "deepseek": Provider("openai", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY"),
+    "mistral": Provider("openai", "https://api.mistral.ai/v1", "MISTRAL_API_KEY"),
+    "vllm": Provider("openai", "http://127.0.0.1:8000/v1", "VLLM_API_KEY", key_required=False),
     # Azure OpenAI: MODEL is the deployment, BASE_URL the resource endpoint (or AZURE_OPENAI_ENDPOINT)
     "azure": Provider("openai", None, "AZURE_OPENAI_API_KEY"),
 }

@@ -158,6 +158,11 @@ def test_a_key_sent_to_another_host_is_announced_and_loopback_is_not(monkeypatch
      "GEMINI_API_KEY"),
     ("openrouter/meta-llama/llama-3-8b-instruct", "meta-llama/llama-3-8b-instruct", "https://openrouter.ai/api/v1",
      "OPENROUTER_API_KEY"),
+    ("groq/llama-3.1-8b-instant", "llama-3.1-8b-instant", "https://api.groq.com/openai/v1", "GROQ_API_KEY"),
+    ("together:meta-llama/Llama-3-8b-chat-hf", "meta-llama/Llama-3-8b-chat-hf", "https://api.together.xyz/v1",
+     "TOGETHER_API_KEY"),
+    ("deepseek/deepseek-chat", "deepseek-chat", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY"),
+    ("mistral/mistral-small-latest", "mistral-small-latest", "https://api.mistral.ai/v1", "MISTRAL_API_KEY"),
 ])
 def test_providers_users_name_reach_their_own_api_with_their_own_key(monkeypatch: pytest.MonkeyPatch, spec: str,
                                                                       model: str, url: str, env: str) -> None:
@@ -178,12 +183,15 @@ def test_providers_users_name_reach_their_own_api_with_their_own_key(monkeypatch
         assert get_backend(spec)._client().api_key == "sk-provider"  # type: ignore[attr-defined]
 
 
-def test_ollama_needs_no_key_and_is_on_this_machine_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OLLAMA_API_KEY", raising=False)
-    backend = get_backend("ollama/llama3.2")
-    assert (backend.model, backend.base_url) == ("llama3.2", "http://127.0.0.1:11434/v1")  # type: ignore[attr-defined]
+@pytest.mark.parametrize(("provider", "port"), [("ollama", 11434), ("vllm", 8000)])
+def test_self_hosted_servers_need_no_key_and_are_on_this_machine_by_default(monkeypatch: pytest.MonkeyPatch,
+                                                                            provider: str, port: int) -> None:
+    monkeypatch.delenv(f"{provider.upper()}_API_KEY", raising=False)
+    backend = get_backend(f"{provider}/llama3.2")
+    assert (backend.model, backend.base_url) == ("llama3.2", f"http://127.0.0.1:{port}/v1")  # type: ignore[attr-defined]
     assert backend._client().api_key == "no-key-needed"  # type: ignore[attr-defined]
-    assert get_backend("ollama:llama3.2@http://gpu-box:11434/v1").base_url == "http://gpu-box:11434/v1"  # type: ignore[attr-defined]
+    assert get_backend(f"{provider}:llama3.2@http://gpu-box:{port}/v1").base_url == (  # type: ignore[attr-defined]
+        f"http://gpu-box:{port}/v1")
 
 
 def test_azure_takes_its_endpoint_key_and_version_from_azures_variables(monkeypatch: pytest.MonkeyPatch) -> None:

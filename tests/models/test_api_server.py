@@ -30,6 +30,7 @@ from autoprompt.models.client import Client
 from autoprompt.models.openai_backend import OpenAIBackend
 from autoprompt.models.retry import RetryPolicy
 from autoprompt.prompts.compose import compose
+from autoprompt.records.model_spec import PROVIDERS
 from autoprompt.records.candidate import Candidate
 from autoprompt.search.task import prepare_task
 from tests.servers import (
@@ -80,11 +81,16 @@ def test_openai_client_scores_labels_with_logprobs(server: str) -> None:
     assert seen and seen[0].input_tokens > 0
 
 
-def test_an_ollama_spec_reaches_an_openai_compatible_server(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("provider", [name for name, p in PROVIDERS.items() if p.api == "openai" and name != "azure"])
+def test_each_provider_name_reaches_its_route_with_its_own_key(server: str, monkeypatch: pytest.MonkeyPatch,
+                                                               provider: str) -> None:
+    """llama-server checks the route (/v1/chat/completions) and the bearer key, which each provider reads from
+    its own variable (Ollama and vLLM need none; this server wants one)."""
     from autoprompt.models.registry import get_backend
 
-    monkeypatch.setenv("OLLAMA_API_KEY", KEY)  # this server wants a key; Ollama itself needs none
-    scores = get_backend(f"ollama:smollm2@{server}/v1").score(
+    monkeypatch.setenv(PROVIDERS[provider].key_env, KEY)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-not-this-one")
+    scores = get_backend(f"{provider}:smollm2@{server}/v1").score(
         "Is this review positive or negative? 'A wonderful, moving film.' Answer:", [" positive", " negative"])
     assert len(scores) == 2 and max(scores) > -50
 
