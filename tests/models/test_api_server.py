@@ -30,8 +30,8 @@ from autoprompt.models.client import Client
 from autoprompt.models.openai_backend import OpenAIBackend
 from autoprompt.models.retry import RetryPolicy
 from autoprompt.prompts.compose import compose
-from autoprompt.records.model_spec import PROVIDERS
 from autoprompt.records.candidate import Candidate
+from autoprompt.records.model_spec import PROVIDERS
 from autoprompt.search.task import prepare_task
 from tests.servers import (
     FAULTS,
