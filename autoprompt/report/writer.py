@@ -68,6 +68,7 @@ class TestRow:
     inputs: str = ""  # the inputs as one line (older runs kept none)
     start_score: float | None = None  # each answer's graded value (older runs kept none)
     winner_score: float | None = None
+    fields: tuple[tuple[str, str], ...] = ()  # the inputs by name, as given
 
     @property
     def change(self) -> str:
@@ -131,8 +132,9 @@ def _test_row(r: Mapping[str, Any]) -> TestRow:
         value = r.get(name)
         return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
+    fields = tuple((str(k), str(v)) for k, v in inputs.items()) if isinstance(inputs, Mapping) else ()
     return TestRow(str(r["id"]), str(r["target"]), str(r["start"]), str(r["winner"]), line,
-                   score("start_score"), score("winner_score"))
+                   score("start_score"), score("winner_score"), fields)
 
 
 def _trial_row(r: Mapping[str, Any]) -> TrialRow:
@@ -165,7 +167,8 @@ def leaderboard(run: RunRecord, k: int = TOP_K) -> list[tuple[TrialRow, Interval
     return [(t, bootstrap(list(t.scores)) if t.scores else Interval(t.score, t.score, t.score)) for t in ranked[:k]]
 
 
-EXAMPLE_ROWS = 20  # test rows shown in the examples table
+EXAMPLE_ROWS = 20  # test rows shown in the Markdown examples table
+PAGE_EXAMPLE_ROWS = 1000  # and in the HTML page's, which a filter box narrows
 EXAMPLE_COLUMNS = ("example", "input", "reference", "start's answer", "winner's answer", "start score",
                    "winner score", "change")
 CHANGES = ("fixed", "broken", "changed", "same")
@@ -185,9 +188,9 @@ def examples(run: RunRecord, k: int = EXAMPLE_ROWS) -> list[tuple[Any, ...]]:
              "" if t.winner_score is None else f"{t.winner_score:.2f}", t.change) for t in ranked[:k]]
 
 
-def example_heading(run: RunRecord) -> str:
+def example_heading(run: RunRecord, k: int = EXAMPLE_ROWS) -> str:
     counts = Counter(t.change for t in run.tests)
-    return (f"Examples on test (the first {min(EXAMPLE_ROWS, len(run.tests))} of {len(run.tests)}, changed answers "
+    return (f"Examples on test (the first {min(k, len(run.tests))} of {len(run.tests)}, changed answers "
             f"first: {', '.join(f'{counts[c]} {c}' for c in CHANGES)})")
 
 
@@ -290,6 +293,57 @@ def summary_lines(run: RunRecord) -> list[str]:
     return lines
 
 
+def run_metadata(run: RunRecord) -> list[tuple[str, str]]:
+    """What made the run: version, when it finished, model and options, seed, strategy, metric, data hashes."""
+    m = run.manifest
+    found = m.get("data_hashes")
+    hashes: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    rows = [("autoprompt", m.get("library_version")), ("finished", m.get("finished")), ("model", m.get("model")),
+            ("model options", json.dumps(m.get("model_options"), sort_keys=True) if m.get("model_options") else ""),
+            ("seed", m.get("seed")), ("strategy", m.get("strategy")), ("metric", m.get("metric")),
+            *((f"data: {name}", f"sha256 {value}") for name, value in sorted(hashes.items()))]
+    return [(str(key), str(value)) for key, value in rows if value not in (None, "")]
+
+
+def request_example(run: RunRecord) -> tuple[str, str] | None:
+    """The winner's request as sent for the first test row: (what it is, the request as text); the whole
+    SDK request for a hosted model, the scored text or messages for any other. None without test inputs."""
+    inputs = dict(run.tests[0].fields) if run.tests else {}
+    winner = run.winner
+    if not inputs or any(name not in inputs for name in winner.input_names):
+        return None
+    api = winner.model.api
+    if api in ("openai", "anthropic"):
+        request = winner.openai_request(**inputs) if api == "openai" else winner.anthropic_request(**inputs)
+        what = f"the keyword arguments of the {api} SDK's create() for test row {run.tests[0].example_id}"
+        return what, json.dumps(request, indent=2, ensure_ascii=False)
+    sent = winner.prompt.request(inputs)
+    text = sent if isinstance(sent, str) else json.dumps([{"role": m.role, "content": m.content} for m in sent],
+                                                         indent=2, ensure_ascii=False)
+    labels = f"; each label is scored as the text after it: {json.dumps(list(winner.continuations().values()))}" \
+        if labelled(run) and winner.prompt.label_words else ""
+    return f"the text {winner.model.name} was sent for test row {run.tests[0].example_id}{labels}", text
+
+
+def use_it(run: RunRecord) -> list[tuple[str, str]]:
+    """How to use the winner from each export format: (format, a snippet)."""
+    folder = str(run.directory)
+    names = ", ".join(f"{n}=..." for n in run.winner.input_names)
+    load = f'from autoprompt import load_prompt\nprompt = load_prompt("{folder}")\n'
+    return [
+        ("jinja", f"{load}text = prompt.render({names})"),
+        ("openai", f"from openai import OpenAI\n{load}reply = OpenAI().chat.completions.create("
+                   f"**prompt.openai_request({names}))"),
+        ("anthropic", f"from anthropic import Anthropic\n{load}reply = Anthropic().messages.create("
+                      f"**prompt.anthropic_request({names}))"),
+        ("promptfoo", f"autoprompt export {folder} --format promptfoo\n"
+                      f"npx promptfoo eval -c {folder}/export/promptfoo/promptfooconfig.yaml"),
+        ("dspy", f"autoprompt export {folder} --format dspy\n"
+                 f'python -c "from autoprompt.export.dspy_program import load_program; '
+                 f"program, adapter = load_program('{folder}/export/dspy')\""),
+    ]
+
+
 def production_spends(test: Any) -> tuple[Spend, Spend] | None:
     """The start's and the winner's ``Spend`` on test from ``winner.json`` (None when it has none or they
     are not numbers: a file autoprompt did not write)."""
@@ -343,6 +397,11 @@ def markdown(run: RunRecord) -> str:
         parts += [f"## {example_heading(run)}", "", markdown_table(EXAMPLE_COLUMNS, examples(run)), ""]
     diff = diff_markdown(word_diff(prompt_text(run.baseline), prompt_text(run.winner)))
     parts += ["## What changed: start -> winner ([-removed-] {+added+})", "", "```", diff, "```", ""]
+    sent = request_example(run)
+    if sent:
+        parts += ["## The winner's request as sent", "", f"{sent[0]}:", "", "```", sent[1], "```", ""]
+    parts += ["## Use it", "", *(line for fmt, code in use_it(run) for line in (f"{fmt}:", "", "```", code, "```", "")),
+              "## Run", "", markdown_table(("", ""), run_metadata(run)), ""]
     if run.feedback:
         parts += ["## Reviewer feedback (autoprompt review)", "", markdown_table(FEEDBACK_COLUMNS, feedback_rows(run)),
                   ""]

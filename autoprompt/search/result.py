@@ -30,6 +30,7 @@ import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -284,6 +285,7 @@ def write_result(result: OptimizationResult, directory: str | Path) -> Path:
         "model_options": dict(result.model_options),
         "seed": result.seed,
         "library_version": __version__,
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "candidate": dataclasses.asdict(result.best.candidate),
         "scores": {"dev": {"score": result.best.dev_score, "n": result.dev_size,
                            "baseline": result.baseline.dev_score,
