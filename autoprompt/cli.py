@@ -270,12 +270,12 @@ def _mlflow(args: argparse.Namespace) -> int:
 def _init(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .config import STARTER
+    from .config import starter
 
     path = Path(args.path)
     if path.exists() and not args.force:
         raise ConfigError(f"{path} already exists; pass --force to overwrite it, or choose another path")
-    path.write_text(STARTER, encoding="utf-8")
+    path.write_text(starter(), encoding="utf-8")
     print(f"wrote {path}; run it with: autoprompt optimize --config {path}")
     return 0
 
