@@ -19,7 +19,7 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from autoprompt.export.formats import formats
@@ -233,13 +233,25 @@ def _eval(args: argparse.Namespace) -> int:
     from autoprompt.export.manifest import load_prompt
 
     exported = load_prompt(args.prompt)
-    report = evaluate_export(exported, args.data, model=args.model, metric=args.metric, judge_model=args.judge_model)
+    report = evaluate_export(exported, args.data, model=args.model, metric=args.metric, judge_model=args.judge_model,
+                             on_rows=None if args.quiet or args.verbose else _rows_bar(f"{args.prompt} on {args.data}"))
     if args.json:
         print(json.dumps(report))
     else:
         print(f"{report['metric']}: {report['score']:.4f} on {report['n']} examples "
               f"(failed: {report['failed']}, accuracy {report['accuracy']:.4f})")
     return 0
+
+
+def _rows_bar(what: str) -> Callable[[int, int], None]:
+    """The progress bar over rows scored, as ``ProgressBar.rows`` draws it on stderr."""
+    import time
+
+    from autoprompt.records.progress import Scoring
+    from autoprompt.search.callbacks import ProgressBar
+
+    bar, started = ProgressBar(), time.monotonic()
+    return lambda done, total: bar.rows(Scoring(what, done, total, time.monotonic() - started))
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -151,12 +151,14 @@ def build_optimizer(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progre
     store = SQLiteCache(spec.cache) if isinstance(spec.cache, str | Path) else spec.cache
     if store is None and shared is not None:
         store = SQLCache(shared.url)
+    bar = ProgressBar() if progress else None
     return Optimizer(
         spec=spec, task=task, models=Models(backend, judge, writer), metric=metric, budget=budget, cache=store,
-        prices=prices, callbacks=[*([ProgressBar()] if progress else []), LogTrials(), StopWhenExhausted(),
-                                  StopOnFailures(), *callbacks],
+        prices=prices, callbacks=[*([bar] if bar else []), LogTrials(), StopWhenExhausted(), StopOnFailures(),
+                                  *callbacks],
         shared=shared, shared_arguments=spec.record(purpose="a shared run", exclude=("cache", "storage"))
         if shared is not None and not worker else None, consistency=consistency, feedback=feedback,
+        scoring=bar.rows if bar else None,
     )
 
 
