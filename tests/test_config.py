@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from autoprompt.cli import main
-from autoprompt.config import STARTER, load_config
+from autoprompt.config import HOSTED_STARTER_MODEL, STARTER, load_config, starter
 from autoprompt.errors import ConfigError
 
 
@@ -16,10 +16,11 @@ def test_init_writes_a_starter_that_validates_and_refuses_to_overwrite(tmp_path:
                                                                        capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "run.yaml"
     assert main(["init", str(path)]) == 0
-    assert path.read_text() == STARTER
+    assert path.read_text() == starter()  # STARTER, or on a base install the same file on a hosted model
     config = load_config(path)
+    model = "local" if starter() == STARTER else HOSTED_STARTER_MODEL
     assert (config["data"], config["model"], config["budget"], config["strategy"], config["run_dir"]) == (
-        "sentiment", "local", 500, "refine", "runs/sentiment")
+        "sentiment", model, 500, "refine", "runs/sentiment")
     assert main(["init", str(path)]) == 2
     assert "already exists; pass --force" in capsys.readouterr().err
     assert main(["init", str(path), "--force"]) == 0

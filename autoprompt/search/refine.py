@@ -106,7 +106,7 @@ class RefinementStrategy:
         self.seed = seed
         self.reviewed = list(reviewed)
         self.calibrate_pruned = calibrate_pruned
-        self.trials: list[Trial] = list(context.trials)  # every trial told, in order
+        self.trials: list[Trial] = []  # every trial told, in order
         self.incumbent: Trial | None = None
         self.base: Trial | None = None
         self.chain: list[Trial] = []
