@@ -27,7 +27,7 @@ from autoprompt.wire import response_format
 
 
 def _dspy() -> Any:
-    return require("dspy", package="dspy-ai", extra="dspy")
+    return require("dspy", extra="dspy")
 
 
 def _text_of(output: Any) -> str:
