@@ -271,6 +271,13 @@ def test_a_dspy_lm_serves_as_backend(server: str, small_csv: Path) -> None:
                                  seed=0, first_rung=8)
     assert result.trials[0].n == result.dev_size and result.calls <= 24
     assert KEY not in json.dumps(DSPyBackend(lm).params)
+    seen: list = []
+    DSPyBackend(lm).score("Is 'A wonderful film.' positive or negative? Answer:", [" positive", " negative"],
+                          on_usage=seen.append)
+    assert seen[0].input_tokens > 5 and seen[0].output_tokens > 0  # as llama-server reported them
+    priced = autoprompt.optimize(small_csv, inputs="text", target="label", model=DSPyBackend(lm), budget=24, seed=0,
+                                 first_rung=8, price=(1.0, 2.0), max_usd=1.0)
+    assert priced.usd > 0 and priced.tokens > 0
 
 
 def test_sampled_answers_follow_their_seed_and_a_judge_grades_over_messages(server: str) -> None:
