@@ -43,7 +43,7 @@ test: lint
 	$(BIN)/python -m pytest -q
 
 # The dependency floors: a second venv with the lowest versions pyproject.toml allows (uv's lowest-direct
-# resolution), running every test that needs no extra beyond text and postgres (about 10 minutes; .ci/run).
+# resolution), running every test that needs no extra beyond text, postgres and bedrock (about 10 minutes; .ci/run).
 LOWEST ?= $(HOME)/.cache/autoprompt/lowest
 LOWEST_TESTS := tests/records tests/data tests/prompts tests/propose tests/evaluate tests/search tests/report \
 	tests/storage tests/test_spec.py tests/test_config.py tests/test_cli.py tests/test_errors.py tests/test_wire.py \
@@ -52,7 +52,7 @@ LOWEST_TESTS := tests/records tests/data tests/prompts tests/propose tests/evalu
 	tests/models/test_client.py
 test-lowest: setup-test
 	rm -rf $(LOWEST) && $(BIN)/uv venv -q -p $(PYTHON) $(LOWEST)
-	VIRTUAL_ENV=$(LOWEST) $(BIN)/uv pip install -q --resolution lowest-direct -e '.[text,postgres]' 'pytest>=8'
+	VIRTUAL_ENV=$(LOWEST) $(BIN)/uv pip install -q --resolution lowest-direct -e '.[text,postgres,bedrock]' 'pytest>=8'
 	VIRTUAL_ENV=$(LOWEST) $(BIN)/uv pip list | grep -iE '^(jinja2|pandas|numpy|optuna|openai|anthropic|tenacity|pydantic) '
 	$(LOWEST)/bin/python -m pytest -q -m "not model" -p no:cacheprovider $(LOWEST_TESTS) --ignore tests/report/test_mlflow.py
 

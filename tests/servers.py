@@ -334,6 +334,48 @@ class AzureProxy(LoopbackProxy):
             self.answer(handler, response.status, payload)
 
 
+class BedrockProxy(LoopbackProxy):
+    """Amazon Bedrock's runtime in front of llama-server, as AWS documents it for Claude: a POST to
+    ``/model/{model id}/invoke`` whose body is the Messages request without ``model`` and with
+    ``anthropic_version: bedrock-2023-05-31``, signed with SigV4 (an ``Authorization: AWS4-HMAC-SHA256
+    Credential=KEY/DATE/REGION/bedrock/aws4_request, SignedHeaders=..., Signature=...`` header and
+    ``X-Amz-Date``). A request signed for another access key or region is 403, an unknown model 404;
+    the rest goes to llama-server's ``/v1/messages`` and its answer back as Bedrock returns it. ``seen``
+    keeps each request's path and body."""
+
+    def __init__(self, upstream: str, key: str, access_key: str, region: str,
+                 models: tuple[str, ...] = ("anthropic.claude-3-haiku-20240307-v1:0",)) -> None:
+        super().__init__(upstream)
+        self.key, self.access_key, self.region, self.models = key, access_key, region, models
+        self.seen: list[tuple[str, dict[str, object]]] = []
+
+    def post(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
+        path = urllib.parse.unquote(urllib.parse.urlsplit(handler.path).path)
+        request = json.loads(body or b"{}")
+        with self._lock:
+            self.seen.append((path, request))
+        signed = re.fullmatch(rf"AWS4-HMAC-SHA256 Credential={re.escape(self.access_key)}/\d{{8}}/"
+                              rf"{re.escape(self.region)}/bedrock/aws4_request, SignedHeaders=[a-z0-9;-]+, "
+                              r"Signature=[0-9a-f]{64}", handler.headers.get("Authorization", ""))
+        route = re.fullmatch(r"/model/([^/]+)/invoke", path)
+        if not signed or not handler.headers.get("X-Amz-Date"):
+            self.answer(handler, 403, b'{"message": "The security token included in the request is invalid."}')
+        elif route is None or route.group(1) not in self.models or "model" in request or \
+                request.get("anthropic_version") != "bedrock-2023-05-31":
+            unknown = b'{"message": "Could not resolve the foundation model from the model identifier."}'
+            self.answer(handler, 404, unknown)
+        else:
+            messages = {k: v for k, v in request.items() if k != "anthropic_version"}
+            conn = http.client.HTTPConnection(self.upstream, timeout=120)
+            conn.request("POST", "/v1/messages", body=json.dumps({**messages, "model": "smollm2"}),
+                         headers={"Content-Type": "application/json", "x-api-key": self.key,
+                                  "anthropic-version": "2023-06-01"})
+            response = conn.getresponse()
+            payload = response.read()
+            conn.close()
+            self.answer(handler, response.status, payload)
+
+
 class _BusyServer(ThreadingHTTPServer):
     """A threading HTTP server whose listen backlog takes a burst of connections (the default, 5,
     drops the rest of a 64-request burst, and the client retries them a second later)."""

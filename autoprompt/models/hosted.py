@@ -167,12 +167,12 @@ class APIBackend:
                 if connection.key != NO_KEY and self.base_url not in (None, self.own_base_url):
                     announce_key(self.key_env, self.base_url)
                 connection.client = getattr(self._sdk(), self.client_class)(
-                    api_key=connection.key, max_retries=0, timeout=self.policy.timeout, **self._where())
+                    max_retries=0, timeout=self.policy.timeout, **self._where(connection.key))
             return connection.client
 
-    def _where(self) -> dict[str, Any]:
-        """The SDK client's arguments that say where requests go."""
-        return {"base_url": self.base_url}
+    def _where(self, key: str) -> dict[str, Any]:
+        """The SDK client's arguments that say where requests go and who sends them."""
+        return {"api_key": key, "base_url": self.base_url}
 
     @property
     def _key(self) -> str:

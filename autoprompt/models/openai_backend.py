@@ -100,8 +100,8 @@ class AzureOpenAIBackend(OpenAIBackend):
     def params(self) -> dict[str, object]:
         return {**super().params, "api_version": self.api_version}
 
-    def _where(self) -> dict[str, Any]:
-        return {"azure_endpoint": self.base_url, "api_version": self.api_version}
+    def _where(self, key: str) -> dict[str, Any]:
+        return {"api_key": key, "azure_endpoint": self.base_url, "api_version": self.api_version}
 
 
 def _usage(reported: Any) -> Usage:

@@ -46,9 +46,10 @@ def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int 
         openai = AzureOpenAIBackend if parsed.provider == "azure" else OpenAIBackend
         return openai.from_spec(spec, limits=limits, key_env=key_env, options=options)
     if parsed.api == "anthropic":
-        from autoprompt.models.anthropic_backend import AnthropicBackend
+        from autoprompt.models.anthropic_backend import AnthropicBackend, AnthropicBedrockBackend
 
-        return AnthropicBackend.from_spec(spec, limits=limits, key_env=key_env, options=options)
+        anthropic = AnthropicBedrockBackend if parsed.provider == "bedrock" else AnthropicBackend
+        return anthropic.from_spec(spec, limits=limits, key_env=key_env, options=options)
     factory = load("autoprompt.backends", parsed.provider)
     if factory is not None:
         return _plugged(factory(spec), spec)
@@ -56,7 +57,7 @@ def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int 
     raise ConfigError(
         f"unknown model '{spec}'; use 'local' (bundled SmolLM2), 'local:gemma', 'local:/path/to/model.gguf', "
         f"'openai:MODEL[@BASE_URL]', 'anthropic:MODEL[@BASE_URL]', 'gemini:MODEL', 'openrouter:VENDOR/MODEL', "
-        f"'ollama:MODEL[@BASE_URL]', 'azure:DEPLOYMENT@ENDPOINT', 'fake'{installed}"
+        f"'ollama:MODEL[@BASE_URL]', 'azure:DEPLOYMENT@ENDPOINT', 'bedrock:MODEL_ID', 'fake'{installed}"
     )
 
 

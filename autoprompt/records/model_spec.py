@@ -10,7 +10,7 @@ Forms:
   a path may hold ``@``);
 - ``PROVIDER:MODEL[@BASE_URL]`` for a hosted provider of ``PROVIDERS`` (``openai``, ``anthropic``,
   ``gemini``, ``openrouter``, ``ollama``, ``groq``, ``together``, ``deepseek``, ``mistral``,
-  ``vllm``, ``azure``: there MODEL is the deployment and BASE_URL the
+  ``vllm``, ``bedrock`` (a Bedrock model id), ``azure``: there MODEL is the deployment and BASE_URL the
   resource endpoint; also ``PROVIDER/MODEL``, as LiteLLM users write it):
   ``provider``, ``model`` and ``base_url``. ``PROVIDERS`` says which API each speaks, where it
   is reached by default and which variable holds its key.
@@ -48,6 +48,8 @@ PROVIDERS = {
     "vllm": Provider("openai", "http://127.0.0.1:8000/v1", "VLLM_API_KEY", key_required=False),
     # Azure OpenAI: MODEL is the deployment, BASE_URL the resource endpoint (or AZURE_OPENAI_ENDPOINT)
     "azure": Provider("openai", None, "AZURE_OPENAI_API_KEY"),
+    # Claude on Amazon Bedrock: MODEL is the Bedrock model id; boto3 finds the credentials
+    "bedrock": Provider("anthropic", None, "AWS_ACCESS_KEY_ID", key_required=False),
 }
 HOSTED_PROVIDERS = tuple(PROVIDERS)  # the providers whose models are reached at a base URL
 

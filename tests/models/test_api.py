@@ -224,6 +224,26 @@ def test_azure_takes_its_endpoint_key_and_version_from_azures_variables(monkeypa
     assert Client(other)._key("score", "x", sample=0) != key  # another API version, another cached answer
 
 
+def test_bedrock_takes_its_region_and_credentials_from_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    from autoprompt.models.anthropic_backend import BEDROCK_REGION, AnthropicBedrockBackend
+    from autoprompt.models.client import Client
+
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "ANTHROPIC_BEDROCK_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    backend = get_backend("bedrock:anthropic.claude-3-haiku-20240307-v1:0")
+    assert isinstance(backend, AnthropicBedrockBackend) and backend.model == "anthropic.claude-3-haiku-20240307-v1:0"
+    assert backend.region == BEDROCK_REGION
+    client = backend._client()
+    assert str(client.base_url).startswith(f"https://bedrock-runtime.{BEDROCK_REGION}.amazonaws.com")
+    key = Client(backend)._key("score", "x", sample=0)
+    monkeypatch.setenv("AWS_REGION", "eu-west-3")
+    other = get_backend("bedrock/anthropic.claude-3-haiku-20240307-v1:0")
+    assert other.params["region"] == "eu-west-3"  # type: ignore[attr-defined]
+    assert Client(other)._key("score", "x", sample=0) != key  # another region, another cached answer
+
+
 def test_credentials_in_the_base_url_variable_never_reach_a_name_or_a_message(tmp_path: Path) -> None:
     """``OPENAI_BASE_URL=http://user:KEY@host`` (nothing listens there): one line, exit 1, no key."""
     import os

@@ -36,6 +36,7 @@ from autoprompt.search.task import prepare_task
 from tests.servers import (
     FAULTS,
     AzureProxy,
+    BedrockProxy,
     FaultProxy,
     ReasoningProxy,
     ToolUseProxy,
@@ -117,6 +118,26 @@ def test_an_azure_deployment_is_reached_at_its_route_with_its_version_and_key(se
         monkeypatch.setenv("AZURE_OPENAI_API_KEY", KEY)
         with pytest.raises(ModelConfigError, match="'gpt-4o' or its endpoint was not found"):
             get_backend(f"azure:gpt-4o@{azure.url}").score(review, [" positive", " negative"])
+
+
+def test_claude_on_bedrock_is_reached_at_its_model_route_with_signed_requests(server: str,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from autoprompt.errors import ModelConfigError
+    from autoprompt.models.registry import get_backend
+
+    model = "anthropic.claude-3-haiku-20240307-v1:0"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDAUTOPROMPTTEST")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret-never-sent")
+    monkeypatch.setenv("AWS_REGION", "eu-west-3")
+    with BedrockProxy(server, KEY, "AKIDAUTOPROMPTTEST", "eu-west-3") as bedrock:
+        text = get_backend(f"bedrock:{model}@{bedrock.url}").generate("Say the word 'hello'.", max_tokens=8)
+        assert text.strip()
+        path, body = bedrock.seen[0]
+        assert path == f"/model/{model}/invoke" and body["anthropic_version"] == "bedrock-2023-05-31"
+        assert "model" not in body and "secret-never-sent" not in json.dumps(body)
+        monkeypatch.setenv("AWS_REGION", "us-west-2")  # signed for another region: refused, one clear error
+        with pytest.raises(ModelConfigError, match="HTTP 403"):
+            get_backend(f"bedrock:{model}@{bedrock.url}").generate("Say 'hello'.", max_tokens=8)
 
 
 def test_anthropic_client_through_messages_route(server: str) -> None:
