@@ -336,8 +336,9 @@ class AzureProxy(LoopbackProxy):
 
 class BedrockProxy(LoopbackProxy):
     """Amazon Bedrock's runtime in front of llama-server, as AWS documents it for Claude: a POST to
-    ``/model/{model id}/invoke`` whose body is the Messages request without ``model`` and with
-    ``anthropic_version: bedrock-2023-05-31``, signed with SigV4 (an ``Authorization: AWS4-HMAC-SHA256
+    ``/model/{model id}/invoke`` whose body is the Messages request without ``model`` and with an
+    ``anthropic_version`` (``bedrock-2023-05-31`` in AWS's documentation; the SDK sends its own), signed
+    with SigV4 (an ``Authorization: AWS4-HMAC-SHA256
     Credential=KEY/DATE/REGION/bedrock/aws4_request, SignedHeaders=..., Signature=...`` header and
     ``X-Amz-Date``). A request signed for another access key or region is 403, an unknown model 404;
     the rest goes to llama-server's ``/v1/messages`` and its answer back as Bedrock returns it. ``seen``
@@ -361,7 +362,7 @@ class BedrockProxy(LoopbackProxy):
         if not signed or not handler.headers.get("X-Amz-Date"):
             self.answer(handler, 403, b'{"message": "The security token included in the request is invalid."}')
         elif route is None or route.group(1) not in self.models or "model" in request or \
-                request.get("anthropic_version") != "bedrock-2023-05-31":
+                not request.get("anthropic_version"):
             unknown = b'{"message": "Could not resolve the foundation model from the model identifier."}'
             self.answer(handler, 404, unknown)
         else:

@@ -89,8 +89,8 @@ def test_each_provider_name_reaches_its_route_with_its_own_key(server: str, monk
     its own variable (Ollama and vLLM need none; this server wants one)."""
     from autoprompt.models.registry import get_backend
 
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-not-this-one")  # never sent in place of the provider's own
     monkeypatch.setenv(PROVIDERS[provider].key_env, KEY)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-not-this-one")
     scores = get_backend(f"{provider}:smollm2@{server}/v1").score(
         "Is this review positive or negative? 'A wonderful, moving film.' Answer:", [" positive", " negative"])
     assert len(scores) == 2 and max(scores) > -50
@@ -133,7 +133,7 @@ def test_claude_on_bedrock_is_reached_at_its_model_route_with_signed_requests(se
         text = get_backend(f"bedrock:{model}@{bedrock.url}").generate("Say the word 'hello'.", max_tokens=8)
         assert text.strip()
         path, body = bedrock.seen[0]
-        assert path == f"/model/{model}/invoke" and body["anthropic_version"] == "bedrock-2023-05-31"
+        assert path == f"/model/{model}/invoke" and body["anthropic_version"]
         assert "model" not in body and "secret-never-sent" not in json.dumps(body)
         monkeypatch.setenv("AWS_REGION", "us-west-2")  # signed for another region: refused, one clear error
         with pytest.raises(ModelConfigError, match="HTTP 403"):
