@@ -377,6 +377,40 @@ class BedrockProxy(LoopbackProxy):
             self.answer(handler, response.status, payload)
 
 
+class VertexProxy(LoopbackProxy):
+    """Vertex AI in front of llama-server, as Google documents it for Claude: a POST to
+    ``/v1/projects/{project}/locations/{region}/publishers/anthropic/models/{model}:rawPredict`` with an
+    OAuth bearer token, whose body is the Messages request without ``model`` and with an
+    ``anthropic_version``. Another token is 401, another project, region or model 404; the rest goes to
+    llama-server's ``/v1/messages``. ``seen`` keeps each request's path and body."""
+
+    def __init__(self, upstream: str, key: str, token: str, project: str, region: str, model: str) -> None:
+        super().__init__(upstream)
+        self.key, self.token = key, token
+        self.route = f"/v1/projects/{project}/locations/{region}/publishers/anthropic/models/{model}:rawPredict"
+        self.seen: list[tuple[str, dict[str, object]]] = []
+
+    def post(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
+        path = urllib.parse.unquote(urllib.parse.urlsplit(handler.path).path)
+        request = json.loads(body or b"{}")
+        with self._lock:
+            self.seen.append((path, request))
+        if handler.headers.get("Authorization") != f"Bearer {self.token}":
+            self.answer(handler, 401, b'{"error": {"code": 401, "status": "UNAUTHENTICATED"}}')
+        elif path != self.route or "model" in request or not request.get("anthropic_version"):
+            self.answer(handler, 404, b'{"error": {"code": 404, "status": "NOT_FOUND"}}')
+        else:
+            messages = {k: v for k, v in request.items() if k != "anthropic_version"}
+            conn = http.client.HTTPConnection(self.upstream, timeout=120)
+            conn.request("POST", "/v1/messages", body=json.dumps({**messages, "model": "smollm2"}),
+                         headers={"Content-Type": "application/json", "x-api-key": self.key,
+                                  "anthropic-version": "2023-06-01"})
+            response = conn.getresponse()
+            payload = response.read()
+            conn.close()
+            self.answer(handler, response.status, payload)
+
+
 class _BusyServer(ThreadingHTTPServer):
     """A threading HTTP server whose listen backlog takes a burst of connections (the default, 5,
     drops the rest of a 64-request burst, and the client retries them a second later)."""

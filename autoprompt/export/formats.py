@@ -108,8 +108,8 @@ def promptfoo_provider(exported: ExportedPrompt, override: str | None) -> dict[s
         if spec.endpoint:
             entry["config"]["apiHost"] = urlsplit(spec.endpoint).netloc or spec.endpoint
         return entry
-    if spec.provider == "bedrock":  # promptfoo signs with the AWS credentials of its own environment
-        return {"id": f"bedrock:{model_name(exported, override)}", "config": {
+    if spec.provider in ("bedrock", "vertex"):  # promptfoo signs with the cloud's credentials of its environment
+        return {"id": f"{spec.provider}:{model_name(exported, override)}", "config": {
             "max_tokens": max_tokens, "temperature": 0, **structured(exported, "anthropic")}}
     if spec.api == "anthropic":
         entry = {"id": f"anthropic:messages:{model_name(exported, override)}",

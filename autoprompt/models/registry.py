@@ -46,9 +46,14 @@ def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int 
         openai = AzureOpenAIBackend if parsed.provider == "azure" else OpenAIBackend
         return openai.from_spec(spec, limits=limits, key_env=key_env, options=options)
     if parsed.api == "anthropic":
-        from autoprompt.models.anthropic_backend import AnthropicBackend, AnthropicBedrockBackend
+        from autoprompt.models.anthropic_backend import (
+            AnthropicBackend,
+            AnthropicBedrockBackend,
+            AnthropicVertexBackend,
+        )
 
-        anthropic = AnthropicBedrockBackend if parsed.provider == "bedrock" else AnthropicBackend
+        anthropic = {"bedrock": AnthropicBedrockBackend, "vertex": AnthropicVertexBackend}.get(parsed.provider,
+                                                                                             AnthropicBackend)
         return anthropic.from_spec(spec, limits=limits, key_env=key_env, options=options)
     factory = load("autoprompt.backends", parsed.provider)
     if factory is not None:
@@ -57,7 +62,7 @@ def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int 
     raise ConfigError(
         f"unknown model '{spec}'; use 'local' (bundled SmolLM2), 'local:gemma', 'local:/path/to/model.gguf', "
         f"'openai:MODEL[@BASE_URL]', 'anthropic:MODEL[@BASE_URL]', 'gemini:MODEL', 'openrouter:VENDOR/MODEL', "
-        f"'ollama:MODEL[@BASE_URL]', 'azure:DEPLOYMENT@ENDPOINT', 'bedrock:MODEL_ID', 'fake'{installed}"
+        f"'ollama:MODEL[@BASE_URL]', 'azure:DEPLOYMENT@ENDPOINT', 'bedrock:MODEL_ID', 'vertex:MODEL', 'fake'{installed}"
     )
 
 

@@ -244,6 +244,25 @@ def test_bedrock_takes_its_region_and_credentials_from_aws(monkeypatch: pytest.M
     assert Client(other)._key("score", "x", sample=0) != key  # another region, another cached answer
 
 
+def test_vertex_needs_a_project_and_keeps_region_and_project_in_every_cache_key(monkeypatch: pytest.MonkeyPatch
+                                                                                ) -> None:
+    from autoprompt.models.anthropic_backend import VERTEX_REGION, AnthropicVertexBackend
+    from autoprompt.models.client import Client
+
+    for name in ("ANTHROPIC_VERTEX_PROJECT_ID", "GOOGLE_CLOUD_PROJECT", "CLOUD_ML_REGION", "ANTHROPIC_VERTEX_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError, match="vertex:claude-3-5-haiku@20241022 needs a Google Cloud project; set "
+                                          "ANTHROPIC_VERTEX_PROJECT_ID"):
+        get_backend("vertex:claude-3-5-haiku@20241022")
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "acme-ml")
+    backend = get_backend("vertex:claude-3-5-haiku@20241022")
+    assert isinstance(backend, AnthropicVertexBackend) and backend.model == "claude-3-5-haiku@20241022"
+    assert (backend.project, backend.region) == ("acme-ml", VERTEX_REGION)
+    key = Client(backend)._key("score", "x", sample=0)
+    monkeypatch.setenv("CLOUD_ML_REGION", "europe-west1")
+    assert Client(get_backend("vertex:claude-3-5-haiku@20241022"))._key("score", "x", sample=0) != key
+
+
 def test_credentials_in_the_base_url_variable_never_reach_a_name_or_a_message(tmp_path: Path) -> None:
     """``OPENAI_BASE_URL=http://user:KEY@host`` (nothing listens there): one line, exit 1, no key."""
     import os

@@ -40,6 +40,7 @@ from tests.servers import (
     FaultProxy,
     ReasoningProxy,
     ToolUseProxy,
+    VertexProxy,
     llama_server,
     prompt_tokens_processed,
 )
@@ -138,6 +139,25 @@ def test_claude_on_bedrock_is_reached_at_its_model_route_with_signed_requests(se
         monkeypatch.setenv("AWS_REGION", "us-west-2")  # signed for another region: refused, one clear error
         with pytest.raises(ModelConfigError, match="HTTP 403"):
             get_backend(f"bedrock:{model}@{bedrock.url}").generate("Say 'hello'.", max_tokens=8)
+
+
+def test_claude_on_vertex_is_reached_at_its_project_route_with_its_token(server: str,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from autoprompt.errors import ModelConfigError
+    from autoprompt.models.registry import get_backend
+
+    model = "claude-3-5-haiku@20241022"
+    monkeypatch.setenv("GOOGLE_OAUTH_ACCESS_TOKEN", "ya29.autoprompt-test")
+    monkeypatch.setenv("ANTHROPIC_VERTEX_PROJECT_ID", "acme-ml")
+    monkeypatch.setenv("CLOUD_ML_REGION", "europe-west1")
+    with VertexProxy(server, KEY, "ya29.autoprompt-test", "acme-ml", "europe-west1", model) as vertex:
+        monkeypatch.setenv("ANTHROPIC_VERTEX_BASE_URL", vertex.url + "/v1")
+        assert get_backend(f"vertex:{model}").generate("Say the word 'hello'.", max_tokens=8).strip()
+        path, body = vertex.seen[0]
+        assert path == vertex.route and "model" not in body and body["anthropic_version"]
+        monkeypatch.setenv("GOOGLE_OAUTH_ACCESS_TOKEN", "ya29.expired")
+        with pytest.raises(ModelConfigError, match="HTTP 401"):
+            get_backend(f"vertex:{model}").generate("Say 'hello'.", max_tokens=8)
 
 
 def test_anthropic_client_through_messages_route(server: str) -> None:

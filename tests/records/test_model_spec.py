@@ -22,6 +22,8 @@ from autoprompt.records.model_spec import PROVIDERS, ModelSpec
      "openrouter:meta-llama/llama-3-8b"),
     ("ollama:llama3@http://box:11434/v1", ModelSpec("ollama", "llama3", "http://box:11434/v1"),
      "ollama:llama3@http://box:11434/v1"),
+    ("vertex:claude-3-5-haiku@20241022", ModelSpec("vertex", "claude-3-5-haiku@20241022"),
+     "vertex:claude-3-5-haiku@20241022"),
     ("azure/chat-prod@https://acme.openai.azure.com", ModelSpec("azure", "chat-prod", "https://acme.openai.azure.com"),
      "azure:chat-prod@https://acme.openai.azure.com"),
 ])
