@@ -13,6 +13,12 @@ from autoprompt.export.manifest import load_prompt
 from autoprompt.report.mlflow_log import log_to_mlflow
 
 
+@pytest.fixture(autouse=True)
+def _artifacts_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """MLflow's SQLite store keeps artifacts under ./mlruns of the working directory: a temporary one here."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture
 def run(tmp_path: Path, keyword_csv: Path) -> Path:
     out = tmp_path / "run"
@@ -53,7 +59,7 @@ def test_a_run_goes_to_mlflow_with_its_settings_scores_curves_and_files(run: Pat
 
 
 def test_the_winner_is_registered_as_a_prompt_that_renders_what_was_scored(run: Path, tmp_path: Path) -> None:
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
     first = log_to_mlflow(run, experiment="keywords", register="keywords", tracking_uri=uri)
     second = log_to_mlflow(run, experiment="keywords", register="keywords", tracking_uri=uri)
     assert (first.prompt_uri, second.prompt_uri) == ("prompts:/keywords/1", "prompts:/keywords/2")
