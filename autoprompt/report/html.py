@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from autoprompt.errors import MissingDependency
+from autoprompt.report.run_record import RunRecord
 from autoprompt.report.writer import (
     EXAMPLE_COLUMNS,
     FEEDBACK_COLUMNS,
     PAGE_EXAMPLE_ROWS,
-    RunRecord,
     best_so_far,
     confusion,
     escape,

@@ -36,7 +36,8 @@ from typing import Any
 
 from autoprompt.errors import ConfigError, MissingDependency
 from autoprompt.export.formats import FORMATS, chat_messages, export_run, test_examples
-from autoprompt.report.writer import RunRecord, production_spends
+from autoprompt.report.run_record import RunRecord
+from autoprompt.report.writer import production_spends
 
 # What a run directory holds about its result (``OptimizationResult.export``); data copies, the response
 # cache and the trial log of an unfinished run are not logged.
