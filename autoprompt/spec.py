@@ -40,6 +40,7 @@ from autoprompt.errors import ConfigError, excerpt
 from autoprompt.files import names_file
 from autoprompt.models.backend import Backend
 from autoprompt.prompts.pattern import check_pattern
+from autoprompt.propose.families import FAMILIES
 from autoprompt.records.feedback import Feedback
 from autoprompt.records.model_spec import ModelSpec
 
@@ -62,7 +63,6 @@ else:
     DataSource = ModelSource = MetricSource = CacheSource = Prices = Library = Any
 
 MAX_SEED = 2**32 - 1  # numpy's and Optuna's samplers take seeds up to this
-FAMILIES = ("feedback", "move", "demos", "explore", "words", "edit", "rewrite")  # propose.registry's, pinned by a test
 
 
 @dataclass(frozen=True)
@@ -329,6 +329,10 @@ class RunSpec(BaseModel):
     run_dir: Annotated[StrictStr | None, Option(
         "directory for the run, the exported winner and the reports (required on the command line)", alias="out",
         saved=False)] = None
+    track: Annotated[Literal["mlflow"] | None, Option(
+        "when the run ends, log it to an experiment tracker: mlflow (MLFLOW_TRACKING_URI says where, "
+        "MLFLOW_EXPERIMENT_NAME names the experiment, default autoprompt; the winner is registered in the Prompt "
+        "Registry under the --out folder's name)", choices=("mlflow",), resumable=True)] = None
 
     @field_validator("model", mode="before")
     @classmethod
@@ -604,6 +608,12 @@ def spec_from(values: Mapping[str, Any], where: str) -> RunSpec:
 # --- the command line -----------------------------------------------------------------------------------
 
 
+# ``--help`` sections: each starts at the setting named here and runs to the next (declaration order)
+SECTIONS = {"data": "data and the starting prompt", "model": "model", "metric": "scoring and answers",
+            "budget": "limits and spend", "seed": "the task and your components", "top_k": "search",
+            "storage": "shared runs", "judge_model": "judges, consistency and feedback", "run_dir": "output"}
+
+
 def add_options(parser: argparse.ArgumentParser, names: Sequence[str] | None = None, *,
                 given: Mapping[str, str] | None = None, required: Collection[str] = ()) -> None:
     """Add a flag for every setting that has one, or for the settings ``names`` only (the few that
@@ -612,14 +622,17 @@ def add_options(parser: argparse.ArgumentParser, names: Sequence[str] | None = N
     config file fills the rest. ``given`` maps a setting to what its default means in that command
     instead (``"the run's"``; empty: as its help says): the flag then reads None when absent; a flag
     in ``required`` must be given."""
+    target: argparse.ArgumentParser | argparse._ArgumentGroup = parser
     for name, (default, opt) in options().items():
+        if names is None and name in SECTIONS:  # the full set: --help shows it in sections
+            target = parser.add_argument_group(SECTIONS[name])
         if not opt.cli or (names is not None and name not in names):
             continue
         meaning = (given or {}).get(name)
         shown = f" (default {meaning})" if meaning else \
             f" (default {','.join(default) if isinstance(default, tuple) else default})" if default not in (None, ()) \
             else ""
-        parser.add_argument(opt.flag(name), dest=name, type=opt.read, required=name in required,
+        target.add_argument(opt.flag(name), dest=name, type=opt.read, required=name in required,
                             default=None if name in (given or {}) else argparse.SUPPRESS,
                             metavar=opt.metavar or (None if opt.choices else (opt.alias or name).upper()),
                             action="append" if opt.repeat else "store", help=opt.help + shown, choices=opt.choices)

@@ -17,10 +17,12 @@ import http.client
 import itertools
 import json
 import os
+import re
 import socket
 import subprocess
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -295,6 +297,118 @@ class ToolUseProxy(LoopbackProxy):
                    "usage": {"input_tokens": usage.get("prompt_tokens", 0),
                              "output_tokens": usage.get("completion_tokens", 0)}}
         self.answer(handler, 200, json.dumps(message).encode())
+
+
+class AzureProxy(LoopbackProxy):
+    """Azure OpenAI's data plane in front of llama-server, as Azure documents it: a chat request is a POST to
+    ``/openai/deployments/{deployment}/chat/completions?api-version=V`` with the key in the ``api-key``
+    header. A wrong key is 401, an unknown deployment 404 ``DeploymentNotFound``, a request without an
+    ``api-version`` 404; the rest goes to llama-server's ``/v1/chat/completions``. ``seen`` keeps each
+    request's path, api-version and whether it carried a bearer token (Azure's key header replaces it)."""
+
+    def __init__(self, upstream: str, key: str, deployments: tuple[str, ...] = ("smollm2",)) -> None:
+        super().__init__(upstream)
+        self.key = key
+        self.deployments = deployments
+        self.seen: list[tuple[str, str, bool]] = []
+
+    def post(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
+        url = urllib.parse.urlsplit(handler.path)
+        version = urllib.parse.parse_qs(url.query).get("api-version", [""])[0]
+        route = re.fullmatch(r"/openai/deployments/([^/]+)/chat/completions", url.path)
+        with self._lock:
+            self.seen.append((url.path, version, "Authorization" in handler.headers))
+        if handler.headers.get("api-key") != self.key:
+            error = {"code": "401", "message": "Access denied due to invalid subscription key or wrong API endpoint."}
+            self.answer(handler, 401, json.dumps({"error": error}).encode())
+        elif route is None or route.group(1) not in self.deployments or not version:
+            error = {"code": "DeploymentNotFound", "message": "The API deployment for this resource does not exist."}
+            self.answer(handler, 404, json.dumps({"error": error}).encode())
+        else:
+            conn = http.client.HTTPConnection(self.upstream, timeout=120)
+            conn.request("POST", "/v1/chat/completions", body=body, headers={
+                "Content-Type": "application/json", "Authorization": f"Bearer {self.key}"})
+            response = conn.getresponse()
+            payload = response.read()
+            conn.close()
+            self.answer(handler, response.status, payload)
+
+
+class BedrockProxy(LoopbackProxy):
+    """Amazon Bedrock's runtime in front of llama-server, as AWS documents it for Claude: a POST to
+    ``/model/{model id}/invoke`` whose body is the Messages request without ``model`` and with an
+    ``anthropic_version`` (``bedrock-2023-05-31`` in AWS's documentation; the SDK sends its own), signed
+    with SigV4 (an ``Authorization: AWS4-HMAC-SHA256
+    Credential=KEY/DATE/REGION/bedrock/aws4_request, SignedHeaders=..., Signature=...`` header and
+    ``X-Amz-Date``). A request signed for another access key or region is 403, an unknown model 404;
+    the rest goes to llama-server's ``/v1/messages`` and its answer back as Bedrock returns it. ``seen``
+    keeps each request's path and body."""
+
+    def __init__(self, upstream: str, key: str, access_key: str, region: str,
+                 models: tuple[str, ...] = ("anthropic.claude-3-haiku-20240307-v1:0",)) -> None:
+        super().__init__(upstream)
+        self.key, self.access_key, self.region, self.models = key, access_key, region, models
+        self.seen: list[tuple[str, dict[str, object]]] = []
+
+    def post(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
+        path = urllib.parse.unquote(urllib.parse.urlsplit(handler.path).path)
+        request = json.loads(body or b"{}")
+        with self._lock:
+            self.seen.append((path, request))
+        signed = re.fullmatch(rf"AWS4-HMAC-SHA256 Credential={re.escape(self.access_key)}/\d{{8}}/"
+                              rf"{re.escape(self.region)}/bedrock/aws4_request, SignedHeaders=[a-z0-9;-]+, "
+                              r"Signature=[0-9a-f]{64}", handler.headers.get("Authorization", ""))
+        route = re.fullmatch(r"/model/([^/]+)/invoke", path)
+        if not signed or not handler.headers.get("X-Amz-Date"):
+            self.answer(handler, 403, b'{"message": "The security token included in the request is invalid."}')
+        elif route is None or route.group(1) not in self.models or "model" in request or \
+                not request.get("anthropic_version"):
+            unknown = b'{"message": "Could not resolve the foundation model from the model identifier."}'
+            self.answer(handler, 404, unknown)
+        else:
+            messages = {k: v for k, v in request.items() if k != "anthropic_version"}
+            conn = http.client.HTTPConnection(self.upstream, timeout=120)
+            conn.request("POST", "/v1/messages", body=json.dumps({**messages, "model": "smollm2"}),
+                         headers={"Content-Type": "application/json", "x-api-key": self.key,
+                                  "anthropic-version": "2023-06-01"})
+            response = conn.getresponse()
+            payload = response.read()
+            conn.close()
+            self.answer(handler, response.status, payload)
+
+
+class VertexProxy(LoopbackProxy):
+    """Vertex AI in front of llama-server, as Google documents it for Claude: a POST to
+    ``/v1/projects/{project}/locations/{region}/publishers/anthropic/models/{model}:rawPredict`` with an
+    OAuth bearer token, whose body is the Messages request without ``model`` and with an
+    ``anthropic_version``. Another token is 401, another project, region or model 404; the rest goes to
+    llama-server's ``/v1/messages``. ``seen`` keeps each request's path and body."""
+
+    def __init__(self, upstream: str, key: str, token: str, project: str, region: str, model: str) -> None:
+        super().__init__(upstream)
+        self.key, self.token = key, token
+        self.route = f"/v1/projects/{project}/locations/{region}/publishers/anthropic/models/{model}:rawPredict"
+        self.seen: list[tuple[str, dict[str, object]]] = []
+
+    def post(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
+        path = urllib.parse.unquote(urllib.parse.urlsplit(handler.path).path)
+        request = json.loads(body or b"{}")
+        with self._lock:
+            self.seen.append((path, request))
+        if handler.headers.get("Authorization") != f"Bearer {self.token}":
+            self.answer(handler, 401, b'{"error": {"code": 401, "status": "UNAUTHENTICATED"}}')
+        elif path != self.route or "model" in request or not request.get("anthropic_version"):
+            self.answer(handler, 404, b'{"error": {"code": 404, "status": "NOT_FOUND"}}')
+        else:
+            messages = {k: v for k, v in request.items() if k != "anthropic_version"}
+            conn = http.client.HTTPConnection(self.upstream, timeout=120)
+            conn.request("POST", "/v1/messages", body=json.dumps({**messages, "model": "smollm2"}),
+                         headers={"Content-Type": "application/json", "x-api-key": self.key,
+                                  "anthropic-version": "2023-06-01"})
+            response = conn.getresponse()
+            payload = response.read()
+            conn.close()
+            self.answer(handler, response.status, payload)
 
 
 class _BusyServer(ThreadingHTTPServer):

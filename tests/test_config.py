@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from autoprompt.cli import main
-from autoprompt.config import STARTER, load_config
+from autoprompt.config import HOSTED_STARTER_MODEL, STARTER, load_config, starter
 from autoprompt.errors import ConfigError
 
 
@@ -16,10 +16,11 @@ def test_init_writes_a_starter_that_validates_and_refuses_to_overwrite(tmp_path:
                                                                        capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "run.yaml"
     assert main(["init", str(path)]) == 0
-    assert path.read_text() == STARTER
+    assert path.read_text() == starter()  # STARTER, or on a base install the same file on a hosted model
     config = load_config(path)
+    model = "local" if starter() == STARTER else HOSTED_STARTER_MODEL
     assert (config["data"], config["model"], config["budget"], config["strategy"], config["run_dir"]) == (
-        "sentiment", "local", 500, "refine", "runs/sentiment")
+        "sentiment", model, 500, "refine", "runs/sentiment")
     assert main(["init", str(path)]) == 2
     assert "already exists; pass --force" in capsys.readouterr().err
     assert main(["init", str(path), "--force"]) == 0
@@ -89,3 +90,26 @@ def test_every_key_the_starter_mentions_is_a_setting() -> None:
 
     mentioned = set(re.findall(r"^#? ?([a-z_]+): ", STARTER, flags=re.MULTILINE))
     assert mentioned and mentioned <= set(keys()), mentioned - set(keys())
+
+
+def test_without_the_local_models_init_writes_a_config_that_runs_on_a_hosted_model(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A base install (no [local]) runs 'autoprompt init' and then the written file, no flag added: here against
+    an OpenAI-compatible server on loopback, named by the OpenAI SDK's own variables."""
+    import importlib.util
+
+    from tests.servers import LatencyServer
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "llama_cpp" else real(name, *a))
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "run.yaml"]) == 0
+    monkeypatch.setattr(importlib.util, "find_spec", real)
+    assert load_config(tmp_path / "run.yaml")["model"] == "openai:gpt-4o-mini"
+    with LatencyServer(0.0) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-loopback")
+        assert main(["optimize", "--config", "run.yaml", "-q"]) == 0
+        assert server.requests > 0
+    assert (tmp_path / "runs" / "sentiment" / "winner.json").is_file()
+    assert "winner" in capsys.readouterr().out

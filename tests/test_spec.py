@@ -17,9 +17,7 @@ from autoprompt.models.cache import SQLiteCache
 from autoprompt.models.usage import PriceTable
 from autoprompt.prompts.library import TemplateLibrary
 from autoprompt.prompts.template import Template
-from autoprompt.propose.registry import FAMILIES
 from autoprompt.records.feedback import Feedback, Verdict
-from autoprompt.spec import FAMILIES as SPEC_FAMILIES
 from autoprompt.spec import RunSpec, add_options, options, spec_from
 
 # optimize's face over the spec: these keyword arguments are records of several settings
@@ -37,10 +35,6 @@ def test_optimize_keyword_arguments_are_the_spec_settings() -> None:
     for name, default in defaults.items():
         if name != "data":
             assert getattr(spec, name) == (tuple(default) if isinstance(default, list | tuple) else default), name
-
-
-def test_the_spec_default_operators_are_the_registry_families() -> None:
-    assert SPEC_FAMILIES == FAMILIES
 
 
 def _every_setting(tmp_path: Path) -> dict[str, object]:
@@ -69,7 +63,7 @@ def _every_setting(tmp_path: Path) -> dict[str, object]:
         "consistency": 3,
         "temperature": 0.9, "consistency_weight": 0.25,
         "feedback": [Feedback(example_id="e1", output="x", verdict=Verdict.REJECT, note="too long")],
-        "run_dir": str(tmp_path / "run"),
+        "run_dir": str(tmp_path / "run"), "track": "mlflow",
     }
 
 

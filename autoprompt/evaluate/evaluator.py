@@ -54,6 +54,7 @@ from autoprompt.records.task_kind import TaskKind
 T = TypeVar("T")
 R = TypeVar("R")
 
+ROWS_REPORTED = 64  # rows between two progress reports of ``evaluate(..., on_rows=...)``
 NO_RENDER = "the prompt does not render"  # how a failed row that never reached the model starts
 
 
@@ -174,7 +175,24 @@ class Evaluator:
         similar = token_f1 if self.metric.model_graded else self.metric
         return (similar(Example("", {}, a), b) + similar(Example("", {}, b), a)) / 2
 
-    def evaluate(self, prompt: Prompt, examples: Sequence[Example]) -> list[Prediction]:
+    def evaluate(self, prompt: Prompt, examples: Sequence[Example], *,
+                 on_rows: Callable[[int, int], None] | None = None) -> list[Prediction]:
+        """Every example's prediction; ``on_rows(done, total)`` hears after each chunk of ``ROWS_REPORTED``
+        rows (the same predictions: rows are scored independently)."""
+        if on_rows is None:
+            return self._evaluate(prompt, examples)
+        done: list[Prediction] = []
+        on_rows(0, len(examples))
+        for start in range(0, len(examples), ROWS_REPORTED):
+            try:
+                done += self._evaluate(prompt, examples[start:start + ROWS_REPORTED])
+            except BudgetExhausted as exc:
+                exc.predictions = done + list(exc.predictions or [])
+                raise
+            on_rows(len(done), len(examples))
+        return done
+
+    def _evaluate(self, prompt: Prompt, examples: Sequence[Example]) -> list[Prediction]:
         if self._batches(prompt) and len(examples) > 1:
             return self._evaluate_in_batches(prompt, examples)
         if self.client.concurrency > 1 and len(examples) > 1:

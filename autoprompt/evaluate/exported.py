@@ -12,7 +12,7 @@ metric grades with ``judge_model`` (default: ``model``); a run that optimized
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +29,11 @@ from autoprompt.records.task_kind import TaskKind
 
 
 def evaluate_export(exported: ExportedPrompt, data: str | Path, *, model: str | Backend | None = None,
-                    metric: str | None = None, judge_model: str | Backend | None = None) -> dict[str, Any]:
+                    metric: str | None = None, judge_model: str | Backend | None = None,
+                    on_rows: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Score the exported prompt on ``data`` with ``model`` (default: the model the run optimized for,
-    as ``winner.json`` names it) and ``metric`` (default: the run's)."""
+    as ``winner.json`` names it) and ``metric`` (default: the run's); ``on_rows(done, total)`` hears
+    how far it is."""
     manifest = exported.manifest
     try:
         kind = TaskKind(manifest.get("task", "classification"))
@@ -53,7 +55,7 @@ def evaluate_export(exported: ExportedPrompt, data: str | Path, *, model: str | 
     chosen = get_metric(metric or manifest.get("metric", "accuracy").split("~")[0])
     judge = Client(get_backend(judge_model) if judge_model is not None else backend) if chosen.needs_model else None
     evaluator = Evaluator(Client(backend), chosen.bind(judge) if judge else chosen, kind, judge_client=judge)
-    predictions = evaluator.evaluate(exported.prompt, dataset.examples)
+    predictions = evaluator.evaluate(exported.prompt, dataset.examples, on_rows=on_rows)
     _check_any_answered(predictions)
     outputs_correct = [float(p.output == ex.target) for p, ex in zip(predictions, dataset.examples)]
     return {

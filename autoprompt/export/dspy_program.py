@@ -18,7 +18,7 @@ from autoprompt.prompts.answers import parse_label
 
 
 def _dspy() -> Any:
-    return require("dspy", package="dspy-ai", extra="dspy")
+    return require("dspy", extra="dspy")
 
 
 def _signature(exported: ExportedPrompt) -> Any:

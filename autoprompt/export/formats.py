@@ -39,6 +39,7 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from autoprompt.errors import ConfigError, MissingDependency, excerpt
 from autoprompt.export.manifest import MANIFEST_FILE, TEMPLATE_FILE, ExportedPrompt, load_prompt
@@ -97,11 +98,21 @@ def model_name(exported: ExportedPrompt, override: str | None) -> str:
 
 def promptfoo_provider(exported: ExportedPrompt, override: str | None) -> dict[str, Any]:
     """The run's own provider in promptfoo's terms: Anthropic's messages API, or OpenAI's chat API
-    (the default, also for local runs), with the run's base URL as ``apiBaseUrl``."""
+    (the default, also for local runs), with the run's base URL as ``apiBaseUrl``; Azure's deployment
+    with its resource host as ``apiHost``."""
     spec = exported.model
     max_tokens = exported.answer_tokens()
+    if spec.provider == "azure":
+        entry: dict[str, Any] = {"id": f"azure:chat:{model_name(exported, override)}", "config": {
+            "temperature": 0, "max_tokens": max_tokens, **structured(exported, "openai")}}
+        if spec.endpoint:
+            entry["config"]["apiHost"] = urlsplit(spec.endpoint).netloc or spec.endpoint
+        return entry
+    if spec.provider in ("bedrock", "vertex"):  # promptfoo signs with the cloud's credentials of its environment
+        return {"id": f"{spec.provider}:{model_name(exported, override)}", "config": {
+            "max_tokens": max_tokens, "temperature": 0, **structured(exported, "anthropic")}}
     if spec.api == "anthropic":
-        entry: dict[str, Any] = {"id": f"anthropic:messages:{model_name(exported, override)}",
+        entry = {"id": f"anthropic:messages:{model_name(exported, override)}",
                                  "config": {"max_tokens": max_tokens, **structured(exported, "anthropic")}}
     else:
         entry = {"id": f"openai:chat:{model_name(exported, override)}",

@@ -12,10 +12,12 @@ The key is read from ``ANTHROPIC_API_KEY``.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from autoprompt.models.hosted import APIBackend, Completion, malformed_response, translate_sdk_error
+from autoprompt.errors import ConfigError
+from autoprompt.models.hosted import NO_KEY, APIBackend, Completion, malformed_response, translate_sdk_error
 from autoprompt.records.message import Conversation, anthropic_messages
 from autoprompt.records.usage import Usage
 from autoprompt.wire import ANSWER_TOOL, answer_tool
@@ -51,6 +53,74 @@ class AnthropicBackend(APIBackend):
             written = int(getattr(reported, "cache_creation_input_tokens", 0) or 0)
             usage = Usage(reported.input_tokens + read + written, reported.output_tokens, read)
         return Completion(answer, None, usage)
+
+
+BEDROCK_REGION = "us-east-1"  # when neither AWS_REGION nor AWS_DEFAULT_REGION names one
+
+
+class AnthropicBedrockBackend(AnthropicBackend):
+    """Claude on Amazon Bedrock: ``bedrock:MODEL_ID`` (``anthropic.claude-...-v1:0``; ``@URL`` for another
+    endpoint) through the SDK's ``AnthropicBedrock`` client. The region comes from ``AWS_REGION`` (else
+    ``AWS_DEFAULT_REGION``, else ``BEDROCK_REGION``) and is part of every cache key; the credentials are
+    whatever boto3 finds (``AWS_ACCESS_KEY_ID`` and ``AWS_SECRET_ACCESS_KEY``, a profile, a role), and
+    every request is signed with them (SigV4), never sent."""
+
+    provider = "bedrock"
+    key_env = "AWS_ACCESS_KEY_ID"
+    base_url_env = "ANTHROPIC_BEDROCK_BASE_URL"
+    client_class = "AnthropicBedrock"
+
+    def __init__(self, model: str, *, base_url: str | None = None, key_env: str | None = None,
+                 options: Mapping[str, object] | None = None, **settings: Any) -> None:
+        super().__init__(model, base_url=base_url, key_env=key_env, options=options, **settings)
+        self.key_required = False  # boto3 finds credentials in more places than one variable
+        self.own_base_url = self.base_url  # a Bedrock endpoint is the provider's own API
+        self.region = (os.environ.get("AWS_REGION", "").strip() or os.environ.get("AWS_DEFAULT_REGION", "").strip()
+                       or BEDROCK_REGION)
+
+    @property
+    def params(self) -> dict[str, object]:
+        return {**super().params, "region": self.region}
+
+    def _where(self, key: str) -> dict[str, Any]:
+        return {"aws_region": self.region, "base_url": self.base_url}
+
+
+VERTEX_REGION = "us-east5"  # when CLOUD_ML_REGION names none
+
+
+class AnthropicVertexBackend(AnthropicBackend):
+    """Claude on Google Cloud Vertex AI: ``vertex:MODEL`` (``claude-haiku-4-5@20251001``... as Vertex names
+    it; a base URL after a second ``@`` is not possible there, so another endpoint comes from
+    ``ANTHROPIC_VERTEX_BASE_URL``) through the SDK's ``AnthropicVertex`` client. The project comes from
+    ``ANTHROPIC_VERTEX_PROJECT_ID`` (else ``GOOGLE_CLOUD_PROJECT``) and the region from ``CLOUD_ML_REGION``
+    (else ``VERTEX_REGION``), both part of every cache key; the token from ``GOOGLE_OAUTH_ACCESS_TOKEN``,
+    else Google's default credentials."""
+
+    provider = "vertex"
+    key_env = "GOOGLE_OAUTH_ACCESS_TOKEN"
+    base_url_env = "ANTHROPIC_VERTEX_BASE_URL"
+    client_class = "AnthropicVertex"
+
+    def __init__(self, model: str, *, base_url: str | None = None, key_env: str | None = None,
+                 options: Mapping[str, object] | None = None, **settings: Any) -> None:
+        super().__init__(model, base_url=base_url, key_env=key_env, options=options, **settings)
+        self.key_required = False  # Google's default credentials serve when no token is given
+        self.own_base_url = self.base_url  # a Vertex endpoint is the provider's own API
+        self.region = os.environ.get("CLOUD_ML_REGION", "").strip() or VERTEX_REGION
+        self.project = (os.environ.get("ANTHROPIC_VERTEX_PROJECT_ID", "").strip()
+                        or os.environ.get("GOOGLE_CLOUD_PROJECT", "").strip())
+        if not self.project:
+            raise ConfigError(f"vertex:{model} needs a Google Cloud project; set ANTHROPIC_VERTEX_PROJECT_ID "
+                              "(or GOOGLE_CLOUD_PROJECT)")
+
+    @property
+    def params(self) -> dict[str, object]:
+        return {**super().params, "region": self.region, "project": self.project}
+
+    def _where(self, key: str) -> dict[str, Any]:
+        token = {"access_token": key} if key != NO_KEY else {}
+        return {"region": self.region, "project_id": self.project, "base_url": self.base_url, **token}
 
 
 def _answer(content: Sequence[Any], structured: bool) -> str:

@@ -13,7 +13,8 @@ Contract:
 - A paid call first waits for the backend's rate limits (``limiter``: by default this process's
   ``RateLimiter`` at the backend's ``Limits``; a shared run passes one every process shares); its token usage and USD
   cost are recorded after (and stored with the answer, so a re-run charges the
-  same tokens to the budget). An answer that fails its example for good
+  same tokens to the budget). ``served`` (a ``Spend``) adds up every charged answer, paid or from the
+  cache: what the requests cost at the provider's rate, whoever paid. An answer that fails its example for good
   (``ExampleFailed.cacheable``) is cached as that failure; one whose retries ran out
   is not, so a later run asks again; ``MAX_FAILURES_IN_A_ROW`` such requests in a row
   end the run with ``ModelError`` naming the last failure. Safe to use from several threads at once.
@@ -47,7 +48,7 @@ from autoprompt.models.cache import MemoryCache, ResponseCache, request_key
 from autoprompt.models.ratelimit import Limiter, RateLimiter
 from autoprompt.models.usage import PriceTable
 from autoprompt.records.message import Conversation, as_text, wire
-from autoprompt.records.usage import Usage
+from autoprompt.records.usage import Spend, Usage
 
 MAX_FAILURES_IN_A_ROW = 20  # requests in a row that failed after their retries: the service is down
 
@@ -69,6 +70,7 @@ class Client:
         self.backend_calls = 0
         self.usage = Usage()
         self.usd = 0.0
+        self.served = Spend()
         self.failures_in_a_row = 0
         self._lock = threading.Lock()
 
@@ -115,7 +117,10 @@ class Client:
     def _settle(self, key: str, entry: dict[str, Any]) -> None:
         """Charge an entry's usage to the budget and remember it for this client."""
         usage = Usage(*entry["usage"])
-        self.budget.record(usage, self._price(usage))
+        usd = self._price(usage)
+        self.budget.record(usage, usd)
+        with self._lock:
+            self.served += Spend(1, usage.total, usd)
         self.memo.put(key, entry)
 
     def _call(self, key: str, estimate: int, fn: Callable[[UsageSink], Any]) -> Any:

@@ -5,6 +5,9 @@ Contract:
 - ``DSPyBackend(lm)`` implements ``Backend`` with any ``dspy.BaseLM``: each request is
   one user message; labels are parsed from the answer (as for the API backends); a JSON
   schema goes to the LM as OpenAI's ``response_format`` (LiteLLM translates it per provider).
+  The tokens each call used are those the API reported (DSPy's history of the LM), and the
+  model is priced by its own name (``openai/gpt-4o-mini`` as ``gpt-4o-mini``), so ``--max-usd``
+  stops it like any hosted model.
 - ``as_dspy_lm(backend)`` returns a ``dspy.BaseLM`` whose ``forward`` sends the
   conversation to ``backend.generate`` (messages joined into one user turn, addressed
   through the chat template where the backend has one) and returns an OpenAI-shaped
@@ -27,7 +30,7 @@ from autoprompt.wire import response_format
 
 
 def _dspy() -> Any:
-    return require("dspy", package="dspy-ai", extra="dspy")
+    return require("dspy", extra="dspy")
 
 
 def _text_of(output: Any) -> str:
@@ -56,20 +59,40 @@ class DSPyBackend:
     def params(self) -> dict[str, object]:
         return {k: v for k, v in dict(self.lm.kwargs).items() if "key" not in k.lower()}
 
-    def _ask(self, text: str | Conversation, max_tokens: int, **sampling: Any) -> str:
-        outputs = self.lm(messages=as_dicts(text), max_tokens=max_tokens, **sampling)
+    @property
+    def model(self) -> str:
+        """The model's own name, as price tables know it (LiteLLM's ``provider/`` prefix dropped)."""
+        return str(self.lm.model).split("/", 1)[-1]
+
+    def _ask(self, text: str | Conversation, max_tokens: int, on_usage: Callable[[Usage], None] | None = None,
+             **sampling: Any) -> str:
+        messages = as_dicts(text)
+        outputs = self.lm(messages=messages, max_tokens=max_tokens, **sampling)
+        if on_usage is not None:
+            on_usage(_usage(self.lm, messages))
         return _text_of(outputs[0]) if outputs else ""
 
     def score(self, text: str | Conversation, continuations: Sequence[str], *, chat: bool = False,
               on_usage: Callable[[Usage], None] | None = None) -> list[float]:
-        return label_scores(Completion(self._ask(text, self.max_tokens)), continuations)
+        return label_scores(Completion(self._ask(text, self.max_tokens, on_usage)), continuations)
 
     def generate(self, text: str | Conversation, *, chat: bool = False, max_tokens: int = 16,
                  stop: Sequence[str] = (), on_usage: Callable[[Usage], None] | None = None,
                  temperature: float = 0.0, seed: int | None = None, json_schema: str | None = None) -> str:
         sampling = {"temperature": temperature, "seed": seed, "cache": False} if temperature > 0 else {}
         structured = {"response_format": response_format(json_schema)} if json_schema else {}
-        return self._ask(text, max_tokens, **sampling, **structured)
+        return self._ask(text, max_tokens, on_usage, **sampling, **structured)
+
+
+def _usage(lm: Any, messages: list[dict[str, str]]) -> Usage:
+    """The tokens the API reported for the LM's last call, from its history (DSPy records LiteLLM's usage
+    there); none when that entry is another request's or holds no usage."""
+    history = getattr(lm, "history", None) or [{}]
+    entry = history[-1] if isinstance(history[-1], Mapping) else {}
+    usage = entry.get("usage") if entry.get("messages") == messages else None
+    if not isinstance(usage, Mapping):
+        return Usage()
+    return Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
 
 
 def _joined(prompt: str | None, messages: Sequence[Mapping[str, Any]] | None) -> str:

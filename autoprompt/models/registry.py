@@ -41,13 +41,20 @@ def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int 
         batch = (options or {}).get("batch", DEFAULT_BATCH)
         return LocalBackend(spec, n_threads=n_threads, seed=seed, batch_size=int(batch))  # type: ignore[call-overload]
     if parsed.api == "openai":
-        from autoprompt.models.openai_backend import OpenAIBackend
+        from autoprompt.models.openai_backend import AzureOpenAIBackend, OpenAIBackend
 
-        return OpenAIBackend.from_spec(spec, limits=limits, key_env=key_env, options=options)
+        openai = AzureOpenAIBackend if parsed.provider == "azure" else OpenAIBackend
+        return openai.from_spec(spec, limits=limits, key_env=key_env, options=options)
     if parsed.api == "anthropic":
-        from autoprompt.models.anthropic_backend import AnthropicBackend
+        from autoprompt.models.anthropic_backend import (
+            AnthropicBackend,
+            AnthropicBedrockBackend,
+            AnthropicVertexBackend,
+        )
 
-        return AnthropicBackend.from_spec(spec, limits=limits, key_env=key_env, options=options)
+        anthropic = {"bedrock": AnthropicBedrockBackend, "vertex": AnthropicVertexBackend}.get(parsed.provider,
+                                                                                             AnthropicBackend)
+        return anthropic.from_spec(spec, limits=limits, key_env=key_env, options=options)
     factory = load("autoprompt.backends", parsed.provider)
     if factory is not None:
         return _plugged(factory(spec), spec)
@@ -55,7 +62,7 @@ def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int 
     raise ConfigError(
         f"unknown model '{spec}'; use 'local' (bundled SmolLM2), 'local:gemma', 'local:/path/to/model.gguf', "
         f"'openai:MODEL[@BASE_URL]', 'anthropic:MODEL[@BASE_URL]', 'gemini:MODEL', 'openrouter:VENDOR/MODEL', "
-        f"'ollama:MODEL[@BASE_URL]', 'fake'{installed}"
+        f"'ollama:MODEL[@BASE_URL]', 'azure:DEPLOYMENT@ENDPOINT', 'bedrock:MODEL_ID', 'vertex:MODEL', 'fake'{installed}"
     )
 
 

@@ -67,11 +67,14 @@ def status_error(status: int, message: str, *, retry_after: float | None, key_en
 def _wait(policy: RetryPolicy) -> Callable[[Any], float]:
     import tenacity
 
-    backoff = tenacity.wait_exponential_jitter(multiplier=policy.initial_wait, max=policy.max_wait)
+    # exponential with up to a second of jitter, from waits every tenacity since 8.2 has (the jitter wait's
+    # own ``multiplier`` only came in 9.2, and its ``initial`` warns there)
+    backoff = tenacity.wait_exponential(multiplier=policy.initial_wait, max=policy.max_wait) \
+        + tenacity.wait_random(0, 1)
 
     def wait(state: Any) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        delay = float(backoff(state))
+        delay = min(float(backoff(state)), policy.max_wait)
         if isinstance(exc, TransientError) and exc.retry_after is not None:
             delay = max(delay, min(exc.retry_after, policy.max_wait))
         return delay

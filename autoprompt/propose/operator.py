@@ -5,12 +5,12 @@ Contract:
   which returns ``Child`` records: a candidate and the name of the move that made it
   (e.g. ``edit.delete``, ``move.format``, ``rewrite.opro``). It reads the parent
   trial's error analysis to aim its proposals, and may return nothing.
-- ``RefineContext`` is everything a proposal may read: the task setup and custom
-  template, the search space, the dev examples by id, every trial so far, a seeded
-  random generator, reviewers' ``feedback`` records, and ``writer``: a ``Client`` for
-  the optimizer model (``rewrite`` and ``feedback.critique`` only), charged to the
-  same budget and cache as every other call.
-  Operators record proposals they had to throw away with ``context.reject``.
+- ``RefineContext`` (frozen) is everything a proposal may read: the task setup and custom
+  template, the search space, the dev examples by id, the trials so far (a tuple, handed
+  over fresh each round), a seeded random generator, reviewers' ``feedback`` records, and
+  ``writer``: a ``Client`` for the optimizer model (``rewrite`` and ``feedback.critique``
+  only), charged to the same budget and cache as every other call. Operators record
+  proposals they had to throw away with ``context.reject``, the one thing they write.
 - ``validate(candidate, context)`` says why a proposal is unusable ("" when it is
   fine): its instruction must parse, use only the task's constants, render in the
   sandbox, and for classification keep the label set (the ``labels`` placeholder or
@@ -27,7 +27,7 @@ Contract:
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import zip_longest
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -65,9 +65,32 @@ class Rejection:
     text: str = ""
 
 
-@dataclass
+class RejectionLog:
+    """Where proposals thrown away before any model call are written down, in order: the one output of
+    proposing besides the children (``RefineContext.reject`` writes here; the strategy reports them)."""
+
+    def __init__(self) -> None:
+        self._rejections: list[Rejection] = []
+
+    def add(self, rejection: Rejection) -> None:
+        self._rejections.append(rejection)
+
+    def __iter__(self) -> Iterator[Rejection]:
+        return iter(tuple(self._rejections))
+
+    def __len__(self) -> int:
+        return len(self._rejections)
+
+    def __getitem__(self, index: int) -> Rejection:
+        return self._rejections[index]
+
+
+@dataclass(frozen=True)
 class RefineContext:
-    """What operators may read while proposing (mutable: the history grows)."""
+    """What operators read while proposing: the task, the component space, the dev rows, the models
+    they may call, the call reserve, the trials so far (a snapshot: the strategy passes a fresh copy
+    each round with ``dataclasses.replace``), reviewers' feedback and a seeded random generator. An
+    operator writes nothing here but rejections, through ``reject`` (to ``rejected``, a ``RejectionLog``)."""
 
     setup: TaskSetup
     space: SearchSpace
@@ -77,12 +100,12 @@ class RefineContext:
     scorer: Client | None = None  # the model under optimization, on the run's budget (label-word search)
     reserve: int = 0  # calls the search keeps back for its end: an operator's own calls never reach into them
     rng: random.Random = field(default_factory=lambda: random.Random(0))
-    trials: list[Trial] = field(default_factory=list)
-    rejected: list[Rejection] = field(default_factory=list)
+    trials: tuple[Trial, ...] = ()
+    rejected: RejectionLog = field(default_factory=RejectionLog)
     feedback: Sequence[Feedback] = ()
 
     def reject(self, operator: str, reason: str, text: str = "") -> None:
-        self.rejected.append(Rejection(operator, reason, text[:300]))
+        self.rejected.add(Rejection(operator, reason, text[:300]))
 
 
 @runtime_checkable

@@ -1,6 +1,6 @@
 """The operator registry: the families by name, in proposal order.
 
-Contract: ``FAMILIES`` names the built-in families; ``build_operators(families)`` returns
+Contract: ``FAMILIES`` (from ``families``) names the built-in families; ``build_operators(families)`` returns
 one fresh operator per named family, in ``FAMILIES`` order; no family, or an unknown one,
 is a ``ConfigError`` listing the known ones."""
 
@@ -13,13 +13,12 @@ from autoprompt.plugins import load, named
 from autoprompt.propose.demos import DemoOperator
 from autoprompt.propose.edit import EditOperator
 from autoprompt.propose.explore import ExploreOperator
+from autoprompt.propose.families import FAMILIES
 from autoprompt.propose.feedback import FeedbackOperator
 from autoprompt.propose.move import MoveOperator
 from autoprompt.propose.operator import Operator
 from autoprompt.propose.rewrite import RewriteOperator
 from autoprompt.propose.words import WordsOperator
-
-FAMILIES = ("feedback", "move", "demos", "explore", "words", "edit", "rewrite")
 
 
 def build_operators(families: Sequence[str] = FAMILIES) -> list[Operator]:

@@ -9,7 +9,9 @@ Forms:
 - ``local:NAME_OR_PATH`` or ``PLUGIN:REST``: ``provider`` and ``model`` (the rest, as written:
   a path may hold ``@``);
 - ``PROVIDER:MODEL[@BASE_URL]`` for a hosted provider of ``PROVIDERS`` (``openai``, ``anthropic``,
-  ``gemini``, ``openrouter``, ``ollama``; also ``PROVIDER/MODEL``, as LiteLLM users write it):
+  ``gemini``, ``openrouter``, ``ollama``, ``groq``, ``together``, ``deepseek``, ``mistral``,
+  ``vllm``, ``bedrock`` (a Bedrock model id), ``vertex``, ``azure``: there MODEL is the deployment and BASE_URL the
+  resource endpoint; also ``PROVIDER/MODEL``, as LiteLLM users write it):
   ``provider``, ``model`` and ``base_url``. ``PROVIDERS`` says which API each speaks, where it
   is reached by default and which variable holds its key.
 
@@ -31,6 +33,7 @@ class Provider:
     base_url: str | None
     key_env: str
     key_required: bool = True
+    url_in_spec: bool = True  # False: ``@`` belongs to the model's name (Vertex's ``claude-x@20251001``)
 
 
 PROVIDERS = {
@@ -39,6 +42,17 @@ PROVIDERS = {
     "gemini": Provider("openai", "https://generativelanguage.googleapis.com/v1beta/openai/", "GEMINI_API_KEY"),
     "openrouter": Provider("openai", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"),
     "ollama": Provider("openai", "http://127.0.0.1:11434/v1", "OLLAMA_API_KEY", key_required=False),
+    "groq": Provider("openai", "https://api.groq.com/openai/v1", "GROQ_API_KEY"),
+    "together": Provider("openai", "https://api.together.xyz/v1", "TOGETHER_API_KEY"),
+    "deepseek": Provider("openai", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY"),
+    "mistral": Provider("openai", "https://api.mistral.ai/v1", "MISTRAL_API_KEY"),
+    "vllm": Provider("openai", "http://127.0.0.1:8000/v1", "VLLM_API_KEY", key_required=False),
+    # Azure OpenAI: MODEL is the deployment, BASE_URL the resource endpoint (or AZURE_OPENAI_ENDPOINT)
+    "azure": Provider("openai", None, "AZURE_OPENAI_API_KEY"),
+    # Claude on Amazon Bedrock: MODEL is the Bedrock model id; boto3 finds the credentials
+    "bedrock": Provider("anthropic", None, "AWS_ACCESS_KEY_ID", key_required=False),
+    # Claude on Vertex AI: MODEL as Vertex names it; the project and region come from the environment
+    "vertex": Provider("anthropic", None, "GOOGLE_OAUTH_ACCESS_TOKEN", key_required=False, url_in_spec=False),
 }
 HOSTED_PROVIDERS = tuple(PROVIDERS)  # the providers whose models are reached at a base URL
 
@@ -61,7 +75,7 @@ class ModelSpec:
         provider, colon, rest = text.partition(":")
         if not colon:
             return cls(provider)
-        if provider not in HOSTED_PROVIDERS:
+        if provider not in HOSTED_PROVIDERS or not PROVIDERS[provider].url_in_spec:
             return cls(provider, rest)
         model, _, base_url = rest.partition("@")
         return cls(provider, model, base_url or None)

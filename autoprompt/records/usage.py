@@ -35,3 +35,33 @@ class Usage:
         for usage in usages:
             total = total + usage
         return total
+
+
+@dataclass(frozen=True)
+class Spend:
+    """What a prompt's answers cost: charged requests (from a cache or paid), their tokens and USD.
+    ``per_call`` and ``usd_per_1000`` say what each production call would cost at that rate."""
+
+    calls: int = 0
+    tokens: int = 0
+    usd: float = 0.0
+
+    @property
+    def per_call(self) -> float:
+        """Tokens in and out of one call, on average."""
+        return self.tokens / self.calls if self.calls else 0.0
+
+    @property
+    def usd_per_1000(self) -> float:
+        """USD for 1,000 calls at this rate."""
+        return 1000 * self.usd / self.calls if self.calls else 0.0
+
+    def __add__(self, other: Spend) -> Spend:
+        return Spend(self.calls + other.calls, self.tokens + other.tokens, self.usd + other.usd)
+
+    def __sub__(self, other: Spend) -> Spend:
+        return Spend(self.calls - other.calls, self.tokens - other.tokens, self.usd - other.usd)
+
+    def as_dict(self) -> dict[str, float]:
+        return {"calls": self.calls, "tokens": self.tokens, "usd": self.usd, "tokens_per_call": self.per_call,
+                "usd_per_1000_calls": self.usd_per_1000}

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from autoprompt.files import write_text
 from autoprompt.report.html import page
-from autoprompt.report.writer import RunRecord, markdown
+from autoprompt.report.run_record import RunRecord
+from autoprompt.report.writer import markdown
 
 
 def write_report(directory: str | Path) -> tuple[Path, Path]:

@@ -3,7 +3,8 @@
 Contract: ``page(run)`` returns a complete HTML document with the same sections as
 ``report.markdown`` plus two matplotlib plots (best dev score against model calls, and
 the Pareto front of score against prompt tokens) embedded as inline SVG. It references
-no external file, font or script; its one inline script makes the tables sortable and
+no external file, font or script; its one inline script makes the tables sortable (and the examples
+filterable) and
 then sets ``data-ready="1"`` on ``<body>``, so a headless browser can tell it ran.
 """
 
@@ -14,10 +15,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from autoprompt.errors import MissingDependency
+from autoprompt.report.run_record import RunRecord
 from autoprompt.report.writer import (
     EXAMPLE_COLUMNS,
     FEEDBACK_COLUMNS,
-    RunRecord,
+    PAGE_EXAMPLE_ROWS,
     best_so_far,
     confusion,
     escape,
@@ -29,7 +31,10 @@ from autoprompt.report.writer import (
     operators,
     pareto,
     prompt_text,
+    request_example,
+    run_metadata,
     summary_lines,
+    use_it,
     word_diff,
 )
 
@@ -60,6 +65,15 @@ SCRIPT = """
         });
         rows.forEach(function (row) { body.appendChild(row); });
         th.dataset.order = ascending ? "asc" : "desc";
+      });
+    });
+  });
+  document.querySelectorAll("input.filter").forEach(function (box) {
+    var table = box.parentNode.nextElementSibling;
+    box.addEventListener("input", function () {
+      var wanted = box.value.trim().toLowerCase();
+      Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
+        row.hidden = wanted !== "" && row.textContent.toLowerCase().indexOf(wanted) < 0;
       });
     });
   });
@@ -158,9 +172,16 @@ def sections(run: RunRecord) -> list[str]:
         out += [f"<h2>Confusion on test: {which} (rows expected, columns answered)</h2>",
                 table(("expected", *columns), [(label, *row) for label, row in zip(columns, matrix)], shade=True)]
     if run.tests:
-        out += [f"<h2>{escape(example_heading(run))}</h2>", table(EXAMPLE_COLUMNS, examples(run))]
+        out += [f"<h2>{escape(example_heading(run, PAGE_EXAMPLE_ROWS))}</h2>",
+                '<p><input type="search" class="filter" placeholder="show rows holding... (fixed, broken, a word)" '
+                'aria-label="filter the examples"></p>', table(EXAMPLE_COLUMNS, examples(run, PAGE_EXAMPLE_ROWS))]
     out += ["<h2>What changed: start to winner</h2>",
             "<pre>" + diff_html(prompt_text(run.baseline), prompt_text(run.winner)) + "</pre>"]
+    sent = request_example(run)
+    if sent:
+        out += ["<h2>The winner's request as sent</h2>", f"<p>{escape(sent[0])}:</p>", f"<pre>{escape(sent[1])}</pre>"]
+    out += ["<h2>Use it</h2>", *(f"<p>{escape(fmt)}:</p><pre>{escape(code)}</pre>" for fmt, code in use_it(run)),
+            "<h2>Run</h2>", table(("", ""), run_metadata(run))]
     if run.feedback:
         out += ["<h2>Reviewer feedback (autoprompt review)</h2>", table(FEEDBACK_COLUMNS, feedback_rows(run))]
     return out

@@ -1,17 +1,17 @@
 """Reports: a run directory as a Markdown summary and a self-contained HTML page.
 
 Contract:
-- ``RunRecord.load(directory)`` reads what ``OptimizationResult.export`` wrote:
-  ``winner.json``, ``baseline/winner.json``, ``trials.jsonl`` and, when the run had a
-  test set, ``predictions.jsonl``; ``feedback.jsonl`` when someone reviewed it. A
-  missing or unreadable file is a ``ConfigError`` that names it.
+- The run comes from ``run_record.RunRecord.load(directory)``.
 - ``write_report(directory)`` writes ``report.md`` and ``report.html`` beside them and
   returns both paths. Both hold: what improved (dev and test, with 95% intervals), best
   dev score against model calls, the Pareto front of score against prompt tokens,
   confusion matrices of the start and the winner on test, a word-level diff from the
   starting prompt to the winner, which operators produced accepted improvements, cost
-  in calls (judge calls apart), tokens and USD, consistency on test when it was
-  measured, the reviewers' feedback, and the top-k leaderboard with 95% bootstrap intervals.
+  in calls (judge calls apart), tokens and USD, the start's and the winner's tokens per production call
+  and USD per 1,000 calls (from their answers on test), consistency on test when it was
+  measured, the reviewers' feedback, the top-k leaderboard with 95% bootstrap intervals, the
+  winner's request as sent on one test row, a use-it snippet per export format, and the run's
+  metadata.
 - Plots are matplotlib SVGs written into the page: it opens offline, with no external
   file, and its small script (sortable tables) logs nothing to the console.
 """
@@ -24,122 +24,17 @@ import json
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from autoprompt.errors import ConfigError
 from autoprompt.evaluate.stats import Interval, bootstrap, pareto_front
-from autoprompt.export.manifest import ExportedPrompt, load_prompt
-from autoprompt.files import refuse_links
-from autoprompt.records.feedback import Feedback
+from autoprompt.export.manifest import ExportedPrompt
 from autoprompt.records.trial import leaderboard_order
-from autoprompt.storage.feedback_file import FEEDBACK_FILE, load_feedback
+from autoprompt.records.usage import Spend
+from autoprompt.report.run_record import RunRecord, TrialRow
 
 TOP_K = 10
 
-
-@dataclass(frozen=True)
-class TrialRow:
-    """One line of ``trials.jsonl``."""
-
-    number: int
-    state: str
-    score: float
-    n: int
-    calls: int
-    operator: str
-    parent: int | None
-    prompt_tokens: int
-    label: str
-    scores: tuple[float, ...]
-
-
-@dataclass(frozen=True)
-class TestRow:
-    """One test example: its target and what the start and the winner answered."""
-
-    example_id: str
-    target: str
-    start: str
-    winner: str
-    inputs: str = ""  # the inputs as one line (older runs kept none)
-    start_score: float | None = None  # each answer's graded value (older runs kept none)
-    winner_score: float | None = None
-
-    @property
-    def change(self) -> str:
-        """``fixed`` / ``broken`` (the winner's score above / below the start's), ``changed`` (another
-        answer, the same score), or ``same``."""
-        if self.start_score is not None and self.winner_score is not None and self.start_score != self.winner_score:
-            return "fixed" if self.winner_score > self.start_score else "broken"
-        return "same" if self.start == self.winner else "changed"
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """A finished run, as read back from its directory."""
-
-    directory: Path
-    manifest: Mapping[str, Any]
-    winner: ExportedPrompt
-    baseline: ExportedPrompt
-    trials: tuple[TrialRow, ...]
-    tests: tuple[TestRow, ...]
-    feedback: tuple[Feedback, ...] = ()
-
-    @classmethod
-    def load(cls, directory: str | Path) -> RunRecord:
-        directory = Path(directory)
-        refuse_links(directory, "run folder")
-        winner = load_prompt(directory)
-        baseline = load_prompt(directory / "baseline") if (directory / "baseline").is_dir() else winner
-        trials = tuple(_trial_row(r) for r in _jsonl(directory / "trials.jsonl", required=True))
-        tests = tuple(_test_row(r) for r in _jsonl(directory / "predictions.jsonl", required=False))
-        notes = directory / FEEDBACK_FILE
-        feedback = tuple(load_feedback(notes)) if notes.is_file() else ()
-        return cls(directory, winner.manifest, winner, baseline, trials, tests, feedback)
-
-    @property
-    def dev_size(self) -> int:
-        return int(self.manifest.get("scores", {}).get("dev", {}).get("n") or max((t.n for t in self.trials),
-                                                                                  default=0))
-
-    @property
-    def complete(self) -> list[TrialRow]:
-        return [t for t in self.trials if t.state == "complete"]
-
-
-def _jsonl(path: Path, *, required: bool) -> list[dict[str, Any]]:
-    if not path.is_file():
-        if required:
-            raise ConfigError(f"{path} does not exist; pass a directory written by 'autoprompt optimize --out DIR'")
-        return []
-    try:
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path} is not valid JSON lines ({exc}); re-run the export") from None
-
-
-def _test_row(r: Mapping[str, Any]) -> TestRow:
-    inputs = r.get("inputs")
-    line = " | ".join(" ".join(str(v).split()) for v in inputs.values()) if isinstance(inputs, Mapping) else ""
-
-    def score(name: str) -> float | None:
-        value = r.get(name)
-        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-    return TestRow(str(r["id"]), str(r["target"]), str(r["start"]), str(r["winner"]), line,
-                   score("start_score"), score("winner_score"))
-
-
-def _trial_row(r: Mapping[str, Any]) -> TrialRow:
-    return TrialRow(int(r["number"]), str(r["state"]), float(r["score"]), int(r["n"]), int(r.get("calls", 0)),
-                    str(r.get("operator", "start")), r.get("parent"), int(r.get("prompt_tokens", 0)),
-                    str(r.get("label", "")), tuple(float(s) for s in r.get("scores", ())))
-
-
-# ---- the figures and tables, as plain data -------------------------------------------------
 
 def best_so_far(run: RunRecord) -> list[tuple[int, float]]:
     """(model calls spent, best dev score of a complete trial so far) after each complete trial."""
@@ -163,7 +58,8 @@ def leaderboard(run: RunRecord, k: int = TOP_K) -> list[tuple[TrialRow, Interval
     return [(t, bootstrap(list(t.scores)) if t.scores else Interval(t.score, t.score, t.score)) for t in ranked[:k]]
 
 
-EXAMPLE_ROWS = 20  # test rows shown in the examples table
+EXAMPLE_ROWS = 20  # test rows shown in the Markdown examples table
+PAGE_EXAMPLE_ROWS = 1000  # and in the HTML page's, which a filter box narrows
 EXAMPLE_COLUMNS = ("example", "input", "reference", "start's answer", "winner's answer", "start score",
                    "winner score", "change")
 CHANGES = ("fixed", "broken", "changed", "same")
@@ -183,9 +79,9 @@ def examples(run: RunRecord, k: int = EXAMPLE_ROWS) -> list[tuple[Any, ...]]:
              "" if t.winner_score is None else f"{t.winner_score:.2f}", t.change) for t in ranked[:k]]
 
 
-def example_heading(run: RunRecord) -> str:
+def example_heading(run: RunRecord, k: int = EXAMPLE_ROWS) -> str:
     counts = Counter(t.change for t in run.tests)
-    return (f"Examples on test (the first {min(EXAMPLE_ROWS, len(run.tests))} of {len(run.tests)}, changed answers "
+    return (f"Examples on test (the first {min(k, len(run.tests))} of {len(run.tests)}, changed answers "
             f"first: {', '.join(f'{counts[c]} {c}' for c in CHANGES)})")
 
 
@@ -272,6 +168,9 @@ def summary_lines(run: RunRecord) -> list[str]:
     if test:
         held = f" (held-out rows: {dev['holdout']:.3f})" if dev.get("holdout") is not None else ""
         lines.append(f"dev-to-test gap of the winner: {dev.get('score', 0) - test['winner']:+.3f}{held}")
+    spends = production_spends(test)
+    if spends:
+        lines.append(production_line(*spends))
     if test and test.get("consistency"):
         lines.append(f"consistency on test (agreement of sampled answers): start {test['consistency'][0]:.3f} -> "
                      f"winner {test['consistency'][1]:.3f}")
@@ -283,6 +182,82 @@ def summary_lines(run: RunRecord) -> list[str]:
         lines.append(f"reviewer feedback: {len(run.feedback)} record(s), {sum(r.negative for r in run.feedback)} "
                      f"rejected or rated 2 or lower (feedback.jsonl)")
     return lines
+
+
+def run_metadata(run: RunRecord) -> list[tuple[str, str]]:
+    """What made the run: version, when it finished, model and options, seed, strategy, metric, data hashes."""
+    m = run.manifest
+    found = m.get("data_hashes")
+    hashes: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    rows = [("autoprompt", m.get("library_version")), ("finished", m.get("finished")), ("model", m.get("model")),
+            ("model options", json.dumps(m.get("model_options"), sort_keys=True) if m.get("model_options") else ""),
+            ("seed", m.get("seed")), ("strategy", m.get("strategy")), ("metric", m.get("metric")),
+            *((f"data: {name}", f"sha256 {value}") for name, value in sorted(hashes.items()))]
+    return [(str(key), str(value)) for key, value in rows if value not in (None, "")]
+
+
+def request_example(run: RunRecord) -> tuple[str, str] | None:
+    """The winner's request as sent for the first test row: (what it is, the request as text); the whole
+    SDK request for a hosted model, the scored text or messages for any other. None without test inputs."""
+    inputs = dict(run.tests[0].fields) if run.tests else {}
+    winner = run.winner
+    if not inputs or any(name not in inputs for name in winner.input_names):
+        return None
+    api = winner.model.api
+    if api in ("openai", "anthropic"):
+        request = winner.openai_request(**inputs) if api == "openai" else winner.anthropic_request(**inputs)
+        what = f"the keyword arguments of the {api} SDK's create() for test row {run.tests[0].example_id}"
+        return what, json.dumps(request, indent=2, ensure_ascii=False)
+    sent = winner.prompt.request(inputs)
+    text = sent if isinstance(sent, str) else json.dumps([{"role": m.role, "content": m.content} for m in sent],
+                                                         indent=2, ensure_ascii=False)
+    labels = f"; each label is scored as the text after it: {json.dumps(list(winner.continuations().values()))}" \
+        if labelled(run) and winner.prompt.label_words else ""
+    return f"the text {winner.model.name} was sent for test row {run.tests[0].example_id}{labels}", text
+
+
+def use_it(run: RunRecord) -> list[tuple[str, str]]:
+    """How to use the winner from each export format: (format, a snippet)."""
+    folder = str(run.directory)
+    names = ", ".join(f"{n}=..." for n in run.winner.input_names)
+    load = f'from autoprompt import load_prompt\nprompt = load_prompt("{folder}")\n'
+    return [
+        ("jinja", f"{load}text = prompt.render({names})"),
+        ("openai", f"from openai import OpenAI\n{load}reply = OpenAI().chat.completions.create("
+                   f"**prompt.openai_request({names}))"),
+        ("anthropic", f"from anthropic import Anthropic\n{load}reply = Anthropic().messages.create("
+                      f"**prompt.anthropic_request({names}))"),
+        ("promptfoo", f"autoprompt export {folder} --format promptfoo\n"
+                      f"npx promptfoo eval -c {folder}/export/promptfoo/promptfooconfig.yaml"),
+        ("dspy", f"autoprompt export {folder} --format dspy\n"
+                 f'python -c "from autoprompt.export.dspy_program import load_program; '
+                 f"program, adapter = load_program('{folder}/export/dspy')\""),
+    ]
+
+
+def production_spends(test: Any) -> tuple[Spend, Spend] | None:
+    """The start's and the winner's ``Spend`` on test from ``winner.json`` (None when it has none or they
+    are not numbers: a file autoprompt did not write)."""
+    production = test.get("production") if isinstance(test, dict) else None
+    if not isinstance(production, dict):
+        return None
+    try:
+        start, winner = (Spend(*(production[who][key] for key in ("calls", "tokens", "usd")))
+                         for who in ("start", "winner"))
+    except (TypeError, KeyError):
+        return None
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for s in (start, winner)
+                  for v in (s.calls, s.tokens, s.usd))
+    return (start, winner) if numbers and start.calls > 0 else None
+
+
+def production_line(start: Spend, winner: Spend) -> str:
+    """Start against winner per production call: tokens in and out, and USD per 1,000 calls."""
+    def cost(spend: Spend) -> str:
+        return f"{spend.per_call:.0f} tokens" + (f", ${spend.usd_per_1000:.4f} per 1,000 calls" if spend.usd else "")
+    ratio = f" ({winner.per_call / start.per_call:.2f}x the tokens)" if start.per_call else ""
+    unpriced = "" if start.usd or winner.usd else "; no price for this model (--price sets one)"
+    return f"per production call: start {cost(start)} -> winner {cost(winner)}{ratio}{unpriced}"
 
 
 def diff_markdown(pieces: Sequence[tuple[str, str]]) -> str:
@@ -313,6 +288,11 @@ def markdown(run: RunRecord) -> str:
         parts += [f"## {example_heading(run)}", "", markdown_table(EXAMPLE_COLUMNS, examples(run)), ""]
     diff = diff_markdown(word_diff(prompt_text(run.baseline), prompt_text(run.winner)))
     parts += ["## What changed: start -> winner ([-removed-] {+added+})", "", "```", diff, "```", ""]
+    sent = request_example(run)
+    if sent:
+        parts += ["## The winner's request as sent", "", f"{sent[0]}:", "", "```", sent[1], "```", ""]
+    parts += ["## Use it", "", *(line for fmt, code in use_it(run) for line in (f"{fmt}:", "", "```", code, "```", "")),
+              "## Run", "", markdown_table(("", ""), run_metadata(run)), ""]
     if run.feedback:
         parts += ["## Reviewer feedback (autoprompt review)", "", markdown_table(FEEDBACK_COLUMNS, feedback_rows(run)),
                   ""]

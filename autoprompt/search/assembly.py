@@ -10,6 +10,8 @@ is the prices a run charges with.
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from autoprompt.prompts.library import TemplateLibrary
 from autoprompt.propose.feedback import feedback_library
 from autoprompt.propose.registry import build_operators
 from autoprompt.records.feedback import Feedback
+from autoprompt.report.mlflow_log import log_to_mlflow, mlflow_package
 from autoprompt.search.callbacks import Callback, LogTrials, ProgressBar, StopOnFailures, StopWhenExhausted
 from autoprompt.search.loop import Models, Optimizer
 from autoprompt.search.result import OptimizationResult
@@ -34,6 +37,8 @@ from autoprompt.spec import RunSpec
 from autoprompt.storage.feedback_file import check_feedback, load_feedback
 from autoprompt.storage.run import RunDirectory, data_hashes, frames, run_record
 from autoprompt.storage.shared import SharedRun, SQLCache
+
+LOG = logging.getLogger("autoprompt.search")
 
 
 def _in_run_directory(run: RunDirectory, spec: RunSpec, callbacks: Sequence[Callback],
@@ -69,10 +74,41 @@ def _in_run_directory(run: RunDirectory, spec: RunSpec, callbacks: Sequence[Call
 
 
 def run_spec(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progress: bool = False) -> OptimizationResult:
-    """Run the search ``spec`` describes: in its run directory when it names one."""
+    """Run the search ``spec`` describes: in its run directory when it names one; then log it to the
+    tracker it names (``track``), whose package is checked before any model call."""
+    if spec.track == "mlflow":
+        mlflow_package()
     if spec.run_dir is not None:
-        return _in_run_directory(RunDirectory(Path(spec.run_dir)), spec, callbacks, progress)
-    return build_optimizer(spec, callbacks=callbacks, progress=progress).run()
+        result = _in_run_directory(RunDirectory(Path(spec.run_dir)), spec, callbacks, progress)
+    else:
+        result = build_optimizer(spec, callbacks=callbacks, progress=progress).run()
+    if spec.track == "mlflow":
+        _track(result, spec)
+    return result
+
+
+def _track(result: OptimizationResult, spec: RunSpec) -> None:
+    """Log the finished run to MLflow, from its folder (or an export in a temporary one). A tracker that
+    fails costs the run nothing: a warning names the failure and the command that logs it later."""
+    import os
+    import tempfile
+    import warnings
+
+    experiment = os.environ.get("MLFLOW_EXPERIMENT_NAME", "").strip() or "autoprompt"
+    with tempfile.TemporaryDirectory(prefix="autoprompt-mlflow-") as scratch:
+        folder = Path(spec.run_dir) if spec.run_dir is not None else result.export(Path(scratch) / spec.run_name).parent
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", folder.resolve().name).strip("-") or spec.run_name
+        try:
+            tracked = log_to_mlflow(folder, experiment=experiment, register=name)
+        except ConfigError as exc:
+            later = f"; log it later with: autoprompt mlflow {folder}" if spec.run_dir is not None else ""
+            warnings.warn(f"{exc}{later}", TrackingFailed, stacklevel=2)
+            return
+    LOG.info("logged to MLflow: run %s in experiment %s, winner %s", tracked.run_id, experiment, tracked.prompt_uri)
+
+
+class TrackingFailed(UserWarning):
+    """The run finished, and its tracker refused it (the run's files are complete)."""
 
 
 def task_of(spec: RunSpec) -> tuple[Task, list[Feedback]]:
@@ -115,12 +151,14 @@ def build_optimizer(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progre
     store = SQLiteCache(spec.cache) if isinstance(spec.cache, str | Path) else spec.cache
     if store is None and shared is not None:
         store = SQLCache(shared.url)
+    bar = ProgressBar() if progress else None
     return Optimizer(
         spec=spec, task=task, models=Models(backend, judge, writer), metric=metric, budget=budget, cache=store,
-        prices=prices, callbacks=[*([ProgressBar()] if progress else []), LogTrials(), StopWhenExhausted(),
-                                  StopOnFailures(), *callbacks],
+        prices=prices, callbacks=[*([bar] if bar else []), LogTrials(), StopWhenExhausted(), StopOnFailures(),
+                                  *callbacks],
         shared=shared, shared_arguments=spec.record(purpose="a shared run", exclude=("cache", "storage"))
         if shared is not None and not worker else None, consistency=consistency, feedback=feedback,
+        scoring=bar.rows if bar else None,
     )
 
 

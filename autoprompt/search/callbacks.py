@@ -2,9 +2,10 @@
 
 Contract: a callback is any callable ``(trial, progress) -> bool | None`` called
 after each trial; returning True stops the search (the result keeps everything
-found so far). ``Progress`` is a frozen snapshot of the run. ``LogTrials`` writes each trial
-as one INFO line of the ``autoprompt.search`` logger (silent unless the application, or the
-CLI's ``-v``, shows that level).
+found so far). ``Progress`` is a frozen snapshot of the run. ``ProgressBar`` also shows
+scoring a fixed set of rows (``rows(scoring)``: the start and the winner on test, ``eval``).
+``LogTrials`` writes each trial as one INFO line of the ``autoprompt.search`` logger (silent
+unless the application, or the CLI's ``-v``, shows that level).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from autoprompt.records.progress import Progress
+from autoprompt.records.progress import Progress, Scoring
 from autoprompt.records.trial import Trial
 
 Callback = Callable[[Trial, Progress], "bool | None"]
@@ -27,6 +28,7 @@ class ProgressBar:
         self.stream = stream
         self.width = width
         self.every = every
+        self._rows_shown: dict[str, int] = {}  # rows done when each scoring was last shown
 
     def __call__(self, trial: Trial, progress: Progress) -> None:
         stream = self.stream or sys.stderr
@@ -42,6 +44,23 @@ class ProgressBar:
             stream.flush()
         elif (progress.trials - 1) % self.every == 0:  # trials 1, 1 + every, ...: the first shows at once
             stream.write(line + "\n")
+
+
+    def rows(self, scoring: Scoring) -> None:
+        """Scoring a fixed set of rows (the start and the winner on test, ``autoprompt eval``): the same bar
+        over rows, updated in place on a terminal, else a line at the start, each quarter and the end."""
+        stream = self.stream or sys.stderr
+        filled = int(self.width * min(scoring.done / max(scoring.total, 1), 1.0))
+        eta = scoring.eta()
+        line = (f"[{'#' * filled}{'.' * (self.width - filled)}] {scoring.what}: {scoring.done}/{scoring.total} rows "
+                f"| {_clock(scoring.seconds)}" + (f", ETA {_clock(eta)}" if eta is not None and eta > 0 else ""))
+        if stream.isatty():
+            stream.write("\r" + line + ("\n" if scoring.done >= scoring.total else ""))
+            stream.flush()
+        elif scoring.done in (0, scoring.total) or 4 * scoring.done // max(scoring.total, 1) != \
+                4 * self._rows_shown.get(scoring.what, 0) // max(scoring.total, 1):
+            stream.write(line + "\n")
+        self._rows_shown[scoring.what] = scoring.done
 
 
 def _clock(seconds: float) -> str:

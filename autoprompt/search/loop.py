@@ -50,9 +50,10 @@ from autoprompt.records.candidate import Candidate
 from autoprompt.records.example import Example
 from autoprompt.records.feedback import Feedback
 from autoprompt.records.prediction import Prediction
-from autoprompt.records.progress import Progress
+from autoprompt.records.progress import Progress, Scoring
 from autoprompt.records.task_kind import TaskKind
 from autoprompt.records.trial import Trial, TrialState
+from autoprompt.records.usage import Spend
 from autoprompt.search.callbacks import Callback
 from autoprompt.search.racing import Racer, rungs_for
 from autoprompt.search.refine import RefinementStrategy
@@ -88,7 +89,8 @@ class Optimizer:
     def __init__(self, *, spec: RunSpec, task: Task, models: Models, metric: Metric, budget: BudgetSpec,
                  cache: ResponseCache | None, prices: PriceTable | None, callbacks: Sequence[Callback],
                  shared: SharedRun | None = None, shared_arguments: dict[str, Any] | None = None,
-                 consistency: Consistency | None = None, feedback: Sequence[Feedback] = ()) -> None:
+                 consistency: Consistency | None = None, feedback: Sequence[Feedback] = (),
+                 scoring: Callable[[Scoring], None] | None = None) -> None:
         self.spec = spec
         self.task = task
         self.models = models
@@ -101,6 +103,7 @@ class Optimizer:
         self.shared_arguments = shared_arguments
         self.consistency = consistency
         self.feedback = tuple(feedback)
+        self.scoring = scoring  # hears how scoring the start and the winner on test goes
 
     @property
     def backend(self) -> Backend:
@@ -348,21 +351,33 @@ class Optimizer:
             return None, []
         evaluator = self.evaluator(Client(self.backend, cache=self.cache, prices=self.prices))
         LOG.info("scoring the start and the winner on the %d test rows", len(test))
-        base = self.score_fresh(evaluator, baseline.prompt, test)
-        win = self.score_fresh(evaluator, best.prompt, test)
+        base, base_spend = self._scored(evaluator, baseline.prompt, test, "the start on test")
+        win, win_spend = self._scored(evaluator, best.prompt, test, "the winner on test")
         base_scores, win_scores = [p.score for p in base], [p.score for p in win]
         report = TestReport(
             n=len(test), baseline=bootstrap(base_scores, seed=self.seed), winner=bootstrap(win_scores, seed=self.seed),
             difference=paired_difference(base_scores, win_scores, seed=self.seed),
             baseline_score=evaluator.aggregate(test, base), winner_score=evaluator.aggregate(test, win),
-            baseline_predictions=tuple(base), winner_predictions=tuple(win),
+            baseline_predictions=tuple(base), winner_predictions=tuple(win), baseline_spend=base_spend,
+            winner_spend=base_spend if best.prompt == baseline.prompt else win_spend,
         )
         return report, [c for c in (evaluator.client, evaluator.judge_client) if c is not None]
 
-    def score_fresh(self, evaluator: Evaluator, prompt: Prompt, examples: Sequence[Example]) -> list[Prediction]:
+    def _scored(self, evaluator: Evaluator, prompt: Prompt, examples: Sequence[Example], what: str
+                ) -> tuple[list[Prediction], Spend]:
+        """``score_fresh``'s predictions (reported to ``scoring`` as ``what``), and what the model's answers
+        to them cost (the judge's apart)."""
+        before, started, hear = evaluator.client.served, time.monotonic(), self.scoring
+        on_rows = None if hear is None else \
+            (lambda done, total: hear(Scoring(what, done, total, time.monotonic() - started)))
+        predictions = self.score_fresh(evaluator, prompt, examples, on_rows=on_rows)
+        return predictions, evaluator.client.served - before
+
+    def score_fresh(self, evaluator: Evaluator, prompt: Prompt, examples: Sequence[Example], *,
+                    on_rows: Callable[[int, int], None] | None = None) -> list[Prediction]:
         """Score from an empty model state, so ``autoprompt eval`` reproduces the numbers exactly."""
         reset(self.backend)
-        return evaluator.evaluate(prompt, examples)
+        return evaluator.evaluate(prompt, examples, on_rows=on_rows)
 
 
 def _improvements(trials: Sequence[Trial]) -> tuple[int, ...]:

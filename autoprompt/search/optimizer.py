@@ -76,6 +76,7 @@ def optimize(
     judge_model: str | Backend | None = None,
     consistency: int | Consistency | None = None,
     feedback: str | Path | Sequence[Feedback] | None = None,
+    track: str | None = None,
 ) -> OptimizationResult:
     """Search for a better prompt and score it honestly.
 
@@ -121,6 +122,10 @@ def optimize(
     above 0 optimized with it. ``feedback`` (records or a ``feedback.jsonl`` file, as
     ``autoprompt review`` writes them; a run directory's own file is read as well) turns
     reviewers' notes into clarifiers and rewrites, starting from the reviewed prompt.
+
+    ``track="mlflow"`` logs the finished run to MLflow (``autoprompt.report.mlflow_log``): settings,
+    scores, every trial's dev score, the reports and exports, and the winner in the Prompt Registry
+    (under the ``run_dir`` folder's name, else ``run_name``).
     """
     spec = spec_from(_settings(locals()), "optimize()")
     return run_spec(spec, callbacks=callbacks or (), progress=progress)

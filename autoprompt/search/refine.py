@@ -106,6 +106,7 @@ class RefinementStrategy:
         self.seed = seed
         self.reviewed = list(reviewed)
         self.calibrate_pruned = calibrate_pruned
+        self.trials: list[Trial] = []  # every trial told, in order
         self.incumbent: Trial | None = None
         self.base: Trial | None = None
         self.chain: list[Trial] = []
@@ -148,7 +149,7 @@ class RefinementStrategy:
         inputs."""
         if not self.context.space.calibration:
             return
-        tried = [t for t in self.context.trials if t.operator == "start" and t.n]
+        tried = [t for t in self.trials if t.operator == "start" and t.n]
         pruned = sorted((t for t in tried if t.state is not TrialState.COMPLETE), key=lambda t: (-t.signal, t.number))
         kept = {t.number for t in pruned[:self.calibrate_pruned]}
         starts = sorted((t for t in tried if t.state is TrialState.COMPLETE or t.number in kept),
@@ -165,7 +166,7 @@ class RefinementStrategy:
                              rejected=tuple(self.context.rejected))
 
     def tell(self, proposal: Any, trial: Trial) -> None:
-        self.context.trials.append(trial)
+        self.trials.append(trial)
         if trial.state is not TrialState.COMPLETE:
             return
         self.beam = sorted([*self.beam, trial], key=lambda t: (-t.signal, t.prompt_tokens, t.number))[: self.beam_width]
@@ -185,7 +186,7 @@ class RefinementStrategy:
             self._queue = kept  # the calibrated starts still race, now against the new incumbent
 
     def _starts(self) -> list[Trial]:
-        return [t for t in self.context.trials if t.operator == "start" and t.state is TrialState.COMPLETE]
+        return [t for t in self.trials if t.operator == "start" and t.state is TrialState.COMPLETE]
 
     def _leading_start(self) -> Trial | None:
         """The start the next one races against: the best complete start so far."""
@@ -210,7 +211,7 @@ class RefinementStrategy:
 
     def _fresh(self, operator: Operator, parent: Trial) -> list[Child]:
         try:
-            proposed = operator.propose(parent, self.context)
+            proposed = operator.propose(parent, replace(self.context, trials=tuple(self.trials)))
         except BudgetExhausted:
             self.context.reject(operator.family, "the budget ran out while the optimizer model was writing")
             return []

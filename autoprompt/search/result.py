@@ -30,6 +30,7 @@ import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +43,9 @@ from autoprompt.propose.operator import Rejection
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.prediction import Prediction
 from autoprompt.records.trial import Trial, TrialState, leaderboard_order, trial_record
+from autoprompt.records.usage import Spend
 from autoprompt.report.files import write_report
+from autoprompt.report.writer import production_line
 from autoprompt.search.selection import Selection
 from autoprompt.version import __version__
 
@@ -73,6 +76,8 @@ class TestReport:
     winner_score: float
     baseline_predictions: tuple[Prediction, ...]
     winner_predictions: tuple[Prediction, ...]
+    baseline_spend: Spend = field(default_factory=Spend)  # the model's answers on test (a judge's apart)
+    winner_spend: Spend = field(default_factory=Spend)
 
     def consistency(self) -> tuple[float, float] | None:
         """Mean agreement of sampled answers (start, winner), when it was measured."""
@@ -90,7 +95,12 @@ class TestReport:
             "winner_ci": [self.winner.low, self.winner.high],
             "difference": self.difference.estimate,
             "difference_ci": [self.difference.low, self.difference.high],
+            "production": {"start": self.baseline_spend.as_dict(), "winner": self.winner_spend.as_dict()},
         }
+
+    def production(self) -> str:
+        """Start against winner per production call: tokens, and USD per 1,000 calls."""
+        return production_line(self.baseline_spend, self.winner_spend)
 
 
 @dataclass(frozen=True)
@@ -170,6 +180,8 @@ class OptimizationResult:
             lines.append(f"dev-to-test gap of the winner: {self.best.dev_score - self.test.winner_score:+.3f}"
                          + (f" (held-out rows: {self.selection.holdout_scores[self.best.trial_number]:.3f})"
                             if self.selection and self.best.trial_number in self.selection.holdout_scores else ""))
+            if self.test.baseline_spend.calls:
+                lines.append(self.test.production())
             agreement = self.test.consistency()
             if agreement is not None:
                 lines.append(f"consistency on test (agreement of sampled answers): start {agreement[0]:.3f} -> "
@@ -273,6 +285,7 @@ def write_result(result: OptimizationResult, directory: str | Path) -> Path:
         "model_options": dict(result.model_options),
         "seed": result.seed,
         "library_version": __version__,
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "candidate": dataclasses.asdict(result.best.candidate),
         "scores": {"dev": {"score": result.best.dev_score, "n": result.dev_size,
                            "baseline": result.baseline.dev_score,

@@ -293,6 +293,9 @@ def test_unknown_format_and_missing_run_are_clear_errors(run: Path, tmp_path: Pa
         ("openai:gpt-4o-mini@http://127.0.0.1:9/v1", "openai:chat:gpt-4o-mini", "http://127.0.0.1:9/v1"),
         ("openai:gpt-4o-mini", "openai:chat:gpt-4o-mini", None),
         ("local", "openai:chat:local", None),
+        ("azure:chat-prod@https://acme.openai.azure.com", "azure:chat:chat-prod", None),
+        ("bedrock:anthropic.claude-3-haiku-20240307-v1:0", "bedrock:anthropic.claude-3-haiku-20240307-v1:0", None),
+        ("vertex:claude-3-5-haiku@20241022", "vertex:claude-3-5-haiku@20241022", None),
     ],
 )
 def test_promptfoo_names_the_runs_own_provider_and_base_url(model: str, provider: str, base_url: str | None) -> None:
@@ -305,6 +308,7 @@ def test_promptfoo_names_the_runs_own_provider_and_base_url(model: str, provider
     assert entry["id"] == provider
     assert entry["config"].get("apiBaseUrl") == base_url
     assert promptfoo_provider(exported, "other-model")["id"].endswith(":other-model")
+    assert entry["config"].get("apiHost") == ("acme.openai.azure.com" if model.startswith("azure") else None)
 
 
 @pytest.fixture

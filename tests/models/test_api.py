@@ -158,6 +158,11 @@ def test_a_key_sent_to_another_host_is_announced_and_loopback_is_not(monkeypatch
      "GEMINI_API_KEY"),
     ("openrouter/meta-llama/llama-3-8b-instruct", "meta-llama/llama-3-8b-instruct", "https://openrouter.ai/api/v1",
      "OPENROUTER_API_KEY"),
+    ("groq/llama-3.1-8b-instant", "llama-3.1-8b-instant", "https://api.groq.com/openai/v1", "GROQ_API_KEY"),
+    ("together:meta-llama/Llama-3-8b-chat-hf", "meta-llama/Llama-3-8b-chat-hf", "https://api.together.xyz/v1",
+     "TOGETHER_API_KEY"),
+    ("deepseek/deepseek-chat", "deepseek-chat", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY"),
+    ("mistral/mistral-small-latest", "mistral-small-latest", "https://api.mistral.ai/v1", "MISTRAL_API_KEY"),
 ])
 def test_providers_users_name_reach_their_own_api_with_their_own_key(monkeypatch: pytest.MonkeyPatch, spec: str,
                                                                       model: str, url: str, env: str) -> None:
@@ -178,12 +183,84 @@ def test_providers_users_name_reach_their_own_api_with_their_own_key(monkeypatch
         assert get_backend(spec)._client().api_key == "sk-provider"  # type: ignore[attr-defined]
 
 
-def test_ollama_needs_no_key_and_is_on_this_machine_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OLLAMA_API_KEY", raising=False)
-    backend = get_backend("ollama/llama3.2")
-    assert (backend.model, backend.base_url) == ("llama3.2", "http://127.0.0.1:11434/v1")  # type: ignore[attr-defined]
+@pytest.mark.parametrize(("provider", "port"), [("ollama", 11434), ("vllm", 8000)])
+def test_self_hosted_servers_need_no_key_and_are_on_this_machine_by_default(monkeypatch: pytest.MonkeyPatch,
+                                                                            provider: str, port: int) -> None:
+    monkeypatch.delenv(f"{provider.upper()}_API_KEY", raising=False)
+    backend = get_backend(f"{provider}/llama3.2")
+    assert (backend.model, backend.base_url) == ("llama3.2", f"http://127.0.0.1:{port}/v1")  # type: ignore[attr-defined]
     assert backend._client().api_key == "no-key-needed"  # type: ignore[attr-defined]
-    assert get_backend("ollama:llama3.2@http://gpu-box:11434/v1").base_url == "http://gpu-box:11434/v1"  # type: ignore[attr-defined]
+    assert get_backend(f"{provider}:llama3.2@http://gpu-box:{port}/v1").base_url == (  # type: ignore[attr-defined]
+        f"http://gpu-box:{port}/v1")
+
+
+def test_azure_takes_its_endpoint_key_and_version_from_azures_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    import warnings
+
+    from autoprompt.models.client import Client
+    from autoprompt.models.openai_backend import AZURE_API_VERSION, AzureOpenAIBackend
+
+    for name in ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", "OPENAI_API_VERSION"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError, match="azure:chat-prod names no endpoint; use azure:DEPLOYMENT@https://"):
+        get_backend("azure:chat-prod")
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "https://acme.openai.azure.com")
+    backend = get_backend("azure/chat-prod")
+    assert isinstance(backend, AzureOpenAIBackend)
+    assert (backend.model, backend.base_url, backend.key_env) == ("chat-prod", "https://acme.openai.azure.com",
+                                                                   "AZURE_OPENAI_API_KEY")
+    with pytest.raises(ConfigError, match="AZURE_OPENAI_API_KEY is not set"):
+        backend._client()
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "azure-key")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the resource endpoint is Azure's own API: no warning about the key
+        client = get_backend("azure:chat-prod")._client()  # type: ignore[attr-defined]
+    assert str(client.base_url) == "https://acme.openai.azure.com/openai/" and client.api_key == "azure-key"
+    assert client._api_version == AZURE_API_VERSION
+    key = Client(backend)._key("score", "x", sample=0)
+    monkeypatch.setenv("OPENAI_API_VERSION", "2025-04-01-preview")
+    other = get_backend("azure:chat-prod")
+    assert other.params["api_version"] == "2025-04-01-preview"  # type: ignore[attr-defined]
+    assert Client(other)._key("score", "x", sample=0) != key  # another API version, another cached answer
+
+
+def test_bedrock_takes_its_region_and_credentials_from_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    from autoprompt.models.anthropic_backend import BEDROCK_REGION, AnthropicBedrockBackend
+    from autoprompt.models.client import Client
+
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "ANTHROPIC_BEDROCK_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    backend = get_backend("bedrock:anthropic.claude-3-haiku-20240307-v1:0")
+    assert isinstance(backend, AnthropicBedrockBackend) and backend.model == "anthropic.claude-3-haiku-20240307-v1:0"
+    assert backend.region == BEDROCK_REGION
+    client = backend._client()
+    assert str(client.base_url).startswith(f"https://bedrock-runtime.{BEDROCK_REGION}.amazonaws.com")
+    key = Client(backend)._key("score", "x", sample=0)
+    monkeypatch.setenv("AWS_REGION", "eu-west-3")
+    other = get_backend("bedrock/anthropic.claude-3-haiku-20240307-v1:0")
+    assert other.params["region"] == "eu-west-3"  # type: ignore[attr-defined]
+    assert Client(other)._key("score", "x", sample=0) != key  # another region, another cached answer
+
+
+def test_vertex_needs_a_project_and_keeps_region_and_project_in_every_cache_key(monkeypatch: pytest.MonkeyPatch
+                                                                                ) -> None:
+    from autoprompt.models.anthropic_backend import VERTEX_REGION, AnthropicVertexBackend
+    from autoprompt.models.client import Client
+
+    for name in ("ANTHROPIC_VERTEX_PROJECT_ID", "GOOGLE_CLOUD_PROJECT", "CLOUD_ML_REGION", "ANTHROPIC_VERTEX_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError, match="vertex:claude-3-5-haiku@20241022 needs a Google Cloud project; set "
+                                          "ANTHROPIC_VERTEX_PROJECT_ID"):
+        get_backend("vertex:claude-3-5-haiku@20241022")
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "acme-ml")
+    backend = get_backend("vertex:claude-3-5-haiku@20241022")
+    assert isinstance(backend, AnthropicVertexBackend) and backend.model == "claude-3-5-haiku@20241022"
+    assert (backend.project, backend.region) == ("acme-ml", VERTEX_REGION)
+    key = Client(backend)._key("score", "x", sample=0)
+    monkeypatch.setenv("CLOUD_ML_REGION", "europe-west1")
+    assert Client(get_backend("vertex:claude-3-5-haiku@20241022"))._key("score", "x", sample=0) != key
 
 
 def test_credentials_in_the_base_url_variable_never_reach_a_name_or_a_message(tmp_path: Path) -> None:

@@ -31,8 +31,19 @@ from autoprompt.models.openai_backend import OpenAIBackend
 from autoprompt.models.retry import RetryPolicy
 from autoprompt.prompts.compose import compose
 from autoprompt.records.candidate import Candidate
+from autoprompt.records.model_spec import PROVIDERS
 from autoprompt.search.task import prepare_task
-from tests.servers import FAULTS, FaultProxy, ReasoningProxy, ToolUseProxy, llama_server, prompt_tokens_processed
+from tests.servers import (
+    FAULTS,
+    AzureProxy,
+    BedrockProxy,
+    FaultProxy,
+    ReasoningProxy,
+    ToolUseProxy,
+    VertexProxy,
+    llama_server,
+    prompt_tokens_processed,
+)
 
 pytestmark = pytest.mark.model
 KEY = "sk-autoprompt-test-SECRET-4242"
@@ -72,13 +83,81 @@ def test_openai_client_scores_labels_with_logprobs(server: str) -> None:
     assert seen and seen[0].input_tokens > 0
 
 
-def test_an_ollama_spec_reaches_an_openai_compatible_server(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("provider", [name for name, p in PROVIDERS.items() if p.api == "openai" and name != "azure"])
+def test_each_provider_name_reaches_its_route_with_its_own_key(server: str, monkeypatch: pytest.MonkeyPatch,
+                                                               provider: str) -> None:
+    """llama-server checks the route (/v1/chat/completions) and the bearer key, which each provider reads from
+    its own variable (Ollama and vLLM need none; this server wants one)."""
     from autoprompt.models.registry import get_backend
 
-    monkeypatch.setenv("OLLAMA_API_KEY", KEY)  # this server wants a key; Ollama itself needs none
-    scores = get_backend(f"ollama:smollm2@{server}/v1").score(
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-not-this-one")  # never sent in place of the provider's own
+    monkeypatch.setenv(PROVIDERS[provider].key_env, KEY)
+    scores = get_backend(f"{provider}:smollm2@{server}/v1").score(
         "Is this review positive or negative? 'A wonderful, moving film.' Answer:", [" positive", " negative"])
     assert len(scores) == 2 and max(scores) > -50
+
+
+def test_an_azure_deployment_is_reached_at_its_route_with_its_version_and_key(server: str,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from autoprompt.errors import ModelConfigError
+    from autoprompt.models.openai_backend import AZURE_API_VERSION
+    from autoprompt.models.registry import get_backend
+
+    review = "Is this review positive or negative? 'A wonderful, moving film.' Answer:"
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", KEY)
+    with AzureProxy(server, KEY) as azure:
+        scores = get_backend(f"azure:smollm2@{azure.url}").score(review, [" positive", " negative"])
+        assert len(scores) == 2 and max(scores) > -50  # logprobs came back through the deployment's route
+        monkeypatch.setenv("OPENAI_API_VERSION", "2025-04-01-preview")
+        backend = get_backend(f"azure:smollm2@{azure.url}")
+        assert backend.generate("Say the word 'hello'.", max_tokens=8).strip()
+        assert azure.seen == [("/openai/deployments/smollm2/chat/completions", AZURE_API_VERSION, False),
+                              ("/openai/deployments/smollm2/chat/completions", "2025-04-01-preview", False)]
+        monkeypatch.setenv("AZURE_OPENAI_API_KEY", "wrong")
+        with pytest.raises(ModelConfigError, match="AZURE_OPENAI_API_KEY"):
+            get_backend(f"azure:smollm2@{azure.url}").score(review, [" positive", " negative"])
+        monkeypatch.setenv("AZURE_OPENAI_API_KEY", KEY)
+        with pytest.raises(ModelConfigError, match="'gpt-4o' or its endpoint was not found"):
+            get_backend(f"azure:gpt-4o@{azure.url}").score(review, [" positive", " negative"])
+
+
+def test_claude_on_bedrock_is_reached_at_its_model_route_with_signed_requests(server: str,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from autoprompt.errors import ModelConfigError
+    from autoprompt.models.registry import get_backend
+
+    model = "anthropic.claude-3-haiku-20240307-v1:0"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDAUTOPROMPTTEST")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret-never-sent")
+    monkeypatch.setenv("AWS_REGION", "eu-west-3")
+    with BedrockProxy(server, KEY, "AKIDAUTOPROMPTTEST", "eu-west-3") as bedrock:
+        text = get_backend(f"bedrock:{model}@{bedrock.url}").generate("Say the word 'hello'.", max_tokens=8)
+        assert text.strip()
+        path, body = bedrock.seen[0]
+        assert path == f"/model/{model}/invoke" and body["anthropic_version"]
+        assert "model" not in body and "secret-never-sent" not in json.dumps(body)
+        monkeypatch.setenv("AWS_REGION", "us-west-2")  # signed for another region: refused, one clear error
+        with pytest.raises(ModelConfigError, match="HTTP 403"):
+            get_backend(f"bedrock:{model}@{bedrock.url}").generate("Say 'hello'.", max_tokens=8)
+
+
+def test_claude_on_vertex_is_reached_at_its_project_route_with_its_token(server: str,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from autoprompt.errors import ModelConfigError
+    from autoprompt.models.registry import get_backend
+
+    model = "claude-3-5-haiku@20241022"
+    monkeypatch.setenv("GOOGLE_OAUTH_ACCESS_TOKEN", "ya29.autoprompt-test")
+    monkeypatch.setenv("ANTHROPIC_VERTEX_PROJECT_ID", "acme-ml")
+    monkeypatch.setenv("CLOUD_ML_REGION", "europe-west1")
+    with VertexProxy(server, KEY, "ya29.autoprompt-test", "acme-ml", "europe-west1", model) as vertex:
+        monkeypatch.setenv("ANTHROPIC_VERTEX_BASE_URL", vertex.url + "/v1")
+        assert get_backend(f"vertex:{model}").generate("Say the word 'hello'.", max_tokens=8).strip()
+        path, body = vertex.seen[0]
+        assert path == vertex.route and "model" not in body and body["anthropic_version"]
+        monkeypatch.setenv("GOOGLE_OAUTH_ACCESS_TOKEN", "ya29.expired")
+        with pytest.raises(ModelConfigError, match="HTTP 401"):
+            get_backend(f"vertex:{model}").generate("Say 'hello'.", max_tokens=8)
 
 
 def test_anthropic_client_through_messages_route(server: str) -> None:
@@ -233,6 +312,13 @@ def test_a_dspy_lm_serves_as_backend(server: str, small_csv: Path) -> None:
                                  seed=0, first_rung=8)
     assert result.trials[0].n == result.dev_size and result.calls <= 24
     assert KEY not in json.dumps(DSPyBackend(lm).params)
+    seen: list = []
+    DSPyBackend(lm).score("Is 'A wonderful film.' positive or negative? Answer:", [" positive", " negative"],
+                          on_usage=seen.append)
+    assert seen[0].input_tokens > 5 and seen[0].output_tokens > 0  # as llama-server reported them
+    priced = autoprompt.optimize(small_csv, inputs="text", target="label", model=DSPyBackend(lm), budget=24, seed=0,
+                                 first_rung=8, price=(1.0, 2.0), max_usd=1.0)
+    assert priced.usd > 0 and priced.tokens > 0
 
 
 def test_sampled_answers_follow_their_seed_and_a_judge_grades_over_messages(server: str) -> None:

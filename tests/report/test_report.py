@@ -95,6 +95,38 @@ def test_markdown_and_html_hold_every_section(run: Path) -> None:
     assert "{+" in md and page.count("<svg") == 2 and "<ins>" in page
     assert "95% CI" in md and "$" in md and "tokens" in md
     assert not re.search(r"""(src|href)=["']?(https?:|//)""", page), "the page must not load anything"
+    for heading in ("## The winner's request as sent", "## Use it", "## Run"):
+        assert heading in md
+    assert "<h2>The winner's request as sent</h2>" in page and "<h2>Run</h2>" in page and 'class="filter"' in page
+
+
+def test_the_report_shows_the_request_sent_how_to_use_it_and_what_made_the_run(run: Path) -> None:
+    from autoprompt.report.writer import request_example, run_metadata, use_it
+
+    record = RunRecord.load(run)
+    what, sent = request_example(record) or ("", "")
+    first = record.tests[0]
+    assert what == (f"the text fake was sent for test row {first.example_id}; each label is scored as the text "
+                    "after it: [\" maybe\", \" no\", \" yes\"]")
+    assert sent == record.winner.render(**dict(first.fields))  # one user turn: the text itself, as scored
+    meta = dict(run_metadata(record))
+    assert meta["autoprompt"] == autoprompt.__version__ and meta["seed"] == "5" and meta["model"] == "fake"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", meta["finished"])
+    snippets = dict(use_it(record))
+    assert set(snippets) == {"jinja", "openai", "anthropic", "promptfoo", "dspy"}
+    assert f'load_prompt("{run}")' in snippets["openai"] and "openai_request(text=...)" in snippets["openai"]
+
+
+def test_a_hosted_runs_report_shows_the_whole_sdk_request(run: Path) -> None:
+    """The request a hosted model was sent is the SDK's create() arguments, as the export writes them."""
+    from autoprompt.report.writer import request_example
+
+    manifest = json.loads((run / "winner.json").read_text())
+    (run / "winner.json").write_text(json.dumps({**manifest, "model": "openai:gpt-4o-mini"}))
+    record = RunRecord.load(run)
+    what, sent = request_example(record) or ("", "")
+    assert "the openai SDK's create()" in what
+    assert json.loads(sent) == record.winner.openai_request(**dict(record.tests[0].fields))
 
 
 def test_report_of_a_directory_without_a_run_names_the_fix(tmp_path: Path) -> None:
@@ -158,3 +190,34 @@ def test_a_free_text_report_has_examples_and_no_confusion_matrix(tmp_path: Path)
     assert "Confusion" not in md and "Confusion" not in page
     assert "## Examples on test" in md and "reference" in md
     assert len(page) < 200_000  # was 1.09 MB of empty confusion cells for an 85-row free-text test set
+
+
+def test_a_thousand_row_free_text_report_lists_every_row_and_stays_under_two_megabytes(tmp_path: Path) -> None:
+    words = ["walk", "jump", "play", "open", "call", "look", "cook", "clean"]
+    rows = [{"text": f"Sentence {i}: they {words[i % 8]} to the market every morning before the long day's "
+                     f"work begins, as usual.", "answer": f"they {words[i % 8]}ed"} for i in range(1060)]
+    frame = pd.DataFrame(rows)
+    result = autoprompt.optimize(frame.iloc[:60], test=frame.iloc[60:], inputs="text", target="answer",
+                                 kind="generation", model=autoprompt.FakeBackend(), budget=300, seed=0)
+    result.export(tmp_path / "run")
+    page = (tmp_path / "run" / "report.html").read_bytes()
+    assert len(page) < 2_000_000 and page.count(b"<tr>") > 1000  # all 1,000 test rows, and the other tables
+
+
+def test_the_production_cost_is_read_only_from_numbers_autoprompt_wrote() -> None:
+    """winner.json is untrusted: a damaged production entry leaves the line out instead of failing the report."""
+    from autoprompt.records.usage import Spend
+    from autoprompt.report.writer import production_line, production_spends
+
+    good = {"production": {"start": {"calls": 4, "tokens": 400, "usd": 0.002},
+                           "winner": {"calls": 4, "tokens": 800, "usd": 0.004}}}
+    start, winner = production_spends(good) or (Spend(), Spend())
+    assert (start.per_call, winner.usd_per_1000) == (100.0, 1.0)
+    assert production_line(start, winner) == ("per production call: start 100 tokens, $0.5000 per 1,000 calls -> "
+                                               "winner 200 tokens, $1.0000 per 1,000 calls (2.00x the tokens)")
+    assert production_line(Spend(4, 400), Spend(4, 400)).endswith("no price for this model (--price sets one)")
+    for damaged in ({"production": {"start": "x"}}, {"production": []}, None, {"production": {
+            "start": {"calls": "4", "tokens": 1, "usd": 0}, "winner": {"calls": 4, "tokens": 1, "usd": 0}}},
+                    {"production": {"start": {"calls": 0, "tokens": 0, "usd": 0},
+                                    "winner": {"calls": 0, "tokens": 0, "usd": 0}}}):
+        assert production_spends(damaged) is None

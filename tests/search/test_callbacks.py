@@ -49,3 +49,35 @@ def test_each_trial_is_one_info_line_of_the_search_logger(caplog: pytest.LogCapt
         LogTrials()(trial(3), Progress(3, 48, 800, 0.75, "fields"))
     assert [r.getMessage() for r in caplog.records] == [
         "trial 3 (demos.hard from trial 0): fields: dev 0.750 on 16 rows, complete, 16 calls (48/800 in all)"]
+
+
+def test_scoring_rows_shows_a_bar_with_eta_and_a_line_each_quarter_when_not_a_terminal() -> None:
+    from autoprompt.records.progress import Scoring
+
+    stream, bar = Pipe(), ProgressBar(width=10)
+    bar.stream = stream
+    for done in range(0, 501, 50):
+        bar.rows(Scoring("the winner on test", done, 500, seconds=done / 10))
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "[..........] the winner on test: 0/500 rows | 0s"
+    assert "[##........] the winner on test: 100/500 rows | 10s, ETA 40s" not in lines  # not a quarter mark
+    assert [line.split(": ")[1].split(" rows")[0] for line in lines] == ["0/500", "150/500", "250/500", "400/500",
+                                                                          "500/500"]
+    assert lines[-1] == "[##########] the winner on test: 500/500 rows | 50s"
+
+
+def test_the_search_and_eval_report_rows_scored_on_test(tmp_path, keyword_csv, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Scoring the start and the winner on test, and 'autoprompt eval', show how far they are."""
+    from autoprompt.cli import main
+
+    out = tmp_path / "run"
+    assert main(["optimize", "--data", str(keyword_csv), "--input", "text", "--target", "label", "--model", "fake",
+                 "--budget", "150", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "the start on test: 0/" in err and "the winner on test: 0/" in err
+    test_rows = sum(1 for _ in (out / "data" / "test.csv").open()) - 1
+    assert f"the winner on test: {test_rows}/{test_rows} rows" in err
+    assert main(["eval", "--prompt", str(out), "--data", str(out / "data" / "test.csv")]) == 0
+    assert f"on {out / 'data' / 'test.csv'}: {test_rows}/{test_rows} rows" in capsys.readouterr().err
+    assert main(["eval", "--prompt", str(out), "--data", str(out / "data" / "test.csv"), "-q"]) == 0
+    assert "rows" not in capsys.readouterr().err

@@ -208,6 +208,33 @@ def test_max_usd_needs_a_price_for_an_api_model_and_price_counts(keyword_frame: 
     assert autoprompt.optimize(keyword_frame, model=FakeBackend(), max_usd=1.0, **task).usd == 0.0  # local: free
 
 
+def test_the_test_phase_reports_what_a_production_call_costs_for_start_and_winner(keyword_frame: pd.DataFrame,
+                                                                                   tmp_path: Path) -> None:
+    """Tokens per call and USD per 1,000 calls, from each prompt's own answers on test (cached or paid)."""
+    from autoprompt.records.usage import Usage
+    from autoprompt.report.writer import RunRecord, summary_lines
+
+    class Hosted(FakeBackend):
+        model = "acme-1"
+
+        def score(self, text, continuations, *, chat=False, on_usage=None):  # type: ignore[no-untyped-def]
+            if on_usage is not None:
+                on_usage(Usage(input_tokens=len(text) // 4, output_tokens=1))
+            return super().score(text, continuations, chat=chat, on_usage=on_usage)
+
+    result = autoprompt.optimize(keyword_frame, model=Hosted(), price=(2.0, 4.0), inputs="text", target="label",
+                                 budget=300, template="Text: {{ text }}\nLabel:")  # type: ignore[arg-type]
+    assert result.test is not None
+    start, winner = result.test.baseline_spend, result.test.winner_spend
+    assert start.calls == winner.calls == result.test.n
+    for spend in (start, winner):  # every call answered one token; the rest is input at $2 per million
+        assert spend.usd_per_1000 == pytest.approx(1000 * ((spend.per_call - 1) * 2.0 + 4.0) / 1e6)
+    assert start.per_call < winner.per_call or result.best.prompt == result.baseline.prompt
+    assert f"start {start.per_call:.0f} tokens, ${start.usd_per_1000:.4f} per 1,000 calls" in result.summary()
+    result.export(tmp_path / "run")
+    assert result.test.production() in summary_lines(RunRecord.load(tmp_path / "run"))
+
+
 def _restaurant_frame(n: int = 36) -> pd.DataFrame:
     names, areas, foods = ["Blue Spice", "Cotto", "Strada", "Giraffe"], ["riverside", "city centre"], ["French", "Thai"]
     rows = []

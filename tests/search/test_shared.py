@@ -24,9 +24,10 @@ DRIVER = Path(__file__).parent.parent / "drivers" / "shared_worker.py"
 
 
 def spawn(role: str, url: str, data: Path | str, out: Path | str, ledger: Path,
-          budget: int = 1500) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, str(DRIVER), role, url, str(data), str(out), str(ledger), str(budget)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+          budget: int = 1500, workers: int = 0) -> subprocess.Popen[str]:
+    """A driver process; ``workers``: the first process's first call waits until that many workers have started."""
+    return subprocess.Popen([sys.executable, str(DRIVER), role, url, str(data), str(out), str(ledger), str(budget),
+                             str(workers)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def rows(ledger: Path) -> list[tuple[int, int, str]]:
@@ -109,8 +110,8 @@ def test_three_workers_together_stop_at_the_budget(postgres_server: str, tmp_pat
     from autoprompt.storage.shared import SharedRun
 
     url, ledger = new_database(postgres_server), tmp_path / "ledger"
-    first = spawn("first", url, keyword_csv, tmp_path / "run", ledger, budget=300)
-    wait_for(lambda: len(rows(ledger)) >= 1)
+    first = spawn("first", url, keyword_csv, tmp_path / "run", ledger, budget=300, workers=3)
+    wait_for(lambda: Path(f"{ledger}.waiting").is_file())  # the run is in the database; its calls wait for workers
     workers = [spawn("worker", url, "-", "-", ledger) for _ in range(3)]
     _, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
@@ -120,7 +121,8 @@ def test_three_workers_together_stop_at_the_budget(postgres_server: str, tmp_pat
     assert charged <= 300
     search_calls, test_calls = map(int, Path(f"{ledger}.first").read_text().split())
     assert search_calls <= charged  # the first process's own share
-    paid = {pid: int(Path(f"{ledger}.{pid}").read_text() or 0) for pid in (first.pid, *(w.pid for w in workers))}
+    counters = {pid: Path(f"{ledger}.{pid}") for pid in (first.pid, *(w.pid for w in workers))}
+    paid = {pid: int(c.read_text() or 0) if c.is_file() else 0 for pid, c in counters.items()}  # none: no call made
     assert sum(paid.values()) - test_calls <= charged, "a process paid for a call it never charged"
     assert sum(1 for pid in paid if pid != first.pid and paid[pid] > 0) >= 2, "the workers did not share the work"
 
