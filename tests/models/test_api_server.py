@@ -295,7 +295,7 @@ def test_server_not_running_and_unknown_model_fail_with_one_line(small_csv: Path
 
     for model, message, code in ((f"openai:smollm2@http://127.0.0.1:{free_port()}/v1", "cannot connect", 1),
                                  (f"anthropic:smollm2@http://127.0.0.1:{free_port()}", "cannot connect", 1),
-                                 ("mistral:large", "unknown model", 2)):  # a failure while running; bad input
+                                 ("nosuchprovider:large", "unknown model", 2)):  # a failure while running; bad input
         run = cli("optimize", "--data", str(small_csv), "--input", "text", "--target", "label", "--model", model,
                   "--budget", "48", "--out", str(tmp_path / "o"))
         lines = run.stderr.strip().splitlines()
