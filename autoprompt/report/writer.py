@@ -248,7 +248,7 @@ def production_spends(test: Any) -> tuple[Spend, Spend] | None:
         return None
     numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for s in (start, winner)
                   for v in (s.calls, s.tokens, s.usd))
-    return (start, winner) if numbers and start.calls > 0 else None
+    return (start, winner) if numbers and start.tokens > 0 and winner.tokens > 0 else None  # usage known for both
 
 
 def production_line(start: Spend, winner: Spend) -> str:

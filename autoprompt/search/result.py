@@ -180,7 +180,7 @@ class OptimizationResult:
             lines.append(f"dev-to-test gap of the winner: {self.best.dev_score - self.test.winner_score:+.3f}"
                          + (f" (held-out rows: {self.selection.holdout_scores[self.best.trial_number]:.3f})"
                             if self.selection and self.best.trial_number in self.selection.holdout_scores else ""))
-            if self.test.baseline_spend.calls:
+            if self.test.baseline_spend.tokens and self.test.winner_spend.tokens:  # usage known for both
                 lines.append(self.test.production())
             agreement = self.test.consistency()
             if agreement is not None:
