@@ -121,6 +121,18 @@ class LoopbackProxy:
         handler.wfile.write(payload)
         conn.close()
 
+    def as_messages(self, handler: BaseHTTPRequestHandler, request: dict[str, object], key: str) -> None:
+        """A cloud's Claude request (no ``model``, its own ``anthropic_version``) sent to llama-server's
+        ``/v1/messages`` as Anthropic's API takes it, and the answer relayed as it came."""
+        messages = {k: v for k, v in request.items() if k != "anthropic_version"}
+        conn = http.client.HTTPConnection(self.upstream, timeout=120)
+        conn.request("POST", "/v1/messages", body=json.dumps({**messages, "model": "smollm2"}),
+                     headers={"Content-Type": "application/json", "x-api-key": key, "anthropic-version": "2023-06-01"})
+        response = conn.getresponse()
+        payload = response.read()
+        conn.close()
+        self.answer(handler, response.status, payload)
+
     @staticmethod
     def answer(handler: BaseHTTPRequestHandler, status: int, payload: bytes, headers: dict[str, str] | None = None
                ) -> None:
@@ -366,15 +378,7 @@ class BedrockProxy(LoopbackProxy):
             unknown = b'{"message": "Could not resolve the foundation model from the model identifier."}'
             self.answer(handler, 404, unknown)
         else:
-            messages = {k: v for k, v in request.items() if k != "anthropic_version"}
-            conn = http.client.HTTPConnection(self.upstream, timeout=120)
-            conn.request("POST", "/v1/messages", body=json.dumps({**messages, "model": "smollm2"}),
-                         headers={"Content-Type": "application/json", "x-api-key": self.key,
-                                  "anthropic-version": "2023-06-01"})
-            response = conn.getresponse()
-            payload = response.read()
-            conn.close()
-            self.answer(handler, response.status, payload)
+            self.as_messages(handler, request, self.key)
 
 
 class VertexProxy(LoopbackProxy):
@@ -400,15 +404,7 @@ class VertexProxy(LoopbackProxy):
         elif path != self.route or "model" in request or not request.get("anthropic_version"):
             self.answer(handler, 404, b'{"error": {"code": 404, "status": "NOT_FOUND"}}')
         else:
-            messages = {k: v for k, v in request.items() if k != "anthropic_version"}
-            conn = http.client.HTTPConnection(self.upstream, timeout=120)
-            conn.request("POST", "/v1/messages", body=json.dumps({**messages, "model": "smollm2"}),
-                         headers={"Content-Type": "application/json", "x-api-key": self.key,
-                                  "anthropic-version": "2023-06-01"})
-            response = conn.getresponse()
-            payload = response.read()
-            conn.close()
-            self.answer(handler, response.status, payload)
+            self.as_messages(handler, request, self.key)
 
 
 class _BusyServer(ThreadingHTTPServer):
