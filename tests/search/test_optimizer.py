@@ -185,18 +185,23 @@ def test_the_held_out_check_always_has_the_budget_it_needs(keyword_frame: pd.Dat
     assert result.calls <= budget
 
 
+class Hosted(FakeBackend):
+    """The fake model as a priced API: it names its model and reports a token a character-quad and one out."""
+
+    model = "acme-1"
+
+    def score(self, text, continuations, *, chat=False, on_usage=None):  # type: ignore[no-untyped-def]
+        from autoprompt.records.usage import Usage
+
+        if on_usage is not None:
+            on_usage(Usage(input_tokens=len(text) // 4, output_tokens=1))
+        return super().score(text, continuations, chat=chat, on_usage=on_usage)
+
+
 def test_max_usd_needs_a_price_for_an_api_model_and_price_counts(keyword_frame: pd.DataFrame) -> None:
     """A priced (API) model without a price would count as free and never stop at --max-usd."""
     from autoprompt.errors import ConfigError
-    from autoprompt.records.usage import Usage
 
-    class Hosted(FakeBackend):
-        model = "acme-1"
-
-        def score(self, text, continuations, *, chat=False, on_usage=None):  # type: ignore[no-untyped-def]
-            if on_usage is not None:
-                on_usage(Usage(input_tokens=len(text) // 4, output_tokens=1))
-            return super().score(text, continuations, chat=chat, on_usage=on_usage)
 
     task = {"inputs": "text", "target": "label", "budget": 200}
     with pytest.raises(ConfigError, match=r"needs the price of acme-1.*--price IN,OUT"):
@@ -211,16 +216,8 @@ def test_max_usd_needs_a_price_for_an_api_model_and_price_counts(keyword_frame: 
 def test_the_test_phase_reports_what_a_production_call_costs_for_start_and_winner(keyword_frame: pd.DataFrame,
                                                                                    tmp_path: Path) -> None:
     """Tokens per call and USD per 1,000 calls, from each prompt's own answers on test (cached or paid)."""
-    from autoprompt.records.usage import Usage
     from autoprompt.report.writer import RunRecord, summary_lines
 
-    class Hosted(FakeBackend):
-        model = "acme-1"
-
-        def score(self, text, continuations, *, chat=False, on_usage=None):  # type: ignore[no-untyped-def]
-            if on_usage is not None:
-                on_usage(Usage(input_tokens=len(text) // 4, output_tokens=1))
-            return super().score(text, continuations, chat=chat, on_usage=on_usage)
 
     result = autoprompt.optimize(keyword_frame, model=Hosted(), price=(2.0, 4.0), inputs="text", target="label",
                                  budget=300, template="Text: {{ text }}\nLabel:")  # type: ignore[arg-type]
