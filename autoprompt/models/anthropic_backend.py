@@ -69,12 +69,11 @@ class AnthropicBedrockBackend(AnthropicBackend):
     key_env = "AWS_ACCESS_KEY_ID"
     base_url_env = "ANTHROPIC_BEDROCK_BASE_URL"
     client_class = "AnthropicBedrock"
+    own_endpoint = True
 
     def __init__(self, model: str, *, base_url: str | None = None, key_env: str | None = None,
                  options: Mapping[str, object] | None = None, **settings: Any) -> None:
         super().__init__(model, base_url=base_url, key_env=key_env, options=options, **settings)
-        self.key_required = False  # boto3 finds credentials in more places than one variable
-        self.own_base_url = self.base_url  # a Bedrock endpoint is the provider's own API
         self.region = (os.environ.get("AWS_REGION", "").strip() or os.environ.get("AWS_DEFAULT_REGION", "").strip()
                        or BEDROCK_REGION)
 
@@ -101,12 +100,11 @@ class AnthropicVertexBackend(AnthropicBackend):
     key_env = "GOOGLE_OAUTH_ACCESS_TOKEN"
     base_url_env = "ANTHROPIC_VERTEX_BASE_URL"
     client_class = "AnthropicVertex"
+    own_endpoint = True
 
     def __init__(self, model: str, *, base_url: str | None = None, key_env: str | None = None,
                  options: Mapping[str, object] | None = None, **settings: Any) -> None:
         super().__init__(model, base_url=base_url, key_env=key_env, options=options, **settings)
-        self.key_required = False  # Google's default credentials serve when no token is given
-        self.own_base_url = self.base_url  # a Vertex endpoint is the provider's own API
         self.region = os.environ.get("CLOUD_ML_REGION", "").strip() or VERTEX_REGION
         self.project = (os.environ.get("ANTHROPIC_VERTEX_PROJECT_ID", "").strip()
                         or os.environ.get("GOOGLE_CLOUD_PROJECT", "").strip())

@@ -144,6 +144,7 @@ class APIBackend:
     has_logprobs = True
     supports_chat = False  # every request is already a chat message; there is no raw mode to choose
     chat_api = True  # so a system message and demonstration turns go as they are
+    own_endpoint = False  # True: the provider has no one URL (Azure's resources, Bedrock's and Vertex's regions)
 
     @classmethod
     def from_spec(cls, spec: str, *, key_env: str | None = None, **options: Any) -> APIBackend:
@@ -197,6 +198,8 @@ class APIBackend:
         self.base_url = base_url or (os.environ.get(self.base_url_env, "").strip() or None if self.base_url_env
                                      else None)
         self.key_env = key_env or self.key_env
+        if self.own_endpoint:  # whatever endpoint it names is the provider's own, and it needs a key there or not
+            own_base_url, key_required = self.base_url, PROVIDERS[self.provider].key_required
         self.own_base_url = own_base_url  # the provider's own API: its key goes there without a warning
         self.key_required = self.base_url is None if key_required is None else key_required
         self.policy = policy or RetryPolicy()

@@ -85,6 +85,7 @@ class AzureOpenAIBackend(OpenAIBackend):
     key_env = "AZURE_OPENAI_API_KEY"
     base_url_env = "AZURE_OPENAI_ENDPOINT"
     client_class = "AzureOpenAI"
+    own_endpoint = True
 
     def __init__(self, model: str, *, base_url: str | None = None, key_env: str | None = None,
                  options: Mapping[str, object] | None = None, **settings: Any) -> None:
@@ -92,8 +93,6 @@ class AzureOpenAIBackend(OpenAIBackend):
         if self.base_url is None:
             raise ConfigError(f"azure:{model} names no endpoint; use "
                               "azure:DEPLOYMENT@https://RESOURCE.openai.azure.com or set AZURE_OPENAI_ENDPOINT")
-        self.own_base_url = self.base_url  # the resource endpoint is the provider's own API
-        self.key_required = True  # Azure always wants its key, at whatever endpoint
         self.api_version = os.environ.get("OPENAI_API_VERSION", "").strip() or AZURE_API_VERSION
 
     @property
