@@ -30,6 +30,19 @@ def keyword_csv(tmp_path: Path, keyword_frame: pd.DataFrame) -> Path:
     return path
 
 
+class PricedAPIBackend(FakeBackend):
+    """The fake model as a priced API: it names its model and reports a token a character-quad and one out."""
+
+    model = "acme-1"
+
+    def score(self, text, continuations, *, chat=False, on_usage=None):  # type: ignore[no-untyped-def]
+        from autoprompt.records.usage import Usage
+
+        if on_usage is not None:
+            on_usage(Usage(input_tokens=len(text) // 4, output_tokens=1))
+        return super().score(text, continuations, chat=chat, on_usage=on_usage)
+
+
 class RecordingBackend(FakeBackend):
     """A fake backend that remembers every text it was asked about."""
 

@@ -6,11 +6,14 @@ import json
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 
+import autoprompt
 from autoprompt.cli import main
 from autoprompt.export.manifest import load_prompt
 from autoprompt.report.mlflow_log import log_to_mlflow
+from tests.conftest import PricedAPIBackend
 
 
 @pytest.fixture(autouse=True)
@@ -20,10 +23,11 @@ def _artifacts_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def run(tmp_path: Path, keyword_csv: Path) -> Path:
+def run(tmp_path: Path, keyword_frame: pd.DataFrame) -> Path:
+    """A finished run of a priced fake API model, so tokens and USD per production call are known."""
     out = tmp_path / "run"
-    assert main(["optimize", "--data", str(keyword_csv), "--input", "text", "--target", "label", "--model", "fake",
-                 "--budget", "150", "--seed", "1", "--out", str(out), "-q"]) == 0
+    autoprompt.optimize(keyword_frame, model=PricedAPIBackend(), price=(2.0, 4.0), inputs="text", target="label",
+                        budget=150, seed=1, run_dir=out)  # type: ignore[arg-type]
     return out
 
 
@@ -39,12 +43,13 @@ def test_a_run_goes_to_mlflow_with_its_settings_scores_curves_and_files(run: Pat
     assert logged.info.status == "FINISHED" and logged.info.run_name == "run"
     winner = json.loads((run / "winner.json").read_text(encoding="utf-8"))
     params, metrics = logged.data.params, logged.data.metrics
-    assert params["model"] == "fake" and params["budget"] == "150" and params["seed"] == "1"
+    assert json.loads(params["model"]) == {"object": "fake"} and params["budget"] == "150" and params["seed"] == "1"
     assert metrics["test_winner"] == pytest.approx(winner["scores"]["test"]["winner"])
     assert metrics["test_difference_low"] <= metrics["test_difference"] <= metrics["test_difference_high"]
     assert metrics["calls_search"] == winner["model_calls"]["search"] <= 150
-    assert metrics["tokens_per_call_winner"] == pytest.approx(winner["scores"]["test"]["production"]["winner"][
-        "tokens_per_call"])
+    production = winner["scores"]["test"]["production"]["winner"]
+    assert metrics["tokens_per_call_winner"] == pytest.approx(production["tokens_per_call"]) and production["tokens"]
+    assert metrics["usd_per_1000_calls_winner"] > 0
     trials = [json.loads(line) for line in (run / "trials.jsonl").read_text(encoding="utf-8").splitlines()]
     complete = sorted((t for t in trials if t["state"] == "complete"), key=lambda t: t["number"])
     curve = client.get_metric_history(logged.info.run_id, "best_dev_score")

@@ -15,7 +15,7 @@ from autoprompt.records.message import Message
 from autoprompt.records.trial import TrialState
 from autoprompt.search.assembly import build_optimizer
 from autoprompt.spec import spec_from
-from tests.conftest import ChatAPIBackend
+from tests.conftest import ChatAPIBackend, PricedAPIBackend
 
 START = "Text: {{ text }}\nLabel:"
 
@@ -185,19 +185,6 @@ def test_the_held_out_check_always_has_the_budget_it_needs(keyword_frame: pd.Dat
     assert result.calls <= budget
 
 
-class Hosted(FakeBackend):
-    """The fake model as a priced API: it names its model and reports a token a character-quad and one out."""
-
-    model = "acme-1"
-
-    def score(self, text, continuations, *, chat=False, on_usage=None):  # type: ignore[no-untyped-def]
-        from autoprompt.records.usage import Usage
-
-        if on_usage is not None:
-            on_usage(Usage(input_tokens=len(text) // 4, output_tokens=1))
-        return super().score(text, continuations, chat=chat, on_usage=on_usage)
-
-
 def test_max_usd_needs_a_price_for_an_api_model_and_price_counts(keyword_frame: pd.DataFrame) -> None:
     """A priced (API) model without a price would count as free and never stop at --max-usd."""
     from autoprompt.errors import ConfigError
@@ -205,8 +192,8 @@ def test_max_usd_needs_a_price_for_an_api_model_and_price_counts(keyword_frame: 
 
     task = {"inputs": "text", "target": "label", "budget": 200}
     with pytest.raises(ConfigError, match=r"needs the price of acme-1.*--price IN,OUT"):
-        autoprompt.optimize(keyword_frame, model=Hosted(), max_usd=1.0, **task)  # type: ignore[arg-type]
-    result = autoprompt.optimize(keyword_frame, model=Hosted(), max_usd=1.0, price=(2.0, 4.0),
+        autoprompt.optimize(keyword_frame, model=PricedAPIBackend(), max_usd=1.0, **task)  # type: ignore[arg-type]
+    result = autoprompt.optimize(keyword_frame, model=PricedAPIBackend(), max_usd=1.0, price=(2.0, 4.0),
                                  **task)  # type: ignore[arg-type]
     assert result.usd > 0 and result.usd == pytest.approx(
         (result.tokens - result.calls) * 2.0 / 1e6 + result.calls * 4.0 / 1e6, rel=0.05)
@@ -219,8 +206,8 @@ def test_the_test_phase_reports_what_a_production_call_costs_for_start_and_winne
     from autoprompt.report.writer import RunRecord, summary_lines
 
 
-    result = autoprompt.optimize(keyword_frame, model=Hosted(), price=(2.0, 4.0), inputs="text", target="label",
-                                 budget=300, template="Text: {{ text }}\nLabel:")  # type: ignore[arg-type]
+    result = autoprompt.optimize(keyword_frame, model=PricedAPIBackend(), price=(2.0, 4.0), inputs="text",
+                                 target="label", budget=300, template="Text: {{ text }}\nLabel:")  # type: ignore[arg-type]
     assert result.test is not None
     start, winner = result.test.baseline_spend, result.test.winner_spend
     assert start.calls == winner.calls == result.test.n
