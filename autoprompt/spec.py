@@ -232,7 +232,9 @@ class RunSpec(BaseModel):
     model: Annotated[ModelSource, Option(
         "model under optimization: local (bundled SmolLM2), local:gemma, local:/path.gguf, "
         "openai:MODEL[@BASE_URL], anthropic:MODEL[@BASE_URL], gemini:MODEL (GEMINI_API_KEY), "
-        "openrouter:VENDOR/MODEL (OPENROUTER_API_KEY), ollama:MODEL[@BASE_URL]")] = "local"
+        "openrouter:VENDOR/MODEL (OPENROUTER_API_KEY), ollama:MODEL[@BASE_URL], groq:, together:, deepseek:, "
+        "mistral:, vllm:, azure:DEPLOYMENT@ENDPOINT, bedrock:MODEL_ID, vertex:MODEL, "
+        "litellm:PROVIDER/MODEL[@BASE_URL]")] = "local"
     api_base: Annotated[StrictStr | None, Option(
         "API models: the server's base URL (the same as --model openai:MODEL@URL), e.g. "
         "https://openrouter.ai/api/v1")] = None

@@ -19,7 +19,7 @@ from autoprompt.errors import AutopromptError, ConfigError
 from autoprompt.evaluate.consistency import Consistency
 from autoprompt.evaluate.metric import METRICS, Metric, check_targets, default_metric
 from autoprompt.evaluate.registry import get_metric
-from autoprompt.models.backend import Backend, Priced, priced_model
+from autoprompt.models.backend import Backend, Priced, own_rates, priced_model
 from autoprompt.models.budget import BudgetSpec
 from autoprompt.models.cache import SQLiteCache
 from autoprompt.models.registry import get_backend
@@ -163,10 +163,15 @@ def build_optimizer(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progre
 
 
 def price_table(spec: RunSpec, backends: Sequence[Backend]) -> PriceTable:
-    """The run's prices: ``prices`` (default: the bundled table) with ``price`` for the model under
-    optimization. With ``max_usd``, a priced (API) model the table does not know is a ``ConfigError``:
-    its calls would count as free and the cap would never stop the run."""
+    """The run's prices: ``prices`` (default: the bundled table), then each model's own price list
+    (LiteLLM's cost map), with ``price`` for the model under optimization over both. With ``max_usd``,
+    a priced (API) model the table does not know is a ``ConfigError``: its calls would count as free and
+    the cap would never stop the run."""
     table = spec.prices or PriceTable()
+    for backend in backends:  # a backend's own price list (LiteLLM's) before the bundled ones, after prices=
+        rates = None if priced_model(backend) in table.prices else own_rates(backend)
+        if rates is not None:
+            table = PriceTable({**table.prices, priced_model(backend): rates})
     if spec.price is not None:
         table = PriceTable({**table.prices, priced_model(backends[0]): spec.price})
     for number, backend in enumerate(backends if spec.max_usd is not None else []):
