@@ -144,8 +144,8 @@ class RunSpec(BaseModel):
     max_prompt_tokens: Annotated[int | None, Option("skip proposals whose prompt is longer than this",
                                                     read=int)] = None
     storage: Annotated[StrictStr | None, Option(
-        "database URL for a shared run (postgresql://user@host/db); needs --strategy components; "
-        "'autoprompt worker --storage URL' processes join it")] = None
+        "database URL for a shared run (postgresql://user@host/db): 'autoprompt worker --storage URL' processes "
+        "join it (refine: they answer the run's model requests; components: each searches the shared study)")] = None
     run_name: Annotated[StrictStr, Option(
         "the shared run's name in the --storage database, so one database holds many runs; workers join it "
         "with 'autoprompt worker --storage URL --run NAME'", alias="run", metavar="NAME")] = "autoprompt"
