@@ -19,13 +19,14 @@ Contract:
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from autoprompt.errors import AutopromptError, ExampleFailed, ModelError
 from autoprompt.models.backend import (
@@ -42,6 +43,7 @@ from autoprompt.records.message import Conversation, Message, wire
 from autoprompt.records.usage import Usage
 from autoprompt.storage.jobs import JobQueue
 
+T = TypeVar("T")
 IN_FLIGHT = 64  # requests the first process hands out at once
 POLL = 0.02  # seconds between looks at the job table
 BEAT = 2.0  # seconds between a worker's heartbeats
@@ -66,6 +68,8 @@ class FarmedBackend:
         self._outbox: list[tuple[str, dict[str, Any], threading.Event, list[Any]]] = []  # asked, not yet queued
         self._waiting: dict[int, tuple[threading.Event, list[Any]]] = {}  # queued, by job id (the poller's own)
         self._lock = threading.Lock()
+        self._asked = threading.Event()  # wakes the poller to queue a request at once
+        self._requeued = 0.0  # when abandoned jobs were last put back
         self._poller: threading.Thread | None = None
 
     @property
@@ -113,6 +117,7 @@ class FarmedBackend:
         done, box = threading.Event(), list[Any]()
         with self._lock:
             self._outbox.append((method, request, done, box))
+            self._asked.set()
             if self._poller is None:
                 self._poller = threading.Thread(target=self._collect, daemon=True, name="autoprompt-farm")
                 self._poller.start()
@@ -122,39 +127,55 @@ class FarmedBackend:
     def _collect(self) -> None:
         """Queue what was asked since the last look, in one transaction; hand each answer that arrived to the
         request waiting for it; put abandoned jobs back. A database that stays away for ``DB_PATIENCE``
-        seconds fails every waiting request with the reason."""
-        last_requeue, failing_since = 0.0, None
+        seconds, or answers nonsense, fails every waiting request with the reason (none waits forever)."""
+        failing_since: float | None = None
         while True:
             with self._lock:
                 asked, self._outbox = self._outbox, []
             try:
-                for job, (_, _, done, box) in zip(self.queue.submit([(m, r) for m, r, _, _ in asked]), asked):
-                    self._waiting[job] = (done, box)
-                asked = []
-                answers = self.queue.answers(list(self._waiting))
-                if time.monotonic() - last_requeue > 1.0:
-                    self.queue.requeue_stale()
-                    last_requeue = time.monotonic()
+                answers = self._look(asked)
                 failing_since = None
-            except Exception as exc:  # the job table is unreachable: wait for it, for a while
+            except Exception as exc:
                 with self._lock:
-                    self._outbox[:0] = asked  # asked again next time
+                    self._outbox[:0] = asked  # not queued: asked again next time
                 failing_since = failing_since or time.monotonic()
-                if time.monotonic() - failing_since < DB_PATIENCE:
+                if isinstance(exc, _unreachable()) and time.monotonic() - failing_since < DB_PATIENCE:
                     time.sleep(0.5)
                     continue
-                failure = {"raise": "ModelError", "message": f"the job table failed: {exc}"[:300]}
-                answers = dict.fromkeys(self._waiting, failure)
-                with self._lock:
-                    for _, _, done, box in self._outbox:
-                        box.append(failure)
-                        done.set()
-                    self._outbox = []
+                answers = self._fail_all(f"the job table failed: {exc}"[:300])
             for job, answer in answers.items():
                 done, box = self._waiting.pop(job)
                 box.append(answer)
                 done.set()
-            time.sleep(self.poll)
+            self._asked.wait(self.poll)
+            self._asked.clear()
+
+    def _look(self, asked: list[tuple[str, dict[str, Any], threading.Event, list[Any]]]) -> dict[int, Any]:
+        """Queue ``asked`` (emptied once queued) and return the answers that arrived, by job id."""
+        for job, (_, _, done, box) in zip(self.queue.submit([(m, r) for m, r, _, _ in asked]), asked):
+            self._waiting[job] = (done, box)
+        asked.clear()
+        if time.monotonic() - self._requeued > 1.0:
+            self.queue.requeue_stale()
+            self._requeued = time.monotonic()
+        return self.queue.answers(list(self._waiting))
+
+    def _fail_all(self, message: str) -> dict[int, Any]:
+        """Every request asked or waiting fails with ``message``; the waiting ones' failures, by job id."""
+        failure = {"raise": "ModelError", "message": message}
+        with self._lock:
+            for _, _, done, box in self._outbox:
+                box.append(failure)
+                done.set()
+            self._outbox = []
+        return dict.fromkeys(self._waiting, failure)
+
+
+def _unreachable() -> tuple[type[BaseException], ...]:
+    """The database errors worth waiting out: locked, restarting, out of connections, connection lost."""
+    import sqlalchemy
+
+    return sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError
 
 
 def _unpack(answer: dict[str, Any], on_usage: UsageSink | None) -> Any:
@@ -189,6 +210,19 @@ def answer(backend: Backend, method: str, request: dict[str, Any]) -> dict[str, 
     return {"value": value, "usage": [used.input_tokens, used.output_tokens, used.cached_input_tokens]}
 
 
+def patiently(step: Callable[[], T], *, patience: float = DB_PATIENCE) -> T:
+    """``step()``, asked again for up to ``patience`` seconds while the database refuses it (locked, restarting,
+    out of connections); then its error."""
+    started = time.monotonic()
+    while True:
+        try:
+            return step()
+        except _unreachable():
+            if time.monotonic() - started > patience:
+                raise
+            time.sleep(0.2)
+
+
 def serve(queue: JobQueue, backend: Backend, *, concurrency: int = 1, poll: float = POLL,
           on_answer: Callable[[int], None] | None = None) -> int:
     """Answer the run's jobs with ``backend`` until the run is closed; return how many were answered here."""
@@ -198,7 +232,8 @@ def serve(queue: JobQueue, backend: Backend, *, concurrency: int = 1, poll: floa
 
     def work(job: int, method: str, request: dict[str, Any]) -> None:
         try:
-            queue.finish(job, answer(backend, method, request))
+            reply = answer(backend, method, request)
+            patiently(functools.partial(queue.finish, job, reply))
         finally:
             with lock:
                 running.discard(job)
@@ -211,16 +246,17 @@ def serve(queue: JobQueue, backend: Backend, *, concurrency: int = 1, poll: floa
         while True:
             now = time.monotonic()
             if now - last_check > 1.0:
-                if queue.is_closed():
+                if patiently(queue.is_closed):
                     return answered[0]
                 last_check = now
             if now - last_beat > BEAT:
                 with lock:
-                    queue.beat(list(running))
+                    beating = list(running)
+                patiently(functools.partial(queue.beat, beating))
                 last_beat = now
             with lock:
                 free = max(1, concurrency) - len(running)
-            jobs = queue.claim(worker, free) if free > 0 else []
+            jobs = patiently(functools.partial(queue.claim, worker, free)) if free > 0 else []
             for job, method, request in jobs:
                 with lock:
                     running.add(job)

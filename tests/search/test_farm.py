@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 import autoprompt
 from autoprompt.models.backend import FakeBackend
@@ -165,3 +166,17 @@ def test_a_worker_killed_mid_run_changes_nothing_and_two_runs_share_a_database(
         assert [w.wait(timeout=60) for w in workers] == [0, 0]
         for seed, (_, result) in runs.items():
             assert trials_of(result[0]) == trials_of(alone[seed]), f"run{seed} saw another run's answers"
+
+
+def test_a_job_table_that_stays_away_fails_the_waiting_requests_instead_of_hanging(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from autoprompt.errors import ModelError
+    from autoprompt.search import farm
+    from tests.servers import free_port
+
+    monkeypatch.setattr(farm, "DB_PATIENCE", 1.0)
+    gone = FarmedBackend(FakeBackend(), JobQueue(f"postgresql://postgres@127.0.0.1:{free_port()}/none", "run"))
+    started = time.monotonic()
+    with pytest.raises(ModelError, match="the job table failed"):
+        gone.score("a text", [" a", " b"])
+    assert time.monotonic() - started < 10
