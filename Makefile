@@ -90,6 +90,8 @@ bench-suite: setup
 bench-generation: setup-test
 	$(BIN)/python bench/generation.py
 
-# One shared run (PostgreSQL on 127.0.0.1) worked by 1 process against 2, on 2 cores (about 5 minutes).
+# Shared runs (PostgreSQL on 127.0.0.1): refinement against a 300 ms API, 1 process against the first
+# process and 3 workers (about 3 minutes); the component search with SmolLM2, 1 process against 2 (5 minutes).
 bench-workers: setup-test
-	$(BIN)/python bench/workers.py
+	$(BIN)/python bench/workers.py --mode refine
+	$(BIN)/python bench/workers.py --mode components

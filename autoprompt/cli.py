@@ -165,7 +165,7 @@ def _worker(args: argparse.Namespace) -> int:
     from autoprompt.search.worker import work
 
     done = work(args.storage, run=args.run_name, model=args.model, progress=_bar(args))
-    print(f"\nworker done: {done} trial(s) evaluated here; the run's first process writes the result")
+    print(f"\nworker done: {done} trial(s) or request(s) answered here; the run's first process writes the result")
     return 0
 
 

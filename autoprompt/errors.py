@@ -99,9 +99,19 @@ class MissingDependency(AutopromptError):
         self.package = package
 
 
+# set (unless the user set them) before an optional dependency is imported, so none reaches the network:
+# LiteLLM (imported by DSPy too) otherwise downloads its model cost map at import, and waits where there is none
+OFFLINE_ENVIRONMENT = {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+
+
 def require(module: str, *, package: str | None = None, extra: str | None = None) -> Any:
-    """Import an optional dependency, or raise ``MissingDependency`` saying how to install it."""
+    """Import an optional dependency (offline: ``OFFLINE_ENVIRONMENT``), or raise ``MissingDependency``
+    saying how to install it."""
     import importlib
+    import os
+
+    for name, value in OFFLINE_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
 
     try:
         return importlib.import_module(module)

@@ -1,16 +1,22 @@
-"""Benchmark: one shared run worked by 1 process against the same run worked by 2, on 2 cores.
+"""Benchmark: shared runs, one process against several, on 2 cores.
 
-Both runs are the component search (``--strategy components``) on the bundled sentiment
-task with the embedded SmolLM2, the same budget and seed, on a throwaway PostgreSQL
-server on 127.0.0.1 (a fresh database each). The single process uses 2 llama.cpp
-threads; with 2 processes each uses 1, so the machine's 2 cores are never
-oversubscribed. Wall time runs from launching the first process until it has exported
-the result (search, completion of the top candidates and test scoring, which only the
-first process does).
+``--mode components`` (``make bench-workers``): one component search (``--strategy components``) on the
+bundled sentiment task with the embedded SmolLM2, worked by 1 process of 2 llama.cpp threads and by 2
+processes of 1 thread (so the machine's 2 cores are never oversubscribed), on a throwaway PostgreSQL.
 
-    python bench/workers.py [--budget 600]
+``--mode refine``: the default search (``refine``) on the bundled sentiment task against an
+OpenAI-compatible API that answers every request after 300 ms (``tests.servers.LatencyServer``, as a
+hosted API's wait is the network and the provider's queue), budget 1,200: one process alone, against
+the same run with ``--storage`` (PostgreSQL on 127.0.0.1) and 3 ``autoprompt worker`` processes. Both
+report wall time, the winner, every trial's score and the calls charged and paid.
 
-Writes bench/results/workers.md and workers.json.
+Wall time runs from launching the first process until it has exported the result (search, final
+check and test scoring).
+
+    python bench/workers.py --mode components [--budget 600]
+    python bench/workers.py --mode refine [--budget 1200 --workers 3]
+
+Writes bench/results/workers.md and workers.json (each mode its own part, the other's kept).
 """
 
 from __future__ import annotations
@@ -72,14 +78,111 @@ def measure(server: str, workers: int, budget: int, out: Path) -> dict[str, Any]
             **json.loads(stdout.strip().splitlines()[-1]), "trials_by_helpers": done}
 
 
+def refine_role(kind: str, url: str, out: str, api: str, budget: int) -> None:
+    """Run inside a child process: the refinement run alone, or its first process with ``--storage``."""
+    import autoprompt
+
+    shared = {"storage": url, "run_name": "bench"} if kind == "first" else {}
+    started = time.monotonic()
+    result = autoprompt.optimize("sentiment", model=f"openai:m@{api}/v1", budget=budget, seed=0, run_dir=out,
+                                 **shared)  # type: ignore[arg-type]
+    assert result.test is not None
+    print(json.dumps({"seconds": round(time.monotonic() - started, 1), "calls": result.calls,
+                      "paid": result.paid_calls, "winner": result.best.candidate.describe(),
+                      "test": result.test.winner_score, "trials": [[t.number, t.score, t.n] for t in result.trials]}))
+
+
+def measure_refine(server: str, workers: int, budget: int, out: Path) -> dict[str, Any]:
+    """Seconds, winner and trials of the refinement run alone and with ``workers`` workers."""
+    import shutil
+
+    from tests.postgres import new_database
+    from tests.servers import LatencyServer
+
+    rows = {}
+    with LatencyServer(0.3) as api:
+        for kind in ("alone", "first"):
+            shutil.rmtree(out / kind, ignore_errors=True)
+            url = new_database(server)
+            api.reset()
+            started = time.monotonic()
+            first = subprocess.Popen([sys.executable, __file__, "--role", kind, "--url", url, "--out",
+                                      str(out / kind), "--api", api.url, "--budget", str(budget)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            helpers = []
+            if kind == "first":
+                while not _open(url) and first.poll() is None:
+                    time.sleep(0.05)
+                helpers = [subprocess.Popen([sys.executable, "-m", "autoprompt.cli", "worker", "--storage", url,
+                                             "--run", "bench", "-q"], stdout=subprocess.PIPE,
+                                            stderr=subprocess.PIPE, text=True) for _ in range(workers)]
+            stdout, stderr = first.communicate()
+            wall = time.monotonic() - started
+            assert first.returncode == 0, stderr
+            for helper in helpers:
+                assert helper.wait(timeout=120) == 0, helper.communicate()[1]
+            rows[kind] = {**json.loads(stdout.strip().splitlines()[-1]), "wall": round(wall, 1),
+                          "requests_to_api": api.requests, "mean_in_flight": round(api.busy / wall, 2)}
+    alone, farmed = rows["alone"], rows["first"]
+    return {"budget": budget, "workers": workers, "latency": 0.3, "alone": alone, "farmed": farmed,
+            "speedup": round(alone["wall"] / farmed["wall"], 3),
+            "same_winner": alone["winner"] == farmed["winner"], "same_trials": alone["trials"] == farmed["trials"]}
+
+
+def _open(url: str) -> bool:
+    """Whether the first process of the run has asked for its first answer."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        return bool(sa.inspect(engine).has_table("autoprompt_jobs"))
+    finally:
+        engine.dispose()
+
+
+def components_lines(part: dict[str, Any]) -> list[str]:
+    rows, budget = part["rows"], part["budget"]
+    lines = ["## The component search: 1 process (2 threads) against 2 processes (1 thread each)", "",
+             f"Sentiment, SmolLM2, component search, budget {budget}, seed 0, PostgreSQL on 127.0.0.1.", "",
+             "| processes | threads each | wall seconds | trials | trials by the 2nd process | dev | test |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['workers']} | {r['threads_each']} | {r['seconds']} | {r['trials']} | "
+                     f"{sum(r['trials_by_helpers']) if r['trials_by_helpers'] else '-'} | {r['dev']:.3f} | "
+                     f"{r['test']:.3f} |")
+    return [*lines, "", f"Speed-up of 2 processes over 1: {part['speedup']:.2f}x (wall time of 1 / wall time of 2, "
+                        "same run)."]
+
+
+def refine_lines(part: dict[str, Any]) -> list[str]:
+    alone, farmed = part["alone"], part["farmed"]
+    lines = [f"## Refinement (the default search): 1 process against the first process and {part['workers']} "
+             "workers", "",
+             f"Sentiment, an OpenAI-compatible API answering each request after {part['latency'] * 1000:.0f} ms, "
+             f"budget {part['budget']}, seed 0, PostgreSQL on 127.0.0.1 for the shared run.", "",
+             "| run | wall seconds | calls charged | requests the API served | mean requests in flight | winner | "
+             "test |", "|---|---|---|---|---|---|---|"]
+    for name, r in (("1 process", alone), (f"first process + {part['workers']} workers", farmed)):
+        lines.append(f"| {name} | {r['wall']} | {r['calls']} | {r['requests_to_api']} | {r['mean_in_flight']} | "
+                     f"{r['winner']} | {r['test']:.3f} |")
+    return [*lines, "", f"Speed-up: {part['speedup']:.2f}x. Same winner: {part['same_winner']}; every trial's "
+                        f"number, score and rows the same: {part['same_trials']}."]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=int, default=600)
-    parser.add_argument("--role", choices=("first", "worker"))
+    parser.add_argument("--mode", choices=("components", "refine"), default="components")
+    parser.add_argument("--budget", type=int)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--role", choices=("first", "worker", "alone"))
     parser.add_argument("--url")
+    parser.add_argument("--api")
     parser.add_argument("--out", default=str(ROOT / "bench" / ".cache" / "workers"))
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
+    if args.role and args.api:
+        refine_role(args.role, args.url, args.out, args.api, args.budget)
+        return
     if args.role:
         role(args.role, args.url, args.out, args.threads, args.budget)
         return
@@ -87,24 +190,26 @@ def main() -> None:
 
     server, stop = start_server()
     try:
-        rows = [measure(server, workers, args.budget, Path(args.out)) for workers in (1, 2)]
+        if args.mode == "refine":
+            part: dict[str, Any] = measure_refine(server, args.workers, args.budget or 1200, Path(args.out) / "refine")
+        else:
+            budget = args.budget or 600
+            rows = [measure(server, workers, budget, Path(args.out)) for workers in (1, 2)]
+            part = {"budget": budget, "rows": rows, "speedup": round(rows[0]["seconds"] / rows[1]["seconds"], 3)}
     finally:
         stop()
-    ratio = rows[0]["seconds"] / rows[1]["seconds"]
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "workers.json").write_text(json.dumps({"machine": machine(), "budget": args.budget, "rows": rows,
-                                                      "speedup": round(ratio, 3)}, indent=2) + "\n")
-    lines = ["# One shared run: 1 process (2 threads) against 2 processes (1 thread each)", "",
-             f"Machine: {machine()}. Sentiment, SmolLM2, component search, budget {args.budget}, seed 0, "
-             "PostgreSQL on 127.0.0.1.", "",
-             "| processes | threads each | wall seconds | trials | trials by the 2nd process | dev | test |",
-             "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['workers']} | {r['threads_each']} | {r['seconds']} | {r['trials']} | "
-                     f"{sum(r['trials_by_helpers']) if r['trials_by_helpers'] else '-'} | {r['dev']:.3f} | "
-                     f"{r['test']:.3f} |")
-    lines += ["", f"Speed-up of 2 processes over 1: {ratio:.2f}x (wall time of 1 / wall time of 2, same run)."]
-    (RESULTS / "workers.md").write_text("\n".join(lines) + "\n")
+    path = RESULTS / "workers.json"
+    saved = json.loads(path.read_text()) if path.exists() else {}
+    if "rows" in saved:  # the file as it was before it held both modes
+        saved = {"components": {k: saved[k] for k in ("budget", "rows", "speedup")}, "machine": saved.get("machine")}
+    saved.update({args.mode: {**part, "machine": machine()}})
+    path.write_text(json.dumps(saved, indent=2) + "\n")
+    lines = ["# Shared runs: one process against several", "", f"Machine: {machine()}.", ""]
+    for mode, render in (("refine", refine_lines), ("components", components_lines)):
+        if mode in saved:
+            lines += [*render(saved[mode]), ""]
+    (RESULTS / "workers.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
 

@@ -8,9 +8,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from autoprompt.errors import OFFLINE_ENVIRONMENT
 from autoprompt.models.backend import FakeBackend
 
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+for _name, _value in OFFLINE_ENVIRONMENT.items():  # tests import dspy themselves too
+    os.environ.setdefault(_name, _value)
 
 
 @pytest.fixture

@@ -175,7 +175,7 @@ def test_eval_scores_with_the_runs_own_model_by_default(tmp_path: Path, keyword_
 
 
 def test_the_flags_of_resume_worker_and_eval_are_the_run_specifications() -> None:
-    """Declared once, in ``spec.py``: the help of a setting's flag is the same in every command."""
+    """Declared once, in ``spec/fields.py``: the help of a setting's flag is the same in every command."""
     import argparse
 
     from autoprompt.cli import _parser

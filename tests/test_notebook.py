@@ -14,10 +14,10 @@ from nbclient import NotebookClient
 from autoprompt.data.dataset import bundled_path
 from tests.servers import llama_server
 
-pytestmark = pytest.mark.model
 KEY = "sk-notebook-test-key"
 
 
+@pytest.mark.model
 def test_a_notebook_optimizes_through_an_openai_route_and_shows_the_result(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = tmp_path / "reviews.csv"
@@ -39,3 +39,16 @@ def test_a_notebook_optimizes_through_an_openai_route_and_shows_the_result(
     assert shown["data"]["text/plain"].startswith("<OptimizationResult accuracy on openai:smollm2@")
     assert '<div class="autoprompt-result">' in shown["data"]["text/html"] and "<table" in shown["data"]["text/html"]
     assert KEY not in str(notebook) and os.environ["OPENAI_API_KEY"] == KEY
+
+
+def test_in_a_notebook_the_progress_bar_is_a_widget(tmp_path: Path, keyword_csv: Path) -> None:
+    """``progress=True`` in Jupyter: tqdm.auto's widget (ipywidgets), for the search and for the test rows."""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import autoprompt\n"
+        f"result = autoprompt.optimize({str(keyword_csv)!r}, inputs='text', target='label', model='fake',\n"
+        "                             budget=120, seed=0, first_rung=8, progress=True)")])
+    NotebookClient(notebook, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    widgets = [o for o in notebook.cells[0].outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    shown = " ".join(o["data"].get("text/plain", "") for o in widgets)
+    assert len(widgets) >= 2 and "search" in shown and "on test" in shown, notebook.cells[0].outputs

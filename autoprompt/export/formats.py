@@ -99,7 +99,8 @@ def model_name(exported: ExportedPrompt, override: str | None) -> str:
 def promptfoo_provider(exported: ExportedPrompt, override: str | None) -> dict[str, Any]:
     """The run's own provider in promptfoo's terms: Anthropic's messages API, or OpenAI's chat API
     (the default, also for local runs), with the run's base URL as ``apiBaseUrl``; Azure's deployment
-    with its resource host as ``apiHost``."""
+    with its resource host as ``apiHost``; Bedrock's and Vertex's own providers; a LiteLLM model through
+    promptfoo's ``litellm`` provider (a LiteLLM proxy, at ``LITELLM_BASE_URL``)."""
     spec = exported.model
     max_tokens = exported.answer_tokens()
     if spec.provider == "azure":
@@ -111,6 +112,9 @@ def promptfoo_provider(exported: ExportedPrompt, override: str | None) -> dict[s
     if spec.provider in ("bedrock", "vertex"):  # promptfoo signs with the cloud's credentials of its environment
         return {"id": f"{spec.provider}:{model_name(exported, override)}", "config": {
             "max_tokens": max_tokens, "temperature": 0, **structured(exported, "anthropic")}}
+    if spec.provider == "litellm":  # promptfoo's litellm provider asks a LiteLLM proxy (LITELLM_BASE_URL)
+        return {"id": f"litellm:{model_name(exported, override)}", "config": {
+            "temperature": 0, "max_tokens": max_tokens, **structured(exported, "openai")}}
     if spec.api == "anthropic":
         entry = {"id": f"anthropic:messages:{model_name(exported, override)}",
                                  "config": {"max_tokens": max_tokens, **structured(exported, "anthropic")}}

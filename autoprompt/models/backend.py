@@ -20,7 +20,8 @@ Contract (``Backend``):
   its function here (never probed by name): ``RateLimited.limits`` (``Limits``: concurrency,
   requests and tokens per minute; ``limits_of``), ``Parameterized.params`` (request settings
   added to every cache key; ``params_of``), ``Priced.model`` (the id a price table knows;
-  ``priced_model``), ``Resettable.reset()`` (forget model state, for exactly reproducible
+  ``priced_model``), ``OwnPrices.rates()`` (USD per million tokens from a price list the backend
+  carries, LiteLLM's; ``own_rates``), ``Resettable.reset()`` (forget model state, for exactly reproducible
   scoring; ``reset``), ``TokenCounting.count_tokens(text, chat=...)`` (the prompt's length in
   the model's tokens; ``count_tokens`` falls back to 4 characters a token),
   ``PromptCaching.with_cache_key(key)`` (the backend sending a provider's prompt-cache key;
@@ -195,6 +196,13 @@ class Priced(Protocol):
 
 
 @runtime_checkable
+class OwnPrices(Protocol):
+    """A backend that knows its model's price: USD per million input, output (and cached input) tokens."""
+
+    def rates(self) -> tuple[float, ...] | None: ...
+
+
+@runtime_checkable
 class Resettable(Protocol):
     """A backend with state (a KV cache) that can be forgotten, for exactly reproducible scoring."""
 
@@ -301,6 +309,10 @@ def params_of(backend: Backend) -> Mapping[str, object]:
 
 def priced_model(backend: Backend) -> str:
     return backend.model if isinstance(backend, Priced) else backend.name
+
+
+def own_rates(backend: Backend) -> tuple[float, ...] | None:
+    return backend.rates() if isinstance(backend, OwnPrices) else None
 
 
 def cache_keyed(backend: Backend, key: str) -> Backend:

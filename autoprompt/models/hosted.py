@@ -265,8 +265,8 @@ def translate_sdk_error(sdk: object, exc: BaseException, backend: APIBackend, se
     message = first_line_message(exc, secret)
     if isinstance(exc, sdk.APIStatusError):  # type: ignore[attr-defined]
         retry_after = parse_retry_after(exc.response.headers.get("retry-after"))
-        return status_error(exc.status_code, message, retry_after=retry_after, key_env=backend.key_env,
-                            model=backend.model)
+        key_env = backend.key_env or "the variable LiteLLM reads for this provider (or name one with --api-key-env)"
+        return status_error(exc.status_code, message, retry_after=retry_after, key_env=key_env, model=backend.model)
     if isinstance(exc, sdk.APITimeoutError):  # type: ignore[attr-defined]
         return TransientError(f"request timed out after {backend.policy.timeout:g}s")
     if isinstance(exc, sdk.APIConnectionError):  # type: ignore[attr-defined]

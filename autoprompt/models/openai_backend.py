@@ -18,7 +18,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from autoprompt.errors import ConfigError
+from autoprompt.errors import ConfigError, require
 from autoprompt.models.hosted import APIBackend, Completion, malformed_response, translate_sdk_error
 from autoprompt.records.message import Conversation, as_dicts
 from autoprompt.records.usage import Usage
@@ -36,14 +36,14 @@ class OpenAIBackend(APIBackend):
 
     def _complete(self, text: str | Conversation, max_tokens: int, logprobs: bool, temperature: float = 0.0,
                   seed: int | None = None, stop: Sequence[str] = (), json_schema: str | None = None) -> Completion:
-        client = self._client()
-        sdk = self._sdk()
+        sdk = require("openai")  # LiteLLM's errors are the openai SDK's too
+        sampling = self._sampling(max_tokens, logprobs, temperature, seed)
+        request = {"model": self.model, "messages": as_dicts(text), **sampling,
+                   **({"stop": list(stop)} if stop else {}),
+                   **({"response_format": response_format(json_schema)} if json_schema else {})}
+        extra = {**self.extra_body, **({"prompt_cache_key": self.cache_key} if self.cache_key else {})}
         try:
-            extra = {**self.extra_body, **({"prompt_cache_key": self.cache_key} if self.cache_key else {})}
-            response = client.chat.completions.create(
-                model=self.model, messages=as_dicts(text), extra_body=extra or None,
-                **self._sampling(max_tokens, logprobs, temperature, seed), **({"stop": list(stop)} if stop else {}),
-                **({"response_format": response_format(json_schema)} if json_schema else {}))
+            response = self._send(request, extra)
         except (sdk.APIError, ValueError) as exc:
             raise translate_sdk_error(sdk, exc, self, self._key, self._reached) from None
         self._reached = True
@@ -55,6 +55,11 @@ class OpenAIBackend(APIBackend):
                 top = {item.token: item.logprob for item in choice.logprobs.content[0].top_logprobs}
             usage = _usage(response.usage)
         return Completion(answer, top, usage)
+
+    def _send(self, request: Mapping[str, Any], extra_body: Mapping[str, object]) -> Any:
+        """The transport: one Chat Completions request (``request`` holds the fields the exports write down,
+        ``extra_body`` the rest) to the SDK client; the response in OpenAI's shape."""
+        return self._client().chat.completions.create(**request, extra_body=dict(extra_body) or None)
 
     cache_key = ""  # the prompt-cache key this view sends (``with_cache_key``)
 

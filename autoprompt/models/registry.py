@@ -40,6 +40,10 @@ def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int 
 
         batch = (options or {}).get("batch", DEFAULT_BATCH)
         return LocalBackend(spec, n_threads=n_threads, seed=seed, batch_size=int(batch))  # type: ignore[call-overload]
+    if parsed.provider == "litellm":
+        from autoprompt.models.litellm_backend import LiteLLMBackend
+
+        return LiteLLMBackend.from_spec(spec, limits=limits, key_env=key_env, options=options)
     if parsed.api == "openai":
         from autoprompt.models.openai_backend import AzureOpenAIBackend, OpenAIBackend
 
@@ -62,7 +66,8 @@ def get_backend(spec: str | Backend, *, n_threads: int | None = None, seed: int 
     raise ConfigError(
         f"unknown model '{spec}'; use 'local' (bundled SmolLM2), 'local:gemma', 'local:/path/to/model.gguf', "
         f"'openai:MODEL[@BASE_URL]', 'anthropic:MODEL[@BASE_URL]', 'gemini:MODEL', 'openrouter:VENDOR/MODEL', "
-        f"'ollama:MODEL[@BASE_URL]', 'azure:DEPLOYMENT@ENDPOINT', 'bedrock:MODEL_ID', 'vertex:MODEL', 'fake'{installed}"
+        f"'ollama:MODEL[@BASE_URL]', 'azure:DEPLOYMENT@ENDPOINT', 'bedrock:MODEL_ID', 'vertex:MODEL', "
+        f"'litellm:PROVIDER/MODEL[@BASE_URL]', 'fake'{installed}"
     )
 
 

@@ -11,7 +11,8 @@ Forms:
 - ``PROVIDER:MODEL[@BASE_URL]`` for a hosted provider of ``PROVIDERS`` (``openai``, ``anthropic``,
   ``gemini``, ``openrouter``, ``ollama``, ``groq``, ``together``, ``deepseek``, ``mistral``,
   ``vllm``, ``bedrock`` (a Bedrock model id), ``vertex``, ``azure``: there MODEL is the deployment and BASE_URL the
-  resource endpoint; also ``PROVIDER/MODEL``, as LiteLLM users write it):
+  resource endpoint; ``litellm``: MODEL is LiteLLM's own id, ``groq/llama-3.1-8b-instant``; also
+  ``PROVIDER/MODEL``, as LiteLLM users write it):
   ``provider``, ``model`` and ``base_url``. ``PROVIDERS`` says which API each speaks, where it
   is reached by default and which variable holds its key.
 
@@ -53,6 +54,9 @@ PROVIDERS = {
     "bedrock": Provider("anthropic", None, "AWS_ACCESS_KEY_ID", key_required=False),
     # Claude on Vertex AI: MODEL as Vertex names it; the project and region come from the environment
     "vertex": Provider("anthropic", None, "GOOGLE_OAUTH_ACCESS_TOKEN", key_required=False, url_in_spec=False),
+    # any model LiteLLM reaches (extra litellm): MODEL is LiteLLM's id (groq/..., openai/MODEL with a BASE_URL);
+    # it takes OpenAI's request and reads each provider's own key variable
+    "litellm": Provider("openai", None, "", key_required=False),
 }
 HOSTED_PROVIDERS = tuple(PROVIDERS)  # the providers whose models are reached at a base URL
 

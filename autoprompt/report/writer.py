@@ -206,7 +206,8 @@ def request_example(run: RunRecord) -> tuple[str, str] | None:
     api = winner.model.api
     if api in ("openai", "anthropic"):
         request = winner.openai_request(**inputs) if api == "openai" else winner.anthropic_request(**inputs)
-        what = f"the keyword arguments of the {api} SDK's create() for test row {run.tests[0].example_id}"
+        sdk = "litellm.completion()" if winner.model.provider == "litellm" else f"the {api} SDK's create()"
+        what = f"the keyword arguments of {sdk} for test row {run.tests[0].example_id}"
         return what, json.dumps(request, indent=2, ensure_ascii=False)
     sent = winner.prompt.request(inputs)
     text = sent if isinstance(sent, str) else json.dumps([{"role": m.role, "content": m.content} for m in sent],
@@ -223,8 +224,9 @@ def use_it(run: RunRecord) -> list[tuple[str, str]]:
     load = f'from autoprompt import load_prompt\nprompt = load_prompt("{folder}")\n'
     return [
         ("jinja", f"{load}text = prompt.render({names})"),
-        ("openai", f"from openai import OpenAI\n{load}reply = OpenAI().chat.completions.create("
-                   f"**prompt.openai_request({names}))"),
+        ("openai", f"import litellm\n{load}reply = litellm.completion(**prompt.openai_request({names}))"
+         if run.winner.model.provider == "litellm" else f"from openai import OpenAI\n{load}reply = "
+         f"OpenAI().chat.completions.create(**prompt.openai_request({names}))"),
         ("anthropic", f"from anthropic import Anthropic\n{load}reply = Anthropic().messages.create("
                       f"**prompt.anthropic_request({names}))"),
         ("promptfoo", f"autoprompt export {folder} --format promptfoo\n"

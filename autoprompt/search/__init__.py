@@ -9,7 +9,8 @@ final check), ``callbacks`` (progress, early stopping), ``estimate`` (dry runs),
 (``OptimizationResult``, its tables, and the winner, answers and reports it writes into its
 folder), ``resume`` (a run continued from its directory),
 ``shared_strategy`` and ``worker`` (a run shared through a database, its budget and rate
-limits, and the processes that join it).
+limits, and the processes that join it), ``farm`` (a shared refinement run's model requests answered
+by its workers).
 May import: everything above it: data, prompts, models, evaluate, propose, storage, export,
 report. Nothing imports the search but storage's resume and the face.
 """

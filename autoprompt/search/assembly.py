@@ -19,7 +19,7 @@ from autoprompt.errors import AutopromptError, ConfigError
 from autoprompt.evaluate.consistency import Consistency
 from autoprompt.evaluate.metric import METRICS, Metric, check_targets, default_metric
 from autoprompt.evaluate.registry import get_metric
-from autoprompt.models.backend import Backend, Priced, priced_model
+from autoprompt.models.backend import Backend, Priced, own_rates, priced_model
 from autoprompt.models.budget import BudgetSpec
 from autoprompt.models.cache import SQLiteCache
 from autoprompt.models.registry import get_backend
@@ -30,11 +30,13 @@ from autoprompt.propose.registry import build_operators
 from autoprompt.records.feedback import Feedback
 from autoprompt.report.mlflow_log import log_to_mlflow, mlflow_package
 from autoprompt.search.callbacks import Callback, LogTrials, ProgressBar, StopOnFailures, StopWhenExhausted
+from autoprompt.search.farm import FarmedBackend
 from autoprompt.search.loop import Models, Optimizer
 from autoprompt.search.result import OptimizationResult
 from autoprompt.search.task import Task, check_budget, prepare_task, with_user_templates
 from autoprompt.spec import RunSpec
 from autoprompt.storage.feedback_file import check_feedback, load_feedback
+from autoprompt.storage.jobs import JobQueue
 from autoprompt.storage.run import RunDirectory, data_hashes, frames, run_record
 from autoprompt.storage.shared import SharedRun, SQLCache
 
@@ -135,9 +137,6 @@ def build_optimizer(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progre
     if spec.data is None:
         raise ConfigError("data is required: a CSV/JSONL file, a DataFrame, a Dataset or a bundled task name "
                           "(--data on the command line, 'data:' in a config)")
-    if spec.storage is not None and spec.strategy != "components":
-        raise ConfigError("a shared run (--storage) needs --strategy components: refinement is one sequence of "
-                          "rounds, while Optuna's component search lets several workers ask for trials at once")
     task, feedback = task_of(spec)
     metric = get_metric(spec.metric or default_metric(task.setup.kind.value, task.setup.json_schema is not None))
     check_targets(metric, [ex for part in (task.data.train, task.data.dev, task.data.test) for ex in part.examples])
@@ -151,22 +150,35 @@ def build_optimizer(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progre
     store = SQLiteCache(spec.cache) if isinstance(spec.cache, str | Path) else spec.cache
     if store is None and shared is not None:
         store = SQLCache(shared.url)
+    if shared is not None and spec.strategy == "refine" and not worker:  # its requests go to the run's workers
+        backend = FarmedBackend(backend, JobQueue(shared.url, shared.name))
     bar = ProgressBar() if progress else None
     return Optimizer(
         spec=spec, task=task, models=Models(backend, judge, writer), metric=metric, budget=budget, cache=store,
         prices=prices, callbacks=[*([bar] if bar else []), LogTrials(), StopWhenExhausted(), StopOnFailures(),
                                   *callbacks],
-        shared=shared, shared_arguments=spec.record(purpose="a shared run", exclude=("cache", "storage"))
+        shared=shared, shared_arguments=spec.record(purpose="a shared run", exclude=_kept_home(spec))
         if shared is not None and not worker else None, consistency=consistency, feedback=feedback,
         scoring=bar.rows if bar else None,
     )
 
 
+def _kept_home(spec: RunSpec) -> tuple[str, ...]:
+    """The settings a shared run's database does not keep: the cache and the URL; for refinement also the
+    data, which only the first process reads (its workers answer model requests)."""
+    return ("cache", "storage", *(("data", "dev", "test") if spec.strategy == "refine" else ()))
+
+
 def price_table(spec: RunSpec, backends: Sequence[Backend]) -> PriceTable:
-    """The run's prices: ``prices`` (default: the bundled table) with ``price`` for the model under
-    optimization. With ``max_usd``, a priced (API) model the table does not know is a ``ConfigError``:
-    its calls would count as free and the cap would never stop the run."""
+    """The run's prices: ``prices`` (default: the bundled table), then each model's own price list
+    (LiteLLM's cost map), with ``price`` for the model under optimization over both. With ``max_usd``,
+    a priced (API) model the table does not know is a ``ConfigError``: its calls would count as free and
+    the cap would never stop the run."""
     table = spec.prices or PriceTable()
+    for backend in backends:  # a backend's own price list (LiteLLM's) before the bundled ones, after prices=
+        rates = None if priced_model(backend) in table.prices else own_rates(backend)
+        if rates is not None:
+            table = PriceTable({**table.prices, priced_model(backend): rates})
     if spec.price is not None:
         table = PriceTable({**table.prices, priced_model(backends[0]): spec.price})
     for number, backend in enumerate(backends if spec.max_usd is not None else []):

@@ -2,8 +2,9 @@
 
 Contract: a callback is any callable ``(trial, progress) -> bool | None`` called
 after each trial; returning True stops the search (the result keeps everything
-found so far). ``Progress`` is a frozen snapshot of the run. ``ProgressBar`` also shows
-scoring a fixed set of rows (``rows(scoring)``: the start and the winner on test, ``eval``).
+found so far). ``Progress`` is a frozen snapshot of the run. ``ProgressBar`` (``tqdm.auto`` on a
+terminal or in a notebook, plain lines in a log) also shows scoring a fixed set of rows
+(``rows(scoring)``: the start and the winner on test, ``eval``).
 ``LogTrials`` writes each trial as one INFO line of the ``autoprompt.search`` logger (silent
 unless the application, or the CLI's ``-v``, shows that level).
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
-from typing import TextIO
+from typing import Any, TextIO
 
 from autoprompt.records.progress import Progress, Scoring
 from autoprompt.records.trial import Trial
@@ -22,45 +23,88 @@ Callback = Callable[[Trial, Progress], "bool | None"]
 
 
 class ProgressBar:
-    """A one-line progress bar on stderr (a line every ``every`` trials when not a terminal)."""
+    """The search's calls of the budget (trial, best dev score, spend, ETA) and each fixed set of rows
+    scored, drawn by ``tqdm.auto`` where someone watches: in place on a terminal, as a widget in a notebook
+    (plain text there without ``ipywidgets``). Elsewhere (a log file, CI) a plain line every ``every``
+    trials, and at the start, each quarter and the end of a set of rows. ``live`` forces either (None:
+    a terminal or a notebook)."""
 
-    def __init__(self, stream: TextIO | None = None, width: int = 30, every: int = 10) -> None:
+    def __init__(self, stream: TextIO | None = None, width: int = 30, every: int = 10,
+                 live: bool | None = None) -> None:
         self.stream = stream
         self.width = width
         self.every = every
+        self.live = live
         self._rows_shown: dict[str, int] = {}  # rows done when each scoring was last shown
+        self._bars: dict[str, Any] = {}  # the live bars by what they count ("search", or a scoring's what)
 
     def __call__(self, trial: Trial, progress: Progress) -> None:
         stream = self.stream or sys.stderr
+        postfix = f"trial {progress.trials}, best dev {progress.best_score:.3f}" + (
+            f", ${progress.usd:.4f}" if progress.usd else "")
+        if self._watched(stream):
+            self._advance("search", progress.calls, progress.max_calls, "call", postfix)
+            return
         total = progress.max_calls or max(progress.calls, 1)
-        filled = int(self.width * min(progress.calls / total, 1.0))
         eta = progress.eta()
-        line = (f"[{'#' * filled}{'.' * (self.width - filled)}] {progress.calls}/{total} calls "
+        line = (f"{self._gauge(progress.calls, total)} {progress.calls}/{total} calls "
                 f"| trial {progress.trials} | best dev {progress.best_score:.3f} | {_clock(progress.seconds)}"
                 + (f", ETA {_clock(eta)}" if eta is not None else "")
                 + (f" | ${progress.usd:.4f}" if progress.usd else ""))
-        if stream.isatty():
-            stream.write("\r" + line)
-            stream.flush()
-        elif (progress.trials - 1) % self.every == 0:  # trials 1, 1 + every, ...: the first shows at once
+        if (progress.trials - 1) % self.every == 0:  # trials 1, 1 + every, ...: the first shows at once
             stream.write(line + "\n")
 
-
     def rows(self, scoring: Scoring) -> None:
-        """Scoring a fixed set of rows (the start and the winner on test, ``autoprompt eval``): the same bar
-        over rows, updated in place on a terminal, else a line at the start, each quarter and the end."""
+        """Scoring a fixed set of rows (the start and the winner on test, ``autoprompt eval``); the search's
+        bar, if any, is done by then."""
         stream = self.stream or sys.stderr
-        filled = int(self.width * min(scoring.done / max(scoring.total, 1), 1.0))
+        if self._watched(stream):
+            self.close("search")
+            self._advance(scoring.what, scoring.done, scoring.total, "row", "")
+            if scoring.done >= scoring.total:
+                self.close(scoring.what)
+            return
         eta = scoring.eta()
-        line = (f"[{'#' * filled}{'.' * (self.width - filled)}] {scoring.what}: {scoring.done}/{scoring.total} rows "
-                f"| {_clock(scoring.seconds)}" + (f", ETA {_clock(eta)}" if eta is not None and eta > 0 else ""))
-        if stream.isatty():
-            stream.write("\r" + line + ("\n" if scoring.done >= scoring.total else ""))
-            stream.flush()
-        elif scoring.done in (0, scoring.total) or 4 * scoring.done // max(scoring.total, 1) != \
+        line = (f"{self._gauge(scoring.done, max(scoring.total, 1))} {scoring.what}: {scoring.done}/{scoring.total} "
+                f"rows | {_clock(scoring.seconds)}" + (f", ETA {_clock(eta)}" if eta is not None and eta > 0 else ""))
+        if scoring.done in (0, scoring.total) or 4 * scoring.done // max(scoring.total, 1) != \
                 4 * self._rows_shown.get(scoring.what, 0) // max(scoring.total, 1):
             stream.write(line + "\n")
         self._rows_shown[scoring.what] = scoring.done
+
+    def close(self, what: str | None = None) -> None:
+        """End the live bar of ``what`` (every bar when None), leaving its last state shown."""
+        for name in [what] if what is not None else list(self._bars):
+            bar = self._bars.pop(name, None)
+            if bar is not None:
+                bar.close()
+
+    def _watched(self, stream: TextIO) -> bool:
+        return self.live if self.live is not None else stream.isatty() or in_notebook()
+
+    def _advance(self, what: str, done: int, total: int | None, unit: str, postfix: str) -> None:
+        bar = self._bars.get(what)
+        if bar is None:
+            from tqdm.auto import tqdm
+
+            bar = self._bars[what] = tqdm(total=total, desc=what, unit=unit, file=self.stream or sys.stderr,
+                                          smoothing=0, dynamic_ncols=True, leave=True)
+        if postfix:
+            bar.set_postfix_str(postfix, refresh=False)
+        bar.update(done - bar.n)  # redrawn at most every 0.1 s (tqdm's pace) while rows stream in
+        if what == "search":
+            bar.refresh()  # after every trial: they come seconds apart
+
+    def _gauge(self, done: int, total: int) -> str:
+        filled = int(self.width * min(done / total, 1.0))
+        return f"[{'#' * filled}{'.' * (self.width - filled)}]"
+
+
+def in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel (where ``tqdm.auto`` draws widgets)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and "IPKernelApp" in shell.config
 
 
 def _clock(seconds: float) -> str:

@@ -55,6 +55,7 @@ from autoprompt.records.task_kind import TaskKind
 from autoprompt.records.trial import Trial, TrialState
 from autoprompt.records.usage import Spend
 from autoprompt.search.callbacks import Callback
+from autoprompt.search.farm import FarmedBackend
 from autoprompt.search.racing import Racer, rungs_for
 from autoprompt.search.refine import RefinementStrategy
 from autoprompt.search.result import Finalist, OptimizationResult, TestReport, completed
@@ -122,7 +123,11 @@ class Optimizer:
         """Search, pick the winner, score start and winner on the test set (Optuna's per-trial log
         lines off meanwhile, for this run's studies only)."""
         with quiet_optuna():
-            return self._run()
+            try:
+                return self._run()
+            finally:
+                if isinstance(self.backend, FarmedBackend):
+                    self.backend.queue.close()  # the run's workers stop
 
     def _run(self) -> OptimizationResult:
         started = time.monotonic()
@@ -240,6 +245,9 @@ class Optimizer:
                                      custom=self.task.custom is not None, messages=takes_messages(self.backend))
         if self.spec.strategy == "components" and self.shared is not None:
             return self._shared_strategy(space, start, racer), self._reserve
+        if isinstance(self.backend, FarmedBackend) and self.shared is not None and self.shared_arguments is not None:
+            self.shared.create(self.shared_arguments, sampler=None, pruner=None, start=None)  # workers find it now
+            self.backend.queue.reset()
         if self.spec.strategy == "components":
             return OptunaStrategy(space, seed=self.seed, start=start, min_resource=racer.rungs[0]), self._reserve
         context = RefineContext(setup=self.task.setup, space=space, dev={ex.id: ex for ex in racer.dev},

@@ -108,10 +108,12 @@ def optimize(
     exported there at the end, and ``autoprompt.resume(run_dir)`` continues the run after
     an interruption without paying again for any answer that arrived.
 
-    ``storage`` (a database URL, e.g. ``postgresql://user@host/db``; needs
-    ``strategy="components"``) makes this a shared run (see ``autoprompt.storage.shared``):
-    ``autoprompt worker --storage URL`` processes, here or on other machines, join the
-    study and the response cache there, and this process finalizes once the budget is spent.
+    ``storage`` (a database URL, e.g. ``postgresql://user@host/db``) makes this a shared run (see
+    ``autoprompt.storage.shared``): ``autoprompt worker --storage URL`` processes, here or on other
+    machines, join it. With ``strategy="refine"`` they answer this process's model requests
+    (``autoprompt.search.farm``), and the search runs here as it would alone; with ``"components"``
+    each joins the Optuna study and the response cache there, and this process finalizes once the
+    budget is spent.
     ``run_name`` names the run there, so one database holds many runs (workers pass ``--run NAME``).
 
     Free text: ``metric="judge:correctness"`` (or ``faithfulness``, ``concision``, ``tone``, a

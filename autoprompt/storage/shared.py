@@ -56,7 +56,7 @@ HEARTBEAT = 2
 GRACE = 8
 
 
-def _engine(url: str) -> Any:
+def engine_for(url: str) -> Any:
     try:
         import sqlalchemy
     except ImportError:
@@ -74,7 +74,7 @@ def _reachable(url: str) -> None:
     """``ConfigError`` naming the database (never its password) when nothing answers at ``url``."""
     import sqlalchemy
 
-    engine = _engine(url)
+    engine = engine_for(url)
     try:
         with engine.connect():
             pass
@@ -87,7 +87,7 @@ def _reachable(url: str) -> None:
         engine.dispose()
 
 
-def _create(engine: Any, table: Any) -> None:
+def create_table(engine: Any, table: Any) -> None:
     """Create ``table`` unless it exists; two processes creating it at once is not an error."""
     import sqlalchemy as sa
 
@@ -110,10 +110,10 @@ class SQLCache:
         if self._engine is None:
             import sqlalchemy as sa
 
-            engine = _engine(self.url)
+            engine = engine_for(self.url)
             table = sa.Table("autoprompt_responses", sa.MetaData(), sa.Column("key", sa.String(64), primary_key=True),
                              sa.Column("value", sa.Text, nullable=False))
-            _create(engine, table)
+            create_table(engine, table)
             self._engine, self._table = engine, table
         return self._engine, self._table
 
@@ -151,12 +151,12 @@ class SharedRun:
         if self._counts is None:
             import sqlalchemy as sa
 
-            engine = _engine(self.url)
+            engine = engine_for(self.url)
             table = sa.Table("autoprompt_budget", sa.MetaData(), sa.Column("run", sa.String(64), primary_key=True),
                              sa.Column("calls", sa.BigInteger, nullable=False),
                              sa.Column("tokens", sa.BigInteger, nullable=False),
                              sa.Column("usd", sa.Float, nullable=False))
-            _create(engine, table)
+            create_table(engine, table)
             try:
                 with engine.begin() as conn:
                     conn.execute(table.insert().values(run=self.name, calls=0, tokens=0, usd=0.0))
@@ -187,7 +187,7 @@ class SharedRun:
                              sa.Column("run", sa.String(64), nullable=False, index=True),
                              sa.Column("at", sa.Float, nullable=False),
                              sa.Column("tokens", sa.BigInteger, nullable=False))
-            _create(engine, table)
+            create_table(engine, table)
             self._requests = table
         return engine, counts, self._requests
 
@@ -239,7 +239,10 @@ class SharedRun:
 
         return optuna.load_study(study_name=self.name, storage=self.storage, sampler=sampler, pruner=pruner)
 
-    def create(self, arguments: dict[str, Any], *, sampler: Any, pruner: Any, start: dict[str, Any]) -> optuna.Study:
+    def create(self, arguments: dict[str, Any], *, sampler: Any, pruner: Any,
+               start: dict[str, Any] | None) -> optuna.Study:
+        """The run's study, with its arguments and start time, its budget counts at zero, and ``start``
+        (the component search's first trial) queued; a refinement run (``start`` None) queues none."""
         import optuna
 
         if self.name in self.runs():
@@ -252,7 +255,8 @@ class SharedRun:
         engine, table = self._budget_table()
         with engine.begin() as conn:  # counts a run left in this database before are not this run's
             conn.execute(table.update().where(table.c.run == self.name).values(calls=0, tokens=0, usd=0.0))
-        study.enqueue_trial(start)
+        if start is not None:
+            study.enqueue_trial(start)
         return study
 
     def spec(self, overrides: Mapping[str, Any] | None = None) -> RunSpec:

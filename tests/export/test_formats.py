@@ -296,6 +296,7 @@ def test_unknown_format_and_missing_run_are_clear_errors(run: Path, tmp_path: Pa
         ("azure:chat-prod@https://acme.openai.azure.com", "azure:chat:chat-prod", None),
         ("bedrock:anthropic.claude-3-haiku-20240307-v1:0", "bedrock:anthropic.claude-3-haiku-20240307-v1:0", None),
         ("vertex:claude-3-5-haiku@20241022", "vertex:claude-3-5-haiku@20241022", None),
+        ("litellm:groq/llama-3.1-8b-instant", "litellm:groq/llama-3.1-8b-instant", None),  # a LiteLLM proxy's
     ],
 )
 def test_promptfoo_names_the_runs_own_provider_and_base_url(model: str, provider: str, base_url: str | None) -> None:

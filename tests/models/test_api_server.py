@@ -83,7 +83,8 @@ def test_openai_client_scores_labels_with_logprobs(server: str) -> None:
     assert seen and seen[0].input_tokens > 0
 
 
-@pytest.mark.parametrize("provider", [name for name, p in PROVIDERS.items() if p.api == "openai" and name != "azure"])
+@pytest.mark.parametrize("provider", [name for name, p in PROVIDERS.items()
+                                      if p.api == "openai" and name not in ("azure", "litellm")])
 def test_each_provider_name_reaches_its_route_with_its_own_key(server: str, monkeypatch: pytest.MonkeyPatch,
                                                                provider: str) -> None:
     """llama-server checks the route (/v1/chat/completions) and the bearer key, which each provider reads from
@@ -95,6 +96,44 @@ def test_each_provider_name_reaches_its_route_with_its_own_key(server: str, monk
     scores = get_backend(f"{provider}:smollm2@{server}/v1").score(
         "Is this review positive or negative? 'A wonderful, moving film.' Answer:", [" positive", " negative"])
     assert len(scores) == 2 and max(scores) > -50
+
+
+def test_a_litellm_model_scores_from_logprobs_with_the_reported_usage_and_the_key_it_is_given(
+        server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """LiteLLM's openai/ route to llama-server (which checks the route and the bearer key): the key of
+    --api-key-env is sent, not the one LiteLLM would find, and a wrong one fails at once, naming the variable."""
+    from autoprompt.errors import ModelConfigError
+    from autoprompt.models.registry import get_backend
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-not-this-one")  # what LiteLLM reads for openai/ by itself
+    monkeypatch.setenv("GATEWAY_KEY", KEY)
+    question = "Is this review positive or negative? 'A wonderful, moving film.' Answer:"
+    seen: list = []
+    scores = get_backend(f"litellm:openai/smollm2@{server}/v1", key_env="GATEWAY_KEY").score(
+        question, [" positive", " negative"], on_usage=seen.append)
+    assert -50 < max(scores) < 0  # a log-probability: a parsed answer would score 0
+    assert seen[0].input_tokens > 5 and seen[0].output_tokens > 0
+    started = time.monotonic()
+    with pytest.raises(ModelConfigError, match="OPENAI_API_KEY"):
+        get_backend(f"litellm:openai/smollm2@{server}/v1", key_env="OPENAI_API_KEY").score(question, [" positive"])
+    assert time.monotonic() - started < 10  # not retried
+
+
+def test_a_litellm_search_is_priced_keeps_the_key_out_and_exports_the_request_it_sent(
+        server: str, small_csv: Path, tmp_path: Path) -> None:
+    import litellm
+
+    run = tmp_path / "run"
+    result = autoprompt.optimize(small_csv, inputs="text", target="label", model=f"litellm:openai/smollm2@{server}/v1",
+                                 budget=24, seed=0, first_rung=8, price=(1.0, 2.0), max_usd=1.0, run_dir=run)
+    assert 0 < result.usd and result.tokens > 0 and result.calls <= 24
+    assert not [p for p in run.rglob("*") if p.is_file() and KEY.encode() in p.read_bytes()]
+    prompt = autoprompt.load_prompt(run)
+    row = pd.read_csv(small_csv).iloc[0]
+    request = prompt.openai_request(text=row["text"])
+    assert request["model"] == "openai/smollm2" and request["logprobs"] is True
+    again = litellm.completion(**request, api_base=f"{server}/v1", api_key=KEY)  # the export, as the user sends it
+    assert again.choices[0].message.content.strip()
 
 
 def test_an_azure_deployment_is_reached_at_its_route_with_its_version_and_key(server: str,

@@ -81,3 +81,34 @@ def test_the_search_and_eval_report_rows_scored_on_test(tmp_path, keyword_csv, c
     assert f"on {out / 'data' / 'test.csv'}: {test_rows}/{test_rows} rows" in capsys.readouterr().err
     assert main(["eval", "--prompt", str(out), "--data", str(out / "data" / "test.csv"), "-q"]) == 0
     assert "rows" not in capsys.readouterr().err
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_tqdm_draws_calls_of_the_budget_eta_trial_score_and_spend_then_each_set_of_rows() -> None:
+    from autoprompt.records.progress import Scoring
+
+    stream = Terminal()
+    bar = ProgressBar(stream)
+    bar(trial(), Progress(1, 200, 800, 0.75, "fields", seconds=65.0, usd=0.0123))
+    bar(trial(2), Progress(2, 400, 800, 0.8, "fields", seconds=130.0, usd=0.0246))
+    drawn = stream.getvalue()
+    assert "\r" in drawn and "search:" in drawn and "400/800" in drawn and "call/s" in drawn
+    assert "trial 2, best dev 0.800, $0.0246" in drawn and "<" in drawn  # tqdm's elapsed<remaining
+    for done in (0, 60, 120):
+        bar.rows(Scoring("the winner on test", done, 120))
+    drawn = stream.getvalue()
+    assert "the winner on test: 100%" in drawn and "120/120" in drawn and "row/s" in drawn
+    assert drawn.endswith("\n")  # both bars closed: what is printed next starts on its own line
+
+
+def test_a_bar_can_be_forced_live_or_plain_whatever_the_stream() -> None:
+    stream = Pipe()
+    ProgressBar(stream, live=True)(trial(), Progress(1, 10, 100, 0.5, "fields"))
+    assert "10/100" in stream.getvalue() and "call" in stream.getvalue() and "[" in stream.getvalue()
+    stream = Terminal()
+    ProgressBar(stream, live=False, width=4, every=1)(trial(), Progress(1, 10, 100, 0.5, "fields"))
+    assert stream.getvalue().startswith("[....] 10/100 calls | trial 1")

@@ -138,8 +138,6 @@ def test_sql_cache_keeps_the_first_answer(tmp_path: Path) -> None:
 def test_shared_runs_refuse_what_workers_could_not_share(tmp_path: Path, keyword_frame: pd.DataFrame,
                                                          keyword_csv: Path) -> None:
     url = url_path(tmp_path / "s.db")
-    with pytest.raises(ConfigError, match="needs --strategy components"):
-        autoprompt.optimize(keyword_csv, inputs="text", target="label", model="fake", storage=url)
     with pytest.raises(ConfigError, match="file path"):
         autoprompt.optimize(keyword_frame, inputs="text", target="label", model="fake", storage=url,
                             strategy="components")
