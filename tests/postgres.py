@@ -47,7 +47,7 @@ def start_server() -> tuple[str, Callable[[], None]]:
     data, port = root / "data", _free_port()
     subprocess.run(_as_owner([initdb, "-D", str(data), "-A", "trust", "-U", "postgres"]), check=True,
                    capture_output=True)
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=60"
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=150"
     subprocess.run(_as_owner([pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"]),
                    check=True, capture_output=True)
 

@@ -6,10 +6,12 @@ Contract:
   ``score`` and ``generate`` becomes a job in the run's ``JobQueue`` that a worker answers with its
   own copy of the model. The search itself runs as it does in one process (the same rounds, racing
   rungs and final check, in the same order), and every request still goes through this process's
-  ``Client``: one cache, one budget (calls, tokens, USD) and one rate limit for all processes. With a
+  ``Client``: one cache (the database's), and this process's budget (calls, tokens, USD) and rate
+  limits are the run's, for all processes, since no worker asks the model for anything else. With a
   deterministic model the winner and every trial's score equal a one-process run's.
 - ``limits`` allows ``IN_FLIGHT`` requests at once (what the workers together can take), at the run's
-  requests and tokens per minute.
+  requests and tokens per minute. The first process answers jobs too (``serve_here``), as one more
+  worker with its own ``inner`` at its own concurrency, until the run is closed.
 - A worker's answer carries the usage it reported; a failed example comes back as that failure
   (``ExampleFailed``, cacheable or not), a failure of the model as ``ModelError``.
 - ``serve(queue, backend, ...)`` is a worker's loop: claim jobs as slots free up, answer each with
@@ -45,7 +47,7 @@ from autoprompt.storage.jobs import JobQueue
 
 T = TypeVar("T")
 IN_FLIGHT = 64  # requests the first process hands out at once
-POLL = 0.02  # seconds between looks at the job table
+POLL = 0.01  # seconds between looks at the job table (a waiting answer, an idle worker)
 BEAT = 2.0  # seconds between a worker's heartbeats
 DB_PATIENCE = 30.0  # seconds the job table may stay unreachable before the requests waiting on it fail
 
@@ -61,10 +63,11 @@ def _text(sent: Any) -> str | Conversation:
 class FarmedBackend:
     """``inner`` answered by the run's workers (see the module contract)."""
 
-    def __init__(self, inner: Backend, queue: JobQueue, *, poll: float = POLL) -> None:
+    def __init__(self, inner: Backend, queue: JobQueue, *, poll: float = POLL, serve_here: bool = True) -> None:
         self.inner = inner
         self.queue = queue
         self.poll = poll
+        self.serve_here = serve_here  # this process answers jobs too, as one more worker
         self._outbox: list[tuple[str, dict[str, Any], threading.Event, list[Any]]] = []  # asked, not yet queued
         self._waiting: dict[int, tuple[threading.Event, list[Any]]] = {}  # queued, by job id (the poller's own)
         self._lock = threading.Lock()
@@ -121,6 +124,9 @@ class FarmedBackend:
             if self._poller is None:
                 self._poller = threading.Thread(target=self._collect, daemon=True, name="autoprompt-farm")
                 self._poller.start()
+                if self.serve_here:
+                    threading.Thread(target=serve, args=(self.queue, self.inner), daemon=True, name="autoprompt-serve",
+                                     kwargs={"concurrency": limits_of(self.inner).concurrency}).start()
         done.wait()
         return _unpack(box[0], on_usage)
 

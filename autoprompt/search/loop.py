@@ -181,7 +181,7 @@ class Optimizer:
         """A client on a fresh budget, and the racer that evaluates on the search rows through it."""
         dev, _ = self.selection_rows()
         budget, limiter = self.budget.start(), None
-        if self.shared is not None:  # the caps, time limit and rate limits of every process of the run together
+        if self.shared is not None and not isinstance(self.backend, FarmedBackend):  # every process's caps together
             limits = limits_of(self.backend)
             budget = SharedBudget(self.shared, self.budget, started=self.shared.started())
             limiter = SharedRateLimiter(self.shared, limits.rpm, limits.tpm)

@@ -6,8 +6,8 @@ Contract:
   run takes or sees another's jobs.
 - The run's first process ``submit``s requests (a method name and its JSON arguments each; ids are
   never given twice) and reads answers with ``answers(ids)``, which also removes the rows it returns.
-- A worker ``claim``s up to ``n`` waiting jobs: each claim is one UPDATE that succeeds only while the
-  row still waits, so two workers never take the same job (on any database, without row locks). It
+- A worker ``claim``s up to ``n`` waiting jobs in one UPDATE that takes a row only while it still
+  waits, so two workers never take the same job (on any database). It
   ``beat``s while it works and ``finish``es each job with its answer (JSON).
 - A job whose worker has been silent for ``grace`` seconds waits again (``requeue_stale``), so the
   work of a worker that died is taken over by another; an answer that arrives late is still
@@ -85,20 +85,16 @@ class JobQueue:
         return {int(row.id): json.loads(row.answer) for row in done}
 
     def claim(self, worker: str, n: int, *, now: float | None = None) -> list[tuple[int, str, dict[str, Any]]]:
-        """Up to ``n`` waiting jobs, oldest first, now this worker's: (id, method, request)."""
+        """Up to ``n`` waiting jobs, oldest first, now this worker's: (id, method, request). One UPDATE that
+        takes only rows still waiting when it writes them, so a row another worker took meanwhile is left."""
         engine, jobs, _ = self._ready()
-        now = time.time() if now is None else now
-        taken = []
-        with engine.connect() as conn:
-            waiting = conn.execute(jobs.select().with_only_columns(jobs.c.id, jobs.c.method, jobs.c.request).where(
-                jobs.c.run == self.run, jobs.c.state == "waiting").order_by(jobs.c.id).limit(n)).all()
-        for row in waiting:
-            with engine.begin() as conn:
-                won = conn.execute(jobs.update().where(jobs.c.id == row.id, jobs.c.state == "waiting").values(
-                    state="running", worker=worker, heartbeat=now)).rowcount
-            if won == 1:
-                taken.append((int(row.id), str(row.method), json.loads(row.request)))
-        return taken
+        oldest = jobs.select().with_only_columns(jobs.c.id).where(
+            jobs.c.run == self.run, jobs.c.state == "waiting").order_by(jobs.c.id).limit(n).scalar_subquery()
+        with engine.begin() as conn:
+            taken = conn.execute(jobs.update().where(jobs.c.id.in_(oldest), jobs.c.state == "waiting").values(
+                state="running", worker=worker, heartbeat=time.time() if now is None else now).returning(
+                jobs.c.id, jobs.c.method, jobs.c.request)).all()
+        return sorted((int(row.id), str(row.method), json.loads(row.request)) for row in taken)
 
     def beat(self, ids: Sequence[int], *, now: float | None = None) -> None:
         if not ids:

@@ -37,6 +37,7 @@ Contract:
 from __future__ import annotations
 
 import json
+import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -56,13 +57,32 @@ HEARTBEAT = 2
 GRACE = 8
 
 
+_ENGINES: dict[str, Any] = {}  # one connection pool per database for the whole process
+_ENGINES_LOCK = threading.Lock()
+
+
 def engine_for(url: str) -> Any:
+    """The process's engine for ``url``: every part of a shared run (cache, budget, rate limits, job table)
+    draws on one pool, so a process holds at most ``POOL`` connections to the database, however many
+    threads ask at once."""
+    with _ENGINES_LOCK:
+        if url not in _ENGINES:
+            _ENGINES[url] = _new_engine(url)
+        return _ENGINES[url]
+
+
+POOL = 30  # connections one process may hold: 10 kept open, 20 more while busy
+
+
+def _new_engine(url: str) -> Any:
     try:
         import sqlalchemy
     except ImportError:
         raise MissingDependency("sqlalchemy") from None
     try:
-        return sqlalchemy.create_engine(url, pool_pre_ping=True)
+        if sqlalchemy.engine.make_url(url).get_backend_name() == "sqlite":
+            return sqlalchemy.create_engine(url, pool_pre_ping=True)
+        return sqlalchemy.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=POOL - 10)
     except ModuleNotFoundError as exc:
         raise MissingDependency(exc.name or "a database driver", "postgres") from None
     except sqlalchemy.exc.ArgumentError as exc:
@@ -74,7 +94,7 @@ def _reachable(url: str) -> None:
     """``ConfigError`` naming the database (never its password) when nothing answers at ``url``."""
     import sqlalchemy
 
-    engine = engine_for(url)
+    engine = _new_engine(url)
     try:
         with engine.connect():
             pass

@@ -75,8 +75,8 @@ def test_a_refinement_run_farmed_to_workers_finds_what_one_process_finds(tmp_pat
         assert [repr(p) for p in getattr(farmed.test, who)] == [repr(p) for p in getattr(alone.test, who)]
     assert farmed.test == alone.test
     assert farmed.calls == alone.calls <= 300
-    assert sum(answered) == farmed.paid_calls > 0  # every paid request was a worker's; none twice
-    assert JobQueue(url, "farmed").is_closed() and SharedRun(url, name="farmed").spent() == farmed.calls
+    assert 0 < sum(answered) <= farmed.paid_calls  # the workers answered some; the first process the rest
+    assert JobQueue(url, "farmed").is_closed()
 
 
 def test_a_job_a_dead_worker_held_waits_again_and_is_answered_once(tmp_path: Path) -> None:
