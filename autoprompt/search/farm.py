@@ -52,10 +52,6 @@ BEAT = 2.0  # seconds between a worker's heartbeats
 DB_PATIENCE = 30.0  # seconds the job table may stay unreachable before the requests waiting on it fail
 
 
-def _request(text: str | Conversation) -> Any:
-    return wire(text)
-
-
 def _text(sent: Any) -> str | Conversation:
     return sent if isinstance(sent, str) else tuple(Message(role, content) for role, content in sent)
 
@@ -105,14 +101,14 @@ class FarmedBackend:
 
     def score(self, text: str | Conversation, continuations: Sequence[str], *, chat: bool = False,
               on_usage: UsageSink | None = None) -> list[float]:
-        answer = self._ask("score", {"text": _request(text), "continuations": list(continuations), "chat": chat},
+        answer = self._ask("score", {"text": wire(text), "continuations": list(continuations), "chat": chat},
                            on_usage)
         return [float(s) for s in answer]
 
     def generate(self, text: str | Conversation, *, chat: bool = False, max_tokens: int = 16,
                  stop: Sequence[str] = (), on_usage: UsageSink | None = None, temperature: float = 0.0,
                  seed: int | None = None, json_schema: str | None = None) -> str:
-        return str(self._ask("generate", {"text": _request(text), "chat": chat, "max_tokens": max_tokens,
+        return str(self._ask("generate", {"text": wire(text), "chat": chat, "max_tokens": max_tokens,
                                           "stop": list(stop), "temperature": temperature, "seed": seed,
                                           "json_schema": json_schema}, on_usage))
 
