@@ -121,6 +121,8 @@ def _parser() -> argparse.ArgumentParser:
     wrk = _command(sub, "worker", "join a shared run's search until its budget is spent", WORKER_EXAMPLE)
     add_options(wrk, ("storage", "run_name", "model"), given={"run_name": "the database's one run",
                                                               "model": "the run's"}, required=("storage",))
+    wrk.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                     help="wait up to SECONDS for the run to open (start workers before the run; default 0)")
     res = _command(sub, "resume", "continue an interrupted run from its directory", RESUME_EXAMPLE)
     res.add_argument("run", help="the --out directory of the interrupted run")
     add_options(res, ("model", "budget"), given={"model": "the run's", "budget": "the run's"})
@@ -164,7 +166,9 @@ def _optimize(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     from autoprompt.search.worker import work
 
-    done = work(args.storage, run=args.run_name, model=args.model, progress=_bar(args))
+    if not args.wait >= 0:
+        raise ConfigError(f"--wait {args.wait} is not a number of seconds; give 0 or more")
+    done = work(args.storage, run=args.run_name, model=args.model, progress=_bar(args), wait=args.wait)
     print(f"\nworker done: {done} trial(s) or request(s) answered here; the run's first process writes the result")
     return 0
 

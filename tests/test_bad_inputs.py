@@ -346,6 +346,10 @@ CASES: list[Case] = [
          files={"out/data/test.csv": "my own data\n", "out/report.md": "my notes\n"}),
     Case("out-holds-another-run", opt("--seed", "3"), "another run", run=True,
          edit=lambda d: shutil.move(d / "run", d / "out")),
+    # shared runs
+    Case("worker-negative-wait", ("worker", "--storage", "sqlite:///{d}/runs.db", "--wait", "-1"), "--wait -1.0"),
+    Case("worker-waited-for-no-run", ("worker", "--storage", "sqlite:///{d}/runs.db", "--wait", "0.3", "-q"),
+         "holds no run yet"),
     # run directories
     Case("resume-not-a-run", ("resume", "{d}/folder"), "holds no run", files={"folder/x.txt": "x"}),
     Case("resume-missing-dir", ("resume", "{d}/nothing"), "nothing"),

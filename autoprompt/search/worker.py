@@ -3,11 +3,14 @@ database). In a component search it evaluates trials until all workers together 
 budget; in a refinement run it answers the model requests the run's first process hands out
 (``search.farm``) until that process is done. It returns what it did here: trials, or requests
 answered. The run's first process finalizes. Without a run name it joins the database's only run
-(several: an error naming them).
+(several: an error naming them). With ``wait``, a worker started before its run waits up to that many
+seconds for the run's first process to open it (a farm's workers are started first).
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,20 +20,17 @@ from autoprompt.models.registry import get_backend
 from autoprompt.search.assembly import build_optimizer
 from autoprompt.search.farm import serve
 from autoprompt.storage.jobs import JobQueue
-from autoprompt.storage.shared import STUDY, SharedRun
+from autoprompt.storage.shared import STUDY, SharedRun, opened_runs, shown
+
+LOG = logging.getLogger("autoprompt.search")
 
 
 def work(url: str, *, run: str | None = None, model: Any = None, progress: bool = False,
-         callbacks: Sequence[Any] = ()) -> int:
+         callbacks: Sequence[Any] = (), wait: float = 0.0) -> int:
     """Join the shared run named ``run`` at ``url`` (None: the database's only run) as a worker until
-    its budget is spent; return the trials done here."""
-    if run is None:
-        names = SharedRun(url).runs()
-        if len(names) > 1:
-            raise ConfigError(f"{url} holds {len(names)} runs ({', '.join(names)}); name the one to join with "
-                              "--run NAME")
-        run = names[0] if names else STUDY  # none: spec() says the database holds no run yet
-    shared = SharedRun(url, name=run)
+    its budget is spent, waiting up to ``wait`` seconds for it to open; return the trials (component
+    search) or requests (refinement) done here."""
+    shared = SharedRun(url, name=_joined(url, run, wait))
     if model is None:
         spec = shared.spec()
         if isinstance(spec.model, dict):
@@ -42,5 +42,25 @@ def work(url: str, *, run: str | None = None, model: Any = None, progress: bool 
     if spec.strategy == "refine":
         backend = get_backend(spec.model, seed=spec.seed, limits=spec.limits(), key_env=spec.api_key_env,
                               options=spec.model_settings())
-        return serve(JobQueue(url, run), backend, concurrency=limits_of(backend).concurrency)
+        return serve(JobQueue(url, shared.name), backend, concurrency=limits_of(backend).concurrency)
     return build_optimizer(spec, callbacks=callbacks, progress=progress, worker=True).work()
+
+
+def _joined(url: str, run: str | None, wait: float) -> str:
+    """The name of the run to join: ``run``, else the database's only run, waiting up to ``wait`` seconds
+    for it to open (after that, ``spec()`` says what the database holds)."""
+    deadline = time.monotonic() + wait
+    if wait > 0 and not _open(url, run):
+        LOG.warning("waiting up to %g s for the run %s at %s to open", wait, run or "(any)", shown(url))
+        while not _open(url, run) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    names = SharedRun(url).runs()
+    if run is None and len(names) > 1:
+        raise ConfigError(f"{shown(url)} holds {len(names)} runs ({', '.join(names)}); name the one to join with "
+                          "--run NAME")
+    return run or (names[0] if names else STUDY)  # none: spec() says the database holds no run yet
+
+
+def _open(url: str, run: str | None) -> bool:
+    names = opened_runs(url)
+    return run in names if run else bool(names)

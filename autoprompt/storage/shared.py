@@ -90,6 +90,31 @@ def _new_engine(url: str) -> Any:
                           "postgresql://user@host:5432/db or sqlite:///run.db") from None
 
 
+def opened_runs(url: str) -> list[str]:
+    """The names of the runs at ``url`` whose first process has saved their settings, read without creating
+    any table (Optuna's storage creates its tables, and a first process may be creating them meanwhile)."""
+    import sqlalchemy as sa
+
+    engine = engine_for(url)
+    try:
+        if not sa.inspect(engine).has_table("study_user_attributes"):
+            return []
+        with engine.connect() as conn:
+            found = conn.execute(sa.text("SELECT s.study_name FROM studies s JOIN study_user_attributes a ON "
+                                         "a.study_id = s.study_id WHERE a.key = 'arguments'"))
+            return sorted(str(name) for name, in found)
+    except sa.exc.DBAPIError:
+        _reachable(url)  # a database that is down: one line naming it
+        raise
+
+
+def shown(url: str) -> str:
+    """``url`` as messages may show it: its password hidden."""
+    import sqlalchemy
+
+    return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+
+
 def _reachable(url: str) -> None:
     """``ConfigError`` naming the database (never its password) when nothing answers at ``url``."""
     import sqlalchemy
@@ -99,10 +124,9 @@ def _reachable(url: str) -> None:
         with engine.connect():
             pass
     except sqlalchemy.exc.DBAPIError as exc:
-        shown = sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
         reason = " ".join(str(exc.orig).split())[:200]
-        raise ConfigError(f"cannot connect to the storage database {shown} ({reason}); start it, or fix --storage") \
-            from None
+        raise ConfigError(f"cannot connect to the storage database {shown(url)} ({reason}); start it, or fix "
+                          "--storage") from None
     finally:
         engine.dispose()
 
@@ -266,8 +290,8 @@ class SharedRun:
         import optuna
 
         if self.name in self.runs():
-            raise ConfigError(f"{self.url} already holds a run named {self.name!r}; join it with 'autoprompt worker "
-                              f"--storage URL --run {self.name}', or give this run another name with --run NAME")
+            raise ConfigError(f"{shown(self.url)} already holds a run named {self.name!r}; join it with 'autoprompt "
+                              f"worker --storage URL --run {self.name}', or give this run another name with --run NAME")
         study = optuna.create_study(study_name=self.name, storage=self.storage, direction="maximize", sampler=sampler,
                                     pruner=pruner)
         study.set_user_attr("arguments", arguments)
@@ -287,13 +311,13 @@ class SharedRun:
         names = self.runs()
         if self.name not in names:
             held = f"holds only the runs {', '.join(map(repr, names))}" if names else "holds no run yet"
-            raise ConfigError(f"{self.url} {held}, none named {self.name!r}; pass --run NAME, or start a run with "
-                              "'autoprompt optimize --strategy components --storage URL ...'")
+            raise ConfigError(f"{shown(self.url)} {held}, none named {self.name!r}; pass --run NAME, or start a run "
+                              "with 'autoprompt optimize --storage URL ...'")
         saved = self.study().user_attrs.get("arguments")
         if not isinstance(saved, dict):
-            raise ConfigError(f"the shared run at {self.url} is damaged (its arguments are not a mapping); start a "
-                              "new run in another database")
-        return spec_from({**saved, **(overrides or {})}, f"the shared run at {self.url}")
+            raise ConfigError(f"the shared run at {shown(self.url)} is damaged (its arguments are not a mapping); "
+                              "start a new run in another database")
+        return spec_from({**saved, **(overrides or {})}, f"the shared run at {shown(self.url)}")
 
     def started(self) -> float | None:
         """When the run was created (seconds since the epoch, the creating machine's clock); None before it

@@ -64,7 +64,9 @@ def test_a_refinement_run_farmed_to_workers_finds_what_one_process_finds(tmp_pat
     alone = autoprompt.optimize(keyword_frame, model="fake", **task)
     url = url_path(tmp_path / "farm.db")
     answered: list[int] = []
-    workers = [join_when_open(url, "farmed", answered) for _ in range(2)]
+    early = threading.Thread(target=lambda: answered.append(work(url, run="farmed", wait=60)), daemon=True)
+    early.start()  # started before the run: waits for it to open
+    workers = [early, join_when_open(url, "farmed", answered)]
     farmed = autoprompt.optimize(keyword_frame, model="fake", storage=url, run_name="farmed", **task)
     for thread in workers:
         thread.join(timeout=30)
