@@ -87,7 +87,7 @@ _LAZY = {
     "Dataset": "data.dataset",
     "Example": "data.dataset",
     "load_data": "data.dataset",
-    "split": "data.dataset",
+    "split": "data.splits",
     "Metric": "evaluate.metric",
     "get_metric": "evaluate.registry",
     "OptimizationResult": "search.result",
@@ -105,7 +105,8 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from autoprompt.data.dataset import Dataset, load_data, split
+    from autoprompt.data.dataset import Dataset, load_data
+    from autoprompt.data.splits import split
     from autoprompt.evaluate.consistency import Consistency
     from autoprompt.evaluate.metric import Metric
     from autoprompt.evaluate.registry import get_metric

@@ -34,6 +34,7 @@ from autoprompt.models.openai_backend import OpenAIBackend
 from autoprompt.prompts.compose import compose
 from autoprompt.records.candidate import Candidate
 from autoprompt.search.task import prepare_task
+from autoprompt.spec import RunSpec
 from tests.servers import llama_server, prompt_tokens_processed
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -43,7 +44,7 @@ KEY = "sk-bench-local"
 def timed_run(url: str, concurrency: int, examples: list, prompt: object, cache: SQLiteCache | None) -> dict:
     backend = OpenAIBackend("smollm2", base_url=url + "/v1", limits=Limits(concurrency=concurrency),
                             extra_body={"cache_prompt": False})
-    task_kind = prepare_task("sentiment", inputs=None, target=None).setup.kind
+    task_kind = prepare_task(RunSpec(data="sentiment")).setup.kind
     evaluator = Evaluator(Client(backend, cache=cache), get_metric("accuracy"), task_kind)
     started = time.monotonic()
     predictions = evaluator.evaluate(prompt, examples)  # type: ignore[arg-type]
@@ -58,7 +59,7 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=32)
     args = parser.parse_args()
     os.environ["OPENAI_API_KEY"] = KEY
-    task = prepare_task("sentiment", inputs=None, target=None)
+    task = prepare_task(RunSpec(data="sentiment"))
     examples = list(task.data.dev.examples[: args.examples])
     prompt = compose(Candidate("fields"), task.setup)
     with llama_server(KEY, parallel=4) as url, tempfile.TemporaryDirectory() as tmp:

@@ -110,8 +110,9 @@ def run(budget: int, seed: int) -> dict[str, Any]:
                           "start_prompt": result.baseline.prompt}
             print(f"\n{name}: {result.summary()}", flush=True)
     from autoprompt.search.task import prepare_task
+    from autoprompt.spec import RunSpec
 
-    test = prepare_task("past_tense", inputs=None, target=None, seed=seed).data.test.examples
+    test = prepare_task(RunSpec(data="past_tense", seed=seed)).data.test.examples
     scored = {"start": yardsticks(model, rows["metric"]["start_prompt"], test)}
     for name in OBJECTIVES:
         scored[name] = yardsticks(model, rows[name].pop("prompt"), test)

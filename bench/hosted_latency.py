@@ -39,6 +39,7 @@ from autoprompt.models.openai_backend import OpenAIBackend
 from autoprompt.prompts.compose import compose
 from autoprompt.records.candidate import Candidate
 from autoprompt.search.task import prepare_task
+from autoprompt.spec import RunSpec
 from tests.servers import LatencyServer
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -47,7 +48,7 @@ KEY = "sk-bench-latency"
 
 def evaluation(server: LatencyServer, concurrency: int, rows: int, latency: float) -> dict[str, float]:
     """One evaluation of ``rows`` examples at ``concurrency``: requests/s against the ideal."""
-    task = prepare_task("sentiment", inputs=None, target=None)
+    task = prepare_task(RunSpec(data="sentiment"))
     examples = list(task.data.dev.examples)[:rows]
     backend = OpenAIBackend("bench", base_url=server.url + "/v1", limits=Limits(concurrency=concurrency))
     evaluator = Evaluator(Client(backend), get_metric("accuracy"), task.setup.kind)

@@ -35,6 +35,7 @@ from autoprompt.models.local import LocalBackend
 from autoprompt.prompts.compose import compose
 from autoprompt.records.candidate import Candidate
 from autoprompt.search.task import prepare_task
+from autoprompt.spec import RunSpec
 
 THREADS = 2
 TASKS = ("sentiment", "intent")
@@ -44,7 +45,7 @@ KEY_TYPES = ("f16", "q8_0")
 
 def accuracy_by_keys(task_name: str, skeleton: str, calibrate: bool) -> dict[str, list[float]]:
     """Per key type, the per-row accuracy of one bare prompt on the task's test rows."""
-    task = prepare_task(task_name, inputs=None, target=None, seed=0)
+    task = prepare_task(RunSpec(data=task_name, seed=0))
     rows = list(task.data.test.examples)
     out = {}
     for keys in KEY_TYPES:

@@ -61,6 +61,7 @@ from autoprompt.prompts.compose import compose
 from autoprompt.records.example import Example
 from autoprompt.search.starts import start_candidate
 from autoprompt.search.task import Task, prepare_task
+from autoprompt.spec import RunSpec
 
 TASK_TOKENS = 24
 PROMPT_TOKENS = 256
@@ -288,7 +289,7 @@ def main() -> None:
     methods = args.methods.split(",")
     rows: list[dict[str, Any]] = []
     for name in args.tasks.split(","):
-        task = prepare_task(name, inputs=args.input, target=args.target, seed=0)
+        task = prepare_task(RunSpec(data=name, inputs=args.input, target=args.target, seed=0))
         for method in methods:
             if method == "start":
                 rows.append(score_start(name, task))

@@ -55,6 +55,7 @@ from autoprompt.prompts.compose import compose
 from autoprompt.prompts.prompt import Prompt
 from autoprompt.records.candidate import Candidate
 from autoprompt.search.task import prepare_task
+from autoprompt.spec import RunSpec
 
 THREADS = 2
 
@@ -191,7 +192,7 @@ def batched_scoring(prompt: Prompt, examples: list[Any], kind: Any, rounds: int)
 def batched_generation(examples_n: int, rounds: int, consistency: Consistency | None = None) -> dict[str, Any]:
     """Examples per second of free-text answers (greedy, plus sampled ones with ``consistency``),
     batched and one at a time."""
-    task = prepare_task("past_tense", inputs=None, target=None, seed=0)
+    task = prepare_task(RunSpec(data="past_tense", seed=0))
     prompt = compose(Candidate("task_instruction", n_demos=4), task.setup)
     examples = list(task.data.dev.examples)[:examples_n]
     paths = side_by_side(prompt, examples, task.setup.kind, "exact_match", rounds, consistency)
@@ -294,7 +295,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--search-budget", type=int, default=2000)
     args = parser.parse_args()
-    task = prepare_task(args.task, inputs=None, target=None, seed=0)
+    task = prepare_task(RunSpec(data=args.task, seed=0))
     dev = list(task.data.dev.examples)
     prompt = compose(Candidate("instruction", n_demos=4), task.setup)
     report = {"machine": machine(), "task": args.task, "prompt": "instruction skeleton with 4 demonstrations",

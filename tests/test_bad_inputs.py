@@ -29,6 +29,7 @@ from autoprompt.cli import main
 from autoprompt.data.dataset import DataWarning
 from autoprompt.errors import AutopromptError
 from autoprompt.search.task import prepare_task
+from autoprompt.spec import RunSpec
 
 ROWS = [{"text": f"item {i} says {label} clearly", "label": label}
         for i, label in enumerate(("yes", "no", "maybe") * 20)]
@@ -609,7 +610,7 @@ def test_rows_repeated_across_splits_are_dropped_with_a_warning_that_counts_them
     dev = pd.concat([frame.iloc[:5].assign(text=lambda f: "dev " + f["text"]), frame.iloc[40:43]])
     test = pd.concat([frame.iloc[50:52], dev.iloc[:1], frame.iloc[[0]].assign(text="fresh one")])
     with pytest.warns(DataWarning, match=r"6 row\(s\) repeat .*0 within the data, 6 across"):
-        task = prepare_task(frame, inputs="text", target="label", dev=dev, test=test)
+        task = prepare_task(RunSpec(data=frame, inputs="text", target="label", dev=dev, test=test))
     assert len(task.data.test) == 1
     seen = {ex.inputs["text"] for ex in task.data.train.examples}
     assert not seen & {ex.inputs["text"] for ex in task.data.test.examples}

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from nbclient import NotebookClient
 
-from autoprompt.data.dataset import bundled_path
+from autoprompt.data.bundled import bundled_path
 from tests.servers import llama_server
 
 KEY = "sk-notebook-test-key"

@@ -3,7 +3,8 @@
 Owns: ``optimizer`` (``optimize``, the one-call face), ``assembly`` (a ``RunSpec`` into an
 ``Optimizer``, run in its run directory), ``task`` (task preparation and every input check,
 shared by the real and the dry run), ``starts`` (the starting prompts), ``loop`` (the
-``Optimizer``: ask, race, tell, callbacks; the final check and test scoring), ``refine`` and
+``Optimizer``: ask, race, tell, callbacks; then the final check), ``parts`` (the records an
+``Optimizer`` is given), ``testset`` (start and winner scored once on the test set), ``refine`` and
 ``strategy`` (refinement rounds, Optuna's component search), ``racing``, ``selection`` (the
 final check), ``callbacks`` (progress, early stopping), ``estimate`` (dry runs), ``result``
 (``OptimizationResult``, its tables, and the winner, answers and reports it writes into its

@@ -31,7 +31,8 @@ from autoprompt.records.feedback import Feedback
 from autoprompt.report.mlflow_log import log_to_mlflow, mlflow_package
 from autoprompt.search.callbacks import Callback, LogTrials, ProgressBar, StopOnFailures, StopWhenExhausted
 from autoprompt.search.farm import FarmedBackend
-from autoprompt.search.loop import Models, Optimizer
+from autoprompt.search.loop import Optimizer
+from autoprompt.search.parts import Grading, Models, Sharing, Spending
 from autoprompt.search.result import OptimizationResult
 from autoprompt.search.task import Task, check_budget, prepare_task, with_user_templates
 from autoprompt.spec import RunSpec
@@ -63,8 +64,8 @@ def _in_run_directory(run: RunDirectory, spec: RunSpec, callbacks: Sequence[Call
         try:
             result = optimizer.run()
         except AutopromptError:
-            if isinstance(optimizer.cache, SQLiteCache):
-                optimizer.cache.close()
+            if isinstance(optimizer.spending.cache, SQLiteCache):
+                optimizer.spending.cache.close()
             if new and not run.holds_work():  # failed before its first answer: leave no folder behind
                 run.discard(folder=not existed)
             raise
@@ -119,11 +120,7 @@ def task_of(spec: RunSpec) -> tuple[Task, list[Feedback]]:
     feedback = load_feedback(spec.feedback or ())
     library = feedback_library(with_user_templates(spec.library or TemplateLibrary.bundled(),
                                                    clarifiers=spec.clarifiers, context=spec.context), feedback)
-    task = prepare_task(spec.data, inputs=spec.inputs, target=spec.target, dev=spec.dev, test=spec.test,
-                        template=spec.template, kind=spec.kind, seed=spec.seed, description=spec.description,
-                        label_definitions=spec.label_definitions, label_words=spec.label_words, library=library,
-                        max_output_tokens=spec.max_output_tokens, stop=spec.stop, answer_pattern=spec.answer_pattern,
-                        json_schema=spec.json_schema, system=spec.system)
+    task = prepare_task(spec, library=library)
     check_feedback(feedback, [ex.id for part in (task.data.train, task.data.dev, task.data.test)
                               for ex in part.examples])
     check_budget(spec.budget, task)
@@ -153,13 +150,13 @@ def build_optimizer(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progre
     if shared is not None and spec.strategy == "refine" and not worker:  # its requests go to the run's workers
         backend = FarmedBackend(backend, JobQueue(shared.url, shared.name))
     bar = ProgressBar() if progress else None
+    sharing = None if shared is None else Sharing(shared, None if worker else spec.record(
+        purpose="a shared run", exclude=_kept_home(spec)))
     return Optimizer(
-        spec=spec, task=task, models=Models(backend, judge, writer), metric=metric, budget=budget, cache=store,
-        prices=prices, callbacks=[*([bar] if bar else []), LogTrials(), StopWhenExhausted(), StopOnFailures(),
-                                  *callbacks],
-        shared=shared, shared_arguments=spec.record(purpose="a shared run", exclude=_kept_home(spec))
-        if shared is not None and not worker else None, consistency=consistency, feedback=feedback,
-        scoring=bar.rows if bar else None,
+        spec=spec, task=task, models=Models(backend, judge, writer), grading=Grading(metric, consistency,
+                                                                                      tuple(feedback)),
+        spending=Spending(budget, store, prices), sharing=sharing, scoring=bar.rows if bar else None,
+        callbacks=[*([bar] if bar else []), LogTrials(), StopWhenExhausted(), StopOnFailures(), *callbacks],
     )
 
 

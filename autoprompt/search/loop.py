@@ -5,7 +5,7 @@ Contract:
 - ``Optimizer(spec=, task=, models=, ...)`` stores its arguments; ``run()`` does the work and
   returns an ``OptimizationResult``; ``work()`` is a shared run's worker (search only).
 - Selection rows: the dev set plus the training rows outside the demonstration pool
-  (``dataset.selection_rows``); for refinement, every third row of each label is held out
+  (``splits.selection_rows``); for refinement, every third row of each label is held out
   (``selection_rows()``, from ``HOLDOUT_MIN_ROWS`` rows up) and only the final check reads it.
 - A calibrated prompt's prior is its labels' mean probability over the inputs of the first
   ``CALIBRATION_ROWS`` search rows (batch calibration; their labels unread, the held-out and test
@@ -15,7 +15,7 @@ Contract:
   passes ``selection.choose``'s test on the held-out rows; the component search: the best after
   the top unfinished candidates are completed on the full dev set), and start and winner are
   scored once on the test set, from an empty model state.
-- ``Models`` names the models a run talks to.
+- What it is given beside the spec and the task comes in the records of ``parts``.
 """
 
 from __future__ import annotations
@@ -26,20 +26,13 @@ import os
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
 
-from autoprompt.data.dataset import hold_out
+from autoprompt.data.splits import hold_out
 from autoprompt.errors import BudgetExhausted
-from autoprompt.evaluate.consistency import Consistency
 from autoprompt.evaluate.evaluator import Evaluator
-from autoprompt.evaluate.metric import Metric
-from autoprompt.evaluate.stats import bootstrap, paired_difference
-from autoprompt.models.backend import Backend, limits_of, reset, takes_messages
-from autoprompt.models.budget import BudgetSpec
-from autoprompt.models.cache import ResponseCache
+from autoprompt.models.backend import Backend, limits_of, takes_messages
 from autoprompt.models.client import Client
-from autoprompt.models.usage import PriceTable
 from autoprompt.prompts.compose import compose
 from autoprompt.prompts.prompt import Prompt
 from autoprompt.propose.operator import RefineContext
@@ -48,14 +41,13 @@ from autoprompt.propose.space import SearchSpace
 from autoprompt.propose.tpe import quiet_optuna, tpe_sampler
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.example import Example
-from autoprompt.records.feedback import Feedback
 from autoprompt.records.prediction import Prediction
 from autoprompt.records.progress import Progress, Scoring
 from autoprompt.records.task_kind import TaskKind
 from autoprompt.records.trial import Trial, TrialState
-from autoprompt.records.usage import Spend
 from autoprompt.search.callbacks import Callback
 from autoprompt.search.farm import FarmedBackend
+from autoprompt.search.parts import Grading, Models, Sharing, Spending
 from autoprompt.search.racing import Racer, rungs_for
 from autoprompt.search.refine import RefinementStrategy
 from autoprompt.search.result import Finalist, OptimizationResult, TestReport, completed
@@ -64,8 +56,8 @@ from autoprompt.search.shared_strategy import SharedBudget, SharedRateLimiter, S
 from autoprompt.search.starts import plain_starts, reviewed_candidates, start_candidate
 from autoprompt.search.strategy import OptunaStrategy, SearchStrategy, StrategyState, halving_pruner, study_of
 from autoprompt.search.task import Task
+from autoprompt.search.testset import score_test_set
 from autoprompt.spec import RunSpec
-from autoprompt.storage.shared import SharedRun
 
 LOG = logging.getLogger("autoprompt.search")
 HOLDOUT_MIN_ROWS = 30  # below this, refinement checks its winner on the search rows alone
@@ -73,37 +65,20 @@ CALIBRATION_ROWS = 32  # the first search rows (racing's first rungs), whose inp
 ACCEPT_CONFIDENCE = 0.9  # one-sided paired-bootstrap confidence a challenger needs to replace the incumbent
 
 
-@dataclass(frozen=True)
-class Models:
-    """The models a run talks to: the one under optimization, a judge when it is another model,
-    and the optimizer model that writes instructions (None: not used)."""
-
-    backend: Backend
-    judge: Backend | None = None
-    writer: Backend | None = None
-
-
 class Optimizer:
     """Finds a better prompt for a labeled task: the search ``spec`` describes (its seed, strategy,
     operators, racing and prompt-size settings), on the prepared ``task``, through ``models``."""
 
-    def __init__(self, *, spec: RunSpec, task: Task, models: Models, metric: Metric, budget: BudgetSpec,
-                 cache: ResponseCache | None, prices: PriceTable | None, callbacks: Sequence[Callback],
-                 shared: SharedRun | None = None, shared_arguments: dict[str, Any] | None = None,
-                 consistency: Consistency | None = None, feedback: Sequence[Feedback] = (),
+    def __init__(self, *, spec: RunSpec, task: Task, models: Models, grading: Grading, spending: Spending,
+                 callbacks: Sequence[Callback], sharing: Sharing | None = None,
                  scoring: Callable[[Scoring], None] | None = None) -> None:
         self.spec = spec
         self.task = task
         self.models = models
-        self.metric = metric
-        self.budget = budget
-        self.cache = cache
-        self.prices = prices
+        self.grading = grading
+        self.spending = spending
         self.callbacks = list(callbacks)
-        self.shared = shared
-        self.shared_arguments = shared_arguments
-        self.consistency = consistency
-        self.feedback = tuple(feedback)
+        self.sharing = sharing
         self.scoring = scoring  # hears how scoring the start and the winner on test goes
 
     @property
@@ -133,7 +108,7 @@ class Optimizer:
         started = time.monotonic()
         client, racer = self._racer()
         author = self.models.writer
-        writer = Client(author, client.budget, cache=self.cache, prices=self.prices) if author else None
+        writer = self.spending.client(author, client.budget) if author else None
         judges = [c for c in [racer.evaluator.judge_client] if c is not None]
         strategy, reserve = self._strategy(racer, writer)
         trials, stop_reason = self._search(strategy, racer, client, reserve)
@@ -163,8 +138,8 @@ class Optimizer:
     def work(self) -> int:
         """As a worker of a shared run: search until every worker together has spent the
         budget; return how many trials this process evaluated."""
-        assert self.shared is not None
-        if self.shared.spent() >= self.budget.calls - self._reserve():
+        assert self.sharing is not None
+        if self.sharing.run.spent() >= self.spending.budget.calls - self._reserve():
             return 0
         with quiet_optuna():
             client, racer = self._racer()
@@ -175,17 +150,18 @@ class Optimizer:
     @property
     def objective(self) -> str:
         """The name of what the search maximizes: the metric, with the consistency term if it counts."""
-        return self.consistency.name(self.metric.name) if self.consistency else self.metric.name
+        grading = self.grading
+        return grading.consistency.name(grading.metric.name) if grading.consistency else grading.metric.name
 
     def _racer(self) -> tuple[Client, Racer]:
         """A client on a fresh budget, and the racer that evaluates on the search rows through it."""
         dev, _ = self.selection_rows()
-        budget, limiter = self.budget.start(), None
-        if self.shared is not None and not isinstance(self.backend, FarmedBackend):  # every process's caps together
-            limits = limits_of(self.backend)
-            budget = SharedBudget(self.shared, self.budget, started=self.shared.started())
-            limiter = SharedRateLimiter(self.shared, limits.rpm, limits.tpm)
-        client = Client(self.backend, budget, cache=self.cache, prices=self.prices, limiter=limiter)
+        budget, limiter = self.spending.budget.start(), None
+        if self.sharing is not None and not isinstance(self.backend, FarmedBackend):  # every process's caps together
+            limits, shared = limits_of(self.backend), self.sharing.run
+            budget = SharedBudget(shared, self.spending.budget, started=shared.started())
+            limiter = SharedRateLimiter(shared, limits.rpm, limits.tpm)
+        client = self.spending.client(self.backend, budget, limiter)
         return client, Racer(self.evaluator(client), dev, rungs_for(len(dev), self.spec.first_rung),
                              max_prompt_tokens=self.spec.max_prompt_tokens)
 
@@ -205,23 +181,23 @@ class Optimizer:
     def evaluator(self, client: Client) -> Evaluator:
         """An evaluator through ``client``; a judge metric grades through a judge client on the same
         budget and cache (kept as the evaluator's ``judge_client``)."""
-        metric, judge = self.metric, None
+        metric, judge = self.grading.metric, None
         if metric.needs_model:
-            judge = Client(self.models.judge or self.backend, client.budget, cache=self.cache, prices=self.prices)
+            judge = self.spending.client(self.models.judge or self.backend, client.budget)
             metric = metric.bind(judge)
         search, _ = self.selection_rows()
-        return Evaluator(client, metric, self.task.setup.kind, consistency=self.consistency, judge_client=judge,
+        return Evaluator(client, metric, self.task.setup.kind, consistency=self.grading.consistency, judge_client=judge,
                          calibration_inputs=[ex.inputs for ex in search[:CALIBRATION_ROWS]])
 
     def _calibrated_pruned_starts(self) -> int:
         """How many pruned starts get a calibrated copy: as many as a tenth of the budget pays for, each
         paying for the prior's rows past the first rung (the rows its raw copy was scored on are cached)."""
         extra = max(1, min(CALIBRATION_ROWS, len(self.selection_rows()[0])) - self.spec.first_rung)
-        return self.budget.calls // 10 // extra
+        return self.spending.budget.calls // 10 // extra
 
     def _reserve(self) -> int:
         """Calls the component search keeps back to complete its top candidates on dev."""
-        return min(self.spec.top_k * len(self.task.data.dev.examples), self.budget.calls // 5)
+        return min(self.spec.top_k * len(self.task.data.dev.examples), self.spending.budget.calls // 5)
 
     def _holdout_reserve(self) -> int:
         """Calls refinement keeps back for the final check: the base and the last accepted step,
@@ -230,49 +206,49 @@ class Optimizer:
         search, held = self.selection_rows()
         if not held:
             return 0
-        per_row = 1 + (self.consistency.samples if self.consistency and self.task.setup.kind is TaskKind.GENERATION
-                       else 0)
-        per_row *= 2 if self.metric.needs_model else 1
+        consistency = self.grading.consistency
+        per_row = 1 + (consistency.samples if consistency and self.task.setup.kind is TaskKind.GENERATION else 0)
+        per_row *= 2 if self.grading.metric.needs_model else 1
         check = 2 * (len(held) * per_row + 4)
-        return min(check + len(search) * per_row + 4, self.budget.calls // 5)
+        return min(check + len(search) * per_row + 4, self.spending.budget.calls // 5)
 
     def _strategy(self, racer: Racer, writer: Client | None) -> tuple[SearchStrategy, Callable[[], int]]:
         """The strategy, and the calls it keeps back for the end: the component search's top
         candidates on dev, or refinement's final check."""
         start = start_candidate(self.task)
-        alternatives = plain_starts(self.task, limit=max(3, self.budget.calls // (4 * self.spec.first_rung)))
+        alternatives = plain_starts(self.task, limit=max(3, self.spending.budget.calls // (4 * self.spec.first_rung)))
         space = SearchSpace.for_task(self.task.setup, supports_chat=self.backend.supports_chat,
                                      custom=self.task.custom is not None, messages=takes_messages(self.backend))
-        if self.spec.strategy == "components" and self.shared is not None:
+        if self.spec.strategy == "components" and self.sharing is not None:
             return self._shared_strategy(space, start, racer), self._reserve
-        if isinstance(self.backend, FarmedBackend) and self.shared is not None and self.shared_arguments is not None:
-            self.shared.create(self.shared_arguments, sampler=None, pruner=None, start=None)  # workers find it now
+        if isinstance(self.backend, FarmedBackend) and self.sharing is not None and self.sharing.arguments is not None:
+            self.sharing.run.create(self.sharing.arguments, sampler=None, pruner=None, start=None)  # workers find it
             self.backend.queue.reset()
         if self.spec.strategy == "components":
             return OptunaStrategy(space, seed=self.seed, start=start, min_resource=racer.rungs[0]), self._reserve
         context = RefineContext(setup=self.task.setup, space=space, dev={ex.id: ex for ex in racer.dev},
                                 custom=self.task.custom, writer=writer, scorer=racer.evaluator.client,
-                                rng=random.Random(self.seed), feedback=self.feedback,
+                                rng=random.Random(self.seed), feedback=self.grading.feedback,
                                 reserve=self._holdout_reserve())
         refining = RefinementStrategy(context=context, operators=build_operators(self.spec.operators),
-                                      start=start, seed=self.seed, reviewed=reviewed_candidates(self.feedback),
+                                      start=start, seed=self.seed, reviewed=reviewed_candidates(self.grading.feedback),
                                       alternatives=alternatives, confidence=ACCEPT_CONFIDENCE,
                                       calibrate_pruned=self._calibrated_pruned_starts())
         return refining, self._holdout_reserve
 
     def _shared_strategy(self, space: SearchSpace, start: Candidate, racer: Racer) -> SearchStrategy:
         """The component search on the shared study: created here by the run's first process, else joined."""
-        assert self.shared is not None
-        sampler = tpe_sampler(os.getpid() if self.shared_arguments is None else self.seed)
+        assert self.sharing is not None
+        shared, arguments = self.sharing.run, self.sharing.arguments
+        sampler = tpe_sampler(os.getpid() if arguments is None else self.seed)
         pruner = halving_pruner(racer.rungs[0])
-        if self.shared_arguments is not None:
-            study = self.shared.create(self.shared_arguments, sampler=sampler, pruner=pruner,
-                                       start=space.params_of(start))
+        if arguments is not None:
+            study = shared.create(arguments, sampler=sampler, pruner=pruner, start=space.params_of(start))
         else:
-            study = self.shared.study(sampler=sampler, pruner=pruner)
-        self.callbacks.append(StopWhenSpent(self.shared, self.budget.calls - self._reserve()))
+            study = shared.study(sampler=sampler, pruner=pruner)
+        self.callbacks.append(StopWhenSpent(shared, self.spending.budget.calls - self._reserve()))
         return SharedStrategy(OptunaStrategy(space, seed=self.seed, start=start, min_resource=racer.rungs[0],
-                                             study=study), self.shared)
+                                             study=study), shared)
 
     def _search(self, strategy: SearchStrategy, racer: Racer, client: Client,
                 reserve: Callable[[], int]) -> tuple[list[Trial], str]:
@@ -303,8 +279,8 @@ class Optimizer:
     def _progress(self, trials: list[Trial], client: Client) -> Progress:
         full = completed(trials) or trials
         leader = max(full, key=lambda t: t.score)
-        return Progress(len(trials), client.calls, self.budget.calls, leader.score, leader.candidate.describe(),
-                        seconds=client.budget.elapsed(), usd=client.usd)
+        return Progress(len(trials), client.calls, self.spending.budget.calls, leader.score,
+                        leader.candidate.describe(), seconds=client.budget.elapsed(), usd=client.usd)
 
     def prompt(self, candidate: Candidate) -> Prompt:
         return compose(candidate, self.task.setup, self.task.custom)
@@ -357,35 +333,10 @@ class Optimizer:
         test = self.task.data.test.examples
         if not test:
             return None, []
-        evaluator = self.evaluator(Client(self.backend, cache=self.cache, prices=self.prices))
+        evaluator = self.evaluator(self.spending.client(self.backend))
         LOG.info("scoring the start and the winner on the %d test rows", len(test))
-        base, base_spend = self._scored(evaluator, baseline.prompt, test, "the start on test")
-        win, win_spend = self._scored(evaluator, best.prompt, test, "the winner on test")
-        base_scores, win_scores = [p.score for p in base], [p.score for p in win]
-        report = TestReport(
-            n=len(test), baseline=bootstrap(base_scores, seed=self.seed), winner=bootstrap(win_scores, seed=self.seed),
-            difference=paired_difference(base_scores, win_scores, seed=self.seed),
-            baseline_score=evaluator.aggregate(test, base), winner_score=evaluator.aggregate(test, win),
-            baseline_predictions=tuple(base), winner_predictions=tuple(win), baseline_spend=base_spend,
-            winner_spend=base_spend if best.prompt == baseline.prompt else win_spend,
-        )
+        report = score_test_set(evaluator, baseline.prompt, best.prompt, test, seed=self.seed, scoring=self.scoring)
         return report, [c for c in (evaluator.client, evaluator.judge_client) if c is not None]
-
-    def _scored(self, evaluator: Evaluator, prompt: Prompt, examples: Sequence[Example], what: str
-                ) -> tuple[list[Prediction], Spend]:
-        """``score_fresh``'s predictions (reported to ``scoring`` as ``what``), and what the model's answers
-        to them cost (the judge's apart)."""
-        before, started, hear = evaluator.client.served, time.monotonic(), self.scoring
-        on_rows = None if hear is None else \
-            (lambda done, total: hear(Scoring(what, done, total, time.monotonic() - started)))
-        predictions = self.score_fresh(evaluator, prompt, examples, on_rows=on_rows)
-        return predictions, evaluator.client.served - before
-
-    def score_fresh(self, evaluator: Evaluator, prompt: Prompt, examples: Sequence[Example], *,
-                    on_rows: Callable[[int, int], None] | None = None) -> list[Prediction]:
-        """Score from an empty model state, so ``autoprompt eval`` reproduces the numbers exactly."""
-        reset(self.backend)
-        return evaluator.evaluate(prompt, examples, on_rows=on_rows)
 
 
 def _improvements(trials: Sequence[Trial]) -> tuple[int, ...]:

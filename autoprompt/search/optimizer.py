@@ -84,7 +84,7 @@ def optimize(
     (``sentiment``, ``intent``, ``past_tense``). Without ``dev``/``test`` it is split
     20/40/40 (stratified, seeded) into train (demonstrations), dev (selection) and
     test (the final, once-only comparison); training rows outside the demonstration
-    pool score candidates too (``dataset.selection_rows``). ``template`` is the starting
+    pool score candidates too (``splits.selection_rows``). ``template`` is the starting
     prompt (a file or Jinja text using the input column names), and the winner is only
     ever something else when it beats it beyond noise on held-out rows; without it the
     search starts from the best of the plain prompts (every bare skeleton and a plain

@@ -60,6 +60,9 @@ from autoprompt.records.trial import Trial, TrialState
 from autoprompt.search.strategy import StrategyState
 
 START_MARGIN = 0.1  # a start goes on past a rung only while it is about as good as the best start there
+MARGIN = 0.25  # a proposal goes on past a rung only while its signal is within MARGIN/sqrt(rows) of its rival's
+BEAM_WIDTH = 4  # the trials a round refines from
+WIDTH = 2  # the proposals each operator adds to a round from one trial
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ class RefineProposal:
 
     def report(self, n: int, signal: float) -> bool:
         reference = self.incumbent.signal_at(n) if self.incumbent is not None else None
-        return reference is not None and signal < reference - self.margin / math.sqrt(n)
+        return reference is not None and signal < reference - MARGIN / math.sqrt(n)
 
 
 class _RandomTrial:
@@ -92,17 +95,13 @@ class RefinementStrategy:
     """Beam search over operator proposals, raced and accepted by paired comparison."""
 
     def __init__(self, *, context: RefineContext, operators: Sequence[Operator], start: Candidate,
-                 beam_width: int = 4, width: int = 2, confidence: float = 0.9, margin: float = 0.25,
-                 seed: int = 0, reviewed: Sequence[Candidate] = (), alternatives: Sequence[Candidate] = (),
-                 calibrate_pruned: int = 0) -> None:
+                 confidence: float = 0.9, seed: int = 0, reviewed: Sequence[Candidate] = (),
+                 alternatives: Sequence[Candidate] = (), calibrate_pruned: int = 0) -> None:
         self.context = context
         self.operators = list(operators)
         self.start = start
         self.alternatives = [c for c in alternatives if c != start]
-        self.beam_width = beam_width
-        self.width = width
         self.confidence = confidence
-        self.margin = margin
         self.seed = seed
         self.reviewed = list(reviewed)
         self.calibrate_pruned = calibrate_pruned
@@ -120,7 +119,7 @@ class RefinementStrategy:
     def ask(self) -> RefineProposal:
         if not self._seen:
             self._seen.add(self._key(self.start))
-            return RefineProposal(self.start, "start", None, None, self.margin)
+            return RefineProposal(self.start, "start", None, None, MARGIN)
         while self.alternatives:
             candidate = self.alternatives.pop(0)
             if self._key(candidate) not in self._seen:
@@ -136,7 +135,7 @@ class RefinementStrategy:
                 self.context.reject("reviewed", reason, candidate.describe())
             elif self._key(candidate) not in self._seen:
                 self._seen.add(self._key(candidate))
-                return RefineProposal(candidate, "reviewed", 0, self.incumbent, self.margin)
+                return RefineProposal(candidate, "reviewed", 0, self.incumbent, MARGIN)
         while not self._queue:
             self._plan_round()
         return self._queue.popleft()
@@ -159,7 +158,7 @@ class RefinementStrategy:
             if not trial.candidate.calibrate and self._key(calibrated) not in self._seen:
                 self._seen.add(self._key(calibrated))
                 rival = None if trial is self.base else self.incumbent
-                self._queue.append(RefineProposal(calibrated, "move.calibrate", trial.number, rival, self.margin))
+                self._queue.append(RefineProposal(calibrated, "move.calibrate", trial.number, rival, MARGIN))
 
     def settle(self, evaluate: Callable[[], Trial]) -> StrategyState:
         return StrategyState(base=self.base, chain=tuple(self.chain), accepted=tuple(self.accepted),
@@ -169,7 +168,7 @@ class RefinementStrategy:
         self.trials.append(trial)
         if trial.state is not TrialState.COMPLETE:
             return
-        self.beam = sorted([*self.beam, trial], key=lambda t: (-t.signal, t.prompt_tokens, t.number))[: self.beam_width]
+        self.beam = sorted([*self.beam, trial], key=lambda t: (-t.signal, t.prompt_tokens, t.number))[: BEAM_WIDTH]
         starting = isinstance(proposal, RefineProposal) and proposal.operator == "start"
         if starting and self._better_start(trial):
             self.base = trial
@@ -207,7 +206,7 @@ class RefinementStrategy:
         children = interleave(*groups) or [Child(self._random(), "random")]
         for child in children:
             self._queue.append(RefineProposal(child.candidate, child.operator, parent.number if parent else None,
-                                              self.incumbent, self.margin))
+                                              self.incumbent, MARGIN))
 
     def _fresh(self, operator: Operator, parent: Trial) -> list[Child]:
         try:
@@ -217,7 +216,7 @@ class RefinementStrategy:
             return []
         fresh: list[Child] = []
         for child in proposed:
-            if len(fresh) >= self.width:
+            if len(fresh) >= WIDTH:
                 break
             reason = validate(child.candidate, self.context)
             if reason:

@@ -1,7 +1,7 @@
 """Task preparation: data, splits and every input check, before any model call.
 
 Contract:
-- ``prepare_task(data, ...)`` loads the data (a file, a DataFrame, a ``Dataset`` or a bundled
+- ``prepare_task(spec)`` loads the run specification's data (a file, a DataFrame, a ``Dataset`` or a bundled
   task), splits it, composes the ``TaskSetup`` and the user's template, and checks everything a
   run could trip over later (columns, labels, label definitions and words, template variables,
   a render of each prompt on a real row), raising ``ConfigError``/``DataError``/``TemplateError``
@@ -20,19 +20,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from autoprompt.data.dataset import (
-    BUNDLED,
-    BundledTask,
-    Dataset,
-    DataWarning,
-    Split,
-    bundled_schema,
-    load_data,
-    selection_rows,
-    split,
-    unique_rows,
-    without_leaks,
-)
+from autoprompt.data.bundled import BUNDLED, BundledTask, bundled_schema
+from autoprompt.data.dataset import Dataset, DataWarning, Split, load_data
+from autoprompt.data.splits import selection_rows, split, unique_rows, without_leaks
 from autoprompt.errors import ConfigError, DataError, TemplateError, excerpt
 from autoprompt.files import read_bytes
 from autoprompt.prompts.compose import CUSTOM_TASK, TaskSetup, compose
@@ -42,6 +32,7 @@ from autoprompt.prompts.template import Template
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.example import Example
 from autoprompt.records.task_kind import TaskKind
+from autoprompt.spec import RunSpec
 
 
 @dataclass(frozen=True)
@@ -57,21 +48,16 @@ def _load(source: Any, inputs: Any, target: Any, kind: Any) -> Dataset:
     return source if isinstance(source, Dataset) else load_data(source, inputs=inputs, target=target, kind=kind)
 
 
-def prepare_task(
-    data: Any, *, inputs: str | Sequence[str] | None, target: str | None, dev: Any = None, test: Any = None,
-    template: str | Path | None = None, kind: TaskKind | str | None = None, seed: int = 0,
-    description: str | None = None, label_definitions: Mapping[str, str] | None = None,
-    label_words: Mapping[str, Mapping[str, str]] | None = None, library: TemplateLibrary | None = None,
-    max_output_tokens: int | None = None, stop: Sequence[str] | None = None, answer_pattern: str | None = None,
-    json_schema: str | None = None, system: str | Path | None = None,
-) -> Task:
-    """Load and split the data, and check every template against it, before any model call. Free-text
-    answers end at ``stop`` (default: at the end of the first line when every training target is one
+def prepare_task(spec: RunSpec, *, library: TemplateLibrary | None = None) -> Task:
+    """Load and split ``spec``'s data, and check every template against it, before any model call.
+    ``library`` is the template library with the user's blocks (default: the bundled one). Free-text
+    answers end at ``spec.stop`` (default: at the end of the first line when every training target is one
     line and no ``json_schema`` is asked for, else nowhere: the whole answer is kept) and are at most
     ``max_output_tokens`` long (256). ``json_schema`` (a file or the JSON itself; a bundled task may
     bring its own) is the schema every answer follows. ``system`` (a file or Jinja text using the
     task's constants, not the inputs) is a system message every prompt starts with."""
-    full = _load(data, inputs, target, kind or ("generation" if json_schema is not None else None))
+    data, dev, test, seed, json_schema = spec.data, spec.dev, spec.test, spec.seed, spec.json_schema
+    full = _load(data, spec.inputs, spec.target, spec.kind or ("generation" if json_schema is not None else None))
     bundled = BUNDLED.get(data) if isinstance(data, str) else None
     inputs, target = full.input_columns, full.target_column
     if dev is None:
@@ -96,7 +82,7 @@ def prepare_task(
                       f"{leaked} across train, dev and test) and were dropped, so no row is scored as unseen "
                       "after it was shown or used for selection", DataWarning, stacklevel=3)
     _check_labels(full, dev_set, test_set, dev, test)
-    _check_label_maps(full, label_definitions, label_words)
+    _check_label_maps(full, spec.label_definitions, spec.label_words)
     train, dev_set = selection_rows(train, dev_set, seed=seed)
     labels = full.labels
     library = library or TemplateLibrary.bundled()
@@ -107,14 +93,15 @@ def prepare_task(
     setup = TaskSetup(
         library=library.for_kind(full.kind.value), kind=full.kind, input_names=inputs, target_name=target,
         labels=labels if full.kind is TaskKind.CLASSIFICATION else (), train=train.examples,
-        description=description if description is not None else (bundled.description if bundled else ""),
-        definitions=label_definitions or (bundled.definitions if bundled else {}), label_words=label_words or {},
-        max_output_tokens=max_output_tokens or 256, answer_pattern=answer_pattern, json_schema=schema,
-        system=Template.from_path_or_text(system, "system").source if system is not None else "",
-        stop=tuple(s for s in stop if s) if stop is not None else (
+        description=spec.description if spec.description is not None else (bundled.description if bundled else ""),
+        definitions=spec.label_definitions or (bundled.definitions if bundled else {}),
+        label_words=spec.label_words or {},
+        max_output_tokens=spec.max_output_tokens or 256, answer_pattern=spec.answer_pattern, json_schema=schema,
+        system=Template.from_path_or_text(spec.system, "system").source if spec.system is not None else "",
+        stop=tuple(s for s in spec.stop if s) if spec.stop is not None else (
             ("\n",) if schema is None and all("\n" not in ex.target.strip() for ex in train.examples) else ()),
     )
-    custom = Template.from_path_or_text(template, "custom") if template is not None else None
+    custom = Template.from_path_or_text(spec.template, "custom") if spec.template is not None else None
     _check_templates(setup, custom, full)
     return Task(Split(train, dev_set, test_set), setup, custom)
 

@@ -1,6 +1,7 @@
 """Storage: where a run lives on disk or in a database, so it survives a crash and can be resumed.
 
-Owns: ``run`` (the run directory: ``run.json``, the trial log, the lock, ``resume``),
+Owns: ``run`` (the run directory: ``run.json``, the lock, its input copies), ``trial_log``
+(``trials.log.jsonl``),
 ``shared`` (a run shared through a database, its workers), ``jobs`` (a shared refinement run's model
 requests, waiting for a worker), ``feedback_file``
 (``feedback.jsonl``). Every file is written through ``autoprompt.files`` (no links followed,

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +39,6 @@ from typing import Any
 
 from autoprompt.errors import ConfigError, RunInUse, excerpt
 from autoprompt.files import (
-    append_line,
     make_folder,
     names_file,
     open_private,
@@ -51,9 +50,8 @@ from autoprompt.files import (
     write_bytes,
     write_text,
 )
-from autoprompt.records.progress import Progress
-from autoprompt.records.trial import Trial
 from autoprompt.spec import RunSpec, options, spec_from
+from autoprompt.storage.trial_log import TrialLog
 
 ARGUMENTS_FILE = "run.json"
 TRIAL_LOG = "trials.log.jsonl"
@@ -153,7 +151,7 @@ class RunDirectory:
     def holds_work(self) -> bool:
         """Whether a run here computed anything (a logged trial, a cached answer, an export); a run
         that failed before its first answer (a wrong model spec, say) may be replaced by another."""
-        if (self.path / "winner.json").exists() or _lines(self.log):
+        if (self.path / "winner.json").exists() or TrialLog(self.log).read():
             return True
         if not self.cache.is_file():
             return False
@@ -289,63 +287,6 @@ class RunDirectory:
 
     def trial_log(self) -> TrialLog:
         return TrialLog(self.log)
-
-
-class TrialLog:
-    """A callback that appends each finished trial to the log (skipping trials a resumed run replays)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.logged: set[int] | None = None
-        self.trimmed = False
-
-    def read(self) -> set[int]:
-        """The numbers of the trials already logged; a damaged line is a ``ConfigError``."""
-        if self.logged is None:
-            self.logged = {json.loads(line)["number"] for line in _lines(self.path)}
-        return self.logged
-
-    def __call__(self, trial: Trial, progress: Progress | None = None) -> None:
-        from autoprompt.records.trial import trial_record
-
-        if not self.trimmed:
-            _drop_cut_line(self.path)
-            self.trimmed = True
-        if trial.number in self.read():
-            return
-        append_line(self.path, json.dumps(trial_record(trial)))
-        self.read().add(trial.number)
-
-    def complete(self, trials: Sequence[Trial]) -> None:
-        """Append the trials the search loop did not report (the one the budget cut short)."""
-        for trial in trials:
-            self(trial)
-
-
-def _lines(path: Path) -> list[str]:
-    """The log's records; a last line a kill cut short is left out, a damaged line before it is an error."""
-    if not path.is_file():
-        return []
-    lines = [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
-    for number, line in enumerate(lines, 1):
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            record = None
-        if not isinstance(record, dict) or not isinstance(record.get("number"), int):
-            if number == len(lines):
-                return lines[:-1]  # a line cut short by a kill
-            raise ConfigError(f"{path} line {number} is damaged (not a trial record); delete that line, or start "
-                              "a new run with another --out")
-    return lines
-
-
-def _drop_cut_line(path: Path) -> None:
-    """Remove a last line that a kill cut short, so the next append starts on a fresh line."""
-    if path.is_file():
-        lines = _lines(path)
-        if path.read_bytes() != "".join(line + "\n" for line in lines).encode():
-            write_text(path, "".join(line + "\n" for line in lines))
 
 
 def frames(spec: RunSpec) -> dict[str, str]:

@@ -8,7 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from autoprompt.data.dataset import BUNDLED, DataWarning, bundled_schema, load_data, selection_rows, split
+from autoprompt.data.bundled import BUNDLED, bundled_schema
+from autoprompt.data.dataset import DataWarning, load_data
+from autoprompt.data.splits import selection_rows, split
 from autoprompt.errors import DataError
 from autoprompt.records.task_kind import TaskKind
 

@@ -102,7 +102,7 @@ def test_local_sampling_is_seeded_and_a_consistency_run_measures_agreement(tmp_p
     model.reset()
     assert model.generate(prompt, max_tokens=6, temperature=1.2, seed=3) == first
     assert len({model.generate(prompt, max_tokens=6, temperature=1.2, seed=s) for s in range(6)}) >= 2
-    from autoprompt.data.dataset import bundled_path
+    from autoprompt.data.bundled import bundled_path
 
     data = pd.read_csv(bundled_path("past_tense"))
     result = autoprompt.optimize(data.head(10), dev=data.iloc[10:18], test=data.iloc[18:22], inputs="verb",

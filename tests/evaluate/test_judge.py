@@ -154,7 +154,7 @@ def test_the_local_model_as_judge_end_to_end(tmp_path: Path) -> None:
     finish, count the judge's calls, and record each unparseable reply as a failed grade."""
     import pandas as pd
 
-    from autoprompt.data.dataset import bundled_path
+    from autoprompt.data.bundled import bundled_path
 
     frame = pd.read_csv(bundled_path("past_tense"))
     result = autoprompt.optimize(frame.head(14), dev=frame.iloc[14:22], test=frame.iloc[22:26], inputs="verb",

@@ -24,6 +24,7 @@ from autoprompt.prompts.compose import compose
 from autoprompt.prompts.prompt import Prompt
 from autoprompt.records.candidate import Candidate
 from autoprompt.search.task import prepare_task
+from autoprompt.spec import RunSpec
 from autoprompt.wire import answer_tool, response_format
 from tests.conftest import ChatAPIBackend, RecordingBackend
 
@@ -39,7 +40,7 @@ def run(request: pytest.FixtureRequest, tmp_path: Path, keyword_frame: pd.DataFr
     result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model=RecordingBackend(), budget=150,
                                  seed=3, first_rung=4)
     if request.param == "rich":
-        setup = prepare_task(keyword_frame, inputs="text", target="label", seed=3).setup
+        setup = prepare_task(RunSpec(data=keyword_frame, inputs="text", target="label", seed=3)).setup
         best = dataclasses.replace(result.best, candidate=RICH, prompt=compose(RICH, setup))
         result = dataclasses.replace(result, best=best)
     result.export(tmp_path)
@@ -196,7 +197,7 @@ def test_a_dspy_program_edit_flows_into_the_prompt(tmp_path: Path, keyword_frame
 
     from autoprompt.export.dspy_program import load_program
 
-    setup = prepare_task(keyword_frame, inputs="text", target="label", seed=0).setup
+    setup = prepare_task(RunSpec(data=keyword_frame, inputs="text", target="label", seed=0)).setup
     write_prompt(tmp_path, compose(RICH, setup), {"task": "classification", "target": "label", "model": "local"})
     export_run(tmp_path, "dspy", tmp_path / "d")
     program, adapter = load_program(tmp_path / "d")
@@ -378,7 +379,7 @@ def chat_run(tmp_path: Path, keyword_frame: pd.DataFrame) -> Path:
     system = "You sort texts into {{ labels | join(' / ') }}. Braces {like this} stay."
     result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model=ChatAPIBackend(), budget=120,
                                  seed=3, first_rung=4, system=system)
-    setup = prepare_task(keyword_frame, inputs="text", target="label", seed=3, system=system).setup
+    setup = prepare_task(RunSpec(data=keyword_frame, inputs="text", target="label", seed=3, system=system)).setup
     best = dataclasses.replace(result.best, candidate=CHAT_WINNER, prompt=compose(CHAT_WINNER, setup))
     dataclasses.replace(result, best=best).export(tmp_path / "run")
     return tmp_path / "run"

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 import autoprompt
-from autoprompt.data.dataset import bundled_path, bundled_schema
+from autoprompt.data.bundled import bundled_path, bundled_schema
 from autoprompt.evaluate.evaluator import Evaluator
 from autoprompt.evaluate.registry import get_metric
 from autoprompt.export.formats import export_run, fill
@@ -33,6 +33,7 @@ from autoprompt.prompts.compose import compose
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.model_spec import PROVIDERS
 from autoprompt.search.task import prepare_task
+from autoprompt.spec import RunSpec
 from tests.servers import (
     FAULTS,
     AzureProxy,
@@ -309,7 +310,7 @@ def _break_after(proxy: FaultProxy, answers: int) -> None:
 
 
 def test_concurrent_evaluation_matches_sequential(server: str) -> None:
-    task = prepare_task("sentiment", inputs=None, target=None)
+    task = prepare_task(RunSpec(data="sentiment"))
     prompt = compose(Candidate("fields"), task.setup)
     dev = task.data.dev.examples[:12]
     results = []
@@ -375,7 +376,7 @@ def test_sampled_answers_follow_their_seed_and_a_judge_grades_over_messages(serv
 def test_json_answers_through_the_openai_and_anthropic_routes(server: str) -> None:
     """OpenAI's route gets the schema as ``response_format`` (llama-server decodes under it);
     Anthropic's gets one forced tool, answered as Anthropic documents by ``ToolUseProxy``."""
-    task = prepare_task("restaurant", inputs=None, target=None, seed=0)
+    task = prepare_task(RunSpec(data="restaurant", seed=0))
     prompt = compose(Candidate(task="fields", n_demos=2, demo_seed=1), task.setup)
     assert prompt.json_schema is not None and prompt.stop == ()
     examples = list(task.data.test.examples[:3])
@@ -393,7 +394,7 @@ def test_json_answers_through_the_openai_and_anthropic_routes(server: str) -> No
 def test_a_system_message_and_demonstration_turns_through_both_routes(server: str) -> None:
     """A conversation goes to OpenAI's route as its messages and to Anthropic's with the system
     message as ``system``; llama-server answers both through SmolLM2's chat template."""
-    task = prepare_task("sentiment", inputs=None, target=None, seed=0, system="You label reviews.")
+    task = prepare_task(RunSpec(data="sentiment", seed=0, system="You label reviews."))
     prompt = compose(Candidate(task="instruction", n_demos=2, system=True, demo_turns=True), task.setup)
     examples = list(task.data.test.examples[:4])
     with ToolUseProxy(server) as proxy:

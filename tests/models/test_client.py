@@ -203,11 +203,12 @@ def test_every_api_request_names_its_prompt_for_the_providers_prompt_cache(monke
     from autoprompt.prompts.compose import compose
     from autoprompt.records.candidate import Candidate
     from autoprompt.search.task import prepare_task
+    from autoprompt.spec import RunSpec
     from tests.servers import LatencyServer
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    task = prepare_task("sentiment", inputs=None, target=None)
+    task = prepare_task(RunSpec(data="sentiment"))
     examples = list(task.data.dev.examples)[:6]
     one, other = compose(Candidate("fields"), task.setup), compose(Candidate("question", n_demos=2), task.setup)
     with LatencyServer(0.0, record=True) as server:

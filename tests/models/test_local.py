@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 import autoprompt
-from autoprompt.data.dataset import bundled_path, bundled_schema, load_data
+from autoprompt.data.bundled import bundled_path, bundled_schema
+from autoprompt.data.dataset import load_data
 from autoprompt.errors import ConfigError, ModelError
 from autoprompt.evaluate.exported import evaluate_export
 from autoprompt.export.manifest import load_prompt
@@ -19,6 +20,7 @@ from autoprompt.prompts.compose import compose
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.message import Message, as_text
 from autoprompt.search.task import prepare_task
+from autoprompt.spec import RunSpec
 
 pytestmark = pytest.mark.model
 
@@ -113,7 +115,7 @@ def test_a_conversation_goes_through_the_chat_template_and_reads_as_text_when_ra
 
 def test_batched_scores_are_the_one_at_a_time_scores(smol: LocalBackend) -> None:
     """intent has labels of several tokens (add_to_playlist...), each scored on a branch of its own."""
-    task = prepare_task("intent", inputs=None, target=None, seed=0)
+    task = prepare_task(RunSpec(data="intent", seed=0))
     prompt = compose(Candidate("instruction", n_demos=7, clarifiers=("one_word",)), task.setup)
     texts = [prompt.request(ex.inputs) for ex in task.data.dev.examples[:40]]
     conts = list(prompt.continuations().values())
@@ -134,7 +136,7 @@ def test_batched_scores_are_the_one_at_a_time_scores(smol: LocalBackend) -> None
 
 
 def test_batched_greedy_answers_are_the_one_at_a_time_answers(smol: LocalBackend) -> None:
-    task = prepare_task("past_tense", inputs=None, target=None, seed=0)
+    task = prepare_task(RunSpec(data="past_tense", seed=0))
     prompt = compose(Candidate("task_instruction", n_demos=4), task.setup)
     texts = [prompt.request(ex.inputs) for ex in task.data.dev.examples[:32]]
     one = LocalBackend("local", batch_size=1)

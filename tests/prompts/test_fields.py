@@ -8,12 +8,13 @@ from autoprompt.prompts.compose import compose
 from autoprompt.prompts.fields import ANSWER_WORDS, INPUT_WORDS, answer_titles, input_titles
 from autoprompt.records.candidate import Candidate
 from autoprompt.search.task import prepare_task
+from autoprompt.spec import RunSpec
 
 
 def sentiment_task():  # type: ignore[no-untyped-def]
     frame = pd.DataFrame([{"text": f"review {i} is {w}", "label": w} for i in range(20)
                           for w in ("positive", "negative")])
-    return prepare_task(frame, inputs="text", target="label")
+    return prepare_task(RunSpec(data=frame, inputs="text", target="label"))
 
 
 def test_the_columns_come_first_then_the_label_set_then_common_words() -> None:
@@ -25,7 +26,7 @@ def test_the_columns_come_first_then_the_label_set_then_common_words() -> None:
 
 def test_a_long_label_set_is_not_a_title_and_several_inputs_keep_their_names() -> None:
     frame = pd.DataFrame([{"a": f"x {i}", "b": f"y {i}", "label": str(i % 5)} for i in range(50)])
-    setup = prepare_task(frame, inputs=["a", "b"], target="label").setup
+    setup = prepare_task(RunSpec(data=frame, inputs=["a", "b"], target="label")).setup
     assert " or " not in " ".join(answer_titles(setup))
     assert input_titles(setup) == []
     rendered = compose(Candidate("fields", input_title="Review"), setup).render({"a": "1", "b": "2"})

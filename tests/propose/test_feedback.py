@@ -18,6 +18,7 @@ from autoprompt.records.feedback import Feedback, Verdict
 from autoprompt.records.trial import Trial, TrialState
 from autoprompt.search.starts import start_candidate
 from autoprompt.search.task import prepare_task
+from autoprompt.spec import RunSpec
 from autoprompt.storage.feedback_file import append_feedback, load_feedback
 from tests.conftest import ScriptedWriter, refine_context
 
@@ -93,8 +94,9 @@ def test_python_feedback_puts_its_clarifier_in_the_first_round(keyword_frame: pd
                                  feedback=[Feedback(ids[3], "too wordy", 2)], seed=0)
     first = next(t for t in result.trials if t.operator not in ("start", "move.calibrate"))  # the first round
     assert (first.operator, first.candidate.clarifiers) == ("feedback.clarifier", ("feedback1",))
-    task = prepare_task(keyword_frame, inputs="text", target="label", seed=0,
-                        library=feedback_library(TemplateLibrary.bundled(), [Feedback(ids[3], "too wordy")]))
+    task = prepare_task(RunSpec(data=keyword_frame, inputs="text", target="label",
+                                seed=0), library=feedback_library(TemplateLibrary.bundled(),
+                                [Feedback(ids[3], "too wordy")]))
     text = compose(first.candidate, task.setup).render({"text": "item says yes"})
     assert "Provide a shorter, more abstract answer without extra detail." in text
     assert start_candidate(task).clarifiers == ()

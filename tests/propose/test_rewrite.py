@@ -100,7 +100,7 @@ def test_a_weak_local_optimizer_model_runs_end_to_end() -> None:
     """SmolLM2 writes the instructions for itself: poor ones are rejected or scored, and the search goes on."""
     import pandas as pd
 
-    from autoprompt.data.dataset import bundled_path
+    from autoprompt.data.bundled import bundled_path
 
     frame = pd.read_csv(bundled_path("sentiment")).head(60)
     result = autoprompt.optimize(frame, inputs="text", target="label", model="local", optimizer_model="local",

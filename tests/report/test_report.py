@@ -30,6 +30,7 @@ from autoprompt.report.writer import (
     word_diff,
 )
 from autoprompt.search.task import prepare_task
+from autoprompt.spec import RunSpec
 from tests.conftest import RecordingBackend
 
 WINNER = Candidate(task="question", clarifiers=("one_word",), n_demos=2)
@@ -40,7 +41,7 @@ def run(tmp_path: Path, keyword_frame: pd.DataFrame) -> Path:
     """A finished run whose winner differs from the start (so the diff has something to show)."""
     result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model=RecordingBackend(), budget=200,
                                  seed=5, first_rung=4)
-    setup = prepare_task(keyword_frame, inputs="text", target="label", seed=5).setup
+    setup = prepare_task(RunSpec(data=keyword_frame, inputs="text", target="label", seed=5)).setup
     result = dataclasses.replace(result, best=dataclasses.replace(result.best, candidate=WINNER,
                                                                   prompt=compose(WINNER, setup)))
     result.export(tmp_path / "run")

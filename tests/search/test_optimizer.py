@@ -270,7 +270,7 @@ def test_json_schema_errors_are_caught_before_any_call(tmp_path: Path) -> None:
 
 def test_the_bundled_json_task_brings_its_schema() -> None:
     optimizer = build_optimizer(spec_from({"data": "restaurant", "model": FakeBackend()}, "test"))
-    assert optimizer.metric.name == "json_f1"
+    assert optimizer.grading.metric.name == "json_f1"
     assert '"familyFriendly"' in (optimizer.task.setup.json_schema or "")
 
 
@@ -312,11 +312,13 @@ def test_starts_race_the_leading_start_so_a_small_budget_goes_to_search_steps(ke
 def test_a_task_description_is_a_start_of_its_own(keyword_frame: pd.DataFrame) -> None:
     from autoprompt.prompts.compose import compose
     from autoprompt.search.task import prepare_task
+    from autoprompt.spec import RunSpec
 
     result = run(keyword_frame, template=None, budget=300, description="Say whether the item agrees.")
     second = [t for t in result.trials if t.operator == "start"][1]
     assert second.candidate == autoprompt.Candidate("fields", context=("background",))
-    setup = prepare_task(keyword_frame, inputs="text", target="label", description="Say whether the item agrees.").setup
+    setup = prepare_task(RunSpec(data=keyword_frame, inputs="text", target="label",
+                                 description="Say whether the item agrees.")).setup
     assert compose(second.candidate, setup).render({"text": "x"}).startswith("Task: Say whether the item agrees.")
 
 

@@ -14,7 +14,8 @@ import pytest
 
 import autoprompt
 from autoprompt.errors import ConfigError, RunInUse
-from autoprompt.storage.run import RunDirectory, TrialLog
+from autoprompt.storage.run import RunDirectory
+from autoprompt.storage.trial_log import TrialLog
 
 DRIVER = Path(__file__).parent.parent / "drivers" / "killable_run.py"
 
