@@ -78,7 +78,7 @@ class RefineProposal:
 
     def report(self, n: int, signal: float) -> bool:
         reference = self.incumbent.signal_at(n) if self.incumbent is not None else None
-        return reference is not None and signal < reference - MARGIN / math.sqrt(n)
+        return reference is not None and signal < reference - self.margin / math.sqrt(n)
 
 
 class _RandomTrial:
