@@ -53,7 +53,7 @@ def _in_run_directory(run: RunDirectory, spec: RunSpec, callbacks: Sequence[Call
         "feedback": tuple(run.feedback(spec.feedback))})
     log = run.trial_log()
     log.read()
-    optimizer = build_optimizer(spec, callbacks=[*callbacks, log], progress=progress)
+    optimizer = build_optimizer(spec, callbacks=[*callbacks, log], progress=progress, resumed=not run.is_new())
     record, tables = run_record(run, spec), frames(spec)
     record, copies = run.keep_inputs(record)
     hashes = data_hashes({name: run.here(value) for name, value in record.items()}, tables, copies)
@@ -128,9 +128,10 @@ def task_of(spec: RunSpec) -> tuple[Task, list[Feedback]]:
 
 
 def build_optimizer(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progress: bool = False,
-                    worker: bool = False) -> Optimizer:
+                    worker: bool = False, resumed: bool = False) -> Optimizer:
     """An ``Optimizer`` for ``spec``, every setting checked before any model call; a ``worker`` joins
-    the shared run ``spec.storage`` instead of creating it."""
+    the shared run ``spec.storage`` instead of creating it; a ``resumed`` refinement run (its first process
+    restarted from its run folder) takes up its shared run again."""
     if spec.data is None:
         raise ConfigError("data is required: a CSV/JSONL file, a DataFrame, a Dataset or a bundled task name "
                           "(--data on the command line, 'data:' in a config)")
@@ -151,7 +152,7 @@ def build_optimizer(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progre
         backend = FarmedBackend(backend, JobQueue(shared.url, shared.name))
     bar = ProgressBar() if progress else None
     sharing = None if shared is None else Sharing(shared, None if worker else spec.record(
-        purpose="a shared run", exclude=_kept_home(spec)))
+        purpose="a shared run", exclude=_kept_home(spec)), reopen=resumed and spec.strategy == "refine")
     return Optimizer(
         spec=spec, task=task, models=Models(backend, judge, writer), grading=Grading(metric, consistency,
                                                                                       tuple(feedback)),

@@ -222,7 +222,8 @@ class Optimizer:
         if self.spec.strategy == "components" and self.sharing is not None:
             return self._shared_strategy(space, start, racer), self._reserve
         if isinstance(self.backend, FarmedBackend) and self.sharing is not None and self.sharing.arguments is not None:
-            self.sharing.run.create(self.sharing.arguments, sampler=None, pruner=None, start=None)  # workers find it
+            self.sharing.run.create(self.sharing.arguments, sampler=None, pruner=None, start=None,
+                                    reopen=self.sharing.reopen)  # workers find it
             self.backend.queue.reset()
         if self.spec.strategy == "components":
             return OptunaStrategy(space, seed=self.seed, start=start, min_resource=racer.rungs[0]), self._reserve

@@ -50,6 +50,7 @@ class Sharing:
 
     run: SharedRun
     arguments: dict[str, Any] | None = None
+    reopen: bool = False  # the first process restarted from its run folder: it takes up its run again
 
 
 @dataclass(frozen=True)

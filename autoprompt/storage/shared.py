@@ -284,11 +284,19 @@ class SharedRun:
         return optuna.load_study(study_name=self.name, storage=self.storage, sampler=sampler, pruner=pruner)
 
     def create(self, arguments: dict[str, Any], *, sampler: Any, pruner: Any,
-               start: dict[str, Any] | None) -> optuna.Study:
+               start: dict[str, Any] | None, reopen: bool = False) -> optuna.Study:
         """The run's study, with its arguments and start time, its budget counts at zero, and ``start``
-        (the component search's first trial) queued; a refinement run (``start`` None) queues none."""
+        (the component search's first trial) queued; a refinement run (``start`` None) queues none.
+        With ``reopen`` (its first process restarted from its run folder), a run of the same arguments
+        already there is taken up again as it is."""
         import optuna
 
+        if reopen and self.name in self.runs():
+            study = self.study(sampler=sampler, pruner=pruner)
+            if study.user_attrs.get("arguments") != arguments:
+                raise ConfigError(f"{shown(self.url)} holds a run named {self.name!r} with other settings than this "
+                                  "run folder's; give this run another name with --run NAME")
+            return study
         if self.name in self.runs():
             raise ConfigError(f"{shown(self.url)} already holds a run named {self.name!r}; join it with 'autoprompt "
                               f"worker --storage URL --run {self.name}', or give this run another name with --run NAME")

@@ -182,3 +182,33 @@ def test_a_job_table_that_stays_away_fails_the_waiting_requests_instead_of_hangi
     with pytest.raises(ModelError, match="the job table failed"):
         gone.score("a text", [" a", " b"])
     assert time.monotonic() - started < 10
+
+
+def test_a_first_process_killed_mid_run_is_restarted_from_its_folder_and_ends_as_one_process_alone(
+        tmp_path: Path, keyword_csv: Path) -> None:
+    """The run's first process SIGKILLed mid-search while a worker (started before it, waiting) answers its
+    requests; ``autoprompt.resume(folder)`` takes up the run in the database again, the same worker goes on
+    answering, and the result is that of one process alone."""
+    with LatencyServer(0.05, labels=("yes", "no", "maybe")) as api:
+        task = {"inputs": "text", "target": "label", "model": f"openai:m@{api.url}/v1", "budget": 240, "seed": 0,
+                "first_rung": 4}
+        alone = autoprompt.optimize(keyword_csv, **task)
+        url, folder = url_path(tmp_path / "farm.db"), tmp_path / "run"
+        answered: list[int] = []
+        worker = threading.Thread(target=lambda: answered.append(work(url, run="restart", wait=60)), daemon=True)
+        worker.start()
+        script = ("import sys, autoprompt; autoprompt.optimize(sys.argv[1], storage=sys.argv[2], run_name='restart', "
+                  f"run_dir=sys.argv[3], **{task!r})")
+        first = subprocess.Popen([sys.executable, "-c", script, str(keyword_csv), url, str(folder)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        log = folder / "trials.log.jsonl"
+        wait_for(lambda: (log.is_file() and len(log.read_text().splitlines()) >= 3) or first.poll() is not None)
+        first.kill()
+        first.wait(timeout=30)
+        assert first.returncode != 0, "the first process finished before it could be killed; slow the API down"
+        assert not JobQueue(url, "restart").is_closed()
+        resumed = autoprompt.resume(folder)
+        worker.join(timeout=60)
+        assert not worker.is_alive() and answered and answered[0] > 0
+        assert trials_of(resumed) == trials_of(alone) and resumed.best.candidate == alone.best.candidate
+        assert resumed.test == alone.test and resumed.calls == alone.calls <= 240
