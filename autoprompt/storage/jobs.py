@@ -89,8 +89,7 @@ class JobQueue:
         takes only rows still waiting when it writes them, so a row another worker took meanwhile is left."""
         engine, jobs, _ = self._ready()
         oldest = jobs.select().with_only_columns(jobs.c.id).where(
-            jobs.c.run == self.run, jobs.c.state == "waiting").order_by(jobs.c.id).limit(n).with_for_update(
-            skip_locked=True).scalar_subquery()  # PostgreSQL: rows another claim holds are passed over, not waited on
+            jobs.c.run == self.run, jobs.c.state == "waiting").order_by(jobs.c.id).limit(n).scalar_subquery()
         with engine.begin() as conn:
             taken = conn.execute(jobs.update().where(jobs.c.id.in_(oldest), jobs.c.state == "waiting").values(
                 state="running", worker=worker, heartbeat=time.time() if now is None else now).returning(
