@@ -291,13 +291,13 @@ class SharedRun:
         already there is taken up again as it is."""
         import optuna
 
-        if reopen and self.name in self.runs():
-            study = self.study(sampler=sampler, pruner=pruner)
-            if study.user_attrs.get("arguments") != arguments:
-                raise ConfigError(f"{shown(self.url)} holds a run named {self.name!r} with other settings than this "
-                                  "run folder's; give this run another name with --run NAME")
-            return study
         if self.name in self.runs():
+            if reopen:
+                study = self.study(sampler=sampler, pruner=pruner)
+                if study.user_attrs.get("arguments") != arguments:
+                    raise ConfigError(f"{shown(self.url)} holds a run named {self.name!r} with other settings than "
+                                      "this run folder's; give this run another name with --run NAME")
+                return study
             raise ConfigError(f"{shown(self.url)} already holds a run named {self.name!r}; join it with 'autoprompt "
                               f"worker --storage URL --run {self.name}', or give this run another name with --run NAME")
         study = optuna.create_study(study_name=self.name, storage=self.storage, direction="maximize", sampler=sampler,
