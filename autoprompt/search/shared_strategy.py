@@ -13,6 +13,7 @@ process is ``autoprompt.search.worker``; the study and its database are
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -30,6 +31,8 @@ from autoprompt.records.trial import Trial, trial_record
 from autoprompt.search.strategy import StrategyState
 from autoprompt.storage.shared import SharedRun
 
+LOG = logging.getLogger("autoprompt.search")
+
 
 @dataclass
 class HeartbeatProposal:
@@ -46,9 +49,18 @@ class HeartbeatProposal:
 
         def beat() -> None:
             while not self.stop.wait(self.interval):
-                self.storage.record_heartbeat(trial_id)
+                try:
+                    self.storage.record_heartbeat(trial_id)
+                except Exception as exc:  # a lost connection: beat again next time
+                    LOG.warning("could not record the heartbeat of trial %d: %s", self.number, exc)
 
         threading.Thread(target=beat, daemon=True).start()
+
+    def taken(self) -> bool:
+        """True when another process failed this trial as stale (this one was silent too long) and
+        queued it again: its retry is evaluated elsewhere, so this process stops and stores nothing."""
+        trial = self.storage.get_trial(self.inner.trial._trial_id)
+        return bool(trial.state.is_finished())
 
     @property
     def candidate(self) -> Candidate:
@@ -67,7 +79,7 @@ class HeartbeatProposal:
         return self.inner.trial.number
 
     def report(self, n: int, score: float) -> bool:
-        return self.inner.report(n, score)
+        return self.taken() or self.inner.report(n, score)
 
 
 class SharedStrategy:
@@ -92,6 +104,10 @@ class SharedStrategy:
     def tell(self, proposal: Any, trial: Trial) -> None:
         assert isinstance(proposal, HeartbeatProposal)
         proposal.stop.set()
+        if proposal.taken():
+            LOG.warning("trial %d was failed as stale by another process and is evaluated again there",
+                        proposal.number)
+            return
         optuna_trial = proposal.inner.trial
         for key, value in {**trial_record(trial, answers=True), "worker": os.getpid()}.items():
             optuna_trial.set_user_attr(key, value)

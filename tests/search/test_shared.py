@@ -127,6 +127,35 @@ def test_three_workers_together_stop_at_the_budget(postgres_server: str, tmp_pat
     assert sum(1 for pid in paid if pid != first.pid and paid[pid] > 0) >= 2, "the workers did not share the work"
 
 
+def test_a_trial_another_process_failed_as_stale_is_left_to_its_retry(tmp_path: Path) -> None:
+    """A process silent past the grace period finds its trial failed (and queued again) by another:
+    it stops racing it and stores nothing, where telling the finished trial would end its whole run."""
+    import optuna
+
+    from autoprompt.records.candidate import Candidate
+    from autoprompt.records.prediction import Prediction
+    from autoprompt.records.trial import Trial, TrialState
+    from autoprompt.search.shared_strategy import HeartbeatProposal, SharedStrategy
+    from autoprompt.search.strategy import OptunaProposal
+    from autoprompt.storage.shared import SharedRun
+
+    run = SharedRun(url_path(tmp_path / "stale.db"), name="stale")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study = optuna.create_study(study_name="stale", storage=run.storage, direction="maximize")
+        proposal = HeartbeatProposal(OptunaProposal(Candidate("fields"), study.ask()), run.storage, interval=60)
+        assert not proposal.report(4, 0.5)  # its own trial: the score is reported, the race goes on
+        run.storage.set_trial_state_values(proposal.inner.trial._trial_id, optuna.trial.TrialState.FAIL)
+        assert proposal.report(8, 0.5)  # taken: stop here
+        rows = tuple(Prediction(f"r{i}", "yes", 1.0) for i in range(8))
+        done = Trial(number=0, candidate=Candidate("fields"), state=TrialState.PRUNED, score=1.0, predictions=rows,
+                     calls=8, seconds=1.0, prompt_chars=40)
+        SharedStrategy(object(), run).tell(proposal, done)  # the inner strategy is never told
+    (stored,) = study.get_trials(deepcopy=False)
+    assert stored.state is optuna.trial.TrialState.FAIL and not stored.user_attrs
+    assert stored.intermediate_values == {4: 0.5}
+
+
 def test_sql_cache_keeps_the_first_answer(tmp_path: Path) -> None:
     cache = SQLCache(url_path(tmp_path / "c.db"))
     assert cache.get("k") is None
