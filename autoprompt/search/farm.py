@@ -15,8 +15,9 @@ Contract:
 - A worker's answer carries the usage it reported; a failed example comes back as that failure
   (``ExampleFailed``, cacheable or not), a failure of the model as ``ModelError``.
 - ``serve(queue, backend, ...)`` is a worker's loop: claim jobs as slots free up, answer each with
-  ``backend`` (``concurrency`` at once), beat while working, until the run is closed. A worker that
-  joins late takes jobs at once; the jobs of one that dies wait again after the queue's grace.
+  ``backend`` (``concurrency`` at once), beat while working, until the run is closed; a slot that frees
+  up claims again at once. A worker that joins late takes jobs at once; the jobs of one that dies wait
+  again after the queue's grace.
 """
 
 from __future__ import annotations
@@ -230,6 +231,7 @@ def serve(queue: JobQueue, backend: Backend, *, concurrency: int = 1, poll: floa
     """Answer the run's jobs with ``backend`` until the run is closed; return how many were answered here."""
     worker = f"{socket.gethostname()}:{os.getpid()}"
     running: set[int] = set()
+    freed = threading.Event()
     lock, answered = threading.Lock(), [0]
 
     def work(job: int, method: str, request: dict[str, Any]) -> None:
@@ -240,6 +242,7 @@ def serve(queue: JobQueue, backend: Backend, *, concurrency: int = 1, poll: floa
             with lock:
                 running.discard(job)
                 answered[0] += 1
+            freed.set()  # claim for the free slot at once
             if on_answer is not None:
                 on_answer(answered[0])
 
@@ -264,4 +267,5 @@ def serve(queue: JobQueue, backend: Backend, *, concurrency: int = 1, poll: floa
                     running.add(job)
                 pool.submit(work, job, method, request)
             if not jobs:
-                time.sleep(poll)
+                freed.wait(poll)
+                freed.clear()
