@@ -233,8 +233,8 @@ def _dry_run(spec: Any) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from autoprompt.evaluate.exported import evaluate_export
     from autoprompt.export.manifest import load_prompt
+    from autoprompt.search.exported import evaluate_export
 
     exported = load_prompt(args.prompt)
     report = evaluate_export(exported, args.data, model=args.model, metric=args.metric, judge_model=args.judge_model,

@@ -29,6 +29,8 @@ Contract:
   is a ``ConfigError`` before anything is written.
 - ``read_record(path, fmt, ...)``: a JSON file autoprompt wrote with ``"format": fmt``; absent, not
   JSON or of another format is a ``ConfigError`` naming the fix.
+- ``json_lines(text, where)``: the one JSONL reader (data files, feedback files): each non-blank line
+  as (number, value); a line that is not JSON is a ``DataError`` naming it as ``where(number)``.
 """
 
 from __future__ import annotations
@@ -38,10 +40,11 @@ import json
 import os
 import stat
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeGuard
 
-from autoprompt.errors import ConfigError, excerpt
+from autoprompt.errors import ConfigError, DataError, excerpt
 
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # absent on Windows, where the lstat checks below still hold
 NONBLOCK = getattr(os, "O_NONBLOCK", 0)
@@ -191,3 +194,15 @@ def read_record(path: Path, fmt: str, *, what: str, fix: str, missing: str) -> d
         found = record.get("format") if isinstance(record, dict) else None
         raise ConfigError(f"{path} is not {what} (format {excerpt(found)})")
     return record
+
+
+def json_lines(text: str, where: Callable[[int], str]) -> Iterator[tuple[int, Any]]:
+    """Each non-blank line of a JSONL text as (line number, value); a line that is not JSON is a
+    ``DataError`` naming it as ``where(number)``."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{where(number)} is not JSON ({exc.msg}); fix or delete that line") from None

@@ -13,6 +13,7 @@ Contract:
 - ``response_format(schema_text)`` (OpenAI's request field) and ``answer_tool(schema_text)``
   (Anthropic's tool and tool choice) ask for a JSON schema; ``strict_schema(schema)`` says whether
   OpenAI's strict mode accepts it (every object closed, every property required).
+- ``sent_stops(stop)``: the stop strings a request carries (those with visible text, at most four).
 Standard library only: every part may import it.
 """
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,3 +96,10 @@ def answer_tool(json_schema: str) -> dict[str, object]:
     return {"tools": [{"name": ANSWER_TOOL, "description": "Give the answer in this structure.",
                        "input_schema": json.loads(json_schema)}],
             "tool_choice": {"type": "tool", "name": ANSWER_TOOL}}
+
+
+def sent_stops(stop: Sequence[str]) -> list[str]:
+    """The stop strings sent to an API (and written in exports): those with visible text. A line
+    break is applied when the answer is read instead: a model that opens its answer with one would
+    otherwise stop before answering. APIs take at most four."""
+    return [s for s in stop if s.strip()][:4]

@@ -24,8 +24,8 @@ from typing import Any
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 import autoprompt
-from autoprompt.evaluate.exported import evaluate_export
 from autoprompt.export.manifest import load_prompt
+from autoprompt.search.exported import evaluate_export
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

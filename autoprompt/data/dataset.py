@@ -17,14 +17,14 @@ import hashlib
 import io
 import json
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autoprompt.data.bundled import BUNDLED, bundled_path
 from autoprompt.errors import DataError
-from autoprompt.files import read_bytes
+from autoprompt.files import json_lines, read_bytes
 from autoprompt.records.example import Example
 from autoprompt.records.task_kind import TaskKind
 
@@ -111,18 +111,6 @@ def _json_rows(path: Path, text: str) -> list[dict[str, Any]]:
         raise DataError(f"{path} must hold a JSON list of objects (one per row, column: value); use that shape, "
                         "or a .jsonl file with one object per line")
     return rows
-
-
-def json_lines(text: str, where: Callable[[int], str]) -> Iterator[tuple[int, Any]]:
-    """Each non-blank line of a JSONL text as (line number, value); a line that is not JSON is a
-    ``DataError`` naming it as ``where(number)``."""
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{where(number)} is not JSON ({exc.msg}); fix or delete that line") from None
 
 
 def _jsonl_rows(path: Path, text: str) -> list[dict[str, Any]]:

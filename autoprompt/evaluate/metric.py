@@ -32,8 +32,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from autoprompt.answers import normalize_text
 from autoprompt.errors import AutopromptError, ConfigError, DataError, excerpt, require
-from autoprompt.prompts.answers import normalize_text
 from autoprompt.prompts.pattern import PatternTimeout, check_pattern, search
 from autoprompt.prompts.structured import read_json
 from autoprompt.records.example import Example

@@ -12,9 +12,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from autoprompt.answers import parse_label
 from autoprompt.errors import ConfigError, excerpt, require
 from autoprompt.export.manifest import ExportedPrompt, load_prompt
-from autoprompt.prompts.answers import parse_label
 
 
 def _dspy() -> Any:

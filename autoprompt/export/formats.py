@@ -41,12 +41,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from autoprompt.errors import ConfigError, MissingDependency, excerpt
+from autoprompt.errors import ConfigError, DataError, MissingDependency, excerpt
 from autoprompt.export.manifest import MANIFEST_FILE, TEMPLATE_FILE, ExportedPrompt, load_prompt
 from autoprompt.files import check_output_folder, make_folder, refuse_file_on_the_way, refuse_links, write_text
 from autoprompt.plugins import load, named
 from autoprompt.records.message import Message, anthropic_messages, as_dicts
-from autoprompt.records.task_kind import TaskKind
 from autoprompt.wire import answer_tool, response_format
 
 FORMATS = ("jinja", "openai", "anthropic", "dspy", "promptfoo")
@@ -259,11 +258,22 @@ def test_examples(run: Path, exported: ExportedPrompt) -> list[tuple[dict[str, s
     path = run / "data" / "test.csv"
     if not path.is_file():
         return []
-    from autoprompt.data.dataset import load_data
+    import csv
 
-    kind = TaskKind(exported.manifest.get("task", "classification"))
-    data = load_data(path, inputs=list(exported.input_names), target=exported.manifest["target"], kind=kind)
-    return [(dict(ex.inputs), ex.target) for ex in data.examples]
+    target, names = str(exported.manifest["target"]), list(exported.input_names)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:  # as the run wrote it: every cell a string
+            reader = csv.DictReader(handle)
+            missing = [name for name in (*names, target) if name not in (reader.fieldnames or ())]
+            if missing:
+                raise DataError(f"{path} has no column {missing[0]!r}; export from the run folder as the run left it")
+            rows = list(reader)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"cannot read {path} ({exc}); export from the run folder as the run left it") from None
+    if any(None in row or None in row.values() for row in rows):
+        raise DataError(f"{path} has rows with more or fewer cells than its header; export from the run folder "
+                        "as the run left it")
+    return [({name: row[name] if row[name].strip() else "" for name in names}, row[target].strip()) for row in rows]
 
 
 def export_run(run: str | Path, fmt: str, out: str | Path | None = None, *, model: str | None = None) -> Path:

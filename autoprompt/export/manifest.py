@@ -25,11 +25,11 @@ from typing import Any
 from autoprompt.errors import ConfigError, excerpt
 from autoprompt.files import make_folder, read_bytes, read_record, write_text
 from autoprompt.prompts.pattern import check_pattern
-from autoprompt.prompts.prompt import LEGACY_OUTPUT_TOKENS, Prompt, sent_stops
+from autoprompt.prompts.prompt import LEGACY_OUTPUT_TOKENS, Prompt
 from autoprompt.prompts.template import ENV_OPTIONS
 from autoprompt.records.message import anthropic_messages, as_dicts
 from autoprompt.records.model_spec import ModelSpec
-from autoprompt.wire import RequestOptions, answer_tool, response_format
+from autoprompt.wire import RequestOptions, answer_tool, response_format, sent_stops
 
 FORMAT = "autoprompt.prompt/1"
 TEMPLATE_FILE = "winner.jinja"

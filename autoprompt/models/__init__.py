@@ -7,6 +7,6 @@ mapping), ``openai_backend``, ``anthropic_backend``, ``litellm_backend`` (the lo
 ``dspy_backend``; ``client`` (cache,
 budget, rate limits, failures in a row), ``cache``, ``budget``, ``ratelimit``, ``retry``,
 ``usage`` (tokens and prices).
-May import: errors, prompts (to read answers), records. Knows nothing of the search, the
-proposers, storage, exports or reports.
+May import: records and the shared modules (errors, files, wire, answers: reading answers). Knows
+nothing of the search, the proposers, storage, exports or reports.
 """

@@ -31,15 +31,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from autoprompt.answers import label_form, parse_label
 from autoprompt.errors import ConfigError, ExampleFailed, ModelError, require, without_credentials
 from autoprompt.models.backend import Limits
 from autoprompt.models.retry import RetryPolicy, TransientError, call_with_retries, parse_retry_after, status_error
-from autoprompt.prompts.answers import label_form, parse_label
-from autoprompt.prompts.prompt import sent_stops
 from autoprompt.records.message import Conversation
 from autoprompt.records.model_spec import PROVIDERS, ModelSpec
 from autoprompt.records.usage import Usage
-from autoprompt.wire import RequestOptions
+from autoprompt.wire import RequestOptions, sent_stops
 
 UNCHOSEN = -50.0
 NO_KEY = "no-key-needed"

@@ -184,13 +184,6 @@ def decide(logprobs: Mapping[str, float], calibration: Mapping[str, float] | Non
     return max(probs, key=lambda k: probs[k] / max(calibration[k], 1e-12))
 
 
-def sent_stops(stop: Sequence[str]) -> list[str]:
-    """The stop strings sent to an API (and written in exports): those with visible text. A line
-    break is applied when the answer is read instead: a model that opens its answer with one would
-    otherwise stop before answering. APIs take at most four."""
-    return [s for s in stop if s.strip()][:4]
-
-
 def parse_generation(text: str) -> str:
     """The first non-empty line of generated text, stripped (a critique, a reason)."""
     for line in text.strip().splitlines():

@@ -9,7 +9,8 @@ shared by the real and the dry run), ``starts`` (the starting prompts), ``loop``
 final check), ``callbacks`` (progress, early stopping), ``estimate`` (dry runs), ``result``
 (``OptimizationResult``, its tables, and the winner, answers and reports it writes into its
 folder), ``resume`` (a run continued from its directory),
-``shared_strategy`` and ``worker`` (a run shared through a database, its budget and rate
+``exported`` (``autoprompt eval``: an exported prompt scored on a data file), ``shared_strategy`` and
+``worker`` (a run shared through a database, its budget and rate
 limits, and the processes that join it), ``farm`` (a shared refinement run's model requests answered
 by its workers).
 May import: everything above it: data, prompts, models, evaluate, propose, storage, export,

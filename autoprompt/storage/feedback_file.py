@@ -16,9 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from autoprompt.data.dataset import json_lines
 from autoprompt.errors import ConfigError, DataError
-from autoprompt.files import append_line
+from autoprompt.files import append_line, json_lines
 from autoprompt.records.feedback import Feedback
 
 FEEDBACK_FILE = "feedback.jsonl"

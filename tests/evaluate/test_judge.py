@@ -9,7 +9,6 @@ import pytest
 import autoprompt
 from autoprompt.errors import BudgetExhausted, ConfigError, ExampleFailed
 from autoprompt.evaluate.evaluator import Evaluator
-from autoprompt.evaluate.exported import evaluate_export
 from autoprompt.evaluate.judge import load_rubric, parse_grade
 from autoprompt.evaluate.registry import get_metric
 from autoprompt.export.manifest import load_prompt
@@ -20,6 +19,7 @@ from autoprompt.models.client import Client
 from autoprompt.prompts.prompt import Prompt
 from autoprompt.records.example import Example
 from autoprompt.records.task_kind import TaskKind
+from autoprompt.search.exported import evaluate_export
 from tests.conftest import ScriptedWriter
 
 EXAMPLE = Example("e1", {"verb": "walk"}, "walked")

@@ -449,3 +449,24 @@ def test_a_chat_winner_as_a_dspy_program_sends_the_scored_messages(chat_run: Pat
 
 def test_a_chat_winner_in_promptfoo_renders_to_the_scored_messages(chat_run: Path, tmp_path: Path) -> None:
     assert promptfoo_renders(chat_run, tmp_path / "p") == [messages for _, messages in scored_messages(chat_run)]
+
+
+def test_a_damaged_test_file_in_a_received_run_folder_is_one_error(tmp_path: Path, keyword_frame: pd.DataFrame) -> None:
+    """The run's ``data/test.csv`` is read as the run wrote it (every cell text, labels stripped); one that lost
+    its target column or a cell is a ``DataError`` naming the file, and nothing is exported."""
+    from autoprompt.errors import DataError
+    from autoprompt.export.formats import test_examples
+
+    autoprompt.optimize(keyword_frame, inputs="text", target="label", model="fake", budget=100, seed=3,
+                        first_rung=4).export(tmp_path)
+    path = tmp_path / "data" / "test.csv"
+    written = pd.read_csv(path, dtype=str, keep_default_na=False)
+    examples = test_examples(tmp_path, load_prompt(tmp_path))
+    assert examples == [({"text": t}, label) for t, label in zip(written["text"], written["label"], strict=True)]
+    path.write_text("text\nitem 1 says yes\n")
+    with pytest.raises(DataError, match=r"test.csv has no column 'label'"):
+        export_run(tmp_path, "openai", tmp_path / "o")
+    path.write_text("text,label\nitem 1 says yes\n")
+    with pytest.raises(DataError, match="more or fewer cells than its header"):
+        export_run(tmp_path, "openai", tmp_path / "o")
+    assert not (tmp_path / "o").exists()

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from autoprompt.answers import parse_label
 from autoprompt.errors import ConfigError, ExampleFailed
 from autoprompt.models.hosted import Completion, api_key, label_scores, split_spec
 from autoprompt.models.registry import get_backend
-from autoprompt.prompts.answers import parse_label
 
 LABELS = [" add_to_playlist", " play_music", " get_weather"]
 

@@ -13,12 +13,12 @@ import autoprompt
 from autoprompt.data.bundled import bundled_path, bundled_schema
 from autoprompt.data.dataset import load_data
 from autoprompt.errors import ConfigError, ModelError
-from autoprompt.evaluate.exported import evaluate_export
 from autoprompt.export.manifest import load_prompt
 from autoprompt.models.local import LocalBackend
 from autoprompt.prompts.compose import compose
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.message import Message, as_text
+from autoprompt.search.exported import evaluate_export
 from autoprompt.search.task import prepare_task
 from autoprompt.spec import RunSpec
 

@@ -51,7 +51,8 @@ def test_verbalizers_drop_duplicates() -> None:
 
 
 def test_the_graded_answer_is_cut_at_a_stop_string_then_matched() -> None:
-    from autoprompt.prompts.prompt import Prompt, sent_stops
+    from autoprompt.prompts.prompt import Prompt
+    from autoprompt.wire import sent_stops
 
     def answer(generated: str, **settings: object) -> str | None:
         return Prompt(template="Q: {{ q }}\nA:", constants={}, input_names=("q",), **settings).answer(generated)  # type: ignore[arg-type]

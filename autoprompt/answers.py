@@ -3,7 +3,8 @@
 Contract: ``normalize_text`` lowercases, drops punctuation and collapses whitespace (the
 form exact-match metrics compare); ``label_form`` also reads ``_`` as a space; ``parse_label(answer,
 labels)`` is the index of the label the answer names (tolerant of case, punctuation and extra
-words) or None. Standard library only: metrics, hosted backends and exports share it.
+words) or None. Standard library only: every part may import it (metrics, hosted backends and exports
+share it).
 """
 
 from __future__ import annotations
