@@ -25,9 +25,10 @@ from autoprompt.errors import BudgetExhausted
 from autoprompt.models.budget import Budget, BudgetSpec
 from autoprompt.models.ratelimit import wait_time
 from autoprompt.models.usage import Usage
+from autoprompt.propose.space import SearchSpace
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.progress import Progress
-from autoprompt.records.trial import Trial, trial_record
+from autoprompt.records.trial import Trial, trial_from_record, trial_record
 from autoprompt.search.strategy import StrategyState
 from autoprompt.storage.shared import SharedRun
 
@@ -99,7 +100,7 @@ class SharedStrategy:
     def settle(self, evaluate: Callable[[], Trial]) -> StrategyState:
         """Evaluate what dead workers left, wait for the living, then every worker's trials."""
         self.run.settle(evaluate)
-        return StrategyState(trials=tuple(self.run.trials(self.inner.space)))
+        return StrategyState(trials=tuple(shared_trials(self.run, self.inner.space)))
 
     def tell(self, proposal: Any, trial: Trial) -> None:
         assert isinstance(proposal, HeartbeatProposal)
@@ -112,6 +113,18 @@ class SharedStrategy:
         for key, value in {**trial_record(trial, answers=True), "worker": os.getpid()}.items():
             optuna_trial.set_user_attr(key, value)
         self.inner.tell(proposal.inner, trial)
+
+
+def shared_trials(run: SharedRun, space: SearchSpace) -> list[Trial]:
+    """Every worker's finished trials in the run's study, numbered as there; failed ones as INTERRUPTED."""
+    import optuna
+
+    out = []
+    for frozen in run.study().get_trials(deepcopy=False):
+        candidate = space.suggest(optuna.trial.FixedTrial(frozen.params))  # type: ignore[arg-type]
+        out.append(trial_from_record(frozen.user_attrs, number=frozen.number, candidate=candidate,
+                                     operator="start" if frozen.number == 0 else "tpe"))
+    return out
 
 
 class SharedBudget(Budget):

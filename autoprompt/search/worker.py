@@ -19,6 +19,7 @@ from autoprompt.models.backend import limits_of
 from autoprompt.models.registry import get_backend
 from autoprompt.search.assembly import build_optimizer
 from autoprompt.search.farm import serve
+from autoprompt.spec import spec_from
 from autoprompt.storage.jobs import JobQueue
 from autoprompt.storage.shared import STUDY, SharedRun, opened_runs, shown
 
@@ -31,13 +32,10 @@ def work(url: str, *, run: str | None = None, model: Any = None, progress: bool 
     its budget is spent, waiting up to ``wait`` seconds for it to open; return the trials (component
     search) or requests (refinement) done here."""
     shared = SharedRun(url, name=_joined(url, run, wait))
-    if model is None:
-        spec = shared.spec()
-        if isinstance(spec.model, dict):
-            raise ConfigError("this run was given a model object, which cannot be shared; pass model=... to the "
-                              "worker")
-    else:
-        spec = shared.spec({"model": model})
+    saved = {**shared.arguments(), **({} if model is None else {"model": model})}
+    spec = spec_from(saved, f"the shared run at {shown(url)}")
+    if model is None and isinstance(spec.model, dict):
+        raise ConfigError("this run was given a model object, which cannot be shared; pass model=... to the worker")
     spec = spec.model_copy(update={"storage": url, "cache": None})
     if spec.strategy == "refine":
         backend = get_backend(spec.model, seed=spec.seed, limits=spec.limits(), key_env=spec.api_key_env,

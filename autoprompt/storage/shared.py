@@ -15,7 +15,8 @@ Contract:
 - Claims: a trial is evaluated only by the worker that asked for it (Optuna marks it
   RUNNING in the database), and ``HeartbeatProposal`` keeps that worker's heartbeat
   while it evaluates. Each finished trial stores its predictions, calls and worker PID
-  as user attributes, so any process can rebuild every worker's trials (``trials``).
+  as user attributes, so any process can rebuild every worker's trials
+  (``search.shared_strategy.shared_trials``).
 - Budget: the table ``autoprompt_budget`` holds the run's calls, tokens and USD, charged by
   every process. ``charge(n, calls=, tokens=, usd=)`` is one UPDATE that adds ``n`` calls only
   while every cap still holds (True) or changes nothing (False), so N workers together stop
@@ -40,17 +41,13 @@ import json
 import threading
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from autoprompt.errors import ConfigError, MissingDependency, excerpt, without_credentials
-from autoprompt.records.trial import Trial, trial_from_record
 
 if TYPE_CHECKING:
     import optuna
-
-    from autoprompt.propose.space import SearchSpace
-    from autoprompt.spec import RunSpec
 
 STUDY = "autoprompt"
 HEARTBEAT = 2
@@ -311,11 +308,8 @@ class SharedRun:
             study.enqueue_trial(start)
         return study
 
-    def spec(self, overrides: Mapping[str, Any] | None = None) -> RunSpec:
-        """The run's settings as its first process saved them (with ``overrides`` replacing some)."""
-
-        from autoprompt.spec import spec_from
-
+    def arguments(self) -> dict[str, Any]:
+        """The run's settings as its first process saved them (``RunSpec.record()``), for ``spec_from``."""
         names = self.runs()
         if self.name not in names:
             held = f"holds only the runs {', '.join(map(repr, names))}" if names else "holds no run yet"
@@ -325,7 +319,7 @@ class SharedRun:
         if not isinstance(saved, dict):
             raise ConfigError(f"the shared run at {shown(self.url)} is damaged (its arguments are not a mapping); "
                               "start a new run in another database")
-        return spec_from({**saved, **(overrides or {})}, f"the shared run at {shown(self.url)}")
+        return saved
 
     def started(self) -> float | None:
         """When the run was created (seconds since the epoch, the creating machine's clock); None before it
@@ -361,16 +355,5 @@ class SharedRun:
             else:
                 return
 
-    def trials(self, space: SearchSpace) -> list[Trial]:
-        """Every worker's finished trials, numbered as in the study; failed ones as INTERRUPTED."""
-        import optuna
-
-        out = []
-        for frozen in self.study().get_trials(deepcopy=False):
-            attrs = frozen.user_attrs
-            candidate = space.suggest(optuna.trial.FixedTrial(frozen.params))  # type: ignore[arg-type]
-            out.append(trial_from_record(attrs, number=frozen.number, candidate=candidate,
-                                         operator="start" if frozen.number == 0 else "tpe"))
-        return out
 
 
