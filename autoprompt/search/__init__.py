@@ -8,7 +8,8 @@ shared by the real and the dry run), ``starts`` (the starting prompts), ``loop``
 ``strategy`` (refinement rounds, Optuna's component search), ``racing``, ``selection`` (the
 final check), ``callbacks`` (progress, early stopping), ``estimate`` (dry runs), ``result``
 (``OptimizationResult``, its tables, and the winner, answers and reports it writes into its
-folder), ``resume`` (a run continued from its directory),
+folder), ``run_folder`` (a ``RunSpec`` into ``run.json`` and back), ``resume`` (a run continued from its
+directory),
 ``exported`` (``autoprompt eval``: an exported prompt scored on a data file), ``shared_strategy`` and
 ``worker`` (a run shared through a database, its budget and rate
 limits, and the processes that join it), ``farm`` (a shared refinement run's model requests answered

@@ -34,11 +34,12 @@ from autoprompt.search.farm import FarmedBackend
 from autoprompt.search.loop import Optimizer
 from autoprompt.search.parts import Grading, Models, Sharing, Spending
 from autoprompt.search.result import OptimizationResult
+from autoprompt.search.run_folder import frames, run_directory, run_record
 from autoprompt.search.task import Task, check_budget, prepare_task, with_user_templates
 from autoprompt.spec import RunSpec
 from autoprompt.storage.feedback_file import check_feedback, load_feedback
 from autoprompt.storage.jobs import JobQueue
-from autoprompt.storage.run import RunDirectory, data_hashes, frames, run_record
+from autoprompt.storage.run import RunDirectory, data_hashes
 from autoprompt.storage.shared import SharedRun, SQLCache
 
 LOG = logging.getLogger("autoprompt.search")
@@ -82,7 +83,7 @@ def run_spec(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progress: boo
     if spec.track == "mlflow":
         mlflow_package()
     if spec.run_dir is not None:
-        result = _in_run_directory(RunDirectory(Path(spec.run_dir)), spec, callbacks, progress)
+        result = _in_run_directory(run_directory(spec.run_dir), spec, callbacks, progress)
     else:
         result = build_optimizer(spec, callbacks=callbacks, progress=progress).run()
     if spec.track == "mlflow":

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from autoprompt.errors import ConfigError
 from autoprompt.records.progress import Progress
 from autoprompt.records.trial import Trial
-from autoprompt.storage.run import RunDirectory
+from autoprompt.search.run_folder import run_directory, saved_spec
 
 if TYPE_CHECKING:
     from autoprompt.search.result import OptimizationResult
@@ -29,7 +29,7 @@ def resume(directory: str | Path, *, model: Any = None, metric: Any = None, opti
     ``budget`` replaces the run's budget (to go on after a finished run, e.g. with new feedback)."""
     from autoprompt.search.assembly import run_spec
 
-    run = RunDirectory(Path(directory))
+    run = run_directory(directory)
     saved = run.record()["arguments"]
     given = {"model": model, "metric": metric, "optimizer_model": optimizer_model, "judge_model": judge_model}
     overrides: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
@@ -39,5 +39,5 @@ def resume(directory: str | Path, *, model: Any = None, metric: Any = None, opti
                               f"saved; pass it again: autoprompt.resume({str(directory)!r}, {name}=...)")
     if budget is not None:
         overrides["budget"] = budget
-    spec = run.spec(overrides).model_copy(update={"run_dir": str(run.path)})
+    spec = saved_spec(run, overrides).model_copy(update={"run_dir": str(run.path)})
     return run_spec(spec, callbacks=callbacks or (), progress=progress)

@@ -6,7 +6,8 @@ Owns: ``run`` (the run directory: ``run.json``, the lock, its input copies), ``t
 requests, waiting for a worker), ``feedback_file``
 (``feedback.jsonl``). Every file is written through ``autoprompt.files`` (no links followed,
 atomic replaces, private folders).
-May import: errors, files, spec (the run specification), records, data, models (the response cache), the
-proposers' component space (a shared run's trials, read back as candidates). Never the search, evaluation,
-exports or reports (an import contract in ``make lint`` holds it).
+May import: records and the shared modules (errors, files). The search gives it what it must not know
+itself: how saved arguments compare (``run.SavedSettings``), how many answers a cache file holds, and the
+search space that turns a shared run's trials back into candidates. Never the run specification, data,
+models, the search, evaluation, exports or reports (the import contracts in ``make lint`` hold it).
 """

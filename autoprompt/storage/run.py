@@ -20,7 +20,7 @@ Contract:
 - ``lock()`` lets one process at a time run in a directory; a second one gets
   ``RunInUse`` naming the PID that holds it. It is an OS file lock, so a killed
   process leaves no stale lock behind.
-- ``resume(directory)`` runs the saved arguments again against the same cache. Every
+- ``resume(directory)`` (``search.resume``) runs the saved arguments again against the same cache. Every
   answer that arrived before the interruption is replayed for free (charged to the
   budget as before, so the search takes the same path), requests that were in flight
   are asked again, and with a deterministic model the result equals that of an
@@ -31,11 +31,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from autoprompt.errors import ConfigError, RunInUse, excerpt
 from autoprompt.files import (
@@ -50,7 +50,6 @@ from autoprompt.files import (
     write_bytes,
     write_text,
 )
-from autoprompt.spec import RunSpec, options, spec_from
 from autoprompt.storage.trial_log import TrialLog
 
 ARGUMENTS_FILE = "run.json"
@@ -62,11 +61,45 @@ RUN_PREFIX = "$RUN/"  # a path saved inside the run folder, relative to wherever
 FORMAT = "autoprompt.run/1"
 
 
+class SavedSettings(Protocol):
+    """How a run's saved arguments compare with a new run's: the search's run specification."""
+
+    def written(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """``arguments`` (as some version saved them) as this version writes them."""
+        ...
+
+    def resumable(self) -> Collection[str]:
+        """The settings a resume may change (the limits, the feedback); a run with any other changed is
+        another run."""
+        ...
+
+
+class AsSaved:
+    """Saved arguments compared as they are, none resumable (a folder read without the search's spec)."""
+
+    def written(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(arguments)
+
+    def resumable(self) -> Collection[str]:
+        return ()
+
+
+AS_SAVED = AsSaved()
+
+
+def _any_cache(path: Path) -> int:
+    return 1 if path.is_file() else 0
+
+
 @dataclass(frozen=True)
 class RunDirectory:
-    """A run's directory and the files in it."""
+    """A run's directory and the files in it. ``settings`` compares saved arguments with a new run's;
+    ``answers(cache)`` counts the answers a cache file holds (the search gives both: the run specification
+    and the response cache are its parts, not storage's)."""
 
     path: Path
+    settings: SavedSettings = AS_SAVED
+    answers: Callable[[Path], int] = _any_cache
 
     @property
     def cache(self) -> Path:
@@ -131,7 +164,8 @@ class RunDirectory:
                               "a new or empty folder, so nothing in it is overwritten")
         record = self.record()
         saved = self._as_written(record)
-        differ = sorted(k for k in {*saved, *arguments} - _may_change() if saved.get(k) != arguments.get(k))
+        may_change = set(self.settings.resumable())
+        differ = sorted(k for k in {*saved, *arguments} - may_change if saved.get(k) != arguments.get(k))
         if differ and self.holds_work():
             raise ConfigError(f"{self.path} holds another run (its {', '.join(differ[:5])} differ); continue it with "
                               f"'autoprompt resume {self.path}', or pass a new --out folder")
@@ -153,15 +187,7 @@ class RunDirectory:
         that failed before its first answer (a wrong model spec, say) may be replaced by another."""
         if (self.path / "winner.json").exists() or TrialLog(self.log).read():
             return True
-        if not self.cache.is_file():
-            return False
-        from autoprompt.models.cache import SQLiteCache
-
-        cache = SQLiteCache(self.cache)
-        try:
-            return len(cache) > 0
-        finally:
-            cache.close()
+        return self.cache.is_file() and self.answers(self.cache) > 0
 
     def save_arguments(self, arguments: Mapping[str, Any], hashes: Mapping[str, str]) -> None:
         """Write ``run.json``; a log of a run with other limits is moved aside first."""
@@ -186,12 +212,12 @@ class RunDirectory:
                               "start a new run with another --out")
         return record
 
-    def spec(self, overrides: Mapping[str, Any] | None = None) -> RunSpec:
-        """The run's saved settings (with ``overrides`` replacing some), parsed by ``spec.spec_from``; a path
-        saved inside the folder (``$RUN/...``) is taken inside the folder where it is now."""
+    def arguments(self) -> dict[str, Any]:
+        """The run's saved arguments, each path saved inside the folder (``$RUN/...``) taken inside the folder
+        where it is now; an input file named outside it is a ``ConfigError``."""
         saved = {name: self.here(value) for name, value in self.record()["arguments"].items()}
         self._refuse_outside_inputs(saved)
-        return spec_from({**saved, **(overrides or {})}, str(self.path / ARGUMENTS_FILE))
+        return saved
 
     def here(self, value: Any) -> Any:
         """``value`` with every ``$RUN/...`` path made a path inside this folder; one that climbs out of it
@@ -248,7 +274,7 @@ class RunDirectory:
 
     def _as_written(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """``record``'s settings as this version writes them, so an older run.json compares equal."""
-        written = spec_from(record["arguments"], str(self.path / ARGUMENTS_FILE)).record()
+        written = self.settings.written(record["arguments"])
         return {name: self.portable(value) for name, value in written.items()}
 
     def is_new(self) -> bool:
@@ -289,9 +315,6 @@ class RunDirectory:
         return TrialLog(self.log)
 
 
-def frames(spec: RunSpec) -> dict[str, str]:
-    """The settings given as a DataFrame or ``Dataset``, as the JSONL text ``RunDirectory.claim`` saves."""
-    return {name: _frame_text(value) for name, value in spec.tables().items()}
 
 
 def data_hashes(arguments: Mapping[str, Any], frames: Mapping[str, str],
@@ -300,15 +323,6 @@ def data_hashes(arguments: Mapping[str, Any], frames: Mapping[str, str],
     return {**file_hashes(arguments, contents), **{name: _sha256(text.encode()) for name, text in frames.items()}}
 
 
-def _frame_text(data: Any) -> str:
-    import pandas as pd
-
-    from autoprompt.data.dataset import Dataset
-
-    if isinstance(data, Dataset):
-        data = pd.DataFrame([{**ex.inputs, data.target_column: ex.target} for ex in data.examples])
-    text: str = data.to_json(orient="records", lines=True, force_ascii=False)
-    return text
 
 
 DATA_FILES = ("data", "dev", "test")
@@ -345,12 +359,4 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def run_record(run: RunDirectory, spec: RunSpec) -> dict[str, Any]:
-    """The spec as ``run.json`` keeps it: in-memory tables as the files ``claim`` saves them to."""
-    record = spec.record({name: str(run.data_path(name)) for name in spec.tables()})
-    return {name: run.portable(value) for name, value in record.items()}
 
-
-def _may_change() -> set[str]:
-    """Settings a resume may change (the limits and the feedback): a run with others is another run."""
-    return {name for name, (_, opt) in options().items() if opt.resumable}
