@@ -82,13 +82,13 @@ def measure(server: str, workers: int, budget: int, out: Path) -> dict[str, Any]
             **json.loads(stdout.strip().splitlines()[-1]), "trials_by_helpers": done}
 
 
-def refine_role(kind: str, url: str, out: str, api: str, budget: int) -> None:
+def refine_role(kind: str, url: str, out: str, api: str, budget: int, seed: int = 0, run: str = "bench") -> None:
     """Run inside a child process: the refinement run alone, or its first process with ``--storage``."""
     import autoprompt
 
-    shared = {"storage": url, "run_name": "bench"} if kind == "first" else {}
+    shared = {"storage": url, "run_name": run} if kind == "first" else {}
     started = time.monotonic()
-    result = autoprompt.optimize("sentiment", model=f"openai:m@{api}/v1", budget=budget, seed=0, run_dir=out,
+    result = autoprompt.optimize("sentiment", model=f"openai:m@{api}/v1", budget=budget, seed=seed, run_dir=out,
                                  **shared)  # type: ignore[arg-type]
     assert result.test is not None
     print(json.dumps({"seconds": round(time.monotonic() - started, 1), "calls": result.calls,
@@ -96,41 +96,86 @@ def refine_role(kind: str, url: str, out: str, api: str, budget: int) -> None:
                       "test": result.test.winner_score, "trials": [[t.number, t.score, t.n] for t in result.trials]}))
 
 
-def measure_refine(server: str, workers: int, budget: int, out: Path) -> dict[str, Any]:
-    """Seconds, winner and trials of the refinement run alone and with ``workers`` workers."""
+def start_workers(url: str, run: str, n: int) -> list[subprocess.Popen[str]]:
+    """``n`` ``autoprompt worker --wait`` processes, each waiting for the run (as a farm's workers run already)."""
+    helpers = [subprocess.Popen([sys.executable, "-m", "autoprompt.cli", "worker", "--storage", url, "--run", run,
+                                 "--wait", "300"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(n)]
+    for helper in helpers:
+        assert helper.stderr is not None and "waiting" in helper.stderr.readline()
+    return helpers
+
+
+def launch_refine(kind: str, url: str, out: Path, api: str, budget: int, seed: int = 0,
+                  run: str = "bench") -> subprocess.Popen[str]:
     import shutil
 
+    shutil.rmtree(out, ignore_errors=True)
+    return subprocess.Popen([sys.executable, __file__, "--role", kind, "--url", url, "--out", str(out), "--api", api,
+                             "--budget", str(budget), "--seed", str(seed), "--run", run],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finished(first: subprocess.Popen[str], helpers: list[subprocess.Popen[str]], started: float) -> dict[str, Any]:
+    """The first process's result and wall time, once it and its (living) workers have ended."""
+    stdout, stderr = first.communicate()
+    wall = time.monotonic() - started
+    assert first.returncode == 0, stderr
+    for helper in helpers:
+        assert helper.wait(timeout=120) == 0, helper.communicate()[1]
+    return {**json.loads(stdout.strip().splitlines()[-1]), "wall": round(wall, 1)}
+
+
+def measure_refine(server: str, workers: int, budget: int, out: Path) -> dict[str, Any]:
+    """Seconds, winner and trials of the refinement run alone and with ``workers`` workers."""
     from tests.postgres import new_database
     from tests.servers import LatencyServer
 
     rows = {}
     with LatencyServer(0.3) as api:
         for kind in ("alone", "first"):
-            shutil.rmtree(out / kind, ignore_errors=True)
             url = new_database(server)
             api.reset()
-            helpers = []
-            if kind == "first":  # the farm's workers run already, waiting for the run (as on a user's machines)
-                helpers = [subprocess.Popen([sys.executable, "-m", "autoprompt.cli", "worker", "--storage", url,
-                                             "--run", "bench", "--wait", "300"], stdout=subprocess.PIPE,
-                                            stderr=subprocess.PIPE, text=True) for _ in range(workers)]
-                for helper in helpers:
-                    assert helper.stderr is not None and "waiting" in helper.stderr.readline()
+            helpers = start_workers(url, "bench", workers) if kind == "first" else []
             started = time.monotonic()
-            first = subprocess.Popen([sys.executable, __file__, "--role", kind, "--url", url, "--out",
-                                      str(out / kind), "--api", api.url, "--budget", str(budget)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            stdout, stderr = first.communicate()
-            wall = time.monotonic() - started
-            assert first.returncode == 0, stderr
-            for helper in helpers:
-                assert helper.wait(timeout=120) == 0, helper.communicate()[1]
-            rows[kind] = {**json.loads(stdout.strip().splitlines()[-1]), "wall": round(wall, 1),
-                          "requests_to_api": api.requests, "mean_in_flight": round(api.busy / wall, 2)}
+            row = finished(launch_refine(kind, url, out / kind, api.url, budget), helpers, started)
+            rows[kind] = {**row, "requests_to_api": api.requests, "mean_in_flight": round(api.busy / row["wall"], 2)}
     alone, farmed = rows["alone"], rows["first"]
     return {"budget": budget, "workers": workers, "latency": 0.3, "alone": alone, "farmed": farmed,
             "speedup": round(alone["wall"] / farmed["wall"], 3),
             "same_winner": alone["winner"] == farmed["winner"], "same_trials": alone["trials"] == farmed["trials"]}
+
+
+KILL_AFTER = 15.0  # seconds into the farmed run (about 37 s long) when one worker is SIGKILLed
+
+
+def measure_faults(server: str, workers: int, budget: int, out: Path, alone: dict[str, Any]) -> dict[str, Any]:
+    """The farmed run with one of its workers SIGKILLed mid-run, against ``alone`` (seed 0); then two runs
+    (seeds 0 and 1, each with one worker) in one database at once, each against its run alone."""
+    from tests.postgres import new_database
+    from tests.servers import LatencyServer
+
+    def same(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+        return {"same_winner": a["winner"] == b["winner"], "same_trials": a["trials"] == b["trials"]}
+
+    with LatencyServer(0.3) as api:
+        url = new_database(server)
+        helpers = start_workers(url, "bench", workers)
+        started = time.monotonic()
+        first = launch_refine("first", url, out / "killed", api.url, budget)
+        time.sleep(KILL_AFTER)
+        assert first.poll() is None, "the run ended before a worker could be killed"
+        helpers[0].kill()
+        helpers[0].wait()
+        killed = finished(first, helpers[1:], started)
+        url = new_database(server)
+        started = time.monotonic()
+        pairs = [(start_workers(url, name, 1), launch_refine("first", url, out / name, api.url, budget, seed, name))
+                 for seed, name in ((0, "run-a"), (1, "run-b"))]
+        a, b = (finished(first, helpers, started) for helpers, first in pairs)
+        b_alone = finished(launch_refine("alone", url, out / "alone-b", api.url, budget, 1), [], time.monotonic())
+    return {"kill_after": KILL_AFTER, "killed": {**killed, **same(killed, alone)},
+            "two_runs": {"a": {**a, **same(a, alone)}, "b": {**b, **same(b, b_alone)}, "b_alone": b_alone}}
 
 
 def repeated(server: str, workers: int, budget: int, out: Path, repeat: int) -> dict[str, Any]:
@@ -138,9 +183,11 @@ def repeated(server: str, workers: int, budget: int, out: Path, repeat: int) -> 
     import statistics
 
     pairs = [measure_refine(server, workers, budget, out) for _ in range(max(1, repeat))]
+    faults = measure_faults(server, workers, budget, out, pairs[0]["alone"])
     repeats = [{"alone": p["alone"]["wall"], "farmed": p["farmed"]["wall"], "speedup": p["speedup"],
                 "same_winner": p["same_winner"], "same_trials": p["same_trials"]} for p in pairs]
-    return {**pairs[0], "repeats": repeats, "median_speedup": statistics.median(p["speedup"] for p in pairs)}
+    return {**pairs[0], "repeats": repeats, "median_speedup": statistics.median(p["speedup"] for p in pairs),
+            "faults": faults}
 
 
 def components_lines(part: dict[str, Any]) -> list[str]:
@@ -180,6 +227,17 @@ def refine_lines(part: dict[str, Any]) -> list[str]:
                   *(f"| {i} | {r['alone']} | {r['farmed']} | {r['speedup']:.2f}x | {r['same_winner']} | "
                     f"{r['same_trials']} |" for i, r in enumerate(repeats, 1)),
                   "", f"Median speed-up: **{part['median_speedup']:.2f}x**."]
+    faults = part.get("faults")
+    if faults:
+        killed, two = faults["killed"], faults["two_runs"]
+        lines += ["", "Faults, same server, budget and database:", "",
+                  "| run | wall seconds | calls charged | winner | same winner as alone | every trial the same |",
+                  "|---|---|---|---|---|---|",
+                  f"| 3 workers, one SIGKILLed {faults['kill_after']:.0f} s in | {killed['wall']} | "
+                  f"{killed['calls']} | {killed['winner']} | {killed['same_winner']} | {killed['same_trials']} |",
+                  *(f"| two runs at once: {name} (seed {seed}, 1 worker) | {r['wall']} | {r['calls']} | "
+                    f"{r['winner']} | {r['same_winner']} | {r['same_trials']} |"
+                    for name, seed, r in (("run-a", 0, two["a"]), ("run-b", 1, two["b"])))]
     return lines
 
 
@@ -193,10 +251,12 @@ def main() -> None:
     parser.add_argument("--api")
     parser.add_argument("--out", default=str(ROOT / "bench" / ".cache" / "workers"))
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--run", default="bench")
     parser.add_argument("--repeat", type=int, default=3, help="refine mode: pairs run in turn (median reported)")
     args = parser.parse_args()
     if args.role and args.api:
-        refine_role(args.role, args.url, args.out, args.api, args.budget)
+        refine_role(args.role, args.url, args.out, args.api, args.budget, args.seed, args.run)
         return
     if args.role:
         role(args.role, args.url, args.out, args.threads, args.budget)

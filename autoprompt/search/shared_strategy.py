@@ -2,7 +2,9 @@
 
 Contract: ``SharedStrategy`` wraps ``OptunaStrategy`` on the shared study: it fails stale
 trials before asking, records a heartbeat while a trial is evaluated, and stores each
-trial's record for the other workers; ``StopWhenSpent`` stops a worker once all of them
+trial's record for the other workers; a trial another process failed as stale meanwhile (this
+one was silent past the grace period) is left to its retry, unstored; ``shared_trials`` rebuilds
+every worker's trials from the study; ``StopWhenSpent`` stops a worker once all of them
 together have spent the budget. ``SharedBudget`` is the ``Budget`` every process of the run
 charges in its database, call by call, so the caps hold for all of them together.
 ``SharedRateLimiter`` is the ``Limiter`` they share: a request waits until it fits the requests
