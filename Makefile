@@ -54,7 +54,7 @@ test-lowest: setup-test
 	rm -rf $(LOWEST) && $(BIN)/uv venv -q -p $(PYTHON) $(LOWEST)
 	VIRTUAL_ENV=$(LOWEST) $(BIN)/uv pip install -q --resolution lowest-direct -e '.[text,postgres,bedrock]' 'pytest>=8'
 	VIRTUAL_ENV=$(LOWEST) $(BIN)/uv pip list | grep -iE '^(jinja2|pandas|numpy|optuna|openai|anthropic|tenacity|pydantic) '
-	$(LOWEST)/bin/python -m pytest -q -m "not model" -p no:cacheprovider $(LOWEST_TESTS) --ignore tests/report/test_mlflow.py
+	$(LOWEST)/bin/python -m pytest -q -m "not model" -p no:cacheprovider $(LOWEST_TESTS) --ignore tests/search/test_mlflow.py
 
 bench: setup-test
 	$(BIN)/python bench/end_to_end.py

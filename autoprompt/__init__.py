@@ -96,7 +96,7 @@ _LAZY = {
     "TrialState": "records.trial",
     "optimize": "search.optimizer",
     "export_run": "export.formats",
-    "write_report": "report.files",
+    "write_report": "search.run_report",
     "resume": "search.resume",
     "Consistency": "evaluate.consistency",
     "Feedback": "records.feedback",
@@ -118,10 +118,10 @@ if TYPE_CHECKING:
     from autoprompt.records.example import Example
     from autoprompt.records.feedback import Feedback, Verdict
     from autoprompt.records.trial import Trial, TrialState
-    from autoprompt.report.files import write_report
     from autoprompt.search.optimizer import optimize
     from autoprompt.search.result import OptimizationResult
     from autoprompt.search.resume import resume
+    from autoprompt.search.run_report import write_report
 
     from .reviewing import review
 

@@ -259,7 +259,7 @@ def _rows_bar(what: str) -> Callable[[int, int], None]:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from autoprompt.report.files import write_report
+    from autoprompt.search.run_report import write_report
 
     md, page = write_report(args.run)
     print(f"report: {page} (Markdown: {md})")
@@ -274,7 +274,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _mlflow(args: argparse.Namespace) -> int:
-    from autoprompt.report.mlflow_log import log_to_mlflow
+    from autoprompt.search.mlflow_log import log_to_mlflow
 
     tracked = log_to_mlflow(args.run, experiment=args.experiment, register=args.register,
                             tracking_uri=args.tracking_uri)

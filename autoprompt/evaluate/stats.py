@@ -2,15 +2,17 @@
 sign-flip test, and the Pareto front of score against prompt length.
 
 Contract: pure functions over per-example scores; seeded, so the same inputs give
-the same interval and the same p-value. ``Interval`` is a frozen record (estimate, low, high).
+the same interval and the same p-value. ``Interval`` (``records.interval``) is a frozen record
+(estimate, low, high).
 ``pareto_front(trials)`` works on anything with ``score``, ``prompt_tokens`` and ``number``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol, TypeVar
+
+from autoprompt.records.interval import Interval
 
 
 class Scored(Protocol):
@@ -37,19 +39,6 @@ def pareto_front(trials: Sequence[T]) -> list[T]:
     return sorted(unique.values(), key=lambda t: (t.prompt_tokens, -t.score))
 
 
-@dataclass(frozen=True)
-class Interval:
-    """A point estimate with a two-sided confidence interval."""
-
-    estimate: float
-    low: float
-    high: float
-
-    def excludes_zero(self) -> bool:
-        return self.low > 0 or self.high < 0
-
-    def __str__(self) -> str:
-        return f"{self.estimate:.3f} [{self.low:.3f}, {self.high:.3f}]"
 
 
 def _percentiles(values: list[float], level: float) -> tuple[float, float]:

@@ -30,8 +30,6 @@ from autoprompt.report.writer import (
     leaderboard,
     operators,
     pareto,
-    prompt_text,
-    request_example,
     run_metadata,
     summary_lines,
     use_it,
@@ -176,8 +174,8 @@ def sections(run: RunRecord) -> list[str]:
                 '<p><input type="search" class="filter" placeholder="show rows holding... (fixed, broken, a word)" '
                 'aria-label="filter the examples"></p>', table(EXAMPLE_COLUMNS, examples(run, PAGE_EXAMPLE_ROWS))]
     out += ["<h2>What changed: start to winner</h2>",
-            "<pre>" + diff_html(prompt_text(run.baseline), prompt_text(run.winner)) + "</pre>"]
-    sent = request_example(run)
+            "<pre>" + diff_html(run.baseline.text, run.winner.text) + "</pre>"]
+    sent = run.winner.request
     if sent:
         out += ["<h2>The winner's request as sent</h2>", f"<p>{escape(sent[0])}:</p>", f"<pre>{escape(sent[1])}</pre>"]
     out += ["<h2>Use it</h2>", *(f"<p>{escape(fmt)}:</p><pre>{escape(code)}</pre>" for fmt, code in use_it(run)),

@@ -1,25 +1,27 @@
-"""Reading a run directory: ``RunRecord.load(directory)`` and the rows it holds.
+"""What a report shows of a finished run: ``RunRecord`` and the rows it holds.
 
-Contract: ``RunRecord.load(directory)`` reads what ``OptimizationResult.export`` wrote:
-``winner.json``, ``baseline/winner.json``, ``trials.jsonl`` and, when the run had a test set,
-``predictions.jsonl``; ``feedback.jsonl`` when someone reviewed it. A missing or unreadable file
-is a ``ConfigError`` that names it. The files are untrusted: every row is read into a frozen record
-(``TrialRow``, ``TestRow``) with its fields checked for type.
+Contract: ``RunRecord`` is a finished run as records: its manifest (``winner.json``), the start and
+the winner as ``PromptView`` (the text with each input's place, the labels, the model, the request as
+sent for one test row), its trials (``TrialRow``, from ``trials.jsonl``) with the 95% interval of the
+leading ones, the Pareto front, its test rows (``TestRow``, from ``predictions.jsonl``) and the
+reviewers' feedback. ``search.run_report.read_run(directory)`` builds one from a run folder.
+``read_trials(path)`` and ``read_tests(path)`` read those two files: they are untrusted, so a missing or
+unreadable file is a ``ConfigError`` that names it and every row is read into a frozen record with its
+fields checked for type.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from autoprompt.errors import ConfigError
-from autoprompt.export.manifest import ExportedPrompt, load_prompt
-from autoprompt.files import refuse_links
 from autoprompt.records.feedback import Feedback
-from autoprompt.storage.feedback_file import FEEDBACK_FILE, load_feedback
+from autoprompt.records.interval import Interval
+from autoprompt.records.model_spec import ModelSpec
 
 
 @dataclass(frozen=True)
@@ -61,28 +63,29 @@ class TestRow:
 
 
 @dataclass(frozen=True)
+class PromptView:
+    """A prompt as the report shows it."""
+
+    text: str  # the prompt with ``{{name}}`` where each input goes
+    labels: tuple[str, ...]  # the labels it answers with (none for free text)
+    input_names: tuple[str, ...]
+    model: ModelSpec
+    request: tuple[str, str] | None = None  # (what it is, the request as text) for the first test row
+
+
+@dataclass(frozen=True)
 class RunRecord:
     """A finished run, as read back from its directory."""
 
     directory: Path
     manifest: Mapping[str, Any]
-    winner: ExportedPrompt
-    baseline: ExportedPrompt
+    winner: PromptView
+    baseline: PromptView
     trials: tuple[TrialRow, ...]
     tests: tuple[TestRow, ...]
     feedback: tuple[Feedback, ...] = ()
-
-    @classmethod
-    def load(cls, directory: str | Path) -> RunRecord:
-        directory = Path(directory)
-        refuse_links(directory, "run folder")
-        winner = load_prompt(directory)
-        baseline = load_prompt(directory / "baseline") if (directory / "baseline").is_dir() else winner
-        trials = tuple(_trial_row(r) for r in _jsonl(directory / "trials.jsonl", required=True))
-        tests = tuple(_test_row(r) for r in _jsonl(directory / "predictions.jsonl", required=False))
-        notes = directory / FEEDBACK_FILE
-        feedback = tuple(load_feedback(notes)) if notes.is_file() else ()
-        return cls(directory, winner.manifest, winner, baseline, trials, tests, feedback)
+    intervals: Mapping[int, Interval] = field(default_factory=dict)  # 95% bootstrap, by trial number
+    pareto: tuple[TrialRow, ...] = ()  # complete trials no other beats on score and prompt tokens
 
     @property
     def dev_size(self) -> int:
@@ -92,6 +95,16 @@ class RunRecord:
     @property
     def complete(self) -> list[TrialRow]:
         return [t for t in self.trials if t.state == "complete"]
+
+
+def read_trials(path: Path) -> tuple[TrialRow, ...]:
+    """The rows of ``trials.jsonl`` (required)."""
+    return tuple(_trial_row(r) for r in _jsonl(path, required=True))
+
+
+def read_tests(path: Path) -> tuple[TestRow, ...]:
+    """The rows of ``predictions.jsonl`` (none when the run kept no test set)."""
+    return tuple(_test_row(r) for r in _jsonl(path, required=False))
 
 
 def _jsonl(path: Path, *, required: bool) -> list[dict[str, Any]]:

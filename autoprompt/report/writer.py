@@ -1,10 +1,10 @@
 """Reports: a run directory as a Markdown summary and a self-contained HTML page.
 
 Contract:
-- The run comes from ``run_record.RunRecord.load(directory)``.
-- ``write_report(directory)`` writes ``report.md`` and ``report.html`` beside them and
-  returns both paths. Both hold: what improved (dev and test, with 95% intervals), best
-  dev score against model calls, the Pareto front of score against prompt tokens,
+- The run comes as a ``run_record.RunRecord`` (``search.run_report.read_run(directory)`` reads one).
+- ``markdown(run)`` is ``report.md`` and ``html.page(run)`` is ``report.html``
+  (``search.run_report.write_report(directory)`` writes both). Both hold: what improved (dev and
+  test, with 95% intervals), best dev score against model calls, the Pareto front of score against prompt tokens,
   confusion matrices of the start and the winner on test, a word-level diff from the
   starting prompt to the winner, which operators produced accepted improvements, cost
   in calls (judge calls apart), tokens and USD, the start's and the winner's tokens per production call
@@ -26,9 +26,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from autoprompt.errors import ConfigError
-from autoprompt.evaluate.stats import Interval, bootstrap, pareto_front
-from autoprompt.export.manifest import ExportedPrompt
+from autoprompt.records.interval import Interval
 from autoprompt.records.trial import leaderboard_order
 from autoprompt.records.usage import Spend
 from autoprompt.report.run_record import RunRecord, TrialRow
@@ -49,13 +47,14 @@ def best_so_far(run: RunRecord) -> list[tuple[int, float]]:
 
 def pareto(run: RunRecord) -> list[TrialRow]:
     """Complete trials that no other beats on both dev score and prompt tokens, shortest first."""
-    return pareto_front(run.complete)
+    return list(run.pareto)
 
 
 def leaderboard(run: RunRecord, k: int = TOP_K) -> list[tuple[TrialRow, Interval]]:
-    """The best ``k`` distinct candidates (``leaderboard_order``) with 95% intervals."""
+    """The best ``k`` distinct candidates (``leaderboard_order``) with 95% intervals (a trial with none: its
+    score alone)."""
     ranked = leaderboard_order(run.trials, lambda t: t.label, run.dev_size)
-    return [(t, bootstrap(list(t.scores)) if t.scores else Interval(t.score, t.score, t.score)) for t in ranked[:k]]
+    return [(t, run.intervals.get(t.number) or Interval(t.score, t.score, t.score)) for t in ranked[:k]]
 
 
 EXAMPLE_ROWS = 20  # test rows shown in the Markdown examples table
@@ -92,7 +91,7 @@ def _clip(text: str, limit: int = 100) -> str:
 
 def confusion(run: RunRecord, which: str) -> tuple[list[str], list[list[int]]]:
     """Rows: expected label; columns: answered label (``(other)`` for anything else)."""
-    labels = list(run.winner.prompt.label_words) or sorted({t.target for t in run.tests})
+    labels = list(run.winner.labels) or sorted({t.target for t in run.tests})
     answered = [*labels, "(other)"]
     counts = Counter((t.target, getattr(t, which) if getattr(t, which) in labels else "(other)") for t in run.tests)
     return answered, [[counts[(expected, got)] for got in answered] for expected in labels]
@@ -116,14 +115,6 @@ def operators(run: RunRecord) -> list[dict[str, Any]]:
     return sorted(rows.values(), key=lambda r: (-r["gain"], -r["accepted"], r["operator"]))
 
 
-def prompt_text(exported: ExportedPrompt) -> str:
-    """The prompt with ``{{name}}`` where each input goes (or rendered with the names, if it transforms them)."""
-    from autoprompt.export.formats import flatten
-
-    try:
-        return flatten(exported)
-    except ConfigError:
-        return exported.render(**{n: "{{" + n + "}}" for n in exported.input_names})
 
 
 def word_diff(before: str, after: str) -> list[tuple[str, str]]:
@@ -196,25 +187,6 @@ def run_metadata(run: RunRecord) -> list[tuple[str, str]]:
     return [(str(key), str(value)) for key, value in rows if value not in (None, "")]
 
 
-def request_example(run: RunRecord) -> tuple[str, str] | None:
-    """The winner's request as sent for the first test row: (what it is, the request as text); the whole
-    SDK request for a hosted model, the scored text or messages for any other. None without test inputs."""
-    inputs = dict(run.tests[0].fields) if run.tests else {}
-    winner = run.winner
-    if not inputs or any(name not in inputs for name in winner.input_names):
-        return None
-    api = winner.model.api
-    if api in ("openai", "anthropic"):
-        request = winner.openai_request(**inputs) if api == "openai" else winner.anthropic_request(**inputs)
-        sdk = "litellm.completion()" if winner.model.provider == "litellm" else f"the {api} SDK's create()"
-        what = f"the keyword arguments of {sdk} for test row {run.tests[0].example_id}"
-        return what, json.dumps(request, indent=2, ensure_ascii=False)
-    sent = winner.prompt.request(inputs)
-    text = sent if isinstance(sent, str) else json.dumps([{"role": m.role, "content": m.content} for m in sent],
-                                                         indent=2, ensure_ascii=False)
-    labels = f"; each label is scored as the text after it: {json.dumps(list(winner.continuations().values()))}" \
-        if labelled(run) and winner.prompt.label_words else ""
-    return f"the text {winner.model.name} was sent for test row {run.tests[0].example_id}{labels}", text
 
 
 def use_it(run: RunRecord) -> list[tuple[str, str]]:
@@ -288,9 +260,9 @@ def markdown(run: RunRecord) -> str:
                   markdown_table(("expected", *columns), [(label, *row) for label, row in zip(columns, matrix)]), ""]
     if run.tests:
         parts += [f"## {example_heading(run)}", "", markdown_table(EXAMPLE_COLUMNS, examples(run)), ""]
-    diff = diff_markdown(word_diff(prompt_text(run.baseline), prompt_text(run.winner)))
+    diff = diff_markdown(word_diff(run.baseline.text, run.winner.text))
     parts += ["## What changed: start -> winner ([-removed-] {+added+})", "", "```", diff, "```", ""]
-    sent = request_example(run)
+    sent = run.winner.request
     if sent:
         parts += ["## The winner's request as sent", "", f"{sent[0]}:", "", "```", sent[1], "```", ""]
     parts += ["## Use it", "", *(line for fmt, code in use_it(run) for line in (f"{fmt}:", "", "```", code, "```", "")),

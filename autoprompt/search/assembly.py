@@ -28,10 +28,10 @@ from autoprompt.prompts.library import TemplateLibrary
 from autoprompt.propose.feedback import feedback_library
 from autoprompt.propose.registry import build_operators
 from autoprompt.records.feedback import Feedback
-from autoprompt.report.mlflow_log import log_to_mlflow, mlflow_package
 from autoprompt.search.callbacks import Callback, LogTrials, ProgressBar, StopOnFailures, StopWhenExhausted
 from autoprompt.search.farm import FarmedBackend
 from autoprompt.search.loop import Optimizer
+from autoprompt.search.mlflow_log import log_to_mlflow, mlflow_package
 from autoprompt.search.parts import Grading, Models, Sharing, Spending
 from autoprompt.search.result import OptimizationResult
 from autoprompt.search.run_folder import frames, run_directory, run_record

@@ -125,7 +125,7 @@ def optimize(
     ``autoprompt review`` writes them; a run directory's own file is read as well) turns
     reviewers' notes into clarifiers and rewrites, starting from the reviewed prompt.
 
-    ``track="mlflow"`` logs the finished run to MLflow (``autoprompt.report.mlflow_log``): settings,
+    ``track="mlflow"`` logs the finished run to MLflow (``autoprompt.search.mlflow_log``): settings,
     scores, every trial's dev score, the reports and exports, and the winner in the Prompt Registry
     (under the ``run_dir`` folder's name, else ``run_name``).
     """

@@ -35,17 +35,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autoprompt.data.dataset import Dataset
-from autoprompt.evaluate.stats import Interval, pareto_front
+from autoprompt.evaluate.stats import pareto_front
 from autoprompt.export.manifest import MANIFEST_FILE, write_prompt
 from autoprompt.files import check_output_folder, refuse_links, write_text
 from autoprompt.prompts.prompt import Prompt
 from autoprompt.propose.operator import Rejection
 from autoprompt.records.candidate import Candidate
+from autoprompt.records.interval import Interval
 from autoprompt.records.prediction import Prediction
 from autoprompt.records.trial import Trial, TrialState, leaderboard_order, trial_record
 from autoprompt.records.usage import Spend
-from autoprompt.report.files import write_report
 from autoprompt.report.writer import production_line
+from autoprompt.search.run_report import write_report
 from autoprompt.search.selection import Selection
 from autoprompt.version import __version__
 

@@ -16,11 +16,10 @@ import pytest
 
 import autoprompt
 from autoprompt.errors import ConfigError
+from autoprompt.export.manifest import load_prompt
 from autoprompt.prompts.compose import compose
 from autoprompt.records.candidate import Candidate
-from autoprompt.report.files import write_report
 from autoprompt.report.writer import (
-    RunRecord,
     best_so_far,
     confusion,
     examples,
@@ -29,6 +28,7 @@ from autoprompt.report.writer import (
     pareto,
     word_diff,
 )
+from autoprompt.search.run_report import read_run, write_report
 from autoprompt.search.task import prepare_task
 from autoprompt.spec import RunSpec
 from tests.conftest import RecordingBackend
@@ -49,7 +49,7 @@ def run(tmp_path: Path, keyword_frame: pd.DataFrame) -> Path:
 
 
 def test_run_record_reads_back_what_the_export_wrote(run: Path) -> None:
-    record = RunRecord.load(run)
+    record = read_run(run)
     trials = [json.loads(line) for line in (run / "trials.jsonl").read_text().splitlines()]
     assert [t.number for t in record.trials] == [t["number"] for t in trials]
     assert all(len(t.scores) == t.n for t in record.trials)
@@ -58,7 +58,7 @@ def test_run_record_reads_back_what_the_export_wrote(run: Path) -> None:
 
 
 def test_figures_data_is_consistent(run: Path) -> None:
-    record = RunRecord.load(run)
+    record = read_run(run)
     points = best_so_far(record)
     assert points and all(a[1] <= b[1] and a[0] < b[0] for a, b in itertools.pairwise(points))
     assert points[-1][1] == max(t.score for t in record.complete if t.n >= record.dev_size)
@@ -71,7 +71,7 @@ def test_figures_data_is_consistent(run: Path) -> None:
 
 
 def test_confusion_matrix_counts_the_test_answers(run: Path) -> None:
-    record = RunRecord.load(run)
+    record = read_run(run)
     manifest = record.manifest
     columns, matrix = confusion(record, "winner")
     assert columns[-1] == "(other)" and sum(map(sum, matrix)) == len(record.tests)
@@ -102,14 +102,14 @@ def test_markdown_and_html_hold_every_section(run: Path) -> None:
 
 
 def test_the_report_shows_the_request_sent_how_to_use_it_and_what_made_the_run(run: Path) -> None:
-    from autoprompt.report.writer import request_example, run_metadata, use_it
+    from autoprompt.report.writer import run_metadata, use_it
 
-    record = RunRecord.load(run)
-    what, sent = request_example(record) or ("", "")
+    record = read_run(run)
+    what, sent = record.winner.request or ("", "")
     first = record.tests[0]
     assert what == (f"the text fake was sent for test row {first.example_id}; each label is scored as the text "
                     "after it: [\" maybe\", \" no\", \" yes\"]")
-    assert sent == record.winner.render(**dict(first.fields))  # one user turn: the text itself, as scored
+    assert sent == load_prompt(run).render(**dict(first.fields))  # one user turn: the text itself, as scored
     meta = dict(run_metadata(record))
     assert meta["autoprompt"] == autoprompt.__version__ and meta["seed"] == "5" and meta["model"] == "fake"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", meta["finished"])
@@ -120,19 +120,18 @@ def test_the_report_shows_the_request_sent_how_to_use_it_and_what_made_the_run(r
 
 def test_a_hosted_runs_report_shows_the_whole_sdk_request(run: Path) -> None:
     """The request a hosted model was sent is the SDK's create() arguments, as the export writes them."""
-    from autoprompt.report.writer import request_example
 
     manifest = json.loads((run / "winner.json").read_text())
     (run / "winner.json").write_text(json.dumps({**manifest, "model": "openai:gpt-4o-mini"}))
-    record = RunRecord.load(run)
-    what, sent = request_example(record) or ("", "")
+    record = read_run(run)
+    what, sent = record.winner.request or ("", "")
     assert "the openai SDK's create()" in what
-    assert json.loads(sent) == record.winner.openai_request(**dict(record.tests[0].fields))
+    assert json.loads(sent) == load_prompt(run).openai_request(**dict(record.tests[0].fields))
 
 
 def test_report_of_a_directory_without_a_run_names_the_fix(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="autoprompt optimize --out"):
-        RunRecord.load(tmp_path)
+        read_run(tmp_path)
 
 
 def chromium() -> str | None:
@@ -165,13 +164,13 @@ def test_report_renders_in_headless_chromium_with_no_console_output(run: Path, t
 def test_the_cli_table_the_csv_and_the_report_rank_one_run_alike(run: Path) -> None:
     """One leaderboard order (``records.trial.leaderboard_order``) behind every view of it."""
     csv = pd.read_csv(run / "leaderboard.csv")
-    ranked = [t.number for t, _ in leaderboard(RunRecord.load(run), k=len(csv))]
+    ranked = [t.number for t, _ in leaderboard(read_run(run), k=len(csv))]
     assert ranked == list(csv["trial"])
     assert len(ranked) > 3
 
 
 def test_the_examples_table_puts_changed_answers_first(run: Path) -> None:
-    record = RunRecord.load(run)
+    record = read_run(run)
     shown = examples(record)
     changes = [row[-1] for row in shown]
     assert changes == sorted(changes, key=("fixed", "broken", "changed", "same").index)

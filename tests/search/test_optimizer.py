@@ -203,7 +203,8 @@ def test_max_usd_needs_a_price_for_an_api_model_and_price_counts(keyword_frame: 
 def test_the_test_phase_reports_what_a_production_call_costs_for_start_and_winner(keyword_frame: pd.DataFrame,
                                                                                    tmp_path: Path) -> None:
     """Tokens per call and USD per 1,000 calls, from each prompt's own answers on test (cached or paid)."""
-    from autoprompt.report.writer import RunRecord, summary_lines
+    from autoprompt.report.writer import summary_lines
+    from autoprompt.search.run_report import read_run
 
 
     result = autoprompt.optimize(keyword_frame, model=PricedAPIBackend(), price=(2.0, 4.0), inputs="text",
@@ -216,7 +217,7 @@ def test_the_test_phase_reports_what_a_production_call_costs_for_start_and_winne
     assert start.per_call < winner.per_call or result.best.prompt == result.baseline.prompt
     assert f"start {start.per_call:.0f} tokens, ${start.usd_per_1000:.4f} per 1,000 calls" in result.summary()
     result.export(tmp_path / "run")
-    assert result.test.production() in summary_lines(RunRecord.load(tmp_path / "run"))
+    assert result.test.production() in summary_lines(read_run(tmp_path / "run"))
 
 
 def _restaurant_frame(n: int = 36) -> pd.DataFrame:

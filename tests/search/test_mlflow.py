@@ -12,7 +12,7 @@ import pytest
 import autoprompt
 from autoprompt.cli import main
 from autoprompt.export.manifest import load_prompt
-from autoprompt.report.mlflow_log import log_to_mlflow
+from autoprompt.search.mlflow_log import log_to_mlflow
 from tests.conftest import PricedAPIBackend
 
 

@@ -2,7 +2,7 @@
 
 Contract:
 - ``log_to_mlflow(directory, experiment=..., register=..., tracking_uri=...)`` reads what
-  ``autoprompt optimize --out DIR`` wrote (``RunRecord.load``: a directory autoprompt did not write
+  ``autoprompt optimize --out DIR`` wrote (``run_report.read_run``: a directory autoprompt did not write
   is a ``ConfigError`` naming the file) and logs one MLflow run in ``experiment``:
   - parameters: the run's settings (``run.json`` when the run kept one, else ``winner.json``'s model,
     metric, seed, strategy, task and target), the winner's label;
@@ -36,8 +36,10 @@ from typing import Any
 
 from autoprompt.errors import ConfigError, MissingDependency
 from autoprompt.export.formats import FORMATS, chat_messages, export_run, test_examples
+from autoprompt.export.manifest import load_prompt
 from autoprompt.report.run_record import RunRecord
 from autoprompt.report.writer import production_spends
+from autoprompt.search.run_report import read_run
 
 # What a run directory holds about its result (``OptimizationResult.export``); data copies, the response
 # cache and the trial log of an unfinished run are not logged.
@@ -60,7 +62,7 @@ class TrackedRun:
 def log_to_mlflow(directory: str | Path, *, experiment: str = "autoprompt", register: str | None = None,
                   tracking_uri: str | None = None) -> TrackedRun:
     """Log the run in ``directory`` to MLflow (see the module's contract)."""
-    run = RunRecord.load(directory)
+    run = read_run(directory)
     mlflow = mlflow_package()
     try:
         client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
@@ -174,7 +176,7 @@ def _curves(run: RunRecord) -> Iterator[tuple[str, float, int]]:
 
 def _register(client: Any, run: RunRecord, name: str, run_id: str) -> str:
     """The winner in the Prompt Registry under ``name``: its text with ``{{ input }}`` placeholders."""
-    exported = run.winner
+    exported = load_prompt(run.directory)
     samples = [inputs for inputs, _ in test_examples(run.directory, exported)[:20]]
     messages = chat_messages(exported, samples)
     template: str | list[dict[str, str]] = messages[0]["content"] if len(messages) == 1 else messages
