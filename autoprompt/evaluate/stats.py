@@ -39,8 +39,6 @@ def pareto_front(trials: Sequence[T]) -> list[T]:
     return sorted(unique.values(), key=lambda t: (t.prompt_tokens, -t.score))
 
 
-
-
 def _percentiles(values: list[float], level: float) -> tuple[float, float]:
     values.sort()
     tail = (1 - level) / 2

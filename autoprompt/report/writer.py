@@ -4,8 +4,8 @@ Contract:
 - The run comes as a ``run_record.RunRecord`` (``search.run_report.read_run(directory)`` reads one).
 - ``markdown(run)`` is ``report.md`` and ``html.page(run)`` is ``report.html``
   (``search.run_report.write_report(directory)`` writes both). Both hold: what improved (dev and
-  test, with 95% intervals), best dev score against model calls, the Pareto front of score against prompt tokens,
-  confusion matrices of the start and the winner on test, a word-level diff from the
+  test, with 95% intervals), best dev score against model calls, the Pareto front of score against
+  prompt tokens, confusion matrices of the start and the winner on test, a word-level diff from the
   starting prompt to the winner, which operators produced accepted improvements, cost
   in calls (judge calls apart), tokens and USD, the start's and the winner's tokens per production call
   and USD per 1,000 calls (from their answers on test), consistency on test when it was
@@ -50,11 +50,14 @@ def pareto(run: RunRecord) -> list[TrialRow]:
     return list(run.pareto)
 
 
+def ranked(run: RunRecord, k: int = TOP_K) -> list[TrialRow]:
+    """The best ``k`` distinct candidates, in the one leaderboard order (``leaderboard_order``)."""
+    return leaderboard_order(run.trials, lambda t: t.label, run.dev_size)[:k]
+
+
 def leaderboard(run: RunRecord, k: int = TOP_K) -> list[tuple[TrialRow, Interval]]:
-    """The best ``k`` distinct candidates (``leaderboard_order``) with 95% intervals (a trial with none: its
-    score alone)."""
-    ranked = leaderboard_order(run.trials, lambda t: t.label, run.dev_size)
-    return [(t, run.intervals.get(t.number) or Interval(t.score, t.score, t.score)) for t in ranked[:k]]
+    """``ranked(run, k)`` with 95% intervals (a trial with none: its score alone)."""
+    return [(t, run.intervals.get(t.number) or Interval(t.score, t.score, t.score)) for t in ranked(run, k)]
 
 
 EXAMPLE_ROWS = 20  # test rows shown in the Markdown examples table
@@ -113,8 +116,6 @@ def operators(run: RunRecord) -> list[dict[str, Any]]:
             row["accepted"] += 1
             row["gain"] = round(row["gain"] + t.score - by_number[t.parent].score, 4)
     return sorted(rows.values(), key=lambda r: (-r["gain"], -r["accepted"], r["operator"]))
-
-
 
 
 def word_diff(before: str, after: str) -> list[tuple[str, str]]:
@@ -185,8 +186,6 @@ def run_metadata(run: RunRecord) -> list[tuple[str, str]]:
             ("seed", m.get("seed")), ("strategy", m.get("strategy")), ("metric", m.get("metric")),
             *((f"data: {name}", f"sha256 {value}") for name, value in sorted(hashes.items()))]
     return [(str(key), str(value)) for key, value in rows if value not in (None, "")]
-
-
 
 
 def use_it(run: RunRecord) -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ Contract:
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from autoprompt.errors import ConfigError
@@ -21,10 +22,9 @@ from autoprompt.evaluate.stats import bootstrap, pareto_front
 from autoprompt.export.formats import flatten
 from autoprompt.export.manifest import ExportedPrompt, load_prompt
 from autoprompt.files import refuse_links, write_text
-from autoprompt.records.trial import leaderboard_order
 from autoprompt.report.html import page
 from autoprompt.report.run_record import PromptView, RunRecord, TestRow, read_tests, read_trials
-from autoprompt.report.writer import TOP_K, markdown
+from autoprompt.report.writer import labelled, markdown, ranked
 from autoprompt.storage.feedback_file import FEEDBACK_FILE, load_feedback
 
 
@@ -37,20 +37,16 @@ def read_run(directory: str | Path) -> RunRecord:
     tests = read_tests(directory / "predictions.jsonl")
     notes = directory / FEEDBACK_FILE
     feedback = tuple(load_feedback(notes)) if notes.is_file() else ()
-    labelled = winner.manifest.get("task", "classification") == "classification"
-    run = RunRecord(directory, winner.manifest, prompt_view(winner, tests, labelled=labelled),
-                    prompt_view(baseline, (), labelled=labelled), trials, tests, feedback)
-    ranked = leaderboard_order(trials, lambda t: t.label, run.dev_size)[:TOP_K]
-    return RunRecord(directory, run.manifest, run.winner, run.baseline, trials, tests, feedback,
-                     intervals={t.number: bootstrap(list(t.scores)) for t in ranked if t.scores},
-                     pareto=tuple(pareto_front(run.complete)))
+    run = RunRecord(directory, winner.manifest, prompt_view(winner), prompt_view(baseline), trials, tests, feedback)
+    sent = request_example(winner, tests, labelled=labelled(run))
+    return replace(run, winner=replace(run.winner, request=sent), pareto=tuple(pareto_front(run.complete)),
+                   intervals={t.number: bootstrap(list(t.scores)) for t in ranked(run) if t.scores})
 
 
-def prompt_view(exported: ExportedPrompt, tests: tuple[TestRow, ...], *, labelled: bool) -> PromptView:
-    """``exported`` as the report shows it; its request as sent for the first of ``tests``, if any."""
+def prompt_view(exported: ExportedPrompt) -> PromptView:
+    """``exported`` as the report shows it (its request is the run's: ``request_example``)."""
     return PromptView(text=prompt_text(exported), labels=tuple(exported.prompt.label_words),
-                      input_names=tuple(exported.input_names), model=exported.model,
-                      request=request_example(exported, tests, labelled=labelled))
+                      input_names=tuple(exported.input_names), model=exported.model)
 
 
 def prompt_text(exported: ExportedPrompt) -> str:

@@ -202,5 +202,3 @@ class StopWhenSpent:
 
     def __call__(self, trial: Trial, progress: Progress) -> bool:
         return self.run.spent() >= self.calls
-
-

@@ -74,23 +74,6 @@ class SavedSettings(Protocol):
         ...
 
 
-class AsSaved:
-    """Saved arguments compared as they are, none resumable (a folder read without the search's spec)."""
-
-    def written(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
-        return dict(arguments)
-
-    def resumable(self) -> Collection[str]:
-        return ()
-
-
-AS_SAVED = AsSaved()
-
-
-def _any_cache(path: Path) -> int:
-    return 1 if path.is_file() else 0
-
-
 @dataclass(frozen=True)
 class RunDirectory:
     """A run's directory and the files in it. ``settings`` compares saved arguments with a new run's;
@@ -98,8 +81,8 @@ class RunDirectory:
     and the response cache are its parts, not storage's)."""
 
     path: Path
-    settings: SavedSettings = AS_SAVED
-    answers: Callable[[Path], int] = _any_cache
+    settings: SavedSettings
+    answers: Callable[[Path], int]
 
     @property
     def cache(self) -> Path:
@@ -315,14 +298,10 @@ class RunDirectory:
         return TrialLog(self.log)
 
 
-
-
 def data_hashes(arguments: Mapping[str, Any], frames: Mapping[str, str],
                 contents: Mapping[Path, bytes] | None = None) -> dict[str, str]:
     """SHA-256 of every data file the arguments name, and of every in-memory table as it is saved."""
     return {**file_hashes(arguments, contents), **{name: _sha256(text.encode()) for name, text in frames.items()}}
-
-
 
 
 DATA_FILES = ("data", "dev", "test")
@@ -357,6 +336,3 @@ def _sha256(data: bytes) -> str:
     import hashlib
 
     return hashlib.sha256(data).hexdigest()
-
-
-

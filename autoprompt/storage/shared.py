@@ -354,6 +354,3 @@ class SharedRun:
                 time.sleep(poll)
             else:
                 return
-
-
-

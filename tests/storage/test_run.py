@@ -14,7 +14,7 @@ import pytest
 
 import autoprompt
 from autoprompt.errors import ConfigError, RunInUse
-from autoprompt.storage.run import RunDirectory
+from autoprompt.search.run_folder import run_directory
 from autoprompt.storage.trial_log import TrialLog
 
 DRIVER = Path(__file__).parent.parent / "drivers" / "killable_run.py"
@@ -71,7 +71,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_a_second_process_on_a_run_directory_is_told_who_holds_it(tmp_path: Path, keyword_csv: Path) -> None:
     args = ("optimize", "--data", str(keyword_csv), "--input", "text", "--target", "label", "--model", "fake",
             "--budget", "100", "--out", str(tmp_path / "run"))
-    with RunDirectory(tmp_path / "run").lock():
+    with run_directory(tmp_path / "run").lock():
         refused = cli(*args)
     assert refused.returncode == 2 and f"is in use by PID {os.getpid()}" in refused.stderr
     assert not (tmp_path / "run" / "run.json").exists()
@@ -239,9 +239,9 @@ def test_the_run_lock_needs_no_fcntl(tmp_path: Path, monkeypatch: pytest.MonkeyP
     fake.locking = locking  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "fcntl", None)  # import fcntl now raises ImportError
     monkeypatch.setitem(sys.modules, "msvcrt", fake)
-    with RunDirectory(tmp_path / "run").lock():
+    with run_directory(tmp_path / "run").lock():
         assert (tmp_path / "run" / "run.lock").read_text() == str(os.getpid())
-        with pytest.raises(RunInUse, match=f"in use by PID {os.getpid()}"), RunDirectory(tmp_path / "run").lock():
+        with pytest.raises(RunInUse, match=f"in use by PID {os.getpid()}"), run_directory(tmp_path / "run").lock():
             pass
-    with RunDirectory(tmp_path / "run").lock():  # released with its holder
+    with run_directory(tmp_path / "run").lock():  # released with its holder
         pass
