@@ -39,12 +39,13 @@ from .errors import (
 logging.getLogger("autoprompt").addHandler(logging.NullHandler())  # the library's one logger, quiet by default
 
 __all__ = [
+    "Answers",
     "AutopromptError",
     "Backend",
     "BudgetExhausted",
+    "Calls",
     "Candidate",
     "ConfigError",
-    "Consistency",
     "DataError",
     "Dataset",
     "Example",
@@ -52,14 +53,17 @@ __all__ = [
     "ExportedPrompt",
     "FakeBackend",
     "Feedback",
-    "Limits",
     "LocalBackend",
     "Metric",
     "MissingDependency",
     "ModelError",
     "OptimizationResult",
+    "ProgressBar",
     "Prompt",
+    "Run",
     "RunInUse",
+    "Search",
+    "Start",
     "Template",
     "TemplateError",
     "TemplateLibrary",
@@ -81,7 +85,6 @@ __all__ = [
 _LAZY = {
     "Backend": "models.backend",
     "FakeBackend": "models.backend",
-    "Limits": "models.backend",
     "LocalBackend": "models.local",
     "Candidate": "prompts.compose",
     "Dataset": "data.dataset",
@@ -98,7 +101,12 @@ _LAZY = {
     "export_run": "export.formats",
     "write_report": "search.run_report",
     "resume": "search.resume",
-    "Consistency": "evaluate.consistency",
+    "Start": "spec.groups",
+    "Answers": "spec.groups",
+    "Search": "spec.groups",
+    "Calls": "spec.groups",
+    "Run": "spec.groups",
+    "ProgressBar": "search.callbacks",
     "Feedback": "records.feedback",
     "Verdict": "records.feedback",
     "review": "reviewing",
@@ -107,21 +115,22 @@ _LAZY = {
 if TYPE_CHECKING:
     from autoprompt.data.dataset import Dataset, load_data
     from autoprompt.data.splits import split
-    from autoprompt.evaluate.consistency import Consistency
     from autoprompt.evaluate.metric import Metric
     from autoprompt.evaluate.registry import get_metric
     from autoprompt.export.formats import export_run
-    from autoprompt.models.backend import Backend, FakeBackend, Limits
+    from autoprompt.models.backend import Backend, FakeBackend
     from autoprompt.models.local import LocalBackend
     from autoprompt.prompts.library import TemplateLibrary
     from autoprompt.records.candidate import Candidate
     from autoprompt.records.example import Example
     from autoprompt.records.feedback import Feedback, Verdict
     from autoprompt.records.trial import Trial, TrialState
+    from autoprompt.search.callbacks import ProgressBar
     from autoprompt.search.optimizer import optimize
     from autoprompt.search.result import OptimizationResult
     from autoprompt.search.resume import resume
     from autoprompt.search.run_report import write_report
+    from autoprompt.spec.groups import Answers, Calls, Run, Search, Start
 
     from .reviewing import review
 

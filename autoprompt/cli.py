@@ -160,7 +160,7 @@ def _optimize(args: argparse.Namespace) -> int:
     spec = _spec(args)
     if args.dry_run:
         return _dry_run(spec)
-    return _finished(run_spec(spec, progress=_bar(args)), Path(spec.run_dir))
+    return _finished(run_spec(spec, progress=_bar(args)), Path(spec.run.run_dir))
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -224,11 +224,11 @@ def _dry_run(spec: Any) -> int:
     from autoprompt.search.assembly import task_of
     from autoprompt.search.estimate import estimate
 
-    BudgetSpec(spec.budget, spec.max_seconds, spec.max_tokens, spec.max_usd).start()
+    BudgetSpec(spec.budget, spec.calls.max_seconds, spec.calls.max_tokens, spec.calls.max_usd).start()
     task, _ = task_of(spec)
-    judged = spec.metric is not None and get_metric(spec.metric).needs_model
+    judged = spec.answers.metric is not None and get_metric(spec.answers.metric).needs_model
     print(estimate(task, model=spec.model, budget=spec.budget, seed=spec.seed, judged=judged,
-                   samples=spec.consistency))
+                   samples=spec.answers.consistency))
     return 0
 
 

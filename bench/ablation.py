@@ -40,18 +40,19 @@ CACHE = Path(__file__).resolve().parent / ".cache"
 CONFIGS = ("components", "refine", *(f"-{family}" for family in FAMILIES))
 
 
-def options(config: str) -> dict[str, object]:
+def options(config: str) -> autoprompt.Search:
     if config == "components":
-        return {"strategy": "components"}
+        return autoprompt.Search(strategy="components")
     families = [f for f in FAMILIES if f != config.removeprefix("-")]
-    return {"strategy": "refine", "operators": families, "optimizer_model": "local" if "rewrite" in families else None}
+    return autoprompt.Search(strategy="refine", operators=families,
+                             optimizer_model="local" if "rewrite" in families else None)
 
 
 def run(task: str, config: str, budget: int, seed: int) -> dict[str, object]:
     started = time.monotonic()
     CACHE.mkdir(exist_ok=True)
-    result = autoprompt.optimize(task, model="local", budget=budget, seed=seed, cache=CACHE / f"{task}.sqlite",
-                                 **options(config))  # type: ignore[arg-type]
+    result = autoprompt.optimize(task, model="local", budget=budget, seed=seed,
+                                 calls=autoprompt.Calls(cache=CACHE / f"{task}.sqlite"), search=options(config))
     assert result.test is not None
     table = result.operator_table()
     row = {

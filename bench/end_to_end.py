@@ -36,7 +36,7 @@ def machine() -> str:
 
 def run_task(task: str, budget: int, seed: int) -> dict[str, object]:
     started = time.monotonic()
-    result = autoprompt.optimize(task, model="local", budget=budget, seed=seed, progress=True)
+    result = autoprompt.optimize(task, model="local", budget=budget, seed=seed, callbacks=[autoprompt.ProgressBar()])
     out = RESULTS / "end_to_end" / task
     result.export(out)
     assert result.test is not None

@@ -59,7 +59,7 @@ from autoprompt.models.client import Client  # noqa: E402
 from autoprompt.prompts.compose import CUSTOM_TASK, compose  # noqa: E402
 from autoprompt.records.candidate import Candidate  # noqa: E402
 from autoprompt.search.task import prepare_task  # noqa: E402
-from autoprompt.spec import RunSpec  # noqa: E402
+from autoprompt.spec import RunSpec, Search, Start  # noqa: E402
 
 SUITE = ROOT.parent / "shared" / "data" / "fewshot16"
 TASKS = ("cr", "subj", "sst5", "yahoo")
@@ -110,8 +110,9 @@ def baselines(task: str, prompts: list[str], backend: Any, cache: Path) -> dict[
     out: dict[str, Any] = {"hand": []}
     for template in prompts:
         prepared = prepare_task(RunSpec(data=str(files["train"]), inputs="text", target="label",
-                                        dev=str(files["dev"]) if "dev" in files else None, test=str(files["test"]),
-                                        template=template))
+                                        search=Search(dev=str(files["dev"]) if "dev" in files else None,
+                                                      test=str(files["test"])),
+                                        start=Start(template=template)))
         if evaluator is None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             evaluator = Evaluator(Client(backend, cache=SQLiteCache(cache)), get_metric("accuracy"),

@@ -53,9 +53,9 @@ from autoprompt.records.task_kind import TaskKind
 
 SAMPLES = Consistency(samples=4, temperature=0.7)
 OBJECTIVES = {
-    "metric": {"metric": "exact_match"},
-    "judge": {"metric": "geval:correctness"},
-    "consistency": {"metric": "exact_match", "consistency": Consistency(samples=4, temperature=0.7, weight=0.5)},
+    "metric": autoprompt.Answers(metric="exact_match"),
+    "judge": autoprompt.Answers(metric="geval:correctness"),
+    "consistency": autoprompt.Answers(metric="exact_match", consistency=4, temperature=0.7, consistency_weight=0.5),
 }
 
 
@@ -101,8 +101,9 @@ def run(budget: int, seed: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         for name, options in OBJECTIVES.items():
             started = time.monotonic()
-            result = autoprompt.optimize("past_tense", model=model, budget=budget, seed=seed, progress=True,
-                                         cache=Path(tmp) / f"{name}.sqlite", **options)  # type: ignore[arg-type]
+            result = autoprompt.optimize("past_tense", model=model, budget=budget, seed=seed, answers=options,
+                                         calls=autoprompt.Calls(cache=Path(tmp) / f"{name}.sqlite"),
+                                         callbacks=[autoprompt.ProgressBar()])
             rows[name] = {"objective": result.metric, "calls": result.calls, "judge_calls": result.judge_calls,
                           "trials": len(result.trials), "dev_start": result.baseline.dev_score,
                           "dev_winner": result.best.dev_score, "winner": result.best.candidate.describe(),

@@ -68,7 +68,7 @@ def search(server: LatencyServer, concurrency: int, budget: int) -> dict[str, fl
     server.reset()
     started = time.monotonic()
     result = autoprompt.optimize("sentiment", model=f"openai:bench@{server.url}/v1", budget=budget, seed=0,
-                                 limits=Limits(concurrency=concurrency))
+                                 calls=autoprompt.Calls(concurrency=concurrency))
     seconds = time.monotonic() - started
     return {"concurrency": concurrency, "budget": budget, "seconds": round(seconds, 1), "requests": server.requests,
             "requests_per_second": round(server.requests / seconds, 2),

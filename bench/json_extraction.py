@@ -54,8 +54,9 @@ def main() -> None:
     os.environ["OPENAI_API_KEY"] = KEY
     started = time.monotonic()
     with llama_server(KEY) as url, tempfile.TemporaryDirectory() as tmp:
-        result = autoprompt.optimize("restaurant", model=f"openai:smollm2@{url}/v1", metric="json_f1",
-                                     budget=args.budget, seed=args.seed, run_dir=Path(tmp) / "run")
+        result = autoprompt.optimize("restaurant", model=f"openai:smollm2@{url}/v1", budget=args.budget,
+                                     seed=args.seed, answers=autoprompt.Answers(metric="json_f1"),
+                                     run=Path(tmp) / "run")
     seconds = time.monotonic() - started
     test = result.test
     assert test is not None

@@ -53,14 +53,15 @@ from autoprompt.prompts.fields import answer_titles, input_titles  # noqa: E402
 from autoprompt.propose.demos import Similarity  # noqa: E402
 from autoprompt.records.candidate import Candidate  # noqa: E402
 from autoprompt.search.task import Task, prepare_task  # noqa: E402
-from autoprompt.spec import RunSpec  # noqa: E402
+from autoprompt.spec import RunSpec, Search, Start  # noqa: E402
 
 
 def prepared(task: str, split: str, template: str | None) -> Task:
     files = paths(task, split)
     return prepare_task(RunSpec(data=str(files["train"]), inputs="text", target="label",
-                                dev=str(files["dev"]) if "dev" in files else None, test=str(files["test"]),
-                                template=template))
+                                search=Search(dev=str(files["dev"]) if "dev" in files else None,
+                                              test=str(files["test"])),
+                                start=Start(template=template)))
 
 
 def fixed_prompt_parser(doc: str) -> argparse.ArgumentParser:

@@ -141,9 +141,9 @@ def score_start(name: str, task: Task) -> dict[str, Any]:
 
 def run_autoprompt(name: str, task: Task, budget: int, seed: int, label: str = "") -> dict[str, Any]:
     started = time.monotonic()
-    result = autoprompt.optimize(_frame(task), inputs=list(task.setup.input_names),
-                                 target=task.setup.target_name, dev=_frame(task, "dev"), test=_frame(task, "test"),
-                                 model="local", budget=budget, seed=seed)
+    result = autoprompt.optimize(_frame(task), inputs=list(task.setup.input_names), target=task.setup.target_name,
+                                 model="local", budget=budget, seed=seed,
+                                 search=autoprompt.Search(dev=_frame(task, "dev"), test=_frame(task, "test")))
     assert result.test is not None
     return row(name, label or f"autoprompt seed {seed}", dev=result.best.dev_score, test=result.test.winner_score,
                test_ci=[result.test.winner.low, result.test.winner.high], calls=result.calls,

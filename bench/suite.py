@@ -51,7 +51,7 @@ from autoprompt.records.candidate import Candidate  # noqa: E402
 from autoprompt.records.example import Example  # noqa: E402
 from autoprompt.records.task_kind import TaskKind  # noqa: E402
 from autoprompt.search.task import prepare_task  # noqa: E402
-from autoprompt.spec import RunSpec  # noqa: E402
+from autoprompt.spec import Answers, RunSpec, Search  # noqa: E402
 
 TASKS = HERE / "suite" / "tasks"
 COMMIT = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
@@ -72,7 +72,8 @@ def baselines(task: dict[str, Any], backend: Any, cache: Path) -> dict[str, Any]
     """Every prompt a user gets for free, on dev and on test; per-row test scores for pairing."""
     paths = files(task)
     prepared = prepare_task(RunSpec(data=str(paths["train"]), inputs=task["inputs"], target=task["target"],
-                                    dev=str(paths["dev"]), test=str(paths["test"]), kind=task["kind"]))
+                                    search=Search(dev=str(paths["dev"]), test=str(paths["test"])),
+                                    answers=Answers(kind=task["kind"])))
     kind = prepared.setup.kind
     metric = get_metric("accuracy" if kind is TaskKind.CLASSIFICATION else "exact_match")
     cache.parent.mkdir(parents=True, exist_ok=True)

@@ -40,7 +40,7 @@ from autoprompt.models.local import LocalBackend  # noqa: E402
 from autoprompt.prompts.compose import compose  # noqa: E402
 from autoprompt.records.candidate import Candidate  # noqa: E402
 from autoprompt.search.task import prepare_task  # noqa: E402
-from autoprompt.spec import RunSpec  # noqa: E402
+from autoprompt.spec import RunSpec, Search  # noqa: E402
 
 K = 15
 TASKS = {"subj": "Answer", "sst5": "Rating", "cr": "Sentiment", "yahoo": "Topic"}
@@ -105,9 +105,9 @@ def ascend(start: list[int], options: list[list[int]], loss: Callable[[list[int]
 
 def study(vocab: Vocabulary, task: str, split: str, title: str, pool_only: bool) -> None:
     files = paths(task, split)
-    prepared = prepare_task(RunSpec(data=str(files["train"]), inputs="text", target="label",
-                                    dev=str(files["dev"]) if "dev" in files else None, test=str(files["test"]),
-                                    seed=0))
+    prepared = prepare_task(RunSpec(data=str(files["train"]), inputs="text", target="label", seed=0,
+                                    search=Search(dev=str(files["dev"]) if "dev" in files else None,
+                                                  test=str(files["test"]))))
     candidate = Candidate("fields", answer_title=title)
     prompt = compose(candidate, prepared.setup, prepared.custom)
     labels = list(prepared.setup.labels)

@@ -50,8 +50,9 @@ def role(kind: str, url: str, out: str, threads: int, budget: int) -> None:
 
     model = LocalBackend("local", n_threads=threads)
     if kind == "first":
-        result = autoprompt.optimize("sentiment", model=model, strategy="components", budget=budget, seed=0,
-                                     storage=url, run_dir=out)
+        result = autoprompt.optimize("sentiment", model=model, budget=budget, seed=0,
+                                     search=autoprompt.Search(strategy="components"),
+                                     run=autoprompt.Run(storage=url, run_dir=out))
         assert result.test is not None
         print(json.dumps({"dev": result.best.dev_score, "test": result.test.winner_score, "calls": result.calls,
                           "trials": len(result.trials), "winner": result.best.candidate.describe()}))
@@ -86,10 +87,9 @@ def refine_role(kind: str, url: str, out: str, api: str, budget: int, seed: int 
     """Run inside a child process: the refinement run alone, or its first process with ``--storage``."""
     import autoprompt
 
-    shared = {"storage": url, "run_name": run} if kind == "first" else {}
+    place = autoprompt.Run(run_dir=out, storage=url, run_name=run) if kind == "first" else autoprompt.Run(run_dir=out)
     started = time.monotonic()
-    result = autoprompt.optimize("sentiment", model=f"openai:m@{api}/v1", budget=budget, seed=seed, run_dir=out,
-                                 **shared)  # type: ignore[arg-type]
+    result = autoprompt.optimize("sentiment", model=f"openai:m@{api}/v1", budget=budget, seed=seed, run=place)
     assert result.test is not None
     print(json.dumps({"seconds": round(time.monotonic() - started, 1), "calls": result.calls,
                       "paid": result.paid_calls, "winner": result.best.candidate.describe(),

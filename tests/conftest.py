@@ -89,10 +89,10 @@ def refine_context(frame: pd.DataFrame, *, writer: FakeBackend | None = None, te
     from autoprompt.propose.operator import RefineContext
     from autoprompt.propose.space import SearchSpace
     from autoprompt.search.task import prepare_task
-    from autoprompt.spec import RunSpec
+    from autoprompt.spec import RunSpec, Start
 
-    task = prepare_task(RunSpec(data=frame, inputs="text", target="label", template=template,
-                                seed=seed), library=feedback_library(TemplateLibrary.bundled(), feedback))
+    task = prepare_task(RunSpec(data=frame, inputs="text", target="label", seed=seed, start=Start(template=template)),
+                        library=feedback_library(TemplateLibrary.bundled(), feedback))
     space = SearchSpace.for_task(task.setup, supports_chat=True, custom=template is not None)
     return RefineContext(setup=task.setup, space=space, dev={ex.id: ex for ex in task.data.dev.examples},
                          custom=task.custom, writer=Client(writer) if writer else None, rng=random.Random(seed),

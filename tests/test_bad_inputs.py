@@ -29,7 +29,7 @@ from autoprompt.cli import main
 from autoprompt.data.dataset import DataWarning
 from autoprompt.errors import AutopromptError
 from autoprompt.search.task import prepare_task
-from autoprompt.spec import RunSpec
+from autoprompt.spec import RunSpec, Search
 
 ROWS = [{"text": f"item {i} says {label} clearly", "label": label}
         for i, label in enumerate(("yes", "no", "maybe") * 20)]
@@ -532,15 +532,15 @@ API_CASES: list[tuple[str, dict[str, object], str]] = [
     ("budget-text", {"budget": "200"}, "budget"),
     ("budget-inf", {"budget": float("inf")}, "budget"),
     ("budget-bool", {"budget": True}, "budget"),
-    ("first-rung-zero", {"first_rung": 0}, "first_rung"),
-    ("top-k-zero", {"top_k": 0}, "top_k"),
+    ("first-rung-zero", {"search": autoprompt.Search(first_rung=0)}, "first_rung"),
+    ("top-k-zero", {"search": autoprompt.Search(top_k=0)}, "top_k"),
     ("seed-text", {"seed": "zero"}, "seed"),
-    ("max-seconds-nan", {"max_seconds": float("nan")}, "max_seconds"),
-    ("metric-raises", {"metric": ShoutMetric(None)}, "label_id"),
-    ("metric-nan", {"metric": ShoutMetric(float("nan"))}, "nan"),
-    ("metric-above-one", {"metric": ShoutMetric(2.0)}, "2.0"),
-    ("metric-inf", {"metric": ShoutMetric(float("-inf"))}, "inf"),
-    ("clarifiers-a-string-of-payload", {"clarifiers": ["{{ 1/0 }}"]}, "division by zero"),
+    ("max-seconds-nan", {"calls": autoprompt.Calls(max_seconds=float("nan"))}, "max_seconds"),
+    ("metric-raises", {"answers": autoprompt.Answers(metric=ShoutMetric(None))}, "label_id"),
+    ("metric-nan", {"answers": autoprompt.Answers(metric=ShoutMetric(float("nan")))}, "nan"),
+    ("metric-above-one", {"answers": autoprompt.Answers(metric=ShoutMetric(2.0))}, "2.0"),
+    ("metric-inf", {"answers": autoprompt.Answers(metric=ShoutMetric(float("-inf")))}, "inf"),
+    ("clarifiers-a-string-of-payload", {"template": autoprompt.Start(clarifiers=["{{ 1/0 }}"])}, "division by zero"),
     ("inputs-equal-target", {"inputs": "label"}, "both an input and the target"),
 ]
 
@@ -549,7 +549,7 @@ API_CASES: list[tuple[str, dict[str, object], str]] = [
 def test_python_api_bad_input_is_an_autoprompt_error(name: str, change: dict[str, object], expect: str,
                                                      keyword_frame: pd.DataFrame, tmp_path: Path) -> None:
     arguments: dict[str, object] = {"data": keyword_frame, "inputs": "text", "target": "label", "model": "fake",
-                                    "budget": 200, "run_dir": tmp_path / "run", **change}
+                                    "budget": 200, "run": tmp_path / "run", **change}
     with pytest.raises(AutopromptError) as caught:
         autoprompt.optimize(**arguments)  # type: ignore[arg-type]
     assert expect.lower() in str(caught.value).lower()
@@ -560,7 +560,7 @@ def test_a_bad_metric_value_stops_the_run_and_keeps_what_was_computed(keyword_fr
                                                                       tmp_path: Path) -> None:
     with pytest.raises(AutopromptError, match="example"):
         autoprompt.optimize(keyword_frame, inputs="text", target="label", model="fake", budget=200,
-                            metric=ShoutMetric(float("nan")), run_dir=tmp_path / "run")
+                            answers=autoprompt.Answers(metric=ShoutMetric(float("nan"))), run=tmp_path / "run")
     assert (tmp_path / "run" / "run.json").is_file() and (tmp_path / "run" / "cache.sqlite").is_file()
 
 
@@ -610,7 +610,7 @@ def test_rows_repeated_across_splits_are_dropped_with_a_warning_that_counts_them
     dev = pd.concat([frame.iloc[:5].assign(text=lambda f: "dev " + f["text"]), frame.iloc[40:43]])
     test = pd.concat([frame.iloc[50:52], dev.iloc[:1], frame.iloc[[0]].assign(text="fresh one")])
     with pytest.warns(DataWarning, match=r"6 row\(s\) repeat .*0 within the data, 6 across"):
-        task = prepare_task(RunSpec(data=frame, inputs="text", target="label", dev=dev, test=test))
+        task = prepare_task(RunSpec(data=frame, inputs="text", target="label", search=Search(dev=dev, test=test)))
     assert len(task.data.test) == 1
     seen = {ex.inputs["text"] for ex in task.data.train.examples}
     assert not seen & {ex.inputs["text"] for ex in task.data.test.examples}

@@ -74,7 +74,8 @@ def test_flags_win_and_lists_and_dashes_are_accepted(tmp_path: Path) -> None:
     assert (config["inputs"], config["clarifiers"], config["max_seconds"]) == (
         ["title", "body"], ["Answer with one word."], 30)
     spec = _spec(_parser().parse_args(["optimize", "--config", str(path), "--budget", "100", "--out", "runs/y"]))
-    assert (spec.inputs, spec.clarifiers, spec.max_seconds, spec.budget, spec.seed, spec.run_dir, spec.operators) == (
+    assert (spec.inputs, spec.start.clarifiers, spec.calls.max_seconds, spec.budget, spec.seed, spec.run.run_dir,
+            spec.search.operators) == (
         ["title", "body"], ("Answer with one word.",), 30.0, 100, 0, "runs/y", ("move", "demos"))
 
 

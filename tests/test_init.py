@@ -8,10 +8,10 @@ import sys
 import autoprompt
 
 EXPECTED = {
-    "AutopromptError", "Backend", "BudgetExhausted", "Candidate", "ConfigError", "Consistency", "DataError",
-    "Dataset", "Example", "ExampleFailed", "ExportedPrompt", "FakeBackend", "Feedback", "Limits", "LocalBackend",
-    "Metric",
-    "MissingDependency", "ModelError", "OptimizationResult", "Prompt", "RunInUse", "Template", "TemplateError",
+    "Answers", "AutopromptError", "Backend", "BudgetExhausted", "Calls", "Candidate", "ConfigError", "DataError",
+    "Dataset", "Example", "ExampleFailed", "ExportedPrompt", "FakeBackend", "Feedback", "LocalBackend", "Metric",
+    "MissingDependency", "ModelError", "OptimizationResult", "ProgressBar", "Prompt", "Run", "RunInUse", "Search",
+    "Start", "Template", "TemplateError",
     "TemplateLibrary", "Trial", "TrialState", "Verdict", "__version__", "export_run", "get_metric", "load_data",
     "load_prompt", "optimize", "resume", "review", "split", "write_report",
 }

@@ -29,7 +29,8 @@ def test_a_notebook_optimizes_through_an_openai_route_and_shows_the_result(
                                       "asyncio.get_running_loop()  # Jupyter runs every cell inside an event loop"),
             nbformat.v4.new_code_cell(
                 f"result = autoprompt.optimize({str(data)!r}, inputs='text', target='label',\n"
-                f"                             model='openai:smollm2@{url}/v1', budget=48, seed=0, first_rung=8)\n"
+                f"                             model='openai:smollm2@{url}/v1', budget=48, seed=0,\n"
+                "                             search=autoprompt.Search(first_rung=8))\n"
                 "result"),
         ])
         NotebookClient(notebook, timeout=900, kernel_name="python3",
@@ -42,11 +43,13 @@ def test_a_notebook_optimizes_through_an_openai_route_and_shows_the_result(
 
 
 def test_in_a_notebook_the_progress_bar_is_a_widget(tmp_path: Path, keyword_csv: Path) -> None:
-    """``progress=True`` in Jupyter: tqdm.auto's widget (ipywidgets), for the search and for the test rows."""
+    """``callbacks=[ProgressBar()]`` in Jupyter: tqdm.auto's widget (ipywidgets), for the search and for the test
+    rows."""
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         "import autoprompt\n"
         f"result = autoprompt.optimize({str(keyword_csv)!r}, inputs='text', target='label', model='fake',\n"
-        "                             budget=120, seed=0, first_rung=8, progress=True)")])
+        "                             budget=120, seed=0, search=autoprompt.Search(first_rung=8),\n"
+        "                             callbacks=[autoprompt.ProgressBar()])")])
     NotebookClient(notebook, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
     widgets = [o for o in notebook.cells[0].outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]

@@ -18,23 +18,48 @@ from autoprompt.models.usage import PriceTable
 from autoprompt.prompts.library import TemplateLibrary
 from autoprompt.prompts.template import Template
 from autoprompt.records.feedback import Feedback, Verdict
-from autoprompt.spec import RunSpec, add_options, options, spec_from
-
-# optimize's face over the spec: these keyword arguments are records of several settings
-RECORDS = {"limits": {"concurrency", "rpm", "tpm"}, "consistency": {"consistency", "temperature", "consistency_weight"}}
-RUNTIME = {"callbacks", "progress"}  # how this process runs, not what the run is
+from autoprompt.spec import RunSpec, add_options, groups, options, sections, spec_from
+from autoprompt.spec.fields import TOP_TITLE
 
 
-def test_optimize_keyword_arguments_are_the_spec_settings() -> None:
-    parameters = set(inspect.signature(autoprompt.optimize).parameters) - RUNTIME
-    settings = (parameters - set(RECORDS)) | set().union(*RECORDS.values())
-    assert settings == set(options())
-    defaults = {name: p.default for name, p in inspect.signature(autoprompt.optimize).parameters.items()
-                if name in options() and name not in RECORDS}
+def test_optimize_takes_the_top_level_settings_and_one_record_per_group() -> None:
+    parameters = inspect.signature(autoprompt.optimize).parameters
+    assert len(parameters) <= 12
+    top = sections()[TOP_TITLE]
+    assert set(parameters) == {*top, "template", *(set(groups()) - {"start"}), "callbacks"}
     spec = RunSpec()
-    for name, default in defaults.items():
-        if name != "data":
-            assert getattr(spec, name) == (tuple(default) if isinstance(default, list | tuple) else default), name
+    for name in top[1:]:  # data has no default
+        assert parameters[name].default == spec.setting(name), name
+    for group, record in groups().items():  # each group's keyword takes its record, whose fields are its settings
+        keyword = "template" if group == "start" else group
+        assert record.__name__ in str(parameters[keyword].annotation), keyword
+        assert tuple(record.model_fields) == sections()[record.title]
+    assert [n for names in sections().values() for n in names] == list(options()), "every setting once, in order"
+
+
+def test_groups_pass_through_optimize_unchanged(tmp_path: Path) -> None:
+    """Every setting given through its group reaches the run's spec (``run.json``) as given."""
+    frame = pd.DataFrame({"text": [f"good {i}" if i % 2 else f"bad {i}" for i in range(40)],
+                          "label": ["pos" if i % 2 else "neg" for i in range(40)]})
+    result = autoprompt.optimize(
+        frame, inputs="text", target="label", model=FakeBackend(), budget=60, seed=3,
+        template=autoprompt.Start(template="Text: {{ text }}\nLabel:", description="Sort reviews."),
+        answers=autoprompt.Answers(metric="macro_f1"), search=autoprompt.Search(first_rung=4, top_k=2),
+        calls=autoprompt.Calls(max_seconds=300.0), run=autoprompt.Run(run_dir=str(tmp_path / "run"), run_name="r1"))
+    saved = json.loads((tmp_path / "run" / "run.json").read_text())["arguments"]
+    assert (saved["template"], saved["description"], saved["metric"], saved["first_rung"], saved["top_k"],
+            saved["max_seconds"], saved["run_name"], saved["seed"]) == (
+        "Text: {{ text }}\nLabel:", "Sort reviews.", "macro_f1", 4, 2, 300.0, "r1", 3)
+    assert result.metric == "macro_f1"
+
+
+def test_a_group_names_a_wrong_value_in_one_error() -> None:
+    with pytest.raises(ConfigError, match=r"^first_rung: Input should be a valid integer.*\(got 'four'\)$"):
+        autoprompt.Search(first_rung="four")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"^colour: Extra inputs are not permitted .*valid settings: dev, test"):
+        autoprompt.Search(colour=1)  # type: ignore[call-arg]
+    with pytest.raises(ConfigError, match="optimize\\(\\): first_rung must be a whole number 1 or more, got 0"):
+        autoprompt.optimize("sentiment", model=FakeBackend(), search=autoprompt.Search(first_rung=0))
 
 
 def _every_setting(tmp_path: Path) -> dict[str, object]:
@@ -77,7 +102,7 @@ def test_every_setting_round_trips_through_the_one_serializer(tmp_path: Path) ->
         if not opt.saved:
             assert name not in record
             continue
-        before, after = getattr(spec, name), getattr(again, name)
+        before, after = spec.setting(name), again.setting(name)
         if name == "cache":
             assert after == str((tmp_path / "c.sqlite").resolve())
         elif name == "prices":
@@ -133,9 +158,10 @@ def test_flag_spellings_and_old_run_files_are_read() -> None:
     spec = spec_from({"input": "text", "clarifier": "Be brief.", "out": "runs/x", "max-seconds": 5,
                       "limits": {"concurrency": 2, "rpm": None, "tpm": 9.0},
                       "consistency": {"samples": 3, "temperature": 0.5, "weight": 0.2}}, "old run.json")
-    assert (spec.inputs, spec.clarifiers, spec.run_dir, spec.max_seconds) == ("text", ("Be brief.",), "runs/x", 5.0)
-    assert (spec.concurrency, spec.rpm, spec.tpm) == (2, None, 9.0)
-    assert (spec.consistency, spec.temperature, spec.consistency_weight) == (3, 0.5, 0.2)
+    assert (spec.inputs, spec.start.clarifiers, spec.run.run_dir, spec.calls.max_seconds) == (
+        "text", ("Be brief.",), "runs/x", 5.0)
+    assert (spec.calls.concurrency, spec.calls.rpm, spec.calls.tpm) == (2, None, 9.0)
+    assert (spec.answers.consistency, spec.answers.temperature, spec.answers.consistency_weight) == (3, 0.5, 0.2)
 
 
 def test_the_command_line_flags_come_from_the_spec() -> None:
@@ -148,3 +174,61 @@ def test_the_command_line_flags_come_from_the_spec() -> None:
     flags = {flag for action in parser._actions for flag in action.option_strings} - {"-h", "--help"}
     assert flags == {opt.flag(name) for name, (_, opt) in options().items() if opt.cli}
     assert spec_from(vars(args), "cli").record()["operators"] == ["move", "demos"]
+
+
+NEW_SETTING = '''    patience: Annotated[int, Option("rounds without a gain before the search stops", read=int)] = 3
+'''
+
+PROBE = '''
+import argparse, json, sys
+from pathlib import Path
+
+import autoprompt
+from autoprompt.cli import main
+from autoprompt.config import load_config
+from autoprompt.models.backend import FakeBackend
+from autoprompt.spec import add_options
+
+assert autoprompt.__file__.startswith(sys.argv[1]), autoprompt.__file__  # the copy, not the project
+parser = argparse.ArgumentParser()
+add_options(parser)
+found = {"flag": vars(parser.parse_args(["--patience", "5"]))}
+out = Path(sys.argv[2])
+data = out / "data.csv"
+data.write_text("text,label\\n" + "".join(f"{'good' if i % 2 else 'bad'} item {i},{'pos' if i % 2 else 'neg'}\\n"
+                                          for i in range(40)))
+(out / "c.yaml").write_text("data: data.csv\\npatience: 6\\n")
+found["yaml"] = load_config(out / "c.yaml")["patience"]
+autoprompt.optimize(data, inputs="text", target="label", model=FakeBackend(), budget=60,
+                    search=autoprompt.Search(patience=7, first_rung=4), run=out / "api")
+found["optimize"] = json.loads((out / "api" / "run.json").read_text())["arguments"]["patience"]
+main(["optimize", "--data", str(data), "--input", "text", "--target", "label", "--model", "fake", "--budget", "60",
+      "--patience", "8", "--out", str(out / "cli"), "-q"])
+found["cli"] = json.loads((out / "cli" / "run.json").read_text())["arguments"]["patience"]
+print(json.dumps(found))
+'''
+
+
+def test_a_setting_added_to_a_group_shows_everywhere_with_no_other_file_changed(tmp_path: Path) -> None:
+    """A copy of the package with one field added to ``Search`` (``spec/groups.py``, nothing else changed):
+    the new setting is a flag, a YAML key, a keyword of ``autoprompt.Search`` that ``optimize`` takes, and a
+    key of ``run.json``, from the API and from the command line."""
+    import shutil
+    import subprocess
+    import sys
+
+    copy = tmp_path / "pkg"
+    shutil.copytree(Path(autoprompt.__file__).parent, copy / "autoprompt",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    groups_file = copy / "autoprompt" / "spec" / "groups.py"
+    text = groups_file.read_text()
+    anchor = "    first_rung: Annotated["
+    assert text.count(anchor) == 1
+    groups_file.write_text(text.replace(anchor, NEW_SETTING + anchor))
+    work = tmp_path / "work"
+    work.mkdir()
+    done = subprocess.run([sys.executable, "-c", PROBE, str(copy), str(work)], capture_output=True, text=True,
+                          cwd=work, env={**__import__("os").environ, "PYTHONPATH": str(copy)}, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found == {"flag": {"patience": 5}, "yaml": 6, "optimize": 7, "cli": 8}

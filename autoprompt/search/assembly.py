@@ -4,7 +4,7 @@ cache, prices, callbacks, shared storage), run in its run directory when it name
 Contract: ``task_of(spec)`` is the task a spec describes, every task setting checked (the real
 run's and the dry run's one call); ``build_optimizer(spec)`` checks every setting and builds
 everything before any model call; ``run_spec(spec)`` runs it (holding the run directory's lock, with its cache, argument
-file, input copies and trial log, when ``spec.run_dir`` is set); ``price_table(spec, backends)``
+file, input copies and trial log, when ``spec.run.run_dir`` is set); ``price_table(spec, backends)``
 is the prices a run charges with.
 """
 
@@ -49,9 +49,8 @@ def _in_run_directory(run: RunDirectory, spec: RunSpec, callbacks: Sequence[Call
                       progress: bool) -> OptimizationResult:
     """``optimize`` holding ``run``'s lock, with its cache, its argument file and its trial log.
     Every setting is checked, and the folder claimed (``RunDirectory.claim``), before anything is written."""
-    spec = spec.model_copy(update={
-        "cache": run.cache if spec.cache is None and spec.storage is None else spec.cache,
-        "feedback": tuple(run.feedback(spec.feedback))})
+    spec = spec.updated(cache=run.cache if spec.calls.cache is None and spec.run.storage is None else spec.calls.cache,
+                        feedback=tuple(run.feedback(spec.start.feedback)))
     log = run.trial_log()
     log.read()
     optimizer = build_optimizer(spec, callbacks=[*callbacks, log], progress=progress, resumed=not run.is_new())
@@ -80,13 +79,13 @@ def _in_run_directory(run: RunDirectory, spec: RunSpec, callbacks: Sequence[Call
 def run_spec(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progress: bool = False) -> OptimizationResult:
     """Run the search ``spec`` describes: in its run directory when it names one; then log it to the
     tracker it names (``track``), whose package is checked before any model call."""
-    if spec.track == "mlflow":
+    if spec.run.track == "mlflow":
         mlflow_package()
-    if spec.run_dir is not None:
-        result = _in_run_directory(run_directory(spec.run_dir), spec, callbacks, progress)
+    if spec.run.run_dir is not None:
+        result = _in_run_directory(run_directory(spec.run.run_dir), spec, callbacks, progress)
     else:
         result = build_optimizer(spec, callbacks=callbacks, progress=progress).run()
-    if spec.track == "mlflow":
+    if spec.run.track == "mlflow":
         _track(result, spec)
     return result
 
@@ -99,13 +98,14 @@ def _track(result: OptimizationResult, spec: RunSpec) -> None:
     import warnings
 
     experiment = os.environ.get("MLFLOW_EXPERIMENT_NAME", "").strip() or "autoprompt"
+    run_dir, run_name = spec.run.run_dir, spec.run.run_name
     with tempfile.TemporaryDirectory(prefix="autoprompt-mlflow-") as scratch:
-        folder = Path(spec.run_dir) if spec.run_dir is not None else result.export(Path(scratch) / spec.run_name).parent
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", folder.resolve().name).strip("-") or spec.run_name
+        folder = Path(run_dir) if run_dir is not None else result.export(Path(scratch) / run_name).parent
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", folder.resolve().name).strip("-") or run_name
         try:
             tracked = log_to_mlflow(folder, experiment=experiment, register=name)
         except ConfigError as exc:
-            later = f"; log it later with: autoprompt mlflow {folder}" if spec.run_dir is not None else ""
+            later = f"; log it later with: autoprompt mlflow {folder}" if run_dir is not None else ""
             warnings.warn(f"{exc}{later}", TrackingFailed, stacklevel=2)
             return
     LOG.info("logged to MLflow: run %s in experiment %s, winner %s", tracked.run_id, experiment, tracked.prompt_uri)
@@ -118,9 +118,10 @@ class TrackingFailed(UserWarning):
 def task_of(spec: RunSpec) -> tuple[Task, list[Feedback]]:
     """The task ``spec`` describes, every task setting checked, and its feedback records: one call for
     the real run and the dry run, so an estimate sees the task the run will search."""
-    feedback = load_feedback(spec.feedback or ())
-    library = feedback_library(with_user_templates(spec.library or TemplateLibrary.bundled(),
-                                                   clarifiers=spec.clarifiers, context=spec.context), feedback)
+    start = spec.start
+    feedback = load_feedback(start.feedback or ())
+    library = feedback_library(with_user_templates(start.library or TemplateLibrary.bundled(),
+                                                   clarifiers=start.clarifiers, context=start.context), feedback)
     task = prepare_task(spec, library=library)
     check_feedback(feedback, [ex.id for part in (task.data.train, task.data.dev, task.data.test)
                               for ex in part.examples])
@@ -131,41 +132,44 @@ def task_of(spec: RunSpec) -> tuple[Task, list[Feedback]]:
 def build_optimizer(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progress: bool = False,
                     worker: bool = False, resumed: bool = False) -> Optimizer:
     """An ``Optimizer`` for ``spec``, every setting checked before any model call; a ``worker`` joins
-    the shared run ``spec.storage`` instead of creating it; a ``resumed`` refinement run (its first process
+    the shared run ``spec.run.storage`` instead of creating it; a ``resumed`` refinement run (its first process
     restarted from its run folder) takes up its shared run again."""
     if spec.data is None:
         raise ConfigError("data is required: a CSV/JSONL file, a DataFrame, a Dataset or a bundled task name "
                           "(--data on the command line, 'data:' in a config)")
     task, feedback = task_of(spec)
-    metric = get_metric(spec.metric or default_metric(task.setup.kind.value, task.setup.json_schema is not None))
+    metric = get_metric(spec.answers.metric or default_metric(task.setup.kind.value,
+                                                              task.setup.json_schema is not None))
     check_targets(metric, [ex for part in (task.data.train, task.data.dev, task.data.test) for ex in part.examples])
     consistency = _consistency(spec, metric)
     backend, judge, writer = _backends(spec, metric)
     prices = price_table(spec, [backend, *[b for b in (judge, writer) if b is not None]])
-    build_operators(spec.operators)  # validates the family names before any model call
-    budget = BudgetSpec(spec.budget, spec.max_seconds, spec.max_tokens, spec.max_usd)
+    build_operators(spec.search.operators)  # validates the family names before any model call
+    budget = BudgetSpec(spec.budget, spec.calls.max_seconds, spec.calls.max_tokens, spec.calls.max_usd)
     budget.start()  # validates every cap before any model call
-    shared = SharedRun(spec.storage, name=spec.run_name) if spec.storage is not None else None
-    store = SQLiteCache(spec.cache) if isinstance(spec.cache, str | Path) else spec.cache
+    shared = SharedRun(spec.run.storage, name=spec.run.run_name) if spec.run.storage is not None else None
+    store = SQLiteCache(spec.calls.cache) if isinstance(spec.calls.cache, str | Path) else spec.calls.cache
     if store is None and shared is not None:
         store = SQLCache(shared.url)
-    if shared is not None and spec.strategy == "refine" and not worker:  # its requests go to the run's workers
+    if shared is not None and spec.search.strategy == "refine" and not worker:  # its requests go to the run's workers
         backend = FarmedBackend(backend, JobQueue(shared.url, shared.name))
-    bar = ProgressBar() if progress else None
+    given = next((c for c in callbacks if isinstance(c, ProgressBar)), None)  # optimize(callbacks=[ProgressBar()])
+    bar = given or (ProgressBar() if progress else None)
     sharing = None if shared is None else Sharing(shared, None if worker else spec.record(
-        purpose="a shared run", exclude=_kept_home(spec)), reopen=resumed and spec.strategy == "refine")
+        purpose="a shared run", exclude=_kept_home(spec)), reopen=resumed and spec.search.strategy == "refine")
     return Optimizer(
         spec=spec, task=task, models=Models(backend, judge, writer), grading=Grading(metric, consistency,
                                                                                       tuple(feedback)),
         spending=Spending(budget, store, prices), sharing=sharing, scoring=bar.rows if bar else None,
-        callbacks=[*([bar] if bar else []), LogTrials(), StopWhenExhausted(), StopOnFailures(), *callbacks],
+        callbacks=[*([bar] if bar and not given else []), LogTrials(), StopWhenExhausted(), StopOnFailures(),
+                   *callbacks],
     )
 
 
 def _kept_home(spec: RunSpec) -> tuple[str, ...]:
     """The settings a shared run's database does not keep: the cache and the URL; for refinement also the
     data, which only the first process reads (its workers answer model requests)."""
-    return ("cache", "storage", *(("data", "dev", "test") if spec.strategy == "refine" else ()))
+    return ("cache", "storage", *(("data", "dev", "test") if spec.search.strategy == "refine" else ()))
 
 
 def price_table(spec: RunSpec, backends: Sequence[Backend]) -> PriceTable:
@@ -173,14 +177,14 @@ def price_table(spec: RunSpec, backends: Sequence[Backend]) -> PriceTable:
     (LiteLLM's cost map), with ``price`` for the model under optimization over both. With ``max_usd``,
     a priced (API) model the table does not know is a ``ConfigError``: its calls would count as free and
     the cap would never stop the run."""
-    table = spec.prices or PriceTable()
+    table = spec.calls.prices or PriceTable()
     for backend in backends:  # a backend's own price list (LiteLLM's) before the bundled ones, after prices=
         rates = None if priced_model(backend) in table.prices else own_rates(backend)
         if rates is not None:
             table = PriceTable({**table.prices, priced_model(backend): rates})
-    if spec.price is not None:
-        table = PriceTable({**table.prices, priced_model(backends[0]): spec.price})
-    for number, backend in enumerate(backends if spec.max_usd is not None else []):
+    if spec.calls.price is not None:
+        table = PriceTable({**table.prices, priced_model(backends[0]): spec.calls.price})
+    for number, backend in enumerate(backends if spec.calls.max_usd is not None else []):
         if isinstance(backend, Priced) and not table.known(backend.model):
             fix = "pass --price IN,OUT (USD per million input and output tokens)" if number == 0 else \
                 "pass its price in prices=PriceTable({...}) from Python"
@@ -191,19 +195,19 @@ def price_table(spec: RunSpec, backends: Sequence[Backend]) -> PriceTable:
 
 def _backends(spec: RunSpec, metric: Metric) -> tuple[Backend, Backend | None, Backend | None]:
     """The model under optimization, the judge (when it is another model) and the optimizer model."""
-    if spec.judge_model is not None and not metric.needs_model:
+    if spec.answers.judge_model is not None and not metric.needs_model:
         raise ConfigError(f"a judge model grades judge:RUBRIC or geval:RUBRIC metrics, and '{metric.name}' asks "
                           "none; pass e.g. --metric judge:correctness, or drop --judge-model")
     limits = spec.limits()
-    backend = get_backend(spec.model, seed=spec.seed, limits=limits, key_env=spec.api_key_env,
+    backend = get_backend(spec.model, seed=spec.seed, limits=limits, key_env=spec.calls.api_key_env,
                           options=spec.model_settings())
     judge = None
-    if spec.judge_model is not None and spec.judge_model != spec.model:
-        judge = get_backend(spec.judge_model, seed=spec.seed, limits=limits)
+    if spec.answers.judge_model is not None and spec.answers.judge_model != spec.model:
+        judge = get_backend(spec.answers.judge_model, seed=spec.seed, limits=limits)
     writer = None
-    if spec.optimizer_model is not None:
-        writer = backend if spec.optimizer_model == spec.model else get_backend(
-            spec.optimizer_model, seed=spec.seed, limits=limits)
+    if spec.search.optimizer_model is not None:
+        writer = backend if spec.search.optimizer_model == spec.model else get_backend(
+            spec.search.optimizer_model, seed=spec.seed, limits=limits)
     return backend, judge, writer
 
 

@@ -130,7 +130,7 @@ class Optimizer:
             test_set=self.task.data.test, dev_set=self.task.data.dev,
             study=state.study if state.study is not None else study_of(trials),
             tokens=sum(c.usage.total for c in searching), usd=sum(c.usd for c in searching),
-            strategy=self.spec.strategy,
+            strategy=self.spec.search.strategy,
             accepted=state.accepted if state.accepted is not None else _improvements(trials),
             rejected=state.rejected, selection=selection, model_options=self.spec.model_settings(),
         )
@@ -162,13 +162,13 @@ class Optimizer:
             budget = SharedBudget(shared, self.spending.budget, started=shared.started())
             limiter = SharedRateLimiter(shared, limits.rpm, limits.tpm)
         client = self.spending.client(self.backend, budget, limiter)
-        return client, Racer(self.evaluator(client), dev, rungs_for(len(dev), self.spec.first_rung),
-                             max_prompt_tokens=self.spec.max_prompt_tokens)
+        return client, Racer(self.evaluator(client), dev, rungs_for(len(dev), self.spec.search.first_rung),
+                             max_prompt_tokens=self.spec.search.max_prompt_tokens)
 
     @functools.cached_property
     def _selection_rows(self) -> tuple[list[Example], list[Example]]:
         rows = list(self.task.data.dev.examples)
-        if self.spec.strategy != "refine" or len(rows) < HOLDOUT_MIN_ROWS:
+        if self.spec.search.strategy != "refine" or len(rows) < HOLDOUT_MIN_ROWS:
             return rows, []
         return hold_out(rows, by_label=self.task.setup.kind is TaskKind.CLASSIFICATION)
 
@@ -192,12 +192,12 @@ class Optimizer:
     def _calibrated_pruned_starts(self) -> int:
         """How many pruned starts get a calibrated copy: as many as a tenth of the budget pays for, each
         paying for the prior's rows past the first rung (the rows its raw copy was scored on are cached)."""
-        extra = max(1, min(CALIBRATION_ROWS, len(self.selection_rows()[0])) - self.spec.first_rung)
+        extra = max(1, min(CALIBRATION_ROWS, len(self.selection_rows()[0])) - self.spec.search.first_rung)
         return self.spending.budget.calls // 10 // extra
 
     def _reserve(self) -> int:
         """Calls the component search keeps back to complete its top candidates on dev."""
-        return min(self.spec.top_k * len(self.task.data.dev.examples), self.spending.budget.calls // 5)
+        return min(self.spec.search.top_k * len(self.task.data.dev.examples), self.spending.budget.calls // 5)
 
     def _holdout_reserve(self) -> int:
         """Calls refinement keeps back for the final check: the base and the last accepted step,
@@ -216,22 +216,23 @@ class Optimizer:
         """The strategy, and the calls it keeps back for the end: the component search's top
         candidates on dev, or refinement's final check."""
         start = start_candidate(self.task)
-        alternatives = plain_starts(self.task, limit=max(3, self.spending.budget.calls // (4 * self.spec.first_rung)))
+        first_rung = self.spec.search.first_rung
+        alternatives = plain_starts(self.task, limit=max(3, self.spending.budget.calls // (4 * first_rung)))
         space = SearchSpace.for_task(self.task.setup, supports_chat=self.backend.supports_chat,
                                      custom=self.task.custom is not None, messages=takes_messages(self.backend))
-        if self.spec.strategy == "components" and self.sharing is not None:
+        if self.spec.search.strategy == "components" and self.sharing is not None:
             return self._shared_strategy(space, start, racer), self._reserve
         if isinstance(self.backend, FarmedBackend) and self.sharing is not None and self.sharing.arguments is not None:
             self.sharing.run.create(self.sharing.arguments, sampler=None, pruner=None, start=None,
                                     reopen=self.sharing.reopen)  # workers find it
             self.backend.queue.reset()
-        if self.spec.strategy == "components":
+        if self.spec.search.strategy == "components":
             return OptunaStrategy(space, seed=self.seed, start=start, min_resource=racer.rungs[0]), self._reserve
         context = RefineContext(setup=self.task.setup, space=space, dev={ex.id: ex for ex in racer.dev},
                                 custom=self.task.custom, writer=writer, scorer=racer.evaluator.client,
                                 rng=random.Random(self.seed), feedback=self.grading.feedback,
                                 reserve=self._holdout_reserve())
-        refining = RefinementStrategy(context=context, operators=build_operators(self.spec.operators),
+        refining = RefinementStrategy(context=context, operators=build_operators(self.spec.search.operators),
                                       start=start, seed=self.seed, reviewed=reviewed_candidates(self.grading.feedback),
                                       alternatives=alternatives, confidence=ACCEPT_CONFIDENCE,
                                       calibrate_pruned=self._calibrated_pruned_starts())
@@ -304,7 +305,7 @@ class Optimizer:
         pending: dict[Candidate, Trial] = {}
         for t in sorted((t for t in trials if t.candidate not in done), key=lambda t: (-t.score, t.number)):
             pending.setdefault(t.candidate, t)
-        for trial in list(pending.values())[: self.spec.top_k]:
+        for trial in list(pending.values())[: self.spec.search.top_k]:
             finished = racer.race(trial.number, trial.candidate, self.prompt(trial.candidate), _no_prune)
             finished = replace(finished, operator=trial.operator, parent=trial.parent)
             if finished.state is TrialState.INTERRUPTED:

@@ -39,5 +39,5 @@ def resume(directory: str | Path, *, model: Any = None, metric: Any = None, opti
                               f"saved; pass it again: autoprompt.resume({str(directory)!r}, {name}=...)")
     if budget is not None:
         overrides["budget"] = budget
-    spec = saved_spec(run, overrides).model_copy(update={"run_dir": str(run.path)})
+    spec = saved_spec(run, overrides).updated(run_dir=str(run.path))
     return run_spec(spec, callbacks=callbacks or (), progress=progress)

@@ -51,13 +51,14 @@ def _load(source: Any, inputs: Any, target: Any, kind: Any) -> Dataset:
 def prepare_task(spec: RunSpec, *, library: TemplateLibrary | None = None) -> Task:
     """Load and split ``spec``'s data, and check every template against it, before any model call.
     ``library`` is the template library with the user's blocks (default: the bundled one). Free-text
-    answers end at ``spec.stop`` (default: at the end of the first line when every training target is one
-    line and no ``json_schema`` is asked for, else nowhere: the whole answer is kept) and are at most
+    answers end at ``spec.answers.stop`` (default: at the end of the first line when every training target is
+    one line and no ``json_schema`` is asked for, else nowhere: the whole answer is kept) and are at most
     ``max_output_tokens`` long (256). ``json_schema`` (a file or the JSON itself; a bundled task may
     bring its own) is the schema every answer follows. ``system`` (a file or Jinja text using the
     task's constants, not the inputs) is a system message every prompt starts with."""
-    data, dev, test, seed, json_schema = spec.data, spec.dev, spec.test, spec.seed, spec.json_schema
-    full = _load(data, spec.inputs, spec.target, spec.kind or ("generation" if json_schema is not None else None))
+    start, answers = spec.start, spec.answers
+    data, dev, test, seed, json_schema = spec.data, spec.search.dev, spec.search.test, spec.seed, answers.json_schema
+    full = _load(data, spec.inputs, spec.target, answers.kind or ("generation" if json_schema is not None else None))
     bundled = BUNDLED.get(data) if isinstance(data, str) else None
     inputs, target = full.input_columns, full.target_column
     if dev is None:
@@ -82,7 +83,7 @@ def prepare_task(spec: RunSpec, *, library: TemplateLibrary | None = None) -> Ta
                       f"{leaked} across train, dev and test) and were dropped, so no row is scored as unseen "
                       "after it was shown or used for selection", DataWarning, stacklevel=3)
     _check_labels(full, dev_set, test_set, dev, test)
-    _check_label_maps(full, spec.label_definitions, spec.label_words)
+    _check_label_maps(full, start.label_definitions, start.label_words)
     train, dev_set = selection_rows(train, dev_set, seed=seed)
     labels = full.labels
     library = library or TemplateLibrary.bundled()
@@ -93,15 +94,15 @@ def prepare_task(spec: RunSpec, *, library: TemplateLibrary | None = None) -> Ta
     setup = TaskSetup(
         library=library.for_kind(full.kind.value), kind=full.kind, input_names=inputs, target_name=target,
         labels=labels if full.kind is TaskKind.CLASSIFICATION else (), train=train.examples,
-        description=spec.description if spec.description is not None else (bundled.description if bundled else ""),
-        definitions=spec.label_definitions or (bundled.definitions if bundled else {}),
-        label_words=spec.label_words or {},
-        max_output_tokens=spec.max_output_tokens or 256, answer_pattern=spec.answer_pattern, json_schema=schema,
-        system=Template.from_path_or_text(spec.system, "system").source if spec.system is not None else "",
-        stop=tuple(s for s in spec.stop if s) if spec.stop is not None else (
+        description=start.description if start.description is not None else (bundled.description if bundled else ""),
+        definitions=start.label_definitions or (bundled.definitions if bundled else {}),
+        label_words=start.label_words or {},
+        max_output_tokens=answers.max_output_tokens or 256, answer_pattern=answers.answer_pattern, json_schema=schema,
+        system=Template.from_path_or_text(start.system, "system").source if start.system is not None else "",
+        stop=tuple(s for s in answers.stop if s) if answers.stop is not None else (
             ("\n",) if schema is None and all("\n" not in ex.target.strip() for ex in train.examples) else ()),
     )
-    custom = Template.from_path_or_text(spec.template, "custom") if spec.template is not None else None
+    custom = Template.from_path_or_text(start.template, "custom") if start.template is not None else None
     _check_templates(setup, custom, full)
     return Task(Split(train, dev_set, test_set), setup, custom)
 

@@ -36,9 +36,9 @@ def work(url: str, *, run: str | None = None, model: Any = None, progress: bool 
     spec = spec_from(saved, f"the shared run at {shown(url)}")
     if model is None and isinstance(spec.model, dict):
         raise ConfigError("this run was given a model object, which cannot be shared; pass model=... to the worker")
-    spec = spec.model_copy(update={"storage": url, "cache": None})
-    if spec.strategy == "refine":
-        backend = get_backend(spec.model, seed=spec.seed, limits=spec.limits(), key_env=spec.api_key_env,
+    spec = spec.updated(storage=url, cache=None)
+    if spec.search.strategy == "refine":
+        backend = get_backend(spec.model, seed=spec.seed, limits=spec.limits(), key_env=spec.calls.api_key_env,
                               options=spec.model_settings())
         return serve(JobQueue(url, shared.name), backend, concurrency=limits_of(backend).concurrency)
     return build_optimizer(spec, callbacks=callbacks, progress=progress, worker=True).work()

@@ -15,7 +15,7 @@ from typing import Any
 from autoprompt.errors import ConfigError, excerpt
 from autoprompt.models.backend import Backend
 from autoprompt.prompts.pattern import check_pattern
-from autoprompt.spec.fields import RunSpec
+from autoprompt.spec.fields import options
 from autoprompt.spec.values import kept_object, model_settings
 
 MAX_SEED = 2**32 - 1  # numpy's and Optuna's samplers take seeds up to this
@@ -23,7 +23,7 @@ MAX_SEED = 2**32 - 1  # numpy's and Optuna's samplers take seeds up to this
 
 def default(name: str) -> Any:
     """A setting's default, as ``RunSpec`` declares it (the checks below never restate one)."""
-    return RunSpec.model_fields[name].default
+    return options()[name][0]
 
 
 def value_or_default(given: Mapping[str, Any], name: str) -> Any:

@@ -11,9 +11,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from autoprompt.errors import ConfigError, excerpt
+from autoprompt.errors import ConfigError
 from autoprompt.spec.checks import check_ranges, default, value_or_default
-from autoprompt.spec.fields import RunSpec, options
+from autoprompt.spec.fields import RunSpec, group_of, options
+from autoprompt.spec.groups import describe
 
 
 def canonical(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -40,22 +41,29 @@ def canonical(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def spec_from(values: Mapping[str, Any], where: str) -> RunSpec:
-    """A ``RunSpec`` from a mapping (see the module contract); problems are one ``ConfigError``."""
+    """A ``RunSpec`` from a mapping of settings by name (see the module contract); problems are one
+    ``ConfigError``."""
     if not isinstance(values, Mapping):
         raise ConfigError(f"{where} must be a mapping of setting: value, got {type(values).__name__}")
     settings = canonical(values)
     try:
         check_ranges(settings)
+        return RunSpec.model_validate(nested(settings))
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
-    try:
-        return RunSpec.model_validate(settings)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        key = str(error["loc"][0]) if error["loc"] else "settings"
-        got = excerpt(error.get("input"), 80)
-        hint = f"; valid settings: {', '.join(options())}" if error["type"] == "extra_forbidden" else \
-            "; YAML reads unquoted yes, no, on and off as true or false: quote them" \
-            if isinstance(error.get("input"), bool) and error["type"] == "string_type" else ""
-        message = str(error['msg']).removeprefix("Value error, ")
-        raise ConfigError(f"{where}: {key}: {message} (got {got}){hint}") from None
+        raise ConfigError(f"{where}: {describe(exc, options())}") from None
+
+
+def nested(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings by name as ``RunSpec`` holds them: each in its group (a name that is no setting stays on
+    top, where validation names it)."""
+    out: dict[str, Any] = {}
+    known = options()
+    for name, value in settings.items():
+        group = group_of(name) if name in known else None
+        if group is None:
+            out[name] = value
+        else:
+            out.setdefault(group, {})[name] = value
+    return out

@@ -53,7 +53,7 @@ def main() -> None:
         result = autoprompt.resume(run_dir, model=backend)
     else:
         result = autoprompt.optimize(frame(), inputs="text", target="label", model=backend, budget=400, seed=1,
-                                     first_rung=4, template="{{ text }} =>", run_dir=run_dir)
+                                     search=autoprompt.Search(first_rung=4), template="{{ text }} =>", run=run_dir)
     assert result.test is not None
     print(json.dumps({"winner": result.best.candidate.describe(), "dev": result.best.dev_score,
                       "test": result.test.as_dict(), "calls": result.calls,

@@ -59,9 +59,9 @@ def main() -> None:
             handle.write(f"{os.getpid()} {trial.number} {trial.state.value} {model.calls}\n")
 
     if role == "first":
-        result = autoprompt.optimize(data, inputs="text", target="label", model=model, strategy="components",
-                                     budget=budget, seed=0, first_rung=4, storage=url, run_dir=Path(out),
-                                     callbacks=[log])
+        result = autoprompt.optimize(data, inputs="text", target="label", model=model, budget=budget, seed=0,
+                                     callbacks=[log], search=autoprompt.Search(strategy="components", first_rung=4),
+                                     run=autoprompt.Run(storage=url, run_dir=Path(out)))
         Path(f"{ledger}.first").write_text(f"{result.calls} {result.test_calls}\n")
     else:
         Path(f"{ledger}.ready.{os.getpid()}").touch()

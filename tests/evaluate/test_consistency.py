@@ -28,7 +28,8 @@ def test_settings_are_checked_with_the_fix() -> None:
     with pytest.raises(ConfigError, match="between 0 and 1"):
         Consistency(weight=1.5).check()
     with pytest.raises(ConfigError, match="a mean over examples; 'macro_f1'"):
-        autoprompt.optimize("sentiment", model="fake", metric="macro_f1", consistency=Consistency(weight=0.5))
+        autoprompt.optimize("sentiment", model="fake",
+                            answers=autoprompt.Answers(metric="macro_f1", consistency=4, consistency_weight=0.5))
 
 
 def test_agreement_is_the_mean_over_pairs() -> None:
@@ -78,8 +79,9 @@ def test_generation_samples_are_separate_cached_requests(tmp_path: Path) -> None
 
 def test_a_steadier_prompt_wins_when_agreement_counts(tmp_path: Path) -> None:
     """The fake drifts four times less often when told to keep it short: with weight 0.5 the search finds that."""
-    weighted = autoprompt.optimize("past_tense", model="fake", consistency=Consistency(samples=4, weight=0.5),
-                                   budget=12000, seed=0, run_dir=tmp_path / "run")
+    weighted = autoprompt.optimize("past_tense", model="fake", budget=12000, seed=0,
+                                   answers=autoprompt.Answers(consistency=4, consistency_weight=0.5),
+                                   run=tmp_path / "run")
     assert weighted.metric == "exact_match~0.5*consistency"
     start, best = weighted.trials[0], weighted.trials[weighted.best.trial_number]
     assert start.consistency is not None and best.consistency is not None
@@ -105,17 +107,19 @@ def test_local_sampling_is_seeded_and_a_consistency_run_measures_agreement(tmp_p
     from autoprompt.data.bundled import bundled_path
 
     data = pd.read_csv(bundled_path("past_tense"))
-    result = autoprompt.optimize(data.head(10), dev=data.iloc[10:18], test=data.iloc[18:22], inputs="verb",
-                                 target="past", model=model, consistency=Consistency(samples=3, temperature=1.0),
-                                 budget=70, seed=0, cache=tmp_path / "cache.sqlite")
+    result = autoprompt.optimize(data.head(10), inputs="verb", target="past", model=model, budget=70, seed=0,
+                                 search=autoprompt.Search(dev=data.iloc[10:18], test=data.iloc[18:22]),
+                                 answers=autoprompt.Answers(consistency=3, temperature=1.0),
+                                 calls=autoprompt.Calls(cache=tmp_path / "cache.sqlite"))
     start = result.trials[0]
     # selection reads the 8 dev rows and the 6 train rows outside the demo pool (round(10 × 0.375) = 4)
     assert start.n == 8 + 6 and start.consistency is not None and 0.0 <= start.consistency <= 1.0
     assert all(p.agreement is not None for p in start.predictions)
     assert result.test is not None and result.test.consistency() is not None
-    again = autoprompt.optimize(data.head(10), dev=data.iloc[10:18], test=data.iloc[18:22], inputs="verb",
-                                target="past", model=model, consistency=Consistency(samples=3, temperature=1.0),
-                                budget=70, seed=0, cache=tmp_path / "cache.sqlite")
+    again = autoprompt.optimize(data.head(10), inputs="verb", target="past", model=model, budget=70, seed=0,
+                                search=autoprompt.Search(dev=data.iloc[10:18], test=data.iloc[18:22]),
+                                answers=autoprompt.Answers(consistency=3, temperature=1.0),
+                                calls=autoprompt.Calls(cache=tmp_path / "cache.sqlite"))
     assert again.paid_calls == 0 and again.trials[0].consistency == start.consistency
 
 
@@ -139,5 +143,6 @@ def test_a_backend_that_follows_the_protocol_exactly_runs_under_consistency_samp
 
     backend = ExactlyTheProtocol()
     assert isinstance(backend, Backend)
-    result = autoprompt.optimize("past_tense", model=backend, consistency=Consistency(samples=3), budget=400, seed=0)
+    result = autoprompt.optimize("past_tense", model=backend, budget=400, seed=0,
+                                 answers=autoprompt.Answers(consistency=3))
     assert result.trials[0].consistency is not None and 0.0 <= result.trials[0].consistency <= 1.0

@@ -21,7 +21,7 @@ from autoprompt.records.example import Example
 from autoprompt.records.message import Conversation
 from autoprompt.records.usage import Usage
 from autoprompt.search.task import prepare_task
-from autoprompt.spec import RunSpec
+from autoprompt.spec import Answers, RunSpec
 
 
 class Batching(FakeBackend):
@@ -98,7 +98,7 @@ def test_sampled_labels_come_out_the_same_in_batches(task) -> None:  # type: ign
 
 def test_greedy_free_text_answers_come_out_the_same_in_batches() -> None:
     frame = pd.DataFrame({"verb": [f"walk{i}" for i in range(30)], "past": [f"walk{i}ed" for i in range(30)]})
-    task = prepare_task(RunSpec(data=frame, inputs="verb", target="past", seed=0, kind="generation"))
+    task = prepare_task(RunSpec(data=frame, inputs="verb", target="past", seed=0, answers=Answers(kind="generation")))
     prompt = compose(Candidate("task_instruction", n_demos=2), task.setup)
     examples = list(task.data.dev.examples)
     one = Evaluator(Client(FakeBackend()), get_metric("exact_match"), task.setup.kind).evaluate(prompt, examples)
@@ -111,7 +111,7 @@ def test_sampled_free_text_answers_come_out_the_same_in_batches() -> None:
     """Consistency's samples go in batches too: per sample, every example's from one call, under
     the keys one at a time would use (so a cache filled either way serves the other)."""
     frame = pd.DataFrame({"verb": [f"walk{i}" for i in range(30)], "past": [f"walk{i}ed" for i in range(30)]})
-    task = prepare_task(RunSpec(data=frame, inputs="verb", target="past", seed=0, kind="generation"))
+    task = prepare_task(RunSpec(data=frame, inputs="verb", target="past", seed=0, answers=Answers(kind="generation")))
     prompt = compose(Candidate("task_instruction", n_demos=2), task.setup)
     examples = list(task.data.dev.examples)
     sampling = Consistency(samples=3, temperature=0.9)
@@ -131,7 +131,7 @@ def test_sampled_free_text_answers_come_out_the_same_in_batches() -> None:
 @pytest.mark.parametrize("rubric", ["judge:correctness", "geval:correctness"])
 def test_a_judge_grades_each_batch_of_answers_together(rubric: str) -> None:
     frame = pd.DataFrame({"verb": [f"walk{i}" for i in range(30)], "past": [f"walk{i}ed" for i in range(30)]})
-    task = prepare_task(RunSpec(data=frame, inputs="verb", target="past", seed=0, kind="generation"))
+    task = prepare_task(RunSpec(data=frame, inputs="verb", target="past", seed=0, answers=Answers(kind="generation")))
     prompt = compose(Candidate("task_instruction", n_demos=2), task.setup)
     examples = list(task.data.dev.examples)
     one = Evaluator(Client(FakeBackend()), get_metric(rubric).bind(Client(FakeBackend())),

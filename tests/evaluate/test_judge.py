@@ -64,7 +64,7 @@ def test_unknown_rubrics_and_rubric_files_with_unknown_variables_are_config_erro
 
 def test_a_judge_model_without_a_judge_metric_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="'exact_match' asks none; pass"):
-        autoprompt.optimize("past_tense", model="fake", judge_model="fake")
+        autoprompt.optimize("past_tense", model="fake", answers=autoprompt.Answers(judge_model="fake"))
 
 
 def test_an_unbound_judge_metric_says_to_bind_it() -> None:
@@ -116,8 +116,9 @@ def test_weighted_sums_mix_a_judge_with_reference_metrics() -> None:
 
 def test_a_run_with_a_separate_judge_model_counts_its_calls_and_steers_refinement(tmp_path: Path) -> None:
     judge = FakeBackend(name="fake-judge")
-    result = autoprompt.optimize("past_tense", model="fake", metric="judge:correctness", judge_model=judge,
-                                 budget=900, seed=0, run_dir=tmp_path / "run")
+    result = autoprompt.optimize("past_tense", model="fake", budget=900, seed=0,
+                                 answers=autoprompt.Answers(metric="judge:correctness", judge_model=judge),
+                                 run=tmp_path / "run")
     assert result.metric == "judge:correctness"
     assert 0 < result.judge_calls <= result.calls and judge.calls > 0
     predictions = [p for t in result.trials for p in t.predictions]
@@ -140,8 +141,8 @@ def test_judge_reasons_that_match_a_rule_become_instruction_proposals() -> None:
             answer = super().generate(text, **kwargs)
             return answer if "Answer to grade:" in text or "shorter" in text else f"{answer} for sure"
 
-    result = autoprompt.optimize("past_tense", model=WordyModel(), metric="judge:correctness", budget=700,
-                                 seed=0)
+    result = autoprompt.optimize("past_tense", model=WordyModel(), budget=700, seed=0,
+                                 answers=autoprompt.Answers(metric="judge:correctness"))
     judged = [t for t in result.trials if t.operator == "feedback.judge"]
     assert judged, [t.operator for t in result.trials]
     assert "Provide a shorter, more abstract answer" in judged[0].candidate.instruction
@@ -157,9 +158,10 @@ def test_the_local_model_as_judge_end_to_end(tmp_path: Path) -> None:
     from autoprompt.data.bundled import bundled_path
 
     frame = pd.read_csv(bundled_path("past_tense"))
-    result = autoprompt.optimize(frame.head(14), dev=frame.iloc[14:22], test=frame.iloc[22:26], inputs="verb",
-                                 target="past", model="local", metric="judge:correctness", judge_model="local",
-                                 budget=40, seed=0, run_dir=tmp_path / "run")
+    result = autoprompt.optimize(frame.head(14), inputs="verb", target="past", model="local", budget=40, seed=0,
+                                 search=autoprompt.Search(dev=frame.iloc[14:22], test=frame.iloc[22:26]),
+                                 answers=autoprompt.Answers(metric="judge:correctness", judge_model="local"),
+                                 run=tmp_path / "run")
     # the 8 dev rows and the 9 train rows outside the demo pool (round(14 × 0.375) = 5)
     assert result.judge_calls > 0 and result.trials[0].n == 8 + 9
     graded = [p for t in result.trials for p in t.predictions]

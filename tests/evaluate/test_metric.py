@@ -88,8 +88,9 @@ def test_bad_metric_specs_name_the_problem(spec: str, message: str) -> None:
 
 
 def test_a_generation_run_optimizes_a_weighted_text_metric() -> None:
-    result = autoprompt.optimize("past_tense", model="fake", metric="0.5*chrf+0.5*token_f1", budget=300, seed=0,
-                                 first_rung=8)
+    result = autoprompt.optimize("past_tense", model="fake", budget=300, seed=0,
+                                 answers=autoprompt.Answers(metric="0.5*chrf+0.5*token_f1"),
+                                 search=autoprompt.Search(first_rung=8))
     assert result.metric == "0.5*chrf+0.5*token_f1"
     assert result.test is not None and 0.0 < result.test.winner_score <= 1.0
     assert all(0.0 <= p.score <= 1.0 for t in result.trials for p in t.predictions)

@@ -16,8 +16,8 @@ from tests.conftest import RecordingBackend
 
 def test_exported_winner_renders_what_was_scored(tmp_path: Path, keyword_frame: pd.DataFrame,
                                                  recording: RecordingBackend) -> None:
-    result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model=recording, budget=300,
-                                 seed=1, first_rung=4)
+    result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model=recording, budget=300, seed=1,
+                                 search=autoprompt.Search(first_rung=4))
     recording.texts.clear()
     result.export(tmp_path)
     assert result.test is not None
@@ -37,7 +37,7 @@ def test_exported_winner_renders_what_was_scored(tmp_path: Path, keyword_frame: 
 def test_scored_texts_equal_exported_rendering(tmp_path: Path, keyword_frame: pd.DataFrame) -> None:
     backend = RecordingBackend()
     result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model=backend, budget=300, seed=2,
-                                 first_rung=4)
+                                 search=autoprompt.Search(first_rung=4))
     result.export(tmp_path)
     exported = load_prompt(tmp_path)
     test = pd.read_csv(tmp_path / "data" / "test.csv")
@@ -46,8 +46,8 @@ def test_scored_texts_equal_exported_rendering(tmp_path: Path, keyword_frame: pd
 
 
 def test_load_prompt_needs_only_jinja2(tmp_path: Path, keyword_frame: pd.DataFrame) -> None:
-    result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model=RecordingBackend(),
-                                 budget=200, seed=0, first_rung=4)
+    result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model=RecordingBackend(), budget=200,
+                                 seed=0, search=autoprompt.Search(first_rung=4))
     result.export(tmp_path)
     code = (
         "import sys\n"
@@ -64,8 +64,9 @@ def test_free_text_answer_settings_reach_the_manifest_and_every_export(tmp_path:
     """--max-output-tokens, --stop and --answer-pattern are scored with, saved, and sent by the exports."""
     from autoprompt.export.formats import export_run
 
-    autoprompt.optimize("past_tense", model="fake", budget=300, max_output_tokens=40, stop=["###", "\n"],
-                        answer_pattern=r"(\w+)", run_dir=tmp_path / "run")
+    autoprompt.optimize("past_tense", model="fake", budget=300,
+                        answers=autoprompt.Answers(max_output_tokens=40, stop=["###", "\n"], answer_pattern=r"(\w+)"),
+                        run=tmp_path / "run")
     manifest = json.loads((tmp_path / "run" / "winner.json").read_text())
     settings = (manifest["max_output_tokens"], manifest["stop"], manifest["answer_pattern"])
     assert settings == (40, ["###", "\n"], r"(\w+)")
@@ -78,7 +79,7 @@ def test_free_text_answer_settings_reach_the_manifest_and_every_export(tmp_path:
 
 
 def test_an_export_from_before_the_answer_settings_parses_as_it_was_scored(tmp_path: Path) -> None:
-    autoprompt.optimize("past_tense", model="fake", budget=300, run_dir=tmp_path / "run")
+    autoprompt.optimize("past_tense", model="fake", budget=300, run=tmp_path / "run")
     path = tmp_path / "run" / "winner.json"
     manifest = json.loads(path.read_text())
     assert (manifest["max_output_tokens"], manifest["stop"]) == (256, ["\n"])  # one-line targets: the first line

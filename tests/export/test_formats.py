@@ -24,7 +24,7 @@ from autoprompt.prompts.compose import compose
 from autoprompt.prompts.prompt import Prompt
 from autoprompt.records.candidate import Candidate
 from autoprompt.search.task import prepare_task
-from autoprompt.spec import RunSpec
+from autoprompt.spec import RunSpec, Start
 from autoprompt.wire import answer_tool, response_format
 from tests.conftest import ChatAPIBackend, RecordingBackend
 
@@ -38,7 +38,7 @@ RICH = Candidate(task="instruction", clarifiers=("one_word",), context=("label_d
 def run(request: pytest.FixtureRequest, tmp_path: Path, keyword_frame: pd.DataFrame) -> Path:
     """A run directory; "rich" swaps in a winner with an instruction, clarifier, context and demos."""
     result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model=RecordingBackend(), budget=150,
-                                 seed=3, first_rung=4)
+                                 seed=3, search=autoprompt.Search(first_rung=4))
     if request.param == "rich":
         setup = prepare_task(RunSpec(data=keyword_frame, inputs="text", target="label", seed=3)).setup
         best = dataclasses.replace(result.best, candidate=RICH, prompt=compose(RICH, setup))
@@ -319,8 +319,9 @@ def json_run(tmp_path: Path) -> Path:
     rows = [{"text": f"item {i}; name: {n}, area: {a}", "fields": json.dumps({"name": n, "area": a})}
             for i, (n, a) in enumerate([("Cotto", "riverside"), ("Strada", "city centre")] * 12)]
     schema = '{"type": "object", "properties": {"name": {"type": "string"}, "area": {"type": "string"}}}'
-    result = autoprompt.optimize(pd.DataFrame(rows), inputs="text", target="fields", kind="generation",
-                                 json_schema=schema, model=RecordingBackend(), budget=60, seed=1, first_rung=4)
+    result = autoprompt.optimize(pd.DataFrame(rows), inputs="text", target="fields", model=RecordingBackend(),
+                                 budget=60, seed=1, answers=autoprompt.Answers(kind="generation", json_schema=schema),
+                                 search=autoprompt.Search(first_rung=4))
     result.export(tmp_path / "run")
     return tmp_path / "run"
 
@@ -378,8 +379,10 @@ def chat_run(tmp_path: Path, keyword_frame: pd.DataFrame) -> Path:
     """A run on a chat API whose winner has a system message and demonstrations as turns."""
     system = "You sort texts into {{ labels | join(' / ') }}. Braces {like this} stay."
     result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model=ChatAPIBackend(), budget=120,
-                                 seed=3, first_rung=4, system=system)
-    setup = prepare_task(RunSpec(data=keyword_frame, inputs="text", target="label", seed=3, system=system)).setup
+                                 seed=3, search=autoprompt.Search(first_rung=4),
+                                 template=autoprompt.Start(system=system))
+    setup = prepare_task(RunSpec(data=keyword_frame, inputs="text", target="label", seed=3,
+                                 start=Start(system=system))).setup
     best = dataclasses.replace(result.best, candidate=CHAT_WINNER, prompt=compose(CHAT_WINNER, setup))
     dataclasses.replace(result, best=best).export(tmp_path / "run")
     return tmp_path / "run"
@@ -458,7 +461,7 @@ def test_a_damaged_test_file_in_a_received_run_folder_is_one_error(tmp_path: Pat
     from autoprompt.export.formats import test_examples
 
     autoprompt.optimize(keyword_frame, inputs="text", target="label", model="fake", budget=100, seed=3,
-                        first_rung=4).export(tmp_path)
+                        search=autoprompt.Search(first_rung=4)).export(tmp_path)
     path = tmp_path / "data" / "test.csv"
     written = pd.read_csv(path, dtype=str, keep_default_na=False)
     examples = test_examples(tmp_path, load_prompt(tmp_path))

@@ -77,7 +77,7 @@ def test_model_names_users_already_write(monkeypatch: pytest.MonkeyPatch) -> Non
                       "api_key_env": "MY_KEY"}, "test")
     assert spec.model == "openai:gpt-4o-mini@http://127.0.0.1:9/v1"
     assert spec_from(spec.record(), "again").model == spec.model
-    backend = get_backend(spec.model, key_env=spec.api_key_env)
+    backend = get_backend(spec.model, key_env=spec.calls.api_key_env)
     assert backend.name == "openai:gpt-4o-mini@http://127.0.0.1:9/v1" and backend.key_env == "MY_KEY"  # type: ignore[attr-defined]
     assert get_backend("anthropic/claude-haiku-4-5").name == "anthropic:claude-haiku-4-5"
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:7/v1")

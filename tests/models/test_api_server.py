@@ -33,7 +33,7 @@ from autoprompt.prompts.compose import compose
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.model_spec import PROVIDERS
 from autoprompt.search.task import prepare_task
-from autoprompt.spec import RunSpec
+from autoprompt.spec import RunSpec, Start
 from tests.servers import (
     FAULTS,
     AzureProxy,
@@ -125,8 +125,10 @@ def test_a_litellm_search_is_priced_keeps_the_key_out_and_exports_the_request_it
     import litellm
 
     run = tmp_path / "run"
-    result = autoprompt.optimize(small_csv, inputs="text", target="label", model=f"litellm:openai/smollm2@{server}/v1",
-                                 budget=24, seed=0, first_rung=8, price=(1.0, 2.0), max_usd=1.0, run_dir=run)
+    result = autoprompt.optimize(small_csv, inputs="text", target="label",
+                                 model=f"litellm:openai/smollm2@{server}/v1", budget=24, seed=0,
+                                 search=autoprompt.Search(first_rung=8),
+                                 calls=autoprompt.Calls(price=(1.0, 2.0), max_usd=1.0), run=run)
     assert 0 < result.usd and result.tokens > 0 and result.calls <= 24
     assert not [p for p in run.rglob("*") if p.is_file() and KEY.encode() in p.read_bytes()]
     prompt = autoprompt.load_prompt(run)
@@ -227,7 +229,8 @@ def test_search_rerun_from_cache_costs_the_server_nothing_and_keeps_the_key_out(
 
 
 def _search(backend: OpenAIBackend, csv: Path) -> autoprompt.OptimizationResult:
-    return autoprompt.optimize(csv, inputs="text", target="label", model=backend, budget=48, seed=0, first_rung=8)
+    return autoprompt.optimize(csv, inputs="text", target="label", model=backend, budget=48, seed=0,
+                               search=autoprompt.Search(first_rung=8))
 
 
 def test_a_search_against_a_reasoning_model_sends_only_what_it_accepts(server: str, small_csv: Path,
@@ -348,8 +351,8 @@ def test_a_dspy_lm_serves_as_backend(server: str, small_csv: Path) -> None:
     from autoprompt.models.dspy_backend import DSPyBackend
 
     lm = dspy.LM("openai/smollm2", api_base=server + "/v1", api_key=KEY, cache=False, temperature=0.0)
-    result = autoprompt.optimize(small_csv, inputs="text", target="label", model=DSPyBackend(lm), budget=24,
-                                 seed=0, first_rung=8)
+    result = autoprompt.optimize(small_csv, inputs="text", target="label", model=DSPyBackend(lm), budget=24, seed=0,
+                                 search=autoprompt.Search(first_rung=8))
     assert result.trials[0].n == result.dev_size and result.calls <= 24
     assert KEY not in json.dumps(DSPyBackend(lm).params)
     seen: list = []
@@ -357,7 +360,8 @@ def test_a_dspy_lm_serves_as_backend(server: str, small_csv: Path) -> None:
                           on_usage=seen.append)
     assert seen[0].input_tokens > 5 and seen[0].output_tokens > 0  # as llama-server reported them
     priced = autoprompt.optimize(small_csv, inputs="text", target="label", model=DSPyBackend(lm), budget=24, seed=0,
-                                 first_rung=8, price=(1.0, 2.0), max_usd=1.0)
+                                 search=autoprompt.Search(first_rung=8),
+                                 calls=autoprompt.Calls(price=(1.0, 2.0), max_usd=1.0))
     assert priced.usd > 0 and priced.tokens > 0
 
 
@@ -394,7 +398,7 @@ def test_json_answers_through_the_openai_and_anthropic_routes(server: str) -> No
 def test_a_system_message_and_demonstration_turns_through_both_routes(server: str) -> None:
     """A conversation goes to OpenAI's route as its messages and to Anthropic's with the system
     message as ``system``; llama-server answers both through SmolLM2's chat template."""
-    task = prepare_task(RunSpec(data="sentiment", seed=0, system="You label reviews."))
+    task = prepare_task(RunSpec(data="sentiment", seed=0, start=Start(system="You label reviews.")))
     prompt = compose(Candidate(task="instruction", n_demos=2, system=True, demo_turns=True), task.setup)
     examples = list(task.data.test.examples[:4])
     with ToolUseProxy(server) as proxy:

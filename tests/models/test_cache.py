@@ -61,7 +61,7 @@ def test_a_database_of_the_users_or_a_link_is_refused_untouched(tmp_path: Path) 
 def test_a_new_cache_and_run_folder_are_private(tmp_path: Path, keyword_frame: pd.DataFrame) -> None:
     """The cache holds every prompt and answer: 0600 inside a 0700 run folder, whatever the umask."""
     autoprompt.optimize(keyword_frame, inputs="text", target="label", model=FakeBackend(), budget=40,
-                        run_dir=tmp_path / "run")
+                        run=tmp_path / "run")
     assert (tmp_path / "run").stat().st_mode & 0o777 == 0o700
     assert (tmp_path / "run" / "cache.sqlite").stat().st_mode & 0o777 == 0o600
 
@@ -79,8 +79,9 @@ def test_key_covers_the_whole_request() -> None:
 
 def test_rerun_with_the_cache_makes_no_calls(tmp_path: Path, keyword_frame: pd.DataFrame) -> None:
     def run(backend: FakeBackend) -> autoprompt.OptimizationResult:
-        return autoprompt.optimize(keyword_frame, inputs="text", target="label", model=backend, budget=200,
-                                   seed=0, first_rung=4, cache=tmp_path / "cache.sqlite")
+        return autoprompt.optimize(keyword_frame, inputs="text", target="label", model=backend, budget=200, seed=0,
+                                   search=autoprompt.Search(first_rung=4),
+                                   calls=autoprompt.Calls(cache=tmp_path / "cache.sqlite"))
 
     first_backend, second_backend = FakeBackend(), FakeBackend()
     first, second = run(first_backend), run(second_backend)

@@ -79,7 +79,7 @@ def test_requests_failing_in_a_row_end_the_run_with_the_last_error(keyword_frame
     backend = _AlwaysFails()
     with pytest.raises(ModelError, match=r"in a row .* HTTP 503"):
         autoprompt.optimize(keyword_frame, inputs="text", target="label", model=backend, budget=2000,
-                            run_dir=tmp_path / "run")
+                            run=tmp_path / "run")
     assert backend.asked == MAX_FAILURES_IN_A_ROW
     assert not (tmp_path / "run").exists()  # a new folder where nothing was answered is not left behind
 
@@ -141,7 +141,7 @@ def test_a_server_answering_500_to_everything_stops_the_run_quickly(keyword_fram
         started = time.monotonic()
         with pytest.raises(ModelError, match="in a row"):
             autoprompt.optimize(keyword_frame, inputs="text", target="label", model=backend, budget=2000,
-                                run_dir=tmp_path / "run")
+                                run=tmp_path / "run")
         assert time.monotonic() - started < 30
     finally:
         server.shutdown()

@@ -16,7 +16,7 @@ def test_round_trip_through_dspy_runs_a_search(keyword_frame: pd.DataFrame) -> N
     backend = DSPyBackend(as_dspy_lm(fake))
     assert backend.name == "dspy:autoprompt/fake"
     result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model=backend, budget=120, seed=0,
-                                 first_rung=4)
+                                 search=autoprompt.Search(first_rung=4))
     assert fake.calls == result.calls + result.test_calls
     assert result.best.dev_score >= 0.9  # the fake echoes the input, which names its label
 

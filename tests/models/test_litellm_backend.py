@@ -44,5 +44,6 @@ def test_the_run_prices_a_litellm_model_by_its_map_unless_price_says_otherwise()
 
 def test_max_usd_refuses_a_model_litellm_does_not_price(keyword_frame: pd.DataFrame) -> None:
     with pytest.raises(ConfigError, match=r"--max-usd needs the price of openai/no-such-model-4242"):
-        autoprompt.optimize(keyword_frame, inputs="text", target="label", budget=50, max_usd=1.0,
-                            model="litellm:openai/no-such-model-4242@http://127.0.0.1:9/v1")
+        autoprompt.optimize(keyword_frame, inputs="text", target="label", budget=50,
+                            model="litellm:openai/no-such-model-4242@http://127.0.0.1:9/v1",
+                            calls=autoprompt.Calls(max_usd=1.0))

@@ -182,7 +182,7 @@ def test_missing_and_corrupt_model_files_are_clear_errors(tmp_path: Path) -> Non
 def test_optimize_export_and_eval_reproduce_the_test_score(tmp_path: Path) -> None:
     frame = pd.read_csv(bundled_path("sentiment")).head(60)
     result = autoprompt.optimize(frame, inputs="text", target="label", model="local", budget=90, seed=0,
-                                 first_rung=8)
+                                 search=autoprompt.Search(first_rung=8))
     assert result.test is not None and result.calls <= 90
     result.export(tmp_path)
     check = evaluate_export(load_prompt(tmp_path), tmp_path / "data" / "test.csv", model="local")
@@ -248,6 +248,7 @@ def test_a_search_reads_label_words_from_the_models_vocabulary(tmp_path: Path) -
     frame = pd.read_csv(bundled_path("sentiment")).head(150)
     frame["label"] = frame["label"].map({"negative": "class_a", "positive": "class_b"})
     result = autoprompt.optimize(frame, inputs="text", target="label", model="local", budget=300, seed=0,
-                                 operators=["words"], template="Review: {{ text }}\nSentiment:")
+                                 search=autoprompt.Search(operators=["words"]),
+                                 template="Review: {{ text }}\nSentiment:")
     vocab = [t for t in result.trials if t.operator == "words.vocab"]
     assert vocab and all(t.candidate.word_overrides for t in vocab)

@@ -11,7 +11,7 @@ from autoprompt.prompts.template import Template
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.message import as_dicts, as_text
 from autoprompt.search.task import prepare_task
-from autoprompt.spec import RunSpec
+from autoprompt.spec import RunSpec, Start
 
 
 def test_demos_are_class_balanced_and_seeded(keyword_frame: pd.DataFrame) -> None:
@@ -25,7 +25,8 @@ def test_demos_are_class_balanced_and_seeded(keyword_frame: pd.DataFrame) -> Non
 
 
 def test_clarifiers_context_and_label_words_reach_the_text(keyword_frame: pd.DataFrame) -> None:
-    task = prepare_task(RunSpec(data=keyword_frame, inputs="text", target="label", label_definitions={"yes": "agrees"}))
+    task = prepare_task(RunSpec(data=keyword_frame, inputs="text", target="label",
+                                start=Start(label_definitions={"yes": "agrees"})))
     cand = Candidate("instruction", ("answer_with_label",), ("label_definitions",), verbalizer="capitalized")
     text = compose(cand, task.setup).render({"text": "hello"})
     assert "Answer with one of: Maybe, No, Yes." in text
@@ -35,7 +36,8 @@ def test_clarifiers_context_and_label_words_reach_the_text(keyword_frame: pd.Dat
 
 
 def test_custom_template_gets_preamble_and_demos_in_its_own_format(keyword_frame: pd.DataFrame) -> None:
-    task = prepare_task(RunSpec(data=keyword_frame, inputs="text", target="label", template="Q: {{ text }}\nA:"))
+    task = prepare_task(RunSpec(data=keyword_frame, inputs="text", target="label",
+                                start=Start(template="Q: {{ text }}\nA:")))
     custom = task.custom
     assert isinstance(custom, Template)
     prompt = compose(Candidate("custom", ("one_word",), n_demos=3), task.setup, custom)
@@ -70,7 +72,7 @@ def test_the_graded_answer_is_cut_at_a_stop_string_then_matched() -> None:
 def test_instructions_move_to_the_system_message_and_demonstrations_become_turns(
         keyword_frame: pd.DataFrame) -> None:
     setup = prepare_task(RunSpec(data=keyword_frame, inputs="text", target="label", seed=0,
-                                 system="You sort texts into {{ labels | join(', ') }}.")).setup
+                                 start=Start(system="You sort texts into {{ labels | join(', ') }}."))).setup
     inline = compose(Candidate("instruction", clarifiers=("one_word",), n_demos=3), setup)
     moved = compose(Candidate("instruction", clarifiers=("one_word",), n_demos=3, system=True, demo_turns=True), setup)
     assert inline.system == "You sort texts into maybe, no, yes."  # the user's system message, always first
@@ -90,7 +92,7 @@ def test_instructions_move_to_the_system_message_and_demonstrations_become_turns
 
 def test_a_custom_template_takes_demonstration_turns_in_its_own_format(keyword_frame: pd.DataFrame) -> None:
     task = prepare_task(RunSpec(data=keyword_frame, inputs="text", target="label", seed=0,
-                                template="Q: {{ text }}\nA:"))
+                                start=Start(template="Q: {{ text }}\nA:")))
     prompt = compose(Candidate("custom", n_demos=2, demo_turns=True, system=True, clarifiers=("one_word",)),
                      task.setup, task.custom)
     chat = prompt.request({"text": "hello"})

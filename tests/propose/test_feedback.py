@@ -66,10 +66,11 @@ def test_feedback_on_unknown_examples_or_with_bad_ratings_stops_before_any_call(
         keyword_frame: pd.DataFrame) -> None:
     with pytest.raises(ConfigError, match="2 example id\\(s\\) not in the data: nope, x9; ids look like"):
         autoprompt.optimize(keyword_frame, inputs="text", target="label", model="fake",
-                            feedback=[Feedback("nope", "too long"), Feedback("x9", "", 3), Feedback("1", "ok")])
+                            template=autoprompt.Start(feedback=[Feedback("nope", "too long"), Feedback("x9", "", 3),
+                                                                Feedback("1", "ok")]))
     with pytest.raises(ConfigError, match="has rating 7; ratings go from 1 to 5"):
         autoprompt.optimize(keyword_frame, inputs="text", target="label", model="fake",
-                            feedback=[Feedback("1", "", 7)])
+                            template=autoprompt.Start(feedback=[Feedback("1", "", 7)]))
 
 
 def test_the_operator_proposes_clarifiers_and_an_optimizer_rewrite(keyword_frame: pd.DataFrame) -> None:
@@ -90,8 +91,8 @@ def test_the_operator_proposes_clarifiers_and_an_optimizer_rewrite(keyword_frame
 
 def test_python_feedback_puts_its_clarifier_in_the_first_round(keyword_frame: pd.DataFrame) -> None:
     ids = [str(i) for i in range(len(keyword_frame))]
-    result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model="fake", budget=300,
-                                 feedback=[Feedback(ids[3], "too wordy", 2)], seed=0)
+    result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model="fake", budget=300, seed=0,
+                                 template=autoprompt.Start(feedback=[Feedback(ids[3], "too wordy", 2)]))
     first = next(t for t in result.trials if t.operator not in ("start", "move.calibrate"))  # the first round
     assert (first.operator, first.candidate.clarifiers) == ("feedback.clarifier", ("feedback1",))
     task = prepare_task(RunSpec(data=keyword_frame, inputs="text", target="label",

@@ -78,8 +78,8 @@ class FailingWriter(ScriptedWriter):
 
 def test_a_failing_optimizer_model_is_recorded_not_fatal(keyword_frame: pd.DataFrame) -> None:
     result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model=autoprompt.FakeBackend(),
-                                 optimizer_model=FailingWriter([]), operators=["rewrite", "move"], budget=150,
-                                 first_rung=4)
+                                 budget=150, search=autoprompt.Search(optimizer_model=FailingWriter([]),
+                                                                      operators=["rewrite", "move"], first_rung=4))
     assert any("request failed" in r.reason for r in result.rejected)
     assert result.best.dev_score >= result.baseline.dev_score
 
@@ -87,7 +87,8 @@ def test_a_failing_optimizer_model_is_recorded_not_fatal(keyword_frame: pd.DataF
 def test_optimizer_model_calls_are_charged_to_the_budget(keyword_frame: pd.DataFrame) -> None:
     writer = ScriptedWriter(["Say yes, no or maybe for each text."])
     result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model=autoprompt.FakeBackend(),
-                                 optimizer_model=writer, operators=["rewrite"], budget=300, first_rung=4)
+                                 budget=300,
+                                 search=autoprompt.Search(optimizer_model=writer, operators=["rewrite"], first_rung=4))
     assert writer.calls > 0
     assert result.calls <= 300
     assert result.optimizer_calls == len(set(writer.prompts)) > 0
@@ -103,8 +104,8 @@ def test_a_weak_local_optimizer_model_runs_end_to_end() -> None:
     from autoprompt.data.bundled import bundled_path
 
     frame = pd.read_csv(bundled_path("sentiment")).head(60)
-    result = autoprompt.optimize(frame, inputs="text", target="label", model="local", optimizer_model="local",
-                                 operators=["rewrite"], budget=150, seed=0, first_rung=8)
+    result = autoprompt.optimize(frame, inputs="text", target="label", model="local", budget=150, seed=0,
+                                 search=autoprompt.Search(optimizer_model="local", operators=["rewrite"], first_rung=8))
     assert result.optimizer_calls > 0
     written = [t for t in result.trials if t.operator.startswith("rewrite.")]
     rejected = [r for r in result.rejected if r.operator.startswith("rewrite.")]

@@ -40,7 +40,7 @@ WINNER = Candidate(task="question", clarifiers=("one_word",), n_demos=2)
 def run(tmp_path: Path, keyword_frame: pd.DataFrame) -> Path:
     """A finished run whose winner differs from the start (so the diff has something to show)."""
     result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model=RecordingBackend(), budget=200,
-                                 seed=5, first_rung=4)
+                                 seed=5, search=autoprompt.Search(first_rung=4))
     setup = prepare_task(RunSpec(data=keyword_frame, inputs="text", target="label", seed=5)).setup
     result = dataclasses.replace(result, best=dataclasses.replace(result.best, candidate=WINNER,
                                                                   prompt=compose(WINNER, setup)))
@@ -197,8 +197,9 @@ def test_a_thousand_row_free_text_report_lists_every_row_and_stays_under_two_meg
     rows = [{"text": f"Sentence {i}: they {words[i % 8]} to the market every morning before the long day's "
                      f"work begins, as usual.", "answer": f"they {words[i % 8]}ed"} for i in range(1060)]
     frame = pd.DataFrame(rows)
-    result = autoprompt.optimize(frame.iloc[:60], test=frame.iloc[60:], inputs="text", target="answer",
-                                 kind="generation", model=autoprompt.FakeBackend(), budget=300, seed=0)
+    result = autoprompt.optimize(frame.iloc[:60], inputs="text", target="answer", model=autoprompt.FakeBackend(),
+                                 budget=300, seed=0, search=autoprompt.Search(test=frame.iloc[60:]),
+                                 answers=autoprompt.Answers(kind="generation"))
     result.export(tmp_path / "run")
     page = (tmp_path / "run" / "report.html").read_bytes()
     assert len(page) < 2_000_000 and page.count(b"<tr>") > 1000  # all 1,000 test rows, and the other tables

@@ -60,14 +60,15 @@ def join_when_open(url: str, run: str, answered: list[int]) -> threading.Thread:
 
 def test_a_refinement_run_farmed_to_workers_finds_what_one_process_finds(tmp_path: Path,
                                                                           keyword_frame: pd.DataFrame) -> None:
-    task = {"inputs": "text", "target": "label", "budget": 300, "seed": 3, "first_rung": 4}
+    task = {"inputs": "text", "target": "label", "budget": 300, "seed": 3, "search": autoprompt.Search(first_rung=4)}
     alone = autoprompt.optimize(keyword_frame, model="fake", **task)
     url = url_path(tmp_path / "farm.db")
     answered: list[int] = []
     early = threading.Thread(target=lambda: answered.append(work(url, run="farmed", wait=60)), daemon=True)
     early.start()  # started before the run: waits for it to open
     workers = [early, join_when_open(url, "farmed", answered)]
-    farmed = autoprompt.optimize(keyword_frame, model="fake", storage=url, run_name="farmed", **task)
+    farmed = autoprompt.optimize(keyword_frame, model="fake", run=autoprompt.Run(storage=url, run_name="farmed"),
+                                 **task)
     for thread in workers:
         thread.join(timeout=30)
     assert trials_of(farmed) == trials_of(alone)
@@ -144,10 +145,11 @@ def test_a_worker_killed_mid_run_changes_nothing_and_two_runs_share_a_database(
     each with its own worker, each ending as it would alone."""
     with LatencyServer(0.05, labels=("yes", "no", "maybe")) as api:
         task = {"inputs": "text", "target": "label", "model": f"openai:m@{api.url}/v1", "budget": 240, "seed": 0,
-                "first_rung": 4}
+                "search": autoprompt.Search(first_rung=4)}
         alone = {seed: autoprompt.optimize(keyword_csv, **{**task, "seed": seed}) for seed in (0, 1)}
         url = new_database(postgres_server)
-        leader, box = in_thread(lambda: autoprompt.optimize(keyword_csv, storage=url, run_name="kill", **task))
+        leader, box = in_thread(lambda: autoprompt.optimize(keyword_csv,
+                                                            run=autoprompt.Run(storage=url, run_name="kill"), **task))
         wait_for(lambda: is_open(url, "kill"))
         doomed, survivor = spawn_worker(url, "kill"), spawn_worker(url, "kill")
         api.reset()
@@ -159,8 +161,9 @@ def test_a_worker_killed_mid_run_changes_nothing_and_two_runs_share_a_database(
         assert trials_of(farmed) == trials_of(alone[0]) and farmed.best.candidate == alone[0].best.candidate
         assert farmed.calls == alone[0].calls <= 240
 
-        runs = {seed: in_thread(lambda seed=seed: autoprompt.optimize(  # type: ignore[misc]
-            keyword_csv, storage=url, run_name=f"run{seed}", **{**task, "seed": seed})) for seed in (0, 1)}
+        runs = {seed: in_thread(lambda seed=seed: autoprompt.optimize(
+            keyword_csv, run=autoprompt.Run(storage=url, run_name=f"run{seed}"), **{**task, "seed": seed}))
+            for seed in (0, 1)}
         wait_for(lambda: is_open(url, "run0") and is_open(url, "run1"))
         workers = [spawn_worker(url, f"run{seed}") for seed in (0, 1)]
         for thread, _ in runs.values():
@@ -191,14 +194,15 @@ def test_a_first_process_killed_mid_run_is_restarted_from_its_folder_and_ends_as
     answering, and the result is that of one process alone."""
     with LatencyServer(0.05, labels=("yes", "no", "maybe")) as api:
         task = {"inputs": "text", "target": "label", "model": f"openai:m@{api.url}/v1", "budget": 240, "seed": 0,
-                "first_rung": 4}
+                "search": autoprompt.Search(first_rung=4)}
         alone = autoprompt.optimize(keyword_csv, **task)
         url, folder = url_path(tmp_path / "farm.db"), tmp_path / "run"
         answered: list[int] = []
         worker = threading.Thread(target=lambda: answered.append(work(url, run="restart", wait=60)), daemon=True)
         worker.start()
-        script = ("import sys, autoprompt; autoprompt.optimize(sys.argv[1], storage=sys.argv[2], run_name='restart', "
-                  f"run_dir=sys.argv[3], **{task!r})")
+        flat = {name: value for name, value in task.items() if name != "search"}
+        script = ("import sys, autoprompt; autoprompt.optimize(sys.argv[1], run=autoprompt.Run(storage=sys.argv[2], "
+                  f"run_name='restart', run_dir=sys.argv[3]), search=autoprompt.Search(first_rung=4), **{flat!r})")
         first = subprocess.Popen([sys.executable, "-c", script, str(keyword_csv), url, str(folder)],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         log = folder / "trials.log.jsonl"

@@ -26,8 +26,8 @@ def _artifacts_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def run(tmp_path: Path, keyword_frame: pd.DataFrame) -> Path:
     """A finished run of a priced fake API model, so tokens and USD per production call are known."""
     out = tmp_path / "run"
-    autoprompt.optimize(keyword_frame, model=PricedAPIBackend(), price=(2.0, 4.0), inputs="text", target="label",
-                        budget=150, seed=1, run_dir=out)  # type: ignore[arg-type]
+    autoprompt.optimize(keyword_frame, model=PricedAPIBackend(), inputs="text", target="label", budget=150, seed=1,
+                        calls=autoprompt.Calls(price=(2.0, 4.0)), run=out)  # type: ignore[arg-type]
     return out
 
 
@@ -114,7 +114,7 @@ def test_optimize_tracks_a_run_with_no_folder_through_a_temporary_export(tmp_pat
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model="fake", budget=150,
-                                 track="mlflow", run_name="notebook-run")
+                                 run=autoprompt.Run(track="mlflow", run_name="notebook-run"))
     client = mlflow.MlflowClient(uri, registry_uri=uri)
     experiment = client.get_experiment_by_name("autoprompt")
     assert experiment is not None

@@ -14,7 +14,7 @@ from autoprompt.models.backend import FakeBackend
 from autoprompt.records.message import Message
 from autoprompt.records.trial import TrialState
 from autoprompt.search.assembly import build_optimizer
-from autoprompt.spec import spec_from
+from autoprompt.spec import Start, spec_from
 from tests.conftest import ChatAPIBackend, PricedAPIBackend
 
 START = "Text: {{ text }}\nLabel:"
@@ -22,7 +22,7 @@ START = "Text: {{ text }}\nLabel:"
 
 def run(frame: pd.DataFrame, **kwargs: object) -> autoprompt.OptimizationResult:
     options: dict[str, object] = {"inputs": "text", "target": "label", "template": START, "model": FakeBackend(),
-                                  "budget": 400, "seed": 0, "first_rung": 4}
+                                  "budget": 400, "seed": 0, "search": autoprompt.Search(first_rung=4)}
     options.update(kwargs)
     return autoprompt.optimize(frame, **options)  # type: ignore[arg-type]
 
@@ -108,8 +108,9 @@ def test_callback_stops_the_search(keyword_frame: pd.DataFrame) -> None:
 def test_generation_task_with_exact_match(tmp_path: Path) -> None:
     verbs = ["walk", "jump", "play", "call", "look", "open", "help", "turn", "work", "kick"] * 3
     frame = pd.DataFrame({"verb": verbs, "past": [v + "ed" for v in verbs]})
-    result = autoprompt.optimize(frame, inputs="verb", target="past", kind="generation", model=FakeBackend(),
-                                 budget=200, seed=0, first_rung=4)
+    result = autoprompt.optimize(frame, inputs="verb", target="past", model=FakeBackend(), budget=200, seed=0,
+                                 answers=autoprompt.Answers(kind="generation"),
+                                 search=autoprompt.Search(first_rung=4))
     assert result.metric == "exact_match"
     assert result.best.dev_score >= result.baseline.dev_score
     assert 0.0 <= result.best.dev_score <= 1.0
@@ -117,7 +118,8 @@ def test_generation_task_with_exact_match(tmp_path: Path) -> None:
 
 def test_user_clarifiers_join_the_search(keyword_frame: pd.DataFrame) -> None:
     told = "Pick one of: yes, no or maybe."
-    result = run(keyword_frame, clarifiers=[told], template=START, strategy="components")
+    result = run(keyword_frame, template=autoprompt.Start(template=START, clarifiers=[told]),
+                 search=autoprompt.Search(strategy="components", first_rung=4))
     used = [t for t in result.trials if "user1" in t.candidate.clarifiers]
     assert used, "the user's clarifier was never proposed"
     assert max(t.score for t in used if t.state is TrialState.COMPLETE) >= 0.9
@@ -165,8 +167,8 @@ def test_the_users_prompt_is_kept_unless_a_challenger_beats_it_beyond_noise() ->
     check sends it back to the user's own prompt, saying so in one line."""
     frame = pd.DataFrame([{"text": f"item {i} says something {i * 7 % 13}", "label": ("yes", "no", "maybe")[i % 3]}
                           for i in range(150)])
-    result = autoprompt.optimize(frame, inputs="text", target="label", template=START, budget=1500, seed=1,
-                                 model=FakeBackend(rule=lambda text, label: 0.0))
+    result = autoprompt.optimize(frame, inputs="text", target="label", budget=1500, seed=1,
+                                 model=FakeBackend(rule=lambda text, label: 0.0), template=START)
     assert len(result.accepted) > 1, "the search should have accepted a step on its own rows"
     assert result.best.candidate == result.baseline.candidate == result.trials[0].candidate
     assert result.best.prompt.render({"text": "x"}) == result.baseline.prompt.render({"text": "x"})
@@ -192,12 +194,13 @@ def test_max_usd_needs_a_price_for_an_api_model_and_price_counts(keyword_frame: 
 
     task = {"inputs": "text", "target": "label", "budget": 200}
     with pytest.raises(ConfigError, match=r"needs the price of acme-1.*--price IN,OUT"):
-        autoprompt.optimize(keyword_frame, model=PricedAPIBackend(), max_usd=1.0, **task)  # type: ignore[arg-type]
-    result = autoprompt.optimize(keyword_frame, model=PricedAPIBackend(), max_usd=1.0, price=(2.0, 4.0),
-                                 **task)  # type: ignore[arg-type]
+        autoprompt.optimize(keyword_frame, model=PricedAPIBackend(), calls=autoprompt.Calls(max_usd=1.0), **task)  # type: ignore[arg-type]
+    result = autoprompt.optimize(keyword_frame, model=PricedAPIBackend(),
+                                 calls=autoprompt.Calls(max_usd=1.0, price=(2.0, 4.0)), **task)  # type: ignore[arg-type]
     assert result.usd > 0 and result.usd == pytest.approx(
         (result.tokens - result.calls) * 2.0 / 1e6 + result.calls * 4.0 / 1e6, rel=0.05)
-    assert autoprompt.optimize(keyword_frame, model=FakeBackend(), max_usd=1.0, **task).usd == 0.0  # local: free
+    free = autoprompt.optimize(keyword_frame, model=FakeBackend(), calls=autoprompt.Calls(max_usd=1.0), **task)
+    assert free.usd == 0.0  # local: free
 
 
 def test_the_test_phase_reports_what_a_production_call_costs_for_start_and_winner(keyword_frame: pd.DataFrame,
@@ -207,8 +210,8 @@ def test_the_test_phase_reports_what_a_production_call_costs_for_start_and_winne
     from autoprompt.search.run_report import read_run
 
 
-    result = autoprompt.optimize(keyword_frame, model=PricedAPIBackend(), price=(2.0, 4.0), inputs="text",
-                                 target="label", budget=300, template="Text: {{ text }}\nLabel:")  # type: ignore[arg-type]
+    result = autoprompt.optimize(keyword_frame, model=PricedAPIBackend(), inputs="text", target="label", budget=300,
+                                 calls=autoprompt.Calls(price=(2.0, 4.0)), template="Text: {{ text }}\nLabel:")  # type: ignore[arg-type]
     assert result.test is not None
     start, winner = result.test.baseline_spend, result.test.winner_spend
     assert start.calls == winner.calls == result.test.n
@@ -236,9 +239,10 @@ SCHEMA = '{"type": "object", "properties": {"name": {"type": "string"}, "area": 
 
 
 def test_json_answers_follow_the_schema_and_are_graded_field_by_field(tmp_path: Path) -> None:
-    result = autoprompt.optimize(_restaurant_frame(), inputs="text", target="fields", json_schema=SCHEMA,
-                                 model=FakeBackend(), budget=300, seed=0, first_rung=4,
-                                 clarifiers=["Give every field the text names."])
+    result = autoprompt.optimize(_restaurant_frame(), inputs="text", target="fields", model=FakeBackend(), budget=300,
+                                 seed=0, answers=autoprompt.Answers(json_schema=SCHEMA),
+                                 search=autoprompt.Search(first_rung=4),
+                                 template=autoprompt.Start(clarifiers=["Give every field the text names."]))
     assert result.metric == "json_f1" and result.best.prompt.json_schema == json.dumps(
         json.loads(SCHEMA), separators=(",", ":"))
     assert result.best.prompt.stop == ()  # JSON may span lines: nothing cuts it
@@ -254,18 +258,18 @@ def test_json_schema_errors_are_caught_before_any_call(tmp_path: Path) -> None:
     frame = _restaurant_frame()
     backend = FakeBackend()
     with pytest.raises(ConfigError, match="cannot read the JSON schema"):
-        autoprompt.optimize(frame, inputs="text", target="fields", json_schema=str(tmp_path / "none.json"),
-                            model=backend)
+        autoprompt.optimize(frame, inputs="text", target="fields", model=backend,
+                            answers=autoprompt.Answers(json_schema=str(tmp_path / "none.json")))
     (tmp_path / "bad.json").write_text("[1]")
     with pytest.raises(ConfigError, match=r"bad\.json is not a JSON schema"):
-        autoprompt.optimize(frame, inputs="text", target="fields", json_schema=str(tmp_path / "bad.json"),
-                            model=backend)
+        autoprompt.optimize(frame, inputs="text", target="fields", model=backend,
+                            answers=autoprompt.Answers(json_schema=str(tmp_path / "bad.json")))
     with pytest.raises(ConfigError, match="given as classification"):
-        autoprompt.optimize(frame, inputs="text", target="fields", kind="classification", json_schema=SCHEMA,
-                            model=backend)
+        autoprompt.optimize(frame, inputs="text", target="fields", model=backend,
+                            answers=autoprompt.Answers(kind="classification", json_schema=SCHEMA))
     with pytest.raises(ConfigError, match="not JSON"):
-        autoprompt.optimize(frame.assign(fields=[f"plain {i}" for i in range(36)]), inputs="text",
-                            target="fields", kind="generation", metric="json_exact", model=backend)
+        autoprompt.optimize(frame.assign(fields=[f"plain {i}" for i in range(36)]), inputs="text", target="fields",
+                            model=backend, answers=autoprompt.Answers(kind="generation", metric="json_exact"))
     assert backend.calls == 0
 
 
@@ -279,7 +283,8 @@ def test_on_a_chat_api_the_search_moves_instructions_and_demonstrations_between_
         keyword_frame: pd.DataFrame) -> None:
     backend = ChatAPIBackend()
     result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model=backend, budget=400, seed=0,
-                                 first_rung=4, system="Texts to sort: {{ labels | join(', ') }}.")
+                                 search=autoprompt.Search(first_rung=4),
+                                 template=autoprompt.Start(system="Texts to sort: {{ labels | join(', ') }}."))
     operators = {t.operator for t in result.trials}
     assert {"move.system", "move.turns"} & operators, operators
     placed = [t for t in result.trials if t.candidate.system or t.candidate.demo_turns]
@@ -292,15 +297,15 @@ def test_on_a_chat_api_the_search_moves_instructions_and_demonstrations_between_
 
 
 def test_a_local_model_keeps_its_search_space(keyword_frame: pd.DataFrame) -> None:
-    result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model=FakeBackend(), budget=300, seed=0,
-                                 first_rung=4)
+    result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model=FakeBackend(), budget=300,
+                                 seed=0, search=autoprompt.Search(first_rung=4))
     assert not any(t.candidate.system or t.candidate.demo_turns for t in result.trials)
 
 
 def test_starts_race_the_leading_start_so_a_small_budget_goes_to_search_steps(keyword_frame: pd.DataFrame) -> None:
     """Every start after the first races the best start so far: on a 500-call run the starts cost a
     third of the budget at most, and only a start that leads is scored on every row."""
-    result = run(keyword_frame, template=None, budget=500, first_rung=16)
+    result = run(keyword_frame, template=None, budget=500, search=autoprompt.Search(first_rung=16))
     starts = [t for t in result.trials if t.operator == "start"]
     assert len(starts) == 1 + 500 // 64   # the first, and at most budget / (4 x first rung) others
     assert sum(t.calls for t in starts) <= result.calls / 3
@@ -315,11 +320,11 @@ def test_a_task_description_is_a_start_of_its_own(keyword_frame: pd.DataFrame) -
     from autoprompt.search.task import prepare_task
     from autoprompt.spec import RunSpec
 
-    result = run(keyword_frame, template=None, budget=300, description="Say whether the item agrees.")
+    result = run(keyword_frame, template=autoprompt.Start(description="Say whether the item agrees."), budget=300)
     second = [t for t in result.trials if t.operator == "start"][1]
     assert second.candidate == autoprompt.Candidate("fields", context=("background",))
     setup = prepare_task(RunSpec(data=keyword_frame, inputs="text", target="label",
-                                 description="Say whether the item agrees.")).setup
+                                 start=Start(description="Say whether the item agrees."))).setup
     assert compose(second.candidate, setup).render({"text": "x"}).startswith("Task: Say whether the item agrees.")
 
 
@@ -333,8 +338,8 @@ def test_a_search_keeps_optuna_quiet_for_its_own_studies_only(keyword_frame: pd.
     optuna.logging.enable_propagation()
     try:
         with caplog.at_level("INFO", logger="optuna"):
-            autoprompt.optimize(keyword_frame, inputs="text", target="label", model=FakeBackend(), budget=120,
-                                seed=0, strategy=strategy)
+            autoprompt.optimize(keyword_frame, inputs="text", target="label", model=FakeBackend(), budget=120, seed=0,
+                                search=autoprompt.Search(strategy=strategy))
             ours = [r for r in caplog.records if r.name.startswith("optuna") and r.levelname == "INFO"]
             study = optuna.create_study()
             study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)

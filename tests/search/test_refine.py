@@ -94,8 +94,9 @@ def test_reviewed_prompts_come_right_after_the_start_and_invalid_ones_are_reject
 
 
 def test_the_refined_winner_is_the_incumbent(keyword_frame: pd.DataFrame) -> None:
-    result = autoprompt.optimize(keyword_frame, inputs="text", target="label", template="Text: {{ text }}\nLabel:",
-                                 model=autoprompt.FakeBackend(), budget=300, first_rung=4)
+    result = autoprompt.optimize(keyword_frame, inputs="text", target="label", model=autoprompt.FakeBackend(),
+                                 budget=300, template="Text: {{ text }}\nLabel:",
+                                 search=autoprompt.Search(first_rung=4))
     assert result.strategy == "refine"
     assert result.best.trial_number == result.accepted[-1]
     lineage = result.lineage()
@@ -110,13 +111,14 @@ def test_the_refined_winner_is_the_incumbent(keyword_frame: pd.DataFrame) -> Non
 
 
 def test_pareto_front_and_prompt_length_cap(keyword_frame: pd.DataFrame) -> None:
-    base = {"inputs": "text", "target": "label", "model": autoprompt.FakeBackend(), "budget": 300, "first_rung": 4}
-    free = autoprompt.optimize(keyword_frame, **base)  # type: ignore[arg-type]
+    base = {"inputs": "text", "target": "label", "model": autoprompt.FakeBackend(), "budget": 300}
+    free = autoprompt.optimize(keyword_frame, search=autoprompt.Search(first_rung=4), **base)  # type: ignore[arg-type]
     front = free.pareto
     assert front and [t.prompt_tokens for t in front] == sorted(t.prompt_tokens for t in front)
     assert [t.score for t in front] == sorted(t.score for t in front)  # longer prompts on the front score higher
     start_tokens = free.trials[0].prompt_tokens
-    capped = autoprompt.optimize(keyword_frame, max_prompt_tokens=start_tokens, **base)  # type: ignore[arg-type]
+    capped = autoprompt.optimize(keyword_frame, search=autoprompt.Search(first_rung=4, max_prompt_tokens=start_tokens),
+                                 **base)  # type: ignore[arg-type]
     over = [t for t in capped.trials[1:] if t.prompt_tokens > start_tokens]
     assert over and all(t.state is TrialState.PRUNED and t.calls == 0 for t in over)
     assert capped.trials[0].state is TrialState.COMPLETE
@@ -124,7 +126,7 @@ def test_pareto_front_and_prompt_length_cap(keyword_frame: pd.DataFrame) -> None
 
 def test_same_seed_same_refinement(keyword_frame: pd.DataFrame) -> None:
     runs = [autoprompt.optimize(keyword_frame, inputs="text", target="label", model=autoprompt.FakeBackend(),
-                                budget=200, first_rung=4, seed=3) for _ in range(2)]
+                                budget=200, seed=3, search=autoprompt.Search(first_rung=4)) for _ in range(2)]
     assert [replace(t, seconds=0) for t in runs[0].trials] == [replace(t, seconds=0) for t in runs[1].trials]
 
 

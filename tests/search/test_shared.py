@@ -168,13 +168,14 @@ def test_shared_runs_refuse_what_workers_could_not_share(tmp_path: Path, keyword
                                                          keyword_csv: Path) -> None:
     url = url_path(tmp_path / "s.db")
     with pytest.raises(ConfigError, match="file path"):
-        autoprompt.optimize(keyword_frame, inputs="text", target="label", model="fake", storage=url,
-                            strategy="components")
+        autoprompt.optimize(keyword_frame, inputs="text", target="label", model="fake",
+                            run=autoprompt.Run(storage=url), search=autoprompt.Search(strategy="components"))
     with pytest.raises(ConfigError, match="holds no run yet"):
         work(url_path(tmp_path / "empty.db"), model=autoprompt.FakeBackend())
     with pytest.raises(ConfigError, match="is not valid"):
-        autoprompt.optimize(keyword_csv, inputs="text", target="label", model="fake", storage="nonsense://",
-                            strategy="components")
+        autoprompt.optimize(keyword_csv, inputs="text", target="label", model="fake",
+                            run=autoprompt.Run(storage="nonsense://"),
+                            search=autoprompt.Search(strategy="components"))
 
 
 class Waited(Exception):
@@ -244,8 +245,9 @@ def test_one_database_holds_many_runs_that_never_mix(tmp_path: Path, keyword_csv
     from autoprompt.storage.shared import SharedRun
 
     url = url_path(tmp_path / "many.db")
-    results = {name: autoprompt.optimize(keyword_csv, inputs="text", target="label", model="fake", storage=url,
-                                         strategy="components", run_name=name, budget=budget, seed=seed)
+    results = {name: autoprompt.optimize(keyword_csv, inputs="text", target="label", model="fake", budget=budget,
+                                         seed=seed, run=autoprompt.Run(storage=url, run_name=name),
+                                         search=autoprompt.Search(strategy="components"))
                for name, budget, seed in (("first", 120, 0), ("second", 200, 1))}
     assert SharedRun(url).runs() == ["first", "second"]
     for name, result in results.items():
@@ -257,8 +259,9 @@ def test_one_database_holds_many_runs_that_never_mix(tmp_path: Path, keyword_csv
     with pytest.raises(ConfigError, match="none named 'third'"):
         work(url, run="third", model=autoprompt.FakeBackend())
     with pytest.raises(ConfigError, match="already holds a run named 'first'"):
-        autoprompt.optimize(keyword_csv, inputs="text", target="label", model="fake", storage=url,
-                            strategy="components", run_name="first")
+        autoprompt.optimize(keyword_csv, inputs="text", target="label", model="fake",
+                            run=autoprompt.Run(storage=url, run_name="first"),
+                            search=autoprompt.Search(strategy="components"))
 
 
 def test_the_time_limit_counts_from_the_runs_start_for_every_process(tmp_path: Path, keyword_csv: Path) -> None:
@@ -267,8 +270,9 @@ def test_the_time_limit_counts_from_the_runs_start_for_every_process(tmp_path: P
     from autoprompt.storage.shared import SharedRun
 
     url = url_path(tmp_path / "timed.db")
-    result = autoprompt.optimize(keyword_csv, inputs="text", target="label", model="fake", storage=url,
-                                 strategy="components", budget=100_000, max_seconds=1.0, seed=0)
+    result = autoprompt.optimize(keyword_csv, inputs="text", target="label", model="fake", budget=100_000, seed=0,
+                                 run=autoprompt.Run(storage=url), search=autoprompt.Search(strategy="components"),
+                                 calls=autoprompt.Calls(max_seconds=1.0))
     started = SharedRun(url).started()
     assert started is not None and result.calls < 100_000 and time.time() - started >= 1.0
     assert work(url, model=autoprompt.FakeBackend()) == 0

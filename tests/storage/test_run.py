@@ -132,8 +132,8 @@ def test_prices_a_library_and_a_cache_object_survive_a_resume(keyword_frame, tmp
     library = TemplateLibrary.bundled().add("clarifiers", Template("brief", "Answer in one word."))
     prices = PriceTable({"fake": (1.0, 2.0)})
     first = autoprompt.optimize(keyword_frame, inputs="text", target="label", model="fake", budget=200,
-                                prices=prices, library=library, cache=SQLiteCache(tmp_path / "c.sqlite"),
-                                run_dir=tmp_path / "run")
+                                calls=autoprompt.Calls(prices=prices, cache=SQLiteCache(tmp_path / "c.sqlite")),
+                                template=autoprompt.Start(library=library), run=tmp_path / "run")
     again = autoprompt.resume(tmp_path / "run")
     assert again.best.candidate == first.best.candidate and again.paid_calls == 0
     saved = json.loads((tmp_path / "run" / "run.json").read_text())["arguments"]
@@ -146,7 +146,7 @@ def test_a_run_json_written_before_the_run_specification_still_resumes(keyword_f
     """Earlier versions kept the API limits and consistency as nested records: such a run resumes as the
     same run (its trial log is kept, not moved aside) with the same winner."""
     first = autoprompt.optimize(keyword_frame, inputs="text", target="label", model="fake", budget=200,
-                                run_dir=tmp_path / "run")
+                                run=tmp_path / "run")
     path = tmp_path / "run" / "run.json"
     record = json.loads(path.read_text())
     arguments = record["arguments"]
@@ -165,7 +165,7 @@ def test_a_moved_run_folder_resumes_where_it_is(keyword_frame, tmp_path: Path) -
     """run.json names the folder's own files as ``$RUN/...``: a moved (or received) folder replays its cache
     in place and never re-creates the old one."""
     first = autoprompt.optimize(keyword_frame, inputs="text", target="label", model="fake", budget=200, seed=0,
-                                run_dir=tmp_path / "a" / "run")
+                                run=tmp_path / "a" / "run")
     arguments = json.loads((tmp_path / "a" / "run" / "run.json").read_text())["arguments"]
     assert arguments["cache"] == "$RUN/cache.sqlite" and arguments["data"] == "$RUN/data/data.jsonl"
     (tmp_path / "b").mkdir()
@@ -177,7 +177,7 @@ def test_a_moved_run_folder_resumes_where_it_is(keyword_frame, tmp_path: Path) -
 
 def test_a_run_json_path_that_climbs_out_of_its_folder_is_refused(keyword_frame, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     autoprompt.optimize(keyword_frame, inputs="text", target="label", model="fake", budget=200, seed=0,
-                        run_dir=tmp_path / "run")
+                        run=tmp_path / "run")
     path = tmp_path / "run" / "run.json"
     record = json.loads(path.read_text())
     record["arguments"]["cache"] = "$RUN/../elsewhere.sqlite"
@@ -193,7 +193,7 @@ def test_a_run_keeps_copies_of_its_input_files_and_reads_only_those(keyword_csv:
     template = tmp_path / "t.jinja"
     template.write_text("Text: {{ text }}\nLabel:")
     first = autoprompt.optimize(str(keyword_csv), inputs="text", target="label", model="fake", budget=200, seed=0,
-                                template=str(template), run_dir=tmp_path / "a" / "run")
+                                template=str(template), run=tmp_path / "a" / "run")
     run = tmp_path / "a" / "run"
     record = json.loads((run / "run.json").read_text())
     assert record["arguments"]["data"] == "$RUN/inputs/data.csv"
@@ -211,7 +211,7 @@ def test_a_run_keeps_copies_of_its_input_files_and_reads_only_those(keyword_csv:
 def test_a_run_json_naming_an_input_outside_its_folder_is_refused_unread(keyword_csv: Path, tmp_path: Path) -> None:
     """A received run.json that names a file of the user's as its data: one error, the file never read."""
     autoprompt.optimize(str(keyword_csv), inputs="text", target="label", model="fake", budget=200, seed=0,
-                        run_dir=tmp_path / "run")
+                        run=tmp_path / "run")
     secret = tmp_path / "secrets.csv"
     secret.write_text("text,label\nmy password is hunter2,yes\n")
     path = tmp_path / "run" / "run.json"
