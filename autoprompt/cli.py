@@ -219,14 +219,13 @@ def _finished(result: Any, out: Any) -> int:
 
 
 def _dry_run(spec: Any) -> int:
-    from autoprompt.evaluate.registry import get_metric
     from autoprompt.models.budget import BudgetSpec
-    from autoprompt.search.assembly import task_of
+    from autoprompt.search.assembly import metric_of, task_of
     from autoprompt.search.estimate import estimate
 
     BudgetSpec(spec.budget, spec.calls.max_seconds, spec.calls.max_tokens, spec.calls.max_usd).start()
     task, _ = task_of(spec)
-    judged = spec.answers.metric is not None and get_metric(spec.answers.metric).needs_model
+    judged = metric_of(spec, task).needs_model
     print(estimate(task, model=spec.model, budget=spec.budget, seed=spec.seed, judged=judged,
                    samples=spec.answers.consistency))
     return 0

@@ -218,3 +218,45 @@ def test_optimize_help_shows_its_flags_in_sections() -> None:
     assert [t for t in titles if t in sections()] == list(sections())
     section = text.split("\nsearch:\n")[1].split("\n\n")[0]
     assert "  --strategy" in section and "  --operators" in section and "  --budget" not in section
+
+
+def _facts(task: object) -> tuple[object, ...]:
+    """What the search reads of a task: its kind, labels, answer settings and rows."""
+    setup, data = task.setup, task.data  # type: ignore[attr-defined]
+    return (setup.kind, setup.labels, setup.input_names, setup.target_name, setup.max_output_tokens, setup.stop,
+            setup.answer_pattern, setup.json_schema, setup.description,
+            *([ex.id for ex in part.examples] for part in (data.train, data.dev, data.test)))
+
+
+@pytest.mark.parametrize("targets", ["labels", "json", "text"])
+@pytest.mark.parametrize("schema", [False, True])
+@pytest.mark.parametrize("kind", [None, "classification", "generation"])
+def test_the_dry_run_and_the_run_build_the_same_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, targets: str,
+                                                     schema: bool, kind: str | None) -> None:
+    """Every combination of the settings that change a task's kind (the targets, a JSON schema, ``kind``):
+    ``--dry-run`` estimates exactly the task the run would search, or both refuse it with the same line."""
+    from autoprompt.cli import _parser, _spec, main
+    from autoprompt.errors import AutopromptError
+    from autoprompt.search import estimate as estimate_module
+    from autoprompt.search.assembly import build_optimizer
+
+    target = {"labels": lambda i: ("yes", "no")[i % 2], "json": lambda i: json.dumps({"ok": bool(i % 2)}),
+              "text": lambda i: f"answer number {i}"}[targets]
+    pd.DataFrame({"text": [f"row {i} says {i % 5}" for i in range(40)],
+                  "label": [target(i) for i in range(40)]}).to_csv(tmp_path / "rows.csv", index=False)
+    (tmp_path / "schema.json").write_text(json.dumps({"type": "object", "properties": {"ok": {"type": "boolean"}}}))
+    config = {"data": str(tmp_path / "rows.csv"), "input": "text", "target": "label", "model": "fake",
+              "budget": 3000, **({"kind": kind} if kind else {}),
+              **({"json_schema": str(tmp_path / "schema.json")} if schema else {})}
+    (tmp_path / "run.yaml").write_text(json.dumps(config))  # JSON is YAML
+    argv = ["optimize", "--config", str(tmp_path / "run.yaml"), "--out", str(tmp_path / "out")]
+    estimated: list[object] = []
+    monkeypatch.setattr(estimate_module, "estimate", lambda task, **_: estimated.append(task) or "estimate")
+    code = main([*argv, "--dry-run"])
+    try:
+        built = build_optimizer(_spec(_parser().parse_args(argv))).task
+    except AutopromptError as exc:
+        assert code == exc.exit_code and not estimated, f"the run refuses ({exc}) what the dry run estimated"
+        return
+    assert code == 0 and len(estimated) == 1
+    assert _facts(estimated[0]) == _facts(built)

@@ -129,6 +129,15 @@ def task_of(spec: RunSpec) -> tuple[Task, list[Feedback]]:
     return task, feedback
 
 
+def metric_of(spec: RunSpec, task: Task) -> Metric:
+    """The metric ``spec`` grades ``task`` with (default: the task kind's), every target checked against it:
+    the real run's and the dry run's one call."""
+    metric = get_metric(spec.answers.metric or default_metric(task.setup.kind.value,
+                                                              task.setup.json_schema is not None))
+    check_targets(metric, [ex for part in (task.data.train, task.data.dev, task.data.test) for ex in part.examples])
+    return metric
+
+
 def build_optimizer(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progress: bool = False,
                     worker: bool = False, resumed: bool = False) -> Optimizer:
     """An ``Optimizer`` for ``spec``, every setting checked before any model call; a ``worker`` joins
@@ -138,9 +147,7 @@ def build_optimizer(spec: RunSpec, *, callbacks: Sequence[Callback] = (), progre
         raise ConfigError("data is required: a CSV/JSONL file, a DataFrame, a Dataset or a bundled task name "
                           "(--data on the command line, 'data:' in a config)")
     task, feedback = task_of(spec)
-    metric = get_metric(spec.answers.metric or default_metric(task.setup.kind.value,
-                                                              task.setup.json_schema is not None))
-    check_targets(metric, [ex for part in (task.data.train, task.data.dev, task.data.test) for ex in part.examples])
+    metric = metric_of(spec, task)
     consistency = _consistency(spec, metric)
     backend, judge, writer = _backends(spec, metric)
     prices = price_table(spec, [backend, *[b for b in (judge, writer) if b is not None]])
