@@ -60,6 +60,10 @@ def test_a_group_names_a_wrong_value_in_one_error() -> None:
         autoprompt.Search(colour=1)  # type: ignore[call-arg]
     with pytest.raises(ConfigError, match="optimize\\(\\): first_rung must be a whole number 1 or more, got 0"):
         autoprompt.optimize("sentiment", model=FakeBackend(), search=autoprompt.Search(first_rung=0))
+    with pytest.raises(ConfigError, match=r"^optimize\(\): search must be autoprompt.Search\(...\), got dict; e.g."):
+        autoprompt.optimize("sentiment", model=FakeBackend(), search={"first_rung": 4})  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"^template: Input should be a valid string \(got 5\)$"):
+        autoprompt.optimize("sentiment", model=FakeBackend(), template=5)  # type: ignore[arg-type]
 
 
 def _every_setting(tmp_path: Path) -> dict[str, object]:

@@ -12,11 +12,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from autoprompt.errors import ConfigError
 from autoprompt.models.backend import Backend
 from autoprompt.search.assembly import run_spec
 from autoprompt.search.callbacks import Callback
 from autoprompt.search.result import OptimizationResult
 from autoprompt.spec import Answers, Calls, Run, Search, Start, spec_from
+from autoprompt.spec.groups import Group
 
 
 def optimize(
@@ -90,10 +92,23 @@ def optimize(
     ``callbacks`` are called after each trial (``autoprompt.ProgressBar()`` draws the search's progress);
     one that returns True stops the search.
     """
-    start = template if isinstance(template, Start) else Start(template=None if template is None else str(template))
-    place = run if isinstance(run, Run) else Run(run_dir=None if run is None else str(run))
+    start = template if isinstance(template, Start) else Start(
+        template=None if template is None else str(template) if isinstance(template, str | Path) else template)
+    place = run if isinstance(run, Run) else Run(run_dir=None if run is None else str(run) if isinstance(
+        run, str | Path) else run)
     settings = {"data": data, "inputs": inputs, "target": target, "model": model, "budget": budget, "seed": seed}
-    for group in (start, answers or Answers(), search or Search(), calls or Calls(), place):
+    for group in (start, _record("answers", answers, Answers), _record("search", search, Search),
+                  _record("calls", calls, Calls), place):
         settings.update(group.settings())
     spec = spec_from(settings, "optimize()")
     return run_spec(spec, callbacks=callbacks)
+
+
+def _record(keyword: str, given: Any, record: type[Group]) -> Group:
+    """The record given for ``keyword`` (None: its defaults); anything else is one ``ConfigError``."""
+    if given is None:
+        return record()
+    if not isinstance(given, record):
+        raise ConfigError(f"optimize(): {keyword} must be autoprompt.{record.__name__}(...), got "
+                          f"{type(given).__name__}; e.g. {keyword}=autoprompt.{record.__name__}()")
+    return given
