@@ -272,8 +272,8 @@ def test_the_time_limit_counts_from_the_runs_start_for_every_process(tmp_path: P
     url = url_path(tmp_path / "timed.db")
     result = autoprompt.optimize(keyword_csv, inputs="text", target="label", model="fake", budget=100_000, seed=0,
                                  run=autoprompt.Run(storage=url), search=autoprompt.Search(strategy="components"),
-                                 calls=autoprompt.Calls(max_seconds=1.0))
+                                 calls=autoprompt.Calls(max_seconds=3.0))  # room to score the start under load
     started = SharedRun(url).started()
-    assert started is not None and result.calls < 100_000 and time.time() - started >= 1.0
+    assert started is not None and result.calls < 100_000 and time.time() - started >= 3.0
     assert work(url, model=autoprompt.FakeBackend()) == 0
     assert SharedRun(url).spent() == result.calls
