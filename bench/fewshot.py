@@ -183,7 +183,8 @@ def markdown(results: dict[str, Any], budget: int, minutes: float) -> str:
              f"--input text --target label --model local --budget {budget} --seed 0` on each split of "
              "`../shared/data/fewshot16/` (500 test rows per task); mode *none* has no template, mode *hand* passes "
              f"the better hand-written prompt as `--template`. Tuning split: {', '.join(TUNING)}; the others were "
-             f"run once. Wall time {minutes:.0f} min.", "",
+             f"run once with each method (the code each run used is in the last list). Wall time of the last "
+             f"invocation {minutes:.0f} min.", "",
              "hand = the README's plain prompts scored through autoprompt (the better one is the bar); "
              "start = the tool's own start (mode none: the start its search chose, what a user gets for free); "
              "step = winner minus its own start (paired, 95% CI); vs bar = winner minus the better hand-written "
