@@ -18,8 +18,7 @@ from autoprompt.records.feedback import Feedback
 from autoprompt.records.task_kind import TaskKind
 from autoprompt.search.task import Task
 
-MAX_START_DEMOS = 16  # the demonstrations a start may show
-MIN_START_DEMOS = 4  # the worked examples a person pastes, at least, when the labels are few
+MAX_START_DEMOS = 16  # the demonstrations a start may show (one per label)
 
 
 def plain_starts(task: Task, limit: int | None = None) -> list[Candidate]:
@@ -40,17 +39,12 @@ def plain_starts(task: Task, limit: int | None = None) -> list[Candidate]:
 
 
 def demo_starts(setup: TaskSetup) -> list[Candidate]:
-    """A few worked examples under the ``fields`` skeleton, as a person pastes them: a balanced draw of at
-    least ``MIN_START_DEMOS`` (the same number for each label: two each for two labels, one each from four
-    labels up; two for free text), or one per label when the training rows hold too few for that."""
-    if "fields" not in setup.library.tasks:
+    """A few worked examples under the ``fields`` skeleton, as a person pastes them: a balanced draw of
+    one per label (two for two labels or free text), when the training rows have that many."""
+    step = len(setup.labels) if setup.kind is TaskKind.CLASSIFICATION and len(setup.labels) > 2 else 2
+    if "fields" not in setup.library.tasks or len(setup.train) < step or step > MAX_START_DEMOS:
         return []
-    if setup.kind is not TaskKind.CLASSIFICATION:
-        return [Candidate("fields", n_demos=2)] if len(setup.train) >= 2 else []
-    labels = len(setup.labels)
-    wanted = labels * max(1, -(-MIN_START_DEMOS // labels))
-    step = next((n for n in (wanted, labels) if n <= min(len(setup.train), MAX_START_DEMOS)), 0)
-    return [Candidate("fields", n_demos=step)] if step else []
+    return [Candidate("fields", n_demos=step)]
 
 
 def start_candidate(task: Task) -> Candidate:

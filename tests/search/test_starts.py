@@ -22,22 +22,20 @@ def _task(labels: int, per_label: int = 40, kind: str | None = None):  # type: i
     return prepare_task(spec if kind is None else spec.updated(kind=kind))
 
 
-@pytest.mark.parametrize(("labels", "shown"), [(2, 4), (3, 6), (4, 4), (7, 7), (12, 12)])
-def test_the_worked_example_start_shows_at_least_four_examples_the_same_number_per_label(
-        labels: int, shown: int) -> None:
+@pytest.mark.parametrize(("labels", "shown"), [(2, 2), (3, 3), (7, 7), (12, 12)])
+def test_the_worked_example_start_shows_one_example_per_label(labels: int, shown: int) -> None:
+    """Two each on a two-label task was tried and dropped (bench/results/suite-demo4*.md, fewshot-demo4.md):
+    it lost 8 and 10 points on two unseen BIG-bench tasks for one 16-shot split's gain."""
     setup = _task(labels).setup
     [start] = demo_starts(setup)
     assert start == Candidate("fields", n_demos=shown)
     counts = Counter(ex.target for ex in pick_demos(setup, start))
-    assert sum(counts.values()) == shown and len(counts) == labels and len(set(counts.values())) == 1
+    assert sum(counts.values()) == shown and len(counts) == labels and set(counts.values()) == {1}
 
 
-def test_a_small_pool_falls_back_to_one_example_per_label_and_a_huge_label_set_to_none() -> None:
-    setup = _task(2).setup
-    two = replace(setup, train=[ex for ex in setup.train if ex.target == "group0"][:2]
-                  + [ex for ex in setup.train if ex.target == "group1"][:1])
-    assert demo_starts(two) == [Candidate("fields", n_demos=2)]
-    assert demo_starts(replace(setup, train=setup.train[:1])) == []
+def test_too_small_a_pool_or_too_many_labels_has_no_worked_example_start() -> None:
+    setup = _task(3).setup
+    assert demo_starts(replace(setup, train=setup.train[:2])) == []
     many = _task(MAX_START_DEMOS + 1, per_label=4).setup
     assert demo_starts(many) == []
 
@@ -54,4 +52,4 @@ def test_a_users_template_is_the_only_start() -> None:
     assert start_candidate(task) == Candidate("custom")
     plain = _task(2)
     assert start_candidate(plain) == Candidate("instruction")
-    assert Candidate("fields", n_demos=4) in plain_starts(plain)
+    assert Candidate("fields", n_demos=2) in plain_starts(plain)
