@@ -166,11 +166,11 @@ def summarize(run: dict[str, Any], bar_rows: list[float]) -> None:
     run["winner_ci"] = bootstrap(win).__dict__
 
 
-def _gap(estimates: list[float | None], runs: list[dict[str, Any]]) -> float | None:
-    """The mean absolute difference between an estimate and the winner's test score, over the runs that
-    have the estimate (None when none has: subj has no held-out rows)."""
-    pairs = [(e, r["winner_test"]) for e, r in zip(estimates, runs) if e is not None]
-    return _mean([abs(e - t) for e, t in pairs]) if pairs else None
+def _gap(runs: list[dict[str, Any]], estimate: str) -> float | None:
+    """The mean absolute difference between a run's ``estimate`` ("holdout" or "dev") and its winner's test
+    score, over the runs that have one (None when none has: subj has no held-out rows)."""
+    gaps = [abs(r[estimate] - r["winner_test"]) for r in runs if r.get(estimate) is not None]
+    return _mean(gaps) if gaps else None
 
 
 def _shown(value: float | None) -> str:
@@ -221,8 +221,7 @@ def markdown(results: dict[str, Any], budget: int, minutes: float) -> str:
             row = {"bar": bar, "start": _mean([r["start_test"] for r in runs]),
                    "winner": _mean([r["winner_test"] for r in runs]),
                    "step": _mean([r["step"]["estimate"] for r in runs]),
-                   "gap": _gap([r["holdout"] for r in runs], runs),
-                   "dev_gap": _gap([r["dev"] for r in runs], runs),
+                   "gap": _gap(runs, "holdout"), "dev_gap": _gap(runs, "dev"),
                    "lost": sum(r["step"]["estimate"] < 0 for r in runs)}
             per_task.append(row)
             lines.append(f"| {mode} | {task} | {len(runs)} | {bar:.3f} | {row['start']:.3f} | {row['winner']:.3f} | "

@@ -24,8 +24,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from autoprompt.models.cache import SQLiteCache  # noqa: E402
-from autoprompt.models.client import Client  # noqa: E402
 from autoprompt.prompts.compose import candidate_from  # noqa: E402
 from autoprompt.records.prediction import Prediction  # noqa: E402
 from autoprompt.search.assembly import build_optimizer  # noqa: E402
@@ -43,9 +41,7 @@ def main() -> None:
     args = parser.parse_args()
     spec = saved_spec(run_directory(args.run)).updated(run_dir=None)
     optimizer = build_optimizer(spec)
-    cache = spec.calls.cache
-    client = Client(optimizer.backend, cache=SQLiteCache(cache) if isinstance(cache, str | Path) else cache)
-    evaluator = optimizer.evaluator(client)
+    evaluator = optimizer.evaluator(optimizer.spending.client(optimizer.backend))  # the run's cache, no budget
     search, held = optimizer.selection_rows()
     parts = {"search": search, "held-out": held, "test": list(optimizer.task.data.test.examples)}
     with (args.run / "trials.jsonl").open(encoding="utf-8") as handle:

@@ -11,11 +11,11 @@ import pytest
 from autoprompt.prompts.compose import pick_demos
 from autoprompt.records.candidate import Candidate
 from autoprompt.search.starts import MAX_START_DEMOS, demo_starts, plain_starts, start_candidate
-from autoprompt.search.task import prepare_task
+from autoprompt.search.task import Task, prepare_task
 from autoprompt.spec import RunSpec, Start
 
 
-def _task(labels: int, per_label: int = 40, kind: str | None = None):  # type: ignore[no-untyped-def]
+def _task(labels: int, per_label: int = 40, kind: str | None = None) -> Task:
     rows = [{"text": f"item {i} of group {i % labels}", "label": f"group{i % labels}"}
             for i in range(labels * per_label)]
     spec = RunSpec(data=pd.DataFrame(rows), inputs="text", target="label", seed=0)
