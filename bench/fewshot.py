@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -148,6 +149,7 @@ def run_search(task: str, split: str, mode: str, template: str, budget: int, out
     return {"seconds": round(seconds), "start_rows": [float(r["start"] == r["target"]) for r in rows],
             "winner_rows": [float(r["winner"] == r["target"]) for r in rows],
             "dev": meta["scores"]["dev"]["score"], "holdout": meta["scores"]["dev"].get("holdout"),
+            "dev_n": meta["scores"]["dev"]["n"], "holdout_n": selection.get("holdout_rows", 0),
             "start": trials.get(selection.get("base"), {}).get("label", ""),
             "winner": trials.get(meta.get("trial"), {}).get("label", ""), "how": selection.get("how", ""),
             "calls": meta["model_calls"]["search"], "commit": COMMIT}
@@ -173,8 +175,23 @@ def _gap(runs: list[dict[str, Any]], estimate: str) -> float | None:
     return _mean(gaps) if gaps else None
 
 
-def _shown(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"
+def expected_error(p: float, n: int) -> float:
+    """The mean absolute error of an accuracy measured on ``n`` rows when the true accuracy is ``p``:
+    E|X/n - p| for X ~ Binomial(n, p). What an unbiased estimate on that many rows misses by, on average,
+    from sampling alone (the test set's own noise would add to it)."""
+    return sum(math.comb(n, k) * p ** k * (1 - p) ** (n - k) * abs(k / n - p) for k in range(n + 1))
+
+
+def _floor(runs: list[dict[str, Any]], rows: str) -> float | None:
+    """The sampling floor of ``_gap``: the mean over runs of ``expected_error`` at the winner's test score
+    and the run's ``rows`` count ("holdout_n" or "dev_n"), over runs that have such rows."""
+    floors = [expected_error(r["winner_test"], r[rows]) for r in runs if r.get(rows)]
+    return _mean(floors) if floors else None
+
+
+def _shown(value: float | None, floor: float | None = None) -> str:
+    shown = "-" if value is None else f"{value:.3f}"
+    return shown if floor is None else f"{shown} ({floor:.3f})"
 
 
 def markdown(results: dict[str, Any], budget: int, minutes: float) -> str:
@@ -189,7 +206,10 @@ def markdown(results: dict[str, Any], budget: int, minutes: float) -> str:
              "start = the tool's own start (mode none: the start its search chose, what a user gets for free); "
              "step = winner minus its own start (paired, 95% CI); vs bar = winner minus the better hand-written "
              "prompt (paired); gap = held-out rows minus test (subj has no held-out rows: its dev file repeats "
-             "train); dev gap = the score the run reports on its selection rows (its `dev` line) minus test.", "",
+             "train); dev gap = the score the run reports on its search rows (its `dev` line) minus test. In the means "
+             "table each mean absolute gap is followed, in parentheses, by its sampling floor: what an unbiased "
+             "estimate on that many rows would miss test by on average, from sampling alone (E|X/n - p|, X ~ "
+             "Binomial(n, p), p = the winner's test score, n = the run's held-out or search rows).", "",
              "| task | split | mode | hand (test) | majority | start | winner [95% CI] | step | vs bar | gap | "
              "winner | calls | s |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -208,8 +228,8 @@ def markdown(results: dict[str, Any], budget: int, minutes: float) -> str:
                 f"[{step['low']:+.3f}, {step['high']:+.3f}] | {bar['estimate']:+.3f} | {gap} | `{run['winner']}` "
                 f"| {run['calls']} | {run['seconds']} |")
     lines += ["", "Means over the splits run (per task, then over tasks):", "",
-              "| mode | task | splits | bar | start | winner | step | vs bar | mean abs gap | mean abs dev gap | "
-              "steps lost on test |",
+              "| mode | task | splits | bar | start | winner | step | vs bar | mean abs gap (floor) | "
+              "mean abs dev gap (floor) | steps lost on test |",
               "|---|---|---|---|---|---|---|---|---|---|---|"]
     for mode in ("none", "hand"):
         per_task = []
@@ -222,17 +242,19 @@ def markdown(results: dict[str, Any], budget: int, minutes: float) -> str:
                    "winner": _mean([r["winner_test"] for r in runs]),
                    "step": _mean([r["step"]["estimate"] for r in runs]),
                    "gap": _gap(runs, "holdout"), "dev_gap": _gap(runs, "dev"),
+                   "gap_floor": _floor(runs, "holdout_n"), "dev_floor": _floor(runs, "dev_n"),
                    "lost": sum(r["step"]["estimate"] < 0 for r in runs)}
             per_task.append(row)
             lines.append(f"| {mode} | {task} | {len(runs)} | {bar:.3f} | {row['start']:.3f} | {row['winner']:.3f} | "
-                         f"{row['step']:+.3f} | {row['winner'] - bar:+.3f} | {_shown(row['gap'])} | "
-                         f"{_shown(row['dev_gap'])} | {row['lost']} |")
+                         f"{row['step']:+.3f} | {row['winner'] - bar:+.3f} | {_shown(row['gap'], row['gap_floor'])} | "
+                         f"{_shown(row['dev_gap'], row['dev_floor'])} | {row['lost']} |")
         if per_task:
             mean = {k: _mean([r[k] for r in per_task if r[k] is not None])
-                    for k in ("bar", "start", "winner", "step", "gap", "dev_gap")}
+                    for k in ("bar", "start", "winner", "step", "gap", "dev_gap", "gap_floor", "dev_floor")}
             lines.append(f"| {mode} | **all** | | {mean['bar']:.3f} | {mean['start']:.3f} | **{mean['winner']:.3f}** | "
-                         f"{mean['step']:+.3f} | {mean['winner'] - mean['bar']:+.3f} | {mean['gap']:.3f} | "
-                         f"{mean['dev_gap']:.3f} | {sum(r['lost'] for r in per_task)} |")
+                         f"{mean['step']:+.3f} | {mean['winner'] - mean['bar']:+.3f} | "
+                         f"{_shown(mean['gap'], mean['gap_floor'])} | {_shown(mean['dev_gap'], mean['dev_floor'])} | "
+                         f"{sum(r['lost'] for r in per_task)} |")
     lines += ["", "How each winner was chosen:"]
     for task, result in results["tasks"].items():
         for key, run in result["runs"].items():

@@ -25,3 +25,21 @@ def test_script_imports(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, name, module)
     spec.loader.exec_module(module)  # runs the imports, not main()
     assert module.__doc__, f"{path.name} says what it measures in its docstring"
+
+
+def test_fewshot_sampling_floor_is_the_binomial_mean_absolute_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import math
+
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    spec = importlib.util.spec_from_file_location("_script_fewshot_floor", ROOT / "bench" / "fewshot.py")
+    assert spec is not None and spec.loader is not None
+    fewshot = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "_script_fewshot_floor", fewshot)
+    spec.loader.exec_module(fewshot)
+    assert fewshot.expected_error(0.5, 1) == pytest.approx(0.5)
+    assert fewshot.expected_error(0.5, 2) == pytest.approx(0.25)  # 0 or 2 of 2 half the time, off by 0.5
+    assert fewshot.expected_error(1.0, 16) == 0.0
+    # large n: the normal approximation sqrt(2/pi) * sd
+    assert fewshot.expected_error(0.85, 180) == pytest.approx(math.sqrt(2 / math.pi * 0.85 * 0.15 / 180), rel=0.05)
+    runs = [{"winner_test": 0.5, "holdout_n": 2}, {"winner_test": 0.5, "holdout_n": 0}]
+    assert fewshot._floor(runs, "holdout_n") == pytest.approx(0.25)  # a run without held-out rows is left out
