@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import math
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -14,8 +16,8 @@ SCRIPTS = sorted(
 )
 
 
-@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: str(p.relative_to(ROOT)))
-def test_script_imports(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _load(path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """Import a script as its own module (its imports run, not its main())."""
     monkeypatch.syspath_prepend(str(path.parent))
     monkeypatch.syspath_prepend(str(ROOT))
     name = f"_script_{path.parent.name}_{path.stem}"
@@ -23,19 +25,18 @@ def test_script_imports(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, name, module)
-    spec.loader.exec_module(module)  # runs the imports, not main()
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_script_imports(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    module = _load(path, monkeypatch)
     assert module.__doc__, f"{path.name} says what it measures in its docstring"
 
 
 def test_fewshot_sampling_floor_is_the_binomial_mean_absolute_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    import math
-
-    monkeypatch.syspath_prepend(str(ROOT / "bench"))
-    spec = importlib.util.spec_from_file_location("_script_fewshot_floor", ROOT / "bench" / "fewshot.py")
-    assert spec is not None and spec.loader is not None
-    fewshot = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "_script_fewshot_floor", fewshot)
-    spec.loader.exec_module(fewshot)
+    fewshot = _load(ROOT / "bench" / "fewshot.py", monkeypatch)
     assert fewshot.expected_error(0.5, 1) == pytest.approx(0.5)
     assert fewshot.expected_error(0.5, 2) == pytest.approx(0.25)  # 0 or 2 of 2 half the time, off by 0.5
     assert fewshot.expected_error(1.0, 16) == 0.0
