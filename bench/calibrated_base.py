@@ -28,11 +28,11 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from rescore import open_run  # noqa: E402  (bench/rescore.py: a finished run through its own cache)
 
 from autoprompt.evaluate.stats import sign_flip_p  # noqa: E402
-from autoprompt.prompts.compose import candidate_from  # noqa: E402
-from autoprompt.search.assembly import build_optimizer  # noqa: E402
-from autoprompt.search.run_folder import run_directory, saved_spec  # noqa: E402
 from autoprompt.search.selection import LEVEL  # noqa: E402
 
 
@@ -47,27 +47,24 @@ def folded(base: int, accepted: list[int], operators: dict[int, str]) -> tuple[i
 def replay(run: Path) -> dict[str, Any]:
     winner = json.loads((run / "winner.json").read_text(encoding="utf-8"))
     selection = winner["selection"]
-    with (run / "trials.jsonl").open(encoding="utf-8") as handle:
-        trials = {t["number"]: t for t in map(json.loads, handle)}
-    base, chain = folded(selection["base"], winner["accepted"], {n: t["operator"] for n, t in trials.items()})
+    finished = open_run(run)
+    base, chain = folded(selection["base"], winner["accepted"],
+                         {n: t["operator"] for n, t in finished.trials.items()})
     out: dict[str, Any] = {"run": str(run), "base": selection["base"], "returned": selection["winner"],
                            "new_base": base, "p": None}
     if base == selection["base"]:
         return {**out, "rule": selection["winner"]}
-    optimizer = build_optimizer(saved_spec(run_directory(run)).updated(run_dir=None))
-    evaluator = optimizer.evaluator(optimizer.spending.client(optimizer.backend))  # the run's cache, no budget
-    held = optimizer.selection_rows()[1]
+    held = finished.optimizer.selection_rows()[1]
 
     def values(number: int, rows: list[Any], *, signal: bool) -> list[float]:
         """The trial's per-row selection value (``signal``) or score (accuracy) on ``rows``."""
-        prompt = evaluator.prepare(optimizer.prompt(candidate_from(trials[number]["candidate"])))
-        return [p.value if signal else p.score for p in evaluator.evaluate(prompt, rows)]
+        return [p.value if signal else p.score for p in finished.evaluator.evaluate(finished.prompt(number), rows)]
 
     rule = base
     if chain and held:
         out["p"] = sign_flip_p(values(base, held, signal=True), values(chain[-1], held, signal=True), seed=0)
         rule = chain[-1] if out["p"] <= LEVEL else base
-    test = list(optimizer.task.data.test.examples)
+    test = list(finished.optimizer.task.data.test.examples)
     accuracy = {n: sum(values(n, test, signal=False)) / len(test) for n in {selection["winner"], rule}}
     return {**out, "rule": rule, "returned_test": accuracy[selection["winner"]], "rule_test": accuracy[rule]}
 
