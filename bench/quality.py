@@ -56,7 +56,7 @@ from autoprompt.evaluate.evaluator import Evaluator
 from autoprompt.evaluate.registry import get_metric
 from autoprompt.evaluate.stats import bootstrap
 from autoprompt.models.client import Client
-from autoprompt.models.local import LocalBackend, bundled_smollm2
+from autoprompt.models.local import LocalBackend, bundled_smollm2, plain_weight_buffers
 from autoprompt.prompts.compose import compose
 from autoprompt.records.example import Example
 from autoprompt.search.starts import start_candidate
@@ -88,8 +88,9 @@ class ChatModel:
         if self.llm is None:
             from llama_cpp import Llama
 
-            self.llm = Llama(model_path=str(bundled_smollm2()), n_ctx=4096, n_threads=2, n_threads_batch=2,
-                             seed=0, verbose=False)
+            with plain_weight_buffers():  # as autoprompt loads it (an AMX CPU a VM does not enable)
+                self.llm = Llama(model_path=str(bundled_smollm2()), n_ctx=4096, n_threads=2, n_threads_batch=2,
+                                 seed=0, verbose=False)
         self.calls += 1
         out = self.llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=temperature,
                                               seed=seed, stop=list(DSPY_STOP))

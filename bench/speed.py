@@ -50,7 +50,7 @@ from autoprompt.evaluate.consistency import Consistency
 from autoprompt.evaluate.evaluator import Evaluator
 from autoprompt.evaluate.registry import get_metric
 from autoprompt.models.client import Client
-from autoprompt.models.local import LocalBackend
+from autoprompt.models.local import LocalBackend, plain_weight_buffers
 from autoprompt.prompts.compose import compose
 from autoprompt.prompts.prompt import Prompt
 from autoprompt.records.candidate import Candidate
@@ -90,8 +90,9 @@ def throughput(prompt: Prompt, examples: list[Any], rounds: int) -> dict[str, An
     from llama_cpp import Llama
 
     ours = LocalBackend("local", n_threads=THREADS)
-    plain = Llama(model_path=str(ours.path), n_ctx=2048, n_threads=THREADS, n_threads_batch=THREADS, n_batch=512,
-                  logits_all=False, verbose=False)
+    with plain_weight_buffers():  # the same weight buffers as autoprompt's (an AMX CPU a VM does not enable)
+        plain = Llama(model_path=str(ours.path), n_ctx=2048, n_threads=THREADS, n_threads_batch=THREADS,
+                      n_batch=512, logits_all=False, verbose=False)
     texts = [prompt.render(ex.inputs) for ex in examples]
     conts = list(prompt.continuations().values())
     seconds = {"autoprompt": 0.0, "plain": 0.0}

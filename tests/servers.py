@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TypeVar
 
-from autoprompt.models.local import bundled_smollm2
+from autoprompt.models.local import amx_advertised, bundled_smollm2
 
 FAULTS = ("429", "500", "529", "stall", "malformed", "drop", "slow")
 
@@ -53,7 +53,8 @@ def llama_server(api_key: str, *, parallel: int = 1, threads: int = 2) -> Iterat
     env = {**os.environ, "OMP_WAIT_POLICY": "passive"}
     args = [llama_server_binary(), "--model", str(bundled_smollm2()), "--host", "127.0.0.1", "--port", str(port),
             "--threads", str(threads), "--threads-batch", str(threads), "--ctx-size", str(2048 * parallel),
-            "--parallel", str(parallel), "--api-key", api_key, "--metrics", "--no-webui"]
+            "--parallel", str(parallel), "--api-key", api_key, "--metrics", "--no-webui",
+            *(["--no-repack"] if amx_advertised() else [])]  # as LocalBackend: no AMX buffers (local.py)
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -20,13 +20,18 @@ Contract (see ``backend.Backend``):
   conversation's messages included; base models get raw text (a conversation as ``as_text``).
   ``reset()`` empties the KV cache.
 - The model loads lazily, on first use; a missing or corrupt file is a ``ModelConfigError``.
+  On a CPU that advertises Intel AMX it loads with llama.cpp's extra weight buffers off
+  (``plain_weight_buffers``): where the hypervisor does not enable AMX, ggml's AMX kernels die
+  on an invalid instruction (seen here), killing the process.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +47,48 @@ DEFAULT_BATCH = 32  # examples of one prompt scored together
 HOSTED_INSTEAD = ("or use a hosted model (--model local is the default): --model openai:MODEL, anthropic:MODEL, "
                   "gemini:MODEL, azure:DEPLOYMENT@ENDPOINT, openrouter:VENDOR/MODEL, ollama:MODEL, or any server "
                   "speaking OpenAI's API as openai:MODEL@URL (keys from the environment)")
+
+
+_LOADING = threading.Lock()  # plain_weight_buffers swaps a module function of llama-cpp-python
+
+
+def amx_advertised(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """True when the CPU's flags (Linux's ``/proc/cpuinfo``) list Intel AMX tiles."""
+    try:
+        with cpuinfo.open(encoding="utf-8", errors="replace") as handle:
+            flags = next((line for line in handle if line.startswith("flags")), "")
+    except OSError:
+        return False
+    return "amx_tile" in flags.split()
+
+
+@contextmanager
+def plain_weight_buffers() -> Iterator[None]:
+    """Models loaded inside keep their weights in plain CPU buffers, without llama.cpp's extra buffer
+    types (AMX tiles, repacked weights), when the CPU advertises AMX. A CPU can list AMX while the
+    virtual machine it runs in does not enable it: ggml then loads the weights into AMX buffers and
+    its first matrix product dies on an invalid instruction (on this project's own machines, with
+    llama-cpp-python 0.3.36). ``Llama`` takes no such option, so its default model parameters are
+    replaced for the duration; with a llama-cpp-python too old to have the option, nothing changes."""
+    import llama_cpp.llama_cpp as api
+
+    default = api.llama_model_default_params
+    fields = {name for name, *_ in api.llama_model_params._fields_}
+    if not amx_advertised() or "use_extra_bufts" not in fields:
+        yield
+        return
+
+    def plain() -> Any:
+        params = default()
+        params.use_extra_bufts = False
+        return params
+
+    with _LOADING:
+        api.llama_model_default_params = plain
+        try:
+            yield
+        finally:
+            api.llama_model_default_params = default
 
 
 def bundled_smollm2() -> Path:
@@ -110,10 +157,11 @@ class LocalBackend:
                 raise MissingDependency("llama-cpp-python", "local", instead=HOSTED_INSTEAD) from None
             threads = self._threads()
             try:
-                self._llm = Llama(
-                    model_path=str(self.path), n_ctx=self.n_ctx, n_threads=threads, n_threads_batch=threads,
-                    n_batch=512, seed=self.seed, logits_all=False, verbose=False,
-                )
+                with plain_weight_buffers():
+                    self._llm = Llama(
+                        model_path=str(self.path), n_ctx=self.n_ctx, n_threads=threads, n_threads_batch=threads,
+                        n_batch=512, seed=self.seed, logits_all=False, verbose=False,
+                    )
             except (ValueError, RuntimeError) as exc:
                 raise ModelConfigError(
                     f"cannot load model file {self.path}: {exc}; check that it is a complete, valid GGUF file"

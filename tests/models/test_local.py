@@ -14,7 +14,8 @@ from autoprompt.data.bundled import bundled_path, bundled_schema
 from autoprompt.data.dataset import load_data
 from autoprompt.errors import ConfigError, ModelError
 from autoprompt.export.manifest import load_prompt
-from autoprompt.models.local import LocalBackend
+from autoprompt.models import local
+from autoprompt.models.local import LocalBackend, amx_advertised
 from autoprompt.prompts.compose import compose
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.message import Message, as_text
@@ -33,6 +34,31 @@ PREFIX = "Classify the sentiment of each review as positive or negative.\n\n" + 
 @pytest.fixture(scope="module")
 def smol() -> LocalBackend:
     return LocalBackend("local")
+
+
+def test_amx_is_read_from_the_cpu_flags_line(tmp_path: Path) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f amx_bf16 amx_tile amx_int8\nbugs\t\t: amx_tile\n")
+    assert amx_advertised(cpuinfo)
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f\nbugs\t\t: amx_tile\n")  # flags only
+    assert not amx_advertised(cpuinfo)
+    assert not amx_advertised(tmp_path / "missing")  # no /proc (macOS, Windows): nothing to turn off
+
+
+def test_a_cpu_that_lists_amx_gets_plain_weight_buffers(monkeypatch: pytest.MonkeyPatch) -> None:
+    import llama_cpp.llama_cpp as api
+
+    default = api.llama_model_default_params
+    monkeypatch.setattr(local, "amx_advertised", lambda: False)
+    with local.plain_weight_buffers():  # a CPU without AMX: llama.cpp's defaults (not loaded: AMX may fault here)
+        assert api.llama_model_default_params is default
+    monkeypatch.setattr(local, "amx_advertised", lambda: True)
+    backend = LocalBackend("local")
+    scores = backend.score("Review: I loved it.\nSentiment:", [" positive", " negative"])
+    assert backend._model().model_params.use_extra_bufts is False
+    assert api.llama_model_default_params is default  # put back after the load
+    assert default().use_extra_bufts  # llama.cpp's own default, untouched
+    assert scores[0] > scores[1]
 
 
 def test_prefix_reuse_gives_the_same_scores_as_a_fresh_model(smol: LocalBackend) -> None:
