@@ -169,7 +169,7 @@ def _worker(args: argparse.Namespace) -> int:
     if not args.wait >= 0:
         raise ConfigError(f"--wait {args.wait} is not a number of seconds; give 0 or more")
     done = work(args.storage, run=args.run_name, model=args.model, progress=_bar(args), wait=args.wait)
-    print(f"\nworker done: {done} trial(s) or request(s) answered here; the run's first process writes the result")
+    print(f"\nworker done: {done} here; the run's first process writes the result")
     return 0
 
 

@@ -57,7 +57,7 @@ def role(kind: str, url: str, out: str, threads: int, budget: int) -> None:
         print(json.dumps({"dev": result.best.dev_score, "test": result.test.winner_score, "calls": result.calls,
                           "trials": len(result.trials), "winner": result.best.candidate.describe()}))
     else:
-        print(json.dumps({"trials": work(url, model=model)}))
+        print(json.dumps({"trials": work(url, model=model).count}))
 
 
 def launch(kind: str, url: str, out: Path, threads: int, budget: int) -> subprocess.Popen[str]:

@@ -1,17 +1,19 @@
 """A worker of a shared run: ``work(url)`` joins the run at ``url`` (its study and cache in a
 database). In a component search it evaluates trials until all workers together have spent the
 budget; in a refinement run it answers the model requests the run's first process hands out
-(``search.farm``) until that process is done. It returns what it did here: trials, or requests
-answered. The run's first process finalizes. Without a run name it joins the database's only run
+(``search.farm``) until that process is done. It returns what it did here, a ``WorkDone``: trials run,
+or model requests answered. The run's first process finalizes. Without a run name it joins the database's only run
 (several: an error naming them). With ``wait``, a worker started before its run waits up to that many
 seconds for the run's first process to open it (a farm's workers are started first).
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from autoprompt.errors import ConfigError
@@ -26,11 +28,29 @@ from autoprompt.storage.shared import STUDY, SharedRun, opened_runs, shown
 LOG = logging.getLogger("autoprompt.search")
 
 
+class Unit(enum.Enum):
+    """What a worker counts: trials of a component search, or model requests of a refinement run."""
+
+    TRIALS = "trial"
+    REQUESTS = "model request"
+
+
+@dataclass(frozen=True)
+class WorkDone:
+    """What one worker did for a shared run: ``count`` trials or requests."""
+
+    unit: Unit
+    count: int
+
+    def __str__(self) -> str:
+        return f"{self.count} {self.unit.value}{'' if self.count == 1 else 's'}"
+
+
 def work(url: str, *, run: str | None = None, model: Any = None, progress: bool = False,
-         callbacks: Sequence[Any] = (), wait: float = 0.0) -> int:
+         callbacks: Sequence[Any] = (), wait: float = 0.0) -> WorkDone:
     """Join the shared run named ``run`` at ``url`` (None: the database's only run) as a worker until
     its budget is spent, waiting up to ``wait`` seconds for it to open; return the trials (component
-    search) or requests (refinement) done here."""
+    search) or model requests (refinement) done here."""
     shared = SharedRun(url, name=_joined(url, run, wait))
     saved = {**shared.arguments(), **({} if model is None else {"model": model})}
     spec = spec_from(saved, f"the shared run at {shown(url)}")
@@ -40,8 +60,9 @@ def work(url: str, *, run: str | None = None, model: Any = None, progress: bool 
     if spec.search.strategy == "refine":
         backend = get_backend(spec.model, seed=spec.seed, limits=spec.limits(), key_env=spec.calls.api_key_env,
                               options=spec.model_settings())
-        return serve(JobQueue(url, shared.name), backend, concurrency=limits_of(backend).concurrency)
-    return build_optimizer(spec, callbacks=callbacks, progress=progress, worker=True).work()
+        answered = serve(JobQueue(url, shared.name), backend, concurrency=limits_of(backend).concurrency)
+        return WorkDone(Unit.REQUESTS, answered)
+    return WorkDone(Unit.TRIALS, build_optimizer(spec, callbacks=callbacks, progress=progress, worker=True).work())
 
 
 def _joined(url: str, run: str | None, wait: float) -> str:

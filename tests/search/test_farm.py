@@ -17,7 +17,7 @@ import autoprompt
 from autoprompt.models.backend import FakeBackend
 from autoprompt.search.farm import FarmedBackend, answer, serve
 from autoprompt.search.result import OptimizationResult
-from autoprompt.search.worker import work
+from autoprompt.search.worker import Unit, WorkDone, work
 from autoprompt.storage.jobs import JobQueue
 from autoprompt.storage.shared import SharedRun
 from tests.postgres import new_database, postgres_server, url_path  # noqa: F401 (fixture)
@@ -47,7 +47,7 @@ def is_open(url: str, run: str) -> bool:
         engine.dispose()
 
 
-def join_when_open(url: str, run: str, answered: list[int]) -> threading.Thread:
+def join_when_open(url: str, run: str, answered: list[WorkDone]) -> threading.Thread:
     """A worker thread that joins ``run`` as soon as its first process has opened it."""
     def join() -> None:
         wait_for(lambda: is_open(url, run))
@@ -63,7 +63,7 @@ def test_a_refinement_run_farmed_to_workers_finds_what_one_process_finds(tmp_pat
     task = {"inputs": "text", "target": "label", "budget": 300, "seed": 3, "search": autoprompt.Search(first_rung=4)}
     alone = autoprompt.optimize(keyword_frame, model="fake", **task)
     url = url_path(tmp_path / "farm.db")
-    answered: list[int] = []
+    answered: list[WorkDone] = []
     early = threading.Thread(target=lambda: answered.append(work(url, run="farmed", wait=60)), daemon=True)
     early.start()  # started before the run: waits for it to open
     workers = [early, join_when_open(url, "farmed", answered)]
@@ -78,7 +78,9 @@ def test_a_refinement_run_farmed_to_workers_finds_what_one_process_finds(tmp_pat
         assert [repr(p) for p in getattr(farmed.test, who)] == [repr(p) for p in getattr(alone.test, who)]
     assert farmed.test == alone.test
     assert farmed.calls == alone.calls <= 300
-    assert 0 < sum(answered) <= farmed.paid_calls  # the workers answered some; the first process the rest
+    assert {done.unit for done in answered} == {Unit.REQUESTS}  # a refinement run's workers answer requests
+    assert 0 < sum(done.count for done in answered) <= farmed.paid_calls  # some; the first process the rest
+    assert str(WorkDone(Unit.REQUESTS, 1)) == "1 model request" and str(WorkDone(Unit.TRIALS, 3)) == "3 trials"
     assert JobQueue(url, "farmed").is_closed()
 
 
@@ -198,7 +200,7 @@ def test_a_first_process_killed_mid_run_is_restarted_from_its_folder_and_ends_as
         alone = autoprompt.optimize(keyword_csv, **task)
         url, folder = url_path(tmp_path / "farm.db"), tmp_path / "run"
         answered: list[int] = []
-        worker = threading.Thread(target=lambda: answered.append(work(url, run="restart", wait=60)), daemon=True)
+        worker = threading.Thread(target=lambda: answered.append(work(url, run="restart", wait=60).count), daemon=True)
         worker.start()
         flat = {name: value for name, value in task.items() if name != "search"}
         script = ("import sys, autoprompt; autoprompt.optimize(sys.argv[1], run=autoprompt.Run(storage=sys.argv[2], "

@@ -16,7 +16,7 @@ import pytest
 
 import autoprompt
 from autoprompt.errors import ConfigError
-from autoprompt.search.worker import work
+from autoprompt.search.worker import Unit, WorkDone, work
 from autoprompt.storage.shared import SQLCache
 from tests.postgres import new_database, postgres_server, url_path  # noqa: F401 (fixture)
 
@@ -275,5 +275,8 @@ def test_the_time_limit_counts_from_the_runs_start_for_every_process(tmp_path: P
                                  calls=autoprompt.Calls(max_seconds=3.0))  # room to score the start under load
     started = SharedRun(url).started()
     assert started is not None and result.calls < 100_000 and time.time() - started >= 3.0
-    assert work(url, model=autoprompt.FakeBackend()) == 0
+    assert work(url, model=autoprompt.FakeBackend()) == WorkDone(Unit.TRIALS, 0)
     assert SharedRun(url).spent() == result.calls
+    told = subprocess.run([sys.executable, "-m", "autoprompt.cli", "worker", "--storage", url, "-q"],
+                          capture_output=True, text=True, timeout=120)
+    assert told.returncode == 0 and "worker done: 0 trials here" in told.stdout, told.stderr
