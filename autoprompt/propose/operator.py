@@ -88,9 +88,8 @@ class RejectionLog:
 @dataclass(frozen=True)
 class RefineContext:
     """What operators read while proposing: the task, the component space, the dev rows, the models
-    they may call, the call reserve, whether held-out rows will check the search's last step
-    (``vouched``), the trials so far (a snapshot: the strategy passes a fresh copy each round with
-    ``dataclasses.replace``), reviewers' feedback and a seeded random generator. An
+    they may call, the call reserve, the trials so far (a snapshot: the strategy passes a fresh copy
+    each round with ``dataclasses.replace``), reviewers' feedback and a seeded random generator. An
     operator writes nothing here but rejections, through ``reject`` (to ``rejected``, a ``RejectionLog``)."""
 
     setup: TaskSetup
@@ -100,7 +99,6 @@ class RefineContext:
     writer: Client | None = None
     scorer: Client | None = None  # the model under optimization, on the run's budget (label-word search)
     reserve: int = 0  # calls the search keeps back for its end: an operator's own calls never reach into them
-    vouched: bool = True  # a held-out check ends the search (False: too few rows to hold any out)
     rng: random.Random = field(default_factory=lambda: random.Random(0))
     trials: tuple[Trial, ...] = ()
     rejected: RejectionLog = field(default_factory=RejectionLog)

@@ -19,9 +19,7 @@ and, for classification only,
   only while that leaves the calls the search keeps back for its end (``context.reserve``). The
   words are fitted to the search rows they then race on, so the held-out check that ends the
   search is what vouches for them (on the pool alone, 60 rows of a 10-way task, the words fit the
-  rows and little else: ``bench/results/verbalizers-pool.md``). Without held-out rows
-  (``context.vouched`` False: a dev set too small to hold any out) nothing would, and the move is
-  not proposed (subj, 28 search rows: words fitted there scored 0.82 on them and 0.61 on test).
+  rows and little else: ``bench/results/verbalizers-pool.md``).
 """
 
 from __future__ import annotations
@@ -83,7 +81,7 @@ class WordsOperator:
     def _vocabulary(self, parent: Trial, context: RefineContext) -> list[Child]:
         """The parent under label words read from the model's vocabulary (see the module contract)."""
         client, setup = context.scorer, context.setup
-        if client is None or not isinstance(client.backend, NextTokens) or not context.vouched:
+        if client is None or not isinstance(client.backend, NextTokens):
             return []
         candidate = replace(parent.candidate, n_demos=0, demo_ids=())
         prompt = compose(candidate, setup, context.custom)

@@ -231,7 +231,7 @@ class Optimizer:
         context = RefineContext(setup=self.task.setup, space=space, dev={ex.id: ex for ex in racer.dev},
                                 custom=self.task.custom, writer=writer, scorer=racer.evaluator.client,
                                 rng=random.Random(self.seed), feedback=self.grading.feedback,
-                                reserve=self._holdout_reserve(), vouched=bool(self.selection_rows()[1]))
+                                reserve=self._holdout_reserve())
         refining = RefinementStrategy(context=context, operators=build_operators(self.spec.search.operators),
                                       start=start, seed=self.seed, reviewed=reviewed_candidates(self.grading.feedback),
                                       alternatives=alternatives, confidence=ACCEPT_CONFIDENCE,

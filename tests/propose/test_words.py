@@ -82,17 +82,3 @@ def test_label_words_from_the_vocabulary_within_the_budget_the_search_leaves(key
     tight = Client(ListingBackend(), Budget(rows + 50))
     children = WordsOperator().propose(parent, replace(context, scorer=tight, reserve=50))
     assert not [c for c in children if c.operator == "words.vocab"] and tight.calls == 0
-
-
-def test_no_label_words_from_the_vocabulary_when_no_held_out_rows_would_check_them(
-        keyword_frame: pd.DataFrame) -> None:
-    """Words fitted to the search rows race on those rows; without held-out rows nothing vouches for them,
-    so the move is not proposed (and pays for no call); the other word moves still are."""
-    from autoprompt.models.budget import Budget
-    from autoprompt.models.client import Client
-
-    context = refine_context(keyword_frame)
-    parent = scored_parent(context, Candidate("fields"))
-    client = Client(ListingBackend(), Budget(1000))
-    children = WordsOperator().propose(parent, replace(context, scorer=client, vouched=False))
-    assert children and not [c for c in children if c.operator == "words.vocab"] and client.calls == 0

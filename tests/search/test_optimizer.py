@@ -350,17 +350,3 @@ def test_a_search_keeps_optuna_quiet_for_its_own_studies_only(keyword_frame: pd.
     finally:
         optuna.logging.disable_propagation()
         optuna.logging.set_verbosity(before)
-
-
-@pytest.mark.parametrize("rows", [150, 24])
-def test_label_words_from_the_vocabulary_only_where_held_out_rows_check_them(rows: int) -> None:
-    """The vocabulary's label words are fitted to the search rows they race on: a run with held-out rows
-    proposes them (the final check vouches for them); a dev set too small to hold rows out never does."""
-    from tests.propose.test_words import ListingBackend
-
-    frame = pd.DataFrame([{"text": f"item {i} says {('yes', 'no', 'maybe')[i % 3]} clearly",
-                           "label": ("yes", "no", "maybe")[i % 3]} for i in range(rows)])
-    result = autoprompt.optimize(frame, inputs="text", target="label", budget=600, seed=0, model=ListingBackend(),
-                                 search=autoprompt.Search(operators=["words"]), template="Text: {{ text }}\nLabel:")
-    assert result.selection is not None and (result.selection.holdout_rows > 0) == (rows == 150)
-    assert any(t.operator == "words.vocab" for t in result.trials) == (rows == 150)
