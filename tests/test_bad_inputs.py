@@ -334,7 +334,7 @@ CASES: list[Case] = [
       for name, argv in (("answer-pattern", lambda p: opt("--answer-pattern", p, "--data", "past_tense",
                                                             drop=("--data", "--input", "--target"))),
                          ("regex-metric", lambda p: opt("--metric", f"regex:{p}")))
-      for i, pattern in enumerate((r"(x+x+)+y", r"\b(\w+\s?)+$", r"(a|aa)+$"))],
+      for i, pattern in enumerate((r"(x+x+)+y", r"(.*)\s+(\w+)$", r"(a|aa)+$"))],
     Case("flag-unknown-model", opt("--model", "gpt9", drop=("--model",)), "gpt9"),
     Case("flag-dry-run-budget-too-small", opt("--dry-run", "--budget", "5", drop=("--budget",)), "--budget"),
     Case("flag-dry-run-budget-zero", opt("--dry-run", "--budget", "0", drop=("--budget",)), "budget must be"),
