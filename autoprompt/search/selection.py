@@ -81,6 +81,27 @@ def passes(base: Trial, challenger: Trial, holdout: Mapping[int, Sequence[Predic
     return p is not None and p <= LEVEL
 
 
+def _tested_rows(trial: Trial, holdout: Mapping[int, Sequence[Prediction] | None]) -> Sequence[Prediction]:
+    """The rows the test reads for ``trial``: its held-out predictions, else its search predictions."""
+    return holdout.get(trial.number) or trial.predictions
+
+
+def _tested_value(base: Trial, holdout: Mapping[int, Sequence[Prediction] | None]) -> str:
+    """What the test compares per row, in words: the Brier score where the rows carry a signal."""
+    if any(p.signal is not None for p in _tested_rows(base, holdout)):
+        return "each row's Brier score (the gold label's probability, not 0/1 accuracy)"
+    return "each row's score"
+
+
+def _brier_means(base: Trial, winner: Trial, holdout: Mapping[int, Sequence[Prediction] | None]) -> str:
+    """", Brier 0.61 -> 0.66" where the test compared Brier scores (which can rise while accuracy falls)."""
+    rows = [_tested_rows(t, holdout) for t in (base, winner)]
+    if not all(any(p.signal is not None for p in r) for r in rows):
+        return ""
+    before, after = (_mean([p.value for p in r]) for r in rows)
+    return f", Brier {before:.3f} -> {after:.3f}"
+
+
 def choose(base: Trial, chain: Sequence[Trial], holdout: Mapping[int, Sequence[Prediction] | None],
            holdout_rows: int) -> tuple[Trial, Selection]:
     """The last accepted step when it passes the test against the base, else the base."""
@@ -91,7 +112,7 @@ def choose(base: Trial, chain: Sequence[Trial], holdout: Mapping[int, Sequence[P
     scores = {t.number: _mean([p.score for p in t.predictions] + [p.score for p in holdout.get(t.number) or []])
               for t in [base, *checked]}
     held = {t.number: _mean([p.score for p in rows]) for t in [base, *checked] if (rows := holdout.get(t.number))}
-    tested = f"one-sided paired sign-flip test at level {LEVEL:g}"
+    tested = f"one-sided paired sign-flip test of {_tested_value(base, holdout)} at level {LEVEL:g}"
     where = (f"{holdout_rows} held-out rows no search decision read" if holdout_rows else
              f"the {base.n} search rows that selected it (too few rows to hold any out, so the level is not "
              "guaranteed)")
@@ -106,6 +127,7 @@ def choose(base: Trial, chain: Sequence[Trial], holdout: Mapping[int, Sequence[P
     else:
         how = (f"trial {winner.number} beat the start (trial {base.number}) on {where}"
                + (f": held-out score {held[base.number]:.3f} -> {held[winner.number]:.3f}" if held else "")
+               + _brier_means(base, winner, holdout)
                + f" ({tested}: p = {p:.3f})")
     return winner, Selection(base.number, winner.number, base.n, holdout_rows, how, scores, held,
                              tuple(t.number for t in checked), p_value=p)

@@ -35,7 +35,9 @@ def test_a_clear_gain_on_held_out_rows_wins_and_says_what_was_tested() -> None:
     assert selection.holdout_scores == {0: 0.5, 5: 0.8}
     assert selection.p_value is not None and selection.p_value <= LEVEL
     assert "trial 5 beat the start (trial 0) on 20 held-out rows no search decision read" in selection.how
-    assert "held-out score 0.500 -> 0.800" in selection.how and "sign-flip test at level 0.05" in selection.how
+    assert "held-out score 0.500 -> 0.800" in selection.how
+    assert "sign-flip test of each row's score at level 0.05" in selection.how
+    assert "Brier" not in selection.how   # no signal on these rows: the score itself was tested
 
 
 def test_search_rows_do_not_count_and_a_tie_or_a_loss_on_held_out_rows_falls_back() -> None:
@@ -52,6 +54,9 @@ def test_the_signal_decides_where_accuracy_ties() -> None:
     outcomes = [1.0, 0.0] * 10
     holdout = {0: rows(outcomes, [0.55, 0.45] * 10), 5: rows(outcomes, [0.8, 0.48] * 10)}
     assert passes(BASE, CLEAR, holdout)
+    _, selection = choose(BASE, [CLEAR], holdout, 20)   # the line names the tested value and shows it moving
+    assert "held-out score 0.500 -> 0.500, Brier 0.500 -> 0.640" in selection.how
+    assert "sign-flip test of each row's Brier score" in selection.how
     flat = {0: rows(outcomes), 5: rows(outcomes)}
     assert not passes(BASE, CLEAR, flat)
 
