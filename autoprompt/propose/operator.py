@@ -22,6 +22,9 @@ Contract:
   ``explore`` (multi-component jumps from TPE), ``words`` (label words), ``edit``
   (GrIPS-style phrase edits, no model) and ``rewrite`` (needs an optimizer model).
   ``build_operators(families)`` makes them.
+- ``reads_pool(operator)``: whether a move read the demonstration pool's rows beyond showing them;
+  ``carries_pool_reading(candidate, trials)``: whether a candidate carries what such a move put
+  into the run (the final check reads the pool rows a prompt does not show only when it does not).
 """
 
 from __future__ import annotations
@@ -46,6 +49,30 @@ if TYPE_CHECKING:
     from autoprompt.records.feedback import Feedback
 
 MAX_INSTRUCTION_CHARS = 600
+POOL_READERS = ("words.vocab", "rewrite.")  # moves that read pool rows beyond showing them (see ``reads_pool``)
+
+
+def reads_pool(operator: str) -> bool:
+    """Whether the move ``operator`` read the demonstration pool's rows beyond showing some as
+    demonstrations: ``words.vocab`` fits label words to the model's answers on them, ``rewrite``
+    shows some to the optimizer model."""
+    return operator.startswith(POOL_READERS)
+
+
+def carries_pool_reading(candidate: Candidate, trials: Sequence[Trial]) -> bool:
+    """Whether ``candidate`` carries what a move that read the pool (``reads_pool``) put into a
+    trial of ``trials``, by whichever route (that move's child, a later step, a merge): a label word
+    ``words.vocab`` introduced, or any written instruction once ``rewrite`` has run. Erring on the
+    safe side: the same word reached another way counts too."""
+    by_number = {t.number: t for t in trials}
+    for trial in (t for t in trials if reads_pool(t.operator)):
+        if trial.operator.startswith("rewrite.") and candidate.instruction:
+            return True
+        parent = by_number.get(trial.parent) if trial.parent is not None else None
+        introduced = set(trial.candidate.word_overrides) - set(parent.candidate.word_overrides if parent else ())
+        if introduced & set(candidate.word_overrides):
+            return True
+    return False
 
 
 @dataclass(frozen=True)

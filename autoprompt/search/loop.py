@@ -6,7 +6,10 @@ Contract:
   returns an ``OptimizationResult``; ``work()`` is a shared run's worker (search only).
 - Selection rows: the dev set plus the training rows outside the demonstration pool
   (``splits.selection_rows``); for refinement, every third row of each label is held out
-  (``selection_rows()``, from ``HOLDOUT_MIN_ROWS`` rows up) and only the final check reads it.
+  (``selection_rows()``, from ``HOLDOUT_MIN_ROWS`` rows up) and only the final check reads it,
+  with the demonstration pool's rows that neither of its two prompts shows, unless one of them
+  carries what a move that read the pool put there (``carries_pool_reading``): rows no search
+  decision read, so more of them make the check stronger at the same level.
 - A calibrated prompt's prior is its labels' mean probability over the inputs of the first
   ``CALIBRATION_ROWS`` search rows (batch calibration; their labels unread, the held-out and test
   rows never): the rows racing scores first, so the prior costs no call the race would not make.
@@ -33,9 +36,9 @@ from autoprompt.errors import BudgetExhausted
 from autoprompt.evaluate.evaluator import Evaluator
 from autoprompt.models.backend import Backend, limits_of, takes_messages
 from autoprompt.models.client import Client
-from autoprompt.prompts.compose import compose
+from autoprompt.prompts.compose import compose, pick_demos
 from autoprompt.prompts.prompt import Prompt
-from autoprompt.propose.operator import RefineContext
+from autoprompt.propose.operator import RefineContext, carries_pool_reading
 from autoprompt.propose.registry import build_operators
 from autoprompt.propose.space import SearchSpace
 from autoprompt.propose.tpe import quiet_optuna, tpe_sampler
@@ -209,7 +212,7 @@ class Optimizer:
         consistency = self.grading.consistency
         per_row = 1 + (consistency.samples if consistency and self.task.setup.kind is TaskKind.GENERATION else 0)
         per_row *= 2 if self.grading.metric.needs_model else 1
-        check = 2 * (len(held) * per_row + 4)
+        check = 2 * ((len(held) + len(self.task.setup.train)) * per_row + 4)  # the pool rows at most
         return min(check + len(search) * per_row + 4, self.spending.budget.calls // 5)
 
     def _strategy(self, racer: Racer, writer: Client | None) -> tuple[SearchStrategy, Callable[[], int]]:
@@ -295,9 +298,10 @@ class Optimizer:
             raise BudgetExhausted(f"the budget ran out before the starting prompt was scored on the "
                                   f"{len(racer.dev)} dev examples; raise --budget (or --max-tokens/--max-usd)")
         if state.base is not None:
-            base, holdout, before = state.base, self.selection_rows()[1], racer.evaluator.client.calls
+            base, before = state.base, racer.evaluator.client.calls
+            holdout, pool = self._check_rows([base, *state.chain[-1:]], trials)
             scores = self._holdout_scores(racer, [base, *state.chain[-1:]], holdout)
-            winner, selection = choose(base, state.chain, scores, len(holdout))
+            winner, selection = choose(base, state.chain, scores, len(holdout), pool)
             selection = replace(selection, calls=racer.evaluator.client.calls - before)
             LOG.info("the winner: %s", selection.how)
             return self._finalist(winner, racer), self._finalist(base, racer), selection
@@ -313,6 +317,17 @@ class Optimizer:
             trials[trial.number] = finished
         winner = max(completed(trials), key=lambda t: (t.score, t.number == 0, -t.prompt_chars, -t.number))
         return self._finalist(winner, racer), self._finalist(trials[0], racer), None
+
+    def _check_rows(self, finalists: Sequence[Trial], trials: Sequence[Trial]) -> tuple[list[Example], int]:
+        """The rows the final check reads, and how many of them are pool rows: the held-out rows, then
+        the demonstration pool's rows that no finalist shows, unless a finalist carries what a move
+        that read the pool put into ``trials`` (then, or with no held-out rows, the held-out rows alone)."""
+        held = self.selection_rows()[1]
+        if not held or any(carries_pool_reading(t.candidate, trials) for t in finalists):
+            return held, 0
+        shown = {ex.id for t in finalists for ex in pick_demos(self.task.setup, t.candidate)}
+        pool = [ex for ex in self.task.setup.train if ex.id not in shown]
+        return [*held, *pool], len(pool)
 
     def _holdout_scores(self, racer: Racer, finalists: list[Trial],
                         holdout: list[Example]) -> dict[int, list[Prediction] | None]:

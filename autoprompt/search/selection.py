@@ -1,11 +1,13 @@
 """Selection: which prompt the search returns, decided on rows no search decision read.
 
 Contract:
-- ``choose(base, chain, holdout, holdout_rows)`` returns the winning trial and a ``Selection``
+- ``choose(base, chain, holdout, holdout_rows, pool_rows=0)`` returns the winning trial and a ``Selection``
   record. ``base`` is the prompt the user gets for free (the chosen start, or the user's own
   template); ``chain`` the challengers refinement accepted after it, in order (each a step
   that beat its predecessor on the search rows); ``holdout`` each finalist's predictions on
-  the held-out rows by trial number (None where the budget ran out before they were scored).
+  the held-out rows by trial number (None where the budget ran out before they were scored);
+  ``pool_rows`` of the ``holdout_rows`` are demonstration-pool rows neither finalist shows (the
+  loop adds them when no move in the step's lineage read the pool), as unread as the rest.
 - One test decides, so the level holds for the whole run however many challengers the search
   tried: the last accepted step (the search's incumbent) replaces the base only when, on the
   held-out rows alone, a one-sided paired sign-flip test of its per-row selection values
@@ -47,11 +49,12 @@ class Selection:
     checked: tuple[int, ...] = ()
     calls: int = 0
     p_value: float | None = None
+    pool_rows: int = 0  # of ``holdout_rows``: demonstration-pool rows neither finalist shows
 
     def as_dict(self) -> dict[str, object]:
         return {"base": self.base, "winner": self.winner, "search_rows": self.search_rows,
-                "holdout_rows": self.holdout_rows, "how": self.how, "checked": list(self.checked),
-                "calls": self.calls, "p_value": self.p_value, "level": LEVEL,
+                "holdout_rows": self.holdout_rows, "pool_rows": self.pool_rows, "how": self.how,
+                "checked": list(self.checked), "calls": self.calls, "p_value": self.p_value, "level": LEVEL,
                 "scores": {str(k): v for k, v in self.scores.items()},
                 "holdout_scores": {str(k): v for k, v in self.holdout_scores.items()}}
 
@@ -103,7 +106,7 @@ def _brier_means(base: Trial, winner: Trial, holdout: Mapping[int, Sequence[Pred
 
 
 def choose(base: Trial, chain: Sequence[Trial], holdout: Mapping[int, Sequence[Prediction] | None],
-           holdout_rows: int) -> tuple[Trial, Selection]:
+           holdout_rows: int, pool_rows: int = 0) -> tuple[Trial, Selection]:
     """The last accepted step when it passes the test against the base, else the base."""
     last = chain[-1] if chain else None
     checked = [last] if last is not None and last.number in holdout else []
@@ -113,7 +116,8 @@ def choose(base: Trial, chain: Sequence[Trial], holdout: Mapping[int, Sequence[P
               for t in [base, *checked]}
     held = {t.number: _mean([p.score for p in rows]) for t in [base, *checked] if (rows := holdout.get(t.number))}
     tested = f"one-sided paired sign-flip test of {_tested_value(base, holdout)} at level {LEVEL:g}"
-    where = (f"{holdout_rows} held-out rows no search decision read" if holdout_rows else
+    pool = f" ({pool_rows} of them demonstration-pool rows neither prompt shows)" if pool_rows else ""
+    where = (f"{holdout_rows} held-out rows no search decision read{pool}" if holdout_rows else
              f"the {base.n} search rows that selected it (too few rows to hold any out, so the level is not "
              "guaranteed)")
     if holdout_rows and last is not None and p is None:
@@ -130,4 +134,4 @@ def choose(base: Trial, chain: Sequence[Trial], holdout: Mapping[int, Sequence[P
                + _brier_means(base, winner, holdout)
                + f" ({tested}: p = {p:.3f})")
     return winner, Selection(base.number, winner.number, base.n, holdout_rows, how, scores, held,
-                             tuple(t.number for t in checked), p_value=p)
+                             tuple(t.number for t in checked), p_value=p, pool_rows=pool_rows)

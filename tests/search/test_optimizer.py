@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -11,8 +12,10 @@ import pytest
 import autoprompt
 from autoprompt.errors import ConfigError, TemplateError
 from autoprompt.models.backend import FakeBackend
+from autoprompt.prompts.compose import pick_demos
+from autoprompt.records.candidate import Candidate
 from autoprompt.records.message import Message
-from autoprompt.records.trial import TrialState
+from autoprompt.records.trial import Trial, TrialState
 from autoprompt.search.assembly import build_optimizer
 from autoprompt.spec import Start, spec_from
 from tests.conftest import ChatAPIBackend, PricedAPIBackend
@@ -144,6 +147,37 @@ def test_held_out_rows_are_every_third_row_of_each_label(keyword_frame: pd.DataF
         total = sum(ex.target == label for ex in [*search, *held])
         assert sum(ex.target == label for ex in held) == total // 3 > 0
     assert {ex.id for ex in search}.isdisjoint(ex.id for ex in held)
+
+
+def test_the_final_check_adds_the_pool_rows_no_finalist_shows_unless_one_carries_a_pool_reading(
+        keyword_frame: pd.DataFrame) -> None:
+    """Pool rows no finalist shows were read by no search decision: the check takes them beside the
+    held-out rows. A finalist carrying label words ``words.vocab`` fit on the pool (directly or through
+    a merge), or a written instruction once ``rewrite`` ran, keeps the check to the held-out rows."""
+    optimizer = build_optimizer(spec_from({"data": keyword_frame, "inputs": "text", "target": "label",
+                                           "model": FakeBackend(), "budget": 400}, "test"))
+    _, held = optimizer.selection_rows()
+    setup = optimizer.task.setup
+    pool = list(setup.train)
+    base = Trial(0, Candidate("fields", n_demos=2), TrialState.COMPLETE, 0.5, (), 0, 0.0, 0)
+    step = replace(base, number=1, candidate=Candidate("fields", demo_ids=tuple(ex.id for ex in pool[:3])),
+                   operator="demos.hard", parent=0)
+    shown = {ex.id for t in (base, step) for ex in pick_demos(setup, t.candidate)}
+    rows, n = optimizer._check_rows([base, step], [base, step])
+    assert rows[:len(held)] == held and n == len(rows) - len(held) == len(pool) - len(shown) > 0
+    assert {ex.id for ex in rows[len(held):]} == {ex.id for ex in pool} - shown
+    vocab = replace(base, number=2, candidate=replace(base.candidate, word_overrides=(("yes", "sure"),)),
+                    operator="words.vocab", parent=0)
+    assert optimizer._check_rows([base, step], [base, step, vocab]) == (rows, n)  # its words are not carried
+    merged = replace(step, number=3, candidate=replace(step.candidate, word_overrides=(("yes", "sure"),)),
+                     operator="move.merge", parent=1)
+    assert optimizer._check_rows([base, merged], [base, step, vocab, merged]) == (held, 0)
+    written = replace(step, number=4, candidate=replace(step.candidate, instruction="Say yes or no."),
+                      operator="rewrite.opro", parent=1)
+    edited = replace(written, number=5, candidate=replace(written.candidate, instruction="Say yes, no."),
+                     operator="edit.delete", parent=4)
+    assert optimizer._check_rows([base, edited], [base, step, written, edited]) == (held, 0)
+
 
 
 def test_plain_skeletons_are_starts_and_the_best_is_the_base(keyword_frame: pd.DataFrame) -> None:

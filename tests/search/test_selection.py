@@ -38,6 +38,9 @@ def test_a_clear_gain_on_held_out_rows_wins_and_says_what_was_tested() -> None:
     assert "held-out score 0.500 -> 0.800" in selection.how
     assert "sign-flip test of each row's score at level 0.05" in selection.how
     assert "Brier" not in selection.how   # no signal on these rows: the score itself was tested
+    _, pooled = choose(BASE, [CLEAR], holdout, 20, pool_rows=6)
+    assert "on 20 held-out rows no search decision read (6 of them demonstration-pool rows neither prompt " \
+           "shows)" in pooled.how and pooled.as_dict()["pool_rows"] == 6 and selection.pool_rows == 0
 
 
 def test_search_rows_do_not_count_and_a_tie_or_a_loss_on_held_out_rows_falls_back() -> None:
