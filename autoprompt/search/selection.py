@@ -7,7 +7,8 @@ Contract:
   that beat its predecessor on the search rows); ``holdout`` each finalist's predictions on
   the held-out rows by trial number (None where the budget ran out before they were scored);
   ``pool_rows`` of the ``holdout_rows`` are demonstration-pool rows neither finalist shows (the
-  loop adds them when no move in the step's lineage read the pool), as unread as the rest.
+  loop adds them unless a finalist carries what a move that read the pool put into the run), as
+  unread as the rest.
 - One test decides, so the level holds for the whole run however many challengers the search
   tried: the last accepted step (the search's incumbent) replaces the base only when, on the
   held-out rows alone, a one-sided paired sign-flip test of its per-row selection values
