@@ -49,7 +49,8 @@ if TYPE_CHECKING:
     from autoprompt.records.feedback import Feedback
 
 MAX_INSTRUCTION_CHARS = 600
-POOL_READERS = ("words.vocab", "rewrite.")  # moves that read pool rows beyond showing them (see ``reads_pool``)
+REWRITE_MOVES = "rewrite."  # the optimizer model's moves, which show it pool rows
+POOL_READERS = ("words.vocab", REWRITE_MOVES)  # moves that read pool rows beyond showing them (``reads_pool``)
 
 
 def reads_pool(operator: str) -> bool:
@@ -66,7 +67,7 @@ def carries_pool_reading(candidate: Candidate, trials: Sequence[Trial]) -> bool:
     safe side: the same word reached another way counts too."""
     by_number = {t.number: t for t in trials}
     for trial in (t for t in trials if reads_pool(t.operator)):
-        if trial.operator.startswith("rewrite.") and candidate.instruction:
+        if trial.operator.startswith(REWRITE_MOVES) and candidate.instruction:
             return True
         parent = by_number.get(trial.parent) if trial.parent is not None else None
         introduced = set(trial.candidate.word_overrides) - set(parent.candidate.word_overrides if parent else ())

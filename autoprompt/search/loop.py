@@ -299,8 +299,9 @@ class Optimizer:
                                   f"{len(racer.dev)} dev examples; raise --budget (or --max-tokens/--max-usd)")
         if state.base is not None:
             base, before = state.base, racer.evaluator.client.calls
-            holdout, pool = self._check_rows([base, *state.chain[-1:]], trials)
-            scores = self._holdout_scores(racer, [base, *state.chain[-1:]], holdout)
+            finalists = [base, *state.chain[-1:]]
+            holdout, pool = self._check_rows(finalists, trials)
+            scores = self._holdout_scores(racer, finalists, holdout)
             winner, selection = choose(base, state.chain, scores, len(holdout), pool)
             selection = replace(selection, calls=racer.evaluator.client.calls - before)
             LOG.info("the winner: %s", selection.how)

@@ -90,9 +90,14 @@ def _tested_rows(trial: Trial, holdout: Mapping[int, Sequence[Prediction] | None
     return holdout.get(trial.number) or trial.predictions
 
 
+def _signalled(rows: Sequence[Prediction]) -> bool:
+    """Whether the rows carry a selection signal (a label's Brier score) the test compared."""
+    return any(p.signal is not None for p in rows)
+
+
 def _tested_value(base: Trial, holdout: Mapping[int, Sequence[Prediction] | None]) -> str:
     """What the test compares per row, in words: the Brier score where the rows carry a signal."""
-    if any(p.signal is not None for p in _tested_rows(base, holdout)):
+    if _signalled(_tested_rows(base, holdout)):
         return "each row's Brier score (the gold label's probability, not 0/1 accuracy)"
     return "each row's score"
 
@@ -100,7 +105,7 @@ def _tested_value(base: Trial, holdout: Mapping[int, Sequence[Prediction] | None
 def _brier_means(base: Trial, winner: Trial, holdout: Mapping[int, Sequence[Prediction] | None]) -> str:
     """", Brier 0.61 -> 0.66" where the test compared Brier scores (which can rise while accuracy falls)."""
     rows = [_tested_rows(t, holdout) for t in (base, winner)]
-    if not all(any(p.signal is not None for p in r) for r in rows):
+    if not all(_signalled(r) for r in rows):
         return ""
     before, after = (_mean([p.value for p in r]) for r in rows)
     return f", Brier {before:.3f} -> {after:.3f}"

@@ -179,7 +179,6 @@ def test_the_final_check_adds_the_pool_rows_no_finalist_shows_unless_one_carries
     assert optimizer._check_rows([base, edited], [base, step, written, edited]) == (held, 0)
 
 
-
 def test_plain_skeletons_are_starts_and_the_best_is_the_base(keyword_frame: pd.DataFrame) -> None:
     result = run(keyword_frame, template=None, budget=600)
     starts = [t for t in result.trials if t.operator == "start"]
