@@ -266,13 +266,13 @@ def markdown(results: dict[str, Any], budget: int, minutes: float) -> str:
                          f"{_shown(row['balanced_gap'])} | {_shown(row['dev_gap'], row['dev_floor'])} | "
                          f"{row['lost']} |")
         if per_task:
-            mean = {k: _mean(known) if (known := [r[k] for r in per_task if r[k] is not None]) else None
-                    for k in ("bar", "start", "winner", "step", "gap", "balanced_gap", "dev_gap", "gap_floor",
-                              "dev_floor")}
+            mean = {k: _mean([r[k] for r in per_task]) for k in ("bar", "start", "winner", "step")}
+            gaps = {k: _mean(known) if (known := [r[k] for r in per_task if r[k] is not None]) else None
+                    for k in ("gap", "balanced_gap", "dev_gap", "gap_floor", "dev_floor")}
             lines.append(f"| {mode} | **all** | | {mean['bar']:.3f} | {mean['start']:.3f} | **{mean['winner']:.3f}** | "
                          f"{mean['step']:+.3f} | {mean['winner'] - mean['bar']:+.3f} | "
-                         f"{_shown(mean['gap'], mean['gap_floor'])} | {_shown(mean['balanced_gap'])} | "
-                         f"{_shown(mean['dev_gap'], mean['dev_floor'])} | "
+                         f"{_shown(gaps['gap'], gaps['gap_floor'])} | {_shown(gaps['balanced_gap'])} | "
+                         f"{_shown(gaps['dev_gap'], gaps['dev_floor'])} | "
                          f"{sum(r['lost'] for r in per_task)} |")
     lines += ["", "How each winner was chosen:"]
     for task, result in results["tasks"].items():
