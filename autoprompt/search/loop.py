@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import os
 import random
 import time
@@ -209,11 +210,15 @@ class Optimizer:
         search, held = self.selection_rows()
         if not held:
             return 0
-        consistency = self.grading.consistency
-        per_row = 1 + (consistency.samples if consistency and self.task.setup.kind is TaskKind.GENERATION else 0)
-        per_row *= 2 if self.grading.metric.needs_model else 1
+        per_row = self._calls_per_row()
         check = 2 * ((len(held) + len(self.task.setup.train)) * per_row + 4)  # the pool rows at most
         return min(check + len(search) * per_row + 4, self.spending.budget.calls // 5)
+
+    def _calls_per_row(self) -> int:
+        """Model calls one prompt spends on one row: its answer, its samples, and their judge calls."""
+        consistency = self.grading.consistency
+        per_row = 1 + (consistency.samples if consistency and self.task.setup.kind is TaskKind.GENERATION else 0)
+        return per_row * (2 if self.grading.metric.needs_model else 1)
 
     def _strategy(self, racer: Racer, writer: Client | None) -> tuple[SearchStrategy, Callable[[], int]]:
         """The strategy, and the calls it keeps back for the end: the component search's top
@@ -300,7 +305,7 @@ class Optimizer:
         if state.base is not None:
             base, before = state.base, racer.evaluator.client.calls
             finalists = [base, *state.chain[-1:]]
-            holdout, pool = self._check_rows(finalists, trials)
+            holdout, pool = self._check_rows(finalists, trials, racer.evaluator.client.budget.remaining)
             scores = self._holdout_scores(racer, finalists, holdout)
             winner, selection = choose(base, state.chain, scores, len(holdout), pool)
             selection = replace(selection, calls=racer.evaluator.client.calls - before)
@@ -319,15 +324,21 @@ class Optimizer:
         winner = max(completed(trials), key=lambda t: (t.score, t.number == 0, -t.prompt_chars, -t.number))
         return self._finalist(winner, racer), self._finalist(trials[0], racer), None
 
-    def _check_rows(self, finalists: Sequence[Trial], trials: Sequence[Trial]) -> tuple[list[Example], int]:
+    def _check_rows(self, finalists: Sequence[Trial], trials: Sequence[Trial],
+                    remaining: float = math.inf) -> tuple[list[Example], int]:
         """The rows the final check reads, and how many of them are pool rows: the held-out rows, then
-        the demonstration pool's rows that no finalist shows, unless a finalist carries what a move
-        that read the pool put into ``trials`` (then, or with no held-out rows, the held-out rows alone)."""
+        the demonstration pool's rows that no finalist shows, as many as the ``remaining`` calls pay for
+        (every finalist on each row, with a few calls to spare for its calibration), unless a finalist
+        carries what a move that read the pool put into ``trials`` (then, or with no held-out rows, the
+        held-out rows alone). The rows are cut in the pool's own order, whatever their scores."""
         held = self.selection_rows()[1]
         if not held or any(carries_pool_reading(t.candidate, trials) for t in finalists):
             return held, 0
         shown = {ex.id for t in finalists for ex in pick_demos(self.task.setup, t.candidate)}
         pool = [ex for ex in self.task.setup.train if ex.id not in shown]
+        if not math.isinf(remaining):
+            rows_paid = int((remaining - 4 * len(finalists)) // (len(finalists) * self._calls_per_row()))
+            pool = pool[:max(0, rows_paid - len(held))]
         return [*held, *pool], len(pool)
 
     def _holdout_scores(self, racer: Racer, finalists: list[Trial],

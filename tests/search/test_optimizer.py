@@ -166,6 +166,13 @@ def test_the_final_check_adds_the_pool_rows_no_finalist_shows_unless_one_carries
     rows, n = optimizer._check_rows([base, step], [base, step])
     assert rows[:len(held)] == held and n == len(rows) - len(held) == len(pool) - len(shown) > 0
     assert {ex.id for ex in rows[len(held):]} == {ex.id for ex in pool} - shown
+    bare = [replace(base, candidate=Candidate("fields")), replace(step, candidate=Candidate("fields", calibrate=True))]
+    every, n_every = optimizer._check_rows(bare, bare)  # no demonstrations shown: the whole pool
+    assert n_every == len(pool) > 3
+    paid_for = 2 * (len(held) + 3) + 2 * 4   # both finalists on the held-out rows and 3 pool rows, 4 calls each spare
+    assert optimizer._check_rows(bare, bare, paid_for) == (every[:len(held) + 3], 3)  # as many as the budget pays
+    assert optimizer._check_rows(bare, bare, paid_for - 1) == (every[:len(held) + 2], 2)
+    assert optimizer._check_rows(bare, bare, len(held)) == (held, 0)  # too few calls even for the held-out rows
     vocab = replace(base, number=2, candidate=replace(base.candidate, word_overrides=(("yes", "sure"),)),
                     operator="words.vocab", parent=0)
     assert optimizer._check_rows([base, step], [base, step, vocab]) == (rows, n)  # its words are not carried
