@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -118,9 +119,11 @@ def run_search(task: dict[str, Any], seed: int, budget: int, out: Path) -> dict[
 
 
 def run_cli(command: list[str]) -> tuple[float, str]:
-    """Run a user's command; its seconds, and its last error line ("" when it succeeded)."""
+    """Run a user's command with the code of this checkout (first on ``PYTHONPATH``, whichever checkout
+    the environment installed); its seconds, and its last error line ("" when it succeeded)."""
     started = time.monotonic()
-    finished = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    finished = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": path})
     seconds = time.monotonic() - started
     if finished.returncode != 0:
         return seconds, (finished.stderr.strip().splitlines() or [f"exit {finished.returncode}"])[-1]

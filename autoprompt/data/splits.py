@@ -1,7 +1,7 @@
 """Splits of a dataset: ``split`` (train/dev/test, seeded and stratified by label), ``without_leaks`` and
 ``unique_rows`` (no input scored twice), ``selection_rows`` (the demonstration pool and the rows that score
-candidates, interleaved by label so every prefix is balanced) and ``hold_out`` (every third row of each
-label set aside for a final check). Deterministic for a seed.
+candidates, interleaved by label so every prefix is balanced), ``hold_out`` (every third row of each
+label set aside for a final check) and ``label_shares`` (the label mix of some rows). Deterministic for a seed.
 
 Imports the errors, the records and ``dataset``.
 """
@@ -106,6 +106,14 @@ def selection_rows(train: Dataset, dev: Dataset, *, seed: int = 0, pool: float =
         extra = [Example(f"train-{ex.id}", ex.inputs, ex.target) for ex in extra]
     rng.shuffle(kept)
     return train.subset(kept), dev.subset(interleave_by_label([*dev.examples, *extra], classification, rng))
+
+
+def label_shares(examples: Sequence[Example]) -> dict[str, float]:
+    """Each label's share of ``examples`` (their targets), in order of first appearance."""
+    counts: dict[str, int] = {}
+    for ex in examples:
+        counts[ex.target] = counts.get(ex.target, 0) + 1
+    return {label: n / len(examples) for label, n in counts.items()}
 
 
 def interleave_by_label(examples: Sequence[Example], classification: bool, rng: random.Random) -> list[Example]:

@@ -5,7 +5,9 @@ Contract:
   calibrated copy: each label's mean probability over ``calibration_inputs``, the task's own inputs
   with their labels unread (batch calibration, Zhou et al., 2024), or without them over content-free
   inputs (contextual calibration, Zhao et al., 2021). One scoring call per input, cached like any
-  other, so inputs the uncalibrated prompt was already scored on cost nothing.
+  other, so inputs the uncalibrated prompt was already scored on cost nothing. With ``label_shares``
+  (each label's share of the task's labelled rows) uneven, each mean is divided by its label's share
+  as well: the calibrated answers then follow the rows' label mix rather than an even one.
 - ``predict(prompt, example)`` returns a ``Prediction``: the output (a label or
   generated text), its metric score, the judge's reason when the metric has one, and
   whether it failed. A request that fails on its own (``ExampleFailed``) is a failed
@@ -63,20 +65,23 @@ class Evaluator:
 
     def __init__(self, client: Client, metric: Metric, kind: TaskKind, *,
                  consistency: Consistency | None = None, judge_client: Client | None = None,
-                 calibration_inputs: Sequence[Mapping[str, str]] = ()) -> None:
+                 calibration_inputs: Sequence[Mapping[str, str]] = (),
+                 label_shares: Mapping[str, float] | None = None) -> None:
         self.client = client
         self.metric = metric
         self.kind = kind
         self.consistency = consistency
         self.judge_client = judge_client
         self.calibration_inputs = calibration_inputs
+        self.label_shares = label_shares
 
     def prepare(self, prompt: Prompt) -> Prompt:
         if not prompt.calibrate or prompt.calibration is not None or self.kind is not TaskKind.CLASSIFICATION:
             return prompt
         labels = list(prompt.continuations())
         scored = self._label_scores(prompt, self._calibration_requests(prompt))
-        return replace(prompt, calibration=calibration_from([dict(zip(labels, scores)) for scores in scored]))
+        return replace(prompt, calibration=calibration_from([dict(zip(labels, scores)) for scores in scored],
+                                                            self.label_shares))
 
     def _calibration_requests(self, prompt: Prompt) -> list[str | Conversation]:
         """The prompt over the task's own inputs (those it cannot render left out), or over

@@ -153,12 +153,20 @@ def normalize(logprobs: Mapping[str, float]) -> dict[str, float]:
     return {k: v / total for k, v in exps.items()}
 
 
-def calibration_from(content_free: Sequence[Mapping[str, float]]) -> dict[str, float]:
+def calibration_from(content_free: Sequence[Mapping[str, float]],
+                     shares: Mapping[str, float] | None = None) -> dict[str, float]:
     """Average label probabilities over the scored inputs: the task's own (batch calibration, Zhou et al.,
-    2024) or content-free ones (contextual calibration, Zhao et al., 2021)."""
+    2024) or content-free ones (contextual calibration, Zhao et al., 2021). Dividing by them makes every
+    label as likely as another on average. With ``shares``, each label's share of the task's labelled
+    rows, each average is also divided by its label's share when the shares are uneven, so the
+    calibrated answers come out in the rows' own label mix (the prior correction of Saerens et al.,
+    2002); even shares, or shares missing a label, leave the averages as they are."""
     probs = [normalize(lp) for lp in content_free]
     labels = list(probs[0])
-    return {label: sum(p[label] for p in probs) / len(probs) for label in labels}
+    means = {label: sum(p[label] for p in probs) / len(probs) for label in labels}
+    if not shares or any(shares.get(label, 0.0) <= 0.0 for label in labels) or len({shares[k] for k in labels}) == 1:
+        return means
+    return {label: means[label] / shares[label] for label in labels}
 
 
 def probabilities(logprobs: Mapping[str, float], calibration: Mapping[str, float] | None = None) -> dict[str, float]:

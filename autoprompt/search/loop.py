@@ -13,6 +13,8 @@ Contract:
 - A calibrated prompt's prior is its labels' mean probability over the inputs of the first
   ``CALIBRATION_ROWS`` search rows (batch calibration; their labels unread, the held-out and test
   rows never): the rows racing scores first, so the prior costs no call the race would not make.
+  Each mean is divided by its label's share of the demonstration pool and search rows when those
+  shares are uneven (a task whose labels are not evenly mixed: the calibrated answers keep its mix).
 - The search stops when the budget (less what the final step keeps back) is spent or a callback
   says so. Then the winner is picked (refinement: the base, or the last accepted step when it
   passes ``selection.choose``'s test on the held-out rows; the component search: the best after
@@ -32,7 +34,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from autoprompt.data.splits import hold_out
+from autoprompt.data.splits import hold_out, label_shares
 from autoprompt.errors import BudgetExhausted
 from autoprompt.evaluate.evaluator import Evaluator
 from autoprompt.models.backend import Backend, limits_of, takes_messages
@@ -191,7 +193,9 @@ class Optimizer:
             metric = metric.bind(judge)
         search, _ = self.selection_rows()
         return Evaluator(client, metric, self.task.setup.kind, consistency=self.grading.consistency, judge_client=judge,
-                         calibration_inputs=[ex.inputs for ex in search[:CALIBRATION_ROWS]])
+                         calibration_inputs=[ex.inputs for ex in search[:CALIBRATION_ROWS]],
+                         label_shares=label_shares([*self.task.setup.train, *search])
+                         if self.task.setup.kind is TaskKind.CLASSIFICATION else None)
 
     def _calibrated_pruned_starts(self) -> int:
         """How many pruned starts get a calibrated copy: as many as a tenth of the budget pays for, each

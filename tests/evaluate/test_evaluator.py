@@ -16,6 +16,7 @@ from autoprompt.models.budget import Budget
 from autoprompt.models.cache import MemoryCache
 from autoprompt.models.client import Client
 from autoprompt.prompts.compose import compose
+from autoprompt.prompts.prompt import Prompt
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.example import Example
 from autoprompt.records.message import Conversation
@@ -184,3 +185,27 @@ def test_calibration_divides_by_the_mean_label_probabilities_over_the_tasks_own_
     before = client.calls
     evaluator.evaluate(calibrated, rows[:6])
     assert client.calls == before  # the rows the prior read cost nothing more when scored
+
+
+def test_uneven_label_shares_divide_the_calibration_prior_and_even_ones_change_nothing(task) -> None:  # type: ignore[no-untyped-def]
+    """The prior correction (Saerens et al., 2002): each label's mean probability over the inputs is divided
+    by its share of the labelled rows, so calibrated answers follow the rows' mix; even shares (the
+    16-shot suites), or shares that miss a label, leave batch calibration exactly as it was."""
+    prompt = compose(Candidate("instruction", calibrate=True), task.setup)
+    rows = list(task.data.dev.examples)
+    labels = list(prompt.continuations())
+
+    def prepared(shares: dict[str, float] | None) -> Prompt:
+        return Evaluator(Client(FakeBackend()), get_metric("accuracy"), task.setup.kind,
+                         calibration_inputs=[r.inputs for r in rows], label_shares=shares).prepare(prompt)
+
+    plain = prepared(None)
+    assert prepared({k: 1 / len(labels) for k in labels}).calibration == plain.calibration
+    assert prepared({labels[0]: 1.0}).calibration == plain.calibration
+    skewed = {k: (0.8 if i == 0 else 0.2 / (len(labels) - 1)) for i, k in enumerate(labels)}
+    assert prepared(skewed).calibration == pytest.approx({k: plain.calibration[k] / skewed[k] for k in labels})
+    client = Client(FakeBackend())
+    evaluator = Evaluator(client, get_metric("accuracy"), task.setup.kind)
+    answers = {name: [p.output for p in evaluator.evaluate(chosen, rows)]
+               for name, chosen in (("even", plain), ("skewed", prepared(skewed)))}
+    assert answers["skewed"].count(labels[0]) > answers["even"].count(labels[0])

@@ -12,6 +12,7 @@ import pytest
 import autoprompt
 from autoprompt.errors import ConfigError, TemplateError
 from autoprompt.models.backend import FakeBackend
+from autoprompt.models.client import Client
 from autoprompt.prompts.compose import pick_demos
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.message import Message
@@ -147,6 +148,23 @@ def test_held_out_rows_are_every_third_row_of_each_label(keyword_frame: pd.DataF
         total = sum(ex.target == label for ex in [*search, *held])
         assert sum(ex.target == label for ex in held) == total // 3 > 0
     assert {ex.id for ex in search}.isdisjoint(ex.id for ex in held)
+
+
+def test_calibration_keeps_the_label_mix_of_the_pool_and_search_rows(keyword_frame: pd.DataFrame) -> None:
+    """The evaluator's label shares are those of the rows the search may read (pool and search rows,
+    not the held-out ones): uneven here, even on the balanced frame."""
+    yes = keyword_frame[keyword_frame.label == "yes"]
+    skewed = pd.concat([keyword_frame, yes.assign(text=yes.text + " again")], ignore_index=True)
+    shares = {}
+    for name, frame in (("skewed", skewed), ("even", keyword_frame)):
+        optimizer = build_optimizer(spec_from({"data": frame, "inputs": "text", "target": "label",
+                                               "model": FakeBackend(), "budget": 400}, "test"))
+        search, held = optimizer.selection_rows()
+        seen = [*optimizer.task.setup.train, *search]
+        shares[name] = optimizer.evaluator(Client(FakeBackend())).label_shares
+        assert held and shares[name] == {label: sum(ex.target == label for ex in seen) / len(seen)
+                                         for label in ("yes", "no", "maybe")}
+    assert shares["skewed"]["yes"] > 0.45 and len(set(shares["even"].values())) == 1
 
 
 def test_the_final_check_adds_the_pool_rows_no_finalist_shows_unless_one_carries_a_pool_reading(
