@@ -42,7 +42,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from suite import COMMIT, manifest, run_cli  # noqa: E402
+from suite import COMMIT, _mean, manifest, run_cli  # noqa: E402
 
 from autoprompt.evaluate.evaluator import Evaluator  # noqa: E402
 from autoprompt.evaluate.registry import get_metric  # noqa: E402
@@ -185,10 +185,6 @@ def markdown(results: dict[str, Any], budget: int, minutes: float) -> str:
             if run.get("how"):
                 lines.append(f"- {name} (code {commit}): {run['how']}")
     return "\n".join(lines) + "\n"
-
-
-def _mean(values: list[float]) -> float:
-    return sum(values) / len(values) if values else 0.0
 
 
 def main() -> None:

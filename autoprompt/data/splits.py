@@ -110,10 +110,7 @@ def selection_rows(train: Dataset, dev: Dataset, *, seed: int = 0, pool: float =
 
 def label_shares(examples: Sequence[Example]) -> dict[str, float]:
     """Each label's share of ``examples`` (their targets), in order of first appearance."""
-    counts: dict[str, int] = {}
-    for ex in examples:
-        counts[ex.target] = counts.get(ex.target, 0) + 1
-    return {label: n / len(examples) for label, n in counts.items()}
+    return {label: len(group) / len(examples) for label, group in _by_label(examples, True).items()}
 
 
 def interleave_by_label(examples: Sequence[Example], classification: bool, rng: random.Random) -> list[Example]:

@@ -67,6 +67,7 @@ from autoprompt.spec import RunSpec
 
 LOG = logging.getLogger("autoprompt.search")
 HOLDOUT_MIN_ROWS = 30  # below this, refinement checks its winner on the search rows alone
+CHECK_SPARE_CALLS = 4  # per finalist, kept for the final check beyond its rows (a calibration's odd request)
 CALIBRATION_ROWS = 32  # the first search rows (racing's first rungs), whose inputs set a calibrated prompt's prior
 ACCEPT_CONFIDENCE = 0.9  # one-sided paired-bootstrap confidence a challenger needs to replace the incumbent
 
@@ -215,7 +216,7 @@ class Optimizer:
         if not held:
             return 0
         per_row = self._calls_per_row()
-        check = 2 * ((len(held) + len(self.task.setup.train)) * per_row + 4)  # the pool rows at most
+        check = 2 * ((len(held) + len(self.task.setup.train)) * per_row + CHECK_SPARE_CALLS)  # the pool rows at most
         return min(check + len(search) * per_row + 4, self.spending.budget.calls // 5)
 
     def _calls_per_row(self) -> int:
@@ -341,7 +342,8 @@ class Optimizer:
         shown = {ex.id for t in finalists for ex in pick_demos(self.task.setup, t.candidate)}
         pool = [ex for ex in self.task.setup.train if ex.id not in shown]
         if not math.isinf(remaining):
-            rows_paid = int((remaining - 4 * len(finalists)) // (len(finalists) * self._calls_per_row()))
+            spendable = remaining - CHECK_SPARE_CALLS * len(finalists)
+            rows_paid = int(spendable // (len(finalists) * self._calls_per_row()))
             pool = pool[:max(0, rows_paid - len(held))]
         return [*held, *pool], len(pool)
 
