@@ -333,7 +333,8 @@ class Optimizer:
                     remaining: float = math.inf) -> tuple[list[Example], int]:
         """The rows the final check reads, and how many of them are pool rows: the held-out rows, then
         the demonstration pool's rows that no finalist shows, as many as the ``remaining`` calls pay for
-        (every finalist on each row, with a few calls to spare for its calibration), unless a finalist
+        (each distinct request on each row: a calibrated finalist and its raw prompt send the same ones;
+        with a few calls to spare for a calibration), unless a finalist
         carries what a move that read the pool put into ``trials`` (then, or with no held-out rows, the
         held-out rows alone). The rows are cut in the pool's own order, whatever their scores."""
         held = self.selection_rows()[1]
@@ -342,8 +343,9 @@ class Optimizer:
         shown = {ex.id for t in finalists for ex in pick_demos(self.task.setup, t.candidate)}
         pool = [ex for ex in self.task.setup.train if ex.id not in shown]
         if not math.isinf(remaining):
+            asking = {replace(t.candidate, calibrate=False) for t in finalists}  # calibrated: as its raw prompt
             spendable = remaining - CHECK_SPARE_CALLS * len(finalists)
-            rows_paid = int(spendable // (len(finalists) * self._calls_per_row()))
+            rows_paid = int(spendable // (len(asking) * self._calls_per_row()))
             pool = pool[:max(0, rows_paid - len(held))]
         return [*held, *pool], len(pool)
 

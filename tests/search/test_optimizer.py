@@ -187,10 +187,13 @@ def test_the_final_check_adds_the_pool_rows_no_finalist_shows_unless_one_carries
     bare = [replace(base, candidate=Candidate("fields")), replace(step, candidate=Candidate("fields", calibrate=True))]
     every, n_every = optimizer._check_rows(bare, bare)  # no demonstrations shown: the whole pool
     assert n_every == len(pool) > 3
-    paid_for = 2 * (len(held) + 3) + 2 * 4   # both finalists on the held-out rows and 3 pool rows, 4 calls each spare
-    assert optimizer._check_rows(bare, bare, paid_for) == (every[:len(held) + 3], 3)  # as many as the budget pays
+    paid_for = (len(held) + 3) + 2 * 4  # the held-out rows and 3 pool rows, asked once for a prompt and its
+    assert optimizer._check_rows(bare, bare, paid_for) == (every[:len(held) + 3], 3)  # calibrated copy; 4 spare each
     assert optimizer._check_rows(bare, bare, paid_for - 1) == (every[:len(held) + 2], 2)
     assert optimizer._check_rows(bare, bare, len(held)) == (held, 0)  # too few calls even for the held-out rows
+    two = [bare[0], replace(bare[1], candidate=Candidate("question"))]  # two prompts: two requests per row
+    assert optimizer._check_rows(two, two, 2 * (len(held) + 3) + 2 * 4) == (every[:len(held) + 3], 3)
+    assert optimizer._check_rows(two, two, 2 * (len(held) + 3) + 2 * 4 - 1) == (every[:len(held) + 2], 2)
     vocab = replace(base, number=2, candidate=replace(base.candidate, word_overrides=(("yes", "sure"),)),
                     operator="words.vocab", parent=0)
     assert optimizer._check_rows([base, step], [base, step, vocab]) == (rows, n)  # its words are not carried
