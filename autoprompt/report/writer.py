@@ -160,6 +160,8 @@ def summary_lines(run: RunRecord) -> list[str]:
     if test:
         held = f" (held-out rows: {dev['holdout']:.3f})" if dev.get("holdout") is not None else ""
         lines.append(f"dev-to-test gap of the winner: {dev.get('score', 0) - test['winner']:+.3f}{held}")
+    if test and constant_line(test.get("constant")):
+        lines.append(constant_line(test.get("constant")))
     spends = production_spends(test)
     if spends:
         lines.append(production_line(*spends))
@@ -231,6 +233,22 @@ def production_line(start: Spend, winner: Spend) -> str:
     ratio = f" ({winner.per_call / start.per_call:.2f}x the tokens)" if start.per_call else ""
     unpriced = "" if start.usd or winner.usd else "; no price for this model (--price sets one)"
     return f"per production call: start {cost(start)} -> winner {cost(winner)}{ratio}{unpriced}"
+
+
+def constant_line(constant: Any) -> str:
+    """The test line for always answering the commonest label (``TestReport.as_dict()["constant"]``), or ""
+    when there is none or it is not what autoprompt writes."""
+    if not isinstance(constant, dict) or not isinstance(constant.get("label"), str):
+        return ""
+    ci = constant.get("difference_ci")
+    found = [constant.get(key) for key in ("share", "score", "difference")] + (ci if isinstance(ci, list) else [])
+    numbers = [float(v) for v in found if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if len(found) != 5 or len(numbers) != 5:
+        return ""
+    share, score, difference, low, high = numbers
+    verdict = "; the winner does not beat it" if difference <= 0 else ""
+    return (f"always answering {constant['label']!r} (the commonest label of the labelled rows, {share:.0%} of "
+            f"them) on test: {score:.3f}; winner minus it {difference:+.3f} [{low:+.3f}, {high:+.3f}]{verdict}")
 
 
 def diff_markdown(pieces: Sequence[tuple[str, str]]) -> str:

@@ -372,8 +372,18 @@ class Optimizer:
             return None, []
         evaluator = self.evaluator(self.spending.client(self.backend))
         LOG.info("scoring the start and the winner on the %d test rows", len(test))
-        report = score_test_set(evaluator, baseline.prompt, best.prompt, test, seed=self.seed, scoring=self.scoring)
+        report = score_test_set(evaluator, baseline.prompt, best.prompt, test, seed=self.seed, scoring=self.scoring,
+                                commonest=self._commonest_label())
         return report, [c for c in (evaluator.client, evaluator.judge_client) if c is not None]
+
+    def _commonest_label(self) -> tuple[str, float] | None:
+        """For labels graded without a model: the commonest label of the training and dev rows (the first to
+        appear, on a tie) and its share of them."""
+        if self.task.setup.kind is not TaskKind.CLASSIFICATION or self.grading.metric.needs_model:
+            return None
+        shares = label_shares([*self.task.data.train.examples, *self.task.data.dev.examples])
+        label = max(shares, key=lambda name: shares[name]) if shares else None
+        return None if label is None else (label, shares[label])
 
 
 def _improvements(trials: Sequence[Trial]) -> tuple[int, ...]:

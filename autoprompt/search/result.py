@@ -3,7 +3,8 @@
 Contract:
 - ``Finalist``: a candidate with its composed (calibrated) prompt and full-dev score.
 - ``TestReport``: starting prompt and winner scored once each on the test set, with
-  95% bootstrap intervals and the paired difference.
+  95% bootstrap intervals and the paired difference; for labels, ``Constant``: always answering the
+  commonest label, and the winner's paired difference against that.
 - ``OptimizationResult``: ``.best``, ``.baseline``, ``.trials``, ``.test``,
   ``.leaderboard`` (a pandas DataFrame, one row per distinct candidate), ``.history``
   (a DataFrame of every trial, with each choice as a column), ``.study`` (the Optuna
@@ -45,7 +46,7 @@ from autoprompt.records.interval import Interval
 from autoprompt.records.prediction import Prediction
 from autoprompt.records.trial import Trial, TrialState, leaderboard_order, trial_record
 from autoprompt.records.usage import Spend
-from autoprompt.report.writer import production_line
+from autoprompt.report.writer import constant_line, production_line
 from autoprompt.search.run_report import write_report
 from autoprompt.search.selection import Selection
 from autoprompt.version import __version__
@@ -66,6 +67,21 @@ class Finalist:
 
 
 @dataclass(frozen=True)
+class Constant:
+    """Always answering one label on the test set: the label (the commonest of the labelled rows), its share
+    of those rows, the score it gets, and the winner's paired difference against it."""
+
+    label: str
+    share: float
+    score: float
+    difference: Interval
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "share": self.share, "score": self.score, "difference": self.difference.estimate,
+                "difference_ci": [self.difference.low, self.difference.high]}
+
+
+@dataclass(frozen=True)
 class TestReport:
     """Start and winner on the held-out test set."""
 
@@ -79,6 +95,7 @@ class TestReport:
     winner_predictions: tuple[Prediction, ...]
     baseline_spend: Spend = field(default_factory=Spend)  # the model's answers on test (a judge's apart)
     winner_spend: Spend = field(default_factory=Spend)
+    constant: Constant | None = None  # labels: always answering the commonest one, the floor a prompt must clear
 
     def consistency(self) -> tuple[float, float] | None:
         """Mean agreement of sampled answers (start, winner), when it was measured."""
@@ -97,6 +114,7 @@ class TestReport:
             "difference": self.difference.estimate,
             "difference_ci": [self.difference.low, self.difference.high],
             "production": {"start": self.baseline_spend.as_dict(), "winner": self.winner_spend.as_dict()},
+            **({"constant": self.constant.as_dict()} if self.constant else {}),
         }
 
     def production(self) -> str:
@@ -181,6 +199,8 @@ class OptimizationResult:
             lines.append(f"dev-to-test gap of the winner: {self.best.dev_score - self.test.winner_score:+.3f}"
                          + (f" (held-out rows: {self.selection.holdout_scores[self.best.trial_number]:.3f})"
                             if self.selection and self.best.trial_number in self.selection.holdout_scores else ""))
+            if self.test.constant:
+                lines.append(constant_line(self.test.constant.as_dict()))
             if self.test.baseline_spend.tokens and self.test.winner_spend.tokens:  # usage known for both
                 lines.append(self.test.production())
             agreement = self.test.consistency()

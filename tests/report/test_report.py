@@ -205,6 +205,20 @@ def test_a_thousand_row_free_text_report_lists_every_row_and_stays_under_two_meg
     assert len(page) < 2_000_000 and page.count(b"<tr>") > 1000  # all 1,000 test rows, and the other tables
 
 
+def test_the_constant_answer_line_is_read_only_from_numbers_autoprompt_wrote() -> None:
+    """winner.json is untrusted: a damaged constant entry leaves its line out instead of failing the report."""
+    from autoprompt.report.writer import constant_line
+
+    good = {"label": "neutral", "share": 0.8, "score": 0.814, "difference": -0.079, "difference_ci": [-0.14, -0.02]}
+    assert constant_line(good) == ("always answering 'neutral' (the commonest label of the labelled rows, 80% of "
+                                   "them) on test: 0.814; winner minus it -0.079 [-0.140, -0.020]; the winner does "
+                                   "not beat it")
+    assert constant_line({**good, "difference": 0.05, "difference_ci": [0.01, 0.09]}).endswith("[+0.010, +0.090]")
+    for damaged in (None, [], {**good, "label": 3}, {**good, "score": "0.8"}, {**good, "difference_ci": [0.1]},
+                    {**good, "share": True}, {key: v for key, v in good.items() if key != "difference"}):
+        assert constant_line(damaged) == ""
+
+
 def test_the_production_cost_is_read_only_from_numbers_autoprompt_wrote() -> None:
     """winner.json is untrusted: a damaged production entry leaves the line out instead of failing the report."""
     from autoprompt.records.usage import Spend

@@ -118,6 +118,7 @@ def test_generation_task_with_exact_match(tmp_path: Path) -> None:
     assert result.metric == "exact_match"
     assert result.best.dev_score >= result.baseline.dev_score
     assert 0.0 <= result.best.dev_score <= 1.0
+    assert result.test is not None and result.test.constant is None  # free text: no label to answer always
 
 
 def test_user_clarifiers_join_the_search(keyword_frame: pd.DataFrame) -> None:
@@ -282,6 +283,32 @@ def test_the_test_phase_reports_what_a_production_call_costs_for_start_and_winne
     assert f"start {start.per_call:.0f} tokens, ${start.usd_per_1000:.4f} per 1,000 calls" in result.summary()
     result.export(tmp_path / "run")
     assert result.test.production() in summary_lines(read_run(tmp_path / "run"))
+
+
+def test_the_test_phase_scores_always_answering_the_commonest_label(keyword_frame: pd.DataFrame,
+                                                                   tmp_path: Path) -> None:
+    """The floor a classifier must clear: the commonest label of the training and dev rows answered to every
+    test row, graded by the metric, with the winner's paired difference against it, in the summary and report."""
+    from autoprompt.report.writer import summary_lines
+    from autoprompt.search.run_report import read_run
+
+    maybe = keyword_frame[keyword_frame.label == "maybe"]
+    skewed = pd.concat([keyword_frame, maybe.assign(text=maybe.text + " again")], ignore_index=True)
+    result = run(skewed, budget=300)
+    assert result.test is not None and result.test.constant is not None
+    optimizer = build_optimizer(spec_from({"data": skewed, "inputs": "text", "target": "label",
+                                           "model": FakeBackend(), "budget": 300}, "test"))
+    labelled = [*optimizer.task.data.train.examples, *optimizer.task.data.dev.examples]
+    test = optimizer.task.data.test.examples
+    constant = result.test.constant
+    assert constant.label == "maybe" and constant.share == sum(ex.target == "maybe" for ex in labelled) / len(labelled)
+    assert constant.score == pytest.approx(sum(ex.target == "maybe" for ex in test) / len(test))
+    assert constant.difference.estimate == pytest.approx(result.test.winner_score - constant.score)
+    line = (f"always answering 'maybe' (the commonest label of the labelled rows, {constant.share:.0%} of them) "
+            f"on test: {constant.score:.3f}; winner minus it {constant.difference.estimate:+.3f}")
+    assert line in result.summary()
+    result.export(tmp_path / "run")
+    assert any(text.startswith(line) for text in summary_lines(read_run(tmp_path / "run")))
 
 
 def _restaurant_frame(n: int = 36) -> pd.DataFrame:
