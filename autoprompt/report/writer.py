@@ -160,8 +160,9 @@ def summary_lines(run: RunRecord) -> list[str]:
     if test:
         held = f" (held-out rows: {dev['holdout']:.3f})" if dev.get("holdout") is not None else ""
         lines.append(f"dev-to-test gap of the winner: {dev.get('score', 0) - test['winner']:+.3f}{held}")
-    if test and constant_line(test.get("constant")):
-        lines.append(constant_line(test.get("constant")))
+    constant = constant_line(test.get("constant")) if test else ""
+    if constant:
+        lines.append(constant)
     spends = production_spends(test)
     if spends:
         lines.append(production_line(*spends))
