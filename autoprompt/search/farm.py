@@ -23,6 +23,7 @@ Contract:
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import socket
 import threading
@@ -48,6 +49,7 @@ from autoprompt.storage.jobs import JobQueue
 
 T = TypeVar("T")
 IN_FLIGHT = 64  # requests the first process hands out at once
+LOG = logging.getLogger("autoprompt.search")
 POLL = 0.01  # seconds between looks at the job table (a waiting answer, an idle worker)
 BEAT = 2.0  # seconds between a worker's heartbeats
 DB_PATIENCE = 30.0  # seconds the job table may stay unreachable before the requests waiting on it fail
@@ -122,8 +124,8 @@ class FarmedBackend:
                 self._poller = threading.Thread(target=self._collect, daemon=True, name="autoprompt-farm")
                 self._poller.start()
                 if self.serve_here:
-                    threading.Thread(target=serve, args=(self.queue, self.inner), daemon=True, name="autoprompt-serve",
-                                     kwargs={"concurrency": limits_of(self.inner).concurrency}).start()
+                    threading.Thread(target=_serve_here, daemon=True, name="autoprompt-serve",
+                                     args=(self.queue, self.inner, limits_of(self.inner).concurrency)).start()
         done.wait()
         return _unpack(box[0], on_usage)
 
@@ -213,10 +215,10 @@ def answer(backend: Backend, method: str, request: dict[str, Any]) -> dict[str, 
     return {"value": value, "usage": [used.input_tokens, used.output_tokens, used.cached_input_tokens]}
 
 
-def patiently(step: Callable[[], T], *, patience: float = DB_PATIENCE) -> T:
-    """``step()``, asked again for up to ``patience`` seconds while the database refuses it (locked, restarting,
-    out of connections); then its error."""
-    started = time.monotonic()
+def patiently(step: Callable[[], T], *, patience: float | None = None) -> T:
+    """``step()``, asked again for up to ``patience`` seconds (default ``DB_PATIENCE``) while the database
+    refuses it (locked, restarting, out of connections); then its error."""
+    started, patience = time.monotonic(), DB_PATIENCE if patience is None else patience
     while True:
         try:
             return step()
@@ -224,6 +226,16 @@ def patiently(step: Callable[[], T], *, patience: float = DB_PATIENCE) -> T:
             if time.monotonic() - started > patience:
                 raise
             time.sleep(0.2)
+
+
+def _serve_here(queue: JobQueue, backend: Backend, concurrency: int) -> None:
+    """``serve`` beside the run's own requests. A job table that stays away ends it with one log line, not a
+    thread's traceback: the requests waiting on the table fail with the reason already (``_collect``)."""
+    try:
+        serve(queue, backend, concurrency=concurrency)
+    except _unreachable() as exc:
+        LOG.info("this process stopped answering the run's jobs: the job table failed: %s",
+                 " ".join(str(exc).split())[:200])
 
 
 def serve(queue: JobQueue, backend: Backend, *, concurrency: int = 1, poll: float = POLL,

@@ -182,11 +182,17 @@ def test_a_job_table_that_stays_away_fails_the_waiting_requests_instead_of_hangi
     from tests.servers import free_port
 
     monkeypatch.setattr(farm, "DB_PATIENCE", 1.0)
+    crashed: list[str] = []  # threads that died with an unhandled exception (a traceback on the user's terminal)
+    monkeypatch.setattr(threading, "excepthook", lambda hook: crashed.append(hook.thread.name if hook.thread else ""))
     gone = FarmedBackend(FakeBackend(), JobQueue(f"postgresql://postgres@127.0.0.1:{free_port()}/none", "run"))
     started = time.monotonic()
     with pytest.raises(ModelError, match="the job table failed"):
         gone.score("a text", [" a", " b"])
     assert time.monotonic() - started < 10
+    for thread in [t for t in threading.enumerate() if t.name == "autoprompt-serve"]:  # gives up as patiently
+        thread.join(timeout=10)
+        assert not thread.is_alive()
+    assert crashed == []  # the serving thread ended with a log line, not a traceback
 
 
 def test_a_first_process_killed_mid_run_is_restarted_from_its_folder_and_ends_as_one_process_alone(
