@@ -382,8 +382,10 @@ class Optimizer:
         if self.task.setup.kind is not TaskKind.CLASSIFICATION or self.grading.metric.needs_model:
             return None
         shares = label_shares([*self.task.data.train.examples, *self.task.data.dev.examples])
-        label = max(shares, key=lambda name: shares[name]) if shares else None
-        return None if label is None else (label, shares[label])
+        if not shares:
+            return None
+        label = max(shares, key=lambda name: shares[name])
+        return label, shares[label]
 
 
 def _improvements(trials: Sequence[Trial]) -> tuple[int, ...]:
