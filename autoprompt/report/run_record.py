@@ -7,7 +7,7 @@ leading ones, the Pareto front, its test rows (``TestRow``, from ``predictions.j
 reviewers' feedback. ``search.run_report.read_run(directory)`` builds one from a run folder.
 ``read_trials(path)`` and ``read_tests(path)`` read those two files: they are untrusted, so a missing or
 unreadable file is a ``ConfigError`` that names it and every row is read into a frozen record with its
-fields checked for type.
+fields checked for type; ``number(value)`` is the one check of a number read from such a file.
 """
 
 from __future__ import annotations
@@ -122,13 +122,14 @@ def _test_row(r: Mapping[str, Any]) -> TestRow:
     inputs = r.get("inputs")
     line = " | ".join(" ".join(str(v).split()) for v in inputs.values()) if isinstance(inputs, Mapping) else ""
 
-    def score(name: str) -> float | None:
-        value = r.get(name)
-        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
     fields = tuple((str(k), str(v)) for k, v in inputs.items()) if isinstance(inputs, Mapping) else ()
     return TestRow(str(r["id"]), str(r["target"]), str(r["start"]), str(r["winner"]), line,
-                   score("start_score"), score("winner_score"), fields)
+                   number(r.get("start_score")), number(r.get("winner_score")), fields)
+
+
+def number(value: Any) -> float | None:
+    """``value`` as a float when an untrusted file holds a JSON number there (not a bool), else None."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _trial_row(r: Mapping[str, Any]) -> TrialRow:

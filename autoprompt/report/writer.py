@@ -29,7 +29,7 @@ from typing import Any
 from autoprompt.records.interval import Interval
 from autoprompt.records.trial import leaderboard_order
 from autoprompt.records.usage import Spend
-from autoprompt.report.run_record import RunRecord, TrialRow
+from autoprompt.report.run_record import RunRecord, TrialRow, number
 
 TOP_K = 10
 
@@ -222,8 +222,7 @@ def production_spends(test: Any) -> tuple[Spend, Spend] | None:
                          for who in ("start", "winner"))
     except (TypeError, KeyError):
         return None
-    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for s in (start, winner)
-                  for v in (s.calls, s.tokens, s.usd))
+    numbers = all(number(v) is not None for s in (start, winner) for v in (s.calls, s.tokens, s.usd))
     return (start, winner) if numbers and start.tokens > 0 and winner.tokens > 0 else None  # usage known for both
 
 
@@ -243,7 +242,7 @@ def constant_line(constant: Any) -> str:
         return ""
     ci = constant.get("difference_ci")
     found = [constant.get(key) for key in ("share", "score", "difference")] + (ci if isinstance(ci, list) else [])
-    numbers = [float(v) for v in found if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    numbers = [n for n in map(number, found) if n is not None]
     if len(found) != 5 or len(numbers) != 5:
         return ""
     share, score, difference, low, high = numbers
