@@ -34,6 +34,7 @@ import random
 import sys
 import time
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -167,18 +168,20 @@ def markdown(results: dict[str, Any], budget: int, minutes: float) -> str:
                          f"[{ci.low:.3f}, {ci.high:.3f}] | {step.estimate:+.3f} [{step.low:+.3f}, {step.high:+.3f}] | "
                          f"{hand.estimate:+.3f} | {answered:.3f} | `{run['winner']}` |")
         done = [c for c, r in task["runs"].items() if "error" not in r]
-        if len(done) >= 2:
-            a, b = (task["runs"][c]["winner_rows"] for c in done[:2])
-            pairs.append((name, done[0], done[1], _mean(a), _mean(b), paired_difference(a, b)))
-    if pairs:
-        lines += ["", "The first two commits recorded, winner against winner on the same test rows (paired, 95% CI):",
+        for first, second in pairwise(done):
+            a, b = (task["runs"][c]["winner_rows"] for c in (first, second))
+            pairs.append((name, first, second, _mean(a), _mean(b), paired_difference(a, b)))
+    for first, second in dict.fromkeys((p[1], p[2]) for p in pairs):
+        chosen = [p for p in pairs if (p[1], p[2]) == (first, second)]
+        lines += ["", f"Commit {second} against the one recorded before it, {first}: winner against winner on the "
+                  "same test rows (paired, 95% CI):",
                   "", "| task | first | second | first winner | second winner | second minus first |",
                   "|---|---|---|---|---|---|"]
-        for name, first, second, a, b, d in pairs:
+        for name, _, _, a, b, d in chosen:
             lines.append(f"| {name} | {first} | {second} | {a:.3f} | {b:.3f} | {d.estimate:+.3f} "
                          f"[{d.low:+.3f}, {d.high:+.3f}] |")
-        lines.append(f"| **mean** | | | {_mean([p[3] for p in pairs]):.3f} | {_mean([p[4] for p in pairs]):.3f} | "
-                     f"{_mean([p[5].estimate for p in pairs]):+.3f} |")
+        lines.append(f"| **mean** | | | {_mean([p[3] for p in chosen]):.3f} | {_mean([p[4] for p in chosen]):.3f} | "
+                     f"{_mean([p[5].estimate for p in chosen]):+.3f} |")
     lines += ["", "How each winner was chosen:"]
     for name, task in results["tasks"].items():
         for commit, run in task["runs"].items():

@@ -2,12 +2,15 @@
 
 Contract:
 - ``prepare(prompt)`` computes the calibration prior when the prompt asks for it and returns the
-  calibrated copy: each label's mean probability over ``calibration_inputs``, the task's own inputs
-  with their labels unread (batch calibration, Zhou et al., 2024), or without them over content-free
-  inputs (contextual calibration, Zhao et al., 2021). One scoring call per input, cached like any
-  other, so inputs the uncalibrated prompt was already scored on cost nothing. With ``label_shares``
-  (each label's share of the task's labelled rows) uneven, each mean is divided by its label's share
-  as well: the calibrated answers then follow the rows' label mix rather than an even one.
+  calibrated copy: each label's mean probability over the inputs of ``calibration_rows``, the task's
+  own rows (batch calibration, Zhou et al., 2024), or without them over content-free inputs
+  (contextual calibration, Zhao et al., 2021). One scoring call per input, cached like any other, so
+  inputs the uncalibrated prompt was already scored on cost nothing. With ``label_shares`` (each
+  label's share of the task's labelled rows) uneven, each mean is divided by its label's share as
+  well, so the calibrated answers follow the rows' label mix rather than an even one; and the
+  rows' targets fit how far the model is trusted against that mix (``prior_power``: a model that
+  reads too little of the task leans to its commonest label). With even shares the targets are
+  unread.
 - ``predict(prompt, example)`` returns a ``Prediction``: the output (a label or
   generated text), its metric score, the judge's reason when the metric has one, and
   whether it failed. A request that fails on its own (``ExampleFailed``) is a failed
@@ -45,7 +48,7 @@ from autoprompt.evaluate.consistency import Consistency, agreement
 from autoprompt.evaluate.metric import Metric, token_f1
 from autoprompt.models.backend import BatchGenerating, batch_size
 from autoprompt.models.client import Client
-from autoprompt.prompts.prompt import Prompt, calibration_from, probabilities
+from autoprompt.prompts.prompt import Prompt, calibration_from, prior_power, probabilities, uneven
 from autoprompt.prompts.structured import read_json
 from autoprompt.records.example import Example
 from autoprompt.records.grade import Grade
@@ -65,39 +68,44 @@ class Evaluator:
 
     def __init__(self, client: Client, metric: Metric, kind: TaskKind, *,
                  consistency: Consistency | None = None, judge_client: Client | None = None,
-                 calibration_inputs: Sequence[Mapping[str, str]] = (),
+                 calibration_rows: Sequence[Example] = (),
                  label_shares: Mapping[str, float] | None = None) -> None:
         self.client = client
         self.metric = metric
         self.kind = kind
         self.consistency = consistency
         self.judge_client = judge_client
-        self.calibration_inputs = calibration_inputs
+        self.calibration_rows = calibration_rows
         self.label_shares = label_shares
 
     def prepare(self, prompt: Prompt) -> Prompt:
         if not prompt.calibrate or prompt.calibration is not None or self.kind is not TaskKind.CLASSIFICATION:
             return prompt
         labels = list(prompt.continuations())
-        scored = self._label_scores(prompt, self._calibration_requests(prompt))
-        return replace(prompt, calibration=calibration_from([dict(zip(labels, scores)) for scores in scored],
-                                                            self.label_shares))
+        rows = self._calibration_requests(prompt)
+        answered = [(dict(zip(labels, scores)), target)
+                    for scores, (_, target) in zip(self._label_scores(prompt, [r for r, _ in rows]), rows, strict=True)
+                    if scores is not None]
+        scored, targets = [lp for lp, _ in answered], [t for _, t in answered]
+        shares = self.label_shares
+        power = prior_power(scored, targets, shares) if shares and uneven(shares, labels) else 1.0
+        return replace(prompt, calibration=calibration_from(scored, shares, power), calibration_power=power)
 
-    def _calibration_requests(self, prompt: Prompt) -> list[str | Conversation]:
-        """The prompt over the task's own inputs (those it cannot render left out), or over
-        content-free inputs when the evaluator has none."""
-        requests: list[str | Conversation] = []
-        for inputs in self.calibration_inputs:
+    def _calibration_requests(self, prompt: Prompt) -> list[tuple[str | Conversation, str]]:
+        """The prompt over the task's own rows, each with its target (those it cannot render left
+        out), or over content-free inputs (no target) when the evaluator has none."""
+        requests: list[tuple[str | Conversation, str]] = []
+        for row in self.calibration_rows:
             try:
-                requests.append(prompt.request(inputs))
+                requests.append((prompt.request(row.inputs), row.target))
             except TemplateError:
                 continue
-        return requests or prompt.content_free()
+        return requests or [(request, "") for request in prompt.content_free()]
 
-    def _label_scores(self, prompt: Prompt, texts: list[str | Conversation]) -> list[list[float]]:
-        """Every label's log-likelihood after each request: batched when the backend takes batches,
-        concurrent when it allows, else one at a time. A failed request is left out; when all fail,
-        the first failure is raised."""
+    def _label_scores(self, prompt: Prompt, texts: list[str | Conversation]) -> list[list[float] | None]:
+        """Every label's log-likelihood after each request, in order (None for a failed request):
+        batched when the backend takes batches, concurrent when it allows, else one at a time. When
+        all fail, the first failure is raised."""
         conts = list(prompt.continuations().values())
 
         def score(text: str | Conversation) -> list[float] | ExampleFailed:
@@ -112,10 +120,9 @@ class Evaluator:
             answers = [f.result() for f in self._finished(score, texts)]
         else:
             answers = [score(text) for text in texts]
-        kept = [a for a in answers if not isinstance(a, ExampleFailed)]
-        if not kept:
+        if all(isinstance(a, ExampleFailed) for a in answers):
             raise next(a for a in answers if isinstance(a, ExampleFailed))
-        return kept
+        return [None if isinstance(a, ExampleFailed) else a for a in answers]
 
     def answers(self, prompt: Prompt, example: Example) -> tuple[str, list[str], dict[str, float] | None]:
         """The greedy answer, the sampled ones when consistency is measured, and for labels every
@@ -145,7 +152,7 @@ class Evaluator:
         """The label the scores decide, the sampled labels when consistency is measured, and every
         label's (calibrated) probability."""
         logprobs = dict(zip(prompt.continuations(), scores))
-        probs = probabilities(logprobs, prompt.calibration)
+        probs = probabilities(logprobs, prompt.calibration, prompt.calibration_power)
         sampling = self.consistency
         samples = sampling.draw_labels(probs, as_text(text)) if sampling else []
         return prompt.decide(logprobs), samples, probs

@@ -148,6 +148,7 @@ def write_prompt(directory: str | Path, prompt: Prompt, metadata: Mapping[str, A
         "answer_space": prompt.answer_space,
         "calibrate": prompt.calibrate,
         "calibration": dict(prompt.calibration) if prompt.calibration else None,
+        "calibration_power": prompt.calibration_power,
         "max_output_tokens": prompt.max_output_tokens,
         "stop": list(prompt.stop),
         "answer_pattern": prompt.answer_pattern,
@@ -186,10 +187,21 @@ def load_prompt(path: str | Path) -> ExportedPrompt:
         answer_space=fields["answer_space"],
         calibrate=fields["calibrate"],
         calibration=fields["calibration"],
+        calibration_power=_calibration_power(manifest, manifest_path),
         **_answer_settings(manifest, manifest_path),
         system=_system(manifest, manifest_path),
     )
     return ExportedPrompt(prompt, manifest)
+
+
+def _calibration_power(manifest: Mapping[str, Any], manifest_path: Path) -> float:
+    """The power the model's label probabilities are raised to before the calibration prior divides
+    them (1 in a manifest written before there was one)."""
+    power = manifest.get("calibration_power", 1.0)
+    if isinstance(power, bool) or not isinstance(power, int | float) or not 0.0 < power <= 1.0:
+        raise ConfigError(f"{manifest_path}: 'calibration_power' must be a number above 0 and at most 1, but it is "
+                          f"{excerpt(power)}; re-export the prompt")
+    return float(power)
 
 
 def _system(manifest: Mapping[str, Any], manifest_path: Path) -> str:

@@ -47,6 +47,7 @@ class Prompt:
     answer_space: bool = True
     calibrate: bool = False
     calibration: Mapping[str, float] | None = field(default=None, hash=False)
+    calibration_power: float = 1.0  # below 1: the model's probabilities raised to it before the prior divides them
     max_output_tokens: int = LEGACY_OUTPUT_TOKENS  # free text: the longest answer asked for
     stop: tuple[str, ...] = ("\n",)  # free text: the answer ends at the first of these (after some content)
     answer_pattern: str | None = None  # free text: the part of the answer that is graded (group 1, else all)
@@ -130,7 +131,7 @@ class Prompt:
 
     def decide(self, logprobs: Mapping[str, float]) -> str:
         """The label with the highest (calibrated) probability."""
-        return decide(logprobs, self.calibration)
+        return decide(logprobs, self.calibration, self.calibration_power)
 
     def key(self) -> str:
         """A stable text key of everything that changes what the model is asked."""
@@ -154,23 +155,56 @@ def normalize(logprobs: Mapping[str, float]) -> dict[str, float]:
 
 
 def calibration_from(content_free: Sequence[Mapping[str, float]],
-                     shares: Mapping[str, float] | None = None) -> dict[str, float]:
+                     shares: Mapping[str, float] | None = None, power: float = 1.0) -> dict[str, float]:
     """Average label probabilities over the scored inputs: the task's own (batch calibration, Zhou et al.,
     2024) or content-free ones (contextual calibration, Zhao et al., 2021). Dividing by them makes every
     label as likely as another on average. With ``shares``, each label's share of the task's labelled
     rows, each average is also divided by its label's share when the shares are uneven, so the
     calibrated answers come out in the rows' own label mix (the prior correction of Saerens et al.,
-    2002); even shares, or shares missing a label, leave the averages as they are."""
+    2002); even shares, or shares missing a label, leave the averages as they are. With uneven shares
+    and ``power`` below 1 each average is raised to it first: the prior for probabilities raised to the
+    same power (``probabilities(..., power)``), which trust the model less and the label mix more."""
     probs = [normalize(lp) for lp in content_free]
     labels = list(probs[0])
     means = {label: sum(p[label] for p in probs) / len(probs) for label in labels}
-    if not shares or any(shares.get(label, 0.0) <= 0.0 for label in labels) or len({shares[k] for k in labels}) == 1:
+    if shares is None or not uneven(shares, labels):
         return means
-    return {label: means[label] / shares[label] for label in labels}
+    return {label: means[label] ** power / shares[label] for label in labels}
 
 
-def probabilities(logprobs: Mapping[str, float], calibration: Mapping[str, float] | None = None) -> dict[str, float]:
-    """The labels' probabilities, divided by their priors when calibrated, summing to 1."""
+def uneven(shares: Mapping[str, float], labels: Sequence[str]) -> bool:
+    """Whether every label has a share and the shares are not all equal."""
+    if any(shares.get(label, 0.0) <= 0.0 for label in labels):
+        return False
+    return len({shares[label] for label in labels}) > 1
+
+
+PRIOR_POWERS = (1.0, 2 / 3, 1 / 2, 1 / 3, 1 / 4, 1 / 6, 1 / 8, 1 / 12, 1 / 20)  # 1: the probabilities as they are
+
+
+def prior_power(scored: Sequence[Mapping[str, float]], targets: Sequence[str], shares: Mapping[str, float]) -> float:
+    """How far to trust the model against the label mix: of ``PRIOR_POWERS``, the power whose calibrated
+    probabilities (``calibration_from(scored, shares, power)``) give the labelled rows' targets the
+    highest mean log-likelihood (a one-parameter fit, as temperature scaling is; Guo et al., 2017).
+    A model that reads too little of a task gets a low power, and its answers lean to the commonest
+    label as far as its rows say they should; a tie keeps the higher power. Rows with a target that is
+    not one of the labels are left out; with none left, 1."""
+    rows = [(lp, gold) for lp, gold in zip(scored, targets, strict=True) if gold in lp]
+    best, best_fit = 1.0, -math.inf
+    for power in PRIOR_POWERS if rows else ():
+        prior = calibration_from(scored, shares, power)
+        fit = sum(math.log(max(probabilities(lp, prior, power)[gold], 1e-300)) for lp, gold in rows)
+        if fit > best_fit + 1e-9:
+            best, best_fit = power, fit
+    return best
+
+
+def probabilities(logprobs: Mapping[str, float], calibration: Mapping[str, float] | None = None,
+                  power: float = 1.0) -> dict[str, float]:
+    """The labels' probabilities, divided by their priors when calibrated, summing to 1; with ``power``
+    below 1 each probability is raised to it before the division (a calibration fitted with that power)."""
+    if calibration and power != 1.0:
+        return normalize({k: power * v - math.log(max(calibration[k], 1e-300)) for k, v in logprobs.items()})
     probs = normalize(logprobs)
     if calibration:
         probs = {k: p / max(calibration[k], 1e-12) for k, p in probs.items()}
@@ -178,8 +212,8 @@ def probabilities(logprobs: Mapping[str, float], calibration: Mapping[str, float
     return {k: p / total for k, p in probs.items()}
 
 
-def decide(logprobs: Mapping[str, float], calibration: Mapping[str, float] | None = None) -> str:
-    """Pick the label; with calibration, divide each probability by its prior."""
+def decide(logprobs: Mapping[str, float], calibration: Mapping[str, float] | None = None, power: float = 1.0) -> str:
+    """Pick the label; with calibration, divide each probability (raised to ``power``) by its prior."""
     if not logprobs:
         raise ConfigError("no label log-probabilities to decide from; pass one log-probability per label, "
                           "e.g. {label: logprob for label in prompt.labels}")
@@ -188,6 +222,8 @@ def decide(logprobs: Mapping[str, float], calibration: Mapping[str, float] | Non
         raise ConfigError(f"label(s) {missing} have no calibration prior; pass the prompt's own labels")
     if not calibration:
         return max(logprobs, key=lambda k: logprobs[k])
+    if power != 1.0:
+        return max(logprobs, key=lambda k: power * logprobs[k] - math.log(max(calibration[k], 1e-300)))
     probs = normalize(logprobs)
     return max(probs, key=lambda k: probs[k] / max(calibration[k], 1e-12))
 

@@ -11,10 +11,12 @@ Contract:
   carries what a move that read the pool put there (``carries_pool_reading``): rows no search
   decision read, so more of them make the check stronger at the same level.
 - A calibrated prompt's prior is its labels' mean probability over the inputs of the first
-  ``CALIBRATION_ROWS`` search rows (batch calibration; their labels unread, the held-out and test
-  rows never): the rows racing scores first, so the prior costs no call the race would not make.
-  Each mean is divided by its label's share of the demonstration pool and search rows when those
-  shares are uneven (a task whose labels are not evenly mixed: the calibrated answers keep its mix).
+  ``CALIBRATION_ROWS`` search rows (batch calibration; the held-out and test rows never): the rows
+  racing scores first, so the prior costs no call the race would not make. Each mean is divided by
+  its label's share of the demonstration pool and search rows when those shares are uneven (a task
+  whose labels are not evenly mixed: the calibrated answers keep its mix), and those rows' labels
+  then fit how far the model is trusted against the mix (``prompts.prompt.prior_power``); with
+  even shares their labels are unread.
 - The search stops when the budget (less what the final step keeps back) is spent or a callback
   says so. Then the winner is picked (refinement: the base, or the last accepted step when it
   passes ``selection.choose``'s test on the held-out rows; the component search: the best after
@@ -194,7 +196,7 @@ class Optimizer:
             metric = metric.bind(judge)
         search, _ = self.selection_rows()
         return Evaluator(client, metric, self.task.setup.kind, consistency=self.grading.consistency, judge_client=judge,
-                         calibration_inputs=[ex.inputs for ex in search[:CALIBRATION_ROWS]],
+                         calibration_rows=search[:CALIBRATION_ROWS],
                          label_shares=label_shares([*self.task.setup.train, *search])
                          if self.task.setup.kind is TaskKind.CLASSIFICATION else None)
 

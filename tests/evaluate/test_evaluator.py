@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -173,7 +174,7 @@ def test_calibration_divides_by_the_mean_label_probabilities_over_the_tasks_own_
     prompt = compose(Candidate("instruction", calibrate=True), task.setup)
     rows = [*list(task.data.dev.examples)[:6], Example("x", {"text": "broken row"}, "")]
     client = Client(backend, cache=MemoryCache())
-    evaluator = Evaluator(client, get_metric("accuracy"), task.setup.kind, calibration_inputs=[r.inputs for r in rows])
+    evaluator = Evaluator(client, get_metric("accuracy"), task.setup.kind, calibration_rows=rows)
     calibrated = evaluator.prepare(prompt)
     labels = list(prompt.continuations())
     scored = [normalize(dict(zip(labels, FakeBackend().score(prompt.request(r.inputs),
@@ -197,7 +198,7 @@ def test_uneven_label_shares_divide_the_calibration_prior_and_even_ones_change_n
 
     def prepared(shares: dict[str, float] | None) -> Prompt:
         return Evaluator(Client(FakeBackend()), get_metric("accuracy"), task.setup.kind,
-                         calibration_inputs=[r.inputs for r in rows], label_shares=shares).prepare(prompt)
+                         calibration_rows=rows, label_shares=shares).prepare(prompt)
 
     plain = prepared(None)
     assert prepared({k: 1 / len(labels) for k in labels}).calibration == plain.calibration
@@ -209,3 +210,29 @@ def test_uneven_label_shares_divide_the_calibration_prior_and_even_ones_change_n
     answers = {name: [p.output for p in evaluator.evaluate(chosen, rows)]
                for name, chosen in (("even", plain), ("skewed", prepared(skewed)))}
     assert answers["skewed"].count(labels[0]) > answers["even"].count(labels[0])
+
+
+def test_uneven_shares_fit_how_far_the_calibrated_prompt_trusts_the_model_on_the_rows_labels(task) -> None:  # type: ignore[no-untyped-def]
+    """The calibration rows' targets fit the power (``prior_power``) only when the shares are uneven:
+    targets drawn at random in the shares' mix, which the model cannot read, give a power below 1 and
+    answers that lean to the commonest label; the same rows unlabelled, or even shares, keep 1."""
+    import random
+
+    prompt = compose(Candidate("instruction", calibrate=True), task.setup)
+    labels = list(prompt.continuations())
+    rows = [*task.data.train.examples, *task.data.dev.examples]
+    rng = random.Random(0)
+    skewed = {k: (0.8 if i == 0 else 0.2 / (len(labels) - 1)) for i, k in enumerate(labels)}
+    drawn = [replace(ex, target=rng.choices(labels, weights=[skewed[k] for k in labels])[0]) for ex in rows]
+
+    def prepared(calibration_rows: list[Example], shares: dict[str, float]) -> Prompt:
+        return Evaluator(Client(FakeBackend()), get_metric("accuracy"), task.setup.kind,
+                         calibration_rows=calibration_rows, label_shares=shares).prepare(prompt)
+
+    fitted, unlabelled = prepared(drawn, skewed), prepared([replace(ex, target="") for ex in drawn], skewed)
+    assert fitted.calibration_power < 1.0 and unlabelled.calibration_power == 1.0
+    assert prepared(drawn, {k: 1 / len(labels) for k in labels}).calibration_power == 1.0
+    evaluator = Evaluator(Client(FakeBackend()), get_metric("accuracy"), task.setup.kind)
+    answers = {name: [p.output for p in evaluator.evaluate(chosen, rows)]
+               for name, chosen in (("fitted", fitted), ("full trust", unlabelled))}
+    assert answers["fitted"].count(labels[0]) > answers["full trust"].count(labels[0])

@@ -88,3 +88,31 @@ def test_an_export_from_before_the_answer_settings_parses_as_it_was_scored(tmp_p
     path.write_text(json.dumps(manifest))
     old = load_prompt(tmp_path / "run")
     assert (old.prompt.max_output_tokens, old.prompt.stop, old.parse("\nwalked\nmore")) == (16, ("\n",), "walked")
+
+
+def test_the_calibration_power_is_exported_and_read_back_and_a_damaged_one_is_named(tmp_path: Path) -> None:
+    """A prompt calibrated with a power below 1 (uneven label shares) decides after export as it did
+    when scored; a manifest from before the power decides at 1; a damaged power is one line."""
+    from dataclasses import replace
+
+    import pytest
+
+    from autoprompt.errors import ConfigError
+    from autoprompt.export.manifest import write_prompt
+    from autoprompt.prompts.prompt import Prompt
+
+    prompt = Prompt("Text: {{ text }}\nLabel:", {}, ("text",), {"yes": "yes", "no": "no"}, calibrate=True,
+                    calibration={"yes": 0.5, "no": 1.0}, calibration_power=0.25)
+    logprobs = {"yes": -2.0, "no": -0.5}  # the model leans to 'no'; trusted a quarter, the prior wins
+    assert prompt.decide(logprobs) == "yes" and replace(prompt, calibration_power=1.0).decide(logprobs) == "no"
+    path = write_prompt(tmp_path, prompt, {})
+    assert load_prompt(tmp_path).decide(logprobs) == "yes"
+    manifest = json.loads(path.read_text())
+    assert manifest["calibration_power"] == 0.25
+    manifest.pop("calibration_power")
+    path.write_text(json.dumps(manifest))
+    assert load_prompt(tmp_path).prompt.calibration_power == 1.0
+    for damaged in (0, 1.5, "0.5", True, None):
+        path.write_text(json.dumps({**manifest, "calibration_power": damaged}))
+        with pytest.raises(ConfigError, match="'calibration_power' must be a number above 0 and at most 1"):
+            load_prompt(tmp_path)
