@@ -4,6 +4,7 @@ Usage:
 
     python bench/label_mix.py                      # every task below, seed 0
     python bench/label_mix.py --tasks social_support --keep
+    python bench/label_mix.py --tasks sst5 --fewshot16 --keep   # a 16-shot suite task, cut the same way
 
 The 16-shot suites hold 16 rows of each label, so nothing there can show how the search does when the
 user's labelled rows are unevenly mixed, as most real data is. Here each BIG-bench task of
@@ -11,6 +12,8 @@ user's labelled rows are unevenly mixed, as most real data is. Here each BIG-ben
 label's share at least 0.1 above an even share) gives a user's data set of that mix: the test rows
 shuffled (seed 0), the first 48 as ``train.csv``, the next 48 as ``dev.csv``, the other 204 as
 ``test.csv`` (less any row whose label the first 96 never show, as the tool asks a user to drop them).
+With ``--fewshot16`` the uneven tasks of ``../shared/data/fewshot16/`` (sst5: its 500 test rows) are cut
+the same way, their README's two plain prompts standing for **hand** (the better on these test rows).
 On those test rows, with the embedded SmolLM2:
 
 - **hand**: one plain prompt per task, written before any run (``HAND`` below), scored as a user's
@@ -73,9 +76,9 @@ UNEVEN = 0.1  # the commonest label's share above an even share, from which a ta
 RUNS = ROOT / "runs" / "label_mix"
 
 
-def uneven_tasks(names: list[str] | None) -> list[dict[str, Any]]:
+def uneven_tasks(names: list[str] | None, fewshot16: bool = False) -> list[dict[str, Any]]:
     chosen = []
-    for task in manifest("all", names):
+    for task in [*manifest("all", names), *(_fewshot16_tasks(names) if fewshot16 else [])]:
         if task["kind"] != "classification":
             continue
         labels = Counter(r[task["target"]] for r in _rows(task))
@@ -84,8 +87,20 @@ def uneven_tasks(names: list[str] | None) -> list[dict[str, Any]]:
     return chosen
 
 
+def _fewshot16_tasks(names: list[str] | None) -> list[dict[str, Any]]:
+    """The tasks of ``../shared/data/fewshot16/``, their 500-row test file (its natural mix) as the rows
+    to cut, and the README's two plain prompts as the hand-written ones."""
+    from fewshot import SUITE, TASKS, hand_prompts
+
+    hand = hand_prompts()
+    return [{"name": name, "kind": "classification", "inputs": ["text"], "target": "label",
+             "rows_file": str(SUITE / name / "test.csv"), "hand": hand[name]}
+            for name in TASKS if not names or name in names]
+
+
 def _rows(task: dict[str, Any]) -> list[dict[str, str]]:
-    with (HERE / "suite" / "tasks" / task["name"] / "test.csv").open(encoding="utf-8") as handle:
+    path = Path(task.get("rows_file") or HERE / "suite" / "tasks" / task["name"] / "test.csv")
+    with path.open(encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
 
 
@@ -110,13 +125,18 @@ def user_files(task: dict[str, Any]) -> dict[str, Path]:
 
 
 def baselines(task: dict[str, Any], paths: dict[str, Path], backend: Any) -> dict[str, Any]:
-    prepared = prepare_task(RunSpec(data=str(paths["train"]), inputs=task["inputs"], target=task["target"],
-                                    search=Search(dev=str(paths["dev"]), test=str(paths["test"])),
-                                    start=Start(template=HAND[task["name"]])))
-    evaluator = Evaluator(Client(backend, cache=SQLiteCache(RUNS / task["name"] / "cache.sqlite")),
-                          get_metric("accuracy"), prepared.setup.kind)
-    prompt = compose(Candidate(CUSTOM_TASK), prepared.setup, prepared.custom)
-    hand = [p.score for p in evaluator.evaluate(prompt, prepared.data.test.examples)]
+    """The hand-written prompt's test rows (of two, as the 16-shot README gives, the better on these
+    rows) and the commonest test label's share."""
+    scored = []
+    for template in task.get("hand") or [HAND[task["name"]]]:
+        prepared = prepare_task(RunSpec(data=str(paths["train"]), inputs=task["inputs"], target=task["target"],
+                                        search=Search(dev=str(paths["dev"]), test=str(paths["test"])),
+                                        start=Start(template=template)))
+        evaluator = Evaluator(Client(backend, cache=SQLiteCache(RUNS / task["name"] / "cache.sqlite")),
+                              get_metric("accuracy"), prepared.setup.kind)
+        prompt = compose(Candidate(CUSTOM_TASK), prepared.setup, prepared.custom)
+        scored.append([p.score for p in evaluator.evaluate(prompt, prepared.data.test.examples)])
+    hand = max(scored, key=sum)
     targets = [ex.target for ex in prepared.data.test.examples]
     label, count = Counter(targets).most_common(1)[0]
     return {"hand": sum(hand) / len(hand), "hand_rows": hand, "majority_label": label,
@@ -195,6 +215,8 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", default=None, help="task names (default: every uneven one)")
     parser.add_argument("--budget", type=int, default=2000)
     parser.add_argument("--keep", action="store_true", help="keep the results of other commits and tasks")
+    parser.add_argument("--fewshot16", action="store_true",
+                        help="also the uneven tasks of ../shared/data/fewshot16/ (their test file's natural mix)")
     args = parser.parse_args()
     from autoprompt.models.registry import get_backend
 
@@ -204,7 +226,7 @@ def main() -> None:
     if args.keep and target.exists():
         results = json.loads(target.read_text(encoding="utf-8"))
     started = time.monotonic()
-    for task in uneven_tasks(args.tasks):
+    for task in uneven_tasks(args.tasks, args.fewshot16):
         paths = user_files(task)
         entry = results["tasks"].setdefault(task["name"], {"runs": {}})
         entry["baselines"] = baselines(task, paths, backend)
