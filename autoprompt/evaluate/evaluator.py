@@ -82,11 +82,11 @@ class Evaluator:
         if not prompt.calibrate or prompt.calibration is not None or self.kind is not TaskKind.CLASSIFICATION:
             return prompt
         labels = list(prompt.continuations())
-        rows = self._calibration_requests(prompt)
-        answered = [(dict(zip(labels, scores)), target)
-                    for scores, (_, target) in zip(self._label_scores(prompt, [r for r, _ in rows]), rows, strict=True)
-                    if scores is not None]
-        scored, targets = [lp for lp, _ in answered], [t for _, t in answered]
+        requests = self._calibration_requests(prompt)
+        scores = self._label_scores(prompt, [request for request, _ in requests])
+        answered = [(dict(zip(labels, s)), target) for s, (_, target) in zip(scores, requests, strict=True)
+                    if s is not None]
+        scored, targets = [lp for lp, _ in answered], [target for _, target in answered]
         shares = self.label_shares
         power = prior_power(scored, targets, shares) if shares and uneven(shares, labels) else 1.0
         return replace(prompt, calibration=calibration_from(scored, shares, power), calibration_power=power)
