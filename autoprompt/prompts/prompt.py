@@ -10,7 +10,9 @@ Contract:
   whole conversation (``messages`` as chat dicts). The exported prompt renders through this
   same code, byte for byte.
 - ``decide(logprobs)`` turns per-label log-likelihoods into a label, applying
-  the calibration prior when the prompt carries it; for free text, ``answer(generated)``
+  the calibration prior when the prompt carries it (after raising the probabilities to
+  ``calibration_power``, fitted by ``prior_power`` when the labels are unevenly mixed);
+  for free text, ``answer(generated)``
   is the graded part of an answer (cut at the ``stop`` strings, then ``answer_pattern``),
   and ``max_output_tokens``, ``stop`` and ``json_schema`` (a structured answer) are what every
   backend and export asks with.
