@@ -55,7 +55,7 @@ from autoprompt.models.cache import SQLiteCache  # noqa: E402
 from autoprompt.models.client import Client  # noqa: E402
 from autoprompt.prompts.compose import CUSTOM_TASK, compose  # noqa: E402
 from autoprompt.records.candidate import Candidate  # noqa: E402
-from autoprompt.search.task import prepare_task  # noqa: E402
+from autoprompt.search.task import Task, prepare_task  # noqa: E402
 from autoprompt.spec import RunSpec, Search, Start  # noqa: E402
 
 HAND = {  # written before any run: the prompt a person writes in a minute
@@ -124,14 +124,24 @@ def user_files(task: dict[str, Any]) -> dict[str, Path]:
     return paths
 
 
+def hand_templates(task: dict[str, Any]) -> list[str]:
+    """The task's hand-written prompts: the 16-shot README's two, or the one written here (``HAND``)."""
+    return task.get("hand") or [HAND[task["name"]]]
+
+
+def prepared_task(task: dict[str, Any], paths: dict[str, Path], template: str) -> Task:
+    """The user's files prepared as the tool prepares them, ``template`` as the user's own prompt."""
+    return prepare_task(RunSpec(data=str(paths["train"]), inputs=task["inputs"], target=task["target"],
+                                search=Search(dev=str(paths["dev"]), test=str(paths["test"])),
+                                start=Start(template=template)))
+
+
 def baselines(task: dict[str, Any], paths: dict[str, Path], backend: Any) -> dict[str, Any]:
     """The hand-written prompt's test rows (of two, as the 16-shot README gives, the better on these
     rows) and the commonest test label's share."""
     scored = []
-    for template in task.get("hand") or [HAND[task["name"]]]:
-        prepared = prepare_task(RunSpec(data=str(paths["train"]), inputs=task["inputs"], target=task["target"],
-                                        search=Search(dev=str(paths["dev"]), test=str(paths["test"])),
-                                        start=Start(template=template)))
+    for template in hand_templates(task):
+        prepared = prepared_task(task, paths, template)
         evaluator = Evaluator(Client(backend, cache=SQLiteCache(RUNS / task["name"] / "cache.sqlite")),
                               get_metric("accuracy"), prepared.setup.kind)
         prompt = compose(Candidate(CUSTOM_TASK), prepared.setup, prepared.custom)

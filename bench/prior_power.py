@@ -38,23 +38,28 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from label_mix import HAND, RUNS, uneven_tasks, user_files  # noqa: E402
+from label_mix import RUNS, hand_templates, prepared_task, uneven_tasks, user_files  # noqa: E402
 
 from autoprompt.data.splits import hold_out, label_shares  # noqa: E402
 from autoprompt.evaluate.stats import paired_difference  # noqa: E402
 from autoprompt.models.cache import SQLiteCache  # noqa: E402
 from autoprompt.models.client import Client  # noqa: E402
 from autoprompt.prompts.compose import CUSTOM_TASK, compose  # noqa: E402
-from autoprompt.prompts.prompt import PRIOR_POWERS, calibration_from, decide, prior_power  # noqa: E402
+from autoprompt.prompts.prompt import PRIOR_POWERS, Prompt, calibration_from, decide, prior_power  # noqa: E402
 from autoprompt.records.candidate import Candidate  # noqa: E402
 from autoprompt.records.example import Example  # noqa: E402
 from autoprompt.search.loop import CALIBRATION_ROWS  # noqa: E402
-from autoprompt.search.task import prepare_task  # noqa: E402
-from autoprompt.spec import RunSpec, Search, Start  # noqa: E402
 
 CANDIDATES = (Candidate(CUSTOM_TASK), Candidate("fields"), Candidate("question"), Candidate("instruction"),
               Candidate("fields", n_demos=2), Candidate("fields", n_demos=4, demo_seed=1))
 WAYS = ("power 1", "fitted", "by accuracy", "1/20")
+
+
+def _label_scores(client: Client, prompt: Prompt, rows: list[Example]) -> list[dict[str, float]]:
+    """Each row's label log-likelihoods under ``prompt`` (one cached scoring call a row)."""
+    labels = prompt.continuations()
+    return [dict(zip(labels, client.score(prompt.request(ex.inputs), list(labels.values()), chat=prompt.chat),
+                     strict=True)) for ex in rows]
 
 
 def _correct(scored: list[dict[str, float]], rows: list[Example], prior: dict[str, float], power: float) -> list[float]:
@@ -64,9 +69,7 @@ def _correct(scored: list[dict[str, float]], rows: list[Example], prior: dict[st
 def task_rows(task: dict[str, Any], backend: Any) -> dict[str, Any]:
     """Every fixed prompt's test rows under each way of choosing the power."""
     paths = user_files(task)
-    prepared = prepare_task(RunSpec(data=str(paths["train"]), inputs=task["inputs"], target=task["target"],
-                                    search=Search(dev=str(paths["dev"]), test=str(paths["test"])),
-                                    start=Start(template=(task.get("hand") or [HAND[task["name"]]])[0])))
+    prepared = prepared_task(task, paths, hand_templates(task)[0])
     client = Client(backend, cache=SQLiteCache(RUNS / task["name"] / "cache.sqlite"))
     every = hold_out(prepared.data.dev.examples, by_label=True)[0]
     search, test = every[:CALIBRATION_ROWS], list(prepared.data.test.examples)
@@ -74,14 +77,7 @@ def task_rows(task: dict[str, Any], backend: Any) -> dict[str, Any]:
     prompts = {}
     for candidate in CANDIDATES:
         prompt = compose(candidate, prepared.setup, prepared.custom)
-        labels, conts = list(prompt.continuations()), list(prompt.continuations().values())
-
-        def scored(rows: list[Example], prompt: Any = prompt, labels: list[str] = labels,
-                   conts: list[str] = conts) -> list[dict[str, float]]:
-            return [dict(zip(labels, client.score(prompt.request(ex.inputs), conts, chat=prompt.chat), strict=True))
-                    for ex in rows]
-
-        on_search, on_test = scored(search), scored(test)
+        on_search, on_test = _label_scores(client, prompt, search), _label_scores(client, prompt, test)
         fitted = prior_power(on_search, [ex.target for ex in search], shares)
         by_accuracy = max(PRIOR_POWERS, key=lambda p: (sum(_correct(on_search, search, calibration_from(
             on_search, shares, p), p)), p))

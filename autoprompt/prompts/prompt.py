@@ -192,8 +192,10 @@ def prior_power(scored: Sequence[Mapping[str, float]], targets: Sequence[str], s
     label as far as its rows say they should; a tie keeps the higher power. Rows with a target that is
     not one of the labels are left out; with none left, 1."""
     rows = [(lp, gold) for lp, gold in zip(scored, targets, strict=True) if gold in lp]
+    if not rows:
+        return 1.0
     best, best_fit = 1.0, -math.inf
-    for power in PRIOR_POWERS if rows else ():
+    for power in PRIOR_POWERS:
         prior = calibration_from(scored, shares, power)
         fit = sum(math.log(max(probabilities(lp, prior, power)[gold], 1e-300)) for lp, gold in rows)
         if fit > best_fit + 1e-9:
