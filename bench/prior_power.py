@@ -17,10 +17,13 @@ to before that prior divides them (``autoprompt.prompts.prompt.prior_power``):
 - ``fitted``: the power of ``PRIOR_POWERS`` that gives those 32 rows' labels the highest
   likelihood (what the search does now);
 - ``by accuracy``: the power with the best accuracy on those rows (ties to the higher power);
-- ``1/20``: nearly always the commonest label.
+- ``1/20``: nearly always the commonest label;
 
-Test accuracy of each, per prompt, and the paired difference of ``fitted`` with ``power 1`` over all
-prompts (95% CI) go to ``bench/results/prior_power.md`` and ``prior_power.json``. The test rows are
+and, beside them, **raw**: the prompt uncalibrated (the label the model finds likeliest), as a search
+start was scored before starts under an uneven mix were calibrated from the outset.
+
+Test accuracy of each, per prompt, and the paired differences of ``fitted`` with ``power 1`` and with
+``raw`` over all prompts (95% CI) go to ``bench/results/prior_power.md`` and ``prior_power.json``. The test rows are
 read only to score; nothing here chooses on them.
 """
 
@@ -52,7 +55,8 @@ from autoprompt.search.loop import CALIBRATION_ROWS  # noqa: E402
 
 CANDIDATES = (Candidate(CUSTOM_TASK), Candidate("fields"), Candidate("question"), Candidate("instruction"),
               Candidate("fields", n_demos=2), Candidate("fields", n_demos=4, demo_seed=1))
-WAYS = ("power 1", "fitted", "by accuracy", "1/20")
+WAYS = ("power 1", "fitted", "by accuracy", "1/20")  # calibrated, each with its power
+RAW = "raw"
 
 
 def _label_scores(client: Client, prompt: Prompt, rows: list[Example]) -> list[dict[str, float]]:
@@ -83,9 +87,11 @@ def task_rows(task: dict[str, Any], backend: Any) -> dict[str, Any]:
             on_search, shares, p), p)), p))
         powers = dict(zip(WAYS, (1.0, fitted, by_accuracy, PRIOR_POWERS[-1]), strict=True))
         rows = {way: _correct(on_test, test, calibration_from(on_search, shares, p), p) for way, p in powers.items()}
+        rows[RAW] = _correct(on_test, test, {}, 1.0)
         prompts[candidate.describe()] = {"powers": powers, "test": rows}
         print(f"{task['name']} {candidate.describe()}: " + ", ".join(
-            f"{way} ({p:.2f}) {sum(rows[way]) / len(test):.3f}" for way, p in powers.items()), flush=True)
+            f"{way} ({p:.2f}) {sum(rows[way]) / len(test):.3f}" for way, p in powers.items())
+              + f", raw {sum(rows[RAW]) / len(test):.3f}", flush=True)
     return prompts
 
 
@@ -94,28 +100,33 @@ def markdown(results: dict[str, Any], minutes: float) -> str:
              "SmolLM2-135M-Instruct (embedded); the natural-mix files of `bench/label_mix.py`; six fixed prompts "
              "per task, calibrated over the 32 search rows with the label-mix prior (`python bench/prior_power.py`; "
              f"wall time {minutes:.0f} min). Test accuracy per way of choosing the power the model's probabilities "
-             "are raised to (in brackets); fitted = the likelihood fit the search uses.", "",
-             "| task | prompt | " + " | ".join(WAYS) + " | fitted minus power 1 |",
-             "|---|---|" + "---|" * len(WAYS) + "---|"]
-    pooled: dict[str, list[float]] = {way: [] for way in WAYS}
+             "are raised to (in brackets); fitted = the likelihood fit the search uses; raw = the prompt "
+             "uncalibrated.", "",
+             "| task | prompt | " + " | ".join(WAYS) + f" | {RAW} | fitted minus power 1 | fitted minus raw |",
+             "|---|---|" + "---|" * len(WAYS) + "---|---|---|"]
+    pooled: dict[str, list[float]] = {way: [] for way in (*WAYS, RAW)}
     for name, prompts in results["tasks"].items():
         for label, entry in prompts.items():
             test = entry["test"]
             cells = [f"{sum(test[w]) / len(test[w]):.3f} ({entry['powers'][w]:.2f})" for w in WAYS]
-            d = paired_difference(test["power 1"], test["fitted"])
-            lines.append(f"| {name} | `{label}` | " + " | ".join(cells) + f" | {d.estimate:+.3f} "
-                         f"[{d.low:+.3f}, {d.high:+.3f}] |")
-            for way in WAYS:
+            cells.append(f"{sum(test[RAW]) / len(test[RAW]):.3f}")
+            cells += [f"{d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}]" for d in (
+                paired_difference(test[other], test["fitted"]) for other in ("power 1", RAW))]
+            lines.append(f"| {name} | `{label}` | " + " | ".join(cells) + " |")
+            for way in (*WAYS, RAW):
                 pooled[way].append(sum(test[way]) / len(test[way]))
     n = len(pooled["fitted"])
     if n:
-        means = [sum(pooled[w]) / n for w in WAYS]
-        gains = [f - o for f, o in zip(pooled["fitted"], pooled["power 1"], strict=True)]
         lines += ["", f"Over {n} prompts: mean test accuracy " + ", ".join(
-            f"{w} {m:.3f}" for w, m in zip(WAYS, means, strict=True)) + f"; fitted minus power 1 "
-                  f"{sum(gains) / n:+.3f} (better on {sum(g > 0 for g in gains)}, worse on "
-                  f"{sum(g < 0 for g in gains)})."]
+            f"{w} {sum(pooled[w]) / n:.3f}" for w in (*WAYS, RAW)) + "; " + "; ".join(
+            _tally(pooled["fitted"], pooled[other], f"fitted minus {other}") for other in ("power 1", RAW)) + "."]
     return "\n".join(lines) + "\n"
+
+
+def _tally(first: list[float], second: list[float], name: str) -> str:
+    gains = [a - b for a, b in zip(first, second, strict=True)]
+    return (f"{name} {sum(gains) / len(gains):+.3f} (better on {sum(g > 0 for g in gains)}, worse on "
+            f"{sum(g < 0 for g in gains)}, by at most {max(0.0, -min(gains, default=0.0)):.3f})")
 
 
 def main() -> None:
