@@ -243,6 +243,10 @@ def _eval(args: argparse.Namespace) -> int:
     else:
         print(f"{report['metric']}: {report['score']:.4f} on {report['n']} examples "
               f"(failed: {report['failed']}, accuracy {report['accuracy']:.4f})")
+        if "constant" in report:
+            from autoprompt.report.writer import constant_line
+
+            print(constant_line(report["constant"], where="on these rows", who="prompt"))
     return 0
 
 

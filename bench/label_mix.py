@@ -5,6 +5,7 @@ Usage:
     python bench/label_mix.py                      # every task below, seed 0
     python bench/label_mix.py --tasks social_support --keep
     python bench/label_mix.py --tasks sst5 --fewshot16 --keep   # a 16-shot suite task, cut the same way
+    python bench/label_mix.py --skew 0.5 --fewshot16 --tasks cr subj yahoo --keep   # evenly mixed ones, skewed
 
 The 16-shot suites hold 16 rows of each label, so nothing there can show how the search does when the
 user's labelled rows are unevenly mixed, as most real data is. Here each BIG-bench task of
@@ -14,6 +15,10 @@ shuffled (seed 0), the first 48 as ``train.csv``, the next 48 as ``dev.csv``, th
 ``test.csv`` (less any row whose label the first 96 never show, as the tool asks a user to drop them).
 With ``--fewshot16`` the uneven tasks of ``../shared/data/fewshot16/`` (sst5: its 500 test rows) are cut
 the same way, their README's two plain prompts standing for **hand** (the better on these test rows).
+With ``--skew R`` the *evenly* mixed tasks are taken instead and made uneven before the cut: one label,
+drawn at random (seed 0), keeps all its rows and every other label keeps R times as many (its first,
+in file order); each is named ``<task>-skewed`` and its figures go to ``label_mix_skewed.md``/``.json``:
+tasks for confirming a change chosen on the naturally uneven ones.
 On those test rows, with the embedded SmolLM2:
 
 - **hand**: one plain prompt per task, written before any run (``HAND`` below), scored as a user's
@@ -70,20 +75,26 @@ HAND = {  # written before any run: the prompt a person writes in a minute
     "parentheses": "Sequence: {{ sequence }}\nAre the brackets balanced? (valid or invalid):",
     "metaphor_paraphrase": "Sentence: {{ sentence }}\nParaphrase: {{ paraphrase }}\nIs the paraphrase correct? "
                            "(true or false):",
+    # the evenly mixed ones (``--skew``), written before any run of them here
+    "fever": "Claim: {{ claim }}\nIs this claim true or false?\nAnswer:",
+    "implicatures": "Question: {{ question }}\nReply: {{ reply }}\nDoes the reply mean yes or no?\nAnswer:",
+    "sports_plausibility": "Statement: {{ statement }}\nIs this sports statement plausible or implausible?\nAnswer:",
 }
 ROWS = (48, 48)  # train, dev; the rest is test
 UNEVEN = 0.1  # the commonest label's share above an even share, from which a task is taken
 RUNS = ROOT / "runs" / "label_mix"
 
 
-def uneven_tasks(names: list[str] | None, fewshot16: bool = False) -> list[dict[str, Any]]:
+def uneven_tasks(names: list[str] | None, fewshot16: bool = False, skew: float | None = None) -> list[dict[str, Any]]:
+    """The classification tasks whose rows are unevenly mixed; with ``skew``, the evenly mixed ones, skewed."""
     chosen = []
     for task in [*manifest("all", names), *(_fewshot16_tasks(names) if fewshot16 else [])]:
         if task["kind"] != "classification":
             continue
         labels = Counter(r[task["target"]] for r in _rows(task))
-        if max(labels.values()) / sum(labels.values()) - 1 / len(labels) >= UNEVEN:
-            chosen.append(task)
+        if (max(labels.values()) / sum(labels.values()) - 1 / len(labels) >= UNEVEN) == (skew is None):
+            chosen.append(task if skew is None else {**task, "name": f"{task['name']}-skewed", "skew": skew,
+                                                     "base_name": task["name"]})
     return chosen
 
 
@@ -99,9 +110,24 @@ def _fewshot16_tasks(names: list[str] | None) -> list[dict[str, Any]]:
 
 
 def _rows(task: dict[str, Any]) -> list[dict[str, str]]:
-    path = Path(task.get("rows_file") or HERE / "suite" / "tasks" / task["name"] / "test.csv")
+    """The task's rows (a skewed task's: its commonest label's all, every other label's first ``skew`` times
+    as many)."""
+    path = Path(task.get("rows_file") or HERE / "suite" / "tasks" / task.get("base_name", task["name"]) / "test.csv")
     with path.open(encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
+        rows = list(csv.DictReader(handle))
+    if "skew" not in task:
+        return rows
+    labels = sorted({r[task["target"]] for r in rows})
+    commonest = random.Random(0).choice(labels)
+    keep = round(task["skew"] * sum(r[task["target"]] == commonest for r in rows))
+    kept: Counter[str] = Counter()
+    chosen = []
+    for row in rows:
+        label = row[task["target"]]
+        if label == commonest or kept[label] < keep:
+            kept[label] += 1
+            chosen.append(row)
+    return chosen
 
 
 def user_files(task: dict[str, Any]) -> dict[str, Path]:
@@ -126,7 +152,7 @@ def user_files(task: dict[str, Any]) -> dict[str, Path]:
 
 def hand_templates(task: dict[str, Any]) -> list[str]:
     """The task's hand-written prompts: the 16-shot README's two, or the one written here (``HAND``)."""
-    return task.get("hand") or [HAND[task["name"]]]
+    return task.get("hand") or [HAND[task.get("base_name", task["name"])]]
 
 
 def prepared_task(task: dict[str, Any], paths: dict[str, Path], template: str) -> Task:
@@ -173,8 +199,12 @@ def run_search(task: dict[str, Any], paths: dict[str, Path], budget: int) -> dic
 
 
 def markdown(results: dict[str, Any], budget: int, minutes: float) -> str:
-    lines = ["# Calibration under a task's own label mix", "",
-             f"SmolLM2-135M-Instruct (embedded); BIG-bench tasks whose test rows are unevenly mixed, cut into a "
+    skew = results.get("skew")
+    tasks = ("BIG-bench tasks whose test rows are unevenly mixed" if skew is None else
+             f"evenly mixed tasks made uneven (one label drawn at random keeps all its rows, the others {skew:g} times "
+             "as many)")
+    lines = ["# Calibration under a task's own label mix" + ("" if skew is None else ": evenly mixed tasks, skewed"),
+             "", f"SmolLM2-135M-Instruct (embedded); {tasks}, cut into a "
              f"user's natural-mix files (48 train, 48 dev, the rest test; `bench/label_mix.py`); the user's command "
              f"with `--budget {budget} --seed 0`, run by each commit's code on the same rows. Wall time of the last "
              f"invocation {minutes:.0f} min. hand = a plain prompt written before any run; majority = always the "
@@ -227,16 +257,19 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the results of other commits and tasks")
     parser.add_argument("--fewshot16", action="store_true",
                         help="also the uneven tasks of ../shared/data/fewshot16/ (their test file's natural mix)")
+    parser.add_argument("--skew", type=float, default=None,
+                        help="take the evenly mixed tasks instead, each other label kept at SKEW times the rows of one")
     args = parser.parse_args()
+    stem = "label_mix" if args.skew is None else "label_mix_skewed"
     from autoprompt.models.registry import get_backend
 
     backend = get_backend("local")
-    target = HERE / "results" / "label_mix.json"
-    results: dict[str, Any] = {"budget": args.budget, "tasks": {}}
+    target = HERE / "results" / f"{stem}.json"
+    results: dict[str, Any] = {"budget": args.budget, "tasks": {}, **({} if args.skew is None else {"skew": args.skew})}
     if args.keep and target.exists():
         results = json.loads(target.read_text(encoding="utf-8"))
     started = time.monotonic()
-    for task in uneven_tasks(args.tasks, args.fewshot16):
+    for task in uneven_tasks(args.tasks, args.fewshot16, args.skew):
         paths = user_files(task)
         entry = results["tasks"].setdefault(task["name"], {"runs": {}})
         entry["baselines"] = baselines(task, paths, backend)
@@ -244,7 +277,7 @@ def main() -> None:
         print(f"{task['name']} {COMMIT}: {json.dumps(entry['runs'][COMMIT])[:300]}", flush=True)
         target.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
         text = markdown(results, args.budget, (time.monotonic() - started) / 60)
-        (HERE / "results" / "label_mix.md").write_text(text, encoding="utf-8")
+        (HERE / "results" / f"{stem}.md").write_text(text, encoding="utf-8")
     print(markdown(results, args.budget, (time.monotonic() - started) / 60))
 
 

@@ -171,7 +171,17 @@ def test_eval_scores_with_the_runs_own_model_by_default(tmp_path: Path, keyword_
     ev = cli("eval", "--prompt", str(out), "--data", str(out / "data" / "test.csv"), "--json")
     assert ev.returncode == 0, ev.stderr
     scores = json.loads((out / "winner.json").read_text())["scores"]
-    assert json.loads(ev.stdout)["accuracy"] == scores["test"]["winner"]
+    report = json.loads(ev.stdout)
+    assert report["accuracy"] == scores["test"]["winner"]
+    targets = pd.read_csv(out / "data" / "test.csv")["label"]
+    commonest = max(dict.fromkeys(targets), key=lambda label: int((targets == label).sum()))  # the first, on a tie
+    share = float((targets == commonest).mean())
+    assert report["constant"]["label"] == commonest and report["constant"]["share"] == report["constant"]["score"] == share
+    assert report["constant"]["difference"] == pytest.approx(report["accuracy"] - share)
+    text = cli("eval", "--prompt", str(out), "--data", str(out / "data" / "test.csv"))
+    assert text.returncode == 0 and text.stdout.splitlines()[1].startswith(
+        f"always answering {commonest!r} (the commonest label of the labelled rows, {share:.0%} of them) on these "
+        f"rows: {share:.3f}; prompt minus it {report['accuracy'] - share:+.3f} [")
 
 
 def test_the_flags_of_resume_worker_and_eval_are_the_run_specifications() -> None:

@@ -235,9 +235,10 @@ def production_line(start: Spend, winner: Spend) -> str:
     return f"per production call: start {cost(start)} -> winner {cost(winner)}{ratio}{unpriced}"
 
 
-def constant_line(constant: Any) -> str:
-    """The test line for always answering the commonest label (``TestReport.as_dict()["constant"]``), or ""
-    when there is none or it is not what autoprompt writes."""
+def constant_line(constant: Any, where: str = "on test", who: str = "winner") -> str:
+    """The line for always answering the commonest label (``Constant.as_dict()``: the test report's, or
+    ``autoprompt eval``'s with ``where``/``who`` naming its rows and prompt), or "" when there is none or it
+    is not what autoprompt writes."""
     if not isinstance(constant, dict) or not isinstance(constant.get("label"), str):
         return ""
     ci = constant.get("difference_ci")
@@ -246,9 +247,9 @@ def constant_line(constant: Any) -> str:
     if len(found) != 5 or len(numbers) != 5:
         return ""
     share, score, difference, low, high = numbers
-    verdict = "; the winner does not beat it" if difference <= 0 else ""
+    verdict = f"; the {who} does not beat it" if difference <= 0 else ""
     return (f"always answering {constant['label']!r} (the commonest label of the labelled rows, {share:.0%} of "
-            f"them) on test: {score:.3f}; winner minus it {difference:+.3f} [{low:+.3f}, {high:+.3f}]{verdict}")
+            f"them) {where}: {score:.3f}; {who} minus it {difference:+.3f} [{low:+.3f}, {high:+.3f}]{verdict}")
 
 
 def diff_markdown(pieces: Sequence[tuple[str, str]]) -> str:

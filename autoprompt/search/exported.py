@@ -4,7 +4,9 @@ Contract: ``evaluate_export(exported, data, model=...)`` (default: the run's own
 ``winner.json`` names it) loads the data with the
 prompt's own input and target columns, scores it from an empty model state in
 file order (as the search scored its test set), and returns a dict with at least
-``accuracy`` and ``n``. When every row failed, nothing was scored: a prompt that does not
+``accuracy`` and ``n``; for labels graded without a model, ``constant``: what always answering the
+commonest label of the data scores, and the prompt's paired difference with it (``testset.constant_floor``,
+as the test report). When every row failed, nothing was scored: a prompt that does not
 render is a ``TemplateError``, any other failure of every row a ``ModelError``. A judge
 metric grades with ``judge_model`` (default: ``model``); a run that optimized
 ``METRIC~W*consistency`` is scored on the metric alone.
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from autoprompt.data.dataset import load_data
+from autoprompt.data.splits import label_shares
 from autoprompt.errors import ConfigError, DataError, ModelError, TemplateError, excerpt
 from autoprompt.evaluate.evaluator import NO_RENDER, Evaluator
 from autoprompt.evaluate.registry import get_metric
@@ -26,6 +29,7 @@ from autoprompt.models.client import Client
 from autoprompt.models.registry import get_backend
 from autoprompt.records.prediction import Prediction
 from autoprompt.records.task_kind import TaskKind
+from autoprompt.search.testset import constant_floor
 
 
 def evaluate_export(exported: ExportedPrompt, data: str | Path, *, model: str | Backend | None = None,
@@ -58,6 +62,10 @@ def evaluate_export(exported: ExportedPrompt, data: str | Path, *, model: str | 
     predictions = evaluator.evaluate(exported.prompt, dataset.examples, on_rows=on_rows)
     _check_any_answered(predictions)
     outputs_correct = [float(p.output == ex.target) for p, ex in zip(predictions, dataset.examples)]
+    shares = label_shares(dataset.examples) if kind is TaskKind.CLASSIFICATION and not chosen.needs_model else {}
+    commonest = max(shares, key=lambda label: shares[label], default=None)
+    floor = {} if commonest is None else {"constant": constant_floor(
+        evaluator, dataset.examples, commonest, shares[commonest], predictions, seed=0).as_dict()}
     return {
         "metric": evaluator.metric.name,
         "score": evaluator.aggregate(dataset.examples, predictions),
@@ -65,6 +73,7 @@ def evaluate_export(exported: ExportedPrompt, data: str | Path, *, model: str | 
         "n": len(predictions),
         "failed": sum(p.failed for p in predictions),
         "calls": evaluator.client.calls + (judge.calls if judge else 0),
+        **floor,
     }
 
 

@@ -3,7 +3,7 @@ and the winner's prompts on the test rows, each from an empty model state (``sco
 ``autoprompt eval`` reproduces the numbers exactly), and returns the ``TestReport``: both scores with
 bootstrap intervals, their paired difference, every prediction and what each prompt's answers cost; given
 the commonest label of the labelled rows, what always answering it scores (``Constant``), the floor any
-classifier must clear.
+classifier must clear (``constant_floor``, which ``autoprompt eval`` also prints).
 ``scoring`` hears how the rows go.
 """
 
@@ -37,11 +37,11 @@ def score_test_set(evaluator: Evaluator, start: Prompt, winner: Prompt, rows: Se
         baseline_score=evaluator.aggregate(rows, base), winner_score=evaluator.aggregate(rows, win),
         baseline_predictions=tuple(base), winner_predictions=tuple(win), baseline_spend=base_spend,
         winner_spend=base_spend if winner == start else win_spend,
-        constant=None if commonest is None else _constant(evaluator, rows, *commonest, win, seed),
+        constant=None if commonest is None else constant_floor(evaluator, rows, *commonest, win, seed),
     )
 
 
-def _constant(evaluator: Evaluator, rows: Sequence[Example], label: str, share: float,
+def constant_floor(evaluator: Evaluator, rows: Sequence[Example], label: str, share: float,
               winner: Sequence[Prediction], seed: int) -> Constant:
     """``label`` answered to every row, graded as the winner's answers are (a model-graded metric never is)."""
     answers = [Prediction(ex.id, label, evaluator.metric.grade(ex, label).score) for ex in rows]
