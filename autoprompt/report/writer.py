@@ -12,6 +12,8 @@ Contract:
   measured, the reviewers' feedback, the top-k leaderboard with 95% bootstrap intervals, the
   winner's request as sent on one test row, a use-it snippet per export format, and the run's
   metadata.
+- ``run_summary(record, ...)`` is the summary both open with, from the run's ``winner.json`` record: the one
+  renderer of it (``OptimizationResult.summary()`` prints it too).
 - Plots are matplotlib SVGs written into the page: it opens offline, with no external
   file, and its small script (sortable tables) logs nothing to the console.
 """
@@ -26,6 +28,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from autoprompt.records.feedback import Feedback
 from autoprompt.records.interval import Interval
 from autoprompt.records.trial import leaderboard_order
 from autoprompt.records.usage import Spend
@@ -143,12 +146,22 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def summary_lines(run: RunRecord) -> list[str]:
-    m = run.manifest
+    """The run's summary (``run_summary``) from its directory."""
+    label = next((t.label for t in run.trials if t.number == run.manifest.get("trial")), None)
+    return run_summary(run.manifest, trials=len(run.trials), winner=label, feedback=run.feedback)
+
+
+def run_summary(m: Mapping[str, Any], *, trials: int, winner: str | None = None,
+                feedback: Sequence[Feedback] = ()) -> list[str]:
+    """The summary of a run from its ``winner.json`` record (``m``): what ``result.summary()`` prints and
+    ``report.md`` opens with. ``winner`` describes the winning prompt; ``feedback``: the reviewers' records."""
     scores, calls, cost = m.get("scores", {}), m.get("model_calls", {}), m.get("cost", {})
     dev = scores.get("dev", {})
     lines = [f"metric: {m.get('metric')} | model: {m.get('model')} | seed: {m.get('seed')} | strategy: "
              f"{m.get('strategy')} | stop: {m.get('stop_reason', '?')}",
              f"dev ({dev.get('n')}): start {dev.get('baseline', 0):.3f} -> winner {dev.get('score', 0):.3f}"]
+    if winner:
+        lines.append(f"winner: {winner}")
     if dev.get("how"):
         lines.append(f"chosen: {dev['how']}")
     test = scores.get("test")
@@ -169,12 +182,13 @@ def summary_lines(run: RunRecord) -> list[str]:
     if test and test.get("consistency"):
         lines.append(f"consistency on test (agreement of sampled answers): start {test['consistency'][0]:.3f} -> "
                      f"winner {test['consistency'][1]:.3f}")
+    seconds = number(m.get("seconds"))
     lines.append(f"cost: {calls.get('search', 0)} model calls in the search ({m.get('optimizer_calls', 0)} by the "
-                 f"optimizer model, {m.get('judge_calls', 0)} by the judge; {calls.get('paid', 0)} not from the "
-                 f"cache) + {calls.get('test', 0)} on test, {cost.get('tokens', 0)} tokens, "
-                 f"${cost.get('usd', 0.0):.4f}, {len(run.trials)} trials")
-    if run.feedback:
-        lines.append(f"reviewer feedback: {len(run.feedback)} record(s), {sum(r.negative for r in run.feedback)} "
+                 f"optimizer model, {m.get('judge_calls', 0)} by the judge) + {calls.get('test', 0)} on test, "
+                 f"{calls.get('paid', 0)} not from the cache, {cost.get('tokens', 0)} tokens, "
+                 f"${cost.get('usd', 0.0):.4f}, {trials} trials" + ("" if seconds is None else f", {seconds:.0f}s"))
+    if feedback:
+        lines.append(f"reviewer feedback: {len(feedback)} record(s), {sum(r.negative for r in feedback)} "
                      f"rejected or rated 2 or lower (feedback.jsonl)")
     return lines
 

@@ -16,7 +16,8 @@ Contract:
   its label's share of the demonstration pool and search rows when those shares are uneven (a task
   whose labels are not evenly mixed: the calibrated answers keep its mix), and those rows' labels
   then fit how far the model is trusted against the mix (``prompts.prompt.prior_power``); with
-  even shares their labels are unread.
+  even shares their labels are unread. With uneven shares and no user template, the tool's own starts
+  are calibrated from the outset (``_starts``).
 - The search stops when the budget (less what the final step keeps back) is spent or a callback
   says so. Then the winner is picked (refinement: the base, or the last accepted step when it
   passes ``selection.choose``'s test on the held-out rows; the component search: the best after

@@ -46,7 +46,7 @@ from autoprompt.records.interval import Interval
 from autoprompt.records.prediction import Prediction
 from autoprompt.records.trial import Trial, TrialState, leaderboard_order, trial_record
 from autoprompt.records.usage import Spend
-from autoprompt.report.writer import constant_line, production_line
+from autoprompt.report.writer import production_line, run_summary
 from autoprompt.search.run_report import write_report
 from autoprompt.search.selection import Selection
 from autoprompt.version import __version__
@@ -181,32 +181,9 @@ class OptimizationResult:
         return result_html(self)
 
     def summary(self) -> str:
-        """A short text report: start vs winner on dev and test, and what it cost."""
-        lines = [
-            f"metric: {self.metric} | model: {self.model} | seed: {self.seed} | stop: {self.stop_reason}",
-            f"model calls: {self.calls} during search ({self.optimizer_calls} by the optimizer model, "
-            f"{self.judge_calls} by the judge; "
-            f"+{self.test_calls} on test; {self.paid_calls} not from the cache), {len(self.trials)} trials, "
-            f"{self.seconds:.0f}s, {self.tokens} tokens, ${self.usd:.4f}",
-            f"dev ({self.dev_size}): start {self.baseline.dev_score:.3f} -> winner {self.best.dev_score:.3f}",
-            f"winner: {self.best.candidate.describe()}",
-        ]
-        if self.selection is not None:
-            lines.append(f"chosen: {self.selection.how}")
-        if self.test:
-            lines.append(f"test ({self.test.n}): start {self.test.baseline} -> winner {self.test.winner}; "
-                         f"paired difference {self.test.difference}")
-            lines.append(f"dev-to-test gap of the winner: {self.best.dev_score - self.test.winner_score:+.3f}"
-                         + (f" (held-out rows: {self.selection.holdout_scores[self.best.trial_number]:.3f})"
-                            if self.selection and self.best.trial_number in self.selection.holdout_scores else ""))
-            if self.test.constant:
-                lines.append(constant_line(self.test.constant.as_dict()))
-            if self.test.baseline_spend.tokens and self.test.winner_spend.tokens:  # usage known for both
-                lines.append(self.test.production())
-            agreement = self.test.consistency()
-            if agreement is not None:
-                lines.append(f"consistency on test (agreement of sampled answers): start {agreement[0]:.3f} -> "
-                             f"winner {agreement[1]:.3f}")
+        """A short text report: start vs winner on dev and test, what chose it, and what it cost (the lines of
+        ``report.md``'s summary, from the record ``winner.json`` keeps), then any failed examples."""
+        lines = run_summary(run_manifest(self), trials=len(self.trials), winner=self.best.candidate.describe())
         failed = self._failed_line()
         return "\n".join(lines + ([failed] if failed else []))
 
@@ -288,17 +265,10 @@ def history_table(result: OptimizationResult) -> pd.DataFrame:
                          for t in result.trials]).drop(columns="candidate")
 
 
-def write_result(result: OptimizationResult, directory: str | Path) -> Path:
-    """Write the winner (``winner.jinja`` + ``winner.json``), the start (``baseline/``), the
-    leaderboard, every trial (``trials.jsonl``), the test set and both prompts' answers on it
-    (``predictions.jsonl``), the winner's answers on dev (``dev_predictions.jsonl``, what
-    ``autoprompt review`` shows), and the reports (``report.md``, ``report.html``)."""
-    out = Path(directory)
-
-    check_output_folder(out, ours=(MANIFEST_FILE, "run.json", "run.lock"))
-    refuse_links(out, "output folder")
-
-    metadata = {
+def run_manifest(result: OptimizationResult) -> dict[str, Any]:
+    """What ``winner.json`` records of the run beside the prompt: task, model, scores, calls, cost, selection
+    and lineage (``summary`` renders the same record, as ``report.md`` does)."""
+    return {
         "task": result.kind,
         "target": result.target,
         "metric": result.metric,
@@ -328,6 +298,19 @@ def write_result(result: OptimizationResult, directory: str | Path) -> Path:
         "lineage": [{"trial": t.number, "operator": t.operator, "dev_score": t.score, "n": t.n}
                     for t in result.lineage()],
     }
+
+
+def write_result(result: OptimizationResult, directory: str | Path) -> Path:
+    """Write the winner (``winner.jinja`` + ``winner.json``), the start (``baseline/``), the
+    leaderboard, every trial (``trials.jsonl``), the test set and both prompts' answers on it
+    (``predictions.jsonl``), the winner's answers on dev (``dev_predictions.jsonl``, what
+    ``autoprompt review`` shows), and the reports (``report.md``, ``report.html``)."""
+    out = Path(directory)
+
+    check_output_folder(out, ours=(MANIFEST_FILE, "run.json", "run.lock"))
+    refuse_links(out, "output folder")
+
+    metadata = run_manifest(result)
     path = write_prompt(out, result.best.prompt, metadata)
     write_prompt(out / "baseline", result.baseline.prompt, {**metadata, "candidate": dataclasses.asdict(
         result.baseline.candidate)})
