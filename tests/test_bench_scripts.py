@@ -44,3 +44,19 @@ def test_fewshot_sampling_floor_is_the_binomial_mean_absolute_error(monkeypatch:
     assert fewshot.expected_error(0.85, 180) == pytest.approx(math.sqrt(2 / math.pi * 0.85 * 0.15 / 180), rel=0.05)
     runs = [{"winner_test": 0.5, "holdout_n": 2}, {"winner_test": 0.5, "holdout_n": 0}]
     assert fewshot._floor(runs, "holdout_n") == pytest.approx(0.25)  # a run without held-out rows is left out
+
+
+def test_label_mix_skews_an_evenly_mixed_task_and_leaves_the_uneven_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--skew R``: one label keeps all its rows, every other keeps R times as many (its first ones)."""
+    from collections import Counter
+
+    label_mix = _load(ROOT / "bench" / "label_mix.py", monkeypatch)
+    assert [t["name"] for t in label_mix.uneven_tasks(["fever", "parentheses"])] == ["parentheses"]
+    (task,) = label_mix.uneven_tasks(["fever", "parentheses"], skew=0.5)
+    assert task["name"] == "fever-skewed" and label_mix.hand_templates(task) == [label_mix.HAND["fever"]]
+    every = label_mix._rows({k: v for k, v in task.items() if k != "skew"})  # the file as it is
+    rows = label_mix._rows(task)
+    counts, full = Counter(r["label"] for r in rows), Counter(r["label"] for r in every)
+    (kept, whole), (short, count) = sorted(counts.items(), key=lambda item: -item[1])
+    assert whole == full[kept] and count == round(0.5 * full[kept]) < full[short]
+    assert [r for r in every if r["label"] == short][:count] == [r for r in rows if r["label"] == short]
