@@ -19,8 +19,8 @@ to before that prior divides them (``autoprompt.prompts.prompt.prior_power``):
 - ``by accuracy``: the power with the best accuracy on those rows (ties to the higher power);
 - ``1/20``: nearly always the commonest label;
 
-and, beside them, **raw**: the prompt uncalibrated (the label the model finds likeliest), as a search
-start was scored before starts under an uneven mix were calibrated from the outset.
+and, beside them, **raw**: the prompt uncalibrated (the label the model finds likeliest), as the
+search scores its starts.
 
 Test accuracy of each, per prompt, and the paired differences of ``fitted`` with ``power 1`` and with
 ``raw`` over all prompts (95% CI) go to ``bench/results/prior_power.md`` and ``prior_power.json``. The test rows are

@@ -176,7 +176,8 @@ def test_eval_scores_with_the_runs_own_model_by_default(tmp_path: Path, keyword_
     targets = pd.read_csv(out / "data" / "test.csv")["label"]
     commonest = max(dict.fromkeys(targets), key=lambda label: int((targets == label).sum()))  # the first, on a tie
     share = float((targets == commonest).mean())
-    assert report["constant"]["label"] == commonest and report["constant"]["share"] == report["constant"]["score"] == share
+    floor = report["constant"]
+    assert floor["label"] == commonest and floor["share"] == floor["score"] == share
     assert report["constant"]["difference"] == pytest.approx(report["accuracy"] - share)
     text = cli("eval", "--prompt", str(out), "--data", str(out / "data" / "test.csv"))
     assert text.returncode == 0 and text.stdout.splitlines()[1].startswith(

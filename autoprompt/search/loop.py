@@ -16,8 +16,7 @@ Contract:
   its label's share of the demonstration pool and search rows when those shares are uneven (a task
   whose labels are not evenly mixed: the calibrated answers keep its mix), and those rows' labels
   then fit how far the model is trusted against the mix (``prompts.prompt.prior_power``); with
-  even shares their labels are unread. With uneven shares and no user template, the tool's own starts
-  are calibrated from the outset (``_starts``).
+  even shares their labels are unread.
 - The search stops when the budget (less what the final step keeps back) is spent or a callback
   says so. Then the winner is picked (refinement: the base, or the last accepted step when it
   passes ``selection.choose``'s test on the held-out rows; the component search: the best after
@@ -43,7 +42,7 @@ from autoprompt.evaluate.evaluator import Evaluator
 from autoprompt.models.backend import Backend, limits_of, takes_messages
 from autoprompt.models.client import Client
 from autoprompt.prompts.compose import compose, pick_demos
-from autoprompt.prompts.prompt import Prompt, uneven
+from autoprompt.prompts.prompt import Prompt
 from autoprompt.propose.operator import RefineContext, carries_pool_reading
 from autoprompt.propose.registry import build_operators
 from autoprompt.propose.space import SearchSpace
@@ -197,29 +196,9 @@ class Optimizer:
             metric = metric.bind(judge)
         search, _ = self.selection_rows()
         return Evaluator(client, metric, self.task.setup.kind, consistency=self.grading.consistency, judge_client=judge,
-                         calibration_rows=search[:CALIBRATION_ROWS], label_shares=self._label_shares())
-
-    def _label_shares(self) -> dict[str, float] | None:
-        """For labels: each label's share of the demonstration pool and the search rows (the rows the search
-        may read), the mix a calibrated prompt keeps."""
-        if self.task.setup.kind is not TaskKind.CLASSIFICATION:
-            return None
-        return label_shares([*self.task.setup.train, *self.selection_rows()[0]])
-
-    def _starts(self, space: SearchSpace) -> tuple[Candidate, list[Candidate]]:
-        """The first start and the others raced against it. Without a template, when the labelled rows
-        are unevenly mixed (``prompts.prompt.uneven``), each start is calibrated from the outset: a raw
-        prompt's answers follow what the model leans to, not the task's mix, and on the natural-mix tasks
-        of ``bench/label_mix.py`` the calibrated copy of a fixed prompt scored 18 points more on test on
-        average, and at most 3 points less (``bench/prior_power.py``, against its ``raw`` column). A user's
-        template starts as written (its calibrated copy is a step like any other)."""
-        start = start_candidate(self.task)
-        first_rung = self.spec.search.first_rung
-        alternatives = plain_starts(self.task, limit=max(3, self.spending.budget.calls // (4 * first_rung)))
-        shares = self._label_shares()
-        if self.task.custom is None and space.calibration and shares and uneven(shares, self.task.setup.labels):
-            return replace(start, calibrate=True), [replace(c, calibrate=True) for c in alternatives]
-        return start, alternatives
+                         calibration_rows=search[:CALIBRATION_ROWS],
+                         label_shares=label_shares([*self.task.setup.train, *search])
+                         if self.task.setup.kind is TaskKind.CLASSIFICATION else None)
 
     def _calibrated_pruned_starts(self) -> int:
         """How many pruned starts get a calibrated copy: as many as a tenth of the budget pays for, each
@@ -251,9 +230,11 @@ class Optimizer:
     def _strategy(self, racer: Racer, writer: Client | None) -> tuple[SearchStrategy, Callable[[], int]]:
         """The strategy, and the calls it keeps back for the end: the component search's top
         candidates on dev, or refinement's final check."""
+        start = start_candidate(self.task)
+        first_rung = self.spec.search.first_rung
+        alternatives = plain_starts(self.task, limit=max(3, self.spending.budget.calls // (4 * first_rung)))
         space = SearchSpace.for_task(self.task.setup, supports_chat=self.backend.supports_chat,
                                      custom=self.task.custom is not None, messages=takes_messages(self.backend))
-        start, alternatives = self._starts(space)
         if self.spec.search.strategy == "components" and self.sharing is not None:
             return self._shared_strategy(space, start, racer), self._reserve
         if isinstance(self.backend, FarmedBackend) and self.sharing is not None and self.sharing.arguments is not None:

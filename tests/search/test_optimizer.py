@@ -438,19 +438,3 @@ def test_a_search_keeps_optuna_quiet_for_its_own_studies_only(keyword_frame: pd.
     finally:
         optuna.logging.disable_propagation()
         optuna.logging.set_verbosity(before)
-
-
-def test_without_a_template_the_starts_of_unevenly_mixed_labels_are_calibrated(keyword_frame: pd.DataFrame) -> None:
-    """Uneven label shares: every start of the tool's own is calibrated from the outset (the raw prompts
-    are not tried as starts); even shares, or the user's template, start uncalibrated."""
-    yes = keyword_frame[keyword_frame.label == "yes"]
-    skewed = pd.concat([keyword_frame, yes.assign(text=yes.text + " again")], ignore_index=True)
-    starts, results = {}, {}
-    for name, frame, template in (("skewed", skewed, None), ("even", keyword_frame, None),
-                                  ("template", skewed, START)):
-        results[name] = run(frame, template=template, budget=120)
-        starts[name] = [t.candidate for t in results[name].trials if t.operator == "start"]
-        assert len(starts[name]) >= (1 if template else 2)
-    assert all(c.calibrate for c in starts["skewed"]) and results["skewed"].baseline.candidate.calibrate
-    assert not any(c.calibrate for c in starts["even"] + starts["template"])
-    assert [replace(c, calibrate=False) for c in starts["skewed"]] == starts["even"][:len(starts["skewed"])]
