@@ -178,7 +178,7 @@ def test_eval_scores_with_the_runs_own_model_by_default(tmp_path: Path, keyword_
     share = float((targets == commonest).mean())
     floor = report["constant"]
     assert floor["label"] == commonest and floor["share"] == floor["score"] == share
-    assert report["constant"]["difference"] == pytest.approx(report["accuracy"] - share)
+    assert floor["difference"] == pytest.approx(report["accuracy"] - share)
     text = cli("eval", "--prompt", str(out), "--data", str(out / "data" / "test.csv"))
     assert text.returncode == 0 and text.stdout.splitlines()[1].startswith(
         f"always answering {commonest!r} (the commonest label of the labelled rows, {share:.0%} of them) on these "

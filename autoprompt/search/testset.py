@@ -42,7 +42,7 @@ def score_test_set(evaluator: Evaluator, start: Prompt, winner: Prompt, rows: Se
 
 
 def constant_floor(evaluator: Evaluator, rows: Sequence[Example], label: str, share: float,
-              winner: Sequence[Prediction], seed: int) -> Constant:
+                   winner: Sequence[Prediction], seed: int) -> Constant:
     """``label`` answered to every row, graded as the winner's answers are (a model-graded metric never is)."""
     answers = [Prediction(ex.id, label, evaluator.metric.grade(ex, label).score) for ex in rows]
     return Constant(label, share, evaluator.aggregate(rows, answers),
