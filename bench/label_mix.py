@@ -110,8 +110,8 @@ def _fewshot16_tasks(names: list[str] | None) -> list[dict[str, Any]]:
 
 
 def _rows(task: dict[str, Any]) -> list[dict[str, str]]:
-    """The task's rows (a skewed task's: its commonest label's all, every other label's first ``skew`` times
-    as many)."""
+    """The task's rows (a skewed task's: all rows of one label drawn at random, seed 0, and every other
+    label's first ``skew`` times as many)."""
     path = Path(task.get("rows_file") or HERE / "suite" / "tasks" / task.get("base_name", task["name"]) / "test.csv")
     with path.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))

@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 from label_mix import RUNS, hand_templates, prepared_task, uneven_tasks, user_files  # noqa: E402
+from suite import _mean  # noqa: E402
 
 from autoprompt.data.splits import hold_out, label_shares  # noqa: E402
 from autoprompt.evaluate.stats import paired_difference  # noqa: E402
@@ -90,8 +91,8 @@ def task_rows(task: dict[str, Any], backend: Any) -> dict[str, Any]:
         rows[RAW] = _correct(on_test, test, {}, 1.0)
         prompts[candidate.describe()] = {"powers": powers, "test": rows}
         print(f"{task['name']} {candidate.describe()}: " + ", ".join(
-            f"{way} ({p:.2f}) {sum(rows[way]) / len(test):.3f}" for way, p in powers.items())
-              + f", raw {sum(rows[RAW]) / len(test):.3f}", flush=True)
+            f"{way} ({p:.2f}) {_mean(rows[way]):.3f}" for way, p in powers.items())
+              + f", raw {_mean(rows[RAW]):.3f}", flush=True)
     return prompts
 
 
@@ -108,24 +109,24 @@ def markdown(results: dict[str, Any], minutes: float) -> str:
     for name, prompts in results["tasks"].items():
         for label, entry in prompts.items():
             test = entry["test"]
-            cells = [f"{sum(test[w]) / len(test[w]):.3f} ({entry['powers'][w]:.2f})" for w in WAYS]
-            cells.append(f"{sum(test[RAW]) / len(test[RAW]):.3f}")
+            cells = [f"{_mean(test[w]):.3f} ({entry['powers'][w]:.2f})" for w in WAYS]
+            cells.append(f"{_mean(test[RAW]):.3f}")
             cells += [f"{d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}]" for d in (
                 paired_difference(test[other], test["fitted"]) for other in ("power 1", RAW))]
             lines.append(f"| {name} | `{label}` | " + " | ".join(cells) + " |")
             for way in (*WAYS, RAW):
-                pooled[way].append(sum(test[way]) / len(test[way]))
+                pooled[way].append(_mean(test[way]))
     n = len(pooled["fitted"])
     if n:
         lines += ["", f"Over {n} prompts: mean test accuracy " + ", ".join(
-            f"{w} {sum(pooled[w]) / n:.3f}" for w in (*WAYS, RAW)) + "; " + "; ".join(
+            f"{w} {_mean(pooled[w]):.3f}" for w in (*WAYS, RAW)) + "; " + "; ".join(
             _tally(pooled["fitted"], pooled[other], f"fitted minus {other}") for other in ("power 1", RAW)) + "."]
     return "\n".join(lines) + "\n"
 
 
 def _tally(first: list[float], second: list[float], name: str) -> str:
     gains = [a - b for a, b in zip(first, second, strict=True)]
-    return (f"{name} {sum(gains) / len(gains):+.3f} (better on {sum(g > 0 for g in gains)}, worse on "
+    return (f"{name} {_mean(gains):+.3f} (better on {sum(g > 0 for g in gains)}, worse on "
             f"{sum(g < 0 for g in gains)}, by at most {max(0.0, -min(gains, default=0.0)):.3f})")
 
 

@@ -1,7 +1,8 @@
 """Splits of a dataset: ``split`` (train/dev/test, seeded and stratified by label), ``without_leaks`` and
 ``unique_rows`` (no input scored twice), ``selection_rows`` (the demonstration pool and the rows that score
 candidates, interleaved by label so every prefix is balanced), ``hold_out`` (every third row of each
-label set aside for a final check) and ``label_shares`` (the label mix of some rows). Deterministic for a seed.
+label set aside for a final check), ``label_shares`` (the label mix of some rows) and
+``commonest_label``. Deterministic for a seed.
 
 Imports the errors, the records and ``dataset``.
 """
@@ -111,6 +112,13 @@ def selection_rows(train: Dataset, dev: Dataset, *, seed: int = 0, pool: float =
 def label_shares(examples: Sequence[Example]) -> dict[str, float]:
     """Each label's share of ``examples`` (their targets), in order of first appearance."""
     return {label: len(group) / len(examples) for label, group in _by_label(examples, True).items()}
+
+
+def commonest_label(examples: Sequence[Example]) -> tuple[str, float] | None:
+    """The commonest label of ``examples`` (the first to appear, on a tie) and its share; None for no rows."""
+    shares = label_shares(examples)
+    label = max(shares, key=lambda name: shares[name], default=None)
+    return None if label is None else (label, shares[label])
 
 
 def interleave_by_label(examples: Sequence[Example], classification: bool, rng: random.Random) -> list[Example]:

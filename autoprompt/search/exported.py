@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from autoprompt.data.dataset import load_data
-from autoprompt.data.splits import label_shares
+from autoprompt.data.splits import commonest_label
 from autoprompt.errors import ConfigError, DataError, ModelError, TemplateError, excerpt
 from autoprompt.evaluate.evaluator import NO_RENDER, Evaluator
 from autoprompt.evaluate.registry import get_metric
@@ -62,10 +62,10 @@ def evaluate_export(exported: ExportedPrompt, data: str | Path, *, model: str | 
     predictions = evaluator.evaluate(exported.prompt, dataset.examples, on_rows=on_rows)
     _check_any_answered(predictions)
     outputs_correct = [float(p.output == ex.target) for p, ex in zip(predictions, dataset.examples)]
-    shares = label_shares(dataset.examples) if kind is TaskKind.CLASSIFICATION and not chosen.needs_model else {}
-    commonest = max(shares, key=lambda label: shares[label], default=None)
+    commonest = commonest_label(dataset.examples) if kind is TaskKind.CLASSIFICATION and not chosen.needs_model \
+        else None
     floor = {} if commonest is None else {"constant": constant_floor(
-        evaluator, dataset.examples, commonest, shares[commonest], predictions, seed=0).as_dict()}
+        evaluator, dataset.examples, *commonest, predictions, seed=0).as_dict()}
     return {
         "metric": evaluator.metric.name,
         "score": evaluator.aggregate(dataset.examples, predictions),

@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from autoprompt.data.splits import hold_out, label_shares
+from autoprompt.data.splits import commonest_label, hold_out, label_shares
 from autoprompt.errors import BudgetExhausted
 from autoprompt.evaluate.evaluator import Evaluator
 from autoprompt.models.backend import Backend, limits_of, takes_messages
@@ -383,11 +383,7 @@ class Optimizer:
         appear, on a tie) and its share of them."""
         if self.task.setup.kind is not TaskKind.CLASSIFICATION or self.grading.metric.needs_model:
             return None
-        shares = label_shares([*self.task.data.train.examples, *self.task.data.dev.examples])
-        if not shares:
-            return None
-        label = max(shares, key=lambda name: shares[name])
-        return label, shares[label]
+        return commonest_label([*self.task.data.train.examples, *self.task.data.dev.examples])
 
 
 def _improvements(trials: Sequence[Trial]) -> tuple[int, ...]:
