@@ -176,6 +176,32 @@ def summarize(run: dict[str, Any], bar_rows: list[float]) -> None:
     run["step"] = paired_difference(start, win).__dict__
     run["vs_bar"] = paired_difference(bar_rows, win).__dict__
     run["winner_ci"] = bootstrap(win).__dict__
+    run["start_bits"], run["winner_bits"] = _bits(start), _bits(win)
+
+
+def _bits(rows: list[float]) -> str:
+    """Per-row accuracies (0 or 1) as one string, so the results file can pair runs over the test rows."""
+    return "".join("1" if score else "0" for score in rows)
+
+
+def _rows(bits: str) -> list[float]:
+    return [float(bit == "1") for bit in bits]
+
+
+def mean_difference(pairs: list[tuple[list[list[float]], list[list[float]]]], rounds: int = 2000,
+                    seed: int = 0) -> dict[str, float] | None:
+    """The mean over tasks of each task's mean over runs of ``b - a``, with a 95% bootstrap interval that
+    resamples each task's test rows (its runs share them) apart: ``pairs`` holds, per task, the runs' per-row
+    scores ``a`` and ``b``. None when a run lacks its rows (recorded before they were kept)."""
+    import numpy as np
+
+    if not pairs or any(not a or any(not row for row in a + b) for a, b in pairs):
+        return None
+    rng = np.random.default_rng(seed)
+    per_row = [np.mean(np.asarray(b) - np.asarray(a), axis=0) for a, b in pairs]
+    draws = np.mean([d[rng.integers(0, len(d), size=(rounds, len(d)))].mean(axis=1) for d in per_row], axis=0)
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return {"estimate": float(np.mean([d.mean() for d in per_row])), "low": float(low), "high": float(high)}
 
 
 def _gap(runs: list[dict[str, Any]], estimate: str, test: str = "winner_test") -> float | None:
@@ -198,6 +224,13 @@ def _floor(runs: list[dict[str, Any]], rows: str) -> float | None:
     and the run's ``rows`` count ("holdout_n" or "dev_n"), over runs that have such rows."""
     floors = [expected_error(r["winner_test"], r[rows]) for r in runs if r.get(rows)]
     return _mean(floors) if floors else None
+
+
+def _signed(value: float, interval: dict[str, float] | None) -> str:
+    """A mean difference, with its interval when every run kept its per-row scores."""
+    if interval is None:
+        return f"{value:+.3f}"
+    return f"{interval['estimate']:+.3f} [{interval['low']:+.3f}, {interval['high']:+.3f}]"
 
 
 def _shown(value: float | None, floor: float | None = None) -> str:
@@ -224,7 +257,9 @@ def markdown(results: dict[str, Any], budget: int, minutes: float) -> str:
              "and search rows hold each label equally often and the test sets do not (sst5's most common label "
              "is 31% of test against 20% of the rows a run sees): *gap to balanced test* compares the held-out "
              "score with the winner's test accuracy averaged per label, the part of the gap that is not that "
-             "difference of label mix.", "",
+             "difference of label mix. In the means table, step and vs bar are means over the splits with a 95% "
+             "bootstrap interval over the test rows, which every split of a task shares (the **all** row resamples "
+             "each task's rows apart); runs recorded before per-row scores were kept show the mean alone.", "",
              "| task | split | mode | hand (test) | majority | start | winner [95% CI] | step | vs bar | gap | "
              "winner | calls | s |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -242,44 +277,59 @@ def markdown(results: dict[str, Any], budget: int, minutes: float) -> str:
                 f"| {run['winner_test']:.3f} [{ci['low']:.3f}, {ci['high']:.3f}] | {step['estimate']:+.3f} "
                 f"[{step['low']:+.3f}, {step['high']:+.3f}] | {bar['estimate']:+.3f} | {gap} | `{run['winner']}` "
                 f"| {run['calls']} | {run['seconds']} |")
-    lines += ["", "Means over the splits run (per task, then over tasks):", "",
-              "| mode | task | splits | bar | start | winner | step | vs bar | mean abs gap (floor) | "
-              "mean abs gap to balanced test | mean abs dev gap (floor) | steps lost on test |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for mode in ("none", "hand"):
-        per_task = []
-        for task, result in results["tasks"].items():
-            runs = [r for k, r in result["runs"].items() if k.endswith("/" + mode) and "error" not in r]
-            if not runs:
-                continue
-            bar = result["hand"][result["bar"]]["test"]
-            row = {"bar": bar, "start": _mean([r["start_test"] for r in runs]),
-                   "winner": _mean([r["winner_test"] for r in runs]),
-                   "step": _mean([r["step"]["estimate"] for r in runs]),
-                   "gap": _gap(runs, "holdout"), "dev_gap": _gap(runs, "dev"),
-                   "balanced_gap": _gap(runs, "holdout", "winner_balanced"),
-                   "gap_floor": _floor(runs, "holdout_n"), "dev_floor": _floor(runs, "dev_n"),
-                   "lost": sum(r["step"]["estimate"] < 0 for r in runs)}
-            per_task.append(row)
-            lines.append(f"| {mode} | {task} | {len(runs)} | {bar:.3f} | {row['start']:.3f} | {row['winner']:.3f} | "
-                         f"{row['step']:+.3f} | {row['winner'] - bar:+.3f} | {_shown(row['gap'], row['gap_floor'])} | "
-                         f"{_shown(row['balanced_gap'])} | {_shown(row['dev_gap'], row['dev_floor'])} | "
-                         f"{row['lost']} |")
-        if per_task:
-            mean = {k: _mean([r[k] for r in per_task]) for k in ("bar", "start", "winner", "step")}
-            gaps = {k: _mean(known) if (known := [r[k] for r in per_task if r[k] is not None]) else None
-                    for k in ("gap", "balanced_gap", "dev_gap", "gap_floor", "dev_floor")}
-            lines.append(f"| {mode} | **all** | | {mean['bar']:.3f} | {mean['start']:.3f} | **{mean['winner']:.3f}** | "
-                         f"{mean['step']:+.3f} | {mean['winner'] - mean['bar']:+.3f} | "
-                         f"{_shown(gaps['gap'], gaps['gap_floor'])} | {_shown(gaps['balanced_gap'])} | "
-                         f"{_shown(gaps['dev_gap'], gaps['dev_floor'])} | "
-                         f"{sum(r['lost'] for r in per_task)} |")
+    lines += means_table(results)
     lines += ["", "How each winner was chosen:"]
     for task, result in results["tasks"].items():
         for key, run in result["runs"].items():
             if run.get("how"):
                 lines.append(f"- {task} {key} (code {run['commit']}; start `{run['start']}`): {run['how']}")
     return "\n".join(lines) + "\n"
+
+
+def _task_means(result: dict[str, Any], runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One task's means over its runs of one mode, with the per-row scores that pair them (start and
+    winner, the bar and the winner) for the intervals."""
+    bar = result["hand"][result["bar"]]["test"]
+    wins = [_rows(r.get("winner_bits", "")) for r in runs]
+    return {"bar": bar, "start": _mean([r["start_test"] for r in runs]),
+            "winner": _mean([r["winner_test"] for r in runs]), "step": _mean([r["step"]["estimate"] for r in runs]),
+            "pairs_step": ([_rows(r.get("start_bits", "")) for r in runs], wins),
+            "pairs_bar": ([_rows(result.get("bar_bits", ""))] * len(runs), wins),
+            "gap": _gap(runs, "holdout"), "dev_gap": _gap(runs, "dev"),
+            "balanced_gap": _gap(runs, "holdout", "winner_balanced"),
+            "gap_floor": _floor(runs, "holdout_n"), "dev_floor": _floor(runs, "dev_n"),
+            "lost": sum(r["step"]["estimate"] < 0 for r in runs)}
+
+
+def _means_line(mode: str, task: str, splits: str, rows: list[dict[str, Any]]) -> str:
+    """A line of the means table: one task's means (``rows`` of one) or, for **all**, the mean over tasks."""
+    mean = {k: _mean([r[k] for r in rows]) for k in ("bar", "start", "winner", "step")}
+    gaps = {k: _mean(known) if (known := [r[k] for r in rows if r[k] is not None]) else None
+            for k in ("gap", "balanced_gap", "dev_gap", "gap_floor", "dev_floor")}
+    step = _signed(mean["step"], mean_difference([r["pairs_step"] for r in rows]))
+    vs_bar = _signed(mean["winner"] - mean["bar"], mean_difference([r["pairs_bar"] for r in rows]))
+    winner = f"**{mean['winner']:.3f}**" if task == "**all**" else f"{mean['winner']:.3f}"
+    return (f"| {mode} | {task} | {splits} | {mean['bar']:.3f} | {mean['start']:.3f} | {winner} | {step} | {vs_bar} | "
+            f"{_shown(gaps['gap'], gaps['gap_floor'])} | {_shown(gaps['balanced_gap'])} | "
+            f"{_shown(gaps['dev_gap'], gaps['dev_floor'])} | {sum(r['lost'] for r in rows)} |")
+
+
+def means_table(results: dict[str, Any]) -> list[str]:
+    """Means over the splits run, per task and mode, then over the tasks."""
+    lines = ["", "Means over the splits run (per task, then over tasks):", "",
+             "| mode | task | splits | bar | start | winner | step [95% CI] | vs bar [95% CI] | "
+             "mean abs gap (floor) | mean abs gap to balanced test | mean abs dev gap (floor) | steps lost on test |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for mode in ("none", "hand"):
+        per_task = []
+        for task, result in results["tasks"].items():
+            runs = [r for k, r in result["runs"].items() if k.endswith("/" + mode) and "error" not in r]
+            if runs:
+                per_task.append(_task_means(result, runs))
+                lines.append(_means_line(mode, task, str(len(runs)), per_task[-1:]))
+        if per_task:
+            lines.append(_means_line(mode, "**all**", "", per_task))
+    return lines
 
 
 def main() -> None:
@@ -313,7 +363,8 @@ def main() -> None:
         bars[task] = base["hand"][base["bar"]]["rows"]
         kept = results["tasks"].get(task, {}).get("runs", {})
         results["tasks"][task] = {"hand": [{k: v for k, v in h.items() if k != "rows"} for h in base["hand"]],
-                                  "majority": base["majority"], "bar": base["bar"], "runs": kept}
+                                  "majority": base["majority"], "bar": base["bar"], "bar_bits": _bits(bars[task]),
+                                  "runs": kept}
     for split in splits:  # split by split, so a cut-short run still covers every task
         for task in tasks:
             for mode in modes:

@@ -46,6 +46,27 @@ def test_fewshot_sampling_floor_is_the_binomial_mean_absolute_error(monkeypatch:
     assert fewshot._floor(runs, "holdout_n") == pytest.approx(0.25)  # a run without held-out rows is left out
 
 
+
+def test_fewshot_means_pair_the_splits_on_the_shared_test_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A task's mean over its splits, winner minus bar, with an interval that resamples the test rows; the
+    mean over tasks weighs each task once, whatever its row count; old runs without rows show no interval."""
+    fewshot = _load(ROOT / "bench" / "fewshot.py", monkeypatch)
+    assert fewshot._rows(fewshot._bits([1.0, 0.0, 1.0])) == [1.0, 0.0, 1.0]
+    bar = [1.0, 0.0, 1.0, 0.0]
+    one = fewshot.mean_difference([([bar, bar], [[1.0, 1.0, 1.0, 0.0], [1.0, 1.0, 1.0, 1.0]])])
+    assert one["estimate"] == pytest.approx(0.375)  # per row over the splits: 0, 1, 0, 0.5
+    assert 0.0 <= one["low"] <= one["estimate"] <= one["high"] <= 0.75
+    two = fewshot.mean_difference([([bar], [bar]), ([[0.0, 0.0]], [[1.0, 1.0]])])
+    assert two == {"estimate": pytest.approx(0.5), "low": pytest.approx(0.5), "high": pytest.approx(0.5)}
+    assert fewshot.mean_difference([([[]], [[1.0]])]) is None
+    run = {"start_test": 0.5, "winner_test": 0.75, "step": {"estimate": 0.25}, "holdout": None, "dev": 0.7,
+           "dev_n": 4, "holdout_n": 0, "winner_balanced": 0.75, "start_bits": "1010", "winner_bits": "1110"}
+    result = {"hand": [{"test": 0.5}], "bar": 0, "bar_bits": "1010", "runs": {"seed13/none": run}}
+    lines = fewshot.means_table({"tasks": {"cr": result}})
+    assert "| none | cr | 1 | 0.500 | 0.500 | 0.750 | +0.250 [" in lines[-2]
+    old = {**result, "runs": {"seed13/none": {k: v for k, v in run.items() if not k.endswith("_bits")}}}
+    assert "| **0.750** | +0.250 | +0.250 | - |" in fewshot.means_table({"tasks": {"cr": old}})[-1]
+
 def test_label_mix_skews_an_evenly_mixed_task_and_leaves_the_uneven_ones(monkeypatch: pytest.MonkeyPatch) -> None:
     """``--skew R``: one label keeps all its rows, every other keeps R times as many (its first ones)."""
     from collections import Counter
