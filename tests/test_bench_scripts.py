@@ -46,7 +46,6 @@ def test_fewshot_sampling_floor_is_the_binomial_mean_absolute_error(monkeypatch:
     assert fewshot._floor(runs, "holdout_n") == pytest.approx(0.25)  # a run without held-out rows is left out
 
 
-
 def test_fewshot_means_pair_the_splits_on_the_shared_test_rows(monkeypatch: pytest.MonkeyPatch) -> None:
     """A task's mean over its splits, winner minus bar, with an interval that resamples the test rows; the
     mean over tasks weighs each task once, whatever its row count; old runs without rows show no interval."""
@@ -66,6 +65,7 @@ def test_fewshot_means_pair_the_splits_on_the_shared_test_rows(monkeypatch: pyte
     assert "| none | cr | 1 | 0.500 | 0.500 | 0.750 | +0.250 [" in lines[-2]
     old = {**result, "runs": {"seed13/none": {k: v for k, v in run.items() if not k.endswith("_bits")}}}
     assert "| **0.750** | +0.250 | +0.250 | - |" in fewshot.means_table({"tasks": {"cr": old}})[-1]
+
 
 def test_label_mix_skews_an_evenly_mixed_task_and_leaves_the_uneven_ones(monkeypatch: pytest.MonkeyPatch) -> None:
     """``--skew R``: one label keeps all its rows, every other keeps R times as many (its first ones)."""
