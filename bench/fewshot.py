@@ -54,7 +54,7 @@ from suite import run_cli  # noqa: E402  (bench/suite.py: the user's command as 
 
 from autoprompt.evaluate.evaluator import Evaluator  # noqa: E402
 from autoprompt.evaluate.registry import get_metric  # noqa: E402
-from autoprompt.evaluate.stats import bootstrap, paired_difference  # noqa: E402
+from autoprompt.evaluate.stats import bootstrap, paired_difference, stratified_bootstrap  # noqa: E402
 from autoprompt.models.cache import SQLiteCache  # noqa: E402
 from autoprompt.models.client import Client  # noqa: E402
 from autoprompt.prompts.compose import CUSTOM_TASK, compose  # noqa: E402
@@ -188,8 +188,7 @@ def _rows(bits: str) -> list[float]:
     return [float(bit == "1") for bit in bits]
 
 
-def mean_difference(pairs: list[tuple[list[list[float]], list[list[float]]]], rounds: int = 2000,
-                    seed: int = 0) -> dict[str, float] | None:
+def mean_difference(pairs: list[tuple[list[list[float]], list[list[float]]]]) -> dict[str, float] | None:
     """The mean over tasks of each task's mean over runs of ``b - a``, with a 95% bootstrap interval that
     resamples each task's test rows (its runs share them) apart: ``pairs`` holds, per task, the runs' per-row
     scores ``a`` and ``b``. None when a run lacks its rows (recorded before they were kept)."""
@@ -197,11 +196,9 @@ def mean_difference(pairs: list[tuple[list[list[float]], list[list[float]]]], ro
 
     if not pairs or any(not a or any(not row for row in a + b) for a, b in pairs):
         return None
-    rng = np.random.default_rng(seed)
-    per_row = [np.mean(np.asarray(b) - np.asarray(a), axis=0) for a, b in pairs]
-    draws = np.mean([d[rng.integers(0, len(d), size=(rounds, len(d)))].mean(axis=1) for d in per_row], axis=0)
-    low, high = np.percentile(draws, [2.5, 97.5])
-    return {"estimate": float(np.mean([d.mean() for d in per_row])), "low": float(low), "high": float(high)}
+    per_row = [np.mean(np.asarray(b) - np.asarray(a), axis=0).tolist() for a, b in pairs]
+    interval = stratified_bootstrap(per_row)
+    return {"estimate": interval.estimate, "low": interval.low, "high": interval.high}
 
 
 def _gap(runs: list[dict[str, Any]], estimate: str, test: str = "winner_test") -> float | None:
@@ -301,14 +298,15 @@ def _task_means(result: dict[str, Any], runs: list[dict[str, Any]]) -> dict[str,
             "lost": sum(r["step"]["estimate"] < 0 for r in runs)}
 
 
-def _means_line(mode: str, task: str, splits: str, rows: list[dict[str, Any]]) -> str:
-    """A line of the means table: one task's means (``rows`` of one) or, for **all**, the mean over tasks."""
+def _means_line(mode: str, task: str, splits: str, rows: list[dict[str, Any]], *, overall: bool = False) -> str:
+    """A line of the means table: one task's means (``rows`` of one) or, ``overall``, the mean over tasks
+    (the winner's mean in bold)."""
     mean = {k: _mean([r[k] for r in rows]) for k in ("bar", "start", "winner", "step")}
     gaps = {k: _mean(known) if (known := [r[k] for r in rows if r[k] is not None]) else None
             for k in ("gap", "balanced_gap", "dev_gap", "gap_floor", "dev_floor")}
     step = _signed(mean["step"], mean_difference([r["pairs_step"] for r in rows]))
     vs_bar = _signed(mean["winner"] - mean["bar"], mean_difference([r["pairs_bar"] for r in rows]))
-    winner = f"**{mean['winner']:.3f}**" if task == "**all**" else f"{mean['winner']:.3f}"
+    winner = f"**{mean['winner']:.3f}**" if overall else f"{mean['winner']:.3f}"
     return (f"| {mode} | {task} | {splits} | {mean['bar']:.3f} | {mean['start']:.3f} | {winner} | {step} | {vs_bar} | "
             f"{_shown(gaps['gap'], gaps['gap_floor'])} | {_shown(gaps['balanced_gap'])} | "
             f"{_shown(gaps['dev_gap'], gaps['dev_floor'])} | {sum(r['lost'] for r in rows)} |")
@@ -328,7 +326,7 @@ def means_table(results: dict[str, Any]) -> list[str]:
                 per_task.append(_task_means(result, runs))
                 lines.append(_means_line(mode, task, str(len(runs)), per_task[-1:]))
         if per_task:
-            lines.append(_means_line(mode, "**all**", "", per_task))
+            lines.append(_means_line(mode, "**all**", "", per_task, overall=True))
     return lines
 
 

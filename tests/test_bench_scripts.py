@@ -67,6 +67,27 @@ def test_fewshot_means_pair_the_splits_on_the_shared_test_rows(monkeypatch: pyte
     assert "| **0.750** | +0.250 | +0.250 | - |" in fewshot.means_table({"tasks": {"cr": old}})[-1]
 
 
+
+def test_suite_mix_rebuilds_recorded_winners_and_weighs_each_label_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A recorded winner is rebuilt from its recorded fields (old records lack newer ones; one with
+    demonstrations is not rebuilt); balanced accuracy weighs each gold label once, and the difference pairs
+    the seeds' means on the test rows."""
+    mix = _load(ROOT / "bench" / "suite_mix.py", monkeypatch)
+    recorded = ("{'task': 'instruction', 'clarifiers': [], 'context': ['background'], 'n_demos': 0, 'demo_seed': 0, "
+                "'verbalizer': 'as_is', 'calibrate': False, 'word_overrides': [['entity', 'Entity']], 'gone': 1}")
+    assert mix.candidate(recorded) == mix.Candidate("instruction", context=("background",),
+                                                    word_overrides=(("entity", "Entity"),))
+    assert mix.candidate("{'task': 'fields', 'n_demos': 3}") is None
+    targets = ["no", "no", "no", "yes"]
+    always_no = [1.0, 1.0, 1.0, 0.0]
+    assert mix.scored(targets, always_no) == {"accuracy": 0.75, "balanced": 0.5}
+    diff = mix.difference(targets, [always_no], [[1.0, 0.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]])
+    assert diff["accuracy"]["estimate"] == pytest.approx(0.125)  # per row: 0, -0.5, 0, +1
+    assert diff["balanced"]["estimate"] == pytest.approx(0.5 * (-0.5 / 3) + 0.5 * 1.0)
+    # the one "yes" row always moves +1; only the "no" rows (0, -0.5, 0) are resampled
+    assert 0.25 <= diff["balanced"]["low"] <= diff["balanced"]["high"] <= 0.5
+
+
 def test_label_mix_skews_an_evenly_mixed_task_and_leaves_the_uneven_ones(monkeypatch: pytest.MonkeyPatch) -> None:
     """``--skew R``: one label keeps all its rows, every other keeps R times as many (its first ones)."""
     from collections import Counter

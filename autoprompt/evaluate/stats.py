@@ -1,5 +1,6 @@
-"""Statistics: bootstrap confidence intervals for a score and for a paired difference, a paired
-sign-flip test, and the Pareto front of score against prompt length.
+"""Statistics: bootstrap confidence intervals for a score, for a paired difference and for a mean
+over groups resampled apart (stratified), a paired sign-flip test, and the Pareto front of score
+against prompt length.
 
 Contract: pure functions over per-example scores; seeded, so the same inputs give
 the same interval and the same p-value. ``Interval`` (``records.interval``) is a frozen record
@@ -49,14 +50,25 @@ def _percentiles(values: list[float], level: float) -> tuple[float, float]:
 
 def bootstrap(scores: Sequence[float], *, level: float = 0.95, rounds: int = 2000, seed: int = 0) -> Interval:
     """Percentile bootstrap interval for the mean of ``scores``."""
+    return stratified_bootstrap([scores], level=level, rounds=rounds, seed=seed)
+
+
+def stratified_bootstrap(
+    groups: Sequence[Sequence[float]], *, level: float = 0.95, rounds: int = 2000, seed: int = 0
+) -> Interval:
+    """Percentile bootstrap interval for the mean over ``groups`` of each group's mean, equal weight per
+    group, resampling each group's scores apart (each task's test rows, say, when tasks have their own
+    rows). One group is ``bootstrap`` of its scores: the same draws, the same interval. Empty groups are
+    left out; none left gives (0, 0, 0)."""
     import numpy as np
 
-    if not scores:
+    kept = [np.asarray(g, dtype=float) for g in groups if len(g)]
+    if not kept:
         return Interval(0.0, 0.0, 0.0)
-    values = np.asarray(scores, dtype=float)
-    draws = np.random.default_rng(seed).integers(0, len(values), size=(rounds, len(values)))
-    low, high = _percentiles(values[draws].mean(axis=1).tolist(), level)
-    return Interval(float(values.mean()), low, high)
+    rng = np.random.default_rng(seed)
+    draws = np.mean([v[rng.integers(0, len(v), size=(rounds, len(v)))].mean(axis=1) for v in kept], axis=0)
+    low, high = _percentiles(draws.tolist(), level)
+    return Interval(float(np.mean([v.mean() for v in kept])), low, high)
 
 
 def paired_difference(
