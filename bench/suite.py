@@ -51,7 +51,7 @@ from autoprompt.prompts.compose import compose  # noqa: E402
 from autoprompt.records.candidate import Candidate  # noqa: E402
 from autoprompt.records.example import Example  # noqa: E402
 from autoprompt.records.task_kind import TaskKind  # noqa: E402
-from autoprompt.search.task import prepare_task  # noqa: E402
+from autoprompt.search.task import Task, prepare_task  # noqa: E402
 from autoprompt.spec import Answers, RunSpec, Search  # noqa: E402
 
 TASKS = HERE / "suite" / "tasks"
@@ -69,12 +69,18 @@ def files(task: dict[str, Any]) -> dict[str, Path]:
     return {part: TASKS / task["name"] / f"{part}.csv" for part in ("train", "dev", "test")}
 
 
+def prepared_task(task: dict[str, Any]) -> Task:
+    """The task's files prepared as the user's command prepares them."""
+    paths = files(task)
+    return prepare_task(RunSpec(data=str(paths["train"]), inputs=task["inputs"], target=task["target"],
+                                search=Search(dev=str(paths["dev"]), test=str(paths["test"])),
+                                answers=Answers(kind=task["kind"])))
+
+
 def baselines(task: dict[str, Any], backend: Any, cache: Path) -> dict[str, Any]:
     """Every prompt a user gets for free, on dev and on test; per-row test scores for pairing."""
     paths = files(task)
-    prepared = prepare_task(RunSpec(data=str(paths["train"]), inputs=task["inputs"], target=task["target"],
-                                    search=Search(dev=str(paths["dev"]), test=str(paths["test"])),
-                                    answers=Answers(kind=task["kind"])))
+    prepared = prepared_task(task)
     kind = prepared.setup.kind
     metric = get_metric("accuracy" if kind is TaskKind.CLASSIFICATION else "exact_match")
     cache.parent.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,8 @@ its test rows:
   winner's accuracy beside the recorded one, so a rebuild that does not reproduce it shows;
 - **today's winners**: the predictions each seed's run directory (``--runs``) exported, for the seeds
   of the ``--new`` files; their accuracy is checked against those files;
-- the best bare skeleton chosen on dev (*free*) and the majority label, from the recorded baselines.
+- always answering the majority label (the recorded *free*, the best bare skeleton chosen on dev, is kept
+  in the JSON beside it, as accuracy only).
 
 Each is scored two ways: **accuracy** on the test's own mix, and **balanced accuracy**, the mean over
 labels of the share of that label's rows answered right: the accuracy on test rows mixed as the
@@ -39,7 +40,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from suite import files, manifest  # noqa: E402  (bench/suite.py: the task manifest and its files)
+from suite import manifest, prepared_task  # noqa: E402  (bench/suite.py: the task manifest, its files prepared)
 
 from autoprompt.evaluate.evaluator import Evaluator  # noqa: E402
 from autoprompt.evaluate.registry import get_metric  # noqa: E402
@@ -48,8 +49,6 @@ from autoprompt.models.cache import SQLiteCache  # noqa: E402
 from autoprompt.models.client import Client  # noqa: E402
 from autoprompt.prompts.compose import compose  # noqa: E402
 from autoprompt.records.candidate import Candidate  # noqa: E402
-from autoprompt.search.task import prepare_task  # noqa: E402
-from autoprompt.spec import Answers, RunSpec, Search  # noqa: E402
 
 RESULTS = HERE / "results"
 
@@ -59,8 +58,9 @@ def candidate(recorded: str) -> Candidate | None:
     it shows demonstrations, which depend on its run's split."""
     fields = ast.literal_eval(recorded)
     known = {f.name for f in dataclasses.fields(Candidate)}
-    values: dict[str, Any] = {k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v
-              for k, v in fields.items() if k in known}
+    values: dict[str, Any] = {
+        k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v
+        for k, v in fields.items() if k in known}
     chosen = Candidate(**values)
     return None if chosen.n_demos or chosen.demo_ids else chosen
 
@@ -80,17 +80,14 @@ def difference(targets: list[str], old: list[list[float]], new: list[list[float]
 
 
 def scored(targets: list[str], rows: list[float]) -> dict[str, float]:
-    return {"accuracy": sum(rows) / len(rows), "balanced": stratified_bootstrap(balanced(targets, rows)).estimate}
+    return {"accuracy": _mean(rows), "balanced": _mean([_mean(group) for group in balanced(targets, rows)])}
 
 
 def recorded_rows(task: dict[str, Any], winners: dict[str, str], cache: Path) -> dict[str, list[float]]:
     """Each rebuildable recorded winner's per-row test scores, by seed."""
     from autoprompt.models.registry import get_backend
 
-    paths = files(task)
-    prepared = prepare_task(RunSpec(data=str(paths["train"]), inputs=task["inputs"], target=task["target"],
-                                    search=Search(dev=str(paths["dev"]), test=str(paths["test"])),
-                                    answers=Answers(kind=task["kind"])))
+    prepared = prepared_task(task)
     evaluator = Evaluator(Client(get_backend("local"), cache=SQLiteCache(cache)), get_metric("accuracy"),
                           prepared.setup.kind)
     test = list(prepared.data.test.examples)

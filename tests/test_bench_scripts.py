@@ -67,7 +67,6 @@ def test_fewshot_means_pair_the_splits_on_the_shared_test_rows(monkeypatch: pyte
     assert "| **0.750** | +0.250 | +0.250 | - |" in fewshot.means_table({"tasks": {"cr": old}})[-1]
 
 
-
 def test_suite_mix_rebuilds_recorded_winners_and_weighs_each_label_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """A recorded winner is rebuilt from its recorded fields (old records lack newer ones; one with
     demonstrations is not rebuilt); balanced accuracy weighs each gold label once, and the difference pairs
