@@ -87,6 +87,27 @@ def test_suite_mix_rebuilds_recorded_winners_and_weighs_each_label_once(monkeypa
     assert 0.25 <= diff["balanced"]["low"] <= diff["balanced"]["high"] <= 0.5
 
 
+def test_suite_seeds_pools_the_spread_within_each_file_and_prices_a_one_point_line(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The spread pools each file's deviations from its own mean; the drop chance is the normal tail of the
+    difference of two k-seed means; new minus old resamples each side's seeds apart."""
+    seeds = _load(ROOT / "bench" / "suite_seeds.py", monkeypatch)
+    # two files, each 0.1 either side of its own mean: the shift between files adds nothing
+    assert seeds.pooled_spread([[0.4, 0.6], [0.8, 1.0], [0.3]]) == pytest.approx(math.sqrt(0.04 / 2))
+    assert seeds.pooled_spread([[0.5]]) is None
+    assert seeds.drop_chance(0.0, 3, 0.01) == 0.0
+    assert seeds.drop_chance(0.1, 2, 0.1) == pytest.approx(0.5 * math.erfc(1 / math.sqrt(2)))  # one sd: 0.159
+    assert seeds.drop_chance(0.2, 3, 0.01) > 0.45  # negation's spread: a 1-point line is a coin flip
+    diff = seeds.difference({"0": 0.5, "1": 0.7}, {"3": 0.7, "4": 0.7, "5": 0.7})
+    assert diff["mean"] == {"estimate": pytest.approx(0.1), "low": pytest.approx(0.0), "high": pytest.approx(0.2)}
+    assert seeds.difference({}, {"0": 0.5}) is None
+    record = {"t": {"0": 0.5, "1": 0.7}, "flat": {"0": 0.5, "1": 0.5}}
+    result = seeds.analyse(record, {"suite": record}, record, {}, 0.01)
+    chance = result["tasks"][0]["drop_chance"]
+    assert result["tasks"][1]["drop_chance"] == 0.0 and result["none_drops"] == pytest.approx(1 - chance)
+    assert "| t | 0.500, 0.700 | 0.141 | 0.47 | - | - | - |" in seeds.markdown(result, ["suite"], ["x"])
+
+
 def test_label_mix_skews_an_evenly_mixed_task_and_leaves_the_uneven_ones(monkeypatch: pytest.MonkeyPatch) -> None:
     """``--skew R``: one label keeps all its rows, every other keeps R times as many (its first ones)."""
     from collections import Counter
