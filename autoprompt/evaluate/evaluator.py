@@ -45,7 +45,7 @@ from typing import TypeVar
 
 from autoprompt.errors import BudgetExhausted, ExampleFailed, TemplateError
 from autoprompt.evaluate.consistency import Consistency, agreement
-from autoprompt.evaluate.metric import Metric, token_f1
+from autoprompt.evaluate.metric import Metric, closeness, token_f1
 from autoprompt.models.backend import BatchGenerating, batch_size
 from autoprompt.models.client import Client
 from autoprompt.prompts.prompt import Prompt, calibration_from, prior_power, probabilities, uneven
@@ -53,8 +53,12 @@ from autoprompt.prompts.structured import read_json
 from autoprompt.records.example import Example
 from autoprompt.records.grade import Grade
 from autoprompt.records.message import Conversation, as_text
-from autoprompt.records.prediction import Prediction
+from autoprompt.records.prediction import Prediction, Signal
 from autoprompt.records.task_kind import TaskKind
+
+BRIER = Signal("Brier", "Brier score (the gold label's probability, not 0/1 accuracy)")
+CLOSENESS = Signal("closeness", "closeness to the target (exact match and character similarity, half each; "
+                                "not 0/1)")
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -169,17 +173,30 @@ class Evaluator:
         error = grade.reason if grade.failed else ""
         if self.consistency is None:
             return Prediction(example.id, output, grade.score, error=error, reason=grade.reason,
-                              signal=self._signal(example, probs))
+                              signal=self._signal(example, output, grade.score, probs))
         agreed = agreement(samples, self._same)
         return Prediction(example.id, output, self.consistency.blend(grade.score, agreed), error=error,
                           reason=grade.reason, agreement=agreed, quality=grade.score)
 
-    def _signal(self, example: Example, probs: dict[str, float] | None) -> float | None:
-        """For labels scored by accuracy, the row's Brier score (``brier_score``): more than one bit per
-        row for selection to compare. None (the score itself) for free text and other metrics."""
-        if probs is None or not self.metric.accuracy_like:
+    @property
+    def signal(self) -> Signal | None:
+        """What the predictions' ``signal`` holds (``_signal``); None when they carry none."""
+        if self.consistency is not None:
             return None
-        return brier_score(probs, example.target)
+        if self.kind is TaskKind.CLASSIFICATION:
+            return BRIER if self.metric.accuracy_like else None
+        return CLOSENESS if self.metric.all_or_nothing else None
+
+    def _signal(self, example: Example, output: str, score: float, probs: dict[str, float] | None) -> float | None:
+        """More than one bit per row for selection to compare: for labels scored by accuracy, the row's
+        Brier score (``brier_score``); for free text scored all or nothing (exact match), the score
+        averaged with the answer's ``closeness`` to the target, so an exact answer counts 1 and a near miss
+        up to a half. None (the score itself) for other metrics."""
+        if self.signal is BRIER and probs is not None:
+            return brier_score(probs, example.target)
+        if self.signal is CLOSENESS:
+            return (score + closeness(example, output)) / 2
+        return None
 
     def _same(self, a: str, b: str) -> float:
         if self.kind is TaskKind.CLASSIFICATION:

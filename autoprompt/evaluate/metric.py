@@ -24,6 +24,7 @@ Contract:
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from autoprompt.models.client import Client
 
 PerExample = Callable[[Example, str], "float | Grade"]
+CLOSENESS_CHARS = 2000  # ``closeness`` compares this many characters of each text at most
 
 
 @runtime_checkable
@@ -109,6 +111,12 @@ class Metric:
         """Whether each row scores 1 for the right label and 0 otherwise (accuracy, macro F1), so a
         label's probability says more about the row than its score does."""
         return self.per_example is _accuracy
+
+    @property
+    def all_or_nothing(self) -> bool:
+        """Whether each free-text row scores 1 for the target's text and 0 otherwise (exact_match, accuracy),
+        so how close a wrong answer came says more about the row than its score does."""
+        return self.per_example in (_exact_match, _accuracy)
 
     @property
     def model_graded(self) -> bool:
@@ -219,6 +227,16 @@ def regex(pattern: str) -> Metric:
             return 0.0  # a match that cannot be decided in time is no match
 
     return Metric(f"regex:{pattern}", score)
+
+
+def closeness(example: Example, output: str) -> float:
+    """How close the output's text is to the target's, from 0 to 1 (1 only when they are equal once
+    normalized): the similarity ratio of their first ``CLOSENESS_CHARS`` normalized characters (``difflib``'s
+    Ratcliff/Obershelp matching, every character kept)."""
+    predicted, expected = normalize_text(output)[:CLOSENESS_CHARS], normalize_text(example.target)[:CLOSENESS_CHARS]
+    if predicted == expected:
+        return 1.0
+    return difflib.SequenceMatcher(None, predicted, expected, autojunk=False).ratio()
 
 
 def token_f1(example: Example, output: str) -> float:

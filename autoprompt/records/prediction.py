@@ -1,5 +1,6 @@
 """The prediction record: the outcome of one prompt on one example (output, score, failure,
-the judge's reason, agreement, and the selection signal). Imports nothing of the project."""
+the judge's reason, agreement, and the selection signal) and the signal's description. Imports nothing of the
+project."""
 
 from __future__ import annotations
 
@@ -24,3 +25,11 @@ class Prediction:
     def value(self) -> float:
         """The row's selection value: the signal when there is one, else the score."""
         return self.score if self.signal is None else self.signal
+
+
+@dataclass(frozen=True)
+class Signal:
+    """What ``Prediction.signal`` holds in a run: a short name (beside means) and what it is, in words."""
+
+    name: str
+    meaning: str

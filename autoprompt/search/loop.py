@@ -314,7 +314,7 @@ class Optimizer:
             finalists = [base, *state.chain[-1:]]
             holdout, pool = self._check_rows(finalists, trials, racer.evaluator.client.budget.remaining)
             scores = self._holdout_scores(racer, finalists, holdout)
-            winner, selection = choose(base, state.chain, scores, len(holdout), pool)
+            winner, selection = choose(base, state.chain, scores, len(holdout), pool, racer.evaluator.signal)
             selection = replace(selection, calls=racer.evaluator.client.calls - before)
             LOG.info("the winner: %s", selection.how)
             return self._finalist(winner, racer), self._finalist(base, racer), selection

@@ -1,7 +1,7 @@
 """Selection: which prompt the search returns, decided on rows no search decision read.
 
 Contract:
-- ``choose(base, chain, holdout, holdout_rows, pool_rows=0)`` returns the winning trial and a ``Selection``
+- ``choose(base, chain, holdout, holdout_rows, pool_rows=0, signal=None)`` returns the winning trial and a ``Selection``
   record. ``base`` is the prompt the user gets for free (the chosen start, or the user's own
   template); ``chain`` the challengers refinement accepted after it, in order (each a step
   that beat its predecessor on the search rows); ``holdout`` each finalist's predictions on
@@ -12,7 +12,8 @@ Contract:
 - One test decides, so the level holds for the whole run however many challengers the search
   tried: the last accepted step (the search's incumbent) replaces the base only when, on the
   held-out rows alone, a one-sided paired sign-flip test of its per-row selection values
-  (``Prediction.value``: a label's Brier score, else the metric's score) against the base's
+  (``Prediction.value``: the evaluator's ``signal`` where it has one, a label's Brier score or free
+  text's closeness to the target, else the metric's score) against the base's
   gives a p-value at or below ``LEVEL``. Those rows were never read by a search decision, so
   under the null (a step no better than its start) a run returns a step at most ``LEVEL`` of
   the time; a tie (no row differs) never passes. When it fails, the base is returned unchanged.
@@ -30,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from autoprompt.evaluate.stats import sign_flip_p
-from autoprompt.records.prediction import Prediction
+from autoprompt.records.prediction import Prediction, Signal
 from autoprompt.records.trial import Trial
 
 LEVEL = 0.05
@@ -91,29 +92,31 @@ def _tested_rows(trial: Trial, holdout: Mapping[int, Sequence[Prediction] | None
 
 
 def _signalled(rows: Sequence[Prediction]) -> bool:
-    """Whether the rows carry a selection signal (a label's Brier score) the test compared."""
+    """Whether the rows carry a selection signal the test compared."""
     return any(p.signal is not None for p in rows)
 
 
-def _tested_value(base: Trial, holdout: Mapping[int, Sequence[Prediction] | None]) -> str:
-    """What the test compares per row, in words: the Brier score where the rows carry a signal."""
-    if _signalled(_tested_rows(base, holdout)):
-        return "each row's Brier score (the gold label's probability, not 0/1 accuracy)"
+def _tested_value(base: Trial, holdout: Mapping[int, Sequence[Prediction] | None], signal: Signal | None) -> str:
+    """What the test compares per row, in words: the signal where the rows carry one."""
+    if signal is not None and _signalled(_tested_rows(base, holdout)):
+        return f"each row's {signal.meaning}"
     return "each row's score"
 
 
-def _brier_means(base: Trial, winner: Trial, holdout: Mapping[int, Sequence[Prediction] | None]) -> str:
-    """", Brier 0.61 -> 0.66" where the test compared Brier scores (which can rise while accuracy falls)."""
+def _signal_means(base: Trial, winner: Trial, holdout: Mapping[int, Sequence[Prediction] | None],
+                  signal: Signal | None) -> str:
+    """", Brier 0.61 -> 0.66" where the test compared a signal (which can rise while the score falls)."""
     rows = [_tested_rows(t, holdout) for t in (base, winner)]
-    if not all(_signalled(r) for r in rows):
+    if signal is None or not all(_signalled(r) for r in rows):
         return ""
     before, after = (_mean([p.value for p in r]) for r in rows)
-    return f", Brier {before:.3f} -> {after:.3f}"
+    return f", {signal.name} {before:.3f} -> {after:.3f}"
 
 
 def choose(base: Trial, chain: Sequence[Trial], holdout: Mapping[int, Sequence[Prediction] | None],
-           holdout_rows: int, pool_rows: int = 0) -> tuple[Trial, Selection]:
-    """The last accepted step when it passes the test against the base, else the base."""
+           holdout_rows: int, pool_rows: int = 0, signal: Signal | None = None) -> tuple[Trial, Selection]:
+    """The last accepted step when it passes the test against the base, else the base. ``signal`` names
+    what the rows' ``Prediction.signal`` holds, for ``how``."""
     last = chain[-1] if chain else None
     checked = [last] if last is not None and last.number in holdout else []
     p = p_value(base, checked[0], holdout) if checked else None
@@ -121,7 +124,7 @@ def choose(base: Trial, chain: Sequence[Trial], holdout: Mapping[int, Sequence[P
     scores = {t.number: _mean([p.score for p in t.predictions] + [p.score for p in holdout.get(t.number) or []])
               for t in [base, *checked]}
     held = {t.number: _mean([p.score for p in rows]) for t in [base, *checked] if (rows := holdout.get(t.number))}
-    tested = f"one-sided paired sign-flip test of {_tested_value(base, holdout)} at level {LEVEL:g}"
+    tested = f"one-sided paired sign-flip test of {_tested_value(base, holdout, signal)} at level {LEVEL:g}"
     pool = f" ({pool_rows} of them demonstration-pool rows neither prompt shows)" if pool_rows else ""
     where = (f"{holdout_rows} held-out rows no search decision read{pool}" if holdout_rows else
              f"the {base.n} search rows that selected it (too few rows to hold any out, so the level is not "
@@ -137,7 +140,7 @@ def choose(base: Trial, chain: Sequence[Trial], holdout: Mapping[int, Sequence[P
     else:
         how = (f"trial {winner.number} beat the start (trial {base.number}) on {where}"
                + (f": held-out score {held[base.number]:.3f} -> {held[winner.number]:.3f}" if held else "")
-               + _brier_means(base, winner, holdout)
+               + _signal_means(base, winner, holdout, signal)
                + f" ({tested}: p = {p:.3f})")
     return winner, Selection(base.number, winner.number, base.n, holdout_rows, how, scores, held,
                              tuple(t.number for t in checked), p_value=p, pool_rows=pool_rows)

@@ -21,6 +21,7 @@ from autoprompt.prompts.prompt import Prompt
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.example import Example
 from autoprompt.records.message import Conversation
+from autoprompt.records.task_kind import TaskKind
 from autoprompt.records.usage import Usage
 from autoprompt.search.task import prepare_task
 from autoprompt.spec import Answers, RunSpec
@@ -164,6 +165,35 @@ def test_a_label_prediction_carries_its_brier_score_as_the_selection_signal(task
         assert prediction.value == prediction.signal != prediction.score
     exact = Evaluator(client, get_metric("regex:yes"), task.setup.kind).evaluate(prompt, examples[:3])
     assert all(p.signal is None and p.value == p.score for p in exact)   # not accuracy: the score itself
+
+
+def test_free_text_scored_all_or_nothing_carries_its_closeness_to_the_target_as_the_signal() -> None:
+    """Exact match gives a wrong answer 0 however near it came; the signal counts an exact answer 1 and a near
+    miss up to a half (half the score, half the characters' similarity), one at a time and in batches."""
+    from autoprompt.evaluate.evaluator import BRIER, CLOSENESS
+    from autoprompt.evaluate.metric import closeness
+
+    assert closeness(Example("", {}, "He does not walk"), "he does not  walk.") == 1.0  # equal once normalized
+    assert closeness(Example("", {}, "walked"), "walk") == pytest.approx(0.8)  # 2 * 4 matching / 10 characters
+    assert closeness(Example("", {}, "walked"), "") == 0.0
+    words = ["walk", "jump", "play", "call", "look", "open", "clean", "cook", "paint", "watch", "fill", "kick"]
+    frame = pd.DataFrame({"text": words, "answer": [w + "ed" * (i % 2) for i, w in enumerate(words)]})
+    task = prepare_task(RunSpec(data=frame, inputs="text", target="answer", answers=Answers(kind="generation"),
+                                seed=0))
+    prompt = compose(Candidate("fields"), task.setup)
+    examples = list(task.data.dev.examples)
+    for backend in (FakeBackend(), Batching(size=4)):
+        evaluator = Evaluator(Client(backend), get_metric("exact_match"), task.setup.kind)
+        predictions = evaluator.evaluate(prompt, examples)
+        labels = Evaluator(Client(backend), get_metric("accuracy"), TaskKind.CLASSIFICATION)
+        assert evaluator.signal is CLOSENESS and labels.signal is BRIER
+        for example, prediction in zip(examples, predictions):
+            assert prediction.value == prediction.signal == pytest.approx(
+                (prediction.score + closeness(example, prediction.output)) / 2)
+        assert any(p.score == 0.0 and 0.0 < p.value < 0.5 for p in predictions)  # the fake echoes: a near miss
+        assert any(p.score == 1.0 and p.value == 1.0 for p in predictions)
+    graded = Evaluator(Client(FakeBackend()), get_metric("token_f1"), task.setup.kind)
+    assert graded.signal is None and all(p.signal is None for p in graded.evaluate(prompt, examples))
 
 
 @pytest.mark.parametrize(("backend", "kept"), [(FakeBackend(), 7), (Batching(size=4), 6)],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import random
 
+from autoprompt.evaluate.evaluator import BRIER
 from autoprompt.records.candidate import Candidate
 from autoprompt.records.prediction import Prediction
 from autoprompt.records.trial import Trial, TrialState
@@ -57,7 +58,7 @@ def test_the_signal_decides_where_accuracy_ties() -> None:
     outcomes = [1.0, 0.0] * 10
     holdout = {0: rows(outcomes, [0.55, 0.45] * 10), 5: rows(outcomes, [0.8, 0.48] * 10)}
     assert passes(BASE, CLEAR, holdout)
-    _, selection = choose(BASE, [CLEAR], holdout, 20)   # the line names the tested value and shows it moving
+    _, selection = choose(BASE, [CLEAR], holdout, 20, signal=BRIER)   # the line names the tested value and its move
     assert "held-out score 0.500 -> 0.500, Brier 0.500 -> 0.640" in selection.how
     assert "sign-flip test of each row's Brier score" in selection.how
     flat = {0: rows(outcomes), 5: rows(outcomes)}
