@@ -108,6 +108,18 @@ def test_suite_seeds_pools_the_spread_within_each_file_and_prices_a_one_point_li
     assert "| t | 0.500, 0.700 | 0.141 | 0.47 | - | - | - |" in seeds.markdown(result, ["suite"], ["x"])
 
 
+def test_signal_power_counts_the_draws_each_value_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step right where its start is wrong passes on both values; one that only comes nearer passes on the
+    signal alone; an identical one never passes."""
+    power = _load(ROOT / "bench" / "signal_power.py", monkeypatch)
+    wrong, right, nearer = [(0.0, 0.2)] * 30, [(1.0, 1.0)] * 30, [(0.0, 0.45)] * 30
+    assert power.pass_rates(wrong, right, rows=10, draws=5) == {"score": 1.0, "signal": 1.0}
+    assert power.pass_rates(wrong, nearer, rows=10, draws=5) == {"score": 0.0, "signal": 1.0}
+    assert power.pass_rates(wrong, wrong, rows=10, draws=5) == {"score": 0.0, "signal": 0.0}
+    half = [(1.0, 1.0)] * 15 + [(0.0, 0.2)] * 15   # right on half the rows: draws of 6 pass when 5 or 6 gain
+    assert 0.0 < power.pass_rates(wrong, half, rows=6, draws=200)["score"] < 1.0
+
+
 def test_label_mix_skews_an_evenly_mixed_task_and_leaves_the_uneven_ones(monkeypatch: pytest.MonkeyPatch) -> None:
     """``--skew R``: one label keeps all its rows, every other keeps R times as many (its first ones)."""
     from collections import Counter
