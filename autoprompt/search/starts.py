@@ -19,6 +19,7 @@ from autoprompt.records.task_kind import TaskKind
 from autoprompt.search.task import Task
 
 MAX_START_DEMOS = 16  # the demonstrations a start may show (one per label)
+FREE_TEXT_START_DEMOS = (2, 4)  # the worked-example starts' sizes for free text
 
 
 def plain_starts(task: Task, limit: int | None = None) -> list[Candidate]:
@@ -40,11 +41,15 @@ def plain_starts(task: Task, limit: int | None = None) -> list[Candidate]:
 
 def demo_starts(setup: TaskSetup) -> list[Candidate]:
     """A few worked examples under the ``fields`` skeleton, as a person pastes them: a balanced draw of
-    one per label (two for two labels or free text), when the training rows have that many."""
-    step = len(setup.labels) if setup.kind is TaskKind.CLASSIFICATION and len(setup.labels) > 2 else 2
-    if "fields" not in setup.library.tasks or len(setup.train) < step or step > MAX_START_DEMOS:
+    one per label (two for two labels), or for free text two and four, when the training rows have that
+    many. Racing keeps the better."""
+    if setup.kind is TaskKind.CLASSIFICATION:
+        counts = [len(setup.labels) if len(setup.labels) > 2 else 2]
+    else:
+        counts = list(FREE_TEXT_START_DEMOS)
+    if "fields" not in setup.library.tasks:
         return []
-    return [Candidate("fields", n_demos=step)]
+    return [Candidate("fields", n_demos=n) for n in counts if n <= len(setup.train) and n <= MAX_START_DEMOS]
 
 
 def start_candidate(task: Task) -> Candidate:

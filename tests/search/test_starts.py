@@ -40,9 +40,10 @@ def test_too_small_a_pool_or_too_many_labels_has_no_worked_example_start() -> No
     assert demo_starts(many) == []
 
 
-def test_free_text_starts_from_two_examples() -> None:
+def test_free_text_starts_from_two_examples_and_from_four() -> None:
     setup = _task(3, kind="generation").setup
-    assert demo_starts(setup) == [Candidate("fields", n_demos=2)]
+    assert demo_starts(setup) == [Candidate("fields", n_demos=2), Candidate("fields", n_demos=4)]
+    assert demo_starts(replace(setup, train=setup.train[:3])) == [Candidate("fields", n_demos=2)]
 
 
 def test_a_users_template_is_the_only_start() -> None:
