@@ -2,7 +2,7 @@
 1-point line?
 
     python bench/suite.py --tasks negation --seeds 3,4,5,6,7 --name negation-new   # today's code
-    python bench/suite_seeds.py                 # the record against suite-rerun7, suite-rerun8 and negation-new
+    python bench/suite_seeds.py     # the record against today's reruns (suite-rerun7/8, negation-/plural-demo4)
 
 Each search seed of a BIG-bench task finds its own winner, and their test scores spread widely (negation's
 record: 0.840, 0.567, 0.863). Issue 24 asks that no task's mean over three seeds fall more than 1 point
@@ -135,10 +135,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--record", default="suite", help="the recorded results file's stem")
     parser.add_argument("--old", default="suite", help="comma-separated stems, merged by seed: the earlier method")
-    parser.add_argument("--new", default="suite-rerun7,suite-rerun8,negation-new",
+    parser.add_argument("--new", default="suite-rerun7,suite-rerun8,negation-demo4,plural-demo4",
                         help="comma-separated stems, merged by seed: today's method")
     parser.add_argument("--spread", default="suite-rerun,suite-rerun2,suite-rerun3,suite-rerun4,suite-rerun5,"
-                        "suite-rerun6", help="comma-separated stems of further reruns that only add to the spread")
+                        "suite-rerun6,negation-new,negation-graded,plural-graded",
+                        help="comma-separated stems of further reruns that only add to the spread")
     parser.add_argument("--line", type=float, default=0.01, help="the drop that counts (0.01 = 1 point)")
     parser.add_argument("--name", default="suite-seeds", help="results file stem")
     args = parser.parse_args()
