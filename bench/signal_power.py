@@ -6,13 +6,13 @@ signal, on a real run's two prompts.
 The final check tests the search's step against its start on a few held-out rows (negation: 19 to 25).
 Free text scored by exact match gives each row one bit; the closeness signal (the score averaged with the
 answer's character closeness to the target, ``autoprompt.evaluate.evaluator.CLOSENESS``) also sees a near
-miss. This takes two trials of a suite run (``runs/suite/TASK/seedS``: the start and a step), rebuilds
-them with that run's split (demonstrations included), scores both on the task's test rows (from the run's
-cache where it has them, else with the embedded model), and then draws ``--draws`` random sets of
-``--rows`` test rows: on each, the one-sided paired sign-flip test at level 0.05, once on exact match and
-once on the signal. On the whole test the two prompts' difference is the truth the check estimates; the
-share of draws that pass is its power when that difference is positive (its false-step rate when it is
-not). Writes ``bench/results/signal-power-TASK-seedS.md`` and ``.json``.
+miss. This takes two trials of a suite run (``runs/suite/TASK/seedS``: the start and a step), opens the
+run as ``bench/rescore.py`` does (its own split, demonstrations, evaluator and cache), scores both on the
+task's test rows (from the run's cache where it has them, else with the embedded model), and then draws
+``--draws`` random sets of ``--rows`` test rows: on each, the one-sided paired sign-flip test at level
+0.05, once on exact match and once on the signal. On the whole test the two prompts' difference is the
+truth the check estimates; the share of draws that pass is its power when that difference is positive
+(its false-step rate when it is not). Writes ``bench/results/signal-power-TASK-seedS.md`` and ``.json``.
 """
 
 from __future__ import annotations
@@ -29,15 +29,10 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from suite import manifest, prepared_task  # noqa: E402  (bench/suite.py: the task manifest, its files prepared)
-from suite_mix import candidate_from  # noqa: E402  (a recorded candidate's fields as a Candidate)
+from rescore import open_run  # noqa: E402  (bench/rescore.py: a finished run's prompts, evaluator and cache)
+from suite import manifest  # noqa: E402  (bench/suite.py: the task manifest)
 
-from autoprompt.evaluate.evaluator import Evaluator  # noqa: E402
-from autoprompt.evaluate.registry import get_metric  # noqa: E402
 from autoprompt.evaluate.stats import sign_flip_p  # noqa: E402
-from autoprompt.models.cache import SQLiteCache  # noqa: E402
-from autoprompt.models.client import Client  # noqa: E402
-from autoprompt.prompts.compose import compose  # noqa: E402
 
 RESULTS = HERE / "results"
 LEVEL = 0.05
@@ -59,25 +54,14 @@ def pass_rates(before: list[tuple[float, float]], after: list[tuple[float, float
     return {key: count / draws for key, count in passed.items()}
 
 
-def scored_rows(task: dict[str, Any], seed: int, trials: list[int], runs: Path) -> dict[int, list[tuple[float, float]]]:
-    """Each trial's (score, signal) on every test row, rebuilt with the run's own split."""
-    from autoprompt.models.registry import get_backend
-
-    folder = runs / task["name"] / f"seed{seed}"
-    recorded = {json.loads(line)["number"]: json.loads(line)
-                for line in (folder / "trials.jsonl").read_text(encoding="utf-8").splitlines()}
-    missing = [n for n in trials if n not in recorded]
+def scored_rows(run: Path, trials: list[int]) -> dict[int, list[tuple[float, float]]]:
+    """Each trial's (score, signal) on every test row of ``run``, as the run composed and scored it."""
+    finished = open_run(run)
+    missing = [n for n in trials if n not in finished.trials]
     if missing:
-        raise SystemExit(f"{folder} has no trial {missing[0]}; name trials of its trials.jsonl")
-    prepared = prepared_task(task, seed=seed)
-    evaluator = Evaluator(Client(get_backend("local"), cache=SQLiteCache(runs / task["name"] / "cache.sqlite")),
-                          get_metric("exact_match"), prepared.setup.kind)
-    test = list(prepared.data.test.examples)
-    out = {}
-    for number in trials:
-        prompt = evaluator.prepare(compose(candidate_from(recorded[number]["candidate"]), prepared.setup))
-        out[number] = [(p.score, p.value) for p in evaluator.evaluate(prompt, test)]
-    return out
+        raise SystemExit(f"{run} has no trial {missing[0]}; name trials of its trials.jsonl")
+    test = list(finished.optimizer.task.data.test.examples)
+    return {n: [(p.score, p.value) for p in finished.evaluator.evaluate(finished.prompt(n), test)] for n in trials}
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -109,7 +93,7 @@ def main() -> None:
     trials = [int(n) for n in args.trials.split(",")]
     if len(trials) != 2:
         raise SystemExit(f"--trials {args.trials}: name two trials, the start's and the step's, e.g. --trials 3,48")
-    rows = scored_rows(tasks[0], args.seed, trials, args.runs)
+    rows = scored_rows(args.runs / args.task / f"seed{args.seed}", trials)
     before, after = rows[trials[0]], rows[trials[1]]
     if not 0 < args.rows <= len(before):
         raise SystemExit(f"--rows {args.rows} is not between 1 and the {len(before)} test rows; pass e.g. --rows 24")

@@ -69,11 +69,10 @@ def files(task: dict[str, Any]) -> dict[str, Path]:
     return {part: TASKS / task["name"] / f"{part}.csv" for part in ("train", "dev", "test")}
 
 
-def prepared_task(task: dict[str, Any], seed: int = 0) -> Task:
-    """The task's files prepared as the user's command prepares them with ``--seed SEED`` (which draws the
-    demonstration pool)."""
+def prepared_task(task: dict[str, Any]) -> Task:
+    """The task's files prepared as the user's command prepares them."""
     paths = files(task)
-    return prepare_task(RunSpec(data=str(paths["train"]), inputs=task["inputs"], target=task["target"], seed=seed,
+    return prepare_task(RunSpec(data=str(paths["train"]), inputs=task["inputs"], target=task["target"],
                                 search=Search(dev=str(paths["dev"]), test=str(paths["test"])),
                                 answers=Answers(kind=task["kind"])))
 

@@ -53,20 +53,16 @@ from autoprompt.records.candidate import Candidate  # noqa: E402
 RESULTS = HERE / "results"
 
 
-def candidate_from(fields: dict[str, Any]) -> Candidate:
-    """A recorded candidate's fields (a trial's JSON, or a results file's ``str`` of them) as a ``Candidate``:
-    fields an older record lacks keep their defaults, fields it has that no longer exist are dropped."""
+def candidate(recorded: str) -> Candidate | None:
+    """A recorded winner's candidate (the ``str`` of its fields, as ``suite.json`` keeps it), or None when
+    it shows demonstrations, which depend on its run's split. Fields an older record lacks keep their
+    defaults; fields it has that no longer exist are dropped (``compose.candidate_from`` refuses them)."""
+    fields = ast.literal_eval(recorded)
     known = {f.name for f in dataclasses.fields(Candidate)}
     values: dict[str, Any] = {
         k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v
         for k, v in fields.items() if k in known}
-    return Candidate(**values)
-
-
-def candidate(recorded: str) -> Candidate | None:
-    """A recorded winner's candidate (the ``str`` of its fields, as ``suite.json`` keeps it), or None when
-    it shows demonstrations, which depend on its run's split."""
-    chosen = candidate_from(ast.literal_eval(recorded))
+    chosen = Candidate(**values)
     return None if chosen.n_demos or chosen.demo_ids else chosen
 
 
